@@ -1,0 +1,417 @@
+//! The entities of a workspace, as the server sends them and the client mirrors them.
+//!
+//! Absent text is the empty string, never `null`: only fields where "none" means something are
+//! `Option`s (an unassigned conversation, a message that replies to nothing).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{AgentId, ContactId, ConversationId, EventId, MessageId, Millis, TeamId, ViewId};
+
+/// The messaging channel a message travels on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Whatsapp,
+    Telegram,
+    Instagram,
+    Messenger,
+    Sms,
+    Email,
+    WebChat,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 7] = [
+        ChannelKind::Whatsapp,
+        ChannelKind::Telegram,
+        ChannelKind::Instagram,
+        ChannelKind::Messenger,
+        ChannelKind::Sms,
+        ChannelKind::Email,
+        ChannelKind::WebChat,
+    ];
+
+    /// Channels on which a business may send free text only within 24 hours of the contact's
+    /// last message; after that, only approved templates.
+    pub fn has_messaging_window(self) -> bool {
+        matches!(
+            self,
+            ChannelKind::Whatsapp | ChannelKind::Instagram | ChannelKind::Messenger
+        )
+    }
+
+    /// The stable name used on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Whatsapp => "whatsapp",
+            ChannelKind::Telegram => "telegram",
+            ChannelKind::Instagram => "instagram",
+            ChannelKind::Messenger => "messenger",
+            ChannelKind::Sms => "sms",
+            ChannelKind::Email => "email",
+            ChannelKind::WebChat => "web_chat",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// One way to reach a contact: a phone number on WhatsApp, a username on Telegram, an address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ChannelIdentity {
+    pub channel: ChannelKind,
+    /// Digits only for phone-based channels; a username or an email address otherwise.
+    pub address: String,
+}
+
+/// A customer, across all the channels they write on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Contact {
+    pub id: ContactId,
+    pub name: String,
+    /// Digits only, with country code ("5511987654321"); empty when unknown.
+    pub phone: String,
+    pub email: String,
+    /// ISO 3166-1 alpha-2 ("BR"), or empty.
+    pub country: String,
+    /// BCP 47 tag ("pt-BR"), or empty.
+    pub language: String,
+    pub avatar_url: String,
+    pub identities: Vec<ChannelIdentity>,
+    pub tags: Vec<String>,
+    /// The workspace's custom fields, by key.
+    pub fields: BTreeMap<String, String>,
+    /// A note for the team; the contact never sees it.
+    pub private_comment: String,
+    /// Whether the chatbot answers this contact.
+    pub bot_enabled: bool,
+    /// The flow this contact is active in, if any: their messages then land in Flows.
+    pub active_flow: Option<String>,
+    pub created_at: Millis,
+}
+
+/// Open, closed or snoozed: a conversation is always in exactly one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationState {
+    Open,
+    Closed,
+    Snoozed,
+}
+
+impl ConversationState {
+    pub const ALL: [ConversationState; 3] = [Self::Open, Self::Closed, Self::Snoozed];
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+/// The thread with one contact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub contact_id: ContactId,
+    /// The channel last used in this conversation.
+    pub channel: ChannelKind,
+    pub state: ConversationState,
+    /// Set while snoozed: when it comes back.
+    pub snoozed_until: Option<Millis>,
+    pub assignee: Option<AgentId>,
+    pub team: Option<TeamId>,
+    /// Waiting for our reply.
+    pub unanswered: bool,
+    /// Incoming messages the agents have not read.
+    pub unread_count: u32,
+    /// When the current open period began (the "longest open" sort).
+    pub opened_at: Millis,
+    pub last_message_at: Millis,
+    pub last_message_direction: Option<Direction>,
+    /// The start of the last message's text, plain text.
+    pub last_message_preview: String,
+    /// When the contact last wrote: opens the 24-hour messaging window.
+    pub last_incoming_at: Option<Millis>,
+    pub closing_note: String,
+    pub closing_category: String,
+    pub created_at: Millis,
+}
+
+/// Where a message is in its life. Incoming messages are `Received`; outgoing ones go
+/// `Scheduled` → `Pending` → `Sent` → `Delivered` → `Read`, or end `Failed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Received,
+    Scheduled,
+    /// The clock: in this desktop's queue, or queued at the server for the channel.
+    Pending,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+}
+
+/// The time a message reached a status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct StatusStamp {
+    pub status: MessageStatus,
+    pub at: Millis,
+}
+
+/// Who sent a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SenderKind {
+    Contact,
+    Agent,
+    Flow,
+    Bot,
+    Broadcast,
+    Api,
+    /// Sent from the business's own phone, echoed back by the channel.
+    ChannelEcho,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Sender {
+    pub kind: SenderKind,
+    /// The agent, when an agent sent it.
+    pub agent_id: Option<AgentId>,
+    /// A display name: the agent's, the flow's, the integration's.
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    Image,
+    Document,
+    Audio,
+    Video,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Attachment {
+    pub kind: AttachmentKind,
+    pub name: String,
+    pub mime: String,
+    pub size: u64,
+    /// Where the server keeps it; empty while only on this desktop.
+    pub url: String,
+}
+
+/// An approved channel template, with the values of its variables.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TemplateRef {
+    pub name: String,
+    pub language: String,
+    pub params: Vec<String>,
+}
+
+/// One message of a conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub direction: Direction,
+    pub channel: ChannelKind,
+    /// Plain text, never markup.
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    pub template: Option<TemplateRef>,
+    pub sender: Sender,
+    pub status: MessageStatus,
+    /// Every status the message reached, in order, with its time.
+    pub history: Vec<StatusStamp>,
+    /// Why it failed, in the platform's or the channel's words.
+    pub failure: Option<String>,
+    /// Incoming only: the contact was active in a flow when it arrived.
+    pub via_flow: bool,
+    /// Incoming only: archived by an agent (kept and searchable).
+    pub archived: bool,
+    /// Scheduled messages: when the server sends it.
+    pub send_at: Option<Millis>,
+    /// The message this one replies to, on channels that carry it.
+    pub reply_to: Option<MessageId>,
+    pub created_at: Millis,
+}
+
+/// Who did something in a conversation's timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    Agent,
+    Contact,
+    Automation,
+    Flow,
+    Bot,
+    /// A welcome event (the contact opened the chat widget, for example).
+    Welcome,
+    ContactMerge,
+    Api,
+    System,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub agent_id: Option<AgentId>,
+    pub name: String,
+}
+
+/// What happened between the messages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// Assigned to an agent, or unassigned when `assignee` is none.
+    Assigned { assignee: Option<AgentId> },
+    TeamChanged { team: Option<TeamId> },
+    Opened,
+    Closed { note: String, category: String },
+    Snoozed { until: Millis },
+    Unsnoozed,
+    MarkedAnswered,
+    MarkedUnanswered,
+    BroadcastSent { name: String },
+    FlowStarted { flow: String },
+    FlowEnded { flow: String },
+    BotSwitched { on: bool },
+    ContactMerged { other: ContactId },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ConversationEvent {
+    pub id: EventId,
+    pub conversation_id: ConversationId,
+    pub at: Millis,
+    pub actor: Actor,
+    pub kind: EventKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Admin,
+    Agent,
+}
+
+/// Which conversations an agent may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Every conversation of the workspace.
+    Unrestricted,
+    /// Their own, and their teams'.
+    Team,
+    /// Only the ones assigned to them.
+    OwnOnly,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    Available,
+    /// Receives no new assignments.
+    Away,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Agent {
+    pub id: AgentId,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    /// Owners and admins always see everything, whatever this says.
+    pub visibility: Visibility,
+    pub teams: Vec<TeamId>,
+    pub availability: Availability,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Team {
+    pub id: TeamId,
+    pub name: String,
+}
+
+/// A contact field a custom view can test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactField {
+    Name,
+    Phone,
+    Email,
+    Country,
+    Language,
+}
+
+/// How a text field is compared. Comparisons ignore case and accents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TextOp {
+    Is,
+    IsNot,
+    Contains,
+    StartsWith,
+    IsSet,
+    IsNotSet,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Compare {
+    MoreThan,
+    LessThan,
+}
+
+/// A custom view's filter: conditions nested with AND (`all`) and OR (`any`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Condition {
+    /// Every one holds (an empty list always holds).
+    All { of: Vec<Condition> },
+    /// At least one holds (an empty list never holds).
+    Any { of: Vec<Condition> },
+    Contact {
+        field: ContactField,
+        op: TextOp,
+        value: String,
+    },
+    CustomField {
+        key: String,
+        op: TextOp,
+        value: String,
+    },
+    /// The contact has (or has not) the tag.
+    Tag { tag: String, present: bool },
+    /// The conversation's last channel is one of these.
+    LastChannel { channels: Vec<ChannelKind> },
+    /// Time since the contact's last message, in minutes. A conversation with no incoming message
+    /// has waited forever: it is "more than" any number and "less than" none.
+    SinceLastIncoming { op: Compare, minutes: i64 },
+}
+
+/// Who else may use a custom view. Empty lists: private to its creator.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Sharing {
+    pub agents: Vec<AgentId>,
+    pub teams: Vec<TeamId>,
+}
+
+/// A custom inbox: a saved filter over conversations. Only its creator edits, renames or deletes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CustomView {
+    pub id: ViewId,
+    pub name: String,
+    pub owner: AgentId,
+    pub sharing: Sharing,
+    pub filter: Condition,
+}

@@ -1,0 +1,239 @@
+//! The product's rules, as pure functions that both sides call: the server to enforce them, the
+//! client to mirror them at once. Each conversation rule changes a [`Conversation`] in place and
+//! returns the timeline events it implies, or refuses with a [`RuleError`] the agent can read.
+
+use crate::{
+    Agent, AgentId, Availability, Conversation, ConversationState, Direction, ErrorCode, EventKind,
+    Message, Millis, Role, Visibility, limits::MESSAGING_WINDOW_MS,
+};
+
+/// A refusal: the code for programs, the reason for people.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct RuleError {
+    pub code: ErrorCode,
+    pub reason: String,
+}
+
+pub fn refuse(code: ErrorCode, reason: impl Into<String>) -> RuleError {
+    RuleError {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// Owners and admins see and may do everything.
+pub fn is_privileged(agent: &Agent) -> bool {
+    matches!(agent.role, Role::Owner | Role::Admin)
+}
+
+/// Whether `agent` may see `conversation`: unrestricted agents see all; team-restricted agents
+/// see their own and their teams'; own-only agents see their own.
+pub fn may_see(agent: &Agent, conversation: &Conversation) -> bool {
+    if is_privileged(agent) {
+        return true;
+    }
+    let mine = conversation.assignee == Some(agent.id);
+    match agent.visibility {
+        Visibility::Unrestricted => true,
+        Visibility::Team => mine || conversation.team.is_some_and(|t| agent.teams.contains(&t)),
+        Visibility::OwnOnly => mine,
+    }
+}
+
+/// Deleting a conversation is for owners and admins.
+pub fn may_delete_conversation(agent: &Agent) -> bool {
+    is_privileged(agent)
+}
+
+/// Whether free text may be sent now: always, on channels with no messaging window; within 24
+/// hours of the contact's last message on the others.
+pub fn window_open(conversation: &Conversation, now: Millis) -> bool {
+    if !conversation.channel.has_messaging_window() {
+        return true;
+    }
+    conversation
+        .last_incoming_at
+        .is_some_and(|at| now.saturating_sub(at) < MESSAGING_WINDOW_MS)
+}
+
+/// The refusal for free text outside the window, said the same way everywhere.
+pub fn window_closed(conversation: &Conversation) -> RuleError {
+    refuse(
+        ErrorCode::WindowClosed,
+        format!(
+            "The 24-hour window on {} has closed: the contact last wrote more than 24 hours ago, so only an approved template can be sent.",
+            conversation.channel.as_str()
+        ),
+    )
+}
+
+/// The one-line preview of a message's text kept on its conversation.
+pub fn preview(text: &str) -> String {
+    const MAX: usize = 120;
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= MAX {
+        line
+    } else {
+        let mut cut: String = line.chars().take(MAX - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+fn note_last_message(c: &mut Conversation, m: &Message) {
+    // Histories arrive out of order: only a newer message moves the "last message".
+    if m.created_at >= c.last_message_at {
+        c.last_message_at = m.created_at;
+        c.last_message_direction = Some(m.direction);
+        c.last_message_preview = preview(&m.text);
+        c.channel = m.channel;
+    }
+}
+
+/// A message from the contact: reopens a closed conversation, wakes a snoozed one, and leaves it
+/// waiting for our reply.
+pub fn on_incoming(c: &mut Conversation, m: &Message) -> Vec<EventKind> {
+    let mut events = Vec::new();
+    match c.state {
+        ConversationState::Closed => {
+            c.state = ConversationState::Open;
+            c.opened_at = m.created_at;
+            events.push(EventKind::Opened);
+        }
+        ConversationState::Snoozed => {
+            c.state = ConversationState::Open;
+            c.snoozed_until = None;
+            events.push(EventKind::Unsnoozed);
+        }
+        ConversationState::Open => {}
+    }
+    c.unanswered = true;
+    c.unread_count = c.unread_count.saturating_add(1);
+    c.last_incoming_at = Some(c.last_incoming_at.map_or(m.created_at, |t| t.max(m.created_at)));
+    note_last_message(c, m);
+    events
+}
+
+/// A reply from the organisation. An agent's reply to an unassigned conversation assigns it to
+/// them; any reply answers the contact.
+pub fn on_reply(c: &mut Conversation, m: &Message) -> Vec<EventKind> {
+    debug_assert_eq!(m.direction, Direction::Outgoing);
+    let mut events = Vec::new();
+    if c.assignee.is_none()
+        && let Some(agent) = m.sender.agent_id
+    {
+        c.assignee = Some(agent);
+        events.push(EventKind::Assigned {
+            assignee: Some(agent),
+        });
+    }
+    if c.unanswered {
+        c.unanswered = false;
+    }
+    note_last_message(c, m);
+    events
+}
+
+/// Assigns to `assignee` (unassigns with `None`). An away agent receives no new assignments.
+pub fn assign(c: &mut Conversation, assignee: Option<&Agent>) -> Result<Vec<EventKind>, RuleError> {
+    let new = assignee.map(|a| a.id);
+    if c.assignee == new {
+        return Ok(Vec::new());
+    }
+    if let Some(agent) = assignee
+        && agent.availability == Availability::Away
+    {
+        return Err(refuse(
+            ErrorCode::AgentAway,
+            format!("{} is away and receives no new assignments.", agent.name),
+        ));
+    }
+    c.assignee = new;
+    Ok(vec![EventKind::Assigned { assignee: new }])
+}
+
+/// Closes, unassigning it; a note and a category may be attached.
+pub fn close(c: &mut Conversation, note: &str, category: &str) -> Result<Vec<EventKind>, RuleError> {
+    if c.state == ConversationState::Closed {
+        return Err(refuse(ErrorCode::WrongState, "This conversation is already closed."));
+    }
+    c.state = ConversationState::Closed;
+    c.snoozed_until = None;
+    c.assignee = None;
+    c.closing_note = note.to_owned();
+    c.closing_category = category.to_owned();
+    Ok(vec![EventKind::Closed {
+        note: note.to_owned(),
+        category: category.to_owned(),
+    }])
+}
+
+/// Opens a closed or snoozed conversation again.
+pub fn reopen(c: &mut Conversation, at: Millis) -> Result<Vec<EventKind>, RuleError> {
+    match c.state {
+        ConversationState::Open => Err(refuse(ErrorCode::WrongState, "This conversation is already open.")),
+        ConversationState::Snoozed => unsnooze(c),
+        ConversationState::Closed => {
+            c.state = ConversationState::Open;
+            c.opened_at = at;
+            Ok(vec![EventKind::Opened])
+        }
+    }
+}
+
+/// Hides an open conversation until `until`.
+pub fn snooze(c: &mut Conversation, until: Millis, now: Millis) -> Result<Vec<EventKind>, RuleError> {
+    if c.state == ConversationState::Closed {
+        return Err(refuse(ErrorCode::WrongState, "A closed conversation cannot be snoozed; reopen it first."));
+    }
+    if until <= now {
+        return Err(refuse(ErrorCode::InvalidInput, "Choose a time in the future to snooze until."));
+    }
+    c.state = ConversationState::Snoozed;
+    c.snoozed_until = Some(until);
+    Ok(vec![EventKind::Snoozed { until }])
+}
+
+/// Brings a snoozed conversation back before its time.
+pub fn unsnooze(c: &mut Conversation) -> Result<Vec<EventKind>, RuleError> {
+    if c.state != ConversationState::Snoozed {
+        return Err(refuse(ErrorCode::WrongState, "This conversation is not snoozed."));
+    }
+    c.state = ConversationState::Open;
+    c.snoozed_until = None;
+    Ok(vec![EventKind::Unsnoozed])
+}
+
+/// The snooze timer: a snoozed conversation whose time has come opens again.
+pub fn wake_if_due(c: &mut Conversation, now: Millis) -> Vec<EventKind> {
+    match (c.state, c.snoozed_until) {
+        (ConversationState::Snoozed, Some(until)) if until <= now => {
+            c.state = ConversationState::Open;
+            c.snoozed_until = None;
+            vec![EventKind::Unsnoozed]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Marks as waiting for our reply, or as answered.
+pub fn set_unanswered(c: &mut Conversation, unanswered: bool) -> Vec<EventKind> {
+    if c.unanswered == unanswered {
+        return Vec::new();
+    }
+    c.unanswered = unanswered;
+    vec![if unanswered {
+        EventKind::MarkedUnanswered
+    } else {
+        EventKind::MarkedAnswered
+    }]
+}
+
+/// Whether `agent` is the assignee (used by "Mine").
+pub fn is_mine(c: &Conversation, agent: AgentId) -> bool {
+    c.assignee == Some(agent)
+}
+
+#[cfg(test)]
+mod rules_tests;

@@ -1,0 +1,302 @@
+//! The sync vocabulary: what the server tells a client ([`Change`], in pages of the change feed)
+//! and what a client asks of the server ([`Op`]: one agent action, with the id that makes it
+//! idempotent), and the server's answer to each op ([`OpResult`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{
+    Agent, AgentId, Attachment, Availability, ChannelKind, Contact, ContactId, Conversation,
+    ConversationEvent, ConversationId, CustomView, EventId, Message, MessageId, Millis, OpId, Team,
+    TeamId, TemplateRef, ViewId,
+};
+
+/// An entity, as carried by a change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum Entity {
+    Contact(Contact),
+    Conversation(Conversation),
+    Message(Message),
+    Event(ConversationEvent),
+    Agent(Agent),
+    Team(Team),
+    View(CustomView),
+}
+
+/// The name of an entity, without its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum EntityRef {
+    Contact(ContactId),
+    Conversation(ConversationId),
+    Message(MessageId),
+    Event(EventId),
+    Agent(AgentId),
+    Team(TeamId),
+    View(ViewId),
+}
+
+impl Entity {
+    pub fn reference(&self) -> EntityRef {
+        match self {
+            Entity::Contact(c) => EntityRef::Contact(c.id),
+            Entity::Conversation(c) => EntityRef::Conversation(c.id),
+            Entity::Message(m) => EntityRef::Message(m.id),
+            Entity::Event(e) => EntityRef::Event(e.id),
+            Entity::Agent(a) => EntityRef::Agent(a.id),
+            Entity::Team(t) => EntityRef::Team(t.id),
+            Entity::View(v) => EntityRef::View(v.id),
+        }
+    }
+}
+
+/// One entry of the change feed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// The latest state of an entity the agent may see.
+    Upsert { entity: Entity },
+    /// The entity was deleted.
+    Tombstone { entity: EntityRef },
+    /// The agent may no longer see the entity (and, for a conversation, its messages and events):
+    /// the client purges it.
+    Revoke { entity: EntityRef },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Change {
+    /// The workspace's sequence number of this change: strictly increasing along the feed.
+    pub seq: u64,
+    #[serde(flatten)]
+    pub kind: ChangeKind,
+}
+
+/// A page of `GET /v1/changes?after=SEQ&limit=N`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ChangesPage {
+    pub changes: Vec<Change>,
+    /// Where the next page starts: `after=cursor`.
+    pub cursor: u64,
+    pub has_more: bool,
+}
+
+/// A partial edit of a contact card: only the fields that are set change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ContactEdit {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub country: Option<String>,
+    pub language: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub fields: Option<BTreeMap<String, String>>,
+    pub private_comment: Option<String>,
+}
+
+/// Every action an agent can take. Each is applied to the local mirror at once and sent to the
+/// server as an [`Op`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    /// Send now. `message_id` is chosen by the client: the server keeps it, so a retried send
+    /// never makes a second message.
+    SendMessage {
+        message_id: MessageId,
+        conversation_id: ConversationId,
+        text: String,
+        attachments: Vec<Attachment>,
+        template: Option<TemplateRef>,
+        reply_to: Option<MessageId>,
+    },
+    /// Send at `send_at`, by the server.
+    ScheduleMessage {
+        message_id: MessageId,
+        conversation_id: ConversationId,
+        text: String,
+        attachments: Vec<Attachment>,
+        template: Option<TemplateRef>,
+        send_at: Millis,
+    },
+    /// Edit or reschedule a message that is still scheduled.
+    EditScheduled {
+        message_id: MessageId,
+        text: String,
+        send_at: Millis,
+    },
+    CancelScheduled {
+        message_id: MessageId,
+    },
+    /// Send a failed message again, edited; a template replaces the text when one is given.
+    RetryMessage {
+        message_id: MessageId,
+        text: String,
+        template: Option<TemplateRef>,
+    },
+    /// Drop a failed message.
+    DiscardMessage {
+        message_id: MessageId,
+    },
+    /// Start a conversation: a channel, an address (digits only for phone channels), a first message.
+    WriteFirst {
+        conversation_id: ConversationId,
+        contact_id: ContactId,
+        message_id: MessageId,
+        channel: ChannelKind,
+        address: String,
+        text: String,
+        template: Option<TemplateRef>,
+    },
+    Archive {
+        message_ids: Vec<MessageId>,
+    },
+    Restore {
+        message_ids: Vec<MessageId>,
+    },
+    /// Delete messages for good: only archived ones.
+    DeleteArchived {
+        message_ids: Vec<MessageId>,
+    },
+    /// Assign to an agent, or unassign when `assignee` is none.
+    Assign {
+        conversation_id: ConversationId,
+        assignee: Option<AgentId>,
+    },
+    SetTeam {
+        conversation_id: ConversationId,
+        team: Option<TeamId>,
+    },
+    Close {
+        conversation_id: ConversationId,
+        note: String,
+        category: String,
+    },
+    Reopen {
+        conversation_id: ConversationId,
+    },
+    Snooze {
+        conversation_id: ConversationId,
+        until: Millis,
+    },
+    Unsnooze {
+        conversation_id: ConversationId,
+    },
+    /// Mark as waiting for our reply (`true`) or answered (`false`).
+    SetUnanswered {
+        conversation_id: ConversationId,
+        unanswered: bool,
+    },
+    MarkRead {
+        conversation_id: ConversationId,
+    },
+    /// Owner or admin only: removes the conversation's history from the inbox.
+    DeleteConversation {
+        conversation_id: ConversationId,
+    },
+    EditContact {
+        contact_id: ContactId,
+        edit: ContactEdit,
+    },
+    SetBot {
+        contact_id: ContactId,
+        enabled: bool,
+    },
+    /// Create a custom view, or change one the agent created.
+    SaveView {
+        view: CustomView,
+    },
+    DeleteView {
+        view_id: ViewId,
+    },
+    SetAvailability {
+        availability: Availability,
+    },
+}
+
+impl Action {
+    /// The stable name of the action's kind, as on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::SendMessage { .. } => "send_message",
+            Action::ScheduleMessage { .. } => "schedule_message",
+            Action::EditScheduled { .. } => "edit_scheduled",
+            Action::CancelScheduled { .. } => "cancel_scheduled",
+            Action::RetryMessage { .. } => "retry_message",
+            Action::DiscardMessage { .. } => "discard_message",
+            Action::WriteFirst { .. } => "write_first",
+            Action::Archive { .. } => "archive",
+            Action::Restore { .. } => "restore",
+            Action::DeleteArchived { .. } => "delete_archived",
+            Action::Assign { .. } => "assign",
+            Action::SetTeam { .. } => "set_team",
+            Action::Close { .. } => "close",
+            Action::Reopen { .. } => "reopen",
+            Action::Snooze { .. } => "snooze",
+            Action::Unsnooze { .. } => "unsnooze",
+            Action::SetUnanswered { .. } => "set_unanswered",
+            Action::MarkRead { .. } => "mark_read",
+            Action::DeleteConversation { .. } => "delete_conversation",
+            Action::EditContact { .. } => "edit_contact",
+            Action::SetBot { .. } => "set_bot",
+            Action::SaveView { .. } => "save_view",
+            Action::DeleteView { .. } => "delete_view",
+            Action::SetAvailability { .. } => "set_availability",
+        }
+    }
+}
+
+/// One agent action on its way to the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Op {
+    /// UUID v7, chosen when the agent acted; the server keeps results by it.
+    pub op_id: OpId,
+    /// When the agent acted (the time its effects carry, wherever they are applied).
+    pub at: Millis,
+    pub action: Action,
+}
+
+/// Why the server refused an op, or a request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidInput,
+    TooLarge,
+    NotFound,
+    NotAllowed,
+    Unauthenticated,
+    /// Free text outside the channel's 24-hour window: only templates may be sent.
+    WindowClosed,
+    /// The agent is away and takes no new assignments.
+    AgentAway,
+    ConversationDeleted,
+    /// The message is not in a state that allows this (not archived, no longer scheduled...).
+    WrongState,
+    Conflict,
+    RateLimited,
+    Internal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum OpOutcome {
+    /// Applied; its effects are in the change feed at or before `seq`.
+    Applied { seq: u64 },
+    /// Refused, with a reason to show to the agent. Nothing changed at the server.
+    Refused { code: ErrorCode, reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OpResult {
+    pub op_id: OpId,
+    #[serde(flatten)]
+    pub outcome: OpOutcome,
+}
+
+/// An error as it crosses a boundary (HTTP body, bridge to the UI): a code and a sentence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}

@@ -1,0 +1,154 @@
+//! `cargo xtask`: the project's commands. Each installs what it needs and is missing, so that on a
+//! fresh Debian 12 machine the README's two commands need no earlier step.
+//!
+//! - `run`: the main job (for now, the core's demo: a generated workspace in a fresh mirror).
+//! - `test`: every test of the workspace.
+//! - `bench [core]`: the benchmarks, release build, printing a table of figures and goals.
+//! - `gen-types`: regenerate the UI's TypeScript types from the Rust types.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(&args[1..]),
+        Some("bench") => bench(&args[1..]),
+        Some("gen-types") => gen_types(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n  run              the demo: a generated workspace in a fresh mirror\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core]     the benchmarks (release build)\n  gen-types        regenerate ui/src/generated from the Rust types"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn status(mut cmd: Command) -> Result {
+    let shown = format!("{cmd:?}");
+    let st = cmd.status().map_err(|e| format!("could not start {shown}: {e}"))?;
+    if st.success() { Ok(()) } else { Err(format!("{shown} failed ({st})")) }
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program} >/dev/null 2>&1")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// Installs Debian packages that are missing. As root on Debian it runs apt-get; otherwise it
+/// says the exact command to run.
+fn ensure_apt(packages: &[&str]) -> Result {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| {
+            !Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", p])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let line = format!("apt-get install -y --no-install-recommends {}", missing.join(" "));
+    if !(is_root() && have("apt-get")) {
+        return Err(format!("missing system packages; run: sudo apt-get update && sudo {line}"));
+    }
+    eprintln!("xtask: installing {}", missing.join(" "));
+    let mut update = Command::new("apt-get");
+    update.args(["update", "-qq"]);
+    status(update)?;
+    let mut install = Command::new("apt-get");
+    install.env("DEBIAN_FRONTEND", "noninteractive");
+    install.args(["install", "-y", "-qq", "--no-install-recommends"]).args(&missing);
+    status(install)
+}
+
+/// What every build needs: a C compiler for the bundled SQLite.
+fn ensure_build_tools() -> Result {
+    if have("cc") { Ok(()) } else { ensure_apt(&["build-essential"]) }
+}
+
+fn has_nextest() -> bool {
+    cargo().args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success())
+}
+
+fn run(_args: &[String]) -> Result {
+    ensure_build_tools()?;
+    let mut cmd = cargo();
+    cmd.args(["run", "--quiet", "--release", "-p", "outpost-core", "--example", "demo"]);
+    status(cmd)
+}
+
+fn test(args: &[String]) -> Result {
+    ensure_build_tools()?;
+    if !has_nextest() {
+        eprintln!("xtask: installing cargo-nextest");
+        let mut install = cargo();
+        install.args(["install", "--locked", "cargo-nextest"]);
+        status(install)?;
+    }
+    let mut cmd = cargo();
+    cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]).args(args);
+    status(cmd)
+}
+
+fn bench(args: &[String]) -> Result {
+    ensure_build_tools()?;
+    let which = args.first().map(String::as_str).unwrap_or("core");
+    match which {
+        "core" => {
+            let mut cmd = cargo();
+            cmd.args(["run", "--quiet", "--release", "-p", "outpost-core", "--example", "bench", "--"])
+                .args(&args[1.min(args.len())..]);
+            status(cmd)
+        }
+        other => Err(format!("unknown benchmark '{other}' (known: core)")),
+    }
+}
+
+fn gen_types() -> Result {
+    ensure_build_tools()?;
+    let mut cmd = cargo();
+    cmd.env("OUTPOST_WRITE_TYPES", "1").args([
+        "test",
+        "--quiet",
+        "-p",
+        "outpost-core",
+        "--lib",
+        "generated_typescript_is_fresh",
+    ]);
+    status(cmd)?;
+    println!("wrote ui/src/generated/outpost.ts");
+    Ok(())
+}
