@@ -49,8 +49,14 @@ fn cargo() -> Command {
 
 fn status(mut cmd: Command) -> Result {
     let shown = format!("{cmd:?}");
-    let st = cmd.status().map_err(|e| format!("could not start {shown}: {e}"))?;
-    if st.success() { Ok(()) } else { Err(format!("{shown} failed ({st})")) }
+    let st = cmd
+        .status()
+        .map_err(|e| format!("could not start {shown}: {e}"))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({st})"))
+    }
 }
 
 fn have(program: &str) -> bool {
@@ -61,7 +67,10 @@ fn have(program: &str) -> bool {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
 /// Installs Debian packages that are missing. As root on Debian it runs apt-get; otherwise it
@@ -80,9 +89,14 @@ fn ensure_apt(packages: &[&str]) -> Result {
     if missing.is_empty() {
         return Ok(());
     }
-    let line = format!("apt-get install -y --no-install-recommends {}", missing.join(" "));
+    let line = format!(
+        "apt-get install -y --no-install-recommends {}",
+        missing.join(" ")
+    );
     if !(is_root() && have("apt-get")) {
-        return Err(format!("missing system packages; run: sudo apt-get update && sudo {line}"));
+        return Err(format!(
+            "missing system packages; run: sudo apt-get update && sudo {line}"
+        ));
     }
     eprintln!("xtask: installing {}", missing.join(" "));
     let mut update = Command::new("apt-get");
@@ -90,23 +104,40 @@ fn ensure_apt(packages: &[&str]) -> Result {
     status(update)?;
     let mut install = Command::new("apt-get");
     install.env("DEBIAN_FRONTEND", "noninteractive");
-    install.args(["install", "-y", "-qq", "--no-install-recommends"]).args(&missing);
+    install
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing);
     status(install)
 }
 
 /// What every build needs: a C compiler for the bundled SQLite.
 fn ensure_build_tools() -> Result {
-    if have("cc") { Ok(()) } else { ensure_apt(&["build-essential"]) }
+    if have("cc") {
+        Ok(())
+    } else {
+        ensure_apt(&["build-essential"])
+    }
 }
 
 fn has_nextest() -> bool {
-    cargo().args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success())
+    cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn run(_args: &[String]) -> Result {
     ensure_build_tools()?;
     let mut cmd = cargo();
-    cmd.args(["run", "--quiet", "--release", "-p", "outpost-core", "--example", "demo"]);
+    cmd.args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "outpost-core",
+        "--example",
+        "demo",
+    ]);
     status(cmd)
 }
 
@@ -119,7 +150,8 @@ fn test(args: &[String]) -> Result {
         status(install)?;
     }
     let mut cmd = cargo();
-    cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"]).args(args);
+    cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"])
+        .args(args);
     status(cmd)
 }
 
@@ -129,8 +161,17 @@ fn bench(args: &[String]) -> Result {
     match which {
         "core" => {
             let mut cmd = cargo();
-            cmd.args(["run", "--quiet", "--release", "-p", "outpost-core", "--example", "bench", "--"])
-                .args(&args[1.min(args.len())..]);
+            cmd.args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "outpost-core",
+                "--example",
+                "bench",
+                "--",
+            ])
+            .args(&args[1.min(args.len())..]);
             status(cmd)
         }
         other => Err(format!("unknown benchmark '{other}' (known: core)")),

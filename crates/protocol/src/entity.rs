@@ -272,19 +272,38 @@ pub struct Actor {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// Assigned to an agent, or unassigned when `assignee` is none.
-    Assigned { assignee: Option<AgentId> },
-    TeamChanged { team: Option<TeamId> },
+    Assigned {
+        assignee: Option<AgentId>,
+    },
+    TeamChanged {
+        team: Option<TeamId>,
+    },
     Opened,
-    Closed { note: String, category: String },
-    Snoozed { until: Millis },
+    Closed {
+        note: String,
+        category: String,
+    },
+    Snoozed {
+        until: Millis,
+    },
     Unsnoozed,
     MarkedAnswered,
     MarkedUnanswered,
-    BroadcastSent { name: String },
-    FlowStarted { flow: String },
-    FlowEnded { flow: String },
-    BotSwitched { on: bool },
-    ContactMerged { other: ContactId },
+    BroadcastSent {
+        name: String,
+    },
+    FlowStarted {
+        flow: String,
+    },
+    FlowEnded {
+        flow: String,
+    },
+    BotSwitched {
+        on: bool,
+    },
+    ContactMerged {
+        other: ContactId,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]

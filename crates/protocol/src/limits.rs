@@ -64,7 +64,10 @@ fn check_len(field: &'static str, value: &str, max: usize) -> Result<(), Validat
 fn check_time(field: &'static str, at: Millis) -> Result<(), ValidationError> {
     // Year 1970 to year 3000: anything else is a unit mix-up or garbage.
     if !(0..=32_503_680_000_000).contains(&at) {
-        return Err(invalid(field, format!("{at} is not a time in milliseconds")));
+        return Err(invalid(
+            field,
+            format!("{at} is not a time in milliseconds"),
+        ));
     }
     Ok(())
 }
@@ -101,7 +104,10 @@ fn check_outgoing_text(
 ) -> Result<(), ValidationError> {
     check_template(template)?;
     if text.trim().is_empty() && template.is_none() && attachments == 0 {
-        return Err(invalid("text", "a message needs text, a template or an attachment"));
+        return Err(invalid(
+            "text",
+            "a message needs text, a template or an attachment",
+        ));
     }
     let max = channel.map_or(MAX_TEXT_CHARS, max_outgoing_chars);
     check_len("text", text, max)
@@ -112,12 +118,18 @@ impl Message {
         check_len("text", &self.text, MAX_TEXT_CHARS)?;
         check_time("created_at", self.created_at)?;
         if self.attachments.len() > MAX_ATTACHMENTS {
-            return Err(invalid("attachments", format!("more than {MAX_ATTACHMENTS}")));
+            return Err(invalid(
+                "attachments",
+                format!("more than {MAX_ATTACHMENTS}"),
+            ));
         }
         for a in &self.attachments {
             check_len("attachments", &a.name, MAX_SHORT_TEXT_CHARS)?;
             if a.size > MAX_ATTACHMENT_BYTES {
-                return Err(invalid("attachments", format!("{} is larger than 100 MiB", a.name)));
+                return Err(invalid(
+                    "attachments",
+                    format!("{} is larger than 100 MiB", a.name),
+                ));
             }
         }
         check_template(&self.template)?;
@@ -132,7 +144,10 @@ impl Message {
                     return Err(invalid("status", "an outgoing message is never 'received'"));
                 }
                 if self.archived || self.via_flow {
-                    return Err(invalid("archived", "only incoming messages are archived or flow-handled"));
+                    return Err(invalid(
+                        "archived",
+                        "only incoming messages are archived or flow-handled",
+                    ));
                 }
             }
         }
@@ -162,17 +177,31 @@ impl Conversation {
         }
         match (self.state, self.snoozed_until) {
             (ConversationState::Snoozed, None) => {
-                return Err(invalid("snoozed_until", "a snoozed conversation needs a wake-up time"));
+                return Err(invalid(
+                    "snoozed_until",
+                    "a snoozed conversation needs a wake-up time",
+                ));
             }
             (ConversationState::Snoozed, Some(at)) => check_time("snoozed_until", at)?,
             (_, Some(_)) => {
-                return Err(invalid("snoozed_until", "set on a conversation that is not snoozed"));
+                return Err(invalid(
+                    "snoozed_until",
+                    "set on a conversation that is not snoozed",
+                ));
             }
             (_, None) => {}
         }
-        check_len("last_message_preview", &self.last_message_preview, MAX_SHORT_TEXT_CHARS)?;
+        check_len(
+            "last_message_preview",
+            &self.last_message_preview,
+            MAX_SHORT_TEXT_CHARS,
+        )?;
         check_len("closing_note", &self.closing_note, MAX_NOTE_CHARS)?;
-        check_len("closing_category", &self.closing_category, MAX_SHORT_TEXT_CHARS)
+        check_len(
+            "closing_category",
+            &self.closing_category,
+            MAX_SHORT_TEXT_CHARS,
+        )
     }
 }
 
@@ -249,10 +278,16 @@ impl Condition {
     fn check(&self, depth: usize, count: &mut usize) -> Result<(), ValidationError> {
         *count += 1;
         if depth > MAX_VIEW_DEPTH {
-            return Err(invalid("filter", format!("nested deeper than {MAX_VIEW_DEPTH} levels")));
+            return Err(invalid(
+                "filter",
+                format!("nested deeper than {MAX_VIEW_DEPTH} levels"),
+            ));
         }
         if *count > MAX_VIEW_CONDITIONS {
-            return Err(invalid("filter", format!("more than {MAX_VIEW_CONDITIONS} conditions")));
+            return Err(invalid(
+                "filter",
+                format!("more than {MAX_VIEW_CONDITIONS} conditions"),
+            ));
         }
         match self {
             Condition::All { of } | Condition::Any { of } => {
@@ -318,7 +353,10 @@ fn check_batch(ids: usize) -> Result<(), ValidationError> {
         return Err(invalid("message_ids", "names no message"));
     }
     if ids > MAX_BATCH {
-        return Err(invalid("message_ids", format!("more than {MAX_BATCH} messages at once")));
+        return Err(invalid(
+            "message_ids",
+            format!("more than {MAX_BATCH} messages at once"),
+        ));
     }
     Ok(())
 }
@@ -327,10 +365,19 @@ impl Action {
     /// Checks what can be checked without the workspace's state (lengths, shapes, times).
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {
-            Action::SendMessage { text, attachments, template, .. } => {
-                check_outgoing_text(None, text, template, attachments.len())
-            }
-            Action::ScheduleMessage { text, attachments, template, send_at, .. } => {
+            Action::SendMessage {
+                text,
+                attachments,
+                template,
+                ..
+            } => check_outgoing_text(None, text, template, attachments.len()),
+            Action::ScheduleMessage {
+                text,
+                attachments,
+                template,
+                send_at,
+                ..
+            } => {
                 check_time("send_at", *send_at)?;
                 check_outgoing_text(None, text, template, attachments.len())
             }
@@ -341,7 +388,13 @@ impl Action {
             Action::RetryMessage { text, template, .. } => {
                 check_outgoing_text(None, text, template, 0)
             }
-            Action::WriteFirst { channel, address, text, template, .. } => {
+            Action::WriteFirst {
+                channel,
+                address,
+                text,
+                template,
+                ..
+            } => {
                 if address.trim().is_empty() {
                     return Err(invalid("address", "needs a phone number or a username"));
                 }

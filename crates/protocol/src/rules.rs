@@ -110,7 +110,10 @@ pub fn on_incoming(c: &mut Conversation, m: &Message) -> Vec<EventKind> {
     }
     c.unanswered = true;
     c.unread_count = c.unread_count.saturating_add(1);
-    c.last_incoming_at = Some(c.last_incoming_at.map_or(m.created_at, |t| t.max(m.created_at)));
+    c.last_incoming_at = Some(
+        c.last_incoming_at
+            .map_or(m.created_at, |t| t.max(m.created_at)),
+    );
     note_last_message(c, m);
     events
 }
@@ -154,9 +157,16 @@ pub fn assign(c: &mut Conversation, assignee: Option<&Agent>) -> Result<Vec<Even
 }
 
 /// Closes, unassigning it; a note and a category may be attached.
-pub fn close(c: &mut Conversation, note: &str, category: &str) -> Result<Vec<EventKind>, RuleError> {
+pub fn close(
+    c: &mut Conversation,
+    note: &str,
+    category: &str,
+) -> Result<Vec<EventKind>, RuleError> {
     if c.state == ConversationState::Closed {
-        return Err(refuse(ErrorCode::WrongState, "This conversation is already closed."));
+        return Err(refuse(
+            ErrorCode::WrongState,
+            "This conversation is already closed.",
+        ));
     }
     c.state = ConversationState::Closed;
     c.snoozed_until = None;
@@ -172,7 +182,10 @@ pub fn close(c: &mut Conversation, note: &str, category: &str) -> Result<Vec<Eve
 /// Opens a closed or snoozed conversation again.
 pub fn reopen(c: &mut Conversation, at: Millis) -> Result<Vec<EventKind>, RuleError> {
     match c.state {
-        ConversationState::Open => Err(refuse(ErrorCode::WrongState, "This conversation is already open.")),
+        ConversationState::Open => Err(refuse(
+            ErrorCode::WrongState,
+            "This conversation is already open.",
+        )),
         ConversationState::Snoozed => unsnooze(c),
         ConversationState::Closed => {
             c.state = ConversationState::Open;
@@ -183,12 +196,22 @@ pub fn reopen(c: &mut Conversation, at: Millis) -> Result<Vec<EventKind>, RuleEr
 }
 
 /// Hides an open conversation until `until`.
-pub fn snooze(c: &mut Conversation, until: Millis, now: Millis) -> Result<Vec<EventKind>, RuleError> {
+pub fn snooze(
+    c: &mut Conversation,
+    until: Millis,
+    now: Millis,
+) -> Result<Vec<EventKind>, RuleError> {
     if c.state == ConversationState::Closed {
-        return Err(refuse(ErrorCode::WrongState, "A closed conversation cannot be snoozed; reopen it first."));
+        return Err(refuse(
+            ErrorCode::WrongState,
+            "A closed conversation cannot be snoozed; reopen it first.",
+        ));
     }
     if until <= now {
-        return Err(refuse(ErrorCode::InvalidInput, "Choose a time in the future to snooze until."));
+        return Err(refuse(
+            ErrorCode::InvalidInput,
+            "Choose a time in the future to snooze until.",
+        ));
     }
     c.state = ConversationState::Snoozed;
     c.snoozed_until = Some(until);
@@ -198,7 +221,10 @@ pub fn snooze(c: &mut Conversation, until: Millis, now: Millis) -> Result<Vec<Ev
 /// Brings a snoozed conversation back before its time.
 pub fn unsnooze(c: &mut Conversation) -> Result<Vec<EventKind>, RuleError> {
     if c.state != ConversationState::Snoozed {
-        return Err(refuse(ErrorCode::WrongState, "This conversation is not snoozed."));
+        return Err(refuse(
+            ErrorCode::WrongState,
+            "This conversation is not snoozed.",
+        ));
     }
     c.state = ConversationState::Open;
     c.snoozed_until = None;

@@ -11,7 +11,11 @@ fn message(direction: Direction, status: MessageStatus) -> Message {
         text: "Olá".into(),
         attachments: vec![],
         template: None,
-        sender: Sender { kind: SenderKind::Contact, agent_id: None, name: String::new() },
+        sender: Sender {
+            kind: SenderKind::Contact,
+            agent_id: None,
+            name: String::new(),
+        },
         status,
         history: vec![],
         failure: None,
@@ -25,7 +29,10 @@ fn message(direction: Direction, status: MessageStatus) -> Message {
 
 #[test]
 fn test_incoming_not_in_flow_is_in_inbox() {
-    assert_eq!(Folder::of(&message(Direction::Incoming, MessageStatus::Received)), Folder::Inbox);
+    assert_eq!(
+        Folder::of(&message(Direction::Incoming, MessageStatus::Received)),
+        Folder::Inbox
+    );
 }
 
 #[test]
@@ -59,7 +66,11 @@ fn test_outgoing_folders_follow_the_status() {
         (MessageStatus::Failed, Folder::Failed),
     ];
     for (status, folder) in cases {
-        assert_eq!(Folder::of(&message(Direction::Outgoing, status)), folder, "{status:?}");
+        assert_eq!(
+            Folder::of(&message(Direction::Outgoing, status)),
+            folder,
+            "{status:?}"
+        );
     }
 }
 

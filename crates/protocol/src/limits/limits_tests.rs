@@ -38,11 +38,19 @@ fn test_write_first_takes_digits_only_on_phone_channels() {
         text: "Olá!".into(),
         template: None,
     };
-    assert!(write(ChannelKind::Whatsapp, "5511987654321").validate().is_ok());
-    assert!(write(ChannelKind::Whatsapp, "+55 11 98765-4321").validate().is_err());
+    assert!(
+        write(ChannelKind::Whatsapp, "5511987654321")
+            .validate()
+            .is_ok()
+    );
+    assert!(
+        write(ChannelKind::Whatsapp, "+55 11 98765-4321")
+            .validate()
+            .is_err()
+    );
     assert!(write(ChannelKind::Telegram, "ana_souza").validate().is_ok());
     assert!(write(ChannelKind::Sms, "").validate().is_err());
-    assert!(write(ChannelKind::Sms, &"1".repeat(9) ).validate().is_ok());
+    assert!(write(ChannelKind::Sms, &"1".repeat(9)).validate().is_ok());
     let long = Action::WriteFirst {
         conversation_id: ConversationId::new(),
         contact_id: ContactId::new(),
@@ -52,12 +60,18 @@ fn test_write_first_takes_digits_only_on_phone_channels() {
         text: "x".repeat(1_601),
         template: None,
     };
-    assert!(long.validate().is_err(), "SMS text is capped at 1,600 characters");
+    assert!(
+        long.validate().is_err(),
+        "SMS text is capped at 1,600 characters"
+    );
 }
 
 #[test]
 fn test_view_nesting_is_bounded() {
-    let mut filter = Condition::Tag { tag: "vip".into(), present: true };
+    let mut filter = Condition::Tag {
+        tag: "vip".into(),
+        present: true,
+    };
     for _ in 0..MAX_VIEW_DEPTH {
         filter = Condition::All { of: vec![filter] };
     }
@@ -82,7 +96,11 @@ fn test_incoming_message_with_outgoing_status_is_invalid() {
         text: "oi".into(),
         attachments: vec![],
         template: None,
-        sender: Sender { kind: SenderKind::Contact, agent_id: None, name: String::new() },
+        sender: Sender {
+            kind: SenderKind::Contact,
+            agent_id: None,
+            name: String::new(),
+        },
         status: MessageStatus::Sent,
         history: vec![],
         failure: None,
@@ -117,9 +135,18 @@ fn test_contact_edit_normalises_tags_and_refuses_bad_phone() {
         active_flow: None,
         created_at: 1,
     };
-    let edit = ContactEdit { tags: Some(vec![" vip ".into(), "vip".into(), "atacado".into()]), ..Default::default() };
-    assert_eq!(edit.applied_to(&contact).unwrap().tags, vec!["atacado", "vip"]);
-    let bad = ContactEdit { phone: Some("11-9999".into()), ..Default::default() };
+    let edit = ContactEdit {
+        tags: Some(vec![" vip ".into(), "vip".into(), "atacado".into()]),
+        ..Default::default()
+    };
+    assert_eq!(
+        edit.applied_to(&contact).unwrap().tags,
+        vec!["atacado", "vip"]
+    );
+    let bad = ContactEdit {
+        phone: Some("11-9999".into()),
+        ..Default::default()
+    };
     assert!(bad.applied_to(&contact).is_err());
 }
 
@@ -132,6 +159,11 @@ fn test_wire_format_is_tagged_and_stable() {
     )
     .unwrap();
     assert_eq!(change.seq, 7);
-    assert!(matches!(change.kind, ChangeKind::Tombstone { entity: EntityRef::Message(_) }));
+    assert!(matches!(
+        change.kind,
+        ChangeKind::Tombstone {
+            entity: EntityRef::Message(_)
+        }
+    ));
     assert!(serde_json::from_str::<Change>(r#"{"seq":7,"change":"explode"}"#).is_err());
 }

@@ -48,11 +48,19 @@ fn msg(c: &Conversation, direction: Direction, at: Millis, agent_id: Option<Agen
         attachments: vec![],
         template: None,
         sender: Sender {
-            kind: if agent_id.is_some() { SenderKind::Agent } else { SenderKind::Contact },
+            kind: if agent_id.is_some() {
+                SenderKind::Agent
+            } else {
+                SenderKind::Contact
+            },
             agent_id,
             name: String::new(),
         },
-        status: if direction == Direction::Incoming { MessageStatus::Received } else { MessageStatus::Pending },
+        status: if direction == Direction::Incoming {
+            MessageStatus::Received
+        } else {
+            MessageStatus::Pending
+        },
         history: vec![],
         failure: None,
         via_flow: false,
@@ -67,9 +75,16 @@ fn msg(c: &Conversation, direction: Direction, at: Millis, agent_id: Option<Agen
 fn test_message_to_closed_conversation_reopens_it() {
     let mut c = conversation();
     close(&mut c, "", "").unwrap();
-    let events = { let m = msg(&c, Direction::Incoming, T0 + HOUR, None); on_incoming(&mut c, &m) };
+    let events = {
+        let m = msg(&c, Direction::Incoming, T0 + HOUR, None);
+        on_incoming(&mut c, &m)
+    };
     assert_eq!(c.state, ConversationState::Open);
-    assert_eq!(c.opened_at, T0 + HOUR, "a reopened conversation starts a new open period");
+    assert_eq!(
+        c.opened_at,
+        T0 + HOUR,
+        "a reopened conversation starts a new open period"
+    );
     assert_eq!(events, vec![EventKind::Opened]);
     assert!(c.unanswered);
     assert_eq!(c.unread_count, 1);
@@ -80,7 +95,10 @@ fn test_message_to_closed_conversation_reopens_it() {
 fn test_message_from_contact_wakes_snoozed_conversation() {
     let mut c = conversation();
     snooze(&mut c, T0 + 10 * HOUR, T0).unwrap();
-    let events = { let m = msg(&c, Direction::Incoming, T0 + HOUR, None); on_incoming(&mut c, &m) };
+    let events = {
+        let m = msg(&c, Direction::Incoming, T0 + HOUR, None);
+        on_incoming(&mut c, &m)
+    };
     assert_eq!(c.state, ConversationState::Open);
     assert_eq!(c.snoozed_until, None);
     assert_eq!(events, vec![EventKind::Unsnoozed]);
@@ -91,7 +109,10 @@ fn test_reply_to_unassigned_assigns_the_replying_agent() {
     let mut c = conversation();
     c.unanswered = true;
     let me = AgentId::new();
-    let events = { let m = msg(&c, Direction::Outgoing, T0 + 1, Some(me)); on_reply(&mut c, &m) };
+    let events = {
+        let m = msg(&c, Direction::Outgoing, T0 + 1, Some(me));
+        on_reply(&mut c, &m)
+    };
     assert_eq!(c.assignee, Some(me));
     assert!(!c.unanswered);
     assert_eq!(events, vec![EventKind::Assigned { assignee: Some(me) }]);
@@ -102,7 +123,10 @@ fn test_reply_to_assigned_conversation_keeps_its_assignee() {
     let mut c = conversation();
     let other = AgentId::new();
     c.assignee = Some(other);
-    let events = { let m = msg(&c, Direction::Outgoing, T0 + 1, Some(AgentId::new())); on_reply(&mut c, &m) };
+    let events = {
+        let m = msg(&c, Direction::Outgoing, T0 + 1, Some(AgentId::new()));
+        on_reply(&mut c, &m)
+    };
     assert_eq!(c.assignee, Some(other));
     assert!(events.is_empty());
 }
@@ -110,7 +134,10 @@ fn test_reply_to_assigned_conversation_keeps_its_assignee() {
 #[test]
 fn test_flow_reply_does_not_assign() {
     let mut c = conversation();
-    { let m = msg(&c, Direction::Outgoing, T0 + 1, None); on_reply(&mut c, &m) };
+    {
+        let m = msg(&c, Direction::Outgoing, T0 + 1, None);
+        on_reply(&mut c, &m)
+    };
     assert_eq!(c.assignee, None);
 }
 
@@ -122,7 +149,10 @@ fn test_closing_unassigns_and_keeps_note() {
     assert_eq!(c.assignee, None);
     assert_eq!(c.state, ConversationState::Closed);
     assert_eq!(c.closing_note, "resolvido");
-    assert_eq!(close(&mut c, "", "").unwrap_err().code, ErrorCode::WrongState);
+    assert_eq!(
+        close(&mut c, "", "").unwrap_err().code,
+        ErrorCode::WrongState
+    );
 }
 
 #[test]
@@ -140,9 +170,15 @@ fn test_assign_to_away_agent_is_refused() {
 #[test]
 fn test_snooze_needs_a_future_time_and_an_open_conversation() {
     let mut c = conversation();
-    assert_eq!(snooze(&mut c, T0, T0).unwrap_err().code, ErrorCode::InvalidInput);
+    assert_eq!(
+        snooze(&mut c, T0, T0).unwrap_err().code,
+        ErrorCode::InvalidInput
+    );
     close(&mut c, "", "").unwrap();
-    assert_eq!(snooze(&mut c, T0 + HOUR, T0).unwrap_err().code, ErrorCode::WrongState);
+    assert_eq!(
+        snooze(&mut c, T0 + HOUR, T0).unwrap_err().code,
+        ErrorCode::WrongState
+    );
 }
 
 #[test]
@@ -157,7 +193,10 @@ fn test_snoozed_conversation_wakes_when_due() {
 #[test]
 fn test_whatsapp_window_closes_after_24_hours() {
     let mut c = conversation();
-    assert!(!window_open(&c, T0), "no message from the contact yet: no window");
+    assert!(
+        !window_open(&c, T0),
+        "no message from the contact yet: no window"
+    );
     c.last_incoming_at = Some(T0);
     assert!(window_open(&c, T0 + 23 * HOUR));
     assert!(!window_open(&c, T0 + 24 * HOUR));
@@ -175,7 +214,10 @@ fn test_visibility_by_role() {
     admin.teams = vec![];
 
     let mut c = conversation();
-    assert!(may_see(&admin, &c), "admins see everything whatever their visibility says");
+    assert!(
+        may_see(&admin, &c),
+        "admins see everything whatever their visibility says"
+    );
     assert!(!may_see(&team_agent, &c));
     assert!(!may_see(&own_only, &c));
     c.team = Some(team);

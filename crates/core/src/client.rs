@@ -1,0 +1,495 @@
+//! The facade the shells talk to: [`Client::handle`] takes a [`Request`] and answers a
+//! [`Response`]; every change is announced as an [`Event`] that names what changed (ids, never
+//! data), so the UI refetches only what is visible. The same types cross the Tauri bridge and
+//! the web edition's WebSocket; their TypeScript twins are generated (see [`typescript`]).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use outpost_protocol::{
+    Action, Agent, ChangesPage, Contact, ContactId, ConversationId, CustomView, EntityRef,
+    ErrorBody, ErrorCode, Folder, Millis, Op, OpId, OpOutcome, OpResult, Team,
+};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::{Error, Result};
+use crate::store::{
+    Changed, ConversationPage, Counts, IndexMode, JournalEntry, ListQuery, MessagePage,
+    SearchResults, Store, Timeline,
+};
+
+/// The time, injected so that tests decide it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Millis;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Millis {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as Millis)
+    }
+}
+
+/// A clock that moves only when told.
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn new(at: Millis) -> ManualClock {
+        ManualClock(AtomicI64::new(at))
+    }
+
+    pub fn set(&self, at: Millis) {
+        self.0.store(at, Ordering::SeqCst);
+    }
+
+    pub fn advance(&self, by: Millis) {
+        self.0.fetch_add(by, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Millis {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// The signed-in agent.
+    Me,
+    /// Folder counts, view counts and dots, unread total.
+    Counts,
+    ListConversations {
+        query: ListQuery,
+    },
+    ListFolder {
+        folder: Folder,
+        before: Option<i64>,
+        limit: u32,
+    },
+    OpenConversation {
+        conversation_id: ConversationId,
+        before: Option<i64>,
+        limit: u32,
+    },
+    Search {
+        query: String,
+        limit: u32,
+    },
+    GetContact {
+        contact_id: ContactId,
+    },
+    ListViews,
+    ListAgents,
+    ListTeams,
+    /// Take an action: applied at once, queued for the server.
+    Act {
+        action: Action,
+    },
+    SaveDraft {
+        conversation_id: ConversationId,
+        text: String,
+    },
+    GetDraft {
+        conversation_id: ConversationId,
+    },
+    /// What waits to be sent, and what was refused and why.
+    Journal,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    Me {
+        agent: Option<Agent>,
+    },
+    Counts {
+        counts: Counts,
+    },
+    Conversations {
+        page: ConversationPage,
+    },
+    Folder {
+        page: MessagePage,
+    },
+    Timeline {
+        timeline: Timeline,
+    },
+    SearchResults {
+        results: SearchResults,
+    },
+    Contact {
+        contact: Option<Contact>,
+    },
+    Views {
+        views: Vec<CustomView>,
+    },
+    Agents {
+        agents: Vec<Agent>,
+    },
+    Teams {
+        teams: Vec<Team>,
+    },
+    /// The action was taken; `op_id` is none when it needed no server (a discarded local send).
+    Acted {
+        op_id: Option<OpId>,
+    },
+    Draft {
+        text: String,
+    },
+    Journal {
+        entries: Vec<JournalEntry>,
+    },
+    Done,
+    Error {
+        error: ErrorBody,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Something the UI may show changed: refetch what is visible and named here.
+    Changed {
+        conversations: Vec<ConversationId>,
+        contacts: Vec<ContactId>,
+        folders: bool,
+        views: bool,
+        agents: bool,
+        journal: bool,
+    },
+    /// The server refused an action: its effect was undone; tell the agent why.
+    OpRefused {
+        op_id: OpId,
+        action: String,
+        conversation_id: Option<ConversationId>,
+        code: ErrorCode,
+        reason: String,
+    },
+}
+
+impl From<Changed> for Event {
+    fn from(c: Changed) -> Event {
+        Event::Changed {
+            conversations: c.conversations.into_iter().collect(),
+            contacts: c.contacts.into_iter().collect(),
+            folders: c.folders,
+            views: c.views,
+            agents: c.agents,
+            journal: c.journal,
+        }
+    }
+}
+
+/// The conversation an action is about, for the agent's "what was affected".
+pub fn conversation_of(action: &Action) -> Option<ConversationId> {
+    match action {
+        Action::SendMessage {
+            conversation_id, ..
+        }
+        | Action::ScheduleMessage {
+            conversation_id, ..
+        }
+        | Action::WriteFirst {
+            conversation_id, ..
+        }
+        | Action::Assign {
+            conversation_id, ..
+        }
+        | Action::SetTeam {
+            conversation_id, ..
+        }
+        | Action::Close {
+            conversation_id, ..
+        }
+        | Action::Reopen {
+            conversation_id, ..
+        }
+        | Action::Snooze {
+            conversation_id, ..
+        }
+        | Action::Unsnooze {
+            conversation_id, ..
+        }
+        | Action::SetUnanswered {
+            conversation_id, ..
+        }
+        | Action::MarkRead {
+            conversation_id, ..
+        }
+        | Action::DeleteConversation { conversation_id } => Some(*conversation_id),
+        _ => None,
+    }
+}
+
+pub struct Client {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    subscribers: Mutex<Vec<Sender<Event>>>,
+}
+
+impl Client {
+    pub fn open(path: impl AsRef<std::path::Path>, clock: Arc<dyn Clock>) -> Result<Client> {
+        Ok(Client {
+            store: Store::open(path)?,
+            clock,
+            subscribers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// A new stream of events.
+    pub fn subscribe(&self) -> Receiver<Event> {
+        let (tx, rx) = channel();
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tx);
+        rx
+    }
+
+    fn emit(&self, event: Event) {
+        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        subs.retain(|s| s.send(event.clone()).is_ok());
+    }
+
+    fn emit_changed(&self, changed: Changed) {
+        if !changed.is_empty() {
+            self.emit(changed.into());
+        }
+    }
+
+    /// Signs the mirror in as `agent` (the sync layer calls this after login).
+    pub fn set_me(&self, agent: &Agent) -> Result<()> {
+        let (_, changed) = self
+            .store
+            .write(IndexMode::Immediate, |tx| tx.set_me(agent))?;
+        self.emit_changed(changed);
+        Ok(())
+    }
+
+    /// Stores a page of the change feed (see `Store::apply_changes`).
+    pub fn ingest(&self, page: &ChangesPage, index: IndexMode) -> Result<()> {
+        let changed = self.store.apply_changes(page, index)?;
+        self.emit_changed(changed);
+        Ok(())
+    }
+
+    /// Records the server's answers to ops; refusals are announced.
+    pub fn record_results(&self, results: &[OpResult]) -> Result<()> {
+        let journal = self.store.journal()?;
+        let changed = self.store.record_results(results)?;
+        self.emit_changed(changed);
+        for r in results {
+            if let OpOutcome::Refused { code, reason } = &r.outcome {
+                let action = journal
+                    .iter()
+                    .find(|e| e.op.op_id == r.op_id)
+                    .map(|e| &e.op.action);
+                self.emit(Event::OpRefused {
+                    op_id: r.op_id,
+                    action: action.map_or("unknown", Action::kind).to_owned(),
+                    conversation_id: action.and_then(conversation_of),
+                    code: *code,
+                    reason: reason.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes an agent's action now; returns the op id it was queued under.
+    pub fn act(&self, action: Action) -> Result<Option<OpId>> {
+        let op = Op {
+            op_id: OpId::new(),
+            at: self.clock.now(),
+            action,
+        };
+        let changed = self.store.act(&op)?;
+        let queued = self.store.read(|c| {
+            Ok(
+                c.query_row("SELECT 1 FROM ops WHERE op_id = ?1", [op.op_id.0], |_| {
+                    Ok(())
+                })
+                .map(|_| true)
+                .or_else(|e| match e {
+                    rusqlite::Error::QueryReturnedNoRows => Ok(false),
+                    e => Err(e),
+                })?,
+            )
+        })?;
+        self.emit_changed(changed);
+        Ok(queued.then_some(op.op_id))
+    }
+
+    pub fn handle(&self, request: Request) -> Response {
+        match self.try_handle(request) {
+            Ok(r) => r,
+            Err(e) => Response::Error { error: e.body() },
+        }
+    }
+
+    fn try_handle(&self, request: Request) -> Result<Response> {
+        let s = &self.store;
+        Ok(match request {
+            Request::Me => Response::Me { agent: s.me() },
+            Request::Counts => Response::Counts {
+                counts: s.counts()?,
+            },
+            Request::ListConversations { query } => Response::Conversations {
+                page: s.list_conversations(&query, self.now())?,
+            },
+            Request::ListFolder {
+                folder,
+                before,
+                limit,
+            } => Response::Folder {
+                page: s.list_folder(folder, before, limit)?,
+            },
+            Request::OpenConversation {
+                conversation_id,
+                before,
+                limit,
+            } => Response::Timeline {
+                timeline: s.open_conversation(conversation_id, before, limit)?,
+            },
+            Request::Search { query, limit } => Response::SearchResults {
+                results: s.search(&query, limit)?,
+            },
+            Request::GetContact { contact_id } => Response::Contact {
+                contact: s.read(|c| crate::store::get_contact(c, contact_id))?,
+            },
+            Request::ListViews => Response::Views { views: s.views()? },
+            Request::ListAgents => Response::Agents {
+                agents: s.agents()?,
+            },
+            Request::ListTeams => Response::Teams { teams: s.teams()? },
+            Request::Act { action } => Response::Acted {
+                op_id: self.act(action)?,
+            },
+            Request::SaveDraft {
+                conversation_id,
+                text,
+            } => {
+                s.save_draft(conversation_id, &text, self.now())?;
+                Response::Done
+            }
+            Request::GetDraft { conversation_id } => Response::Draft {
+                text: s.draft(conversation_id)?,
+            },
+            Request::Journal => Response::Journal {
+                entries: s.journal()?,
+            },
+        })
+    }
+
+    /// Whether the mirror holds `entity` (for tests and diagnostics).
+    pub fn holds(&self, entity: EntityRef) -> Result<bool> {
+        self.store
+            .read(|c| Ok(crate::store::get_entity(c, entity)?.is_some()))
+    }
+}
+
+impl Store {
+    /// Custom views the agent may use: their own, and those shared with them or their teams.
+    pub fn views(&self) -> Result<Vec<CustomView>> {
+        let me = self.me().ok_or(Error::NoAgent)?;
+        let all: Vec<CustomView> = self.read(|c| {
+            let rows: Vec<String> = c
+                .prepare_cached("SELECT data FROM views ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.iter()
+                .map(|j| serde_json::from_str(j).map_err(Error::from))
+                .collect()
+        })?;
+        Ok(all
+            .into_iter()
+            .filter(|v| {
+                v.owner == me.id
+                    || v.sharing.agents.contains(&me.id)
+                    || v.sharing.teams.iter().any(|t| me.teams.contains(t))
+            })
+            .collect())
+    }
+
+    pub fn agents(&self) -> Result<Vec<Agent>> {
+        let mut agents: Vec<Agent> = self.read(|c| {
+            let rows: Vec<String> = c
+                .prepare_cached("SELECT data FROM agents")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.iter()
+                .map(|j| serde_json::from_str(j).map_err(Error::from))
+                .collect()
+        })?;
+        agents.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(agents)
+    }
+
+    pub fn teams(&self) -> Result<Vec<Team>> {
+        self.read(|c| {
+            let rows: Vec<String> = c
+                .prepare_cached("SELECT data FROM teams ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.iter()
+                .map(|j| serde_json::from_str(j).map_err(Error::from))
+                .collect()
+        })
+    }
+}
+
+/// The TypeScript declarations of everything that crosses the bridge, as one module.
+pub fn typescript() -> String {
+    use crate::store::*;
+    use outpost_protocol::typescript::{config, export_decl, protocol_declarations};
+    let cfg = config();
+    let mut out = String::from(
+        "// Generated by `cargo xtask gen-types` from the Rust types (outpost-protocol, outpost-core).\n// Do not edit: change the Rust types and regenerate.\n\n",
+    );
+    let core = vec![
+        export_decl::<ViewRef>(&cfg),
+        export_decl::<Sort>(&cfg),
+        export_decl::<Assignee>(&cfg),
+        export_decl::<ListCursor>(&cfg),
+        export_decl::<ListQuery>(&cfg),
+        export_decl::<ConversationSummary>(&cfg),
+        export_decl::<ConversationPage>(&cfg),
+        export_decl::<MessageRow>(&cfg),
+        export_decl::<MessagePage>(&cfg),
+        export_decl::<TimelineItem>(&cfg),
+        export_decl::<Timeline>(&cfg),
+        export_decl::<ViewCount>(&cfg),
+        export_decl::<Counts>(&cfg),
+        export_decl::<MessageHit>(&cfg),
+        export_decl::<ContactHit>(&cfg),
+        export_decl::<SearchResults>(&cfg),
+        export_decl::<OpState>(&cfg),
+        export_decl::<JournalEntry>(&cfg),
+        export_decl::<Request>(&cfg),
+        export_decl::<Response>(&cfg),
+        export_decl::<Event>(&cfg),
+    ];
+    for decl in protocol_declarations(&cfg).into_iter().chain(core) {
+        out.push_str(&decl);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod client_tests;

@@ -1,0 +1,74 @@
+//! The core's errors. Each says what happened in a sentence an agent can act on, and maps to an
+//! [`ErrorCode`] for the UI.
+
+use std::path::PathBuf;
+
+use outpost_protocol::{ErrorBody, ErrorCode, ValidationError, rules::RuleError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{} is not an Outpost mirror (it holds other data). It was left untouched.", .path.display())]
+    ForeignDatabase { path: PathBuf },
+    #[error("{} is damaged and cannot be opened ({detail}). It was left untouched; sign in again to rebuild the mirror in a new file.", .path.display())]
+    CorruptDatabase { path: PathBuf, detail: String },
+    #[error("{} was written by a newer Outpost (schema {found}; this version knows up to {known}). Update Outpost to open it. It was left untouched.", .path.display())]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error(
+        "The disk is full, so nothing was saved (what was stored before is intact). Free some space and try again."
+    )]
+    DiskFull,
+    #[error("The server sent data that cannot be stored ({0}). Nothing from that page was kept.")]
+    BadChanges(String),
+    #[error("{0}")]
+    Refused(#[from] RuleError),
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    #[error("{0} was not found.")]
+    NotFound(String),
+    #[error("Not signed in: this mirror has no agent yet.")]
+    NoAgent,
+    #[error("Stored data could not be read ({0}).")]
+    Decode(#[from] serde_json::Error),
+    #[error("Database error: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Error::DiskFull,
+            _ => Error::Sqlite(e),
+        }
+    }
+}
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Refused(r) => r.code,
+            Error::Invalid(_) | Error::BadChanges(_) => ErrorCode::InvalidInput,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::NoAgent => ErrorCode::Unauthenticated,
+            Error::ForeignDatabase { .. }
+            | Error::CorruptDatabase { .. }
+            | Error::NewerSchema { .. }
+            | Error::DiskFull
+            | Error::Decode(_)
+            | Error::Sqlite(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The error as it crosses to the UI.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

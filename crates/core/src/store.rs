@@ -1,0 +1,347 @@
+//! The SQLite mirror: everything the agent may see, as the server last said it, with the agent's
+//! unsettled actions replayed on top.
+//!
+//! - One writer connection; every write is one transaction through [`Store::write`], which keeps
+//!   the folder counts, the full-text index and (while an op is applied) the op's undo log in step
+//!   with the rows. Readers are separate read-only connections (WAL), so a list or a search never
+//!   waits behind a sync of thousands of messages.
+//! - The schema is a list of numbered .sql migrations; `PRAGMA user_version` holds the last one
+//!   applied and `PRAGMA application_id` marks the file as ours. A file that is not ours, is
+//!   damaged, or comes from a newer version is refused with a clear error and never rewritten.
+
+mod entities;
+mod journal;
+mod search;
+mod views;
+
+pub use entities::{get_contact, get_entity};
+pub use journal::{JournalEntry, OpState};
+pub use search::{ContactHit, MessageHit, SearchResults, fts_query};
+pub use views::{
+    Assignee, ConversationPage, ConversationSummary, Counts, ListCursor, ListQuery, MessagePage,
+    MessageRow, Sort, Timeline, TimelineItem, ViewCount, ViewRef,
+};
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use outpost_protocol::{Agent, ContactId, ConversationId, EntityRef, Folder};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::{Error, Result};
+
+/// `PRAGMA application_id` of an Outpost mirror ("Outp").
+pub const APPLICATION_ID: i64 = 0x4F75_7470;
+
+/// The migrations, in order: migration N brings the schema to version N.
+const MIGRATIONS: &[&str] = &[include_str!("store/migrations/001_initial.sql")];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Text as views and search compare it: lower case, accents removed ("Não" → "nao").
+pub fn fold(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// What a write changed, for the events the UI refetches by.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changed {
+    pub conversations: BTreeSet<ConversationId>,
+    pub contacts: BTreeSet<ContactId>,
+    /// Some message changed folder or was added or removed: the folder counts may differ.
+    pub folders: bool,
+    pub views: bool,
+    pub agents: bool,
+    pub journal: bool,
+}
+
+impl Changed {
+    pub fn is_empty(&self) -> bool {
+        *self == Changed::default()
+    }
+
+    pub fn merge(&mut self, other: Changed) {
+        self.conversations.extend(other.conversations);
+        self.contacts.extend(other.contacts);
+        self.folders |= other.folders;
+        self.views |= other.views;
+        self.agents |= other.agents;
+        self.journal |= other.journal;
+    }
+}
+
+/// How a write keeps the message full-text index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexMode {
+    /// Index each message as it is written.
+    Immediate,
+    /// Initial load: skip indexing; [`Store::finish_bulk_load`] builds the index in one pass.
+    Deferred,
+}
+
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    me: Mutex<Option<Agent>>,
+}
+
+/// One write transaction. Every row change goes through its methods (see `store/entities.rs`),
+/// which keep counts, index, undo log and the change set in step.
+pub struct Tx<'c> {
+    tx: rusqlite::Transaction<'c>,
+    folder_delta: [i64; 7],
+    undo: Option<UndoLog>,
+    index: IndexMode,
+    me: Option<Agent>,
+    me_changed: bool,
+    pub changed: Changed,
+}
+
+/// The undo log of the op being applied.
+struct UndoLog {
+    op_seq: i64,
+    next_ord: i64,
+    seen: HashSet<EntityRef>,
+}
+
+fn open_err(path: &Path, e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+            Error::CorruptDatabase {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            }
+        }
+        _ => Error::from(e),
+    }
+}
+
+/// Looks at an existing file without writing to it: is it ours, whole, and not from the future?
+fn inspect_existing(path: &Path) -> Result<()> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| open_err(path, e))?;
+    let probe = || -> rusqlite::Result<(i64, i64, i64)> {
+        let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let objects: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+        Ok((app, version, objects))
+    };
+    let (app, version, objects) = probe().map_err(|e| open_err(path, e))?;
+    if app == 0 && version == 0 && objects == 0 {
+        return Ok(()); // an empty database: ours to set up
+    }
+    if app != APPLICATION_ID {
+        return Err(Error::ForeignDatabase {
+            path: path.to_owned(),
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(Error::NewerSchema {
+            path: path.to_owned(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -32768;",
+    )
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql).map_err(|e| open_err(path, e))?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens the mirror at `path`, creating it if there is none.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_owned();
+        if path.metadata().is_ok_and(|m| m.len() > 0) {
+            inspect_existing(&path)?;
+        }
+        let mut writer = Connection::open(&path).map_err(|e| open_err(&path, e))?;
+        configure(&writer).map_err(|e| open_err(&path, e))?;
+        migrate(&mut writer, &path)?;
+        let store = Store {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            me: Mutex::new(None),
+        };
+        let me = store.read(|c| entities::load_me(c))?;
+        *store.me.lock().unwrap_or_else(|p| p.into_inner()) = me;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The signed-in agent, if any.
+    pub fn me(&self) -> Option<Agent> {
+        self.me.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Runs `f` in one write transaction: all of it is stored, or none of it.
+    pub fn write<T>(
+        &self,
+        index: IndexMode,
+        f: impl FnOnce(&mut Tx) -> Result<T>,
+    ) -> Result<(T, Changed)> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let me = self.me();
+        let mut tx = Tx {
+            tx: conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?,
+            folder_delta: [0; 7],
+            undo: None,
+            index,
+            me,
+            me_changed: false,
+            changed: Changed::default(),
+        };
+        let value = f(&mut tx)?;
+        tx.flush_counts()?;
+        let Tx {
+            tx,
+            changed,
+            me,
+            me_changed,
+            ..
+        } = tx;
+        tx.commit()?;
+        if me_changed {
+            *self.me.lock().unwrap_or_else(|p| p.into_inner()) = me;
+        }
+        Ok((value, changed))
+    }
+
+    /// Runs `f` on a read-only connection of its own (never blocked by the writer).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| open_err(&self.path, e))?;
+                c.busy_timeout(Duration::from_secs(10))?;
+                c.execute_batch("PRAGMA query_only = 1; PRAGMA cache_size = -16384;")?;
+                c
+            }
+        };
+        let out = f(&conn);
+        self.readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
+        out
+    }
+
+    /// The change-feed cursor: the `seq` of the last change stored.
+    pub fn cursor(&self) -> Result<u64> {
+        self.read(|c| entities::meta_u64(c, "cursor"))
+    }
+
+    /// Builds the message full-text index in one pass after a [`IndexMode::Deferred`] load.
+    pub fn finish_bulk_load(&self) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.execute_batch(
+            "BEGIN IMMEDIATE;
+             INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+             DELETE FROM meta WHERE key = 'index_pending';
+             COMMIT;",
+        )
+        .map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            Error::from(e)
+        })?;
+        conn.execute_batch("PRAGMA optimize;")?;
+        Ok(())
+    }
+
+    /// Whether the message index still waits for [`Store::finish_bulk_load`].
+    pub fn index_pending(&self) -> Result<bool> {
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT 1 FROM meta WHERE key = 'index_pending'", [], |_| {
+                    Ok(())
+                })
+                .optional()?
+                .is_some(),
+            )
+        })
+    }
+
+    /// `PRAGMA integrity_check` on the writer: "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let rows: Vec<String> = conn
+            .prepare("PRAGMA integrity_check")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows.join("\n"))
+    }
+
+    /// Direct access to the writer for maintenance and tests (limits, pragmas).
+    pub fn with_writer<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(f(&conn)?)
+    }
+}
+
+impl Tx<'_> {
+    pub fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
+    pub fn me(&self) -> Option<&Agent> {
+        self.me.as_ref()
+    }
+
+    fn flush_counts(&mut self) -> Result<()> {
+        if self.folder_delta.iter().any(|d| *d != 0) {
+            let mut stmt = self
+                .tx
+                .prepare_cached("UPDATE folder_counts SET count = count + ?2 WHERE folder = ?1")?;
+            for f in Folder::ALL {
+                let d = self.folder_delta[f.code() as usize];
+                if d != 0 {
+                    stmt.execute((f.code(), d))?;
+                }
+            }
+            self.folder_delta = [0; 7];
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod store_tests;
