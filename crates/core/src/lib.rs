@@ -11,6 +11,8 @@ pub mod client;
 pub mod error;
 pub mod generate;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use client::{Client, Clock, Event, ManualClock, Request, Response, SystemClock};
 pub use error::{Error, Result};

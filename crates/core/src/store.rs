@@ -14,6 +14,11 @@ mod journal;
 mod search;
 mod views;
 
+#[cfg(test)]
+pub(crate) use entities::{
+    MESSAGE_COLUMNS as MESSAGE_COLUMNS_PUB, get_conversation as entities_get_conversation,
+    get_message as entities_get_message, message_from_row as message_row,
+};
 pub use entities::{get_contact, get_entity};
 pub use journal::{JournalEntry, OpState};
 pub use search::{ContactHit, MessageHit, SearchResults, fts_query};

@@ -148,6 +148,8 @@ impl Tx<'_> {
     /// Replays one op of the journal: its normal effect, or a wedged send's failed message.
     fn replay(&mut self, row: &Row) -> Result<()> {
         let mode = match row.state {
+            // A refused op has no effect, but for a send's message, kept in Failed.
+            OpState::Refused if actions::created_message(&row.op).is_none() => return Ok(()),
             OpState::Refused => Mode::Wedged {
                 reason: row.reason.clone(),
             },

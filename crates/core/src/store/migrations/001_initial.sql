@@ -4,7 +4,7 @@
 -- of keyset pagination. `data` holds the entity's full JSON (for messages: all but the text,
 -- which is a column of its own for the full-text index); the other columns exist to be queried.
 
-PRAGMA application_id = 1330664564; -- 'Outp'
+PRAGMA application_id = 1333097584; -- 'Outp'
 
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,

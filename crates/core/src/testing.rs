@@ -1,0 +1,269 @@
+//! Test support: real mirrors in temporary directories, hand-made entities, and the checks every
+//! test shares (a full snapshot of the mirror for exact comparisons, and the invariants).
+
+use std::sync::Arc;
+
+use outpost_protocol::*;
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+use crate::store::Store;
+use crate::{Client, IndexMode, ManualClock};
+
+pub const T0: Millis = 1_767_000_000_000;
+pub const MINUTE: Millis = 60_000;
+pub const HOUR: Millis = 60 * MINUTE;
+
+pub struct Fixture {
+    pub dir: TempDir,
+    pub clock: Arc<ManualClock>,
+    pub client: Client,
+    pub seq: u64,
+}
+
+pub fn agent(name: &str, role: Role, visibility: Visibility, teams: Vec<TeamId>) -> Agent {
+    Agent {
+        id: AgentId::new(),
+        name: name.to_owned(),
+        email: format!("{}@outpost.example", name.to_lowercase()),
+        role,
+        visibility,
+        teams,
+        availability: Availability::Available,
+    }
+}
+
+pub fn contact(name: &str) -> Contact {
+    Contact {
+        id: ContactId::new(),
+        name: name.to_owned(),
+        phone: "5511987654321".to_owned(),
+        email: String::new(),
+        country: "BR".to_owned(),
+        language: "pt-BR".to_owned(),
+        avatar_url: String::new(),
+        identities: vec![],
+        tags: vec![],
+        fields: Default::default(),
+        private_comment: String::new(),
+        bot_enabled: false,
+        active_flow: None,
+        created_at: T0 - 100 * HOUR,
+    }
+}
+
+pub fn conversation(contact: &Contact, at: Millis) -> Conversation {
+    Conversation {
+        id: ConversationId::new(),
+        contact_id: contact.id,
+        channel: ChannelKind::Whatsapp,
+        state: ConversationState::Open,
+        snoozed_until: None,
+        assignee: None,
+        team: None,
+        unanswered: false,
+        unread_count: 0,
+        opened_at: at,
+        last_message_at: at,
+        last_message_direction: None,
+        last_message_preview: String::new(),
+        last_incoming_at: None,
+        closing_note: String::new(),
+        closing_category: String::new(),
+        created_at: at,
+    }
+}
+
+pub fn incoming(c: &Conversation, text: &str, at: Millis) -> Message {
+    Message {
+        id: MessageId::new(),
+        conversation_id: c.id,
+        direction: Direction::Incoming,
+        channel: c.channel,
+        text: text.to_owned(),
+        attachments: vec![],
+        template: None,
+        sender: Sender {
+            kind: SenderKind::Contact,
+            agent_id: None,
+            name: String::new(),
+        },
+        status: MessageStatus::Received,
+        history: vec![StatusStamp {
+            status: MessageStatus::Received,
+            at,
+        }],
+        failure: None,
+        via_flow: false,
+        archived: false,
+        send_at: None,
+        reply_to: None,
+        created_at: at,
+    }
+}
+
+impl Fixture {
+    /// A fresh mirror signed in as `me`.
+    pub fn new(me: &Agent) -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(ManualClock::new(T0));
+        let client =
+            Client::open(dir.path().join("mirror.db"), clock.clone()).expect("open mirror");
+        client.set_me(me).expect("set me");
+        Fixture {
+            dir,
+            clock,
+            client,
+            seq: 0,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        self.client.store()
+    }
+
+    /// Stores entities as the server would send them: one page, next seqs.
+    pub fn server_upsert(&mut self, entities: Vec<Entity>) {
+        let changes = entities
+            .into_iter()
+            .map(|entity| {
+                self.seq += 1;
+                Change {
+                    seq: self.seq,
+                    kind: ChangeKind::Upsert { entity },
+                }
+            })
+            .collect();
+        self.server_page(changes);
+    }
+
+    pub fn server_page(&mut self, changes: Vec<Change>) {
+        let page = ChangesPage {
+            changes,
+            cursor: self.seq,
+            has_more: false,
+        };
+        self.client
+            .ingest(&page, IndexMode::Immediate)
+            .expect("ingest page");
+    }
+
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    pub fn act(&self, action: Action) -> crate::Result<Option<OpId>> {
+        self.client.act(action)
+    }
+
+    pub fn conversation(&self, id: ConversationId) -> Option<Conversation> {
+        self.store()
+            .read(|c| crate::store::entities_get_conversation(c, id))
+            .expect("read")
+    }
+
+    pub fn message(&self, id: MessageId) -> Option<Message> {
+        self.store()
+            .read(|c| crate::store::entities_get_message(c, id))
+            .expect("read")
+    }
+
+    pub fn snapshot(&self) -> Vec<String> {
+        self.store().read(|c| Ok(snapshot(c))).expect("snapshot")
+    }
+
+    pub fn check_invariants(&self) {
+        self.store()
+            .with_writer(|c| Ok(check_invariants(c)))
+            .expect("invariants");
+    }
+}
+
+/// Every row a user could see, as text, sorted: two equal snapshots mean equal mirrors.
+/// The journal and the cursor are left out.
+pub fn snapshot(conn: &Connection) -> Vec<String> {
+    let queries = [
+        "SELECT 'conversation ' || data FROM conversations",
+        "SELECT 'message ' || hex(uuid) || ' ' || folder || ' ' || text || ' ' || data FROM messages",
+        "SELECT 'contact ' || data FROM contacts",
+        "SELECT 'tag ' || (SELECT hex(uuid) FROM contacts k WHERE k.id = contact) || ' ' || tag_f FROM contact_tags",
+        "SELECT 'field ' || (SELECT hex(uuid) FROM contacts k WHERE k.id = contact) || ' ' || key || '=' || value_f FROM contact_fields",
+        "SELECT 'event ' || data FROM events",
+        "SELECT 'agent ' || data FROM agents",
+        "SELECT 'team ' || data FROM teams",
+        "SELECT 'view ' || data FROM views",
+        "SELECT 'count ' || folder || ' ' || count FROM folder_counts",
+    ];
+    let mut rows = Vec::new();
+    for q in queries {
+        let mut stmt = conn.prepare(q).expect("snapshot query");
+        let found: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .expect("snapshot rows")
+            .collect::<rusqlite::Result<_>>()
+            .expect("snapshot rows");
+        rows.extend(found);
+    }
+    rows.sort();
+    rows
+}
+
+/// The mirror's invariants: each message's folder is `Folder::of` of it, the stored counts equal
+/// COUNT(*) per folder, both full-text indexes match their tables, the file is sound.
+pub fn check_invariants(conn: &Connection) {
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {} FROM messages m",
+            crate::store::MESSAGE_COLUMNS_PUB
+        ))
+        .expect("prepare");
+    let rows: Vec<(i64, crate::Result<Message>)> = stmt
+        .query_map([], crate::store::message_row)
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    for (rowid, m) in rows {
+        let m = m.expect("message decodes");
+        let folder: i64 = conn
+            .query_row("SELECT folder FROM messages WHERE id = ?1", [rowid], |r| {
+                r.get(0)
+            })
+            .expect("folder");
+        assert_eq!(
+            folder,
+            Folder::of(&m).code(),
+            "message {} stored in the wrong folder",
+            m.id
+        );
+    }
+    let stored: Vec<(i64, i64)> = conn
+        .prepare("SELECT folder, count FROM folder_counts ORDER BY folder")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    for (folder, count) in stored {
+        let actual: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM messages WHERE folder = ?1",
+                [folder],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(
+            count, actual,
+            "stored count of folder {folder} differs from COUNT(*)"
+        );
+    }
+    conn.execute_batch(
+        "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1);
+         INSERT INTO contacts_fts (contacts_fts, rank) VALUES ('integrity-check', 1);",
+    )
+    .expect("full-text indexes match their tables");
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity");
+    assert_eq!(ok, "ok");
+}
