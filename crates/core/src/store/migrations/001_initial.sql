@@ -89,7 +89,7 @@ CREATE INDEX conversations_assignee_by_opened ON conversations (assignee, state,
 CREATE INDEX conversations_team_by_last ON conversations (team, state, last_message_at, id);
 CREATE INDEX conversations_team_by_opened ON conversations (team, state, opened_at, id);
 CREATE INDEX conversations_unread ON conversations (assignee, team) WHERE unread > 0;
-CREATE INDEX conversations_by_contact ON conversations (contact);
+CREATE INDEX conversations_by_contact ON conversations (contact, last_message_at);
 
 -- id: a time-ordered key (created_at * 4096 + a disambiguator), so that rowid order is time
 -- order for the timeline, the folder pages and the full-text index alike.
