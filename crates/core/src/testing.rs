@@ -7,7 +7,8 @@ use outpost_protocol::*;
 use rusqlite::Connection;
 use tempfile::TempDir;
 
-use crate::store::Store;
+use crate::Clock;
+use crate::store::{Assignee, ListQuery, Sort, Store, ViewRef};
 use crate::{Client, IndexMode, ManualClock};
 
 pub const T0: Millis = 1_767_000_000_000;
@@ -266,4 +267,73 @@ pub fn check_invariants(conn: &Connection) {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .expect("integrity");
     assert_eq!(ok, "ok");
+}
+
+// ---- The views, computed without SQL ----
+
+pub fn mirror_conversations(f: &Fixture) -> Vec<(i64, Conversation)> {
+    f.store()
+        .read(|c| {
+            let rows: Vec<(i64, String)> = c
+                .prepare("SELECT id, data FROM conversations")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, d)| (id, serde_json::from_str(&d).unwrap()))
+                .collect())
+        })
+        .unwrap()
+}
+
+pub fn in_view(view: ViewRef, me: AgentId, c: &Conversation) -> bool {
+    match view {
+        ViewRef::All | ViewRef::Custom(_) => true,
+        ViewRef::Mine => c.assignee == Some(me),
+        ViewRef::Unassigned => c.assignee.is_none(),
+        ViewRef::Team(t) => c.team == Some(t),
+    }
+}
+
+/// The list the rules say a query should give, computed without SQL.
+pub fn brute(
+    all: &[(i64, Conversation)],
+    q: &ListQuery,
+    me: AgentId,
+    keep: impl Fn(&Conversation) -> bool,
+) -> Vec<ConversationId> {
+    let mut rows: Vec<&(i64, Conversation)> = all
+        .iter()
+        .filter(|(_, c)| in_view(q.view, me, c) && c.state == q.state)
+        .filter(|(_, c)| q.channel.is_none_or(|ch| c.channel == ch))
+        .filter(|(_, c)| match q.assignee {
+            None => true,
+            Some(Assignee::Nobody) => c.assignee.is_none(),
+            Some(Assignee::Agent(a)) => c.assignee == Some(a),
+        })
+        .filter(|(_, c)| !q.unanswered_only || c.unanswered)
+        .filter(|(_, c)| keep(c))
+        .collect();
+    rows.sort_by_key(|(row, c)| (q.sort.key(c), *row));
+    if matches!(q.sort, Sort::NewestMessage | Sort::ShortestOpen) {
+        rows.reverse();
+    }
+    rows.into_iter().map(|(_, c)| c.id).collect()
+}
+
+/// Every page of a query, walked with a small page size.
+pub fn paged(f: &Fixture, q: &ListQuery) -> Vec<ConversationId> {
+    let mut q = q.clone();
+    q.limit = 7;
+    let mut out = Vec::new();
+    loop {
+        let page = f.store().list_conversations(&q, f.clock.now()).unwrap();
+        out.extend(page.rows.iter().map(|r| r.conversation.id));
+        match page.next {
+            Some(next) => q.after = Some(next),
+            None => break,
+        }
+        assert!(out.len() < 100_000, "paging terminates");
+    }
+    out
 }

@@ -495,3 +495,6 @@ fn check_page(page: &ChangesPage, cursor: u64) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod journal_tests;

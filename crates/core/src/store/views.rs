@@ -66,7 +66,8 @@ impl Sort {
         matches!(self, Sort::NewestMessage | Sort::ShortestOpen)
     }
 
-    fn key(self, c: &Conversation) -> Millis {
+    /// The sort key of a conversation.
+    pub fn key(self, c: &Conversation) -> Millis {
         match self {
             Sort::NewestMessage | Sort::OldestMessage => c.last_message_at,
             Sort::LongestOpen | Sort::ShortestOpen => c.opened_at,
