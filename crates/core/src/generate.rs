@@ -204,6 +204,14 @@ fn uuid(seed: u64, kind: u64, n: u64) -> Uuid {
     Uuid::from_bytes(bytes)
 }
 
+/// A time-ordered id (the layout of UUID v7) for something created at `at`, as real ids are.
+fn uuid_at(seed: u64, kind: u64, n: u64, at: Millis) -> Uuid {
+    let mut bytes = uuid(seed, kind, n).into_bytes();
+    bytes[..6].copy_from_slice(&(at as u64).to_be_bytes()[2..]);
+    bytes[6] = (bytes[6] & 0x0F) | 0x70; // version 7
+    Uuid::from_bytes(bytes)
+}
+
 const DAY: Millis = 86_400_000;
 
 pub struct Generator {
@@ -437,7 +445,7 @@ impl Generator {
             let incoming = k == 0 || self.rng.bool();
             at += 60_000 + self.rng.i64(0..80 * 60_000);
             let text = self.text(incoming, language);
-            let message_id = MessageId(uuid(spec.seed, 5, self.messages_made as u64));
+            let message_id = MessageId(uuid_at(spec.seed, 5, self.messages_made as u64, at));
             self.messages_made += 1;
             let (status, sender) = if incoming {
                 (

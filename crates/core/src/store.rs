@@ -19,7 +19,7 @@ pub(crate) use entities::{
     MESSAGE_COLUMNS as MESSAGE_COLUMNS_PUB, get_conversation as entities_get_conversation,
     get_message as entities_get_message, message_from_row as message_row,
 };
-pub use entities::{get_contact, get_entity};
+pub use entities::{get_contact, get_entity, message_data_json, message_key};
 pub use journal::{JournalEntry, OpState};
 pub use search::{ContactHit, MessageHit, SearchResults, fts_query};
 pub use views::{
@@ -96,6 +96,32 @@ pub struct Store {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     me: Mutex<Option<Agent>>,
+    /// Dropping it stops the checkpointer thread.
+    _checkpointer: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// Moves the write-ahead log into the database from a thread of its own, so that no agent's
+/// action waits for a checkpoint (the writer's automatic checkpoints are off). PASSIVE never
+/// blocks the writer or the readers.
+fn spawn_checkpointer(path: &Path) -> Option<std::sync::mpsc::Sender<()>> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    conn.busy_timeout(Duration::from_millis(100)).ok()?;
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("outpost-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(Duration::from_millis(500))
+            {
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        })
+        .ok()?;
+    Some(stop)
 }
 
 /// One write transaction. Every row change goes through its methods (see `store/entities.rs`),
@@ -193,13 +219,22 @@ impl Store {
         let mut writer = Connection::open(&path).map_err(|e| open_err(&path, e))?;
         configure(&writer).map_err(|e| open_err(&path, e))?;
         migrate(&mut writer, &path)?;
+        writer.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        let checkpointer = spawn_checkpointer(&path);
+        if checkpointer.is_none() {
+            writer.execute_batch("PRAGMA wal_autocheckpoint = 1000;")?;
+        }
         let store = Store {
+            _checkpointer: checkpointer,
             path,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             me: Mutex::new(None),
         };
-        let me = store.read(|c| entities::load_me(c))?;
+        let me = store.read(|c| entities::load_me(c)).map_err(|e| match e {
+            Error::Sqlite(e) => open_err(&store.path, e),
+            other => other,
+        })?;
         *store.me.lock().unwrap_or_else(|p| p.into_inner()) = me;
         Ok(store)
     }

@@ -47,6 +47,23 @@ struct MessageData {
     reply_to: Option<MessageId>,
 }
 
+/// The stored form of a message's fields other than its own columns (the `data` column).
+pub fn message_data_json(m: &Message) -> Result<String> {
+    json_of(&MessageDataRef {
+        channel: m.channel,
+        attachments: &m.attachments,
+        template: &m.template,
+        sender: &m.sender,
+        status: m.status,
+        history: &m.history,
+        failure: &m.failure,
+        via_flow: m.via_flow,
+        archived: m.archived,
+        send_at: m.send_at,
+        reply_to: m.reply_to,
+    })
+}
+
 /// The columns of `messages` that [`message_from_row`] reads, in order.
 pub(crate) const MESSAGE_COLUMNS: &str =
     "m.id, m.uuid, m.conversation, m.direction, m.created_at, m.text, m.data";
@@ -101,7 +118,7 @@ pub(crate) fn state_code_of(s: ConversationState) -> i64 {
 
 /// The time-ordered rowid of a message: its creation time in the high bits, so that rowid order
 /// is time order; the low 12 bits come from its UUID and are probed upwards on a collision.
-fn message_key(m: &Message) -> i64 {
+pub fn message_key(m: &Message) -> i64 {
     let low = u16::from_be_bytes([m.id.0.as_bytes()[14], m.id.0.as_bytes()[15]]) & 0x0FFF;
     (m.created_at << 12) | i64::from(low)
 }
@@ -324,19 +341,7 @@ impl Tx<'_> {
     pub fn put_message(&mut self, m: &Message) -> Result<()> {
         self.record(EntityRef::Message(m.id))?;
         let folder = Folder::of(m);
-        let data = json_of(&MessageDataRef {
-            channel: m.channel,
-            attachments: &m.attachments,
-            template: &m.template,
-            sender: &m.sender,
-            status: m.status,
-            history: &m.history,
-            failure: &m.failure,
-            via_flow: m.via_flow,
-            archived: m.archived,
-            send_at: m.send_at,
-            reply_to: m.reply_to,
-        })?;
+        let data = message_data_json(m)?;
         let direction = i64::from(m.direction == Direction::Outgoing);
         let old: Option<(i64, i64, String)> = self
             .tx

@@ -564,10 +564,8 @@ impl Store {
         })
     }
 
-    /// Folder counts (kept as data), open counts and new-message dots of the standard and team
-    /// views, and the unread total.
-    pub fn counts(&self) -> Result<Counts> {
-        let me = self.me().ok_or(Error::NoAgent)?;
+    /// The number of messages in each folder, kept as data (never counted per query).
+    pub fn folder_counts(&self) -> Result<Vec<(Folder, u64)>> {
         self.read(|conn| {
             let mut folders: Vec<(Folder, u64)> = read_rows(
                 conn,
@@ -579,6 +577,16 @@ impl Store {
             .filter_map(|(f, n)| Folder::from_code(f).map(|f| (f, n.max(0) as u64)))
             .collect();
             folders.sort();
+            Ok(folders)
+        })
+    }
+
+    /// Folder counts (kept as data), open counts and new-message dots of the standard and team
+    /// views, and the unread total.
+    pub fn counts(&self) -> Result<Counts> {
+        let me = self.me().ok_or(Error::NoAgent)?;
+        let folders = self.folder_counts()?;
+        self.read(|conn| {
             let teams: Vec<TeamId> = if rules::is_privileged(&me) {
                 read_rows(conn, "SELECT uuid FROM teams ORDER BY name", &[], |r| {
                     r.get(0).map(TeamId)
