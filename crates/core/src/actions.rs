@@ -36,13 +36,15 @@ pub(crate) fn created_message(op: &Op) -> Option<MessageId> {
     }
 }
 
-/// Takes an action for the agent. Retrying or discarding a message that only exists here (its
-/// send was refused) rewrites the journal instead of asking the server.
-pub(crate) fn act(tx: &mut Tx, op: &Op) -> Result<()> {
+/// Takes an action for the agent; says whether it was queued for the server. Retrying or
+/// discarding a message that only exists here (its send was refused) rewrites the journal
+/// instead of asking the server.
+pub(crate) fn act(tx: &mut Tx, op: &Op) -> Result<bool> {
     match &op.action {
         Action::DiscardMessage { message_id } => {
             if let Some((seq, _)) = tx.wedged_op_for(*message_id)? {
-                return tx.remove_op(seq);
+                tx.remove_op(seq)?;
+                return Ok(false);
             }
         }
         Action::RetryMessage {
@@ -60,13 +62,13 @@ pub(crate) fn act(tx: &mut Tx, op: &Op) -> Result<()> {
                 };
                 new.action.validate()?;
                 tx.append_op(&new)?;
-                return Ok(());
+                return Ok(true);
             }
         }
         _ => {}
     }
     tx.append_op(op)?;
-    Ok(())
+    Ok(true)
 }
 
 /// The send of a refused op, with the agent's edits.

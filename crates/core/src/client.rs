@@ -290,7 +290,14 @@ impl Client {
 
     /// Records the server's answers to ops; refusals are announced.
     pub fn record_results(&self, results: &[OpResult]) -> Result<()> {
-        let journal = self.store.journal()?;
+        let refused = results
+            .iter()
+            .any(|r| matches!(r.outcome, OpOutcome::Refused { .. }));
+        let journal = if refused {
+            self.store.journal()?
+        } else {
+            Vec::new()
+        };
         let changed = self.store.record_results(results)?;
         self.emit_changed(changed);
         for r in results {
@@ -318,19 +325,7 @@ impl Client {
             at: self.clock.now(),
             action,
         };
-        let changed = self.store.act(&op)?;
-        let queued = self.store.read(|c| {
-            Ok(
-                c.query_row("SELECT 1 FROM ops WHERE op_id = ?1", [op.op_id.0], |_| {
-                    Ok(())
-                })
-                .map(|_| true)
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(false),
-                    e => Err(e),
-                })?,
-            )
-        })?;
+        let (queued, changed) = self.store.act(&op)?;
         self.emit_changed(changed);
         Ok(queued.then_some(op.op_id))
     }

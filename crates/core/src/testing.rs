@@ -258,6 +258,29 @@ pub fn check_invariants(conn: &Connection) {
             "stored count of folder {folder} differs from COUNT(*)"
         );
     }
+    let kept: Vec<(Vec<u8>, Vec<u8>, i64, i64, i64)> = conn
+        .prepare("SELECT assignee, team, state, count, unread FROM conversation_counts WHERE count <> 0 OR unread <> 0 ORDER BY 1, 2, 3")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    let counted: Vec<(Vec<u8>, Vec<u8>, i64, i64, i64)> = conn
+        .prepare(
+            "SELECT coalesce(assignee, x''), coalesce(team, x''), state, count(*), sum(unread)
+             FROM conversations GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        )
+        .expect("prepare")
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    assert_eq!(
+        kept, counted,
+        "the side bar's counts kept as data differ from the conversations"
+    );
     conn.execute_batch(
         "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1);
          INSERT INTO contacts_fts (contacts_fts, rank) VALUES ('integrity-check', 1);",

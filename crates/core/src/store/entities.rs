@@ -348,9 +348,9 @@ impl Tx<'_> {
             .prepare_cached("SELECT id, folder, text FROM messages WHERE uuid = ?1")?
             .query_row([m.id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        let rowid = match old {
+        match old {
             Some((rowid, old_folder, old_text)) => {
-                self.folder_delta[old_folder as usize] -= 1;
+                self.count(old_folder, -1);
                 if self.index == IndexMode::Immediate && old_text != m.text {
                     self.fts_delete(rowid, &old_text)?;
                 }
@@ -363,7 +363,6 @@ impl Tx<'_> {
                 if self.index == IndexMode::Immediate && old_text != m.text {
                     self.fts_insert(rowid, &m.text)?;
                 }
-                rowid
             }
             None => {
                 let mut key = message_key(m);
@@ -396,14 +395,19 @@ impl Tx<'_> {
                 if self.index == IndexMode::Immediate {
                     self.fts_insert(key, &m.text)?;
                 }
-                key
             }
-        };
-        let _ = rowid;
-        self.folder_delta[folder.code() as usize] += 1;
+        }
+        self.count(folder.code(), 1);
         self.changed.folders = true;
         self.changed.conversations.insert(m.conversation_id);
         Ok(())
+    }
+
+    /// Notes a message entering (+1) or leaving (-1) a folder; flushed once per transaction.
+    fn count(&mut self, folder: i64, delta: i64) {
+        if let Some(slot) = self.folder_delta.get_mut(folder as usize) {
+            *slot += delta;
+        }
     }
 
     fn fts_insert(&self, rowid: i64, text: &str) -> Result<()> {
@@ -438,7 +442,7 @@ impl Tx<'_> {
         self.tx
             .prepare_cached("DELETE FROM messages WHERE id = ?1")?
             .execute([rowid])?;
-        self.folder_delta[folder as usize] -= 1;
+        self.count(folder, -1);
         self.changed.folders = true;
         self.changed
             .conversations
@@ -454,6 +458,14 @@ impl Tx<'_> {
             return self.delete_conversation(c.id);
         }
         self.record(EntityRef::Conversation(c.id))?;
+        self.uncount_conversation(c.id)?;
+        self.tally(
+            c.assignee.map(|a| a.0),
+            c.team.map(|t| t.0),
+            state_code(c.state),
+            1,
+            i64::from(c.unread_count),
+        )?;
         self.tx
             .prepare_cached(
                 "INSERT INTO conversations (uuid, contact, channel, state, assignee, team, unanswered, unread,
@@ -484,6 +496,40 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Takes a stored conversation out of the side bar's counts (before it changes or goes).
+    fn uncount_conversation(&mut self, id: ConversationId) -> Result<()> {
+        let old: Option<(Option<Uuid>, Option<Uuid>, i64, i64)> = self
+            .tx
+            .prepare_cached(
+                "SELECT assignee, team, state, unread FROM conversations WHERE uuid = ?1",
+            )?
+            .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        if let Some((assignee, team, state, unread)) = old {
+            self.tally(assignee, team, state, -1, -unread)?;
+        }
+        Ok(())
+    }
+
+    fn tally(
+        &mut self,
+        assignee: Option<Uuid>,
+        team: Option<Uuid>,
+        state: i64,
+        count: i64,
+        unread: i64,
+    ) -> Result<()> {
+        let key = |u: Option<Uuid>| u.map_or_else(Vec::new, |u| u.as_bytes().to_vec());
+        self.tx
+            .prepare_cached(
+                "INSERT INTO conversation_counts (assignee, team, state, count, unread) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (assignee, team, state) DO UPDATE SET
+                    count = count + excluded.count, unread = unread + excluded.unread",
+            )?
+            .execute(params![key(assignee), key(team), state, count, unread])?;
+        Ok(())
+    }
+
     /// Removes a conversation with its messages and timeline (each recorded for undo).
     pub fn delete_conversation(&mut self, id: ConversationId) -> Result<()> {
         let messages: Vec<Uuid> = self
@@ -503,6 +549,7 @@ impl Tx<'_> {
             self.delete_event(EventId(e))?;
         }
         self.record(EntityRef::Conversation(id))?;
+        self.uncount_conversation(id)?;
         let n = self
             .tx
             .prepare_cached("DELETE FROM conversations WHERE uuid = ?1")?

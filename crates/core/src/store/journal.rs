@@ -291,16 +291,16 @@ impl Tx<'_> {
 
 impl Store {
     /// Takes an agent's action: validated, applied to the mirror and appended to the journal in
-    /// one transaction. Refused at once (nothing stored) when the rules say no.
-    pub fn act(&self, op: &Op) -> Result<Changed> {
+    /// one transaction. Refused at once (nothing stored) when the rules say no. Answers whether
+    /// the op was queued for the server (a discarded local send is not).
+    pub fn act(&self, op: &Op) -> Result<(bool, Changed)> {
         op.action.validate()?;
-        let (_, changed) = self.write(IndexMode::Immediate, |tx| {
+        self.write(IndexMode::Immediate, |tx| {
             if tx.me().is_none() {
                 return Err(Error::NoAgent);
             }
             actions::act(tx, op)
-        })?;
-        Ok(changed)
+        })
     }
 
     /// Ops waiting to be sent (pending or in flight), oldest first.

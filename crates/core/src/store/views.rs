@@ -594,57 +594,42 @@ impl Store {
             } else {
                 me.teams.clone()
             };
-            let count = |sql: &str, p: &[&dyn ToSql]| -> Result<u64> {
-                Ok(conn
-                    .prepare_cached(sql)?
-                    .query_row(p, |r| r.get::<_, i64>(0))? as u64)
-            };
-            let mut views = vec![
-                ViewCount {
-                    view: ViewRef::All,
-                    open: count("SELECT count(*) FROM conversations WHERE state = 0", &[])?,
-                    dot: false,
-                },
-                ViewCount {
-                    view: ViewRef::Mine,
-                    open: count(
-                        "SELECT count(*) FROM conversations WHERE assignee = ?1 AND state = 0",
-                        &[&me.id.0],
-                    )?,
-                    dot: false,
-                },
-                ViewCount {
-                    view: ViewRef::Unassigned,
-                    open: count(
-                        "SELECT count(*) FROM conversations WHERE assignee IS NULL AND state = 0",
-                        &[],
-                    )?,
-                    dot: false,
-                },
-            ];
-            for t in &teams {
-                views.push(ViewCount {
-                    view: ViewRef::Team(*t),
-                    open: count(
-                        "SELECT count(*) FROM conversations WHERE team = ?1 AND state = 0",
-                        &[&t.0],
-                    )?,
-                    dot: false,
-                });
-            }
-            let unread: Vec<(Option<uuid::Uuid>, Option<uuid::Uuid>, i64)> = read_rows(
+            // The side bar's numbers come from the counts kept as data: a few rows per agent
+            // and team, whatever the size of the mirror.
+            let groups: Vec<(Vec<u8>, Vec<u8>, i64, i64)> = read_rows(
                 conn,
-                "SELECT assignee, team, unread FROM conversations WHERE unread > 0 AND state = 0",
+                "SELECT assignee, team, count, unread FROM conversation_counts WHERE state = 0 AND (count > 0 OR unread > 0)",
                 &[],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?;
+            let id = |b: &[u8]| uuid::Uuid::from_slice(b).ok();
+            let mut views = vec![
+                ViewCount { view: ViewRef::All, open: 0, dot: false },
+                ViewCount { view: ViewRef::Mine, open: 0, dot: false },
+                ViewCount { view: ViewRef::Unassigned, open: 0, dot: false },
+            ];
+            views.extend(teams.iter().map(|t| ViewCount { view: ViewRef::Team(*t), open: 0, dot: false }));
             let mut total = 0u64;
-            for (assignee, team, n) in unread {
-                total += n.max(0) as u64;
-                let target =
-                    most_specific_inbox(me.id, &teams, assignee.map(AgentId), team.map(TeamId));
-                if let Some(v) = views.iter_mut().find(|v| v.view == target) {
-                    v.dot = true;
+            for (assignee, team, count, unread) in groups {
+                let (assignee, team) = (id(&assignee).map(AgentId), id(&team).map(TeamId));
+                let count = count.max(0) as u64;
+                for v in views.iter_mut() {
+                    let member = match v.view {
+                        ViewRef::All | ViewRef::Custom(_) => true,
+                        ViewRef::Mine => assignee == Some(me.id),
+                        ViewRef::Unassigned => assignee.is_none(),
+                        ViewRef::Team(t) => team == Some(t),
+                    };
+                    if member {
+                        v.open += count;
+                    }
+                }
+                if unread > 0 {
+                    total += unread as u64;
+                    let target = most_specific_inbox(me.id, &teams, assignee, team);
+                    if let Some(v) = views.iter_mut().find(|v| v.view == target) {
+                        v.dot = true;
+                    }
                 }
             }
             Ok(Counts {

@@ -80,6 +80,18 @@ CREATE TABLE conversations (
     data             TEXT NOT NULL
 ) STRICT;
 
+-- Conversations counted by assignee, team and state, with their unread messages: the side bar's
+-- counts and new-message dots, kept as data in the same transaction as every conversation write.
+-- An empty blob stands for "unassigned" / "no team" (NULLs would never match on conflict).
+CREATE TABLE conversation_counts (
+    assignee BLOB NOT NULL,
+    team     BLOB NOT NULL,
+    state    INTEGER NOT NULL,
+    count    INTEGER NOT NULL DEFAULT 0,
+    unread   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (assignee, team, state)
+) STRICT, WITHOUT ROWID;
+
 -- One index per view x sort family: the view's key, the state (every list filters on it), then
 -- the sort key and the rowid (keyset pagination).
 CREATE INDEX conversations_all_by_last ON conversations (state, last_message_at, id);
@@ -88,7 +100,6 @@ CREATE INDEX conversations_assignee_by_last ON conversations (assignee, state, l
 CREATE INDEX conversations_assignee_by_opened ON conversations (assignee, state, opened_at, id);
 CREATE INDEX conversations_team_by_last ON conversations (team, state, last_message_at, id);
 CREATE INDEX conversations_team_by_opened ON conversations (team, state, opened_at, id);
-CREATE INDEX conversations_unread ON conversations (assignee, team) WHERE unread > 0;
 CREATE INDEX conversations_by_contact ON conversations (contact, last_message_at);
 
 -- id: a time-ordered key (created_at * 4096 + a disambiguator), so that rowid order is time
