@@ -12,6 +12,9 @@ use outpost_protocol::{
     ConversationId, ConversationState, Direction, Entity, EventId, EventKind, Message, MessageId,
     MessageStatus, Millis, Role, Sender, SenderKind, StatusStamp, Team, TeamId, Visibility, rules,
 };
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use uuid::Uuid;
 
 /// In 1% of generated messages.
@@ -214,6 +217,19 @@ fn uuid_at(seed: u64, kind: u64, n: u64, at: Millis) -> Uuid {
 
 const DAY: Millis = 86_400_000;
 
+/// A conversation being generated: its state so far and when its next message comes.
+struct Plan {
+    c: Conversation,
+    count: usize,
+    k: usize,
+    start: Millis,
+    at: Millis,
+    next_at: Millis,
+    language: &'static str,
+    assigned_agent: Option<AgentId>,
+    via_flow: bool,
+}
+
 pub struct Generator {
     spec: Spec,
     rng: fastrand::Rng,
@@ -222,7 +238,10 @@ pub struct Generator {
     /// The workspace's first agent: an own-everything admin ("me" in the demo).
     seq: u64,
     next_contact: usize,
-    next_conversation: usize,
+    planned_messages: usize,
+    /// Planned conversations, and the heap of their next message times: messages come out in
+    /// time order across conversations, as a change feed ordered by seq carries them.
+    plans: Option<(Vec<Option<Plan>>, BinaryHeap<Reverse<(Millis, usize)>>)>,
     messages_made: usize,
     events_made: u64,
     pending: std::collections::VecDeque<Entity>,
@@ -296,7 +315,8 @@ impl Generator {
             teams,
             seq: 0,
             next_contact: 0,
-            next_conversation: 0,
+            planned_messages: 0,
+            plans: None,
             messages_made: 0,
             events_made: 0,
             pending,
@@ -393,14 +413,14 @@ impl Generator {
         text
     }
 
-    /// One conversation with its messages and events, in the order a feed would carry them.
-    fn conversation(&mut self, i: usize) -> Vec<Entity> {
+    /// Plans one conversation: who it is with, how many messages, when it starts.
+    fn plan(&mut self, i: usize) -> Plan {
         let spec = self.spec.clone();
         let contact_n = i % spec.contacts.max(1);
         let contact_id = ContactId(uuid(spec.seed, 3, contact_n as u64));
         let language = ["pt-BR", "pt-BR", "pt-BR", "es-MX", "en-US"][contact_n % 5];
         let remaining_conversations = spec.conversations - i;
-        let remaining_messages = spec.messages.saturating_sub(self.messages_made);
+        let remaining_messages = spec.messages.saturating_sub(self.planned_messages);
         let mean = remaining_messages / remaining_conversations.max(1);
         let count = if remaining_conversations == 1 {
             remaining_messages
@@ -412,7 +432,7 @@ impl Generator {
         let channel = ChannelKind::ALL[self.rng.usize(..ChannelKind::ALL.len())];
         let id = ConversationId(uuid(spec.seed, 4, i as u64));
         let span = count as i64 * 40 * 60_000;
-        let start = spec.now - self.rng.i64(span + DAY..365 * DAY);
+        let start = spec.now - self.rng.i64((span + DAY).min(364 * DAY)..365 * DAY);
         let mut c = Conversation {
             id,
             contact_id,
@@ -432,8 +452,6 @@ impl Generator {
             closing_category: String::new(),
             created_at: start,
         };
-        let mut out = Vec::with_capacity(count + 4);
-        let mut at = start;
         let agent_pick = self.rng.usize(..self.agents.len().max(1));
         let assigned_agent =
             (!self.agents.is_empty() && self.rng.u8(..10) >= 4).then(|| self.agents[agent_pick].id);
@@ -441,137 +459,179 @@ impl Generator {
             c.team = Some(self.teams[self.rng.usize(..self.teams.len())].id);
         }
         let via_flow = self.rng.u8(..10) == 0;
-        for k in 0..count {
-            let incoming = k == 0 || self.rng.bool();
-            at += 60_000 + self.rng.i64(0..80 * 60_000);
-            let text = self.text(incoming, language);
-            let message_id = MessageId(uuid_at(spec.seed, 5, self.messages_made as u64, at));
-            self.messages_made += 1;
-            let (status, sender) = if incoming {
-                (
-                    MessageStatus::Received,
-                    Sender {
-                        kind: SenderKind::Contact,
-                        agent_id: None,
-                        name: String::new(),
-                    },
-                )
-            } else {
-                let roll = self.rng.u8(..100);
-                let status = match roll {
-                    0..=1 => MessageStatus::Failed,
-                    2 => MessageStatus::Pending,
-                    3..=15 if k + 1 == count => MessageStatus::Scheduled,
-                    4..=30 => MessageStatus::Delivered,
-                    31..=80 => MessageStatus::Read,
-                    _ => MessageStatus::Sent,
-                };
-                let kind = match self.rng.u8(..10) {
-                    0 => SenderKind::Flow,
-                    1 => SenderKind::Bot,
-                    2 => SenderKind::Api,
-                    _ => SenderKind::Agent,
-                };
-                let agent = assigned_agent.or_else(|| self.agents.first().map(|a| a.id));
-                (
-                    status,
-                    Sender {
-                        kind,
-                        agent_id: if kind == SenderKind::Agent {
-                            agent
-                        } else {
-                            None
-                        },
-                        name: match kind {
-                            SenderKind::Flow => "Fluxo de boas-vindas".to_owned(),
-                            SenderKind::Bot => "Assistente virtual".to_owned(),
-                            SenderKind::Api => "Integração ERP".to_owned(),
-                            _ => self
-                                .agents
-                                .iter()
-                                .find(|a| Some(a.id) == agent)
-                                .map_or(String::new(), |a| a.name.clone()),
-                        },
-                    },
-                )
-            };
-            let mut history = vec![StatusStamp {
-                status: if incoming {
-                    MessageStatus::Received
-                } else {
-                    MessageStatus::Pending
+        self.planned_messages += count;
+        let next_at = start + 60_000 + self.rng.i64(0..80 * 60_000);
+        Plan {
+            c,
+            count,
+            k: 0,
+            start,
+            at: start,
+            next_at,
+            language,
+            assigned_agent,
+            via_flow,
+        }
+    }
+
+    /// The next message of a planned conversation, with the conversation rules applied.
+    fn message(&mut self, plan: &mut Plan) -> Message {
+        let spec = self.spec.clone();
+        let (k, count, language, via_flow, assigned_agent) = (
+            plan.k,
+            plan.count,
+            plan.language,
+            plan.via_flow,
+            plan.assigned_agent,
+        );
+        let at = plan.next_at;
+        let (id, channel) = (plan.c.id, plan.c.channel);
+        let c = &mut plan.c;
+        let incoming = k == 0 || self.rng.bool();
+        let text = self.text(incoming, language);
+        let message_id = MessageId(uuid_at(spec.seed, 5, self.messages_made as u64, at));
+        self.messages_made += 1;
+        let (status, sender) = if incoming {
+            (
+                MessageStatus::Received,
+                Sender {
+                    kind: SenderKind::Contact,
+                    agent_id: None,
+                    name: String::new(),
                 },
+            )
+        } else {
+            let roll = self.rng.u8(..100);
+            let status = match roll {
+                0..=1 => MessageStatus::Failed,
+                2 => MessageStatus::Pending,
+                3..=15 if k + 1 == count => MessageStatus::Scheduled,
+                4..=30 => MessageStatus::Delivered,
+                31..=80 => MessageStatus::Read,
+                _ => MessageStatus::Sent,
+            };
+            let kind = match self.rng.u8(..10) {
+                0 => SenderKind::Flow,
+                1 => SenderKind::Bot,
+                2 => SenderKind::Api,
+                _ => SenderKind::Agent,
+            };
+            let agent = assigned_agent.or_else(|| self.agents.first().map(|a| a.id));
+            (
+                status,
+                Sender {
+                    kind,
+                    agent_id: if kind == SenderKind::Agent {
+                        agent
+                    } else {
+                        None
+                    },
+                    name: match kind {
+                        SenderKind::Flow => "Fluxo de boas-vindas".to_owned(),
+                        SenderKind::Bot => "Assistente virtual".to_owned(),
+                        SenderKind::Api => "Integração ERP".to_owned(),
+                        _ => self
+                            .agents
+                            .iter()
+                            .find(|a| Some(a.id) == agent)
+                            .map_or(String::new(), |a| a.name.clone()),
+                    },
+                },
+            )
+        };
+        let mut history = vec![StatusStamp {
+            status: if incoming {
+                MessageStatus::Received
+            } else {
+                MessageStatus::Pending
+            },
+            at,
+        }];
+        if matches!(
+            status,
+            MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read
+        ) {
+            history.push(StatusStamp {
+                status: MessageStatus::Sent,
+                at: at + 900,
+            });
+        }
+        if matches!(status, MessageStatus::Delivered | MessageStatus::Read) {
+            history.push(StatusStamp {
+                status: MessageStatus::Delivered,
+                at: at + 2_000,
+            });
+        }
+        if status == MessageStatus::Read {
+            history.push(StatusStamp {
+                status: MessageStatus::Read,
+                at: at + 60_000,
+            });
+        }
+        if status == MessageStatus::Failed {
+            history.push(StatusStamp {
+                status: MessageStatus::Failed,
+                at: at + 1_500,
+            });
+        }
+        if status == MessageStatus::Scheduled {
+            history = vec![StatusStamp {
+                status: MessageStatus::Scheduled,
                 at,
             }];
-            if matches!(
-                status,
-                MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read
-            ) {
-                history.push(StatusStamp {
-                    status: MessageStatus::Sent,
-                    at: at + 900,
-                });
-            }
-            if matches!(status, MessageStatus::Delivered | MessageStatus::Read) {
-                history.push(StatusStamp {
-                    status: MessageStatus::Delivered,
-                    at: at + 2_000,
-                });
-            }
-            if status == MessageStatus::Read {
-                history.push(StatusStamp {
-                    status: MessageStatus::Read,
-                    at: at + 60_000,
-                });
-            }
-            if status == MessageStatus::Failed {
-                history.push(StatusStamp {
-                    status: MessageStatus::Failed,
-                    at: at + 1_500,
-                });
-            }
-            if status == MessageStatus::Scheduled {
-                history = vec![StatusStamp {
-                    status: MessageStatus::Scheduled,
-                    at,
-                }];
-            }
-            let m = Message {
-                id: message_id,
-                conversation_id: id,
-                direction: if incoming { Direction::Incoming } else { Direction::Outgoing },
-                channel,
-                text,
-                attachments: if self.rng.u8(..40) == 0 {
-                    vec![Attachment {
-                        kind: AttachmentKind::Image,
-                        name: "foto.jpg".to_owned(),
-                        mime: "image/jpeg".to_owned(),
-                        size: 120_000 + self.rng.u64(..2_000_000),
-                        url: format!("https://files.outpost.example/{message_id}"),
-                    }]
-                } else {
-                    Vec::new()
-                },
-                template: None,
-                sender,
-                status,
-                history,
-                failure: (status == MessageStatus::Failed)
-                    .then(|| "(#131047) Re-engagement message: more than 24 hours have passed since the customer last replied.".to_owned()),
-                via_flow: incoming && via_flow,
-                archived: incoming && self.rng.u8(..20) == 0,
-                send_at: (status == MessageStatus::Scheduled).then_some(spec.now + DAY),
-                reply_to: None,
-                created_at: at,
-            };
-            if incoming {
-                rules::on_incoming(&mut c, &m);
-            } else {
-                rules::on_reply(&mut c, &m);
-            }
-            out.push(Entity::Message(m));
         }
+        let m = Message {
+            id: message_id,
+            conversation_id: id,
+            direction: if incoming { Direction::Incoming } else { Direction::Outgoing },
+            channel,
+            text,
+            attachments: if self.rng.u8(..40) == 0 {
+                vec![Attachment {
+                    kind: AttachmentKind::Image,
+                    name: "foto.jpg".to_owned(),
+                    mime: "image/jpeg".to_owned(),
+                    size: 120_000 + self.rng.u64(..2_000_000),
+                    url: format!("https://files.outpost.example/{message_id}"),
+                }]
+            } else {
+                Vec::new()
+            },
+            template: None,
+            sender,
+            status,
+            history,
+            failure: (status == MessageStatus::Failed)
+                .then(|| "(#131047) Re-engagement message: more than 24 hours have passed since the customer last replied.".to_owned()),
+            via_flow: incoming && via_flow,
+            archived: incoming && self.rng.u8(..20) == 0,
+            send_at: (status == MessageStatus::Scheduled).then_some(spec.now + DAY),
+            reply_to: None,
+            created_at: at,
+        };
+        if incoming {
+            rules::on_incoming(c, &m);
+        } else {
+            rules::on_reply(c, &m);
+        }
+        plan.k += 1;
+        plan.at = at;
+        plan.next_at = at + 60_000 + self.rng.i64(0..80 * 60_000);
+        m
+    }
+
+    /// A conversation's final state and its timeline events, after its last message.
+    fn finish(&mut self, plan: Plan) -> Vec<Entity> {
+        let spec = self.spec.clone();
+        let Plan {
+            mut c,
+            start,
+            at,
+            assigned_agent,
+            ..
+        } = plan;
+        let id = c.id;
+        let mut out = Vec::with_capacity(3);
         c.assignee = assigned_agent;
         c.unread_count = if c.unanswered { self.rng.u32(..4) } else { 0 };
         match self.rng.u8(..10) {
@@ -629,12 +689,36 @@ impl Generator {
                     let c = self.contact(self.next_contact);
                     self.next_contact += 1;
                     self.pending.push_back(Entity::Contact(c));
-                } else if self.next_conversation < self.spec.conversations {
-                    let entities = self.conversation(self.next_conversation);
-                    self.next_conversation += 1;
-                    self.pending.extend(entities);
                 } else {
-                    break;
+                    if self.plans.is_none() {
+                        let mut plans = Vec::with_capacity(self.spec.conversations);
+                        let mut heap = BinaryHeap::with_capacity(self.spec.conversations);
+                        for i in 0..self.spec.conversations {
+                            let plan = self.plan(i);
+                            heap.push(Reverse((plan.next_at, i)));
+                            plans.push(Some(plan));
+                        }
+                        self.plans = Some((plans, heap));
+                    }
+                    let next = self.plans.as_mut().and_then(|(_, heap)| heap.pop());
+                    let Some(Reverse((_, i))) = next else { break };
+                    let Some(mut plan) = self.plans.as_mut().and_then(|(plans, _)| plans[i].take())
+                    else {
+                        break;
+                    };
+                    if plan.k < plan.count {
+                        let m = self.message(&mut plan);
+                        self.pending.push_back(Entity::Message(m));
+                    }
+                    if plan.k < plan.count {
+                        if let Some((plans, heap)) = self.plans.as_mut() {
+                            heap.push(Reverse((plan.next_at, i)));
+                            plans[i] = Some(plan);
+                        }
+                    } else {
+                        let entities = self.finish(plan);
+                        self.pending.extend(entities);
+                    }
                 }
             }
             if let Some(entity) = self.pending.pop_front() {
@@ -650,7 +734,7 @@ impl Generator {
         }
         let has_more = !self.pending.is_empty()
             || self.next_contact < self.spec.contacts
-            || self.next_conversation < self.spec.conversations;
+            || self.plans.as_ref().is_none_or(|(_, heap)| !heap.is_empty());
         Some(ChangesPage {
             changes,
             cursor: self.seq,
