@@ -229,6 +229,7 @@ fn ceiling(
         tx.commit()?;
         spent += started.elapsed();
         messages += msgs.len();
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
     }
     Ok((messages, spent))
 }

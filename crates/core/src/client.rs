@@ -103,6 +103,8 @@ pub enum Request {
     Journal,
 }
 
+// Responses are built once and serialized for the bridge; their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Response {

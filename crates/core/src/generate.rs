@@ -217,6 +217,9 @@ fn uuid_at(seed: u64, kind: u64, n: u64, at: Millis) -> Uuid {
 
 const DAY: Millis = 86_400_000;
 
+/// Each planned conversation's next message time, earliest first.
+type NextMessages = BinaryHeap<Reverse<(Millis, usize)>>;
+
 /// A conversation being generated: its state so far and when its next message comes.
 struct Plan {
     c: Conversation,
@@ -241,7 +244,7 @@ pub struct Generator {
     planned_messages: usize,
     /// Planned conversations, and the heap of their next message times: messages come out in
     /// time order across conversations, as a change feed ordered by seq carries them.
-    plans: Option<(Vec<Option<Plan>>, BinaryHeap<Reverse<(Millis, usize)>>)>,
+    plans: Option<(Vec<Option<Plan>>, NextMessages)>,
     messages_made: usize,
     events_made: u64,
     pending: std::collections::VecDeque<Entity>,

@@ -231,7 +231,7 @@ impl Store {
             readers: Mutex::new(Vec::new()),
             me: Mutex::new(None),
         };
-        let me = store.read(|c| entities::load_me(c)).map_err(|e| match e {
+        let me = store.read(entities::load_me).map_err(|e| match e {
             Error::Sqlite(e) => open_err(&store.path, e),
             other => other,
         })?;

@@ -176,7 +176,10 @@ impl Fixture {
 
     pub fn check_invariants(&self) {
         self.store()
-            .with_writer(|c| Ok(check_invariants(c)))
+            .with_writer(|c| {
+                check_invariants(c);
+                Ok(())
+            })
             .expect("invariants");
     }
 }
@@ -209,6 +212,9 @@ pub fn snapshot(conn: &Connection) -> Vec<String> {
     rows.sort();
     rows
 }
+
+/// assignee, team, state, count, unread
+type CountRow = (Vec<u8>, Vec<u8>, i64, i64, i64);
 
 /// The mirror's invariants: each message's folder is `Folder::of` of it, the stored counts equal
 /// COUNT(*) per folder, both full-text indexes match their tables, the file is sound.
@@ -258,14 +264,14 @@ pub fn check_invariants(conn: &Connection) {
             "stored count of folder {folder} differs from COUNT(*)"
         );
     }
-    let kept: Vec<(Vec<u8>, Vec<u8>, i64, i64, i64)> = conn
+    let kept: Vec<CountRow> = conn
         .prepare("SELECT assignee, team, state, count, unread FROM conversation_counts WHERE count <> 0 OR unread <> 0 ORDER BY 1, 2, 3")
         .expect("prepare")
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .expect("query")
         .collect::<rusqlite::Result<_>>()
         .expect("rows");
-    let counted: Vec<(Vec<u8>, Vec<u8>, i64, i64, i64)> = conn
+    let counted: Vec<CountRow> = conn
         .prepare(
             "SELECT coalesce(assignee, x''), coalesce(team, x''), state, count(*), sum(unread)
              FROM conversations GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",

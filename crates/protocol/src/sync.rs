@@ -54,6 +54,8 @@ impl Entity {
 }
 
 /// One entry of the change feed.
+// Upserts are nearly every change of a feed: boxing them would only add an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum ChangeKind {

@@ -343,58 +343,58 @@ impl Tx<'_> {
         let folder = Folder::of(m);
         let data = message_data_json(m)?;
         let direction = i64::from(m.direction == Direction::Outgoing);
-        let old: Option<(i64, i64, String)> = self
-            .tx
-            .prepare_cached("SELECT id, folder, text FROM messages WHERE uuid = ?1")?
-            .query_row([m.id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        match old {
-            Some((rowid, old_folder, old_text)) => {
-                self.count(old_folder, -1);
-                if self.index == IndexMode::Immediate && old_text != m.text {
-                    self.fts_delete(rowid, &old_text)?;
-                }
-                self.tx
-                    .prepare_cached(
-                        "UPDATE messages SET conversation = ?2, folder = ?3, direction = ?4, text = ?5, data = ?6
-                         WHERE id = ?1",
-                    )?
-                    .execute(params![rowid, m.conversation_id.0, folder.code(), direction, m.text, data])?;
-                if self.index == IndexMode::Immediate && old_text != m.text {
-                    self.fts_insert(rowid, &m.text)?;
+        // Most messages are new: try the insert first, and look the old row up only when the
+        // message is already stored.
+        let mut key = message_key(m);
+        let inserted = {
+            let mut insert = self.tx.prepare_cached(
+                "INSERT INTO messages (id, uuid, conversation, folder, direction, created_at, text, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (uuid) DO NOTHING",
+            )?;
+            loop {
+                match insert.execute(params![
+                    key,
+                    m.id.0,
+                    m.conversation_id.0,
+                    folder.code(),
+                    direction,
+                    m.created_at,
+                    m.text,
+                    data
+                ]) {
+                    Ok(n) => break n == 1,
+                    Err(e)
+                        if e.sqlite_error_code()
+                            == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+                    {
+                        key += 1; // another message took this key: probe the next one
+                    }
+                    Err(e) => return Err(e.into()),
                 }
             }
-            None => {
-                let mut key = message_key(m);
-                let mut stmt = self.tx.prepare_cached(
-                    "INSERT INTO messages (id, uuid, conversation, folder, direction, created_at, text, data)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?;
-                loop {
-                    match stmt.execute(params![
-                        key,
-                        m.id.0,
-                        m.conversation_id.0,
-                        folder.code(),
-                        direction,
-                        m.created_at,
-                        m.text,
-                        data
-                    ]) {
-                        Ok(_) => break,
-                        Err(e)
-                            if e.sqlite_error_code()
-                                == Some(rusqlite::ErrorCode::ConstraintViolation) =>
-                        {
-                            key += 1; // another message took this key: probe the next one
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                drop(stmt);
-                if self.index == IndexMode::Immediate {
-                    self.fts_insert(key, &m.text)?;
-                }
+        };
+        if inserted {
+            if self.index == IndexMode::Immediate {
+                self.fts_insert(key, &m.text)?;
+            }
+        } else {
+            let (rowid, old_folder, old_text): (i64, i64, String) = self
+                .tx
+                .prepare_cached("SELECT id, folder, text FROM messages WHERE uuid = ?1")?
+                .query_row([m.id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            self.count(old_folder, -1);
+            let reindex = self.index == IndexMode::Immediate && old_text != m.text;
+            if reindex {
+                self.fts_delete(rowid, &old_text)?;
+            }
+            self.tx
+                .prepare_cached(
+                    "UPDATE messages SET conversation = ?2, folder = ?3, direction = ?4, text = ?5, data = ?6
+                     WHERE id = ?1",
+                )?
+                .execute(params![rowid, m.conversation_id.0, folder.code(), direction, m.text, data])?;
+            if reindex {
+                self.fts_insert(rowid, &m.text)?;
             }
         }
         self.count(folder.code(), 1);

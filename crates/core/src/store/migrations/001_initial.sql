@@ -119,10 +119,13 @@ CREATE TABLE messages (
 CREATE INDEX messages_by_conversation ON messages (conversation, id);
 CREATE INDEX messages_by_folder ON messages (folder, id);
 
+-- Prefix indexes of 2 to 4 characters keep search-as-you-type fast on words in a large share of
+-- the messages ("ped…" in a mirror where every fourth message says "pedido").
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     text,
     content = 'messages', content_rowid = 'id',
-    tokenize = "unicode61 remove_diacritics 2"
+    tokenize = "unicode61 remove_diacritics 2",
+    prefix = '2 3 4'
 );
 
 -- The number of messages in each folder, kept in the same transaction as every message write.

@@ -100,7 +100,8 @@ fn test_every_view_sort_and_status_pages_like_the_rules_say() {
         }
         // Filters, alone and together.
         let other = g.agents[5].id;
-        let filters: Vec<Box<dyn Fn(&mut ListQuery)>> = vec![
+        type Filter = Box<dyn Fn(&mut ListQuery)>;
+        let filters: Vec<Filter> = vec![
             Box::new(|q| q.channel = Some(ChannelKind::Whatsapp)),
             Box::new(|q| q.assignee = Some(Assignee::Nobody)),
             Box::new(move |q| q.assignee = Some(Assignee::Agent(other))),
