@@ -237,6 +237,8 @@ fn ceiling(
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
     let keep = args.iter().any(|a| a == "--keep");
+    // Stop after loading (for profiling the ingest path alone).
+    let ingest_only = args.iter().any(|a| a == "--ingest-only");
     let mut spec = Spec::large(NOW);
     if let Some(i) = args.iter().position(|a| a == "--messages") {
         let n: usize = args
@@ -273,6 +275,17 @@ fn main() -> Result<(), Error> {
         client.ingest(&page, IndexMode::Deferred)?;
         ingest_time += started.elapsed();
         first_page_recent.get_or_insert(ingest_time);
+    }
+    if ingest_only {
+        let wal = std::fs::metadata(format!("{}-wal", path.display())).map_or(0, |m| m.len());
+        println!(
+            "ingest: {:.0} msg/s ({} messages in {:.1} s); WAL now {:.0} MiB",
+            generator.messages_made() as f64 / ingest_time.as_secs_f64(),
+            generator.messages_made(),
+            ingest_time.as_secs_f64(),
+            wal as f64 / 1048576.0
+        );
+        return Ok(());
     }
     let started = Instant::now();
     client.store().finish_bulk_load()?;

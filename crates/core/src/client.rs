@@ -14,7 +14,7 @@ use outpost_protocol::{
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::{
     Changed, ConversationPage, Counts, IndexMode, JournalEntry, ListQuery, MessagePage,
     SearchResults, Store, Timeline,
@@ -397,56 +397,6 @@ impl Client {
     pub fn holds(&self, entity: EntityRef) -> Result<bool> {
         self.store
             .read(|c| Ok(crate::store::get_entity(c, entity)?.is_some()))
-    }
-}
-
-impl Store {
-    /// Custom views the agent may use: their own, and those shared with them or their teams.
-    pub fn views(&self) -> Result<Vec<CustomView>> {
-        let me = self.me().ok_or(Error::NoAgent)?;
-        let all: Vec<CustomView> = self.read(|c| {
-            let rows: Vec<String> = c
-                .prepare_cached("SELECT data FROM views ORDER BY name")?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            rows.iter()
-                .map(|j| serde_json::from_str(j).map_err(Error::from))
-                .collect()
-        })?;
-        Ok(all
-            .into_iter()
-            .filter(|v| {
-                v.owner == me.id
-                    || v.sharing.agents.contains(&me.id)
-                    || v.sharing.teams.iter().any(|t| me.teams.contains(t))
-            })
-            .collect())
-    }
-
-    pub fn agents(&self) -> Result<Vec<Agent>> {
-        let mut agents: Vec<Agent> = self.read(|c| {
-            let rows: Vec<String> = c
-                .prepare_cached("SELECT data FROM agents")?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            rows.iter()
-                .map(|j| serde_json::from_str(j).map_err(Error::from))
-                .collect()
-        })?;
-        agents.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(agents)
-    }
-
-    pub fn teams(&self) -> Result<Vec<Team>> {
-        self.read(|c| {
-            let rows: Vec<String> = c
-                .prepare_cached("SELECT data FROM teams ORDER BY name")?
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            rows.iter()
-                .map(|j| serde_json::from_str(j).map_err(Error::from))
-                .collect()
-        })
     }
 }
 

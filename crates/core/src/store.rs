@@ -98,7 +98,14 @@ pub struct Store {
     me: Mutex<Option<Agent>>,
     /// Dropping it stops the checkpointer thread.
     _checkpointer: Option<std::sync::mpsc::Sender<()>>,
+    /// Pages of changes stored since the writer last checkpointed.
+    pages_since_checkpoint: std::sync::atomic::AtomicU32,
 }
+
+/// While pages of changes stream in, the writer checkpoints between them every this many pages:
+/// a checkpoint from another thread never finds a moment without a writer, so the log would
+/// never restart and would grow by gigabytes during a first sync.
+const CHECKPOINT_EVERY_PAGES: u32 = 64;
 
 /// Moves the write-ahead log into the database from a thread of its own, so that no agent's
 /// action waits for a checkpoint (the writer's automatic checkpoints are off). PASSIVE never
@@ -194,7 +201,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -32768;",
+         PRAGMA journal_size_limit = 67108864;
+         PRAGMA cache_size = -65536;",
     )
 }
 
@@ -226,6 +234,7 @@ impl Store {
         }
         let store = Store {
             _checkpointer: checkpointer,
+            pages_since_checkpoint: std::sync::atomic::AtomicU32::new(0),
             path,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
@@ -279,6 +288,19 @@ impl Store {
             *self.me.lock().unwrap_or_else(|p| p.into_inner()) = me;
         }
         Ok((value, changed))
+    }
+
+    /// After a page of changes: every few pages, move the log into the database between two
+    /// transactions, so that the next write starts the log afresh.
+    pub(crate) fn after_page(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.pages_since_checkpoint.fetch_add(1, Ordering::Relaxed) + 1 >= CHECKPOINT_EVERY_PAGES
+        {
+            self.pages_since_checkpoint.store(0, Ordering::Relaxed);
+            let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        }
+        Ok(())
     }
 
     /// Runs `f` on a read-only connection of its own (never blocked by the writer).

@@ -146,6 +146,20 @@ pub(crate) fn load_me(conn: &Connection) -> Result<Option<Agent>> {
     }
 }
 
+/// Every row of a one-column query of JSON, decoded.
+pub(crate) fn decode_all<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+) -> Result<Vec<T>> {
+    let rows: Vec<String> = conn
+        .prepare_cached(sql)?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.iter()
+        .map(|j| serde_json::from_str(j).map_err(Error::from))
+        .collect()
+}
+
 fn json_of<T: Serialize>(value: &T) -> Result<String> {
     Ok(serde_json::to_string(value)?)
 }
@@ -575,13 +589,8 @@ impl Tx<'_> {
         let Some(me) = self.me.clone() else {
             return Ok(());
         };
-        let all: Vec<String> = self
-            .tx
-            .prepare("SELECT data FROM conversations")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for json in all {
-            let c: Conversation = serde_json::from_str(&json)?;
+        let all: Vec<Conversation> = decode_all(&self.tx, "SELECT data FROM conversations")?;
+        for c in all {
             if !rules::may_see(&me, &c) {
                 self.purge_conversation(c.id)?;
             }

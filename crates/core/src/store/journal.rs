@@ -397,6 +397,7 @@ impl Store {
             }
             Ok(())
         })?;
+        self.after_page()?;
         Ok(changed)
     }
 

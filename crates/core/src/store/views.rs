@@ -9,16 +9,16 @@
 use std::fmt::Write as _;
 
 use outpost_protocol::{
-    AgentId, ChannelKind, Compare, Condition, Contact, ContactField, Conversation,
+    Agent, AgentId, ChannelKind, Compare, Condition, Contact, ContactField, Conversation,
     ConversationEvent, ConversationId, ConversationState, CustomView, Folder, Message, MessageId,
-    Millis, TeamId, TextOp, ViewId, rules,
+    Millis, Team, TeamId, TextOp, ViewId, rules,
 };
 use rusqlite::{Connection, OptionalExtension, ToSql, types::Value};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::entities::{
-    get_contact, get_conversation, get_message, message_from_row, state_code_of,
+    decode_all, get_contact, get_conversation, get_message, message_from_row, state_code_of,
 };
 use super::{Store, fold};
 use crate::error::{Error, Result};
@@ -562,6 +562,32 @@ impl Store {
                 older: if more { messages.first().map(|(row, _)| *row) } else { None },
             })
         })
+    }
+
+    /// Custom views the agent may use: their own, and those shared with them or their teams.
+    pub fn views(&self) -> Result<Vec<CustomView>> {
+        let me = self.me().ok_or(Error::NoAgent)?;
+        let all: Vec<CustomView> =
+            self.read(|c| decode_all(c, "SELECT data FROM views ORDER BY name"))?;
+        Ok(all
+            .into_iter()
+            .filter(|v| {
+                v.owner == me.id
+                    || v.sharing.agents.contains(&me.id)
+                    || v.sharing.teams.iter().any(|t| me.teams.contains(t))
+            })
+            .collect())
+    }
+
+    /// Everyone in the workspace, by name.
+    pub fn agents(&self) -> Result<Vec<Agent>> {
+        let mut agents: Vec<Agent> = self.read(|c| decode_all(c, "SELECT data FROM agents"))?;
+        agents.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(agents)
+    }
+
+    pub fn teams(&self) -> Result<Vec<Team>> {
+        self.read(|c| decode_all(c, "SELECT data FROM teams ORDER BY name"))
     }
 
     /// The number of messages in each folder, kept as data (never counted per query).
