@@ -1,0 +1,595 @@
+//! The effect of each agent action on a workspace, by the product's rules. The one
+//! implementation both sides run: the client applies it to its mirror at once (optimistic), the
+//! server applies it to the workspace when the op arrives, so the two agree by construction.
+//!
+//! Effects are deterministic given the op (its time, its ids): replaying an op over fresh
+//! server state gives the same result as the first time, and the timeline events it adds have
+//! ids derived from the op id.
+
+use crate::{
+    Action, Actor, ActorKind, Agent, ChannelIdentity, ChannelKind, Contact, ContactId,
+    Conversation, ConversationEvent, ConversationId, ConversationState, Direction, Entity,
+    EntityRef, ErrorCode, EventId, EventKind, Message, MessageId, MessageStatus, Millis, Op,
+    Sender, SenderKind, StatusStamp, TemplateRef, ValidationError,
+    rules::{self, RuleError, refuse},
+};
+use uuid::Uuid;
+
+/// Where actions take effect: the client's mirror, or the server's store.
+pub trait Workspace {
+    type Error: From<RuleError> + From<ValidationError>;
+    /// The entity, if it exists and the acting agent may see it.
+    fn get(&self, r: EntityRef) -> Result<Option<Entity>, Self::Error>;
+    fn put(&mut self, e: &Entity) -> Result<(), Self::Error>;
+    /// Deletes the entity; a conversation goes with its messages and events.
+    fn delete(&mut self, r: EntityRef) -> Result<(), Self::Error>;
+    /// The error for something that is not there (or not visible).
+    fn not_found(what: &str) -> Self::Error;
+}
+
+/// How an op is being applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The agent just took the action: every rule is checked, a refusal reaches the agent.
+    Fresh,
+    /// Replayed over fresh server state: an effect already there (the server's own version of
+    /// a sent message) is left as the server says.
+    Replay,
+    /// A refused send, replayed so that its message shows in Failed with the reason.
+    Wedged { reason: String },
+}
+
+/// The message an op creates, if it creates one.
+pub fn created_message(op: &Op) -> Option<MessageId> {
+    match &op.action {
+        Action::SendMessage { message_id, .. }
+        | Action::ScheduleMessage { message_id, .. }
+        | Action::WriteFirst { message_id, .. } => Some(*message_id),
+        _ => None,
+    }
+}
+
+/// Timeline events an op adds, with ids derived from the op id.
+struct Timeline<'a> {
+    op: &'a Op,
+    actor: Actor,
+    n: u128,
+}
+
+impl Timeline<'_> {
+    fn record<W: Workspace>(
+        &mut self,
+        w: &mut W,
+        conversation: ConversationId,
+        kinds: Vec<EventKind>,
+    ) -> Result<(), W::Error> {
+        for kind in kinds {
+            self.n += 1;
+            let event = ConversationEvent {
+                id: EventId(Uuid::from_u128(self.op.op_id.0.as_u128() ^ self.n)),
+                conversation_id: conversation,
+                at: self.op.at,
+                actor: self.actor.clone(),
+                kind,
+            };
+            w.put(&Entity::Event(event))?;
+        }
+        Ok(())
+    }
+}
+
+fn find_conversation<W: Workspace>(
+    w: &W,
+    id: ConversationId,
+) -> Result<Option<Conversation>, W::Error> {
+    Ok(match w.get(EntityRef::Conversation(id))? {
+        Some(Entity::Conversation(c)) => Some(c),
+        _ => None,
+    })
+}
+
+fn find_message<W: Workspace>(w: &W, id: MessageId) -> Result<Option<Message>, W::Error> {
+    Ok(match w.get(EntityRef::Message(id))? {
+        Some(Entity::Message(m)) => Some(m),
+        _ => None,
+    })
+}
+
+fn conversation<W: Workspace>(w: &W, id: ConversationId) -> Result<Conversation, W::Error> {
+    find_conversation(w, id)?.ok_or_else(|| W::not_found("That conversation"))
+}
+
+fn message<W: Workspace>(w: &W, id: MessageId) -> Result<Message, W::Error> {
+    find_message(w, id)?.ok_or_else(|| W::not_found("That message"))
+}
+
+fn contact<W: Workspace>(w: &W, id: ContactId) -> Result<Contact, W::Error> {
+    match w.get(EntityRef::Contact(id))? {
+        Some(Entity::Contact(c)) => Ok(c),
+        _ => Err(W::not_found("That contact")),
+    }
+}
+
+fn agent<W: Workspace>(w: &W, id: crate::AgentId) -> Result<Option<Agent>, W::Error> {
+    Ok(match w.get(EntityRef::Agent(id))? {
+        Some(Entity::Agent(a)) => Some(a),
+        _ => None,
+    })
+}
+
+fn view<W: Workspace>(w: &W, id: crate::ViewId) -> Result<Option<crate::CustomView>, W::Error> {
+    Ok(match w.get(EntityRef::View(id))? {
+        Some(Entity::View(v)) => Some(v),
+        _ => None,
+    })
+}
+
+fn outgoing(
+    me: &Agent,
+    id: MessageId,
+    conversation: &Conversation,
+    text: &str,
+    template: &Option<TemplateRef>,
+    status: MessageStatus,
+    at: i64,
+) -> Message {
+    Message {
+        id,
+        conversation_id: conversation.id,
+        direction: Direction::Outgoing,
+        channel: conversation.channel,
+        text: text.to_owned(),
+        attachments: Vec::new(),
+        template: template.clone(),
+        sender: Sender {
+            kind: SenderKind::Agent,
+            agent_id: Some(me.id),
+            name: me.name.clone(),
+        },
+        status,
+        history: vec![StatusStamp { status, at }],
+        failure: None,
+        via_flow: false,
+        archived: false,
+        send_at: None,
+        reply_to: None,
+        created_at: at,
+    }
+}
+
+/// Applies `op`, taken by `me`, to the workspace. `now` is when the rules are judged (the
+/// 24-hour window): the op's own time on the client, the time it arrives at the server.
+pub fn apply<W: Workspace>(
+    w: &mut W,
+    me: &Agent,
+    op: &Op,
+    now: Millis,
+    mode: Mode,
+) -> Result<(), W::Error> {
+    let at = op.at;
+    let mut timeline = Timeline {
+        op,
+        actor: Actor {
+            kind: ActorKind::Agent,
+            agent_id: Some(me.id),
+            name: me.name.clone(),
+        },
+        n: 0,
+    };
+    let check_window = !matches!(mode, Mode::Wedged { .. });
+    match &op.action {
+        Action::SendMessage {
+            message_id,
+            conversation_id,
+            text,
+            attachments,
+            template,
+            reply_to,
+        } => {
+            if find_message(w, *message_id)?.is_some() {
+                return already_there(&mode);
+            }
+            let mut c = conversation(w, *conversation_id)?;
+            if check_window && template.is_none() && !rules::window_open(&c, now) {
+                return Err(rules::window_closed(&c).into());
+            }
+            let mut m = outgoing(
+                &me,
+                *message_id,
+                &c,
+                text,
+                template,
+                MessageStatus::Pending,
+                at,
+            );
+            m.attachments = attachments.clone();
+            m.reply_to = *reply_to;
+            w.put(&Entity::Message(m.clone()))?;
+            let events = rules::on_reply(&mut c, &m);
+            w.put(&Entity::Conversation(c.clone()))?;
+            timeline.record(w, c.id, events)?;
+        }
+        Action::ScheduleMessage {
+            message_id,
+            conversation_id,
+            text,
+            attachments,
+            template,
+            send_at,
+        } => {
+            if find_message(w, *message_id)?.is_some() {
+                return already_there(&mode);
+            }
+            if *send_at <= at {
+                return Err(refuse(
+                    ErrorCode::InvalidInput,
+                    "Choose a time in the future to send it.",
+                )
+                .into());
+            }
+            let c = conversation(w, *conversation_id)?;
+            let mut m = outgoing(
+                &me,
+                *message_id,
+                &c,
+                text,
+                template,
+                MessageStatus::Scheduled,
+                at,
+            );
+            m.attachments = attachments.clone();
+            m.send_at = Some(*send_at);
+            w.put(&Entity::Message(m.clone()))?;
+        }
+        Action::EditScheduled {
+            message_id,
+            text,
+            send_at,
+        } => {
+            let mut m = message(w, *message_id)?;
+            if m.status != MessageStatus::Scheduled {
+                return Err(refuse(
+                    ErrorCode::WrongState,
+                    "This message is no longer scheduled: it was sent or cancelled.",
+                )
+                .into());
+            }
+            if *send_at <= at {
+                return Err(refuse(
+                    ErrorCode::InvalidInput,
+                    "Choose a time in the future to send it.",
+                )
+                .into());
+            }
+            m.text = text.clone();
+            m.send_at = Some(*send_at);
+            w.put(&Entity::Message(m.clone()))?;
+        }
+        Action::CancelScheduled { message_id } => {
+            let m = message(w, *message_id)?;
+            if m.status != MessageStatus::Scheduled {
+                return Err(refuse(
+                    ErrorCode::WrongState,
+                    "This message is no longer scheduled: it was sent or cancelled.",
+                )
+                .into());
+            }
+            w.delete(EntityRef::Message(m.id))?;
+        }
+        Action::RetryMessage {
+            message_id,
+            text,
+            template,
+        } => {
+            let mut m = message(w, *message_id)?;
+            if m.status != MessageStatus::Failed {
+                return already_there_or(&mode, "Only a failed message can be retried.");
+            }
+            let c = conversation(w, m.conversation_id)?;
+            if check_window && template.is_none() && !rules::window_open(&c, now) {
+                return Err(rules::window_closed(&c).into());
+            }
+            m.text = text.clone();
+            m.template = template.clone();
+            m.status = MessageStatus::Pending;
+            m.failure = None;
+            m.history.push(StatusStamp {
+                status: MessageStatus::Pending,
+                at,
+            });
+            w.put(&Entity::Message(m.clone()))?;
+        }
+        Action::DiscardMessage { message_id } => {
+            let m = message(w, *message_id)?;
+            if m.status != MessageStatus::Failed {
+                return already_there_or(&mode, "Only a failed message can be discarded.");
+            }
+            w.delete(EntityRef::Message(m.id))?;
+        }
+        Action::WriteFirst {
+            conversation_id,
+            contact_id,
+            message_id,
+            channel,
+            address,
+            text,
+            template,
+        } => {
+            if find_conversation(w, *conversation_id)?.is_some() {
+                return already_there(&mode);
+            }
+            let phone_channel = matches!(channel, ChannelKind::Whatsapp | ChannelKind::Sms);
+            let contact = match match w.get(EntityRef::Contact(*contact_id))? {
+                Some(Entity::Contact(c)) => Some(c),
+                _ => None,
+            } {
+                Some(c) => c,
+                None => Contact {
+                    id: *contact_id,
+                    name: address.clone(),
+                    phone: if phone_channel {
+                        address.clone()
+                    } else {
+                        String::new()
+                    },
+                    email: if *channel == ChannelKind::Email {
+                        address.clone()
+                    } else {
+                        String::new()
+                    },
+                    country: String::new(),
+                    language: String::new(),
+                    avatar_url: String::new(),
+                    identities: vec![ChannelIdentity {
+                        channel: *channel,
+                        address: address.clone(),
+                    }],
+                    tags: Vec::new(),
+                    fields: Default::default(),
+                    private_comment: String::new(),
+                    bot_enabled: false,
+                    active_flow: None,
+                    created_at: at,
+                },
+            };
+            let mut c = Conversation {
+                id: *conversation_id,
+                contact_id: contact.id,
+                channel: *channel,
+                state: ConversationState::Open,
+                snoozed_until: None,
+                assignee: Some(me.id),
+                team: None,
+                unanswered: false,
+                unread_count: 0,
+                opened_at: at,
+                last_message_at: at,
+                last_message_direction: None,
+                last_message_preview: String::new(),
+                last_incoming_at: None,
+                closing_note: String::new(),
+                closing_category: String::new(),
+                created_at: at,
+            };
+            if check_window && template.is_none() && !rules::window_open(&c, now) {
+                return Err(refuse(
+                    ErrorCode::WindowClosed,
+                    format!(
+                        "On {} a conversation can only be started with an approved template.",
+                        channel.as_str()
+                    ),
+                )
+                .into());
+            }
+            w.put(&Entity::Contact(contact.clone()))?;
+            let m = outgoing(
+                &me,
+                *message_id,
+                &c,
+                text,
+                template,
+                MessageStatus::Pending,
+                at,
+            );
+            w.put(&Entity::Message(m.clone()))?;
+            rules::on_reply(&mut c, &m);
+            w.put(&Entity::Conversation(c.clone()))?;
+            timeline.record(w, c.id, vec![EventKind::Opened])?;
+        }
+        Action::Archive { message_ids } => {
+            for id in message_ids {
+                let mut m = message(w, *id)?;
+                if m.direction != Direction::Incoming {
+                    return Err(refuse(
+                        ErrorCode::InvalidInput,
+                        "Only incoming messages can be archived.",
+                    )
+                    .into());
+                }
+                if !m.archived {
+                    m.archived = true;
+                    w.put(&Entity::Message(m.clone()))?;
+                }
+            }
+        }
+        Action::Restore { message_ids } => {
+            for id in message_ids {
+                let mut m = message(w, *id)?;
+                if m.archived {
+                    m.archived = false;
+                    w.put(&Entity::Message(m.clone()))?;
+                }
+            }
+        }
+        Action::DeleteArchived { message_ids } => {
+            for id in message_ids {
+                let m = message(w, *id)?;
+                if !m.archived {
+                    return Err(refuse(
+                        ErrorCode::WrongState,
+                        "Only archived messages can be deleted: archive it first.",
+                    )
+                    .into());
+                }
+                w.delete(EntityRef::Message(m.id))?;
+            }
+        }
+        Action::Assign {
+            conversation_id,
+            assignee,
+        } => {
+            let mut c = conversation(w, *conversation_id)?;
+            let agent = match assignee {
+                Some(id) => Some(agent(w, *id)?.ok_or_else(|| W::not_found("That agent"))?),
+                None => None,
+            };
+            let events = rules::assign(&mut c, agent.as_ref())?;
+            w.put(&Entity::Conversation(c.clone()))?;
+            if find_conversation(w, c.id)?.is_some() {
+                timeline.record(w, c.id, events)?;
+            }
+        }
+        Action::SetTeam {
+            conversation_id,
+            team,
+        } => {
+            let mut c = conversation(w, *conversation_id)?;
+            if c.team != *team {
+                c.team = *team;
+                w.put(&Entity::Conversation(c.clone()))?;
+                if find_conversation(w, c.id)?.is_some() {
+                    timeline.record(w, c.id, vec![EventKind::TeamChanged { team: *team }])?;
+                }
+            }
+        }
+        Action::Close {
+            conversation_id,
+            note,
+            category,
+        } => {
+            let mut c = conversation(w, *conversation_id)?;
+            let events = rules::close(&mut c, note, category)?;
+            w.put(&Entity::Conversation(c.clone()))?;
+            if find_conversation(w, c.id)?.is_some() {
+                timeline.record(w, c.id, events)?;
+            }
+        }
+        Action::Reopen { conversation_id } => {
+            let mut c = conversation(w, *conversation_id)?;
+            let events = rules::reopen(&mut c, at)?;
+            w.put(&Entity::Conversation(c.clone()))?;
+            timeline.record(w, c.id, events)?;
+        }
+        Action::Snooze {
+            conversation_id,
+            until,
+        } => {
+            let mut c = conversation(w, *conversation_id)?;
+            let events = rules::snooze(&mut c, *until, at)?;
+            w.put(&Entity::Conversation(c.clone()))?;
+            timeline.record(w, c.id, events)?;
+        }
+        Action::Unsnooze { conversation_id } => {
+            let mut c = conversation(w, *conversation_id)?;
+            let events = rules::unsnooze(&mut c)?;
+            w.put(&Entity::Conversation(c.clone()))?;
+            timeline.record(w, c.id, events)?;
+        }
+        Action::SetUnanswered {
+            conversation_id,
+            unanswered,
+        } => {
+            let mut c = conversation(w, *conversation_id)?;
+            let events = rules::set_unanswered(&mut c, *unanswered);
+            w.put(&Entity::Conversation(c.clone()))?;
+            timeline.record(w, c.id, events)?;
+        }
+        Action::MarkRead { conversation_id } => {
+            let mut c = conversation(w, *conversation_id)?;
+            if c.unread_count != 0 {
+                c.unread_count = 0;
+                w.put(&Entity::Conversation(c.clone()))?;
+            }
+        }
+        Action::DeleteConversation { conversation_id } => {
+            if !rules::may_delete_conversation(&me) {
+                return Err(refuse(
+                    ErrorCode::NotAllowed,
+                    "Only the owner or an admin can delete a conversation.",
+                )
+                .into());
+            }
+            conversation(w, *conversation_id)?;
+            w.delete(EntityRef::Conversation(*conversation_id))?;
+        }
+        Action::EditContact { contact_id, edit } => {
+            let c = contact(w, *contact_id)?;
+            let edited = edit.applied_to(&c)?;
+            w.put(&Entity::Contact(edited))?;
+        }
+        Action::SetBot {
+            contact_id,
+            enabled,
+        } => {
+            let mut c = contact(w, *contact_id)?;
+            c.bot_enabled = *enabled;
+            w.put(&Entity::Contact(c))?;
+        }
+        Action::SaveView { view } => {
+            let existing = self::view(w, view.id)?;
+            let owner = existing.as_ref().map_or(view.owner, |v| v.owner);
+            if owner != me.id || view.owner != me.id {
+                return Err(refuse(
+                    ErrorCode::NotAllowed,
+                    "Only the creator of a view can change it.",
+                )
+                .into());
+            }
+            w.put(&Entity::View(view.clone()))?;
+        }
+        Action::DeleteView { view_id } => {
+            let v = self::view(w, *view_id)?.ok_or_else(|| W::not_found("That view"))?;
+            if v.owner != me.id {
+                return Err(refuse(
+                    ErrorCode::NotAllowed,
+                    "Only the creator of a view can delete it.",
+                )
+                .into());
+            }
+            w.delete(EntityRef::View(v.id))?;
+        }
+        Action::SetAvailability { availability } => {
+            let mut agent = agent(w, me.id)?.unwrap_or_else(|| me.clone());
+            agent.availability = *availability;
+            w.put(&Entity::Agent(agent))?;
+        }
+    }
+    if let Mode::Wedged { reason } = mode
+        && let Some(id) = created_message(op)
+        && let Some(mut m) = find_message(w, id)?
+    {
+        m.status = MessageStatus::Failed;
+        m.failure = Some(reason);
+        m.history.push(StatusStamp {
+            status: MessageStatus::Failed,
+            at,
+        });
+        w.put(&Entity::Message(m.clone()))?;
+    }
+    Ok(())
+}
+
+/// Replaying an op whose effect the server already shows is a no-op; taking it fresh is a clash.
+fn already_there<E: From<RuleError>>(mode: &Mode) -> Result<(), E> {
+    match mode {
+        Mode::Fresh => Err(refuse(ErrorCode::Conflict, "This was already done.").into()),
+        _ => Ok(()),
+    }
+}
+
+fn already_there_or<E: From<RuleError>>(mode: &Mode, reason: &str) -> Result<(), E> {
+    match mode {
+        Mode::Fresh => Err(refuse(ErrorCode::WrongState, reason).into()),
+        _ => Ok(()),
+    }
+}

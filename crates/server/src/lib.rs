@@ -1,0 +1,3 @@
+//! `outpost-server`: the platform side of Outpost (work in progress).
+
+pub mod storage;

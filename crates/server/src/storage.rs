@@ -1,0 +1,103 @@
+//! The server's storage, behind a narrow interface: the workspace's rules (`workspace.rs`) see
+//! only [`Tx`], one write transaction, and the HTTP layer only [`Storage`]. SQLite is the
+//! embedded default ([`sqlite::Sqlite`]); a PostgreSQL backend implements the same two traits.
+//!
+//! Invariants every backend keeps:
+//! - one sequence per workspace: every write of an entity moves it to the next `seq`, in commit
+//!   order, so the change feed is gap-free and never reorders;
+//! - a write transaction is all or nothing, the op's result included (idempotency survives a
+//!   crash between "applied" and "answered").
+
+pub mod sqlite;
+
+use outpost_protocol::{
+    Agent, AgentId, ChangesPage, ChannelKind, ContactId, ConversationId, Entity, EntityRef,
+    EventId, MessageId, Millis, OpId, OpResult,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored data could not be read: {0}")]
+    Decode(#[from] serde_json::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// One write transaction over the workspace.
+pub trait Tx {
+    fn get(&self, r: EntityRef) -> Result<Option<Entity>>;
+    /// Stores the entity and moves it to the next seq of the feed; returns that seq.
+    fn put(&mut self, e: &Entity) -> Result<u64>;
+    /// Deletes the entity, leaving a tombstone in the feed.
+    fn delete(&mut self, r: EntityRef) -> Result<u64>;
+    /// Moves an unchanged entity to the next seq (it became visible to someone new).
+    fn touch(&mut self, r: EntityRef) -> Result<()>;
+    /// `agent` lost sight of `conversation` at the current seq.
+    fn revoke(&mut self, agent: AgentId, conversation: ConversationId) -> Result<()>;
+    fn agents(&self) -> Result<Vec<Agent>>;
+    fn messages_of(&self, conversation: ConversationId) -> Result<Vec<MessageId>>;
+    fn events_of(&self, conversation: ConversationId) -> Result<Vec<EventId>>;
+    fn conversations_of(&self, contact: ContactId) -> Result<Vec<ConversationId>>;
+    fn contact_by_identity(&self, channel: ChannelKind, address: &str)
+    -> Result<Option<ContactId>>;
+    fn op_result(&self, op_id: OpId) -> Result<Option<OpResult>>;
+    fn save_op_result(&mut self, agent: AgentId, result: &OpResult, at: Millis) -> Result<()>;
+    /// The seq of the last change written.
+    fn seq(&self) -> Result<u64>;
+}
+
+/// Stored credentials of an agent.
+pub struct Credentials {
+    pub agent: Agent,
+    pub password_hash: String,
+}
+
+pub trait Storage: Send + Sync + 'static {
+    type Tx<'a>: Tx
+    where
+        Self: 'a;
+
+    /// Runs `f` in one write transaction: committed if it returns Ok, rolled back otherwise.
+    fn write<T, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&mut Self::Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E>;
+
+    /// A page of the change feed as `agent` may see it: changes after `after`, at most `limit`,
+    /// with revocations of what they may no longer see.
+    fn changes(&self, agent: &Agent, after: u64, limit: u32) -> Result<ChangesPage>;
+
+    fn seq(&self) -> Result<u64>;
+    fn credentials(&self, email: &str) -> Result<Option<Credentials>>;
+    fn set_password(&self, agent: AgentId, email: &str, password_hash: &str) -> Result<()>;
+    fn create_session(
+        &self,
+        token_hash: &[u8],
+        agent: AgentId,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<()>;
+    /// The agent a live session belongs to.
+    fn session(&self, token_hash: &[u8], now: Millis) -> Result<Option<Agent>>;
+    fn end_session(&self, token_hash: &[u8]) -> Result<()>;
+    fn add_channel(
+        &self,
+        id: uuid::Uuid,
+        kind: ChannelKind,
+        secret_hash: &[u8],
+        name: &str,
+    ) -> Result<()>;
+    /// The kind and secret hash of a channel.
+    fn channel(&self, id: uuid::Uuid) -> Result<Option<(ChannelKind, Vec<u8>)>>;
+    /// Scheduled messages due at `now`.
+    fn due_messages(&self, now: Millis) -> Result<Vec<MessageId>>;
+    /// Snoozed conversations whose time has come.
+    fn due_snoozes(&self, now: Millis) -> Result<Vec<ConversationId>>;
+    /// Outgoing messages queued for their channel.
+    fn queued_messages(&self, limit: u32) -> Result<Vec<MessageId>>;
+    fn get(&self, r: EntityRef) -> Result<Option<Entity>>;
+}

@@ -1,0 +1,715 @@
+//! The embedded SQLite backend: one writer connection (every write transaction goes through it,
+//! so sequence numbers follow commit order), read-only readers in WAL mode for the change feed.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use outpost_protocol::{
+    Agent, AgentId, Change, ChangeKind, ChangesPage, ChannelKind, ContactId, Conversation,
+    ConversationId, ConversationState, Entity, EntityRef, EventId, MessageId, MessageStatus,
+    Millis, OpId, OpResult, rules,
+};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::{Credentials, Result, Storage, StorageError, Tx};
+
+const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql")];
+
+pub struct Sqlite {
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    path: std::path::PathBuf,
+}
+
+pub struct SqliteTx<'c> {
+    tx: rusqlite::Transaction<'c>,
+    seq: u64,
+}
+
+fn kind_of(r: &EntityRef) -> (&'static str, Uuid) {
+    match r {
+        EntityRef::Contact(id) => ("contact", id.0),
+        EntityRef::Conversation(id) => ("conversation", id.0),
+        EntityRef::Message(id) => ("message", id.0),
+        EntityRef::Event(id) => ("event", id.0),
+        EntityRef::Agent(id) => ("agent", id.0),
+        EntityRef::Team(id) => ("team", id.0),
+        EntityRef::View(id) => ("view", id.0),
+    }
+}
+
+fn table_of(kind: &str) -> &'static str {
+    match kind {
+        "contact" => "contacts",
+        "conversation" => "conversations",
+        "message" => "messages",
+        "event" => "events",
+        "agent" => "agents",
+        "team" => "teams",
+        _ => "views",
+    }
+}
+
+fn reference(kind: &str, id: Uuid) -> Option<EntityRef> {
+    Some(match kind {
+        "contact" => EntityRef::Contact(ContactId(id)),
+        "conversation" => EntityRef::Conversation(ConversationId(id)),
+        "message" => EntityRef::Message(MessageId(id)),
+        "event" => EntityRef::Event(EventId(id)),
+        "agent" => EntityRef::Agent(AgentId(id)),
+        "team" => EntityRef::Team(outpost_protocol::TeamId(id)),
+        "view" => EntityRef::View(outpost_protocol::ViewId(id)),
+        _ => return None,
+    })
+}
+
+fn decode_entity(kind: &str, json: &str) -> Result<Entity> {
+    Ok(match kind {
+        "contact" => Entity::Contact(serde_json::from_str(json)?),
+        "conversation" => Entity::Conversation(serde_json::from_str(json)?),
+        "message" => Entity::Message(serde_json::from_str(json)?),
+        "event" => Entity::Event(serde_json::from_str(json)?),
+        "agent" => Entity::Agent(serde_json::from_str(json)?),
+        "team" => Entity::Team(serde_json::from_str(json)?),
+        "view" => Entity::View(serde_json::from_str(json)?),
+        other => {
+            return Err(StorageError::Invalid(format!(
+                "unknown entity kind {other}"
+            )));
+        }
+    })
+}
+
+fn get_entity(conn: &Connection, r: EntityRef) -> Result<Option<Entity>> {
+    let (kind, id) = kind_of(&r);
+    let json: Option<String> = conn
+        .prepare_cached(&format!(
+            "SELECT data FROM {} WHERE id = ?1",
+            table_of(kind)
+        ))?
+        .query_row([id], |row| row.get(0))
+        .optional()?;
+    json.map(|j| decode_entity(kind, &j)).transpose()
+}
+
+fn state_code(s: ConversationState) -> i64 {
+    match s {
+        ConversationState::Open => 0,
+        ConversationState::Closed => 1,
+        ConversationState::Snoozed => 2,
+    }
+}
+
+fn status_name(s: MessageStatus) -> &'static str {
+    match s {
+        MessageStatus::Received => "received",
+        MessageStatus::Scheduled => "scheduled",
+        MessageStatus::Pending => "pending",
+        MessageStatus::Sent => "sent",
+        MessageStatus::Delivered => "delivered",
+        MessageStatus::Read => "read",
+        MessageStatus::Failed => "failed",
+    }
+}
+
+impl Sqlite {
+    pub fn open(dir: &Path) -> Result<Sqlite> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StorageError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join("outpost-server.db");
+        let mut writer = Connection::open(&path)?;
+        writer.busy_timeout(Duration::from_secs(10))?;
+        writer.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;",
+        )?;
+        let app: i64 = writer.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let version: i64 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if app != 0 && app != 1_333_097_587 {
+            return Err(StorageError::Invalid(format!(
+                "{} is not an Outpost server database",
+                path.display()
+            )));
+        }
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StorageError::Invalid(format!(
+                "{} was written by a newer Outpost server (schema {version})",
+                path.display()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = writer.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+            tx.commit()?;
+        }
+        Ok(Sqlite {
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            path,
+        })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(Duration::from_secs(10))?;
+                c.execute_batch("PRAGMA query_only = 1;")?;
+                c
+            }
+        };
+        let out = f(&conn);
+        self.readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
+        out
+    }
+}
+
+fn current_seq(conn: &Connection) -> Result<u64> {
+    let v: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'seq'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+impl SqliteTx<'_> {
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn move_in_feed(
+        &mut self,
+        r: &EntityRef,
+        conversation: Option<Uuid>,
+        contact: Option<Uuid>,
+        deleted: bool,
+    ) -> Result<u64> {
+        let (kind, id) = kind_of(r);
+        let seq = self.next_seq();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO feed (seq, kind, entity, conversation, contact, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (kind, entity) DO UPDATE SET seq = excluded.seq, conversation = excluded.conversation,
+                    contact = excluded.contact, deleted = excluded.deleted",
+            )?
+            .execute(params![seq as i64, kind, id, conversation, contact, deleted])?;
+        Ok(seq)
+    }
+
+    fn scope(&self, e: &Entity) -> (Option<Uuid>, Option<Uuid>) {
+        match e {
+            Entity::Conversation(c) => (Some(c.id.0), Some(c.contact_id.0)),
+            Entity::Message(m) => (Some(m.conversation_id.0), None),
+            Entity::Event(ev) => (Some(ev.conversation_id.0), None),
+            Entity::Contact(k) => (None, Some(k.id.0)),
+            _ => (None, None),
+        }
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn get(&self, r: EntityRef) -> Result<Option<Entity>> {
+        get_entity(&self.tx, r)
+    }
+
+    fn put(&mut self, e: &Entity) -> Result<u64> {
+        let json = match e {
+            Entity::Contact(x) => serde_json::to_string(x)?,
+            Entity::Conversation(x) => serde_json::to_string(x)?,
+            Entity::Message(x) => serde_json::to_string(x)?,
+            Entity::Event(x) => serde_json::to_string(x)?,
+            Entity::Agent(x) => serde_json::to_string(x)?,
+            Entity::Team(x) => serde_json::to_string(x)?,
+            Entity::View(x) => serde_json::to_string(x)?,
+        };
+        match e {
+            Entity::Contact(k) => {
+                self.tx
+                    .prepare_cached("INSERT INTO contacts (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = excluded.data")?
+                    .execute(params![k.id.0, json])?;
+                for i in &k.identities {
+                    self.tx
+                        .prepare_cached("INSERT OR REPLACE INTO identities (channel, address, contact) VALUES (?1, ?2, ?3)")?
+                        .execute(params![i.channel.as_str(), i.address, k.id.0])?;
+                }
+            }
+            Entity::Conversation(c) => {
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO conversations (id, contact, assignee, team, state, snoozed_until, data)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT (id) DO UPDATE SET contact = excluded.contact, assignee = excluded.assignee,
+                            team = excluded.team, state = excluded.state, snoozed_until = excluded.snoozed_until,
+                            data = excluded.data",
+                    )?
+                    .execute(params![
+                        c.id.0,
+                        c.contact_id.0,
+                        c.assignee.map(|a| a.0),
+                        c.team.map(|t| t.0),
+                        state_code(c.state),
+                        c.snoozed_until,
+                        json
+                    ])?;
+            }
+            Entity::Message(m) => {
+                self.tx
+                    .prepare_cached(
+                        "INSERT INTO messages (id, conversation, status, send_at, data) VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (id) DO UPDATE SET conversation = excluded.conversation, status = excluded.status,
+                            send_at = excluded.send_at, data = excluded.data",
+                    )?
+                    .execute(params![m.id.0, m.conversation_id.0, status_name(m.status), m.send_at, json])?;
+            }
+            Entity::Event(ev) => {
+                self.tx
+                    .prepare_cached("INSERT INTO events (id, conversation, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET data = excluded.data")?
+                    .execute(params![ev.id.0, ev.conversation_id.0, json])?;
+            }
+            Entity::Agent(a) => {
+                let n = self
+                    .tx
+                    .prepare_cached("UPDATE agents SET data = ?2, email = ?3 WHERE id = ?1")?
+                    .execute(params![a.id.0, json, a.email.to_lowercase()])?;
+                if n == 0 {
+                    // An agent without a password yet cannot sign in until one is set.
+                    self.tx
+                        .prepare_cached("INSERT INTO agents (id, email, password_hash, data) VALUES (?1, ?2, '', ?3)")?
+                        .execute(params![a.id.0, a.email.to_lowercase(), json])?;
+                }
+            }
+            Entity::Team(t) => {
+                self.tx
+                    .prepare_cached("INSERT INTO teams (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = excluded.data")?
+                    .execute(params![t.id.0, json])?;
+            }
+            Entity::View(v) => {
+                self.tx
+                    .prepare_cached("INSERT INTO views (id, owner, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, data = excluded.data")?
+                    .execute(params![v.id.0, v.owner.0, json])?;
+            }
+        }
+        let (conversation, contact) = self.scope(e);
+        self.move_in_feed(&e.reference(), conversation, contact, false)
+    }
+
+    fn delete(&mut self, r: EntityRef) -> Result<u64> {
+        let (kind, id) = kind_of(&r);
+        let scope: Option<(Option<Uuid>, Option<Uuid>)> = self
+            .tx
+            .prepare_cached(
+                "SELECT conversation, contact FROM feed WHERE kind = ?1 AND entity = ?2",
+            )?
+            .query_row(params![kind, id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        self.tx
+            .prepare_cached(&format!("DELETE FROM {} WHERE id = ?1", table_of(kind)))?
+            .execute([id])?;
+        let (conversation, contact) = scope.unwrap_or((None, None));
+        self.move_in_feed(&r, conversation, contact, true)
+    }
+
+    fn touch(&mut self, r: EntityRef) -> Result<()> {
+        let (kind, id) = kind_of(&r);
+        let scope: Option<(Option<Uuid>, Option<Uuid>, bool)> = self
+            .tx
+            .prepare_cached(
+                "SELECT conversation, contact, deleted FROM feed WHERE kind = ?1 AND entity = ?2",
+            )?
+            .query_row(params![kind, id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .optional()?;
+        if let Some((conversation, contact, deleted)) = scope {
+            self.move_in_feed(&r, conversation, contact, deleted)?;
+        }
+        Ok(())
+    }
+
+    fn revoke(&mut self, agent: AgentId, conversation: ConversationId) -> Result<()> {
+        let seq = self.seq;
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO revocations (agent, seq, conversation) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![agent.0, seq as i64, conversation.0])?;
+        Ok(())
+    }
+
+    fn agents(&self) -> Result<Vec<Agent>> {
+        let rows: Vec<String> = self
+            .tx
+            .prepare_cached("SELECT data FROM agents")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.iter()
+            .map(|j| serde_json::from_str(j).map_err(StorageError::from))
+            .collect()
+    }
+
+    fn messages_of(&self, conversation: ConversationId) -> Result<Vec<MessageId>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT id FROM messages WHERE conversation = ?1")?
+            .query_map([conversation.0], |r| r.get(0).map(MessageId))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn events_of(&self, conversation: ConversationId) -> Result<Vec<EventId>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT id FROM events WHERE conversation = ?1")?
+            .query_map([conversation.0], |r| r.get(0).map(EventId))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn conversations_of(&self, contact: ContactId) -> Result<Vec<ConversationId>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT id FROM conversations WHERE contact = ?1")?
+            .query_map([contact.0], |r| r.get(0).map(ConversationId))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn contact_by_identity(
+        &self,
+        channel: ChannelKind,
+        address: &str,
+    ) -> Result<Option<ContactId>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT contact FROM identities WHERE channel = ?1 AND address = ?2")?
+            .query_row(params![channel.as_str(), address], |r| {
+                r.get(0).map(ContactId)
+            })
+            .optional()?)
+    }
+
+    fn op_result(&self, op_id: OpId) -> Result<Option<OpResult>> {
+        let json: Option<String> = self
+            .tx
+            .prepare_cached("SELECT result FROM op_results WHERE op_id = ?1")?
+            .query_row([op_id.0], |r| r.get(0))
+            .optional()?;
+        json.map(|j| serde_json::from_str(&j).map_err(StorageError::from))
+            .transpose()
+    }
+
+    fn save_op_result(&mut self, agent: AgentId, result: &OpResult, at: Millis) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO op_results (op_id, agent, result, at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                result.op_id.0,
+                agent.0,
+                serde_json::to_string(result)?,
+                at
+            ])?;
+        Ok(())
+    }
+
+    fn seq(&self) -> Result<u64> {
+        Ok(self.seq)
+    }
+}
+
+/// One feed row as read for a page.
+struct FeedRow {
+    seq: u64,
+    kind: String,
+    entity: Uuid,
+    deleted: bool,
+    data: Option<String>,
+    conversation: Option<String>,
+    contact: Option<Uuid>,
+}
+
+impl Storage for Sqlite {
+    type Tx<'a> = SqliteTx<'a>;
+
+    fn write<T, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&mut SqliteTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(StorageError::from)?;
+        let seq = current_seq(&tx)?;
+        let mut t = SqliteTx { tx, seq };
+        let value = f(&mut t)?;
+        let SqliteTx { tx, seq: new_seq } = t;
+        if new_seq != seq {
+            tx.prepare_cached("INSERT INTO meta (key, value) VALUES ('seq', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .and_then(|mut s| s.execute([new_seq.to_string()]))
+                .map_err(StorageError::from)?;
+        }
+        tx.commit().map_err(StorageError::from)?;
+        Ok(value)
+    }
+
+    fn changes(&self, agent: &Agent, after: u64, limit: u32) -> Result<ChangesPage> {
+        let limit = limit.clamp(1, 5_000) as usize;
+        // Rows scanned for a restricted agent before the page is cut, visible or not.
+        let scan = (limit * 8) as i64;
+        self.read(|conn| {
+            conn.execute_batch("BEGIN")?;
+            let out = (|| -> Result<ChangesPage> {
+                let head = current_seq(conn)?;
+                let rows: Vec<FeedRow> = conn
+                    .prepare_cached(
+                        "SELECT f.seq, f.kind, f.entity, f.deleted,
+                            CASE f.kind
+                                WHEN 'contact' THEN (SELECT data FROM contacts WHERE id = f.entity)
+                                WHEN 'conversation' THEN (SELECT data FROM conversations WHERE id = f.entity)
+                                WHEN 'message' THEN (SELECT data FROM messages WHERE id = f.entity)
+                                WHEN 'event' THEN (SELECT data FROM events WHERE id = f.entity)
+                                WHEN 'agent' THEN (SELECT data FROM agents WHERE id = f.entity)
+                                WHEN 'team' THEN (SELECT data FROM teams WHERE id = f.entity)
+                                WHEN 'view' THEN (SELECT data FROM views WHERE id = f.entity)
+                            END,
+                            (SELECT data FROM conversations WHERE id = f.conversation),
+                            f.contact
+                         FROM feed f WHERE f.seq > ?1 ORDER BY f.seq LIMIT ?2",
+                    )?
+                    .query_map(params![after as i64, scan], |r| {
+                        Ok(FeedRow {
+                            seq: r.get::<_, i64>(0)? as u64,
+                            kind: r.get(1)?,
+                            entity: r.get(2)?,
+                            deleted: r.get(3)?,
+                            data: r.get(4)?,
+                            conversation: r.get(5)?,
+                            contact: r.get(6)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                let scanned_all = (rows.len() as i64) < scan;
+                let unrestricted = rules::is_privileged(agent) || agent.visibility == outpost_protocol::Visibility::Unrestricted;
+                let mut changes: Vec<Change> = Vec::new();
+                let mut last_scanned = after;
+                for row in rows {
+                    if changes.len() >= limit {
+                        break;
+                    }
+                    last_scanned = row.seq;
+                    let Some(r) = reference(&row.kind, row.entity) else { continue };
+                    if !unrestricted && !visible(conn, agent, &row)? {
+                        continue;
+                    }
+                    if row.kind == "view" && !row.deleted {
+                        if let Some(data) = &row.data {
+                            let view: outpost_protocol::CustomView = serde_json::from_str(data)?;
+                            let shared = view.owner == agent.id
+                                || view.sharing.agents.contains(&agent.id)
+                                || view.sharing.teams.iter().any(|t| agent.teams.contains(t));
+                            if !shared {
+                                continue;
+                            }
+                        }
+                    }
+                    let kind = match (&row.data, row.deleted) {
+                        (Some(data), false) => ChangeKind::Upsert { entity: decode_entity(&row.kind, data)? },
+                        _ => ChangeKind::Tombstone { entity: r },
+                    };
+                    changes.push(Change { seq: row.seq, kind });
+                }
+                let cursor = if changes.len() < limit && scanned_all { head.max(after) } else { last_scanned };
+                // Revocations up to the cursor, merged in seq order.
+                let revoked: Vec<(i64, Uuid)> = conn
+                    .prepare_cached(
+                        "SELECT seq, conversation FROM revocations WHERE agent = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+                    )?
+                    .query_map(params![agent.id.0, after as i64, cursor as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for (seq, conversation) in revoked {
+                    let seq = seq as u64;
+                    // A revocation shares its seq with the write that caused it, which this agent
+                    // cannot see; if it can see it after all, the upsert wins.
+                    if changes.iter().any(|c| c.seq == seq) {
+                        continue;
+                    }
+                    changes.push(Change {
+                        seq,
+                        kind: ChangeKind::Revoke { entity: EntityRef::Conversation(ConversationId(conversation)) },
+                    });
+                }
+                changes.sort_by_key(|c| c.seq);
+                Ok(ChangesPage { has_more: cursor < head, changes, cursor })
+            })();
+            conn.execute_batch("COMMIT")?;
+            out
+        })
+    }
+
+    fn seq(&self) -> Result<u64> {
+        self.read(current_seq)
+    }
+
+    fn credentials(&self, email: &str) -> Result<Option<Credentials>> {
+        self.read(|c| {
+            let row: Option<(String, String)> = c
+                .prepare_cached("SELECT data, password_hash FROM agents WHERE email = ?1")?
+                .query_row([email.trim().to_lowercase()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            row.map(|(data, password_hash)| {
+                Ok(Credentials {
+                    agent: serde_json::from_str(&data)?,
+                    password_hash,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn set_password(&self, agent: AgentId, email: &str, password_hash: &str) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let n = conn
+            .prepare_cached("UPDATE agents SET password_hash = ?2, email = ?3 WHERE id = ?1")?
+            .execute(params![agent.0, password_hash, email.trim().to_lowercase()])?;
+        if n == 0 {
+            return Err(StorageError::Invalid("no such agent".into()));
+        }
+        Ok(())
+    }
+
+    fn create_session(
+        &self,
+        token_hash: &[u8],
+        agent: AgentId,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
+            .execute([now])?;
+        conn.prepare_cached("INSERT INTO sessions (token_hash, agent, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![token_hash, agent.0, now, expires_at])?;
+        Ok(())
+    }
+
+    fn session(&self, token_hash: &[u8], now: Millis) -> Result<Option<Agent>> {
+        self.read(|c| {
+            let data: Option<String> = c
+                .prepare_cached(
+                    "SELECT a.data FROM sessions s JOIN agents a ON a.id = s.agent
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                )?
+                .query_row(params![token_hash, now], |r| r.get(0))
+                .optional()?;
+            data.map(|d| serde_json::from_str(&d).map_err(StorageError::from))
+                .transpose()
+        })
+    }
+
+    fn end_session(&self, token_hash: &[u8]) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+            .execute([token_hash])?;
+        Ok(())
+    }
+
+    fn add_channel(
+        &self,
+        id: Uuid,
+        kind: ChannelKind,
+        secret_hash: &[u8],
+        name: &str,
+    ) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.prepare_cached(
+            "INSERT INTO channels (id, kind, secret_hash, data) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, secret_hash = excluded.secret_hash, data = excluded.data",
+        )?
+        .execute(params![id, kind.as_str(), secret_hash, serde_json::json!({ "name": name }).to_string()])?;
+        Ok(())
+    }
+
+    fn channel(&self, id: Uuid) -> Result<Option<(ChannelKind, Vec<u8>)>> {
+        self.read(|c| {
+            let row: Option<(String, Vec<u8>)> = c
+                .prepare_cached("SELECT kind, secret_hash FROM channels WHERE id = ?1")?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            Ok(row.and_then(|(k, h)| ChannelKind::parse(&k).map(|k| (k, h))))
+        })
+    }
+
+    fn due_messages(&self, now: Millis) -> Result<Vec<MessageId>> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT id FROM messages WHERE status = 'scheduled' AND send_at <= ?1 ORDER BY send_at LIMIT 500")?
+                .query_map([now], |r| r.get(0).map(MessageId))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn due_snoozes(&self, now: Millis) -> Result<Vec<ConversationId>> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT id FROM conversations WHERE snoozed_until IS NOT NULL AND snoozed_until <= ?1 LIMIT 500")?
+                .query_map([now], |r| r.get(0).map(ConversationId))?
+                .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn queued_messages(&self, limit: u32) -> Result<Vec<MessageId>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT id FROM messages WHERE status = 'pending' LIMIT ?1")?
+                    .query_map([limit], |r| r.get(0).map(MessageId))?
+                    .collect::<rusqlite::Result<_>>()?,
+            )
+        })
+    }
+
+    fn get(&self, r: EntityRef) -> Result<Option<Entity>> {
+        self.read(|c| get_entity(c, r))
+    }
+}
+
+/// Whether a restricted agent may see a feed row, by the current state of its scope.
+fn visible(conn: &Connection, agent: &Agent, row: &FeedRow) -> Result<bool> {
+    match row.kind.as_str() {
+        "conversation" | "message" | "event" => match &row.conversation {
+            Some(data) => {
+                let c: Conversation = serde_json::from_str(data)?;
+                Ok(rules::may_see(agent, &c))
+            }
+            // The conversation is gone: a tombstone is harmless to anyone.
+            None => Ok(row.deleted),
+        },
+        "contact" => {
+            let Some(contact) = row.contact else {
+                return Ok(false);
+            };
+            if row.deleted {
+                return Ok(true);
+            }
+            let rows: Vec<String> = conn
+                .prepare_cached("SELECT data FROM conversations WHERE contact = ?1")?
+                .query_map([contact], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for data in rows {
+                let c: Conversation = serde_json::from_str(&data)?;
+                if rules::may_see(agent, &c) {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        _ => Ok(true),
+    }
+}
