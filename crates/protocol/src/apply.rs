@@ -194,7 +194,7 @@ pub fn apply<W: Workspace>(
                 return Err(rules::window_closed(&c).into());
             }
             let mut m = outgoing(
-                &me,
+                me,
                 *message_id,
                 &c,
                 text,
@@ -229,7 +229,7 @@ pub fn apply<W: Workspace>(
             }
             let c = conversation(w, *conversation_id)?;
             let mut m = outgoing(
-                &me,
+                me,
                 *message_id,
                 &c,
                 text,
@@ -383,7 +383,7 @@ pub fn apply<W: Workspace>(
             }
             w.put(&Entity::Contact(contact.clone()))?;
             let m = outgoing(
-                &me,
+                me,
                 *message_id,
                 &c,
                 text,
@@ -512,7 +512,7 @@ pub fn apply<W: Workspace>(
             }
         }
         Action::DeleteConversation { conversation_id } => {
-            if !rules::may_delete_conversation(&me) {
+            if !rules::may_delete_conversation(me) {
                 return Err(refuse(
                     ErrorCode::NotAllowed,
                     "Only the owner or an admin can delete a conversation.",

@@ -1,3 +1,189 @@
-//! `outpost-server`: the platform side of Outpost (work in progress).
+//! `outpost-server`: the platform side of Outpost. It owns the team, the conversations and the
+//! channels, enforces the product's rules and permissions, and serves the sync protocol the
+//! desktop clients speak (see ../shared/ARCHITECTURE.md):
+//!
+//! - `POST /v1/auth/login`, `POST /v1/auth/logout`, `GET /v1/me`;
+//! - `GET /v1/changes?after=SEQ&limit=N`: the change feed, as the caller may see it;
+//! - `POST /v1/ops`: agents' actions, idempotent by op id;
+//! - `GET /v1/stream`: a WebSocket saying "changed up to seq N" right after each commit;
+//! - `POST /v1/channels/{id}/inbound`: a channel's webhook for customers' messages.
 
+pub mod auth;
+pub mod http;
 pub mod storage;
+pub mod workspace;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use outpost_protocol::{
+    Agent, AgentId, Availability, ChannelKind, Entity, Millis, Role, TeamId, Visibility,
+};
+use tokio::sync::watch;
+
+use crate::storage::Storage;
+use crate::storage::sqlite::Sqlite;
+
+/// The server's clock, injectable for tests.
+pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as Millis)
+    })
+}
+
+pub struct App<S: Storage> {
+    pub storage: Arc<S>,
+    /// The last committed seq; the stream sends it to every connected client.
+    pub seq: watch::Sender<u64>,
+    pub limiter: auth::LoginLimiter,
+    clock: Clock,
+}
+
+impl<S: Storage> App<S> {
+    pub fn new(storage: Arc<S>, clock: Clock) -> Result<App<S>, storage::StorageError> {
+        let (seq, _) = watch::channel(storage.seq()?);
+        Ok(App {
+            storage,
+            seq,
+            limiter: auth::LoginLimiter::default(),
+            clock,
+        })
+    }
+
+    pub fn now(&self) -> Millis {
+        (self.clock)()
+    }
+
+    /// Tells the stream's listeners about what was just committed.
+    pub fn announce(&self) {
+        if let Ok(seq) = self.storage.seq() {
+            self.seq.send_if_modified(|current| {
+                let newer = seq > *current;
+                if newer {
+                    *current = seq;
+                }
+                newer
+            });
+        }
+    }
+}
+
+/// Creates an agent with a password (the owner on a fresh server, or anyone from the demo).
+pub fn add_agent<S: Storage>(
+    storage: &S,
+    name: &str,
+    email: &str,
+    password: &str,
+    role: Role,
+    visibility: Visibility,
+    teams: Vec<TeamId>,
+) -> Result<Agent, String> {
+    let agent = Agent {
+        id: AgentId::new(),
+        name: name.to_owned(),
+        email: email.trim().to_lowercase(),
+        role,
+        visibility,
+        teams,
+        availability: Availability::Available,
+    };
+    agent.validate().map_err(|e| e.to_string())?;
+    let hash = auth::hash_password(password)?;
+    storage
+        .write(|tx| {
+            use storage::Tx;
+            tx.put(&Entity::Agent(agent.clone()))
+        })
+        .map_err(|e| e.to_string())?;
+    storage
+        .set_password(agent.id, email, &hash)
+        .map_err(|e| e.to_string())?;
+    Ok(agent)
+}
+
+/// Registers a channel with its webhook secret; returns the channel's id.
+pub fn add_channel<S: Storage>(
+    storage: &S,
+    kind: ChannelKind,
+    name: &str,
+    secret: &str,
+) -> Result<uuid::Uuid, String> {
+    let id = uuid::Uuid::now_v7();
+    storage
+        .add_channel(id, kind, &auth::token_hash(secret), name)
+        .map_err(|e| e.to_string())?;
+    Ok(id)
+}
+
+/// A running server: its address, its app, and the way to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: Arc<App<Sqlite>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, and waits for the server to end.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Opens the store in `data_dir` and serves on `listen` (port 0 picks a free one).
+pub async fn start(data_dir: &Path, listen: SocketAddr, clock: Clock) -> Result<Running, String> {
+    let storage = Arc::new(Sqlite::open(data_dir).map_err(|e| e.to_string())?);
+    let app = Arc::new(App::new(storage, clock).map_err(|e| e.to_string())?);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let timers = tokio::spawn(run_timers(app.clone()));
+    let router = http::router(app.clone()).layer(tower_http::trace::TraceLayer::new_for_http());
+    let task = tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .await;
+        timers.abort();
+        if let Err(e) = served {
+            tracing::error!(error = %e, "the server stopped with an error");
+        }
+    });
+    tracing::info!(%addr, "outpost-server listening");
+    Ok(Running {
+        addr,
+        app,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// Every second: scheduled messages that are due, snoozes that are over.
+async fn run_timers<S: Storage>(app: Arc<App<S>>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let storage = app.storage.clone();
+        let now = app.now();
+        match tokio::task::spawn_blocking(move || workspace::run_timers(&*storage, now)).await {
+            Ok(Ok(n)) if n > 0 => app.announce(),
+            Ok(Err(e)) => tracing::error!(error = %e, "timers failed"),
+            _ => {}
+        }
+    }
+}

@@ -48,6 +48,10 @@ pub trait Tx {
     fn save_op_result(&mut self, agent: AgentId, result: &OpResult, at: Millis) -> Result<()>;
     /// The seq of the last change written.
     fn seq(&self) -> Result<u64>;
+    /// Starts a part of the transaction that [`Tx::rollback_attempt`] can undo alone.
+    fn begin_attempt(&mut self) -> Result<()>;
+    fn rollback_attempt(&mut self) -> Result<()>;
+    fn commit_attempt(&mut self) -> Result<()>;
 }
 
 /// Stored credentials of an agent.

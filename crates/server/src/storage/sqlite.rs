@@ -26,6 +26,8 @@ pub struct Sqlite {
 pub struct SqliteTx<'c> {
     tx: rusqlite::Transaction<'c>,
     seq: u64,
+    /// The seq when the current attempt began.
+    attempt_seq: Option<u64>,
 }
 
 fn kind_of(r: &EntityRef) -> (&'static str, Uuid) {
@@ -423,6 +425,27 @@ impl Tx for SqliteTx<'_> {
     fn seq(&self) -> Result<u64> {
         Ok(self.seq)
     }
+
+    fn begin_attempt(&mut self) -> Result<()> {
+        self.tx.execute_batch("SAVEPOINT attempt")?;
+        self.attempt_seq = Some(self.seq);
+        Ok(())
+    }
+
+    fn rollback_attempt(&mut self) -> Result<()> {
+        self.tx
+            .execute_batch("ROLLBACK TO attempt; RELEASE attempt")?;
+        if let Some(seq) = self.attempt_seq.take() {
+            self.seq = seq;
+        }
+        Ok(())
+    }
+
+    fn commit_attempt(&mut self) -> Result<()> {
+        self.tx.execute_batch("RELEASE attempt")?;
+        self.attempt_seq = None;
+        Ok(())
+    }
 }
 
 /// One feed row as read for a page.
@@ -448,9 +471,15 @@ impl Storage for Sqlite {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(StorageError::from)?;
         let seq = current_seq(&tx)?;
-        let mut t = SqliteTx { tx, seq };
+        let mut t = SqliteTx {
+            tx,
+            seq,
+            attempt_seq: None,
+        };
         let value = f(&mut t)?;
-        let SqliteTx { tx, seq: new_seq } = t;
+        let SqliteTx {
+            tx, seq: new_seq, ..
+        } = t;
         if new_seq != seq {
             tx.prepare_cached("INSERT INTO meta (key, value) VALUES ('seq', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                 .and_then(|mut s| s.execute([new_seq.to_string()]))

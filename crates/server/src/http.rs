@@ -1,0 +1,476 @@
+//! The HTTP and WebSocket API: the sync protocol of the desktop clients, and the channels'
+//! webhooks. Every route but login and the webhooks needs a session token; every error is a JSON
+//! `{code, message}` with the right status, and no database work runs on the async runtime.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use outpost_protocol::{Agent, ChangesPage, ErrorBody, ErrorCode, Millis, Op, OpResult};
+use serde::{Deserialize, Serialize};
+
+use crate::App;
+use crate::auth;
+use crate::storage::{Storage, StorageError};
+use crate::workspace::{self, Inbound, OpError};
+
+/// Largest request body.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Most ops in one request.
+pub const MAX_OPS_PER_REQUEST: usize = 500;
+/// Most changes in one page.
+pub const MAX_PAGE: u32 = 5_000;
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: ErrorBody {
+                code,
+                message: message.into(),
+            },
+            retry_after: None,
+        }
+    }
+
+    fn unauthenticated() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "Sign in again: the session is missing, expired or was ended.",
+        )
+    }
+
+    fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %e, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "The server failed; nothing was changed. Try again.",
+        )
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> ApiError {
+        ApiError::internal(e)
+    }
+}
+
+impl From<OpError> for ApiError {
+    fn from(e: OpError) -> ApiError {
+        match e {
+            OpError::Storage(e) => ApiError::internal(e),
+            OpError::NotFound(what) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                format!("{what} was not found."),
+            ),
+            OpError::Invalid(v) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidInput,
+                v.to_string(),
+            ),
+            OpError::Refused(r) => ApiError::new(StatusCode::CONFLICT, r.code, r.reason),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(self.body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = secs.to_string().parse()
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+/// A JSON body, with errors in our shape: malformed, wrong types, unknown variants and invalid
+/// UTF-8 are 400s that say what is wrong; an oversized body is a 413.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !json_type {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::InvalidInput,
+                "Send the body as JSON (Content-Type: application/json).",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        ErrorCode::TooLarge,
+                        format!(
+                            "The body is larger than {} MiB.",
+                            MAX_BODY_BYTES / (1024 * 1024)
+                        ),
+                    )
+                } else {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::InvalidInput,
+                        format!("The body could not be read: {e}"),
+                    )
+                }
+            })?;
+        serde_json::from_slice(&bytes).map(Body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidInput,
+                format!("The body is not valid: {e}"),
+            )
+        })
+    }
+}
+
+/// The signed-in agent of a request (`Authorization: Bearer TOKEN`).
+pub struct Authed(pub Agent);
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_owned())
+}
+
+async fn session<S: Storage>(app: &Arc<App<S>>, token: &str) -> Result<Agent, ApiError> {
+    let hash = auth::token_hash(token);
+    let now = app.now();
+    let storage = app.storage.clone();
+    let found = tokio::task::spawn_blocking(move || storage.session(&hash, now))
+        .await
+        .map_err(ApiError::internal)??;
+    found.ok_or_else(ApiError::unauthenticated)
+}
+
+impl<S: Storage> FromRequestParts<Arc<App<S>>> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App<S>>) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
+        session(app, &token).await.map(Authed)
+    }
+}
+
+/// Runs blocking storage work off the async runtime.
+async fn blocking<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(Into::into)
+}
+
+pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
+    Router::new()
+        .route("/v1/auth/login", post(login::<S>))
+        .route("/v1/auth/logout", post(logout::<S>))
+        .route("/v1/me", get(me::<S>))
+        .route("/v1/changes", get(changes::<S>))
+        .route("/v1/ops", post(ops::<S>))
+        .route("/v1/stream", get(stream::<S>))
+        .route("/v1/channels/{id}/inbound", post(inbound::<S>))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "There is no such route.",
+            )
+        })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(app)
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub agent: Agent,
+    pub expires_at: Millis,
+}
+
+async fn login<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Body(req): Body<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let now = app.now();
+    if let Some(wait) = app.limiter.check(peer.ip(), &req.email, now) {
+        let secs = (wait as u64).div_ceil(1000).max(1);
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            format!("Too many failed sign-ins. Try again in {secs} seconds."),
+        );
+        e.retry_after = Some(secs);
+        return Err(e);
+    }
+    let storage = app.storage.clone();
+    let email = req.email.clone();
+    let password = req.password;
+    let found = blocking(move || {
+        let creds = storage.credentials(&email)?;
+        // Verify against a real hash even for an unknown email, so timing says nothing.
+        let ok = match &creds {
+            Some(c) => auth::verify_password(&password, &c.password_hash),
+            None => {
+                auth::verify_password(
+                    &password,
+                    DUMMY_HASH.get_or_init(|| auth::hash_password("x").unwrap_or_default()),
+                );
+                false
+            }
+        };
+        Ok::<_, StorageError>(creds.filter(|_| ok).map(|c| c.agent))
+    })
+    .await?;
+    let Some(agent) = found else {
+        app.limiter.failed(peer.ip(), &req.email, now);
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "The email or the password is wrong.",
+        ));
+    };
+    app.limiter.succeeded(peer.ip(), &req.email);
+    let (token, hash) = auth::new_token().map_err(ApiError::internal)?;
+    let expires_at = now + auth::SESSION_TTL;
+    let storage = app.storage.clone();
+    let id = agent.id;
+    blocking(move || storage.create_session(&hash, id, now, expires_at)).await?;
+    Ok(Json(LoginResponse {
+        token,
+        agent,
+        expires_at,
+    }))
+}
+
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+async fn logout<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let token = bearer(&headers).ok_or_else(ApiError::unauthenticated)?;
+    session(&app, &token).await?;
+    let storage = app.storage.clone();
+    blocking(move || storage.end_session(&auth::token_hash(&token))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me<S: Storage>(Authed(agent): Authed) -> Json<Agent> {
+    Json(agent)
+}
+
+#[derive(Deserialize)]
+struct ChangesQuery {
+    after: u64,
+    limit: Option<u32>,
+}
+
+async fn changes<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Authed(agent): Authed,
+    query: Result<Query<ChangesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ChangesPage>, ApiError> {
+    let Query(q) = query.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidInput,
+            format!("Give `after` (a sequence number) and optionally `limit`: {e}"),
+        )
+    })?;
+    let limit = q.limit.unwrap_or(1_000).clamp(1, MAX_PAGE);
+    let storage = app.storage.clone();
+    let page = blocking(move || storage.changes(&agent, q.after, limit)).await?;
+    Ok(Json(page))
+}
+
+#[derive(Deserialize)]
+struct OpsRequest {
+    ops: Vec<Op>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct OpsResponse {
+    pub results: Vec<OpResult>,
+}
+
+async fn ops<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Authed(agent): Authed,
+    Body(req): Body<OpsRequest>,
+) -> Result<Json<OpsResponse>, ApiError> {
+    if req.ops.len() > MAX_OPS_PER_REQUEST {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::TooLarge,
+            format!("At most {MAX_OPS_PER_REQUEST} ops per request."),
+        ));
+    }
+    let now = app.now();
+    let storage = app.storage.clone();
+    // In order, one transaction each: an op that depends on an earlier one sees its effect.
+    let results = blocking(move || {
+        req.ops
+            .iter()
+            .map(|op| workspace::apply_op(&*storage, &agent, op, now))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    app.announce();
+    Ok(Json(OpsResponse { results }))
+}
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    token: Option<String>,
+}
+
+/// Frames the stream sends: "changed up to seq N".
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamFrame {
+    Changed { seq: u64 },
+}
+
+async fn stream<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    headers: HeaderMap,
+    query: Result<Query<StreamQuery>, axum::extract::rejection::QueryRejection>,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let from_query = query.ok().and_then(|Query(q)| q.token);
+    let token = bearer(&headers)
+        .or(from_query)
+        .ok_or_else(ApiError::unauthenticated)?;
+    let agent = session(&app, &token).await?;
+    let upgrade = upgrade.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidInput,
+            format!("Open the stream as a WebSocket: {e}"),
+        )
+    })?;
+    let seq = app.seq.subscribe();
+    Ok(upgrade.on_upgrade(move |socket| serve_stream(socket, seq, agent)))
+}
+
+async fn serve_stream(
+    mut socket: WebSocket,
+    mut seq: tokio::sync::watch::Receiver<u64>,
+    agent: Agent,
+) {
+    let _ = agent;
+    let frame =
+        |n: u64| serde_json::to_string(&StreamFrame::Changed { seq: n }).unwrap_or_default();
+    let current = *seq.borrow_and_update();
+    if socket
+        .send(WsMessage::Text(frame(current).into()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        tokio::select! {
+            changed = seq.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let n = *seq.borrow_and_update();
+                if socket.send(WsMessage::Text(frame(n).into())).await.is_err() {
+                    break;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct InboundResponse {
+    pub message_id: outpost_protocol::MessageId,
+}
+
+/// The channel's webhook: `X-Outpost-Channel-Secret` must match the channel's secret.
+async fn inbound<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(msg): Body<Inbound>,
+) -> Result<Json<InboundResponse>, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "There is no such channel.",
+        )
+    };
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let secret = headers
+        .get("x-outpost-channel-secret")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                "The channel's secret is missing.",
+            )
+        })?;
+    let storage = app.storage.clone();
+    let (kind, hash) = blocking(move || storage.channel(id))
+        .await?
+        .ok_or_else(not_found)?;
+    if auth::token_hash(&secret) != hash {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "The channel's secret is wrong.",
+        ));
+    }
+    let now = app.now();
+    let storage = app.storage.clone();
+    let message_id = blocking(move || workspace::inbound(&*storage, kind, &msg, now)).await?;
+    app.announce();
+    Ok(Json(InboundResponse { message_id }))
+}

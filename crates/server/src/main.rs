@@ -1,0 +1,120 @@
+//! `outpost-server serve|demo --listen ADDR --data-dir DIR`
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "outpost-server",
+    about = "The Outpost server: conversations, channels and sync for the desktop clients."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// Address to listen on.
+    #[arg(long, env = "OUTPOST_LISTEN", default_value = "127.0.0.1:8750")]
+    listen: SocketAddr,
+    /// Where the server keeps its database.
+    #[arg(long, env = "OUTPOST_DATA_DIR", default_value = "outpost-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the workspace in DATA_DIR. With --owner-email (and OUTPOST_OWNER_PASSWORD in the
+    /// environment) on a server that has no agent yet, creates its owner first.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long, env = "OUTPOST_OWNER_EMAIL")]
+        owner_email: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            common,
+            owner_email,
+        } => serve(common, owner_email).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("outpost-server: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(common: Common, owner_email: Option<String>) -> Result<(), String> {
+    let running = outpost_server::start(
+        &common.data_dir,
+        common.listen,
+        outpost_server::system_clock(),
+    )
+    .await?;
+    if let Some(email) = owner_email {
+        let password = std::env::var("OUTPOST_OWNER_PASSWORD")
+            .map_err(|_| "set OUTPOST_OWNER_PASSWORD to create the owner".to_owned())?;
+        let storage = running.app.storage.clone();
+        let exists = {
+            use outpost_server::storage::Storage;
+            storage
+                .credentials(&email)
+                .map_err(|e| e.to_string())?
+                .is_some()
+        };
+        if !exists {
+            outpost_server::add_agent(
+                &*storage,
+                "Owner",
+                &email,
+                &password,
+                outpost_protocol::Role::Owner,
+                outpost_protocol::Visibility::Unrestricted,
+                vec![],
+            )?;
+            tracing::info!(%email, "created the owner");
+        }
+    }
+    println!("outpost-server listening on http://{}", running.addr);
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    running.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

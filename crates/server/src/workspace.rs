@@ -1,0 +1,441 @@
+//! The workspace's rules at the server: agents' ops, customers' inbound messages, and the timers
+//! (scheduled messages, snoozes), all through one storage transaction each.
+//!
+//! Ops are applied by `outpost_protocol::apply`, the same code the client mirrors them with, over
+//! [`AgentView`]: the workspace as one agent may see and change it. An agent can neither read nor
+//! touch a conversation they may not see (it is "not found", never data), and every write of a
+//! conversation that changes who may see it leaves revocations for those who lost sight and
+//! re-announces its history to those who gained it.
+
+use outpost_protocol::apply::{self, Mode, Workspace};
+use outpost_protocol::rules::{self, RuleError};
+use outpost_protocol::{
+    Actor, ActorKind, Agent, ChannelIdentity, ChannelKind, Contact, ContactId, Conversation,
+    ConversationEvent, ConversationId, ConversationState, Direction, Entity, EntityRef, ErrorCode,
+    EventId, EventKind, Message, MessageId, MessageStatus, Millis, Op, OpId, OpOutcome, OpResult,
+    Sender, SenderKind, StatusStamp, ValidationError,
+};
+
+use crate::storage::{Storage, StorageError, Tx};
+
+/// Why an op did not apply: a refusal for the agent, or a failure of the server.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("{0}")]
+    Refused(#[from] RuleError),
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    #[error("{0} was not found.")]
+    NotFound(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl OpError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            OpError::Refused(r) => r.code,
+            OpError::Invalid(_) => ErrorCode::InvalidInput,
+            OpError::NotFound(_) => ErrorCode::NotFound,
+            OpError::Storage(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// Ops older than this are judged as if taken this long ago (a client clock far off, or an op
+/// kept offline for weeks, cannot rewrite history).
+const MAX_OP_AGE: Millis = 30 * 24 * 60 * 60 * 1000;
+
+/// The workspace as one agent sees it, inside one transaction.
+pub struct AgentView<'t, T: Tx> {
+    tx: &'t mut T,
+    agent: Agent,
+}
+
+fn may_see_contact<T: Tx>(tx: &T, agent: &Agent, contact: ContactId) -> Result<bool, StorageError> {
+    if rules::is_privileged(agent) || agent.visibility == outpost_protocol::Visibility::Unrestricted
+    {
+        return Ok(true);
+    }
+    for id in tx.conversations_of(contact)? {
+        if let Some(Entity::Conversation(c)) = tx.get(EntityRef::Conversation(id))?
+            && rules::may_see(agent, &c)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+impl<T: Tx> AgentView<'_, T> {
+    fn visible(&self, e: &Entity) -> Result<bool, StorageError> {
+        let conversation = |id| -> Result<bool, StorageError> {
+            Ok(match self.tx.get(EntityRef::Conversation(id))? {
+                Some(Entity::Conversation(c)) => rules::may_see(&self.agent, &c),
+                _ => false,
+            })
+        };
+        Ok(match e {
+            Entity::Conversation(c) => rules::may_see(&self.agent, c),
+            Entity::Message(m) => conversation(m.conversation_id)?,
+            Entity::Event(ev) => conversation(ev.conversation_id)?,
+            Entity::Contact(k) => may_see_contact(&*self.tx, &self.agent, k.id)?,
+            Entity::View(v) => {
+                v.owner == self.agent.id
+                    || v.sharing.agents.contains(&self.agent.id)
+                    || v.sharing.teams.iter().any(|t| self.agent.teams.contains(t))
+            }
+            Entity::Agent(_) | Entity::Team(_) => true,
+        })
+    }
+}
+
+impl<T: Tx> Workspace for AgentView<'_, T> {
+    type Error = OpError;
+
+    fn get(&self, r: EntityRef) -> Result<Option<Entity>, OpError> {
+        match self.tx.get(r)? {
+            Some(e) if self.visible(&e)? => Ok(Some(e)),
+            _ => Ok(None),
+        }
+    }
+
+    fn put(&mut self, e: &Entity) -> Result<(), OpError> {
+        e.validate()?;
+        put_announced(self.tx, e)?;
+        Ok(())
+    }
+
+    fn delete(&mut self, r: EntityRef) -> Result<(), OpError> {
+        delete_cascading(self.tx, r)?;
+        Ok(())
+    }
+
+    fn not_found(what: &str) -> OpError {
+        OpError::NotFound(what.to_owned())
+    }
+}
+
+/// Stores an entity; for a conversation, revokes it from whoever lost sight of it and
+/// re-announces its history to whoever gained it.
+pub fn put_announced<T: Tx>(tx: &mut T, e: &Entity) -> Result<(), StorageError> {
+    let Entity::Conversation(new) = e else {
+        tx.put(e)?;
+        return Ok(());
+    };
+    let old = match tx.get(EntityRef::Conversation(new.id))? {
+        Some(Entity::Conversation(c)) => Some(c),
+        _ => None,
+    };
+    tx.put(e)?;
+    let changed_hands = old
+        .as_ref()
+        .is_none_or(|o| o.assignee != new.assignee || o.team != new.team);
+    if !changed_hands {
+        return Ok(());
+    }
+    let mut gained = false;
+    for agent in tx.agents()? {
+        let before = old.as_ref().is_some_and(|o| rules::may_see(&agent, o));
+        let after = rules::may_see(&agent, new);
+        if before && !after {
+            tx.revoke(agent.id, new.id)?;
+        }
+        gained |= after && !before && old.is_some();
+    }
+    if gained {
+        // Someone sees it for the first time: its history and contact move up the feed so that
+        // their next page carries them. (Others receive them again, unchanged.)
+        tx.touch(EntityRef::Contact(new.contact_id))?;
+        for m in tx.messages_of(new.id)? {
+            tx.touch(EntityRef::Message(m))?;
+        }
+        for ev in tx.events_of(new.id)? {
+            tx.touch(EntityRef::Event(ev))?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes an entity; a conversation goes with its messages and events.
+pub fn delete_cascading<T: Tx>(tx: &mut T, r: EntityRef) -> Result<(), StorageError> {
+    if let EntityRef::Conversation(id) = r {
+        for m in tx.messages_of(id)? {
+            tx.delete(EntityRef::Message(m))?;
+        }
+        for ev in tx.events_of(id)? {
+            tx.delete(EntityRef::Event(ev))?;
+        }
+    }
+    tx.delete(r)?;
+    Ok(())
+}
+
+/// Applies one op for `agent`, exactly once: a repeated op id gets its first result back and
+/// changes nothing. A refusal changes nothing either, and is kept as the op's result.
+pub fn apply_op<S: Storage>(
+    storage: &S,
+    agent: &Agent,
+    op: &Op,
+    now: Millis,
+) -> Result<OpResult, StorageError> {
+    storage.write(|tx| {
+        if let Some(first) = tx.op_result(op.op_id)? {
+            return Ok(first);
+        }
+        let judged = Op {
+            op_id: op.op_id,
+            at: op.at.clamp(now - MAX_OP_AGE, now),
+            action: op.action.clone(),
+        };
+        tx.begin_attempt()?;
+        let attempt = judged
+            .action
+            .validate()
+            .map_err(OpError::from)
+            .and_then(|()| {
+                let mut view = AgentView {
+                    tx: &mut *tx,
+                    agent: agent.clone(),
+                };
+                apply::apply(&mut view, agent, &judged, now, Mode::Fresh)
+            });
+        let outcome = match attempt {
+            Ok(()) => {
+                tx.commit_attempt()?;
+                OpOutcome::Applied { seq: tx.seq()? }
+            }
+            Err(OpError::Storage(e)) => return Err(e),
+            Err(e) => {
+                tx.rollback_attempt()?;
+                OpOutcome::Refused {
+                    code: e.code(),
+                    reason: e.to_string(),
+                }
+            }
+        };
+        let result = OpResult {
+            op_id: op.op_id,
+            outcome,
+        };
+        tx.save_op_result(agent.id, &result, now)?;
+        Ok(result)
+    })
+}
+
+/// A customer's message arriving on a channel.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Inbound {
+    /// The customer's address on the channel (digits only for phone channels).
+    pub from: String,
+    /// Their display name, when the channel gives one.
+    #[serde(default)]
+    pub name: String,
+    pub text: String,
+    /// The provider's id of the message, unique per channel: a webhook delivered twice stores
+    /// one message.
+    pub id: Option<uuid::Uuid>,
+    /// The message this one replies to.
+    pub reply_to: Option<MessageId>,
+}
+
+/// Stores an inbound message: finds or creates its contact and conversation, and applies the
+/// rules (a message reopens a closed conversation, wakes a snoozed one, waits for our reply).
+pub fn inbound<S: Storage>(
+    storage: &S,
+    channel: ChannelKind,
+    msg: &Inbound,
+    now: Millis,
+) -> Result<MessageId, OpError> {
+    if msg.from.trim().is_empty() {
+        return Err(ValidationError {
+            field: "from",
+            problem: "an inbound message needs the sender's address".into(),
+        }
+        .into());
+    }
+    if matches!(channel, ChannelKind::Whatsapp | ChannelKind::Sms) {
+        outpost_protocol::limits::check_phone("from", &msg.from)?;
+    }
+    storage.write(|tx| {
+        let message_id = MessageId(msg.id.unwrap_or_else(uuid::Uuid::now_v7));
+        if tx.get(EntityRef::Message(message_id))?.is_some() {
+            return Ok(message_id);
+        }
+        let contact = match tx.contact_by_identity(channel, &msg.from)? {
+            Some(id) => match tx.get(EntityRef::Contact(id))? {
+                Some(Entity::Contact(k)) => k,
+                _ => return Err(OpError::NotFound("The contact".into())),
+            },
+            None => {
+                let phone_channel = matches!(channel, ChannelKind::Whatsapp | ChannelKind::Sms);
+                let k = Contact {
+                    id: ContactId::new(),
+                    name: if msg.name.trim().is_empty() {
+                        msg.from.clone()
+                    } else {
+                        msg.name.trim().to_owned()
+                    },
+                    phone: if phone_channel {
+                        msg.from.clone()
+                    } else {
+                        String::new()
+                    },
+                    email: if channel == ChannelKind::Email {
+                        msg.from.clone()
+                    } else {
+                        String::new()
+                    },
+                    country: String::new(),
+                    language: String::new(),
+                    avatar_url: String::new(),
+                    identities: vec![ChannelIdentity {
+                        channel,
+                        address: msg.from.clone(),
+                    }],
+                    tags: Vec::new(),
+                    fields: Default::default(),
+                    private_comment: String::new(),
+                    bot_enabled: true,
+                    active_flow: None,
+                    created_at: now,
+                };
+                k.validate()?;
+                tx.put(&Entity::Contact(k.clone()))?;
+                k
+            }
+        };
+        // The contact's most recent conversation, or a new one.
+        let mut latest: Option<Conversation> = None;
+        for id in tx.conversations_of(contact.id)? {
+            if let Some(Entity::Conversation(c)) = tx.get(EntityRef::Conversation(id))?
+                && latest
+                    .as_ref()
+                    .is_none_or(|l| c.last_message_at > l.last_message_at)
+            {
+                latest = Some(c);
+            }
+        }
+        let mut conversation = latest.unwrap_or_else(|| Conversation {
+            id: ConversationId::new(),
+            contact_id: contact.id,
+            channel,
+            state: ConversationState::Open,
+            snoozed_until: None,
+            assignee: None,
+            team: None,
+            unanswered: false,
+            unread_count: 0,
+            opened_at: now,
+            last_message_at: now,
+            last_message_direction: None,
+            last_message_preview: String::new(),
+            last_incoming_at: None,
+            closing_note: String::new(),
+            closing_category: String::new(),
+            created_at: now,
+        });
+        let message = Message {
+            id: message_id,
+            conversation_id: conversation.id,
+            direction: Direction::Incoming,
+            channel,
+            text: msg.text.clone(),
+            attachments: Vec::new(),
+            template: None,
+            sender: Sender {
+                kind: SenderKind::Contact,
+                agent_id: None,
+                name: contact.name.clone(),
+            },
+            status: MessageStatus::Received,
+            history: vec![StatusStamp {
+                status: MessageStatus::Received,
+                at: now,
+            }],
+            failure: None,
+            via_flow: contact.active_flow.is_some(),
+            archived: false,
+            send_at: None,
+            reply_to: msg.reply_to,
+            created_at: now,
+        };
+        message.validate()?;
+        let events = rules::on_incoming(&mut conversation, &message);
+        tx.put(&Entity::Message(message))?;
+        put_announced(tx, &Entity::Conversation(conversation.clone()))?;
+        let actor = Actor {
+            kind: ActorKind::Contact,
+            agent_id: None,
+            name: contact.name.clone(),
+        };
+        record_events(tx, &conversation, actor, events, now)?;
+        Ok(message_id)
+    })
+}
+
+fn record_events<T: Tx>(
+    tx: &mut T,
+    c: &Conversation,
+    actor: Actor,
+    kinds: Vec<EventKind>,
+    at: Millis,
+) -> Result<(), StorageError> {
+    for kind in kinds {
+        tx.put(&Entity::Event(ConversationEvent {
+            id: EventId::new(),
+            conversation_id: c.id,
+            at,
+            actor: actor.clone(),
+            kind,
+        }))?;
+    }
+    Ok(())
+}
+
+/// The timers: scheduled messages that are due go to their channel's queue, and snoozed
+/// conversations whose time has come open again. Run after a restart too, so nothing due
+/// during the downtime is forgotten.
+pub fn run_timers<S: Storage>(storage: &S, now: Millis) -> Result<usize, StorageError> {
+    let mut done = 0;
+    for id in storage.due_messages(now)? {
+        storage.write(|tx| {
+            if let Some(Entity::Message(mut m)) = tx.get(EntityRef::Message(id))?
+                && m.status == MessageStatus::Scheduled
+            {
+                m.status = MessageStatus::Pending;
+                m.history.push(StatusStamp {
+                    status: MessageStatus::Pending,
+                    at: now,
+                });
+                tx.put(&Entity::Message(m))?;
+                done += 1;
+            }
+            Ok::<_, StorageError>(())
+        })?;
+    }
+    for id in storage.due_snoozes(now)? {
+        storage.write(|tx| {
+            if let Some(Entity::Conversation(mut c)) = tx.get(EntityRef::Conversation(id))? {
+                let events = rules::wake_if_due(&mut c, now);
+                if !events.is_empty() {
+                    tx.put(&Entity::Conversation(c.clone()))?;
+                    let actor = Actor {
+                        kind: ActorKind::System,
+                        agent_id: None,
+                        name: String::new(),
+                    };
+                    record_events(tx, &c, actor, events, now)?;
+                    done += 1;
+                }
+            }
+            Ok::<_, StorageError>(())
+        })?;
+    }
+    Ok(done)
+}
+
+/// Whether an op id is one this server answered already (for diagnostics and tests).
+pub fn answered<S: Storage>(storage: &S, op_id: OpId) -> Result<bool, StorageError> {
+    storage.write(|tx| Ok(tx.op_result(op_id)?.is_some()))
+}

@@ -1,0 +1,658 @@
+//! The server over HTTP on loopback: accounts, the rules of PRODUCT.md, idempotency, permissions,
+//! the change feed and bad input.
+
+mod common;
+
+use common::*;
+use outpost_protocol::*;
+use serde_json::{Value, json};
+
+// ---- Accounts ----
+
+#[tokio::test]
+async fn test_login_gives_a_token_and_logout_ends_it() {
+    let h = harness().await;
+    let token = h.login(&h.team_agent).await;
+    assert_eq!(token.len(), 64);
+    let me: Agent = h
+        .http
+        .get(h.url("/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me.id, h.team_agent.id);
+    let r = h
+        .http
+        .post(h.url("/v1/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = h
+        .http
+        .get(h.url("/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "a logged-out token no longer works");
+}
+
+#[tokio::test]
+async fn test_sessions_expire() {
+    let h = harness().await;
+    let token = h.login(&h.owner).await;
+    h.advance(outpost_server::auth::SESSION_TTL + 1);
+    let r = h
+        .http
+        .get(h.url("/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "unauthenticated");
+    assert!(body["message"].as_str().unwrap().contains("Sign in again"));
+}
+
+#[tokio::test]
+async fn test_wrong_password_is_refused_and_repeated_failures_are_rate_limited() {
+    let h = harness().await;
+    let attempt = |password: &'static str| {
+        h.http
+            .post(h.url("/v1/auth/login"))
+            .json(&json!({ "email": "tiago@outpost.example", "password": password }))
+            .send()
+    };
+    for _ in 0..5 {
+        let r = attempt("errada").await.unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let r = attempt(PASSWORD).await.unwrap();
+    assert_eq!(
+        r.status(),
+        429,
+        "even the right password waits once the limit is reached"
+    );
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&wait));
+    h.advance(outpost_server::auth::LOGIN_WINDOW);
+    assert_eq!(
+        attempt(PASSWORD).await.unwrap().status(),
+        200,
+        "the window passes"
+    );
+    let unknown = h
+        .http
+        .post(h.url("/v1/auth/login"))
+        .json(&json!({ "email": "ninguem@outpost.example", "password": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 401);
+}
+
+#[tokio::test]
+async fn test_every_route_needs_a_session() {
+    let h = harness().await;
+    for (method, path) in [
+        ("GET", "/v1/me"),
+        ("GET", "/v1/changes?after=0"),
+        ("POST", "/v1/ops"),
+        ("GET", "/v1/stream"),
+        ("POST", "/v1/auth/logout"),
+    ] {
+        let req = match method {
+            "GET" => h.http.get(h.url(path)),
+            _ => h.http.post(h.url(path)).json(&json!({ "ops": [] })),
+        };
+        let r = req.bearer_auth("0000").send().await.unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+    }
+}
+
+// ---- The rules of PRODUCT.md ----
+
+#[tokio::test]
+async fn test_message_from_new_contact_opens_an_unassigned_conversation() {
+    let h = harness().await;
+    let m = h
+        .customer_writes("5511987654321", "Olá, meu pedido não chegou")
+        .await;
+    let token = h.login(&h.owner).await;
+    let c = h.conversation_of(&token, m).await;
+    assert_eq!(c.state, ConversationState::Open);
+    assert_eq!(c.assignee, None);
+    assert!(c.unanswered);
+    assert_eq!(c.unread_count, 1);
+    // The same contact writing again lands in the same conversation.
+    let m2 = h.customer_writes("5511987654321", "Alô?").await;
+    assert_eq!(h.conversation_of(&token, m2).await.id, c.id);
+}
+
+#[tokio::test]
+async fn test_reply_to_unassigned_assigns_it_then_close_unassigns_and_inbound_reopens() {
+    let h = harness().await;
+    let m = h.customer_writes("5511911112222", "Preciso de ajuda").await;
+    let owner = h.login(&h.owner).await;
+    let c = h.conversation_of(&owner, m).await;
+    let token = h.login(&h.other).await;
+    let results = h.ops(&token, vec![send(c.id, "Claro, já vejo!")]).await;
+    assert!(
+        matches!(results[0].outcome, OpOutcome::Applied { .. }),
+        "{results:?}"
+    );
+    let c1 = h.conversation_of(&owner, m).await;
+    assert_eq!(
+        c1.assignee,
+        Some(h.other.id),
+        "replying to an unassigned conversation assigns it"
+    );
+    assert!(!c1.unanswered);
+    let results = h
+        .ops(
+            &token,
+            vec![Action::Close {
+                conversation_id: c.id,
+                note: "resolvido".into(),
+                category: "entrega".into(),
+            }],
+        )
+        .await;
+    assert!(matches!(results[0].outcome, OpOutcome::Applied { .. }));
+    let c2 = h.conversation_of(&owner, m).await;
+    assert_eq!(c2.state, ConversationState::Closed);
+    assert_eq!(c2.assignee, None, "closing unassigns");
+    h.advance(60_000);
+    let m3 = h.customer_writes("5511911112222", "Voltei").await;
+    let c3 = h.conversation_of(&owner, m3).await;
+    assert_eq!(c3.id, c.id);
+    assert_eq!(
+        c3.state,
+        ConversationState::Open,
+        "a message to a closed conversation reopens it"
+    );
+    let mirror = h.synced(&owner, 1000).await;
+    let kinds: Vec<String> = mirror
+        .entities
+        .values()
+        .filter_map(|e| match e {
+            Entity::Event(ev) if ev.conversation_id == c.id => Some(format!("{:?}", ev.kind)),
+            _ => None,
+        })
+        .collect();
+    assert!(kinds.iter().any(|k| k.starts_with("Assigned")), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k.starts_with("Closed")), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k.starts_with("Opened")), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn test_assign_to_away_agent_is_refused() {
+    let h = harness().await;
+    let m = h.customer_writes("5511933334444", "Oi").await;
+    let owner = h.login(&h.owner).await;
+    let c = h.conversation_of(&owner, m).await;
+    let other = h.login(&h.other).await;
+    let r = h
+        .ops(
+            &other,
+            vec![Action::SetAvailability {
+                availability: Availability::Away,
+            }],
+        )
+        .await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }));
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::Assign {
+                conversation_id: c.id,
+                assignee: Some(h.other.id),
+            }],
+        )
+        .await;
+    match &r[0].outcome {
+        OpOutcome::Refused { code, reason } => {
+            assert_eq!(*code, ErrorCode::AgentAway);
+            assert!(reason.contains("Otávio Outro"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        h.conversation_of(&owner, m).await.assignee,
+        None,
+        "a refusal changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn test_free_text_outside_the_24_hour_window_is_refused_but_a_template_passes() {
+    let h = harness().await;
+    let m = h.customer_writes("5511955556666", "Oi").await;
+    let owner = h.login(&h.owner).await;
+    let c = h.conversation_of(&owner, m).await;
+    h.advance(25 * 60 * 60 * 1000);
+    let r = h
+        .ops(&owner, vec![send(c.id, "Ainda precisa de ajuda?")])
+        .await;
+    match &r[0].outcome {
+        OpOutcome::Refused { code, reason } => {
+            assert_eq!(*code, ErrorCode::WindowClosed);
+            assert!(reason.contains("template"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let template = Action::SendMessage {
+        message_id: MessageId::new(),
+        conversation_id: c.id,
+        text: String::new(),
+        attachments: vec![],
+        template: Some(TemplateRef {
+            name: "retomar_contato".into(),
+            language: "pt_BR".into(),
+            params: vec![],
+        }),
+        reply_to: None,
+    };
+    let r = h.ops(&owner, vec![template]).await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }), "{r:?}");
+}
+
+#[tokio::test]
+async fn test_only_owner_or_admin_deletes_a_conversation() {
+    let h = harness().await;
+    let m = h.customer_writes("5511977778888", "Oi").await;
+    let owner = h.login(&h.owner).await;
+    let c = h.conversation_of(&owner, m).await;
+    let other = h.login(&h.other).await;
+    let r = h
+        .ops(
+            &other,
+            vec![Action::DeleteConversation {
+                conversation_id: c.id,
+            }],
+        )
+        .await;
+    assert!(
+        matches!(
+            &r[0].outcome,
+            OpOutcome::Refused {
+                code: ErrorCode::NotAllowed,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::DeleteConversation {
+                conversation_id: c.id,
+            }],
+        )
+        .await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }));
+    let mirror = h.synced(&owner, 1000).await;
+    assert!(mirror.conversations().is_empty());
+    assert!(
+        mirror.messages_of(c.id).is_empty(),
+        "its history went with it"
+    );
+    // A new message from the contact makes it visible again.
+    h.customer_writes("5511977778888", "Oi de novo").await;
+    assert_eq!(h.synced(&owner, 1000).await.conversations().len(), 1);
+}
+
+#[tokio::test]
+async fn test_scheduled_message_is_queued_when_due() {
+    let h = harness().await;
+    let m = h.customer_writes("5511912121212", "Oi").await;
+    let owner = h.login(&h.owner).await;
+    let c = h.conversation_of(&owner, m).await;
+    let id = MessageId::new();
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::ScheduleMessage {
+                message_id: id,
+                conversation_id: c.id,
+                text: "Bom dia!".into(),
+                attachments: vec![],
+                template: None,
+                send_at: T0 + 60_000,
+            }],
+        )
+        .await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }));
+    let status = |mirror: &Mirror| match mirror.entities.get(&EntityRef::Message(id)) {
+        Some(Entity::Message(m)) => m.status,
+        _ => panic!("missing"),
+    };
+    assert_eq!(
+        status(&h.synced(&owner, 1000).await),
+        MessageStatus::Scheduled
+    );
+    h.advance(61_000);
+    for _ in 0..50 {
+        if status(&h.synced(&owner, 1000).await) == MessageStatus::Pending {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the scheduled message was not queued when due");
+}
+
+// ---- Idempotency ----
+
+#[tokio::test]
+async fn test_same_op_ten_times_concurrently_and_sequentially_has_one_effect() {
+    let h = harness().await;
+    let m = h.customer_writes("5511923232323", "Oi").await;
+    let token = h.login(&h.owner).await;
+    let c = h.conversation_of(&token, m).await;
+    let op = Op {
+        op_id: OpId::new(),
+        at: T0,
+        action: send(c.id, "Uma vez só"),
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (http, url, token, op) = (h.http.clone(), h.url("/v1/ops"), token.clone(), op.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "ops": [op] }))
+                .send()
+                .await
+                .unwrap();
+            let v: Value = r.json().await.unwrap();
+            serde_json::from_value::<Vec<OpResult>>(v["results"].clone()).unwrap()
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.extend(t.await.unwrap());
+    }
+    for _ in 0..10 {
+        results.extend(h.send_ops(&token, std::slice::from_ref(&op)).await);
+    }
+    assert!(
+        results.windows(2).all(|w| w[0] == w[1]),
+        "every repeat answers the first result"
+    );
+    let mirror = h.synced(&token, 1000).await;
+    let ours = mirror
+        .messages_of(c.id)
+        .into_iter()
+        .filter(|m| m.text == "Uma vez só")
+        .count();
+    assert_eq!(ours, 1);
+}
+
+// ---- Permissions ----
+
+#[tokio::test]
+async fn test_restricted_agents_neither_read_nor_change_what_they_may_not_see() {
+    let h = harness().await;
+    let m = h
+        .customer_writes("5511934343434", "Segredo do time de vendas")
+        .await;
+    let owner = h.login(&h.owner).await;
+    let c = h.conversation_of(&owner, m).await;
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::SetTeam {
+                conversation_id: c.id,
+                team: Some(h.other_team),
+            }],
+        )
+        .await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }));
+    for agent in [&h.team_agent, &h.own_only] {
+        let token = h.login(agent).await;
+        let mirror = h.synced(&token, 1000).await;
+        assert!(
+            mirror.conversations().is_empty(),
+            "{} sees nothing of it",
+            agent.name
+        );
+        assert!(
+            !mirror
+                .entities
+                .values()
+                .any(|e| matches!(e, Entity::Message(_) | Entity::Contact(_)))
+        );
+        for action in [
+            send(c.id, "intrusão"),
+            Action::Close {
+                conversation_id: c.id,
+                note: String::new(),
+                category: String::new(),
+            },
+            Action::Assign {
+                conversation_id: c.id,
+                assignee: Some(agent.id),
+            },
+            Action::Archive {
+                message_ids: vec![m],
+            },
+            Action::EditContact {
+                contact_id: c.contact_id,
+                edit: ContactEdit {
+                    name: Some("x".into()),
+                    ..Default::default()
+                },
+            },
+        ] {
+            let r = h.ops(&token, vec![action.clone()]).await;
+            assert!(
+                matches!(
+                    &r[0].outcome,
+                    OpOutcome::Refused {
+                        code: ErrorCode::NotFound,
+                        ..
+                    }
+                ),
+                "{}: {r:?}",
+                action.kind()
+            );
+        }
+    }
+    assert_eq!(
+        h.conversation_of(&owner, m).await.assignee,
+        None,
+        "nothing changed"
+    );
+}
+
+#[tokio::test]
+async fn test_reassignment_revokes_and_grants_in_the_feed() {
+    let h = harness().await;
+    let m = h.customer_writes("5511945454545", "Oi").await;
+    let owner = h.login(&h.owner).await;
+    let c = h.conversation_of(&owner, m).await;
+    let paula = h.login(&h.own_only).await;
+    let mut mirror = h.synced(&paula, 1000).await;
+    assert!(mirror.conversations().is_empty());
+    // Assigned to Paula: her feed now carries the conversation, its history and its contact.
+    h.ops(
+        &owner,
+        vec![Action::Assign {
+            conversation_id: c.id,
+            assignee: Some(h.own_only.id),
+        }],
+    )
+    .await;
+    mirror.pull(&h, &paula, 1000).await;
+    assert_eq!(mirror.conversations().len(), 1);
+    assert_eq!(
+        mirror.messages_of(c.id).len(),
+        1,
+        "the history came with it"
+    );
+    assert!(
+        mirror
+            .entities
+            .contains_key(&EntityRef::Contact(c.contact_id))
+    );
+    // Reassigned away: a revocation purges it.
+    h.ops(
+        &owner,
+        vec![Action::Assign {
+            conversation_id: c.id,
+            assignee: Some(h.other.id),
+        }],
+    )
+    .await;
+    let page = h.page(&paula, mirror.cursor, 1000).await;
+    assert!(page.changes.iter().any(|ch| matches!(ch.kind, ChangeKind::Revoke { entity: EntityRef::Conversation(id) } if id == c.id)), "{page:?}");
+    mirror.pull(&h, &paula, 1000).await;
+    assert!(mirror.conversations().is_empty());
+    assert!(mirror.messages_of(c.id).is_empty());
+}
+
+// ---- Bad input ----
+
+#[tokio::test]
+async fn test_bad_input_is_a_clear_4xx_and_stores_nothing() {
+    let h = harness().await;
+    let token = h.login(&h.owner).await;
+    let seq_before = h.page(&token, 0, 1).await.cursor;
+    let post = |body: reqwest::Body, content_type: &'static str| {
+        h.http
+            .post(h.url("/v1/ops"))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let cases: Vec<(reqwest::Body, &str, u16, &str)> = vec![
+        ("{not json".into(), "application/json", 400, "not valid"),
+        (r#"{"ops": "many"}"#.into(), "application/json", 400, "invalid type"),
+        (r#"{"ops": [{"op_id": "01890a5d-ac96-774b-bcce-b302099a8057", "at": 1, "action": {"type": "launch_rocket"}}]}"#.into(), "application/json", 400, "unknown variant"),
+        (vec![b'{', b'"', 0xff, 0xfe, b'"', b':', b'1', b'}'].into(), "application/json", 400, "not valid"),
+        ("{}".into(), "text/plain", 415, "JSON"),
+        (format!(r#"{{"ops": [], "pad": "{}"}}"#, "x".repeat(5 * 1024 * 1024)).into(), "application/json", 413, "larger"),
+    ];
+    for (body, content_type, status, says) in cases {
+        let r = post(body, content_type).await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "expected {status} ({says})");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["message"].as_str().unwrap().contains(says), "{v}");
+        assert!(v["code"].is_string());
+    }
+    let r = h
+        .http
+        .get(h.url("/v1/changes?after=-3"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = h
+        .http
+        .get(h.url("/v1/nowhere"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // A valid op with invalid content is refused with its reason, not stored.
+    let r = h
+        .ops(&token, vec![send(ConversationId::new(), "   ")])
+        .await;
+    assert!(
+        matches!(
+            &r[0].outcome,
+            OpOutcome::Refused {
+                code: ErrorCode::InvalidInput,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+    assert_eq!(
+        h.page(&token, 0, 1).await.cursor,
+        seq_before,
+        "nothing was stored"
+    );
+}
+
+#[tokio::test]
+async fn test_channel_webhook_checks_its_secret() {
+    let h = harness().await;
+    let url = h.url(&format!("/v1/channels/{}/inbound", h.channel));
+    let body = json!({ "from": "5511900000000", "text": "oi" });
+    let r = h.http.post(&url).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = h
+        .http
+        .post(&url)
+        .header("x-outpost-channel-secret", "errado")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = h
+        .http
+        .post(h.url(&format!("/v1/channels/{}/inbound", uuid::Uuid::now_v7())))
+        .header("x-outpost-channel-secret", SECRET)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let bad_phone = json!({ "from": "+55 (11) 9", "text": "oi" });
+    let r = h
+        .http
+        .post(&url)
+        .header("x-outpost-channel-secret", SECRET)
+        .json(&bad_phone)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+}
+
+// ---- The stream ----
+
+#[tokio::test]
+async fn test_stream_says_changed_right_after_a_commit() {
+    use futures_util::StreamExt;
+    let h = harness().await;
+    let token = h.login(&h.owner).await;
+    let (mut ws, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/v1/stream?token={token}", h.addr()))
+            .await
+            .unwrap();
+    let first: Value =
+        serde_json::from_str(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
+    assert_eq!(first["type"], "changed");
+    let before = first["seq"].as_u64().unwrap();
+    h.customer_writes("5511956565656", "Chegou?").await;
+    let frame = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+        .await
+        .expect("a frame")
+        .unwrap()
+        .unwrap();
+    let v: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+    assert!(v["seq"].as_u64().unwrap() > before);
+    assert!(
+        tokio_tungstenite::connect_async(format!("ws://{}/v1/stream?token=nope", h.addr()))
+            .await
+            .is_err()
+    );
+}

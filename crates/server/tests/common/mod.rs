@@ -1,0 +1,305 @@
+//! The test harness: a real server on loopback with its own data directory and clock, a seeded
+//! team, and an HTTP client.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use outpost_protocol::*;
+use outpost_server::storage::{Storage, Tx};
+use outpost_server::{Running, add_agent, add_channel};
+use serde_json::{Value, json};
+
+pub const T0: Millis = 1_767_225_600_000;
+pub const PASSWORD: &str = "senha-forte-123";
+pub const SECRET: &str = "segredo-do-canal";
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub server: Option<Running>,
+    pub http: reqwest::Client,
+    pub clock: Arc<AtomicI64>,
+    pub owner: Agent,
+    pub team_agent: Agent,
+    pub own_only: Agent,
+    pub other: Agent,
+    pub team: TeamId,
+    pub other_team: TeamId,
+    pub channel: uuid::Uuid,
+}
+
+pub async fn harness() -> Harness {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = Arc::new(AtomicI64::new(T0));
+    let c = clock.clone();
+    let server = outpost_server::start(
+        dir.path(),
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(move || c.load(Ordering::SeqCst)),
+    )
+    .await
+    .expect("server starts");
+    let storage = server.app.storage.clone();
+    let team = TeamId::new();
+    let other_team = TeamId::new();
+    storage
+        .write(|tx| {
+            tx.put(&Entity::Team(Team {
+                id: team,
+                name: "Suporte".into(),
+            }))?;
+            tx.put(&Entity::Team(Team {
+                id: other_team,
+                name: "Vendas".into(),
+            }))
+        })
+        .unwrap();
+    let owner = add_agent(
+        &*storage,
+        "Olga Dona",
+        "olga@outpost.example",
+        PASSWORD,
+        Role::Owner,
+        Visibility::Unrestricted,
+        vec![],
+    )
+    .unwrap();
+    let team_agent = add_agent(
+        &*storage,
+        "Tiago Time",
+        "tiago@outpost.example",
+        PASSWORD,
+        Role::Agent,
+        Visibility::Team,
+        vec![team],
+    )
+    .unwrap();
+    let own_only = add_agent(
+        &*storage,
+        "Paula Própria",
+        "paula@outpost.example",
+        PASSWORD,
+        Role::Agent,
+        Visibility::OwnOnly,
+        vec![],
+    )
+    .unwrap();
+    let other = add_agent(
+        &*storage,
+        "Otávio Outro",
+        "otavio@outpost.example",
+        PASSWORD,
+        Role::Agent,
+        Visibility::Unrestricted,
+        vec![other_team],
+    )
+    .unwrap();
+    let channel = add_channel(
+        &*storage,
+        ChannelKind::Whatsapp,
+        "WhatsApp de teste",
+        SECRET,
+    )
+    .unwrap();
+    Harness {
+        dir,
+        server: Some(server),
+        http: reqwest::Client::new(),
+        clock,
+        owner,
+        team_agent,
+        own_only,
+        other,
+        team,
+        other_team,
+        channel,
+    }
+}
+
+impl Harness {
+    pub fn addr(&self) -> SocketAddr {
+        self.server.as_ref().expect("running").addr
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr())
+    }
+
+    pub fn storage(&self) -> Arc<outpost_server::storage::sqlite::Sqlite> {
+        self.server.as_ref().expect("running").app.storage.clone()
+    }
+
+    pub fn advance(&self, ms: Millis) {
+        self.clock.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    pub async fn login(&self, agent: &Agent) -> String {
+        let r = self
+            .http
+            .post(self.url("/v1/auth/login"))
+            .json(&json!({ "email": agent.email, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "login of {}", agent.email);
+        r.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A customer writes on the test channel; returns the new message's id.
+    pub async fn customer_writes(&self, from: &str, text: &str) -> MessageId {
+        let r = self
+            .http
+            .post(self.url(&format!("/v1/channels/{}/inbound", self.channel)))
+            .header("x-outpost-channel-secret", SECRET)
+            .json(&json!({ "from": from, "name": format!("Cliente {from}"), "text": text }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+        serde_json::from_value(r.json::<Value>().await.unwrap()["message_id"].clone()).unwrap()
+    }
+
+    pub async fn ops(&self, token: &str, actions: Vec<Action>) -> Vec<OpResult> {
+        let ops: Vec<Op> = actions
+            .into_iter()
+            .map(|action| Op {
+                op_id: OpId::new(),
+                at: self.clock.load(Ordering::SeqCst),
+                action,
+            })
+            .collect();
+        self.send_ops(token, &ops).await
+    }
+
+    pub async fn send_ops(&self, token: &str, ops: &[Op]) -> Vec<OpResult> {
+        let r = self
+            .http
+            .post(self.url("/v1/ops"))
+            .bearer_auth(token)
+            .json(&json!({ "ops": ops }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+        r.json::<Value>()
+            .await
+            .map(|v| serde_json::from_value(v["results"].clone()).unwrap())
+            .unwrap()
+    }
+
+    pub async fn page(&self, token: &str, after: u64, limit: u32) -> ChangesPage {
+        let r = self
+            .http
+            .get(self.url(&format!("/v1/changes?after={after}&limit={limit}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
+    /// Everything an agent's feed says, applied from the start: the client's view.
+    pub async fn synced(&self, token: &str, limit: u32) -> Mirror {
+        let mut mirror = Mirror::default();
+        mirror.pull(self, token, limit).await;
+        mirror
+    }
+
+    pub async fn conversation_of(&self, token: &str, message: MessageId) -> Conversation {
+        let m = self.synced(token, 1000).await;
+        let Some(Entity::Message(msg)) = m.entities.get(&EntityRef::Message(message)) else {
+            panic!("message not in the feed")
+        };
+        match m
+            .entities
+            .get(&EntityRef::Conversation(msg.conversation_id))
+        {
+            Some(Entity::Conversation(c)) => c.clone(),
+            _ => panic!("conversation not in the feed"),
+        }
+    }
+}
+
+/// A client's view of the feed, applied page by page.
+#[derive(Default, Clone)]
+pub struct Mirror {
+    pub entities: HashMap<EntityRef, Entity>,
+    pub cursor: u64,
+    pub pages: usize,
+}
+
+impl Mirror {
+    pub async fn pull(&mut self, h: &Harness, token: &str, limit: u32) {
+        loop {
+            let page = h.page(token, self.cursor, limit).await;
+            let mut last = self.cursor;
+            for change in &page.changes {
+                assert!(change.seq > last, "changes in order, after the cursor");
+                last = change.seq;
+                match &change.kind {
+                    ChangeKind::Upsert { entity } => {
+                        self.entities.insert(entity.reference(), entity.clone());
+                    }
+                    ChangeKind::Tombstone { entity } => {
+                        self.entities.remove(entity);
+                    }
+                    ChangeKind::Revoke { entity } => {
+                        let EntityRef::Conversation(id) = entity else {
+                            panic!("only conversations are revoked")
+                        };
+                        self.entities.retain(|_, e| match e {
+                            Entity::Conversation(c) => c.id != *id,
+                            Entity::Message(m) => m.conversation_id != *id,
+                            Entity::Event(ev) => ev.conversation_id != *id,
+                            _ => true,
+                        });
+                    }
+                }
+            }
+            assert!(page.cursor >= self.cursor);
+            self.cursor = page.cursor;
+            self.pages += 1;
+            if !page.has_more {
+                break;
+            }
+        }
+    }
+
+    pub fn conversations(&self) -> Vec<&Conversation> {
+        self.entities
+            .values()
+            .filter_map(|e| match e {
+                Entity::Conversation(c) => Some(c),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn messages_of(&self, c: ConversationId) -> Vec<&Message> {
+        self.entities
+            .values()
+            .filter_map(|e| match e {
+                Entity::Message(m) if m.conversation_id == c => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+pub fn send(conversation_id: ConversationId, text: &str) -> Action {
+    Action::SendMessage {
+        message_id: MessageId::new(),
+        conversation_id,
+        text: text.into(),
+        attachments: vec![],
+        template: None,
+        reply_to: None,
+    }
+}
