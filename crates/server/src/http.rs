@@ -293,7 +293,7 @@ async fn logout<S: Storage>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn me<S: Storage>(Authed(agent): Authed) -> Json<Agent> {
+async fn me<S: Storage>(_: State<Arc<App<S>>>, Authed(agent): Authed) -> Json<Agent> {
     Json(agent)
 }
 

@@ -36,8 +36,8 @@ pub trait Tx {
     fn delete(&mut self, r: EntityRef) -> Result<u64>;
     /// Moves an unchanged entity to the next seq (it became visible to someone new).
     fn touch(&mut self, r: EntityRef) -> Result<()>;
-    /// `agent` lost sight of `conversation` at the current seq.
-    fn revoke(&mut self, agent: AgentId, conversation: ConversationId) -> Result<()>;
+    /// `agent` lost sight of an entity: their feed carries a revocation at a seq of its own.
+    fn revoke(&mut self, agent: AgentId, entity: EntityRef) -> Result<()>;
     fn agents(&self) -> Result<Vec<Agent>>;
     fn messages_of(&self, conversation: ConversationId) -> Result<Vec<MessageId>>;
     fn events_of(&self, conversation: ConversationId) -> Result<Vec<EventId>>;

@@ -139,7 +139,10 @@ pub fn put_announced<T: Tx>(tx: &mut T, e: &Entity) -> Result<(), StorageError> 
         let before = old.as_ref().is_some_and(|o| rules::may_see(&agent, o));
         let after = rules::may_see(&agent, new);
         if before && !after {
-            tx.revoke(agent.id, new.id)?;
+            tx.revoke(agent.id, EntityRef::Conversation(new.id))?;
+            if !may_see_contact(&*tx, &agent, new.contact_id)? {
+                tx.revoke(agent.id, EntityRef::Contact(new.contact_id))?;
+            }
         }
         gained |= after && !before && old.is_some();
     }

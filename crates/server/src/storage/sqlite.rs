@@ -339,13 +339,15 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn revoke(&mut self, agent: AgentId, conversation: ConversationId) -> Result<()> {
-        let seq = self.seq;
+    fn revoke(&mut self, agent: AgentId, entity: EntityRef) -> Result<()> {
+        let seq = self.next_seq();
         self.tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO revocations (agent, seq, conversation) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![agent.0, seq as i64, conversation.0])?;
+            .prepare_cached("INSERT INTO revocations (agent, seq, entity) VALUES (?1, ?2, ?3)")?
+            .execute(params![
+                agent.0,
+                seq as i64,
+                serde_json::to_string(&entity)?
+            ])?;
         Ok(())
     }
 
@@ -556,23 +558,17 @@ impl Storage for Sqlite {
                     changes.push(Change { seq: row.seq, kind });
                 }
                 let cursor = if changes.len() < limit && scanned_all { head.max(after) } else { last_scanned };
-                // Revocations up to the cursor, merged in seq order.
-                let revoked: Vec<(i64, Uuid)> = conn
+                // Revocations up to the cursor, merged in seq order (each has a seq of its own).
+                let revoked: Vec<(i64, String)> = conn
                     .prepare_cached(
-                        "SELECT seq, conversation FROM revocations WHERE agent = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+                        "SELECT seq, entity FROM revocations WHERE agent = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
                     )?
                     .query_map(params![agent.id.0, after as i64, cursor as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?;
-                for (seq, conversation) in revoked {
-                    let seq = seq as u64;
-                    // A revocation shares its seq with the write that caused it, which this agent
-                    // cannot see; if it can see it after all, the upsert wins.
-                    if changes.iter().any(|c| c.seq == seq) {
-                        continue;
-                    }
+                for (seq, entity) in revoked {
                     changes.push(Change {
-                        seq,
-                        kind: ChangeKind::Revoke { entity: EntityRef::Conversation(ConversationId(conversation)) },
+                        seq: seq as u64,
+                        kind: ChangeKind::Revoke { entity: serde_json::from_str(&entity)? },
                     });
                 }
                 changes.sort_by_key(|c| c.seq);

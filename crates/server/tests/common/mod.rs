@@ -252,7 +252,8 @@ impl Mirror {
                     }
                     ChangeKind::Revoke { entity } => {
                         let EntityRef::Conversation(id) = entity else {
-                            panic!("only conversations are revoked")
+                            self.entities.remove(entity);
+                            continue;
                         };
                         self.entities.retain(|_, e| match e {
                             Entity::Conversation(c) => c.id != *id,

@@ -95,12 +95,13 @@ CREATE TABLE feed (
     UNIQUE (kind, entity)
 ) STRICT;
 
--- An agent lost sight of a conversation at `seq`: their feed carries a revocation there.
+-- An agent lost sight of an entity (a conversation, or a contact none of whose conversations
+-- they may still see) at `seq`: their feed carries a revocation there. entity: EntityRef JSON.
 CREATE TABLE revocations (
-    agent        BLOB NOT NULL,
-    seq          INTEGER NOT NULL,
-    conversation BLOB NOT NULL,
-    PRIMARY KEY (agent, seq, conversation)
+    agent  BLOB NOT NULL,
+    seq    INTEGER NOT NULL,
+    entity TEXT NOT NULL,
+    PRIMARY KEY (agent, seq)
 ) STRICT, WITHOUT ROWID;
 
 -- The first result of every op, by op id: a repeated op gets it back and changes nothing.
