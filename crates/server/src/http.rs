@@ -200,6 +200,10 @@ pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
         .route("/v1/ops", post(ops::<S>))
         .route("/v1/stream", get(stream::<S>))
         .route("/v1/channels/{id}/inbound", post(inbound::<S>))
+        .route(
+            "/v1/channels/{id}/rules",
+            axum::routing::put(channel_rules::<S>),
+        )
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -431,13 +435,13 @@ pub struct InboundResponse {
     pub message_id: outpost_protocol::MessageId,
 }
 
-/// The channel's webhook: `X-Outpost-Channel-Secret` must match the channel's secret.
-async fn inbound<S: Storage>(
-    State(app): State<Arc<App<S>>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Body(msg): Body<Inbound>,
-) -> Result<Json<InboundResponse>, ApiError> {
+/// The channel named in the path, if the request carries its secret
+/// (`X-Outpost-Channel-Secret`).
+async fn authorized_channel<S: Storage>(
+    app: &Arc<App<S>>,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<(uuid::Uuid, outpost_protocol::ChannelKind), ApiError> {
     let not_found = || {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -445,7 +449,7 @@ async fn inbound<S: Storage>(
             "There is no such channel.",
         )
     };
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
     let secret = headers
         .get("x-outpost-channel-secret")
         .and_then(|v| v.to_str().ok())
@@ -468,6 +472,31 @@ async fn inbound<S: Storage>(
             "The channel's secret is wrong.",
         ));
     }
+    Ok((id, kind))
+}
+
+/// Sets the test channel's rules (which addresses fail, how fast messages move along).
+async fn channel_rules<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(rules): Body<crate::channels::TestRules>,
+) -> Result<StatusCode, ApiError> {
+    let (id, _) = authorized_channel(&app, &id, &headers).await?;
+    let storage = app.storage.clone();
+    blocking(move || storage.set_channel_settings(id, &serde_json::json!({ "rules": rules })))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The channel's webhook for customers' messages.
+async fn inbound<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(msg): Body<Inbound>,
+) -> Result<Json<InboundResponse>, ApiError> {
+    let (_, kind) = authorized_channel(&app, &id, &headers).await?;
     let now = app.now();
     let storage = app.storage.clone();
     let message_id = blocking(move || workspace::inbound(&*storage, kind, &msg, now)).await?;

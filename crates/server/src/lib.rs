@@ -9,6 +9,7 @@
 //! - `POST /v1/channels/{id}/inbound`: a channel's webhook for customers' messages.
 
 pub mod auth;
+pub mod channels;
 pub mod http;
 pub mod storage;
 pub mod workspace;
@@ -173,14 +174,18 @@ pub async fn start(data_dir: &Path, listen: SocketAddr, clock: Clock) -> Result<
     })
 }
 
-/// Every second: scheduled messages that are due, snoozes that are over.
+/// Four times a second: scheduled messages that are due, snoozes that are over, and outgoing
+/// messages moving along their channel.
 async fn run_timers<S: Storage>(app: Arc<App<S>>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         tick.tick().await;
         let storage = app.storage.clone();
         let now = app.now();
-        match tokio::task::spawn_blocking(move || workspace::run_timers(&*storage, now)).await {
+        let work = move || -> Result<usize, storage::StorageError> {
+            Ok(workspace::run_timers(&*storage, now)? + channels::deliver(&*storage, now)?)
+        };
+        match tokio::task::spawn_blocking(work).await {
             Ok(Ok(n)) if n > 0 => app.announce(),
             Ok(Err(e)) => tracing::error!(error = %e, "timers failed"),
             _ => {}

@@ -690,14 +690,32 @@ impl Storage for Sqlite {
         })
     }
 
-    fn queued_messages(&self, limit: u32) -> Result<Vec<MessageId>> {
+    fn messages_in_delivery(&self, limit: u32) -> Result<Vec<MessageId>> {
         self.read(|c| {
-            Ok(
-                c.prepare_cached("SELECT id FROM messages WHERE status = 'pending' LIMIT ?1")?
-                    .query_map([limit], |r| r.get(0).map(MessageId))?
-                    .collect::<rusqlite::Result<_>>()?,
-            )
+            Ok(c.prepare_cached(
+                "SELECT id FROM messages WHERE status IN ('pending', 'sent', 'delivered') LIMIT ?1",
+            )?
+            .query_map([limit], |r| r.get(0).map(MessageId))?
+            .collect::<rusqlite::Result<_>>()?)
         })
+    }
+
+    fn channel_settings(&self, kind: ChannelKind) -> Result<Option<serde_json::Value>> {
+        self.read(|c| {
+            let data: Option<String> = c
+                .prepare_cached("SELECT data FROM channels WHERE kind = ?1 ORDER BY id LIMIT 1")?
+                .query_row([kind.as_str()], |r| r.get(0))
+                .optional()?;
+            data.map(|d| serde_json::from_str(&d).map_err(StorageError::from))
+                .transpose()
+        })
+    }
+
+    fn set_channel_settings(&self, id: Uuid, settings: &serde_json::Value) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.prepare_cached("UPDATE channels SET data = ?2 WHERE id = ?1")?
+            .execute(params![id, settings.to_string()])?;
+        Ok(())
     }
 
     fn get(&self, r: EntityRef) -> Result<Option<Entity>> {
