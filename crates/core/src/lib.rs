@@ -4,13 +4,14 @@
 //! - [`actions`]: the local effect of each agent action, by the product's rules;
 //! - [`client`]: the facade, [`Client::handle`] for requests and a stream of [`Event`]s that carry
 //!   ids, not data;
-//! - [`generate`]: realistic generated workspaces, for the demo, the benchmarks and the tests.
 
 pub(crate) mod actions;
 pub mod client;
 pub mod error;
-pub mod generate;
 pub mod store;
+
+/// Realistic generated workspaces (from `outpost-protocol`), for the demo, benchmarks and tests.
+pub use outpost_protocol::generate;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -13,6 +13,8 @@
 pub mod apply;
 pub mod entity;
 pub mod folder;
+#[cfg(feature = "generate")]
+pub mod generate;
 pub mod ids;
 pub mod limits;
 pub mod rules;

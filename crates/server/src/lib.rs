@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod channels;
+pub mod demo;
 pub mod http;
 pub mod storage;
 pub mod workspace;

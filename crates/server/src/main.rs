@@ -35,6 +35,14 @@ enum Command {
         #[arg(long, env = "OUTPOST_OWNER_EMAIL")]
         owner_email: Option<String>,
     },
+    /// Serve a demo workspace (seeded on first run) with customers writing every few seconds.
+    Demo {
+        #[command(flatten)]
+        common: Common,
+        /// Seconds between two simulated customer messages (0: none).
+        #[arg(long, default_value_t = 8)]
+        every: u64,
+    },
 }
 
 #[tokio::main]
@@ -50,6 +58,7 @@ async fn main() -> std::process::ExitCode {
             common,
             owner_email,
         } => serve(common, owner_email).await,
+        Command::Demo { common, every } => demo(common, every).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -94,6 +103,41 @@ async fn serve(common: Common, owner_email: Option<String>) -> Result<(), String
     println!("outpost-server listening on http://{}", running.addr);
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests in flight");
+    running.stop().await;
+    Ok(())
+}
+
+async fn demo(common: Common, every: u64) -> Result<(), String> {
+    let running = outpost_server::start(
+        &common.data_dir,
+        common.listen,
+        outpost_server::system_clock(),
+    )
+    .await?;
+    let app = running.app.clone();
+    let now = app.now();
+    let storage = app.storage.clone();
+    let logins = tokio::task::spawn_blocking(move || outpost_server::demo::seed(&*storage, now))
+        .await
+        .map_err(|e| e.to_string())??;
+    println!("outpost-server demo on http://{}", running.addr);
+    println!(
+        "Sign in with any of these (password: {}):",
+        outpost_server::demo::DEMO_PASSWORD
+    );
+    for l in &logins {
+        println!(
+            "  {:<34} {:<22} {:?}, {:?}",
+            l.email, l.name, l.role, l.visibility
+        );
+    }
+    if every > 0 {
+        tokio::spawn(outpost_server::demo::simulate(
+            app,
+            std::time::Duration::from_secs(every),
+        ));
+    }
+    shutdown_signal().await;
     running.stop().await;
     Ok(())
 }

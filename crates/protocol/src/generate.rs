@@ -6,7 +6,7 @@
 //! Two words are planted for search benchmarks: [`COMMON_WORD`] in 1% of messages and
 //! [`RARE_WORD`] in a few dozen.
 
-use outpost_protocol::{
+use crate::{
     Actor, ActorKind, Agent, AgentId, Attachment, AttachmentKind, Availability, Change, ChangeKind,
     ChangesPage, ChannelIdentity, ChannelKind, Contact, ContactId, Conversation, ConversationEvent,
     ConversationId, ConversationState, Direction, Entity, EventId, EventKind, Message, MessageId,
@@ -197,6 +197,23 @@ const CITIES: &[&str] = &[
     "Austin",
 ];
 
+/// A name as an email's local part: lower case, accents dropped ("Conceição" → "conceicao").
+fn ascii_lower(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ã' | 'Á' | 'Â' | 'Ã' => 'a',
+            'é' | 'ê' | 'É' | 'Ê' => 'e',
+            'í' | 'Í' => 'i',
+            'ó' | 'ô' | 'õ' | 'Ó' | 'Ô' => 'o',
+            'ú' | 'ü' | 'Ú' => 'u',
+            'ç' | 'Ç' => 'c',
+            'ñ' | 'Ñ' => 'n',
+            other => other.to_ascii_lowercase(),
+        })
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
 /// Derives a UUID from a kind and a number, so generated ids are stable for a seed.
 fn uuid(seed: u64, kind: u64, n: u64) -> Uuid {
     let mut rng =
@@ -294,8 +311,8 @@ impl Generator {
                     name: format!("{first} {last}"),
                     email: format!(
                         "{}.{}{i}@outpost.example",
-                        crate::store::fold(first),
-                        crate::store::fold(last)
+                        ascii_lower(first),
+                        ascii_lower(last)
                     ),
                     role,
                     visibility,
@@ -344,8 +361,8 @@ impl Generator {
         let phone = format!("{prefix}{}", 10_000_000_000u64 + rng.u64(..89_999_999_999));
         let email = format!(
             "{}.{}{}@mail.example",
-            crate::store::fold(first),
-            crate::store::fold(last),
+            ascii_lower(first),
+            ascii_lower(last),
             i
         );
         let mut tags = Vec::new();

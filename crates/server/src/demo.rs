@@ -1,0 +1,133 @@
+//! `outpost-server demo`: a seeded workspace with life in it, so the desktop app has something to
+//! show on first run. Agents of every role with one known password, teams, a few hundred
+//! contacts and conversations in pt-BR, es and en with messages in every folder, a test channel
+//! per channel kind, and customers who keep writing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use outpost_protocol::generate::{Generator, Spec};
+use outpost_protocol::{ChangeKind, ChannelKind, Millis, Role, Visibility};
+
+use crate::storage::{Storage, StorageError, Tx};
+use crate::workspace::{self, Inbound};
+use crate::{App, auth};
+
+/// Every demo agent's password.
+pub const DEMO_PASSWORD: &str = "outpost-demo";
+/// Every demo channel's webhook secret.
+pub const DEMO_CHANNEL_SECRET: &str = "outpost-demo-channel";
+
+/// Someone to sign in as.
+#[derive(Clone, Debug)]
+pub struct DemoLogin {
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub visibility: Visibility,
+}
+
+/// Seeds the workspace when it has no agent yet; returns who can sign in either way.
+pub fn seed<S: Storage>(storage: &S, now: Millis) -> Result<Vec<DemoLogin>, String> {
+    let mut generator = Generator::new(Spec {
+        contacts: 240,
+        conversations: 400,
+        messages: 5_000,
+        agents: 8,
+        teams: 3,
+        seed: 2026,
+        now,
+    });
+    let logins: Vec<DemoLogin> = generator
+        .agents
+        .iter()
+        .map(|a| DemoLogin {
+            name: a.name.clone(),
+            email: a.email.clone(),
+            role: a.role,
+            visibility: a.visibility,
+        })
+        .collect();
+    let fresh = storage
+        .credentials(&generator.agents[0].email)
+        .map_err(|e| e.to_string())?
+        .is_none();
+    if !fresh {
+        return Ok(logins);
+    }
+    while let Some(page) = generator.next_page(500) {
+        storage
+            .write(|tx| {
+                for change in &page.changes {
+                    if let ChangeKind::Upsert { entity } = &change.kind {
+                        workspace::put_announced(tx, entity)?;
+                    }
+                }
+                Ok::<_, StorageError>(())
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    let hash = auth::hash_password(DEMO_PASSWORD)?;
+    for a in &generator.agents {
+        storage
+            .set_password(a.id, &a.email, &hash)
+            .map_err(|e| e.to_string())?;
+    }
+    for kind in ChannelKind::ALL {
+        crate::add_channel(
+            storage,
+            kind,
+            &format!("{} (test channel)", kind.as_str()),
+            DEMO_CHANNEL_SECRET,
+        )?;
+    }
+    let _ = storage.write(|tx| tx.seq());
+    Ok(logins)
+}
+
+const CUSTOMER_LINES: &[&str] = &[
+    "Olá! Meu pedido ainda não chegou, podem verificar?",
+    "Vocês têm esse modelo em outra cor?",
+    "Hola, ¿me pueden ayudar con la factura?",
+    "Obrigado, deu tudo certo!",
+    "¿Cuál es el horario de atención?",
+    "Hi, can I change the delivery address?",
+    "Preciso trocar o tamanho, como faço?",
+    "O boleto venceu, podem mandar outro?",
+];
+
+/// Customers writing now and then, on the WhatsApp test channel, until the server stops.
+pub async fn simulate<S: Storage>(app: Arc<App<S>>, every: Duration) {
+    let mut rng = fastrand::Rng::with_seed(99);
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let storage = app.storage.clone();
+        let now = app.now();
+        let from = format!("55{}", 11_900_000_000u64 + rng.u64(0..40));
+        let text = CUSTOMER_LINES[rng.usize(..CUSTOMER_LINES.len())].to_owned();
+        let written = tokio::task::spawn_blocking(move || {
+            workspace::inbound(
+                &*storage,
+                ChannelKind::Whatsapp,
+                &Inbound {
+                    from,
+                    name: String::new(),
+                    text,
+                    id: None,
+                    reply_to: None,
+                },
+                now,
+            )
+        })
+        .await;
+        match written {
+            Ok(Ok(_)) => app.announce(),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the simulated customer's message was refused")
+            }
+            Err(e) => tracing::warn!(error = %e, "the simulated customer failed"),
+        }
+    }
+}
