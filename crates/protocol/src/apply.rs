@@ -25,6 +25,15 @@ pub trait Workspace {
     fn delete(&mut self, r: EntityRef) -> Result<(), Self::Error>;
     /// The error for something that is not there (or not visible).
     fn not_found(what: &str) -> Self::Error;
+    /// The contact this address belongs to on this channel, if the workspace knows it. A mirror
+    /// may not know every contact: by default, none.
+    fn contact_with_identity(
+        &self,
+        _channel: ChannelKind,
+        _address: &str,
+    ) -> Result<Option<Contact>, Self::Error> {
+        Ok(None)
+    }
 }
 
 /// How an op is being applied.
@@ -319,10 +328,15 @@ pub fn apply<W: Workspace>(
                 return already_there(&mode);
             }
             let phone_channel = matches!(channel, ChannelKind::Whatsapp | ChannelKind::Sms);
-            let contact = match match w.get(EntityRef::Contact(*contact_id))? {
-                Some(Entity::Contact(c)) => Some(c),
-                _ => None,
-            } {
+            // The number may already belong to a contact: the conversation is with them.
+            let known = match w.contact_with_identity(*channel, address)? {
+                Some(existing) => Some(existing),
+                None => match w.get(EntityRef::Contact(*contact_id))? {
+                    Some(Entity::Contact(c)) => Some(c),
+                    _ => None,
+                },
+            };
+            let contact = match known {
                 Some(c) => c,
                 None => Contact {
                     id: *contact_id,

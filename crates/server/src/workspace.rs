@@ -114,6 +114,22 @@ impl<T: Tx> Workspace for AgentView<'_, T> {
     fn not_found(what: &str) -> OpError {
         OpError::NotFound(what.to_owned())
     }
+
+    /// Writing first to a known number starts a conversation with its contact, even one whose
+    /// other conversations this agent may not see (the new one will be theirs).
+    fn contact_with_identity(
+        &self,
+        channel: ChannelKind,
+        address: &str,
+    ) -> Result<Option<Contact>, OpError> {
+        let Some(id) = self.tx.contact_by_identity(channel, address)? else {
+            return Ok(None);
+        };
+        Ok(match self.tx.get(EntityRef::Contact(id))? {
+            Some(Entity::Contact(k)) => Some(k),
+            _ => None,
+        })
+    }
 }
 
 /// Stores an entity; for a conversation, revokes it from whoever lost sight of it and

@@ -723,3 +723,84 @@ async fn test_outgoing_messages_go_sent_delivered_read_or_fail_with_the_provider
     }
     panic!("the messages did not move along their channel");
 }
+
+#[tokio::test]
+async fn test_write_first_to_a_known_number_uses_its_contact() {
+    let h = harness().await;
+    let m = h.customer_writes("5511987650000", "Oi, sou a Júlia").await;
+    let owner = h.login(&h.owner).await;
+    let known = h.conversation_of(&owner, m).await;
+    h.ops(
+        &owner,
+        vec![Action::Close {
+            conversation_id: known.id,
+            note: String::new(),
+            category: String::new(),
+        }],
+    )
+    .await;
+    let new_conversation = ConversationId::new();
+    let template = TemplateRef {
+        name: "boas_vindas".into(),
+        language: "pt_BR".into(),
+        params: vec![],
+    };
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::WriteFirst {
+                conversation_id: new_conversation,
+                contact_id: ContactId::new(),
+                message_id: MessageId::new(),
+                channel: ChannelKind::Whatsapp,
+                address: "5511987650000".into(),
+                text: String::new(),
+                template: Some(template),
+            }],
+        )
+        .await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }), "{r:?}");
+    let mirror = h.synced(&owner, 1000).await;
+    let started = match mirror
+        .entities
+        .get(&EntityRef::Conversation(new_conversation))
+    {
+        Some(Entity::Conversation(c)) => c.clone(),
+        _ => panic!("the new conversation is in the feed"),
+    };
+    assert_eq!(
+        started.contact_id, known.contact_id,
+        "no second contact for the same number"
+    );
+    let contacts = mirror
+        .entities
+        .values()
+        .filter(|e| matches!(e, Entity::Contact(_)))
+        .count();
+    assert_eq!(contacts, 1);
+    // Free text to a number that never wrote is refused on WhatsApp: only templates start it.
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::WriteFirst {
+                conversation_id: ConversationId::new(),
+                contact_id: ContactId::new(),
+                message_id: MessageId::new(),
+                channel: ChannelKind::Whatsapp,
+                address: "5511900001111".into(),
+                text: "Olá!".into(),
+                template: None,
+            }],
+        )
+        .await;
+    assert!(
+        matches!(
+            &r[0].outcome,
+            OpOutcome::Refused {
+                code: ErrorCode::WindowClosed,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+}
