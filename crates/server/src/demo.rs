@@ -73,6 +73,18 @@ pub fn seed<S: Storage>(storage: &S, now: Millis) -> Result<Vec<DemoLogin>, Stri
             .set_password(a.id, &a.email, &hash)
             .map_err(|e| e.to_string())?;
     }
+    storage
+        .write(|tx| {
+            tx.set_flows(&[crate::flows::Flow {
+                name: "Menu de atendimento".into(),
+                trigger: "menu".into(),
+                steps: vec![
+                    "Olá! Sou o assistente virtual. Responda 1 para pedidos, 2 para trocas ou 3 para falar com uma pessoa.".into(),
+                    "Obrigado! Um atendente vai continuar a conversa em instantes.".into(),
+                ],
+            }])
+        })
+        .map_err(|e| e.to_string())?;
     for kind in ChannelKind::ALL {
         crate::add_channel(
             storage,

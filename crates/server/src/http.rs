@@ -204,6 +204,7 @@ pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
             "/v1/channels/{id}/rules",
             axum::routing::put(channel_rules::<S>),
         )
+        .route("/v1/flows", axum::routing::put(set_flows::<S>))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -433,6 +434,40 @@ async fn serve_stream(
 #[derive(Serialize, Deserialize)]
 pub struct InboundResponse {
     pub message_id: outpost_protocol::MessageId,
+}
+
+#[derive(Deserialize)]
+struct FlowsRequest {
+    flows: Vec<crate::flows::Flow>,
+}
+
+/// Replaces the workspace's keyword flows (owners and admins only).
+async fn set_flows<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Authed(agent): Authed,
+    Body(req): Body<FlowsRequest>,
+) -> Result<StatusCode, ApiError> {
+    if !outpost_protocol::rules::is_privileged(&agent) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::NotAllowed,
+            "Only the owner or an admin can change the flows.",
+        ));
+    }
+    for f in &req.flows {
+        f.validate().map_err(|e| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidInput, e)
+        })?;
+    }
+    let storage = app.storage.clone();
+    blocking(move || {
+        storage.write(|tx| {
+            use crate::storage::Tx;
+            tx.set_flows(&req.flows)
+        })
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The channel named in the path, if the request carries its secret

@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod channels;
 pub mod demo;
+pub mod flows;
 pub mod http;
 pub mod storage;
 pub mod workspace;

@@ -48,6 +48,11 @@ pub trait Tx {
     fn save_op_result(&mut self, agent: AgentId, result: &OpResult, at: Millis) -> Result<()>;
     /// The seq of the last change written.
     fn seq(&self) -> Result<u64>;
+    fn flows(&self) -> Result<Vec<crate::flows::Flow>>;
+    /// The flow a contact is in, and the next step.
+    fn flow_run(&self, contact: ContactId) -> Result<Option<(String, u32)>>;
+    fn set_flow_run(&mut self, contact: ContactId, run: Option<(&str, u32)>) -> Result<()>;
+    fn set_flows(&mut self, flows: &[crate::flows::Flow]) -> Result<()>;
     /// Starts a part of the transaction that [`Tx::rollback_attempt`] can undo alone.
     fn begin_attempt(&mut self) -> Result<()>;
     fn rollback_attempt(&mut self) -> Result<()>;

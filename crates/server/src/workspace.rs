@@ -281,7 +281,7 @@ pub fn inbound<S: Storage>(
         if tx.get(EntityRef::Message(message_id))?.is_some() {
             return Ok(message_id);
         }
-        let contact = match tx.contact_by_identity(channel, &msg.from)? {
+        let mut contact = match tx.contact_by_identity(channel, &msg.from)? {
             Some(id) => match tx.get(EntityRef::Contact(id))? {
                 Some(Entity::Contact(k)) => k,
                 _ => return Err(OpError::NotFound("The contact".into())),
@@ -373,7 +373,7 @@ pub fn inbound<S: Storage>(
                 at: now,
             }],
             failure: None,
-            via_flow: contact.active_flow.is_some(),
+            via_flow: crate::flows::on_inbound(tx, &mut contact, &msg.text)?,
             archived: false,
             send_at: None,
             reply_to: msg.reply_to,
@@ -381,7 +381,11 @@ pub fn inbound<S: Storage>(
         };
         message.validate()?;
         let events = rules::on_incoming(&mut conversation, &message);
+        let in_flow = message.via_flow;
         tx.put(&Entity::Message(message))?;
+        if in_flow {
+            crate::flows::reply(tx, &mut contact, &mut conversation, now)?;
+        }
         put_announced(tx, &Entity::Conversation(conversation.clone()))?;
         let actor = Actor {
             kind: ActorKind::Contact,

@@ -428,6 +428,46 @@ impl Tx for SqliteTx<'_> {
         Ok(self.seq)
     }
 
+    fn flows(&self) -> Result<Vec<crate::flows::Flow>> {
+        let rows: Vec<String> = self
+            .tx
+            .prepare_cached("SELECT data FROM flows ORDER BY name")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.iter()
+            .map(|j| serde_json::from_str(j).map_err(StorageError::from))
+            .collect()
+    }
+
+    fn flow_run(&self, contact: ContactId) -> Result<Option<(String, u32)>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT flow, step FROM flow_runs WHERE contact = ?1")?
+            .query_row([contact.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn set_flow_run(&mut self, contact: ContactId, run: Option<(&str, u32)>) -> Result<()> {
+        match run {
+            Some((flow, step)) => self
+                .tx
+                .prepare_cached("INSERT INTO flow_runs (contact, flow, step) VALUES (?1, ?2, ?3) ON CONFLICT (contact) DO UPDATE SET flow = excluded.flow, step = excluded.step")?
+                .execute(params![contact.0, flow, step])?,
+            None => self.tx.prepare_cached("DELETE FROM flow_runs WHERE contact = ?1")?.execute([contact.0])?,
+        };
+        Ok(())
+    }
+
+    fn set_flows(&mut self, flows: &[crate::flows::Flow]) -> Result<()> {
+        self.tx.execute("DELETE FROM flows", [])?;
+        for f in flows {
+            self.tx
+                .prepare_cached("INSERT INTO flows (name, data) VALUES (?1, ?2)")?
+                .execute(params![f.name, serde_json::to_string(f)?])?;
+        }
+        Ok(())
+    }
+
     fn begin_attempt(&mut self) -> Result<()> {
         self.tx.execute_batch("SAVEPOINT attempt")?;
         self.attempt_seq = Some(self.seq);

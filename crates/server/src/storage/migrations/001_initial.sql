@@ -119,3 +119,16 @@ CREATE TABLE channels (
     secret_hash BLOB NOT NULL,
     data        TEXT NOT NULL
 ) STRICT;
+
+-- Keyword flows: when a contact whose bot is on writes a trigger word, the flow answers with its
+-- steps, one per incoming message, then ends. flows: the definitions; flow_runs: who is in one.
+CREATE TABLE flows (
+    name    TEXT PRIMARY KEY,
+    data    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE flow_runs (
+    contact BLOB PRIMARY KEY,
+    flow    TEXT NOT NULL,
+    step    INTEGER NOT NULL
+) STRICT;
