@@ -302,3 +302,40 @@ pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
 }
+
+/// Someone in a presence frame.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Presence {
+    pub agent_id: AgentId,
+    pub name: String,
+}
+
+/// What the server says on `GET /v1/stream`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamFrame {
+    /// Changes were committed up to `seq`: pull.
+    Changed { seq: u64 },
+    /// Another agent is typing in a conversation this agent may see.
+    Typing {
+        conversation_id: ConversationId,
+        who: Presence,
+    },
+    /// Who else has the conversation open now (empty: nobody).
+    Viewing {
+        conversation_id: ConversationId,
+        who: Vec<Presence>,
+    },
+}
+
+/// What a client says on the stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// The agent is typing in the conversation.
+    Typing { conversation_id: ConversationId },
+    /// The agent now has this conversation open (or none).
+    Viewing {
+        conversation_id: Option<ConversationId>,
+    },
+}

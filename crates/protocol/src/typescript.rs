@@ -70,5 +70,8 @@ pub fn protocol_declarations(cfg: &Config) -> Vec<String> {
         export_decl::<OpOutcome>(cfg),
         export_decl::<OpResult>(cfg),
         export_decl::<ErrorBody>(cfg),
+        export_decl::<Presence>(cfg),
+        export_decl::<StreamFrame>(cfg),
+        export_decl::<ClientFrame>(cfg),
     ]
 }

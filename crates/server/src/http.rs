@@ -11,7 +11,10 @@ use axum::http::{HeaderMap, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use outpost_protocol::{Agent, ChangesPage, ErrorBody, ErrorCode, Millis, Op, OpResult};
+use outpost_protocol::{
+    Agent, AgentId, ChangesPage, ClientFrame, ErrorBody, ErrorCode, Millis, Op, OpResult, Presence,
+    StreamFrame,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::App;
@@ -367,13 +370,6 @@ struct StreamQuery {
     token: Option<String>,
 }
 
-/// Frames the stream sends: "changed up to seq N".
-#[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum StreamFrame {
-    Changed { seq: u64 },
-}
-
 async fn stream<S: Storage>(
     State(app): State<Arc<App<S>>>,
     headers: HeaderMap,
@@ -392,21 +388,91 @@ async fn stream<S: Storage>(
             format!("Open the stream as a WebSocket: {e}"),
         )
     })?;
-    let seq = app.seq.subscribe();
-    Ok(upgrade.on_upgrade(move |socket| serve_stream(socket, seq, agent)))
+    Ok(upgrade.on_upgrade(move |socket| serve_stream(socket, app, agent)))
 }
 
-async fn serve_stream(
-    mut socket: WebSocket,
-    mut seq: tokio::sync::watch::Receiver<u64>,
-    agent: Agent,
+/// Whether `agent` may see the conversation (off the runtime).
+async fn may_see<S: Storage>(
+    app: &Arc<App<S>>,
+    agent: &Agent,
+    id: outpost_protocol::ConversationId,
+) -> bool {
+    let storage = app.storage.clone();
+    let agent = agent.clone();
+    tokio::task::spawn_blocking(move || {
+        match storage.get(outpost_protocol::EntityRef::Conversation(id)) {
+            Ok(Some(outpost_protocol::Entity::Conversation(c))) => {
+                outpost_protocol::rules::may_see(&agent, &c)
+            }
+            _ => false,
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Tells everyone who may see it who is viewing a conversation now.
+fn announce_viewers<S: Storage>(
+    app: &Arc<App<S>>,
+    from: AgentId,
+    conversation_id: outpost_protocol::ConversationId,
 ) {
-    let _ = agent;
-    let frame =
-        |n: u64| serde_json::to_string(&StreamFrame::Changed { seq: n }).unwrap_or_default();
+    let who: Vec<Presence> = app
+        .viewers
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&conversation_id)
+        .map(|v| v.iter().map(|(_, p)| p.clone()).collect())
+        .unwrap_or_default();
+    let _ = app.presence.send(crate::PresenceNote {
+        conversation_id,
+        from,
+        frame: StreamFrame::Viewing {
+            conversation_id,
+            who,
+        },
+    });
+}
+
+fn set_viewing<S: Storage>(
+    app: &Arc<App<S>>,
+    connection: u64,
+    me: &Presence,
+    now_viewing: Option<outpost_protocol::ConversationId>,
+) -> Vec<outpost_protocol::ConversationId> {
+    let mut viewers = app.viewers.lock().unwrap_or_else(|p| p.into_inner());
+    let mut touched = Vec::new();
+    for (c, list) in viewers.iter_mut() {
+        let before = list.len();
+        list.retain(|(conn, _)| *conn != connection);
+        if list.len() != before {
+            touched.push(*c);
+        }
+    }
+    viewers.retain(|_, list| !list.is_empty());
+    if let Some(c) = now_viewing {
+        viewers.entry(c).or_default().push((connection, me.clone()));
+        if !touched.contains(&c) {
+            touched.push(c);
+        }
+    }
+    touched
+}
+
+async fn serve_stream<S: Storage>(mut socket: WebSocket, app: Arc<App<S>>, agent: Agent) {
+    let connection = fastrand::u64(..);
+    let me = Presence {
+        agent_id: agent.id,
+        name: agent.name.clone(),
+    };
+    let mut seq = app.seq.subscribe();
+    let mut presence = app.presence.subscribe();
+    let send = |frame: &StreamFrame| {
+        WsMessage::Text(serde_json::to_string(frame).unwrap_or_default().into())
+    };
     let current = *seq.borrow_and_update();
     if socket
-        .send(WsMessage::Text(frame(current).into()))
+        .send(send(&StreamFrame::Changed { seq: current }))
         .await
         .is_err()
     {
@@ -419,15 +485,53 @@ async fn serve_stream(
                     break;
                 }
                 let n = *seq.borrow_and_update();
-                if socket.send(WsMessage::Text(frame(n).into())).await.is_err() {
+                if socket.send(send(&StreamFrame::Changed { seq: n })).await.is_err() {
                     break;
                 }
             }
+            note = presence.recv() => match note {
+                Ok(note) => {
+                    if note.from != agent.id
+                        && may_see(&app, &agent, note.conversation_id).await
+                        && socket.send(send(&note.frame)).await.is_err()
+                    {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
             incoming = socket.recv() => match incoming {
+                Some(Ok(WsMessage::Text(text))) => match serde_json::from_str::<ClientFrame>(&text) {
+                    Ok(ClientFrame::Typing { conversation_id }) => {
+                        if may_see(&app, &agent, conversation_id).await {
+                            let _ = app.presence.send(crate::PresenceNote {
+                                conversation_id,
+                                from: agent.id,
+                                frame: StreamFrame::Typing { conversation_id, who: me.clone() },
+                            });
+                        }
+                    }
+                    Ok(ClientFrame::Viewing { conversation_id }) => {
+                        let allowed = match conversation_id {
+                            Some(c) => may_see(&app, &agent, c).await,
+                            None => true,
+                        };
+                        if allowed {
+                            for c in set_viewing(&app, connection, &me, conversation_id) {
+                                announce_viewers(&app, agent.id, c);
+                            }
+                        }
+                    }
+                    Err(_) => {} // an unknown frame from a newer client: ignored
+                },
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             },
         }
+    }
+    for c in set_viewing(&app, connection, &me, None) {
+        announce_viewers(&app, agent.id, c);
     }
 }
 

@@ -22,7 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use outpost_protocol::{
-    Agent, AgentId, Availability, ChannelKind, Entity, Millis, Role, TeamId, Visibility,
+    Agent, AgentId, Availability, ChannelKind, ConversationId, Entity, Millis, Presence, Role,
+    StreamFrame, TeamId, Visibility,
 };
 use tokio::sync::watch;
 
@@ -45,7 +46,19 @@ pub struct App<S: Storage> {
     /// The last committed seq; the stream sends it to every connected client.
     pub seq: watch::Sender<u64>,
     pub limiter: auth::LoginLimiter,
+    /// Typing and viewing, relayed between the streams of agents who may see the conversation.
+    pub presence: tokio::sync::broadcast::Sender<PresenceNote>,
+    /// Who has which conversation open, by stream connection.
+    pub viewers: std::sync::Mutex<std::collections::HashMap<ConversationId, Vec<(u64, Presence)>>>,
     clock: Clock,
+}
+
+/// A presence frame from one agent's stream, for the others.
+#[derive(Clone, Debug)]
+pub struct PresenceNote {
+    pub conversation_id: ConversationId,
+    pub from: AgentId,
+    pub frame: StreamFrame,
 }
 
 impl<S: Storage> App<S> {
@@ -54,6 +67,8 @@ impl<S: Storage> App<S> {
         Ok(App {
             storage,
             seq,
+            presence: tokio::sync::broadcast::channel(1024).0,
+            viewers: Default::default(),
             limiter: auth::LoginLimiter::default(),
             clock,
         })

@@ -329,6 +329,21 @@ export type OpResult = { op_id: OpId, } & ({ "outcome": "applied", seq: number, 
 export type ErrorBody = { code: ErrorCode, message: string, };
 
 /**
+ * Someone in a presence frame.
+ */
+export type Presence = { agent_id: AgentId, name: string, };
+
+/**
+ * What the server says on `GET /v1/stream`.
+ */
+export type StreamFrame = { "type": "changed", seq: number, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, };
+
+/**
+ * What a client says on the stream.
+ */
+export type ClientFrame = { "type": "typing", conversation_id: ConversationId, } | { "type": "viewing", conversation_id: ConversationId | null, };
+
+/**
  * An inbox view.
  */
 export type ViewRef = { "type": "all" } | { "type": "mine" } | { "type": "unassigned" } | { "type": "team", "id": TeamId } | { "type": "custom", "id": ViewId };
