@@ -994,3 +994,255 @@ async fn test_typing_and_viewing_reach_only_agents_who_may_see_the_conversation(
         }
     }
 }
+
+#[tokio::test]
+async fn test_snoozed_conversation_wakes_at_its_time_or_when_the_contact_writes() {
+    let h = harness().await;
+    let m = h.customer_writes("5511981810000", "Oi").await;
+    let owner = h.login(&h.owner).await;
+    let c = h.conversation_of(&owner, m).await;
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::Snooze {
+                conversation_id: c.id,
+                until: T0 + 60_000,
+            }],
+        )
+        .await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }));
+    assert_eq!(
+        h.conversation_of(&owner, m).await.state,
+        ConversationState::Snoozed
+    );
+    h.advance(61_000);
+    let mut woke = false;
+    for _ in 0..40 {
+        if h.conversation_of(&owner, m).await.state == ConversationState::Open {
+            woke = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(woke, "the snooze timer opened it again");
+    h.ops(
+        &owner,
+        vec![Action::Snooze {
+            conversation_id: c.id,
+            until: T0 + 10 * 60_000,
+        }],
+    )
+    .await;
+    let m2 = h.customer_writes("5511981810000", "Alô?").await;
+    assert_eq!(
+        h.conversation_of(&owner, m2).await.state,
+        ConversationState::Open,
+        "a new message wakes it"
+    );
+    h.ops(
+        &owner,
+        vec![Action::Snooze {
+            conversation_id: c.id,
+            until: T0 + 10 * 60_000,
+        }],
+    )
+    .await;
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::Unsnooze {
+                conversation_id: c.id,
+            }],
+        )
+        .await;
+    assert!(
+        matches!(r[0].outcome, OpOutcome::Applied { .. }),
+        "it can be unsnoozed earlier"
+    );
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::Unsnooze {
+                conversation_id: c.id,
+            }],
+        )
+        .await;
+    assert!(matches!(
+        &r[0].outcome,
+        OpOutcome::Refused {
+            code: ErrorCode::WrongState,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn test_archive_restore_and_delete_only_from_archived() {
+    let h = harness().await;
+    let m = h.customer_writes("5511982820000", "Spam?").await;
+    let owner = h.login(&h.owner).await;
+    let folder = |mirror: &Mirror| match mirror.entities.get(&EntityRef::Message(m)) {
+        Some(Entity::Message(x)) => Some(Folder::of(x)),
+        _ => None,
+    };
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::DeleteArchived {
+                message_ids: vec![m],
+            }],
+        )
+        .await;
+    assert!(
+        matches!(
+            &r[0].outcome,
+            OpOutcome::Refused {
+                code: ErrorCode::WrongState,
+                ..
+            }
+        ),
+        "only from Archived"
+    );
+    h.ops(
+        &owner,
+        vec![Action::Archive {
+            message_ids: vec![m],
+        }],
+    )
+    .await;
+    assert_eq!(
+        folder(&h.synced(&owner, 1000).await),
+        Some(Folder::Archived)
+    );
+    h.ops(
+        &owner,
+        vec![Action::Restore {
+            message_ids: vec![m],
+        }],
+    )
+    .await;
+    assert_eq!(
+        folder(&h.synced(&owner, 1000).await),
+        Some(Folder::Inbox),
+        "restored to where it came from"
+    );
+    h.ops(
+        &owner,
+        vec![
+            Action::Archive {
+                message_ids: vec![m],
+            },
+            Action::DeleteArchived {
+                message_ids: vec![m],
+            },
+        ],
+    )
+    .await;
+    assert_eq!(folder(&h.synced(&owner, 1000).await), None);
+}
+
+#[tokio::test]
+async fn test_mark_unanswered_and_answered_with_the_timeline() {
+    let h = harness().await;
+    let m = h.customer_writes("5511983830000", "Oi").await;
+    let owner = h.login(&h.owner).await;
+    let c = h.conversation_of(&owner, m).await;
+    assert!(c.unanswered);
+    h.ops(
+        &owner,
+        vec![Action::SetUnanswered {
+            conversation_id: c.id,
+            unanswered: false,
+        }],
+    )
+    .await;
+    assert!(!h.conversation_of(&owner, m).await.unanswered);
+    h.ops(
+        &owner,
+        vec![Action::SetUnanswered {
+            conversation_id: c.id,
+            unanswered: true,
+        }],
+    )
+    .await;
+    assert!(h.conversation_of(&owner, m).await.unanswered);
+    let mirror = h.synced(&owner, 1000).await;
+    let kinds: Vec<&EventKind> = mirror
+        .entities
+        .values()
+        .filter_map(|e| match e {
+            Entity::Event(ev) if ev.conversation_id == c.id => Some(&ev.kind),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        kinds.contains(&&EventKind::MarkedAnswered)
+            && kinds.contains(&&EventKind::MarkedUnanswered)
+    );
+}
+
+#[tokio::test]
+async fn test_custom_views_are_private_unless_shared_and_only_their_creator_changes_them() {
+    let h = harness().await;
+    let tiago = h.login(&h.team_agent).await;
+    let paula = h.login(&h.own_only).await;
+    let view = CustomView {
+        id: ViewId::new(),
+        name: "VIPs de SP".into(),
+        owner: h.team_agent.id,
+        sharing: Sharing::default(),
+        filter: Condition::Tag {
+            tag: "vip".into(),
+            present: true,
+        },
+    };
+    let r = h
+        .ops(&tiago, vec![Action::SaveView { view: view.clone() }])
+        .await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }));
+    let views = |m: &Mirror| {
+        m.entities
+            .values()
+            .filter(|e| matches!(e, Entity::View(_)))
+            .count()
+    };
+    assert_eq!(
+        views(&h.synced(&paula, 1000).await),
+        0,
+        "private to its creator"
+    );
+    let mut shared = view.clone();
+    shared.sharing.agents = vec![h.own_only.id];
+    h.ops(
+        &tiago,
+        vec![Action::SaveView {
+            view: shared.clone(),
+        }],
+    )
+    .await;
+    assert_eq!(views(&h.synced(&paula, 1000).await), 1, "shared with Paula");
+    let mut hijack = shared.clone();
+    hijack.name = "Meus".into();
+    hijack.owner = h.own_only.id;
+    let r = h.ops(&paula, vec![Action::SaveView { view: hijack }]).await;
+    assert!(
+        matches!(
+            &r[0].outcome,
+            OpOutcome::Refused {
+                code: ErrorCode::NotAllowed,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+    let r = h
+        .ops(&paula, vec![Action::DeleteView { view_id: view.id }])
+        .await;
+    assert!(matches!(
+        &r[0].outcome,
+        OpOutcome::Refused {
+            code: ErrorCode::NotAllowed,
+            ..
+        }
+    ));
+}
