@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         Some("gen-types") => gen_types(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run              the demo: a generated workspace in a fresh mirror\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core]     the benchmarks (release build)\n  gen-types        regenerate ui/src/generated from the Rust types"
+                "usage: cargo xtask <command>\n\n  run              the demo: a generated workspace in a fresh mirror\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server]  the benchmarks (release build)\n  gen-types        regenerate ui/src/generated from the Rust types"
             );
             return ExitCode::from(2);
         }
@@ -174,7 +174,22 @@ fn bench(args: &[String]) -> Result {
             .args(&args[1.min(args.len())..]);
             status(cmd)
         }
-        other => Err(format!("unknown benchmark '{other}' (known: core)")),
+        "server" => {
+            let mut cmd = cargo();
+            cmd.args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "outpost-server",
+                "--example",
+                "bench",
+                "--",
+            ])
+            .args(&args[1.min(args.len())..]);
+            status(cmd)
+        }
+        other => Err(format!("unknown benchmark '{other}' (known: core, server)")),
     }
 }
 
