@@ -12,8 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use outpost_protocol::{
-    Agent, AgentId, ChangesPage, ClientFrame, ErrorBody, ErrorCode, Millis, Op, OpResult, Presence,
-    StreamFrame,
+    Agent, AgentId, ClientFrame, ErrorBody, ErrorCode, Millis, Op, OpResult, Presence, StreamFrame,
 };
 use serde::{Deserialize, Serialize};
 
@@ -315,7 +314,7 @@ async fn changes<S: Storage>(
     State(app): State<Arc<App<S>>>,
     Authed(agent): Authed,
     query: Result<Query<ChangesQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<ChangesPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -326,7 +325,7 @@ async fn changes<S: Storage>(
     let limit = q.limit.unwrap_or(1_000).clamp(1, MAX_PAGE);
     let storage = app.storage.clone();
     let page = blocking(move || storage.changes(&agent, q.after, limit)).await?;
-    Ok(Json(page))
+    Ok(([(header::CONTENT_TYPE, "application/json")], page).into_response())
 }
 
 #[derive(Deserialize)]

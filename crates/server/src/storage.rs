@@ -10,9 +10,11 @@
 
 pub mod sqlite;
 
+/// The JSON shape of [`Storage::changes`].
+pub use outpost_protocol::ChangesPage;
 use outpost_protocol::{
-    Agent, AgentId, ChangesPage, ChannelKind, ContactId, ConversationId, Entity, EntityRef,
-    EventId, MessageId, Millis, OpId, OpResult,
+    Agent, AgentId, ChannelKind, ContactId, ConversationId, Entity, EntityRef, EventId, MessageId,
+    Millis, OpId, OpResult,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -77,8 +79,9 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<T, E>;
 
     /// A page of the change feed as `agent` may see it: changes after `after`, at most `limit`,
-    /// with revocations of what they may no longer see.
-    fn changes(&self, agent: &Agent, after: u64, limit: u32) -> Result<ChangesPage>;
+    /// with revocations of what they may no longer see. Returned as the JSON of a
+    /// [`ChangesPage`], built around the entities' stored JSON (never decoded and re-encoded).
+    fn changes(&self, agent: &Agent, after: u64, limit: u32) -> Result<String>;
 
     fn seq(&self) -> Result<u64>;
     fn credentials(&self, email: &str) -> Result<Option<Credentials>>;

@@ -6,9 +6,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use outpost_protocol::{
-    Agent, AgentId, Change, ChangeKind, ChangesPage, ChannelKind, ContactId, Conversation,
-    ConversationId, ConversationState, Entity, EntityRef, EventId, MessageId, MessageStatus,
-    Millis, OpId, OpResult, rules,
+    Agent, AgentId, ChannelKind, ContactId, Conversation, ConversationId, ConversationState,
+    Entity, EntityRef, EventId, MessageId, MessageStatus, Millis, OpId, OpResult, rules,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use uuid::Uuid;
@@ -531,13 +530,20 @@ impl Storage for Sqlite {
         Ok(value)
     }
 
-    fn changes(&self, agent: &Agent, after: u64, limit: u32) -> Result<ChangesPage> {
+    fn changes(&self, agent: &Agent, after: u64, limit: u32) -> Result<String> {
         let limit = limit.clamp(1, 5_000) as usize;
         // Rows scanned for a restricted agent before the page is cut, visible or not.
-        let scan = (limit * 8) as i64;
+        // Unrestricted agents see every row: they read exactly a page, and no scope.
+        let unrestricted = rules::is_privileged(agent)
+            || agent.visibility == outpost_protocol::Visibility::Unrestricted;
+        let scan = if unrestricted {
+            limit as i64
+        } else {
+            (limit * 8) as i64
+        };
         self.read(|conn| {
             conn.execute_batch("BEGIN")?;
-            let out = (|| -> Result<ChangesPage> {
+            let out = (|| -> Result<String> {
                 let head = current_seq(conn)?;
                 let rows: Vec<FeedRow> = conn
                     .prepare_cached(
@@ -551,11 +557,11 @@ impl Storage for Sqlite {
                                 WHEN 'team' THEN (SELECT data FROM teams WHERE id = f.entity)
                                 WHEN 'view' THEN (SELECT data FROM views WHERE id = f.entity)
                             END,
-                            (SELECT data FROM conversations WHERE id = f.conversation),
+                            CASE WHEN ?3 THEN NULL ELSE (SELECT data FROM conversations WHERE id = f.conversation) END,
                             f.contact
                          FROM feed f WHERE f.seq > ?1 ORDER BY f.seq LIMIT ?2",
                     )?
-                    .query_map(params![after as i64, scan], |r| {
+                    .query_map(params![after as i64, scan, unrestricted], |r| {
                         Ok(FeedRow {
                             seq: r.get::<_, i64>(0)? as u64,
                             kind: r.get(1)?,
@@ -568,8 +574,7 @@ impl Storage for Sqlite {
                     })?
                     .collect::<rusqlite::Result<_>>()?;
                 let scanned_all = (rows.len() as i64) < scan;
-                let unrestricted = rules::is_privileged(agent) || agent.visibility == outpost_protocol::Visibility::Unrestricted;
-                let mut changes: Vec<Change> = Vec::new();
+                let mut changes: Vec<(u64, String)> = Vec::new();
                 let mut last_scanned = after;
                 for row in rows {
                     if changes.len() >= limit {
@@ -591,11 +596,19 @@ impl Storage for Sqlite {
                             }
                         }
                     }
-                    let kind = match (&row.data, row.deleted) {
-                        (Some(data), false) => ChangeKind::Upsert { entity: decode_entity(&row.kind, data)? },
-                        _ => ChangeKind::Tombstone { entity: r },
+                    // The stored JSON goes into the page as it is: the shape of `Change`.
+                    let json = match (&row.data, row.deleted) {
+                        (Some(data), false) => format!(
+                            r#"{{"seq":{},"change":"upsert","entity":{{"type":"{}","data":{data}}}}}"#,
+                            row.seq, row.kind
+                        ),
+                        _ => format!(
+                            r#"{{"seq":{},"change":"tombstone","entity":{}}}"#,
+                            row.seq,
+                            serde_json::to_string(&r)?
+                        ),
                     };
-                    changes.push(Change { seq: row.seq, kind });
+                    changes.push((row.seq, json));
                 }
                 let cursor = if changes.len() < limit && scanned_all { head.max(after) } else { last_scanned };
                 // Revocations up to the cursor, merged in seq order (each has a seq of its own).
@@ -606,13 +619,19 @@ impl Storage for Sqlite {
                     .query_map(params![agent.id.0, after as i64, cursor as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?;
                 for (seq, entity) in revoked {
-                    changes.push(Change {
-                        seq: seq as u64,
-                        kind: ChangeKind::Revoke { entity: serde_json::from_str(&entity)? },
-                    });
+                    changes.push((seq as u64, format!(r#"{{"seq":{seq},"change":"revoke","entity":{entity}}}"#)));
                 }
-                changes.sort_by_key(|c| c.seq);
-                Ok(ChangesPage { has_more: cursor < head, changes, cursor })
+                changes.sort_by_key(|c| c.0);
+                let mut page = String::with_capacity(changes.iter().map(|c| c.1.len() + 1).sum::<usize>() + 64);
+                page.push_str(r#"{"changes":["#);
+                for (i, (_, json)) in changes.iter().enumerate() {
+                    if i > 0 {
+                        page.push(',');
+                    }
+                    page.push_str(json);
+                }
+                page.push_str(&format!(r#"],"cursor":{cursor},"has_more":{}}}"#, cursor < head));
+                Ok(page)
             })();
             conn.execute_batch("COMMIT")?;
             out
