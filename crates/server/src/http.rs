@@ -207,6 +207,12 @@ pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
             axum::routing::put(channel_rules::<S>),
         )
         .route("/v1/flows", axum::routing::put(set_flows::<S>))
+        .route("/v1/admin/teams", post(create_team::<S>))
+        .route("/v1/admin/agents", post(create_agent::<S>))
+        .route(
+            "/v1/admin/agents/{id}",
+            axum::routing::patch(update_agent::<S>),
+        )
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -537,6 +543,200 @@ async fn serve_stream<S: Storage>(mut socket: WebSocket, app: Arc<App<S>>, agent
 #[derive(Serialize, Deserialize)]
 pub struct InboundResponse {
     pub message_id: outpost_protocol::MessageId,
+}
+
+fn require_admin(agent: &Agent) -> Result<(), ApiError> {
+    if outpost_protocol::rules::is_privileged(agent) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::NotAllowed,
+            "Only the owner or an admin can manage the team.",
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+struct NewTeam {
+    name: String,
+}
+
+async fn create_team<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Authed(agent): Authed,
+    Body(req): Body<NewTeam>,
+) -> Result<Json<outpost_protocol::Team>, ApiError> {
+    require_admin(&agent)?;
+    let team = outpost_protocol::Team {
+        id: outpost_protocol::TeamId::new(),
+        name: req.name.trim().to_owned(),
+    };
+    let entity = outpost_protocol::Entity::Team(team.clone());
+    entity.validate().map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidInput,
+            e.to_string(),
+        )
+    })?;
+    if team.name.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidInput,
+            "A team needs a name.",
+        ));
+    }
+    let storage = app.storage.clone();
+    blocking(move || {
+        storage.write(|tx| {
+            use crate::storage::Tx;
+            tx.put(&entity)
+        })
+    })
+    .await?;
+    app.announce();
+    Ok(Json(team))
+}
+
+#[derive(Deserialize)]
+struct NewAgent {
+    name: String,
+    email: String,
+    password: String,
+    role: outpost_protocol::Role,
+    visibility: outpost_protocol::Visibility,
+    #[serde(default)]
+    teams: Vec<outpost_protocol::TeamId>,
+}
+
+async fn create_agent<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Authed(admin): Authed,
+    Body(req): Body<NewAgent>,
+) -> Result<Json<Agent>, ApiError> {
+    require_admin(&admin)?;
+    if req.role != outpost_protocol::Role::Agent && admin.role != outpost_protocol::Role::Owner {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::NotAllowed,
+            "Only the owner can add admins.",
+        ));
+    }
+    if req.password.chars().count() < 10 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidInput,
+            "A password needs at least 10 characters.",
+        ));
+    }
+    if !req.email.contains('@') {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidInput,
+            "That is not an email address.",
+        ));
+    }
+    let storage = app.storage.clone();
+    let taken = {
+        let (storage, email) = (storage.clone(), req.email.clone());
+        blocking(move || storage.credentials(&email))
+            .await?
+            .is_some()
+    };
+    if taken {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::Conflict,
+            "Someone already signs in with that email.",
+        ));
+    }
+    let agent = blocking(move || {
+        crate::add_agent(
+            &*storage,
+            &req.name,
+            &req.email,
+            &req.password,
+            req.role,
+            req.visibility,
+            req.teams,
+        )
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidInput, e))
+    })
+    .await?;
+    app.announce();
+    Ok(Json(agent))
+}
+
+#[derive(Deserialize)]
+struct AgentChange {
+    name: Option<String>,
+    role: Option<outpost_protocol::Role>,
+    visibility: Option<outpost_protocol::Visibility>,
+    teams: Option<Vec<outpost_protocol::TeamId>>,
+}
+
+async fn update_agent<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Authed(admin): Authed,
+    Path(id): Path<String>,
+    Body(change): Body<AgentChange>,
+) -> Result<Json<Agent>, ApiError> {
+    require_admin(&admin)?;
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "There is no such agent.",
+        )
+    };
+    let id = outpost_protocol::AgentId(uuid::Uuid::parse_str(&id).map_err(|_| not_found())?);
+    let storage = app.storage.clone();
+    let updated = blocking(move || {
+        storage.write(|tx| {
+            use crate::storage::Tx;
+            let Some(outpost_protocol::Entity::Agent(mut agent)) =
+                tx.get(outpost_protocol::EntityRef::Agent(id))?
+            else {
+                return Err(not_found());
+            };
+            let touches_admins = agent.role != outpost_protocol::Role::Agent
+                || change
+                    .role
+                    .is_some_and(|r| r != outpost_protocol::Role::Agent);
+            if touches_admins && admin.role != outpost_protocol::Role::Owner {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    ErrorCode::NotAllowed,
+                    "Only the owner can change admins.",
+                ));
+            }
+            if let Some(name) = change.name {
+                agent.name = name.trim().to_owned();
+            }
+            if let Some(role) = change.role {
+                agent.role = role;
+            }
+            if let Some(v) = change.visibility {
+                agent.visibility = v;
+            }
+            if let Some(teams) = change.teams {
+                agent.teams = teams;
+            }
+            agent.validate().map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::InvalidInput,
+                    e.to_string(),
+                )
+            })?;
+            workspace::put_agent(tx, &agent)?;
+            Ok(agent)
+        })
+    })
+    .await?;
+    app.announce();
+    Ok(Json(updated))
 }
 
 #[derive(Deserialize)]

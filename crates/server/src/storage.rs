@@ -44,6 +44,8 @@ pub trait Tx {
     fn messages_of(&self, conversation: ConversationId) -> Result<Vec<MessageId>>;
     fn events_of(&self, conversation: ConversationId) -> Result<Vec<EventId>>;
     fn conversations_of(&self, contact: ContactId) -> Result<Vec<ConversationId>>;
+    /// Every conversation of the workspace.
+    fn all_conversations(&self) -> Result<Vec<outpost_protocol::Conversation>>;
     fn contact_by_identity(&self, channel: ChannelKind, address: &str)
     -> Result<Option<ContactId>>;
     fn op_result(&self, op_id: OpId) -> Result<Option<OpResult>>;

@@ -176,6 +176,39 @@ pub fn put_announced<T: Tx>(tx: &mut T, e: &Entity) -> Result<(), StorageError> 
     Ok(())
 }
 
+/// Stores an agent. When what they may see changes (role, visibility, teams), their feed
+/// follows: revocations for what they lose, their history re-announced for what they gain.
+pub fn put_agent<T: Tx>(tx: &mut T, new: &Agent) -> Result<(), StorageError> {
+    let old = match tx.get(EntityRef::Agent(new.id))? {
+        Some(Entity::Agent(a)) => Some(a),
+        _ => None,
+    };
+    tx.put(&Entity::Agent(new.clone()))?;
+    let Some(old) = old else { return Ok(()) };
+    if old.role == new.role && old.visibility == new.visibility && old.teams == new.teams {
+        return Ok(());
+    }
+    for c in tx.all_conversations()? {
+        let (before, after) = (rules::may_see(&old, &c), rules::may_see(new, &c));
+        if before && !after {
+            tx.revoke(new.id, EntityRef::Conversation(c.id))?;
+            if !may_see_contact(&*tx, new, c.contact_id)? {
+                tx.revoke(new.id, EntityRef::Contact(c.contact_id))?;
+            }
+        } else if after && !before {
+            tx.touch(EntityRef::Contact(c.contact_id))?;
+            tx.touch(EntityRef::Conversation(c.id))?;
+            for m in tx.messages_of(c.id)? {
+                tx.touch(EntityRef::Message(m))?;
+            }
+            for ev in tx.events_of(c.id)? {
+                tx.touch(EntityRef::Event(ev))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Deletes an entity; a conversation goes with its messages and events.
 pub fn delete_cascading<T: Tx>(tx: &mut T, r: EntityRef) -> Result<(), StorageError> {
     if let EntityRef::Conversation(id) = r {

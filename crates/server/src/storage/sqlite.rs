@@ -385,6 +385,17 @@ impl Tx for SqliteTx<'_> {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    fn all_conversations(&self) -> Result<Vec<Conversation>> {
+        let rows: Vec<String> = self
+            .tx
+            .prepare_cached("SELECT data FROM conversations")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.iter()
+            .map(|j| serde_json::from_str(j).map_err(StorageError::from))
+            .collect()
+    }
+
     fn contact_by_identity(
         &self,
         channel: ChannelKind,
