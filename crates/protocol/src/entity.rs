@@ -153,6 +153,8 @@ pub enum MessageStatus {
     Scheduled,
     /// The clock: in this desktop's queue, or queued at the server for the channel.
     Pending,
+    /// Handed to the channel's provider, which has not confirmed sending it yet (still a clock).
+    Wired,
     Sent,
     Delivered,
     Read,

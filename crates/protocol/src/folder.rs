@@ -47,7 +47,9 @@ impl Folder {
             Direction::Incoming => Folder::Inbox,
             Direction::Outgoing => match message.status {
                 MessageStatus::Scheduled => Folder::Scheduled,
-                MessageStatus::Pending | MessageStatus::Received => Folder::Outbox,
+                MessageStatus::Pending | MessageStatus::Wired | MessageStatus::Received => {
+                    Folder::Outbox
+                }
                 MessageStatus::Sent | MessageStatus::Delivered | MessageStatus::Read => {
                     Folder::Sent
                 }

@@ -1,7 +1,7 @@
 //! The channel layer. Every channel kind is reached through a provider; the built-in *test
 //! channel* behaves like one: customers' messages arrive on its webhook
 //! (`POST /v1/channels/{id}/inbound`, authenticated by the channel's secret), and outgoing
-//! messages go queued → sent → delivered → read, one step per `step_ms`, or fail with the
+//! messages go queued → wired → sent → delivered → read, one step per `step_ms`, or fail with the
 //! provider's error, as its rules say. Tests (and the demo) set the rules with
 //! `PUT /v1/channels/{id}/rules`, with the same secret.
 
@@ -81,7 +81,8 @@ pub fn deliver<S: Storage>(storage: &S, now: Millis) -> Result<usize, StorageErr
                     m.failure = Some(rules.failure_reason.clone());
                     MessageStatus::Failed
                 }
-                MessageStatus::Pending => MessageStatus::Sent,
+                MessageStatus::Pending => MessageStatus::Wired,
+                MessageStatus::Wired => MessageStatus::Sent,
                 MessageStatus::Sent => MessageStatus::Delivered,
                 MessageStatus::Delivered if rules.read => MessageStatus::Read,
                 _ => return Ok(()),

@@ -660,7 +660,7 @@ async fn test_stream_says_changed_right_after_a_commit() {
 // ---- The test channel ----
 
 #[tokio::test]
-async fn test_outgoing_messages_go_sent_delivered_read_or_fail_with_the_providers_error() {
+async fn test_outgoing_messages_go_wired_sent_delivered_read_or_fail_with_the_providers_error() {
     let h = harness().await;
     let rules = json!({ "fail": ["5511900000013"], "failure_reason": "(#131026) Número sem WhatsApp", "step_ms": 1000, "read": true });
     let url = h.url(&format!("/v1/channels/{}/rules", h.channel));
@@ -704,6 +704,7 @@ async fn test_outgoing_messages_go_sent_delivered_read_or_fail_with_the_provider
                 steps,
                 vec![
                     MessageStatus::Pending,
+                    MessageStatus::Wired,
                     MessageStatus::Sent,
                     MessageStatus::Delivered,
                     MessageStatus::Read

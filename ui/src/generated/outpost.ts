@@ -132,7 +132,7 @@ last_incoming_at: number | null, closing_note: string, closing_category: string,
  * Where a message is in its life. Incoming messages are `Received`; outgoing ones go
  * `Scheduled` → `Pending` → `Sent` → `Delivered` → `Read`, or end `Failed`.
  */
-export type MessageStatus = "received" | "scheduled" | "pending" | "sent" | "delivered" | "read" | "failed";
+export type MessageStatus = "received" | "scheduled" | "pending" | "wired" | "sent" | "delivered" | "read" | "failed";
 
 /**
  * The time a message reached a status.

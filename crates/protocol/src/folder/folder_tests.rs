@@ -60,6 +60,7 @@ fn test_outgoing_folders_follow_the_status() {
     let cases = [
         (MessageStatus::Scheduled, Folder::Scheduled),
         (MessageStatus::Pending, Folder::Outbox),
+        (MessageStatus::Wired, Folder::Outbox),
         (MessageStatus::Sent, Folder::Sent),
         (MessageStatus::Delivered, Folder::Sent),
         (MessageStatus::Read, Folder::Sent),
@@ -87,6 +88,7 @@ fn any_status() -> impl Strategy<Value = MessageStatus> {
         Just(MessageStatus::Received),
         Just(MessageStatus::Scheduled),
         Just(MessageStatus::Pending),
+        Just(MessageStatus::Wired),
         Just(MessageStatus::Sent),
         Just(MessageStatus::Delivered),
         Just(MessageStatus::Read),

@@ -108,6 +108,7 @@ fn status_name(s: MessageStatus) -> &'static str {
         MessageStatus::Received => "received",
         MessageStatus::Scheduled => "scheduled",
         MessageStatus::Pending => "pending",
+        MessageStatus::Wired => "wired",
         MessageStatus::Sent => "sent",
         MessageStatus::Delivered => "delivered",
         MessageStatus::Read => "read",
@@ -763,7 +764,7 @@ impl Storage for Sqlite {
     fn messages_in_delivery(&self, limit: u32) -> Result<Vec<MessageId>> {
         self.read(|c| {
             Ok(c.prepare_cached(
-                "SELECT id FROM messages WHERE status IN ('pending', 'sent', 'delivered') LIMIT ?1",
+                "SELECT id FROM messages WHERE status IN ('pending', 'wired', 'sent', 'delivered') LIMIT ?1",
             )?
             .query_map([limit], |r| r.get(0).map(MessageId))?
             .collect::<rusqlite::Result<_>>()?)

@@ -67,7 +67,7 @@ CREATE TABLE messages (
 
 CREATE INDEX messages_by_conversation ON messages (conversation);
 CREATE INDEX messages_due ON messages (send_at) WHERE status = 'scheduled';
-CREATE INDEX messages_in_delivery ON messages (status) WHERE status IN ('pending', 'sent', 'delivered');
+CREATE INDEX messages_in_delivery ON messages (status) WHERE status IN ('pending', 'wired', 'sent', 'delivered');
 
 CREATE TABLE events (
     id           BLOB PRIMARY KEY,
