@@ -1397,3 +1397,61 @@ async fn test_admins_add_teams_and_agents_and_an_agents_feed_follows_their_teams
     assert_eq!(r.status(), 403);
     assert_eq!(admin.role, Role::Admin);
 }
+
+#[tokio::test]
+async fn test_contact_card_edits_keep_fields_tags_and_the_private_comment() {
+    let h = harness().await;
+    let m = h.customer_writes("5511993930000", "Oi").await;
+    let owner = h.login(&h.owner).await;
+    let c = h.conversation_of(&owner, m).await;
+    let edit = ContactEdit {
+        name: Some("Júlia Araújo".into()),
+        email: Some("julia@mail.example".into()),
+        tags: Some(vec!["vip".into(), " atacado ".into(), "vip".into()]),
+        fields: Some([("plano".to_owned(), "pro".to_owned())].into()),
+        private_comment: Some("Prefere áudio.".into()),
+        ..Default::default()
+    };
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::EditContact {
+                contact_id: c.contact_id,
+                edit,
+            }],
+        )
+        .await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }), "{r:?}");
+    let mirror = h.synced(&owner, 1000).await;
+    let Some(Entity::Contact(k)) = mirror.entities.get(&EntityRef::Contact(c.contact_id)) else {
+        panic!("contact")
+    };
+    assert_eq!(k.name, "Júlia Araújo");
+    assert_eq!(k.tags, vec!["atacado", "vip"]);
+    assert_eq!(k.fields.get("plano").map(String::as_str), Some("pro"));
+    assert_eq!(k.private_comment, "Prefere áudio.");
+    assert_eq!(k.phone, "5511993930000", "what was not edited stays");
+    let bad = ContactEdit {
+        phone: Some("(11) 9".into()),
+        ..Default::default()
+    };
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::EditContact {
+                contact_id: c.contact_id,
+                edit: bad,
+            }],
+        )
+        .await;
+    assert!(
+        matches!(
+            &r[0].outcome,
+            OpOutcome::Refused {
+                code: ErrorCode::InvalidInput,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+}
