@@ -2,6 +2,7 @@
 //!
 //! - [`store`]: the SQLite mirror (schema and migrations, entities, views, search, the op journal);
 //! - [`actions`]: the local effect of each agent action, by the product's rules;
+//! - [`sync`]: the pull of the change feed and the push of the op journal, over HTTP;
 //! - [`client`]: the facade, [`Client::handle`] for requests and a stream of [`Event`]s that carry
 //!   ids, not data;
 
@@ -9,6 +10,7 @@ pub(crate) mod actions;
 pub mod client;
 pub mod error;
 pub mod store;
+pub mod sync;
 
 /// Realistic generated workspaces (from `outpost-protocol`), for the demo, benchmarks and tests.
 pub use outpost_protocol::generate;

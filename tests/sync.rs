@@ -1,0 +1,487 @@
+//! Two agents on two clients (real mirrors in SQLite files) and the real server on loopback:
+//! the rules observed end to end, offline work applied once and in order, refusals explained.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use outpost_core::store::{ListQuery, TimelineItem, ViewRef};
+use outpost_core::sync::{SyncError, Syncer};
+use outpost_core::{Client, ManualClock};
+use outpost_protocol::*;
+use outpost_server::storage::Storage;
+
+const T0: Millis = 1_767_225_600_000;
+const HOUR: Millis = 3_600_000;
+const PASSWORD: &str = "senha-de-teste-1";
+const SECRET: &str = "segredo";
+
+struct World {
+    dir: tempfile::TempDir,
+    server: Option<outpost_server::Running>,
+    addr: SocketAddr,
+    server_clock: Arc<AtomicI64>,
+    channel: uuid::Uuid,
+    ana: Agent,
+    bruno: Agent,
+}
+
+struct Signed {
+    client: Arc<Client>,
+    syncer: Syncer,
+    clock: Arc<ManualClock>,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let server_clock = Arc::new(AtomicI64::new(T0));
+    let c = server_clock.clone();
+    let server = outpost_server::start(
+        &dir.path().join("server"),
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(move || c.load(Ordering::SeqCst)),
+    )
+    .await
+    .unwrap();
+    let storage = server.app.storage.clone();
+    let ana = outpost_server::add_agent(
+        &*storage,
+        "Ana Lima",
+        "ana@outpost.example",
+        PASSWORD,
+        Role::Admin,
+        Visibility::Unrestricted,
+        vec![],
+    )
+    .unwrap();
+    let bruno = outpost_server::add_agent(
+        &*storage,
+        "Bruno Reis",
+        "bruno@outpost.example",
+        PASSWORD,
+        Role::Agent,
+        Visibility::Unrestricted,
+        vec![],
+    )
+    .unwrap();
+    let channel =
+        outpost_server::add_channel(&*storage, ChannelKind::Whatsapp, "WhatsApp", SECRET).unwrap();
+    World {
+        addr: server.addr,
+        server: Some(server),
+        dir,
+        server_clock,
+        channel,
+        ana,
+        bruno,
+    }
+}
+
+impl World {
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    async fn sign_in(&self, agent: &Agent, name: &str) -> Signed {
+        let clock = Arc::new(ManualClock::new(self.server_clock.load(Ordering::SeqCst)));
+        let client = Arc::new(
+            Client::open(self.dir.path().join(format!("{name}.db")), clock.clone()).unwrap(),
+        );
+        let syncer = Syncer::login(client.clone(), &self.base(), &agent.email, PASSWORD)
+            .await
+            .unwrap();
+        Signed {
+            client,
+            syncer,
+            clock,
+        }
+    }
+
+    /// A customer writes through the channel's webhook (straight into the server's workspace).
+    async fn customer_writes(&self, from: &str, text: &str) -> MessageId {
+        let storage = self.server.as_ref().unwrap().app.storage.clone();
+        let now = self.server_clock.load(Ordering::SeqCst);
+        let (from, text) = (from.to_owned(), text.to_owned());
+        let id = tokio::task::spawn_blocking(move || {
+            outpost_server::workspace::inbound(
+                &*storage,
+                ChannelKind::Whatsapp,
+                &outpost_server::workspace::Inbound {
+                    from,
+                    name: String::new(),
+                    text,
+                    id: None,
+                    reply_to: None,
+                },
+                now,
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        self.server.as_ref().unwrap().app.announce();
+        let _ = self.channel;
+        id
+    }
+
+    async fn stop_server(&mut self) {
+        self.server.take().unwrap().stop().await;
+    }
+
+    async fn restart_server(&mut self) {
+        let c = self.server_clock.clone();
+        let server = outpost_server::start(
+            &self.dir.path().join("server"),
+            self.addr,
+            Arc::new(move || c.load(Ordering::SeqCst)),
+        )
+        .await
+        .unwrap();
+        self.server = Some(server);
+    }
+}
+
+fn conversation_of(a: &Signed, message: MessageId) -> Conversation {
+    let store = a.client.store();
+    let m = store
+        .read(|c| {
+            Ok(outpost_core::store::get_entity(
+                c,
+                EntityRef::Message(message),
+            )?)
+        })
+        .unwrap()
+        .and_then(|e| match e {
+            Entity::Message(m) => Some(m),
+            _ => None,
+        })
+        .expect("the message is in the mirror");
+    store
+        .open_conversation(m.conversation_id, None, 50)
+        .unwrap()
+        .conversation
+}
+
+fn mine(a: &Signed) -> Vec<ConversationId> {
+    let page = a
+        .client
+        .store()
+        .list_conversations(&ListQuery::new(ViewRef::Mine), T0)
+        .unwrap();
+    page.rows.iter().map(|r| r.conversation.id).collect()
+}
+
+/// What a client shows: every conversation in every state, with its timeline, as text.
+fn shown(a: &Signed) -> Vec<String> {
+    let store = a.client.store();
+    let mut out = Vec::new();
+    for state in ConversationState::ALL {
+        let mut q = ListQuery::new(ViewRef::All);
+        q.state = state;
+        q.limit = 500;
+        for row in store.list_conversations(&q, T0).unwrap().rows {
+            let t = store
+                .open_conversation(row.conversation.id, None, 500)
+                .unwrap();
+            out.push(serde_json::to_string(&row.conversation).unwrap());
+            for item in t.items {
+                out.push(match item {
+                    TimelineItem::Message { message, .. } => {
+                        serde_json::to_string(&message).unwrap()
+                    }
+                    TimelineItem::Event { event } => serde_json::to_string(&event).unwrap(),
+                });
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn send(conversation_id: ConversationId, text: &str) -> Action {
+    Action::SendMessage {
+        message_id: MessageId::new(),
+        conversation_id,
+        text: text.into(),
+        attachments: vec![],
+        template: None,
+        reply_to: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_two_agents_see_each_others_actions_by_the_rules() {
+    let w = world().await;
+    let ana = w.sign_in(&w.ana, "ana").await;
+    let bruno = w.sign_in(&w.bruno, "bruno").await;
+    let m = w
+        .customer_writes("5511912340000", "Olá, preciso de ajuda")
+        .await;
+    ana.syncer.sync().await.unwrap();
+    bruno.syncer.sync().await.unwrap();
+    let c = conversation_of(&ana, m);
+    assert_eq!(c.assignee, None);
+
+    // Ana replies to the unassigned conversation: Bruno sees it assigned to Ana.
+    ana.client.act(send(c.id, "Claro! Já vejo.")).unwrap();
+    assert_eq!(
+        mine(&ana),
+        vec![c.id],
+        "applied at once, before any network"
+    );
+    ana.syncer.sync().await.unwrap();
+    bruno.syncer.sync().await.unwrap();
+    assert_eq!(conversation_of(&bruno, m).assignee, Some(w.ana.id));
+    assert!(
+        ana.client.store().journal().unwrap().is_empty(),
+        "Ana's op settled"
+    );
+
+    // Bruno closes it: Ana's Mine loses it.
+    bruno
+        .client
+        .act(Action::Close {
+            conversation_id: c.id,
+            note: "resolvido".into(),
+            category: String::new(),
+        })
+        .unwrap();
+    bruno.syncer.sync().await.unwrap();
+    ana.syncer.sync().await.unwrap();
+    assert!(mine(&ana).is_empty());
+    assert_eq!(conversation_of(&ana, m).state, ConversationState::Closed);
+
+    // The customer writes again: it reopens for both.
+    let m2 = w.customer_writes("5511912340000", "Voltei").await;
+    ana.syncer.sync().await.unwrap();
+    bruno.syncer.sync().await.unwrap();
+    assert_eq!(conversation_of(&ana, m2).state, ConversationState::Open);
+    assert_eq!(
+        shown(&ana),
+        shown(&bruno),
+        "both clients show the same workspace"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_offline_work_is_applied_once_in_order_and_clients_converge() {
+    let mut w = world().await;
+    let ana = w.sign_in(&w.ana, "ana").await;
+    let m = w.customer_writes("5511955550000", "Bom dia").await;
+    let m_other = w.customer_writes("5511955551111", "Oi").await;
+    ana.syncer.sync().await.unwrap();
+    let (c, other) = (
+        conversation_of(&ana, m).id,
+        conversation_of(&ana, m_other).id,
+    );
+
+    w.stop_server().await;
+    let before_offline = ana.client.store().journal().unwrap().len();
+    let actions = vec![
+        send(c, "primeira"),
+        send(c, "segunda"),
+        Action::SetUnanswered {
+            conversation_id: c,
+            unanswered: true,
+        },
+        Action::Assign {
+            conversation_id: other,
+            assignee: Some(w.bruno.id),
+        },
+        Action::Snooze {
+            conversation_id: other,
+            until: T0 + 10 * HOUR,
+        },
+        Action::Archive {
+            message_ids: vec![m],
+        },
+        Action::EditContact {
+            contact_id: conversation_of(&ana, m).contact_id,
+            edit: ContactEdit {
+                name: Some("Dona Maria".into()),
+                ..Default::default()
+            },
+        },
+        Action::Close {
+            conversation_id: c,
+            note: String::new(),
+            category: "venda".into(),
+        },
+    ];
+    for a in actions {
+        ana.clock.advance(1_000);
+        ana.client.act(a).unwrap();
+    }
+    let offline = ana.syncer.sync().await.unwrap_err();
+    assert!(matches!(offline, SyncError::Network(_)), "{offline}");
+    assert!(offline.recoverable());
+    assert_eq!(
+        ana.client.store().journal().unwrap().len(),
+        before_offline + 8,
+        "everything waits, nothing lost"
+    );
+
+    w.restart_server().await;
+    ana.syncer.sync().await.unwrap();
+    // Pushing again changes nothing: every op was applied exactly once.
+    ana.syncer.sync().await.unwrap();
+    assert!(ana.client.store().journal().unwrap().is_empty());
+    let bruno = w.sign_in(&w.bruno, "bruno").await;
+    bruno.syncer.sync().await.unwrap();
+    let fresh = w.sign_in(&w.ana, "ana-fresh").await;
+    fresh.syncer.sync().await.unwrap();
+    assert_eq!(
+        shown(&ana),
+        shown(&fresh),
+        "Ana's mirror equals a fresh full sync, row for row"
+    );
+    assert_eq!(shown(&bruno), shown(&fresh));
+    let texts: Vec<String> = {
+        let t = fresh.client.store().open_conversation(c, None, 50).unwrap();
+        t.items
+            .into_iter()
+            .filter_map(|i| match i {
+                TimelineItem::Message { message, .. }
+                    if message.direction == Direction::Outgoing =>
+                {
+                    Some(message.text)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(texts, vec!["primeira", "segunda"], "in order, once each");
+    let closed = conversation_of(&fresh, m);
+    assert_eq!(closed.state, ConversationState::Closed);
+    assert_eq!(
+        closed.assignee, None,
+        "closing unassigned Ana, who had been assigned by replying"
+    );
+    let storage = w.server.as_ref().unwrap().app.storage.clone();
+    let Some(Entity::Contact(k)) = storage.get(EntityRef::Contact(closed.contact_id)).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(k.name, "Dona Maria");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_send_refused_outside_the_window_shows_in_failed_and_retries_as_a_template() {
+    let w = world().await;
+    let ana = w.sign_in(&w.ana, "ana").await;
+    let m = w.customer_writes("5511977770000", "Oi").await;
+    ana.syncer.sync().await.unwrap();
+    let c = conversation_of(&ana, m);
+    // The laptop was offline for a day: by its clock the window is open, by the server's not.
+    w.server_clock.fetch_add(25 * HOUR, Ordering::SeqCst);
+    let message_id = MessageId::new();
+    ana.client
+        .act(Action::SendMessage {
+            message_id,
+            conversation_id: c.id,
+            text: "Ainda precisa?".into(),
+            attachments: vec![],
+            template: None,
+            reply_to: None,
+        })
+        .unwrap();
+    let events = ana.client.subscribe();
+    ana.syncer.sync().await.unwrap();
+    let failed = ana
+        .client
+        .store()
+        .list_folder(Folder::Failed, None, 10)
+        .unwrap();
+    assert_eq!(failed.rows.len(), 1);
+    let reason = failed.rows[0].message.failure.clone().unwrap();
+    assert!(reason.contains("24-hour window"), "{reason}");
+    let refusal = events.try_iter().find_map(|e| match e {
+        outpost_core::Event::OpRefused {
+            code,
+            conversation_id,
+            ..
+        } => Some((code, conversation_id)),
+        _ => None,
+    });
+    assert_eq!(
+        refusal,
+        Some((ErrorCode::WindowClosed, Some(c.id))),
+        "the agent is told why, and where"
+    );
+    // Retried as an approved template, it goes.
+    let template = TemplateRef {
+        name: "retomar_contato".into(),
+        language: "pt_BR".into(),
+        params: vec![],
+    };
+    ana.client
+        .act(Action::RetryMessage {
+            message_id,
+            text: String::new(),
+            template: Some(template),
+        })
+        .unwrap();
+    ana.syncer.sync().await.unwrap();
+    assert!(
+        ana.client
+            .store()
+            .list_folder(Folder::Failed, None, 10)
+            .unwrap()
+            .rows
+            .is_empty()
+    );
+    assert!(ana.client.store().journal().unwrap().is_empty());
+    let status = ana
+        .client
+        .store()
+        .read(|conn| {
+            Ok(outpost_core::store::get_entity(
+                conn,
+                EntityRef::Message(message_id),
+            )?)
+        })
+        .unwrap();
+    assert!(matches!(status, Some(Entity::Message(m)) if m.status != MessageStatus::Failed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_wrong_password_and_ended_session_are_explained() {
+    let w = world().await;
+    let dir = tempfile::tempdir().unwrap();
+    let client =
+        Arc::new(Client::open(dir.path().join("m.db"), Arc::new(ManualClock::new(T0))).unwrap());
+    let err = Syncer::login(client.clone(), &w.base(), &w.ana.email, "errada")
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("wrong"), "{err}");
+    let ana = w.sign_in(&w.ana, "ana").await;
+    let token = ana.syncer.session().token().to_owned();
+    assert!(
+        !format!("{:?}", ana.syncer.session()).contains(&token),
+        "the token never reaches a log line"
+    );
+    reqwest_logout(&w.base(), &token).await;
+    ana.client
+        .act(Action::SetAvailability {
+            availability: Availability::Away,
+        })
+        .unwrap();
+    let err = ana.syncer.sync().await.unwrap_err();
+    assert!(matches!(err, SyncError::SignedOut), "{err}");
+    assert_eq!(
+        ana.client.store().journal().unwrap().len(),
+        1,
+        "nothing queued is lost"
+    );
+}
+
+async fn reqwest_logout(base: &str, token: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/auth/logout"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
