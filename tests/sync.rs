@@ -144,12 +144,7 @@ impl World {
 fn conversation_of(a: &Signed, message: MessageId) -> Conversation {
     let store = a.client.store();
     let m = store
-        .read(|c| {
-            Ok(outpost_core::store::get_entity(
-                c,
-                EntityRef::Message(message),
-            )?)
-        })
+        .read(|c| outpost_core::store::get_entity(c, EntityRef::Message(message)))
         .unwrap()
         .and_then(|e| match e {
             Entity::Message(m) => Some(m),
@@ -434,12 +429,7 @@ async fn test_send_refused_outside_the_window_shows_in_failed_and_retries_as_a_t
     let status = ana
         .client
         .store()
-        .read(|conn| {
-            Ok(outpost_core::store::get_entity(
-                conn,
-                EntityRef::Message(message_id),
-            )?)
-        })
+        .read(|conn| outpost_core::store::get_entity(conn, EntityRef::Message(message_id)))
         .unwrap();
     assert!(matches!(status, Some(Entity::Message(m)) if m.status != MessageStatus::Failed));
 }
