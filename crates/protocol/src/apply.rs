@@ -142,6 +142,9 @@ fn outgoing(
     status: MessageStatus,
     at: i64,
 ) -> Message {
+    // A conversation's messages keep the order they were written in, even when clocks tie or
+    // lag: a new message is at least a millisecond after the conversation's last one.
+    let at = at.max(conversation.last_message_at + 1);
     Message {
         id,
         conversation_id: conversation.id,

@@ -241,3 +241,64 @@ fn test_older_message_does_not_become_the_last_message() {
     assert_eq!(c.last_message_preview, "newer");
     assert_eq!(c.last_incoming_at, Some(T0 + 2 * HOUR));
 }
+
+#[test]
+fn test_messages_sent_at_the_same_instant_keep_their_order() {
+    use crate::apply::{Mode, Workspace, apply};
+    use std::collections::HashMap;
+    struct Memory(HashMap<EntityRef, Entity>);
+    impl Workspace for Memory {
+        type Error = String;
+        fn get(&self, r: EntityRef) -> Result<Option<Entity>, String> {
+            Ok(self.0.get(&r).cloned())
+        }
+        fn put(&mut self, e: &Entity) -> Result<(), String> {
+            self.0.insert(e.reference(), e.clone());
+            Ok(())
+        }
+        fn delete(&mut self, r: EntityRef) -> Result<(), String> {
+            self.0.remove(&r);
+            Ok(())
+        }
+        fn not_found(what: &str) -> String {
+            what.to_owned()
+        }
+    }
+    impl From<RuleError> for String {
+        fn from(e: RuleError) -> String {
+            e.reason
+        }
+    }
+    impl From<ValidationError> for String {
+        fn from(e: ValidationError) -> String {
+            e.to_string()
+        }
+    }
+    let me = agent(Visibility::Unrestricted, Role::Agent);
+    let mut c = conversation();
+    c.channel = ChannelKind::Telegram;
+    let mut w = Memory(HashMap::new());
+    w.put(&Entity::Conversation(c.clone())).unwrap();
+    let mut times = Vec::new();
+    for text in ["primeira", "segunda", "terceira"] {
+        let id = MessageId::new();
+        let op = Op {
+            op_id: OpId::new(),
+            at: T0, // the same instant for all three
+            action: Action::SendMessage {
+                message_id: id,
+                conversation_id: c.id,
+                text: text.into(),
+                attachments: vec![],
+                template: None,
+                reply_to: None,
+            },
+        };
+        apply(&mut w, &me, &op, T0, Mode::Fresh).unwrap();
+        let Some(Entity::Message(m)) = w.get(EntityRef::Message(id)).unwrap() else {
+            panic!()
+        };
+        times.push(m.created_at);
+    }
+    assert!(times.windows(2).all(|t| t[0] < t[1]), "{times:?}");
+}
