@@ -242,42 +242,49 @@ fn test_older_message_does_not_become_the_last_message() {
     assert_eq!(c.last_incoming_at, Some(T0 + 2 * HOUR));
 }
 
+/// A workspace in memory, to apply actions without a store.
+struct Memory(std::collections::HashMap<EntityRef, Entity>);
+
+#[derive(Debug)]
+struct MemoryError(String);
+
+impl From<RuleError> for MemoryError {
+    fn from(e: RuleError) -> Self {
+        MemoryError(e.reason)
+    }
+}
+
+impl From<ValidationError> for MemoryError {
+    fn from(e: ValidationError) -> Self {
+        MemoryError(e.to_string())
+    }
+}
+
+impl crate::apply::Workspace for Memory {
+    type Error = MemoryError;
+    fn get(&self, r: EntityRef) -> Result<Option<Entity>, MemoryError> {
+        Ok(self.0.get(&r).cloned())
+    }
+    fn put(&mut self, e: &Entity) -> Result<(), MemoryError> {
+        self.0.insert(e.reference(), e.clone());
+        Ok(())
+    }
+    fn delete(&mut self, r: EntityRef) -> Result<(), MemoryError> {
+        self.0.remove(&r);
+        Ok(())
+    }
+    fn not_found(what: &str) -> MemoryError {
+        MemoryError(what.to_owned())
+    }
+}
+
 #[test]
 fn test_messages_sent_at_the_same_instant_keep_their_order() {
     use crate::apply::{Mode, Workspace, apply};
-    use std::collections::HashMap;
-    struct Memory(HashMap<EntityRef, Entity>);
-    impl Workspace for Memory {
-        type Error = String;
-        fn get(&self, r: EntityRef) -> Result<Option<Entity>, String> {
-            Ok(self.0.get(&r).cloned())
-        }
-        fn put(&mut self, e: &Entity) -> Result<(), String> {
-            self.0.insert(e.reference(), e.clone());
-            Ok(())
-        }
-        fn delete(&mut self, r: EntityRef) -> Result<(), String> {
-            self.0.remove(&r);
-            Ok(())
-        }
-        fn not_found(what: &str) -> String {
-            what.to_owned()
-        }
-    }
-    impl From<RuleError> for String {
-        fn from(e: RuleError) -> String {
-            e.reason
-        }
-    }
-    impl From<ValidationError> for String {
-        fn from(e: ValidationError) -> String {
-            e.to_string()
-        }
-    }
     let me = agent(Visibility::Unrestricted, Role::Agent);
     let mut c = conversation();
     c.channel = ChannelKind::Telegram;
-    let mut w = Memory(HashMap::new());
+    let mut w = Memory(Default::default());
     w.put(&Entity::Conversation(c.clone())).unwrap();
     let mut times = Vec::new();
     for text in ["primeira", "segunda", "terceira"] {
@@ -296,7 +303,7 @@ fn test_messages_sent_at_the_same_instant_keep_their_order() {
         };
         apply(&mut w, &me, &op, T0, Mode::Fresh).unwrap();
         let Some(Entity::Message(m)) = w.get(EntityRef::Message(id)).unwrap() else {
-            panic!()
+            panic!("the message was stored")
         };
         times.push(m.created_at);
     }
