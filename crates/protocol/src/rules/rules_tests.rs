@@ -301,7 +301,7 @@ fn test_messages_sent_at_the_same_instant_keep_their_order() {
                 reply_to: None,
             },
         };
-        apply(&mut w, &me, &op, T0, Mode::Fresh).unwrap();
+        apply(&mut w, &me, &op, T0, Mode::Fresh).unwrap_or_else(|e| panic!("{}", e.0));
         let Some(Entity::Message(m)) = w.get(EntityRef::Message(id)).unwrap() else {
             panic!("the message was stored")
         };
