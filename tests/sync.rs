@@ -475,3 +475,119 @@ async fn reqwest_logout(base: &str, token: &str) {
         .unwrap();
     assert_eq!(r.status(), 204);
 }
+
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+fn has_message(a: &Signed, id: MessageId) -> bool {
+    a.client
+        .store()
+        .read(|c| outpost_core::store::get_entity(c, EntityRef::Message(id)))
+        .unwrap()
+        .is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_stream_brings_changes_and_pushes_actions_without_asking() {
+    use outpost_core::sync::engine::{Connection, Engine};
+    let w = world().await;
+    let ana = w.sign_in(&w.ana, "ana").await;
+    let bruno = w.sign_in(&w.bruno, "bruno").await;
+    let engine_ana = Engine::start(ana.syncer.resume_clone());
+    let engine_bruno = Engine::start(bruno.syncer.resume_clone());
+    let status = engine_ana.status();
+    until("Ana online", || {
+        status.borrow().connection == Connection::Online
+    })
+    .await;
+    let m = w.customer_writes("5511900007777", "Chegou rápido?").await;
+    until("the customer's message reaches Ana", || {
+        has_message(&ana, m)
+    })
+    .await;
+    until("and Bruno", || has_message(&bruno, m)).await;
+    // Ana acts; the engine pushes it and Bruno's engine pulls it, nobody calls sync.
+    let c = conversation_of(&ana, m);
+    let reply = MessageId::new();
+    ana.client
+        .act(Action::SendMessage {
+            message_id: reply,
+            conversation_id: c.id,
+            text: "Sim!".into(),
+            attachments: vec![],
+            template: None,
+            reply_to: None,
+        })
+        .unwrap();
+    until("Ana's reply reaches Bruno", || has_message(&bruno, reply)).await;
+    until("Ana's journal drains", || {
+        ana.client.store().journal().unwrap().is_empty()
+    })
+    .await;
+    engine_ana.stop().await;
+    engine_bruno.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_engine_rides_out_a_server_restart_and_misses_nothing() {
+    use outpost_core::sync::engine::{Connection, Engine};
+    let mut w = world().await;
+    let ana = w.sign_in(&w.ana, "ana").await;
+    let m = w.customer_writes("5511900008888", "Oi").await;
+    let engine = Engine::start(ana.syncer.resume_clone());
+    let status = engine.status();
+    until("online", || {
+        status.borrow().connection == Connection::Online
+    })
+    .await;
+    until("first message", || has_message(&ana, m)).await;
+    w.stop_server().await;
+    until("offline", || {
+        matches!(status.borrow().connection, Connection::Offline { .. })
+    })
+    .await;
+    let c = conversation_of(&ana, m);
+    let queued = MessageId::new();
+    ana.client
+        .act(Action::SendMessage {
+            message_id: queued,
+            conversation_id: c.id,
+            text: "Enviada offline".into(),
+            attachments: vec![],
+            template: None,
+            reply_to: None,
+        })
+        .unwrap();
+    until("the status shows what waits", || {
+        status.borrow().waiting >= 1
+    })
+    .await;
+    w.restart_server().await;
+    let after = w.customer_writes("5511900008888", "Voltaram?").await;
+    until("the message written while reconnecting arrives", || {
+        has_message(&ana, after)
+    })
+    .await;
+    until("the queued action went, and was answered", || {
+        ana.client.store().journal().unwrap().is_empty()
+    })
+    .await;
+    until("online again", || {
+        status.borrow().connection == Connection::Online
+    })
+    .await;
+    let storage = w.server.as_ref().unwrap().app.storage.clone();
+    assert!(
+        storage.get(EntityRef::Message(queued)).unwrap().is_some(),
+        "the server has the offline message"
+    );
+    engine.stop().await;
+}

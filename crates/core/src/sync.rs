@@ -19,6 +19,8 @@
 //! everything queued stays queued. The session token is held in memory only; keeping it is the
 //! OS keyring's job (never a file, the database or a log).
 
+pub mod engine;
+
 use std::sync::Arc;
 
 use outpost_protocol::{Agent, ChangesPage, ErrorBody, Op, OpResult};
@@ -199,6 +201,11 @@ impl Syncer {
 
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    /// Another syncer for the same client and session (one for the engine, one to keep).
+    pub fn resume_clone(&self) -> Syncer {
+        Syncer::resume(self.client.clone(), self.session.clone())
     }
 
     /// Pulls the change feed from the stored cursor until the server has nothing more.

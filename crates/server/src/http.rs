@@ -472,6 +472,7 @@ async fn serve_stream<S: Storage>(mut socket: WebSocket, app: Arc<App<S>>, agent
     };
     let mut seq = app.seq.subscribe();
     let mut presence = app.presence.subscribe();
+    let mut closing = app.closing.subscribe();
     let send = |frame: &StreamFrame| {
         WsMessage::Text(serde_json::to_string(frame).unwrap_or_default().into())
     };
@@ -485,6 +486,13 @@ async fn serve_stream<S: Storage>(mut socket: WebSocket, app: Arc<App<S>>, agent
     }
     loop {
         tokio::select! {
+            changed = closing.changed() => {
+                let stop = changed.is_err() || *closing.borrow();
+                if stop {
+                    let _ = socket.send(WsMessage::Close(None)).await;
+                    break;
+                }
+            }
             changed = seq.changed() => {
                 if changed.is_err() {
                     break;

@@ -48,6 +48,8 @@ pub struct App<S: Storage> {
     pub limiter: auth::LoginLimiter,
     /// Typing and viewing, relayed between the streams of agents who may see the conversation.
     pub presence: tokio::sync::broadcast::Sender<PresenceNote>,
+    /// Set when the server stops: open streams close so their clients reconnect elsewhere.
+    pub closing: watch::Sender<bool>,
     /// Who has which conversation open, by stream connection.
     pub viewers: std::sync::Mutex<std::collections::HashMap<ConversationId, Vec<(u64, Presence)>>>,
     clock: Clock,
@@ -68,6 +70,7 @@ impl<S: Storage> App<S> {
             storage,
             seq,
             presence: tokio::sync::broadcast::channel(1024).0,
+            closing: watch::channel(false).0,
             viewers: Default::default(),
             limiter: auth::LoginLimiter::default(),
             clock,
@@ -150,6 +153,7 @@ pub struct Running {
 impl Running {
     /// Stops accepting, lets requests in flight finish, and waits for the server to end.
     pub async fn stop(mut self) {
+        self.app.closing.send_replace(true);
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

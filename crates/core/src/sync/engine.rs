@@ -1,0 +1,251 @@
+//! The sync engine: one task per signed-in client that keeps the mirror current and the journal
+//! flowing, and says how it is going.
+//!
+//! # States
+//! - `Syncing`: connected, catching up (after connecting, or on "changed up to seq N").
+//! - `Online`: connected and caught up; a new action is pushed at once.
+//! - `Offline`: the server cannot be reached or failed; retrying with exponential backoff
+//!   (250 ms doubling to 30 s, ±20 % jitter). Nothing is lost meanwhile: actions wait in the
+//!   journal, and the next connection pulls from the stored cursor, so no change is missed.
+//! - `SignedOut`: the server ended the session (401). The engine stops; everything queued stays.
+//!
+//! The stream (`GET /v1/stream`) only says *that* something changed; the changes themselves
+//! always come from the feed, from the cursor, so a dropped connection cannot lose one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use outpost_protocol::StreamFrame;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+use ts_rs::TS;
+
+use super::{SyncError, Syncer};
+use crate::Event;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Connection {
+    Syncing,
+    Online,
+    /// Retrying in `retry_in_ms`.
+    Offline {
+        retry_in_ms: u64,
+    },
+    SignedOut,
+}
+
+/// What the status bar shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SyncStatus {
+    pub connection: Connection,
+    /// Actions waiting to be sent or answered.
+    pub waiting: u32,
+}
+
+/// Exponential backoff with jitter.
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(250);
+    const MAX: Duration = Duration::from_secs(30);
+
+    fn new() -> Backoff {
+        Backoff { next: Self::FIRST }
+    }
+
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+
+    fn next(&mut self, at_least: Option<Duration>) -> Duration {
+        let base = self.next.max(at_least.unwrap_or_default());
+        self.next = (self.next * 2).min(Self::MAX);
+        let jitter = 0.8 + fastrand::f64() * 0.4;
+        base.mul_f64(jitter)
+    }
+}
+
+/// A running engine.
+pub struct Engine {
+    status: watch::Receiver<SyncStatus>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Engine {
+    /// Starts syncing in the background.
+    pub fn start(syncer: Syncer) -> Engine {
+        let (status_tx, status) = watch::channel(SyncStatus {
+            connection: Connection::Syncing,
+            waiting: 0,
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(run(Arc::new(syncer), status_tx, stopped));
+        Engine {
+            status,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// The current status; `changed()` on the receiver waits for the next.
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.status.clone()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Actions waiting to be sent or answered (read off the runtime).
+async fn waiting(syncer: &Arc<Syncer>) -> u32 {
+    let client = syncer.client.clone();
+    tokio::task::spawn_blocking(move || {
+        client
+            .store()
+            .journal()
+            .map(|j| {
+                j.iter()
+                    .filter(|e| e.state != crate::store::OpState::Refused)
+                    .count() as u32
+            })
+            .unwrap_or(0)
+    })
+    .await
+    .unwrap_or(0)
+}
+
+async fn cursor(syncer: &Arc<Syncer>) -> u64 {
+    let client = syncer.client.clone();
+    tokio::task::spawn_blocking(move || client.store().cursor().unwrap_or(0))
+        .await
+        .unwrap_or(0)
+}
+
+async fn publish(syncer: &Arc<Syncer>, status: &watch::Sender<SyncStatus>, connection: Connection) {
+    let next = SyncStatus {
+        connection,
+        waiting: waiting(syncer).await,
+    };
+    status.send_if_modified(|s| {
+        let changed = *s != next;
+        *s = next;
+        changed
+    });
+}
+
+async fn run(
+    syncer: Arc<Syncer>,
+    status: watch::Sender<SyncStatus>,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    // The agent's actions wake the engine: the client's events, bridged from their thread.
+    let (wake_tx, mut wake) = mpsc::unbounded_channel::<()>();
+    let events = syncer.client.subscribe();
+    std::thread::spawn(move || {
+        for event in events {
+            if matches!(event, Event::Changed { journal: true, .. }) && wake_tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut backoff = Backoff::new();
+    loop {
+        let url = format!(
+            "{}/v1/stream",
+            syncer.session.server.replacen("http", "ws", 1)
+        );
+        let mut request =
+            match tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                url,
+            ) {
+                Ok(r) => r,
+                Err(_) => return,
+            };
+        if let Ok(v) = format!("Bearer {}", syncer.session.token()).parse() {
+            request.headers_mut().insert("authorization", v);
+        }
+        let connected = tokio_tungstenite::connect_async(request).await;
+        let failure = match connected {
+            Ok((mut stream, _)) => {
+                publish(&syncer, &status, Connection::Syncing).await;
+                let mut outcome = syncer.sync().await.map(|_| ());
+                if outcome.is_ok() {
+                    backoff.reset();
+                    publish(&syncer, &status, Connection::Online).await;
+                }
+                while outcome.is_ok() {
+                    tokio::select! {
+                        _ = &mut stopped => return,
+                        frame = stream.next() => match frame {
+                            Some(Ok(msg)) => {
+                                let frame = msg.to_text().ok().and_then(|t| serde_json::from_str::<StreamFrame>(t).ok());
+                                if let Some(StreamFrame::Changed { seq }) = frame {
+                                    let cursor = cursor(&syncer).await;
+                                    if seq > cursor {
+                                        publish(&syncer, &status, Connection::Syncing).await;
+                                        outcome = syncer.pull().await.map(|_| ());
+                                        if outcome.is_ok() {
+                                            publish(&syncer, &status, Connection::Online).await;
+                                        }
+                                    }
+                                }
+                            }
+                            Some(Err(e)) => outcome = Err(SyncError::Network(e.to_string())),
+                            None => outcome = Err(SyncError::Network("the stream closed".into())),
+                        },
+                        Some(()) = wake.recv() => {
+                            while wake.try_recv().is_ok() {}
+                            publish(&syncer, &status, Connection::Online).await;
+                            outcome = syncer.sync().await.map(|_| ());
+                            if outcome.is_ok() {
+                                publish(&syncer, &status, Connection::Online).await;
+                            }
+                        }
+                    }
+                }
+                outcome.err()
+            }
+            Err(tokio_tungstenite::tungstenite::Error::Http(response))
+                if response.status() == 401 =>
+            {
+                Some(SyncError::SignedOut)
+            }
+            Err(e) => Some(SyncError::Network(e.to_string())),
+        };
+        let Some(failure) = failure else { continue };
+        if matches!(failure, SyncError::SignedOut) {
+            publish(&syncer, &status, Connection::SignedOut).await;
+            let _ = stopped.await;
+            return;
+        }
+        let retry_after = match &failure {
+            SyncError::Server {
+                retry_after_ms: Some(ms),
+                ..
+            } => Some(Duration::from_millis(*ms)),
+            _ => None,
+        };
+        let wait = backoff.next(retry_after);
+        publish(
+            &syncer,
+            &status,
+            Connection::Offline {
+                retry_in_ms: wait.as_millis() as u64,
+            },
+        )
+        .await;
+        tokio::select! {
+            _ = &mut stopped => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
