@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         Some("gen-types") => gen_types(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run              the demo: a generated workspace in a fresh mirror\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server]  the benchmarks (release build)\n  gen-types        regenerate ui/src/generated from the Rust types"
+                "usage: cargo xtask <command>\n\n  run              the demo: a generated workspace in a fresh mirror\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|sync]  the benchmarks (release build)\n  gen-types        regenerate ui/src/generated from the Rust types"
             );
             return ExitCode::from(2);
         }
@@ -189,7 +189,24 @@ fn bench(args: &[String]) -> Result {
             .args(&args[1.min(args.len())..]);
             status(cmd)
         }
-        other => Err(format!("unknown benchmark '{other}' (known: core, server)")),
+        "sync" => {
+            let mut cmd = cargo();
+            cmd.args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "outpost-e2e",
+                "--example",
+                "bench-sync",
+                "--",
+            ])
+            .args(&args[1.min(args.len())..]);
+            status(cmd)
+        }
+        other => Err(format!(
+            "unknown benchmark '{other}' (known: core, server, sync)"
+        )),
     }
 }
 
