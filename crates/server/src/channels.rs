@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::storage::{Storage, StorageError};
 
+/// How long the channel keeps following a message's delivery.
+pub const FOLLOW_FOR: Millis = 7 * 24 * 60 * 60 * 1000;
+
 /// How the test channel treats outgoing messages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -51,7 +54,8 @@ fn address(contact: &Contact, m: &Message) -> String {
 /// Moves each outgoing message one step along, when its time has come. Returns how many moved.
 pub fn deliver<S: Storage>(storage: &S, now: Millis) -> Result<usize, StorageError> {
     let mut moved = 0;
-    for id in storage.messages_in_delivery(500)? {
+    // A provider stops reporting on old messages: only those that moved in the last week move on.
+    for id in storage.messages_in_delivery(now - FOLLOW_FOR, 500)? {
         storage.write(|tx| {
             use crate::storage::Tx;
             let Some(Entity::Message(mut m)) = tx.get(EntityRef::Message(id))? else {

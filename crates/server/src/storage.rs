@@ -111,8 +111,9 @@ pub trait Storage: Send + Sync + 'static {
     fn due_messages(&self, now: Millis) -> Result<Vec<MessageId>>;
     /// Snoozed conversations whose time has come.
     fn due_snoozes(&self, now: Millis) -> Result<Vec<ConversationId>>;
-    /// Outgoing messages on their way: queued, sent or delivered.
-    fn messages_in_delivery(&self, limit: u32) -> Result<Vec<MessageId>>;
+    /// Outgoing messages on their way (queued, wired, sent or delivered) that moved at or after
+    /// `since`, the longest waiting first.
+    fn messages_in_delivery(&self, since: Millis, limit: u32) -> Result<Vec<MessageId>>;
     /// The settings of the channel of this kind (the first one registered), as JSON.
     fn channel_settings(&self, kind: ChannelKind) -> Result<Option<serde_json::Value>>;
     fn set_channel_settings(&self, id: uuid::Uuid, settings: &serde_json::Value) -> Result<()>;

@@ -268,11 +268,18 @@ impl Tx for SqliteTx<'_> {
             Entity::Message(m) => {
                 self.tx
                     .prepare_cached(
-                        "INSERT INTO messages (id, conversation, status, send_at, data) VALUES (?1, ?2, ?3, ?4, ?5)
+                        "INSERT INTO messages (id, conversation, status, send_at, moved_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                          ON CONFLICT (id) DO UPDATE SET conversation = excluded.conversation, status = excluded.status,
-                            send_at = excluded.send_at, data = excluded.data",
+                            send_at = excluded.send_at, moved_at = excluded.moved_at, data = excluded.data",
                     )?
-                    .execute(params![m.id.0, m.conversation_id.0, status_name(m.status), m.send_at, json])?;
+                    .execute(params![
+                        m.id.0,
+                        m.conversation_id.0,
+                        status_name(m.status),
+                        m.send_at,
+                        m.history.last().map_or(m.created_at, |s| s.at),
+                        json
+                    ])?;
             }
             Entity::Event(ev) => {
                 self.tx
@@ -761,12 +768,14 @@ impl Storage for Sqlite {
         })
     }
 
-    fn messages_in_delivery(&self, limit: u32) -> Result<Vec<MessageId>> {
+    fn messages_in_delivery(&self, since: Millis, limit: u32) -> Result<Vec<MessageId>> {
         self.read(|c| {
             Ok(c.prepare_cached(
-                "SELECT id FROM messages WHERE status IN ('pending', 'wired', 'sent', 'delivered') LIMIT ?1",
+                "SELECT id FROM messages
+                 WHERE status IN ('pending', 'wired', 'sent', 'delivered') AND moved_at >= ?1
+                 ORDER BY moved_at LIMIT ?2",
             )?
-            .query_map([limit], |r| r.get(0).map(MessageId))?
+            .query_map(params![since, limit], |r| r.get(0).map(MessageId))?
             .collect::<rusqlite::Result<_>>()?)
         })
     }

@@ -57,17 +57,20 @@ CREATE TABLE conversations (
 CREATE INDEX conversations_by_contact ON conversations (contact);
 CREATE INDEX conversations_snoozed ON conversations (snoozed_until) WHERE snoozed_until IS NOT NULL;
 
+-- moved_at: when the message reached its current status (the channel's delivery loop only
+-- follows messages that moved recently).
 CREATE TABLE messages (
     id           BLOB PRIMARY KEY,
     conversation BLOB NOT NULL,
     status       TEXT NOT NULL,
     send_at      INTEGER,
+    moved_at     INTEGER NOT NULL DEFAULT 0,
     data         TEXT NOT NULL
 ) STRICT;
 
 CREATE INDEX messages_by_conversation ON messages (conversation);
 CREATE INDEX messages_due ON messages (send_at) WHERE status = 'scheduled';
-CREATE INDEX messages_in_delivery ON messages (status) WHERE status IN ('pending', 'wired', 'sent', 'delivered');
+CREATE INDEX messages_in_delivery ON messages (moved_at) WHERE status IN ('pending', 'wired', 'sent', 'delivered');
 
 CREATE TABLE events (
     id           BLOB PRIMARY KEY,
