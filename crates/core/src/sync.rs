@@ -208,11 +208,16 @@ impl Syncer {
         Syncer::resume(self.client.clone(), self.session.clone())
     }
 
-    /// Pulls the change feed from the stored cursor until the server has nothing more.
+    /// Pulls the change feed from the stored cursor until the server has nothing more. The next
+    /// page is fetched and decoded while the current one is stored; pages are still stored in
+    /// order, one transaction each, and a page that is refused stops the pull there.
     pub async fn pull(&self) -> Result<Pulled, SyncError> {
         let client = self.client.clone();
-        let mut cursor = blocking(move || client.store().cursor()).await?;
-        let first_sync = cursor == 0;
+        let (cursor, index_pending) =
+            blocking(move || Ok((client.store().cursor()?, client.store().index_pending()?)))
+                .await?;
+        // A first sync (or one that was interrupted) builds the message index once, at the end.
+        let first_sync = cursor == 0 || index_pending;
         let mode = if first_sync {
             IndexMode::Deferred
         } else {
@@ -222,35 +227,64 @@ impl Syncer {
             cursor,
             ..Default::default()
         };
-        loop {
-            let response = self
-                .http
-                .get(format!(
-                    "{}/v1/changes?after={cursor}&limit={PULL_PAGE}",
-                    self.session.server
-                ))
-                .bearer_auth(&self.session.token)
-                .send()
-                .await
-                .map_err(network)?;
-            if !response.status().is_success() {
-                return Err(error_of(response).await);
+        let (pages_tx, mut pages) = tokio::sync::mpsc::channel::<Result<ChangesPage, SyncError>>(2);
+        let (http, server, token) = (
+            self.http.clone(),
+            self.session.server.clone(),
+            self.session.token.clone(),
+        );
+        let fetcher = tokio::spawn(async move {
+            let mut after = cursor;
+            loop {
+                let page = async {
+                    let response = http
+                        .get(format!(
+                            "{server}/v1/changes?after={after}&limit={PULL_PAGE}"
+                        ))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .map_err(network)?;
+                    if !response.status().is_success() {
+                        return Err(error_of(response).await);
+                    }
+                    let bytes = response.bytes().await.map_err(network)?;
+                    // Decoding is CPU work: off the runtime, beside the store's writes.
+                    tokio::task::spawn_blocking(move || {
+                        serde_json::from_slice::<ChangesPage>(&bytes)
+                    })
+                    .await
+                    .map_err(|e| SyncError::Network(e.to_string()))?
+                    .map_err(|e| SyncError::Store(crate::Error::BadChanges(e.to_string())))
+                }
+                .await;
+                let next = page.as_ref().ok().map(|p| (p.cursor, p.has_more));
+                if pages_tx.send(page).await.is_err() {
+                    return;
+                }
+                match next {
+                    Some((cursor, true)) => after = cursor,
+                    _ => return,
+                }
             }
-            let page: ChangesPage = response
-                .json()
-                .await
-                .map_err(|e| SyncError::Store(crate::Error::BadChanges(e.to_string())))?;
-            let has_more = page.has_more;
+        });
+        while let Some(page) = pages.recv().await {
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    fetcher.abort();
+                    return Err(e);
+                }
+            };
             let (changes, next) = (page.changes.len(), page.cursor);
             let client = self.client.clone();
-            blocking(move || client.ingest(&page, mode)).await?;
+            if let Err(e) = blocking(move || client.ingest(&page, mode)).await {
+                fetcher.abort();
+                return Err(e);
+            }
             pulled.pages += 1;
             pulled.changes += changes;
             pulled.cursor = next;
-            cursor = next;
-            if !has_more {
-                break;
-            }
         }
         if first_sync {
             let client = self.client.clone();
