@@ -42,10 +42,7 @@ async fn main() -> Result<(), Error> {
             .get(i + 1)
             .ok_or("--messages takes a number")?
             .parse()?;
-        let scale = n as f64 / spec.messages as f64;
-        spec.messages = n;
-        spec.conversations = ((spec.conversations as f64 * scale) as usize).max(10);
-        spec.contacts = ((spec.contacts as f64 * scale) as usize).max(5);
+        spec = spec.scaled_to(n);
     }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data/sync");
     let _ = std::fs::remove_dir_all(&dir);
@@ -64,18 +61,8 @@ async fn main() -> Result<(), Error> {
     let mut generator = Generator::new(spec.clone());
     let messages = {
         let storage = storage.clone();
-        tokio::task::spawn_blocking(move || -> Result<usize, StorageError> {
-            while let Some(page) = generator.next_page(5_000) {
-                storage.write(|tx| {
-                    for change in &page.changes {
-                        if let ChangeKind::Upsert { entity } = &change.kind {
-                            tx.put(entity)?;
-                        }
-                    }
-                    Ok::<_, StorageError>(())
-                })?;
-            }
-            Ok(generator.messages_made())
+        tokio::task::spawn_blocking(move || {
+            outpost_server::demo::load(&*storage, &mut generator, 5_000)
         })
         .await??
     };

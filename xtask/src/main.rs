@@ -158,56 +158,30 @@ fn test(args: &[String]) -> Result {
 fn bench(args: &[String]) -> Result {
     ensure_build_tools()?;
     let which = args.first().map(String::as_str).unwrap_or("core");
-    match which {
-        "core" => {
-            let mut cmd = cargo();
-            cmd.args([
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                "outpost-core",
-                "--example",
-                "bench",
-                "--",
-            ])
-            .args(&args[1.min(args.len())..]);
-            status(cmd)
+    // Each benchmark is an example of the crate whose figures it measures.
+    let (package, example) = match which {
+        "core" => ("outpost-core", "bench-core"),
+        "server" => ("outpost-server", "bench-server"),
+        "sync" => ("outpost-e2e", "bench-sync"),
+        other => {
+            return Err(format!(
+                "unknown benchmark '{other}' (known: core, server, sync)"
+            ));
         }
-        "server" => {
-            let mut cmd = cargo();
-            cmd.args([
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                "outpost-server",
-                "--example",
-                "bench",
-                "--",
-            ])
-            .args(&args[1.min(args.len())..]);
-            status(cmd)
-        }
-        "sync" => {
-            let mut cmd = cargo();
-            cmd.args([
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                "outpost-e2e",
-                "--example",
-                "bench-sync",
-                "--",
-            ])
-            .args(&args[1.min(args.len())..]);
-            status(cmd)
-        }
-        other => Err(format!(
-            "unknown benchmark '{other}' (known: core, server, sync)"
-        )),
-    }
+    };
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        package,
+        "--example",
+        example,
+        "--",
+    ])
+    .args(&args[1.min(args.len())..]);
+    status(cmd)
 }
 
 fn gen_types() -> Result {

@@ -48,6 +48,15 @@ impl Spec {
         }
     }
 
+    /// The same proportions for `messages` messages (benchmarks' `--messages N`).
+    pub fn scaled_to(mut self, messages: usize) -> Spec {
+        let scale = messages as f64 / self.messages as f64;
+        self.messages = messages;
+        self.conversations = ((self.conversations as f64 * scale) as usize).max(10);
+        self.contacts = ((self.contacts as f64 * scale) as usize).max(5);
+        self
+    }
+
     /// The benchmark's: 1,000,000 messages, 50,000 conversations, 20,000 contacts.
     pub fn large(now: Millis) -> Spec {
         Spec {

@@ -27,6 +27,25 @@ pub struct DemoLogin {
     pub visibility: Visibility,
 }
 
+/// Stores everything a generator makes, a page per transaction; returns how many messages.
+pub fn load<S: Storage>(
+    storage: &S,
+    generator: &mut Generator,
+    page: usize,
+) -> Result<usize, StorageError> {
+    while let Some(p) = generator.next_page(page) {
+        storage.write(|tx| {
+            for change in &p.changes {
+                if let ChangeKind::Upsert { entity } = &change.kind {
+                    workspace::put_announced(tx, entity)?;
+                }
+            }
+            Ok::<_, StorageError>(())
+        })?;
+    }
+    Ok(generator.messages_made())
+}
+
 /// Seeds the workspace when it has no agent yet; returns who can sign in either way.
 pub fn seed<S: Storage>(storage: &S, now: Millis) -> Result<Vec<DemoLogin>, String> {
     let mut generator = Generator::new(Spec {
@@ -55,18 +74,7 @@ pub fn seed<S: Storage>(storage: &S, now: Millis) -> Result<Vec<DemoLogin>, Stri
     if !fresh {
         return Ok(logins);
     }
-    while let Some(page) = generator.next_page(500) {
-        storage
-            .write(|tx| {
-                for change in &page.changes {
-                    if let ChangeKind::Upsert { entity } = &change.kind {
-                        workspace::put_announced(tx, entity)?;
-                    }
-                }
-                Ok::<_, StorageError>(())
-            })
-            .map_err(|e| e.to_string())?;
-    }
+    load(storage, &mut generator, 500).map_err(|e| e.to_string())?;
     let hash = auth::hash_password(DEMO_PASSWORD)?;
     for a in &generator.agents {
         storage

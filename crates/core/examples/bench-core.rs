@@ -245,10 +245,7 @@ fn main() -> Result<(), Error> {
             .get(i + 1)
             .ok_or("--messages takes a number")?
             .parse()?;
-        let scale = n as f64 / spec.messages as f64;
-        spec.messages = n;
-        spec.conversations = ((spec.conversations as f64 * scale) as usize).max(10);
-        spec.contacts = ((spec.contacts as f64 * scale) as usize).max(5);
+        spec = spec.scaled_to(n);
     }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
     let _ = std::fs::remove_dir_all(&dir);
