@@ -591,3 +591,74 @@ async fn test_engine_rides_out_a_server_restart_and_misses_nothing() {
     );
     engine.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_restricted_agent_loses_a_reassigned_conversation_from_mirror_and_search() {
+    let w = world().await;
+    let storage = w.server.as_ref().unwrap().app.storage.clone();
+    let paula = outpost_server::add_agent(
+        &*storage,
+        "Paula Própria",
+        "paula@outpost.example",
+        PASSWORD,
+        Role::Agent,
+        Visibility::OwnOnly,
+        vec![],
+    )
+    .unwrap();
+    let ana = w.sign_in(&w.ana, "ana").await;
+    let p = w.sign_in(&paula, "paula").await;
+    let m = w
+        .customer_writes("5511944440000", "Quero o reembolso do pedido 4521")
+        .await;
+    ana.syncer.sync().await.unwrap();
+    let c = conversation_of(&ana, m);
+    ana.client
+        .act(Action::Assign {
+            conversation_id: c.id,
+            assignee: Some(paula.id),
+        })
+        .unwrap();
+    ana.syncer.sync().await.unwrap();
+    p.syncer.sync().await.unwrap();
+    assert_eq!(
+        p.client
+            .store()
+            .search("reembolso", 10)
+            .unwrap()
+            .messages
+            .len(),
+        1,
+        "Paula finds it while it is hers"
+    );
+    assert_eq!(mine(&p), vec![c.id]);
+    // Reassigned to Bruno: Paula may no longer see it.
+    ana.client
+        .act(Action::Assign {
+            conversation_id: c.id,
+            assignee: Some(w.bruno.id),
+        })
+        .unwrap();
+    ana.syncer.sync().await.unwrap();
+    p.syncer.sync().await.unwrap();
+    assert!(!has_message(&p, m), "gone from the mirror");
+    assert!(
+        p.client
+            .store()
+            .search("reembolso", 10)
+            .unwrap()
+            .messages
+            .is_empty(),
+        "gone from search"
+    );
+    assert!(
+        p.client
+            .store()
+            .search("5511944440000", 10)
+            .unwrap()
+            .contacts
+            .is_empty(),
+        "the contact too"
+    );
+    assert!(mine(&p).is_empty());
+}
