@@ -662,3 +662,125 @@ async fn test_restricted_agent_loses_a_reassigned_conversation_from_mirror_and_s
     );
     assert!(mine(&p).is_empty());
 }
+
+/// A server that signs in and then serves whatever pages the test gives it, in turn.
+async fn misbehaving_server(pages: Vec<String>) -> String {
+    use axum::routing::{get, post};
+    let agent = serde_json::json!({
+        "id": AgentId::new(), "name": "Ana", "email": "ana@x.example", "role": "admin",
+        "visibility": "unrestricted", "teams": [], "availability": "available"
+    });
+    let pages = Arc::new(std::sync::Mutex::new(pages.into_iter()));
+    let app = axum::Router::new()
+        .route(
+            "/v1/auth/login",
+            post(move || {
+                let agent = agent.clone();
+                async move { axum::Json(serde_json::json!({ "token": "t", "agent": agent, "expires_at": T0 + HOUR })) }
+            }),
+        )
+        .route(
+            "/v1/changes",
+            get(move || {
+                let next = pages.lock().unwrap().next().unwrap_or_else(|| r#"{"changes":[],"cursor":0,"has_more":false}"#.into());
+                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], next) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn change(seq: u64, entity: serde_json::Value) -> String {
+    serde_json::json!({ "seq": seq, "change": "upsert", "entity": entity }).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_malformed_oversized_or_out_of_order_pages_are_rejected_and_change_nothing() {
+    let contact = |name: &str| {
+        serde_json::json!({ "type": "contact", "data": {
+            "id": ContactId::new(), "name": name, "phone": "", "email": "", "country": "", "language": "",
+            "avatar_url": "", "identities": [], "tags": [], "fields": {}, "private_comment": "",
+            "bot_enabled": false, "active_flow": null, "created_at": T0 } })
+    };
+    let good = format!(
+        r#"{{"changes":[{},{}],"cursor":2,"has_more":false}}"#,
+        change(1, contact("Ana")),
+        change(2, contact("Bia"))
+    );
+    let too_long = "x".repeat(300);
+    let bad_pages = vec![
+        (
+            "malformed JSON",
+            r#"{"changes":[{"seq":3,"change":"upsert","entity":"#.to_owned(),
+        ),
+        (
+            "an unknown entity",
+            format!(
+                r#"{{"changes":[{}],"cursor":3,"has_more":false}}"#,
+                change(3, serde_json::json!({ "type": "spaceship", "data": {} }))
+            ),
+        ),
+        (
+            "out of order",
+            format!(
+                r#"{{"changes":[{},{}],"cursor":5,"has_more":false}}"#,
+                change(5, contact("C")),
+                change(4, contact("D"))
+            ),
+        ),
+        (
+            "replayed seqs",
+            format!(
+                r#"{{"changes":[{}],"cursor":3,"has_more":false}}"#,
+                change(2, contact("E"))
+            ),
+        ),
+        (
+            "an oversized field",
+            format!(
+                r#"{{"changes":[{}],"cursor":3,"has_more":false}}"#,
+                change(3, contact(&too_long))
+            ),
+        ),
+        (
+            "a cursor going back",
+            r#"{"changes":[],"cursor":1,"has_more":false}"#.to_owned(),
+        ),
+    ];
+    let mut pages = vec![good];
+    pages.extend(bad_pages.iter().map(|(_, p)| p.clone()));
+    let base = misbehaving_server(pages).await;
+    let dir = tempfile::tempdir().unwrap();
+    let client =
+        Arc::new(Client::open(dir.path().join("m.db"), Arc::new(ManualClock::new(T0))).unwrap());
+    let syncer = Syncer::login(client.clone(), &base, "ana@x.example", "x")
+        .await
+        .unwrap();
+    syncer.pull().await.unwrap();
+    assert_eq!(client.store().cursor().unwrap(), 2);
+    let contacts = |c: &Client| {
+        c.store().search("a", 50).unwrap().contacts.len()
+            + c.store().search("b", 50).unwrap().contacts.len()
+    };
+    let before = contacts(&client);
+    assert_eq!(before, 2);
+    for (what, _) in bad_pages {
+        let err = syncer.pull().await.expect_err(what);
+        assert!(
+            !err.recoverable() || matches!(err, SyncError::Network(_)),
+            "{what}: {err}"
+        );
+        assert!(
+            err.to_string().contains("cannot be stored") || err.to_string().contains("server"),
+            "{what}: a clear error, got: {err}"
+        );
+        assert_eq!(
+            client.store().cursor().unwrap(),
+            2,
+            "{what}: the cursor did not move"
+        );
+        assert_eq!(contacts(&client), before, "{what}: the mirror is unchanged");
+    }
+}
