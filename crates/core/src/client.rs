@@ -8,8 +8,8 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
 use outpost_protocol::{
-    Action, Agent, ChangesPage, Contact, ContactId, ConversationId, CustomView, EntityRef,
-    ErrorBody, ErrorCode, Folder, Millis, Op, OpId, OpOutcome, OpResult, Team,
+    Action, Agent, ChangesPage, Contact, ContactId, ConversationId, CustomView, ErrorBody,
+    ErrorCode, Folder, Millis, Op, OpId, OpOutcome, OpResult, Team,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -391,12 +391,6 @@ impl Client {
                 entries: s.journal()?,
             },
         })
-    }
-
-    /// Whether the mirror holds `entity` (for tests and diagnostics).
-    pub fn holds(&self, entity: EntityRef) -> Result<bool> {
-        self.store
-            .read(|c| Ok(crate::store::get_entity(c, entity)?.is_some()))
     }
 }
 

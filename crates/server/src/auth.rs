@@ -91,9 +91,9 @@ impl LoginLimiter {
         }
     }
 
-    pub fn succeeded(&self, ip: IpAddr, email: &str) {
+    /// A successful sign-in clears the email's failures (the address keeps its own).
+    pub fn succeeded(&self, email: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(&format!("email:{}", email.trim().to_lowercase()));
-        let _ = ip;
     }
 }

@@ -55,7 +55,21 @@ fn address(contact: &Contact, m: &Message) -> String {
 pub fn deliver<S: Storage>(storage: &S, now: Millis) -> Result<usize, StorageError> {
     let mut moved = 0;
     // A provider stops reporting on old messages: only those that moved in the last week move on.
-    for id in storage.messages_in_delivery(now - FOLLOW_FOR, 500)? {
+    let due = storage.messages_in_delivery(now - FOLLOW_FOR, 500)?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    // Each channel's rules, read once per round (not once per message, inside its write).
+    let mut rules_of = std::collections::HashMap::new();
+    for kind in outpost_protocol::ChannelKind::ALL {
+        let rules: TestRules = storage
+            .channel_settings(kind)?
+            .and_then(|v| v.get("rules").cloned())
+            .and_then(|r| serde_json::from_value(r).ok())
+            .unwrap_or_default();
+        rules_of.insert(kind, rules);
+    }
+    for id in due {
         storage.write(|tx| {
             use crate::storage::Tx;
             let Some(Entity::Message(mut m)) = tx.get(EntityRef::Message(id))? else {
@@ -64,11 +78,7 @@ pub fn deliver<S: Storage>(storage: &S, now: Millis) -> Result<usize, StorageErr
             if m.direction != Direction::Outgoing {
                 return Ok(());
             }
-            let rules: TestRules = storage
-                .channel_settings(m.channel)?
-                .and_then(|v| v.get("rules").cloned())
-                .and_then(|r| serde_json::from_value(r).ok())
-                .unwrap_or_default();
+            let rules = &rules_of[&m.channel];
             let last = m.history.last().map_or(m.created_at, |s| s.at);
             if now - last < rules.step_ms {
                 return Ok(());

@@ -101,7 +101,6 @@ pub fn seed<S: Storage>(storage: &S, now: Millis) -> Result<Vec<DemoLogin>, Stri
             DEMO_CHANNEL_SECRET,
         )?;
     }
-    let _ = storage.write(|tx| tx.seq());
     Ok(logins)
 }
 

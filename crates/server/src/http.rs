@@ -280,7 +280,7 @@ async fn login<S: Storage>(
             "The email or the password is wrong.",
         ));
     };
-    app.limiter.succeeded(peer.ip(), &req.email);
+    app.limiter.succeeded(&req.email);
     let (token, hash) = auth::new_token().map_err(ApiError::internal)?;
     let expires_at = now + auth::SESSION_TTL;
     let storage = app.storage.clone();

@@ -12,8 +12,8 @@ use outpost_protocol::rules::{self, RuleError};
 use outpost_protocol::{
     Actor, ActorKind, Agent, ChannelIdentity, ChannelKind, Contact, ContactId, Conversation,
     ConversationEvent, ConversationId, ConversationState, Direction, Entity, EntityRef, ErrorCode,
-    EventId, EventKind, Message, MessageId, MessageStatus, Millis, Op, OpId, OpOutcome, OpResult,
-    Sender, SenderKind, StatusStamp, ValidationError,
+    EventId, EventKind, Message, MessageId, MessageStatus, Millis, Op, OpOutcome, OpResult, Sender,
+    SenderKind, StatusStamp, ValidationError,
 };
 
 use crate::storage::{Storage, StorageError, Tx};
@@ -489,9 +489,4 @@ pub fn run_timers<S: Storage>(storage: &S, now: Millis) -> Result<usize, Storage
         })?;
     }
     Ok(done)
-}
-
-/// Whether an op id is one this server answered already (for diagnostics and tests).
-pub fn answered<S: Storage>(storage: &S, op_id: OpId) -> Result<bool, StorageError> {
-    storage.write(|tx| Ok(tx.op_result(op_id)?.is_some()))
 }

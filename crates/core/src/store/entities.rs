@@ -5,8 +5,8 @@
 use outpost_protocol::{
     Agent, AgentId, Attachment, ChannelKind, Contact, ContactId, Conversation, ConversationEvent,
     ConversationId, ConversationState, CustomView, Direction, Entity, EntityRef, EventId, Folder,
-    Message, MessageId, MessageStatus, Millis, Sender, StatusStamp, Team, TeamId, TemplateRef,
-    ViewId, rules,
+    Message, MessageId, MessageStatus, Millis, Sender, StatusStamp, Team, TemplateRef, ViewId,
+    rules,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -104,16 +104,12 @@ pub(crate) fn message_from_row(row: &rusqlite::Row) -> rusqlite::Result<(i64, Re
     Ok((rowid, message))
 }
 
-fn state_code(s: ConversationState) -> i64 {
+pub(crate) fn state_code(s: ConversationState) -> i64 {
     match s {
         ConversationState::Open => 0,
         ConversationState::Closed => 1,
         ConversationState::Snoozed => 2,
     }
-}
-
-pub(crate) fn state_code_of(s: ConversationState) -> i64 {
-    state_code(s)
 }
 
 /// The time-ordered rowid of a message: its creation time in the high bits, so that rowid order
@@ -788,13 +784,5 @@ impl Tx<'_> {
             .execute(params![v.id.0, v.owner.0, v.name, json_of(v)?])?;
         self.changed.views = true;
         Ok(())
-    }
-
-    pub fn team_ids(&self) -> Result<Vec<TeamId>> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT uuid FROM teams ORDER BY name")?
-            .query_map([], |r| r.get(0).map(TeamId))?
-            .collect::<rusqlite::Result<_>>()?)
     }
 }

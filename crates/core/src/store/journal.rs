@@ -73,13 +73,12 @@ struct Row {
     seq: i64,
     op: Op,
     state: OpState,
-    code: String,
     reason: String,
 }
 
 fn load_rows(tx: &Tx, from_seq: i64) -> Result<Vec<Row>> {
     let mut stmt = tx.conn().prepare_cached(
-        "SELECT seq, body, state, refusal_code, refusal_reason FROM ops WHERE seq >= ?1 ORDER BY seq",
+        "SELECT seq, body, state, refusal_reason FROM ops WHERE seq >= ?1 ORDER BY seq",
     )?;
     let rows = stmt
         .query_map([from_seq], |r| {
@@ -88,17 +87,15 @@ fn load_rows(tx: &Tx, from_seq: i64) -> Result<Vec<Row>> {
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get(3)?,
-                r.get(4)?,
             ))
         })?
-        .collect::<rusqlite::Result<Vec<(i64, String, i64, String, String)>>>()?;
+        .collect::<rusqlite::Result<Vec<(i64, String, i64, String)>>>()?;
     rows.into_iter()
-        .map(|(seq, body, state, code, reason)| {
+        .map(|(seq, body, state, reason)| {
             Ok(Row {
                 seq,
                 op: serde_json::from_str(&body)?,
                 state: OpState::from_code(state),
-                code,
                 reason,
             })
         })
@@ -262,7 +259,6 @@ impl Tx<'_> {
                 .execute(params![seq, code_name(code), reason])?;
             row.state = OpState::Refused;
             row.reason = reason.to_owned();
-            row.code = code_name(code);
             Ok(true)
         })?;
         Ok(true)

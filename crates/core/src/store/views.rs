@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::entities::{
-    decode_all, get_contact, get_conversation, get_message, message_from_row, state_code_of,
+    decode_all, get_contact, get_conversation, get_message, message_from_row, state_code,
 };
 use super::{Store, fold};
 use crate::error::{Error, Result};
@@ -361,7 +361,7 @@ pub(crate) fn list_sql(
             sql.push("c.team = ").bind(uuid_value(t.0)).push(" AND ");
         }
     }
-    sql.push("c.state = ").bind(state_code_of(q.state));
+    sql.push("c.state = ").bind(state_code(q.state));
     if let Some(view) = custom {
         sql.push(" AND ");
         compile(&view.filter, now, &mut sql);
