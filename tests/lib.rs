@@ -1,1 +1,220 @@
-//! End-to-end tests live in this crate's test targets (see sync.rs).
+//! The end-to-end harness: the real server on loopback (started in this process, or as its
+//! binary), and clients with real mirrors in SQLite files. Test targets: sync.rs (the rules,
+//! offline work, refusals, the stream), session.rs (keyring, sign-in again, presence, first
+//! sync), faults.rs (a fault-injecting proxy, kill -9 of the client).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use outpost_core::store::{ListQuery, TimelineItem, ViewRef};
+use outpost_core::sync::Syncer;
+use outpost_core::{Client, ManualClock};
+use outpost_protocol::*;
+
+pub const T0: Millis = 1_767_225_600_000;
+pub const HOUR: Millis = 3_600_000;
+pub const PASSWORD: &str = "senha-de-teste-1";
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub server: Option<outpost_server::Running>,
+    pub addr: SocketAddr,
+    pub server_clock: Arc<AtomicI64>,
+    pub ana: Agent,
+    pub bruno: Agent,
+}
+
+pub struct Signed {
+    pub client: Arc<Client>,
+    pub syncer: Syncer,
+    pub clock: Arc<ManualClock>,
+}
+
+pub async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let server_clock = Arc::new(AtomicI64::new(T0));
+    let c = server_clock.clone();
+    let server = outpost_server::start(
+        &dir.path().join("server"),
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(move || c.load(Ordering::SeqCst)),
+    )
+    .await
+    .unwrap();
+    let storage = server.app.storage.clone();
+    let ana = outpost_server::add_agent(
+        &*storage,
+        "Ana Lima",
+        "ana@outpost.example",
+        PASSWORD,
+        Role::Admin,
+        Visibility::Unrestricted,
+        vec![],
+    )
+    .unwrap();
+    let bruno = outpost_server::add_agent(
+        &*storage,
+        "Bruno Reis",
+        "bruno@outpost.example",
+        PASSWORD,
+        Role::Agent,
+        Visibility::Unrestricted,
+        vec![],
+    )
+    .unwrap();
+    World {
+        addr: server.addr,
+        server: Some(server),
+        dir,
+        server_clock,
+
+        ana,
+        bruno,
+    }
+}
+
+impl World {
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn sign_in(&self, agent: &Agent, name: &str) -> Signed {
+        let clock = Arc::new(ManualClock::new(self.server_clock.load(Ordering::SeqCst)));
+        let client = Arc::new(
+            Client::open(self.dir.path().join(format!("{name}.db")), clock.clone()).unwrap(),
+        );
+        let syncer = Syncer::login(client.clone(), &self.base(), &agent.email, PASSWORD)
+            .await
+            .unwrap();
+        Signed {
+            client,
+            syncer,
+            clock,
+        }
+    }
+
+    /// A customer writes on WhatsApp (straight into the server's workspace, as the webhook does).
+    pub async fn customer_writes(&self, from: &str, text: &str) -> MessageId {
+        let storage = self.server.as_ref().unwrap().app.storage.clone();
+        let now = self.server_clock.load(Ordering::SeqCst);
+        let (from, text) = (from.to_owned(), text.to_owned());
+        let id = tokio::task::spawn_blocking(move || {
+            outpost_server::workspace::inbound(
+                &*storage,
+                ChannelKind::Whatsapp,
+                &outpost_server::workspace::Inbound {
+                    from,
+                    name: String::new(),
+                    text,
+                    id: None,
+                    reply_to: None,
+                },
+                now,
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        self.server.as_ref().unwrap().app.announce();
+        id
+    }
+
+    pub async fn stop_server(&mut self) {
+        self.server.take().unwrap().stop().await;
+    }
+
+    pub async fn restart_server(&mut self) {
+        let c = self.server_clock.clone();
+        let server = outpost_server::start(
+            &self.dir.path().join("server"),
+            self.addr,
+            Arc::new(move || c.load(Ordering::SeqCst)),
+        )
+        .await
+        .unwrap();
+        self.server = Some(server);
+    }
+}
+
+pub fn conversation_of(a: &Signed, message: MessageId) -> Conversation {
+    let store = a.client.store();
+    let m = store
+        .read(|c| outpost_core::store::get_entity(c, EntityRef::Message(message)))
+        .unwrap()
+        .and_then(|e| match e {
+            Entity::Message(m) => Some(m),
+            _ => None,
+        })
+        .expect("the message is in the mirror");
+    store
+        .open_conversation(m.conversation_id, None, 50)
+        .unwrap()
+        .conversation
+}
+
+pub fn mine(a: &Signed) -> Vec<ConversationId> {
+    let page = a
+        .client
+        .store()
+        .list_conversations(&ListQuery::new(ViewRef::Mine), T0)
+        .unwrap();
+    page.rows.iter().map(|r| r.conversation.id).collect()
+}
+
+/// What a client shows: every conversation in every state, with its timeline, as text.
+pub fn shown(client: &Client) -> Vec<String> {
+    let store = client.store();
+    let mut out = Vec::new();
+    for state in ConversationState::ALL {
+        let mut q = ListQuery::new(ViewRef::All);
+        q.state = state;
+        q.limit = 500;
+        for row in store.list_conversations(&q, T0).unwrap().rows {
+            let t = store
+                .open_conversation(row.conversation.id, None, 500)
+                .unwrap();
+            out.push(serde_json::to_string(&row.conversation).unwrap());
+            for item in t.items {
+                out.push(match item {
+                    TimelineItem::Message { message, .. } => {
+                        serde_json::to_string(&message).unwrap()
+                    }
+                    TimelineItem::Event { event } => serde_json::to_string(&event).unwrap(),
+                });
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn send(conversation_id: ConversationId, text: &str) -> Action {
+    Action::SendMessage {
+        message_id: MessageId::new(),
+        conversation_id,
+        text: text.into(),
+        attachments: vec![],
+        template: None,
+        reply_to: None,
+    }
+}
+
+pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+pub fn has_message(a: &Signed, id: MessageId) -> bool {
+    a.client
+        .store()
+        .read(|c| outpost_core::store::get_entity(c, EntityRef::Message(id)))
+        .unwrap()
+        .is_some()
+}

@@ -1,203 +1,15 @@
 //! Two agents on two clients (real mirrors in SQLite files) and the real server on loopback:
 //! the rules observed end to end, offline work applied once and in order, refusals explained.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 
-use outpost_core::store::{ListQuery, TimelineItem, ViewRef};
+use outpost_core::store::TimelineItem;
 use outpost_core::sync::{SyncError, Syncer};
 use outpost_core::{Client, ManualClock};
+use outpost_e2e::*;
 use outpost_protocol::*;
 use outpost_server::storage::Storage;
-
-const T0: Millis = 1_767_225_600_000;
-const HOUR: Millis = 3_600_000;
-const PASSWORD: &str = "senha-de-teste-1";
-
-struct World {
-    dir: tempfile::TempDir,
-    server: Option<outpost_server::Running>,
-    addr: SocketAddr,
-    server_clock: Arc<AtomicI64>,
-    ana: Agent,
-    bruno: Agent,
-}
-
-struct Signed {
-    client: Arc<Client>,
-    syncer: Syncer,
-    clock: Arc<ManualClock>,
-}
-
-async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let server_clock = Arc::new(AtomicI64::new(T0));
-    let c = server_clock.clone();
-    let server = outpost_server::start(
-        &dir.path().join("server"),
-        "127.0.0.1:0".parse().unwrap(),
-        Arc::new(move || c.load(Ordering::SeqCst)),
-    )
-    .await
-    .unwrap();
-    let storage = server.app.storage.clone();
-    let ana = outpost_server::add_agent(
-        &*storage,
-        "Ana Lima",
-        "ana@outpost.example",
-        PASSWORD,
-        Role::Admin,
-        Visibility::Unrestricted,
-        vec![],
-    )
-    .unwrap();
-    let bruno = outpost_server::add_agent(
-        &*storage,
-        "Bruno Reis",
-        "bruno@outpost.example",
-        PASSWORD,
-        Role::Agent,
-        Visibility::Unrestricted,
-        vec![],
-    )
-    .unwrap();
-    World {
-        addr: server.addr,
-        server: Some(server),
-        dir,
-        server_clock,
-
-        ana,
-        bruno,
-    }
-}
-
-impl World {
-    fn base(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    async fn sign_in(&self, agent: &Agent, name: &str) -> Signed {
-        let clock = Arc::new(ManualClock::new(self.server_clock.load(Ordering::SeqCst)));
-        let client = Arc::new(
-            Client::open(self.dir.path().join(format!("{name}.db")), clock.clone()).unwrap(),
-        );
-        let syncer = Syncer::login(client.clone(), &self.base(), &agent.email, PASSWORD)
-            .await
-            .unwrap();
-        Signed {
-            client,
-            syncer,
-            clock,
-        }
-    }
-
-    /// A customer writes on WhatsApp (straight into the server's workspace, as the webhook does).
-    async fn customer_writes(&self, from: &str, text: &str) -> MessageId {
-        let storage = self.server.as_ref().unwrap().app.storage.clone();
-        let now = self.server_clock.load(Ordering::SeqCst);
-        let (from, text) = (from.to_owned(), text.to_owned());
-        let id = tokio::task::spawn_blocking(move || {
-            outpost_server::workspace::inbound(
-                &*storage,
-                ChannelKind::Whatsapp,
-                &outpost_server::workspace::Inbound {
-                    from,
-                    name: String::new(),
-                    text,
-                    id: None,
-                    reply_to: None,
-                },
-                now,
-            )
-        })
-        .await
-        .unwrap()
-        .unwrap();
-        self.server.as_ref().unwrap().app.announce();
-        id
-    }
-
-    async fn stop_server(&mut self) {
-        self.server.take().unwrap().stop().await;
-    }
-
-    async fn restart_server(&mut self) {
-        let c = self.server_clock.clone();
-        let server = outpost_server::start(
-            &self.dir.path().join("server"),
-            self.addr,
-            Arc::new(move || c.load(Ordering::SeqCst)),
-        )
-        .await
-        .unwrap();
-        self.server = Some(server);
-    }
-}
-
-fn conversation_of(a: &Signed, message: MessageId) -> Conversation {
-    let store = a.client.store();
-    let m = store
-        .read(|c| outpost_core::store::get_entity(c, EntityRef::Message(message)))
-        .unwrap()
-        .and_then(|e| match e {
-            Entity::Message(m) => Some(m),
-            _ => None,
-        })
-        .expect("the message is in the mirror");
-    store
-        .open_conversation(m.conversation_id, None, 50)
-        .unwrap()
-        .conversation
-}
-
-fn mine(a: &Signed) -> Vec<ConversationId> {
-    let page = a
-        .client
-        .store()
-        .list_conversations(&ListQuery::new(ViewRef::Mine), T0)
-        .unwrap();
-    page.rows.iter().map(|r| r.conversation.id).collect()
-}
-
-/// What a client shows: every conversation in every state, with its timeline, as text.
-fn shown(a: &Signed) -> Vec<String> {
-    let store = a.client.store();
-    let mut out = Vec::new();
-    for state in ConversationState::ALL {
-        let mut q = ListQuery::new(ViewRef::All);
-        q.state = state;
-        q.limit = 500;
-        for row in store.list_conversations(&q, T0).unwrap().rows {
-            let t = store
-                .open_conversation(row.conversation.id, None, 500)
-                .unwrap();
-            out.push(serde_json::to_string(&row.conversation).unwrap());
-            for item in t.items {
-                out.push(match item {
-                    TimelineItem::Message { message, .. } => {
-                        serde_json::to_string(&message).unwrap()
-                    }
-                    TimelineItem::Event { event } => serde_json::to_string(&event).unwrap(),
-                });
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-fn send(conversation_id: ConversationId, text: &str) -> Action {
-    Action::SendMessage {
-        message_id: MessageId::new(),
-        conversation_id,
-        text: text.into(),
-        attachments: vec![],
-        template: None,
-        reply_to: None,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_two_agents_see_each_others_actions_by_the_rules() {
@@ -247,8 +59,8 @@ async fn test_two_agents_see_each_others_actions_by_the_rules() {
     bruno.syncer.sync().await.unwrap();
     assert_eq!(conversation_of(&ana, m2).state, ConversationState::Open);
     assert_eq!(
-        shown(&ana),
-        shown(&bruno),
+        shown(&ana.client),
+        shown(&bruno.client),
         "both clients show the same workspace"
     );
 }
@@ -321,11 +133,11 @@ async fn test_offline_work_is_applied_once_in_order_and_clients_converge() {
     let fresh = w.sign_in(&w.ana, "ana-fresh").await;
     fresh.syncer.sync().await.unwrap();
     assert_eq!(
-        shown(&ana),
-        shown(&fresh),
+        shown(&ana.client),
+        shown(&fresh.client),
         "Ana's mirror equals a fresh full sync, row for row"
     );
-    assert_eq!(shown(&bruno), shown(&fresh));
+    assert_eq!(shown(&bruno.client), shown(&fresh.client));
     let texts: Vec<String> = {
         let t = fresh.client.store().open_conversation(c, None, 50).unwrap();
         t.items
@@ -469,25 +281,6 @@ async fn reqwest_logout(base: &str, token: &str) {
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-}
-
-async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while !done() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-}
-
-fn has_message(a: &Signed, id: MessageId) -> bool {
-    a.client
-        .store()
-        .read(|c| outpost_core::store::get_entity(c, EntityRef::Message(id)))
-        .unwrap()
-        .is_some()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

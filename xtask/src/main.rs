@@ -110,13 +110,54 @@ fn ensure_apt(packages: &[&str]) -> Result {
     status(install)
 }
 
-/// What every build needs: a C compiler for the bundled SQLite.
+/// What every build needs: a C compiler for the bundled SQLite, and on Linux the D-Bus headers
+/// for the keyring (the Secret Service).
 fn ensure_build_tools() -> Result {
-    if have("cc") {
-        Ok(())
-    } else {
-        ensure_apt(&["build-essential"])
+    if !have("cc") {
+        ensure_apt(&["build-essential"])?;
     }
+    if cfg!(target_os = "linux") {
+        ensure_apt(&["pkgconf", "libdbus-1-dev"])?;
+    }
+    Ok(())
+}
+
+/// Runs `cmd` inside a private D-Bus session with its own unlocked gnome-keyring (files in a
+/// temporary directory), so tests use the real Secret Service and never the developer's own
+/// keyring. Elsewhere than Linux the command runs as it is (the platform keyring is at hand).
+fn in_desktop_session(cmd: Command) -> Result {
+    if !cfg!(target_os = "linux") {
+        return status(cmd);
+    }
+    ensure_apt(&["dbus-daemon", "gnome-keyring"])?;
+    let data = root()
+        .join("target")
+        .join(format!("xtask-session-{}", std::process::id()));
+    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let mut session = Command::new("dbus-run-session");
+    session
+        .current_dir(root())
+        .env("XDG_DATA_HOME", &data)
+        .args([
+            "--",
+            "sh",
+            "-c",
+            // The daemon reads the password of its new login keyring from stdin and stays up
+            // for the session; then the command runs with the session's bus in its environment.
+            "printf outpost | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec \"$@\"",
+            "sh",
+        ])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => session.env(key, v),
+            None => session.env_remove(key),
+        };
+    }
+    let result = status(session);
+    let _ = std::fs::remove_dir_all(&data);
+    result
 }
 
 fn has_nextest() -> bool {
@@ -156,7 +197,7 @@ fn test(args: &[String]) -> Result {
     if std::env::var_os("CI").is_some() && std::env::var_os("PROPTEST_RNG_SEED").is_none() {
         cmd.env("PROPTEST_RNG_SEED", "20261121");
     }
-    status(cmd)
+    in_desktop_session(cmd)
 }
 
 fn bench(args: &[String]) -> Result {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use outpost_protocol::{
     Action, Agent, ChangesPage, Contact, ContactId, ConversationId, CustomView, ErrorBody,
-    ErrorCode, Folder, Millis, Op, OpId, OpOutcome, OpResult, Team,
+    ErrorCode, Folder, Millis, Op, OpId, OpOutcome, OpResult, Presence, RecentSnapshot, Team,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -174,6 +174,41 @@ pub enum Event {
         code: ErrorCode,
         reason: String,
     },
+    /// How the connection to the server is going, and how many actions wait (the status bar).
+    Status {
+        status: crate::sync::engine::SyncStatus,
+    },
+    /// A first sync is under way: `stored` changes of about `total` so far. `recent_ready`: the
+    /// most recent conversations are stored and can be worked on while the history streams in.
+    SyncProgress {
+        stored: u64,
+        total: u64,
+        recent_ready: bool,
+    },
+    /// The server ended the session: ask the agent to sign in again. Nothing queued was lost;
+    /// it is sent after the agent signs in.
+    SignInRequired {
+        server: String,
+        email: String,
+        reason: String,
+    },
+    /// Another agent is typing in a conversation.
+    Typing {
+        conversation_id: ConversationId,
+        who: Presence,
+    },
+    /// Who else has a conversation open now (empty: nobody).
+    Viewing {
+        conversation_id: ConversationId,
+        who: Vec<Presence>,
+    },
+}
+
+/// The server and the email a mirror belongs to (not a secret; the token is in the keyring).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Account {
+    pub server: String,
+    pub email: String,
 }
 
 impl From<Changed> for Event {
@@ -263,7 +298,7 @@ impl Client {
         rx
     }
 
-    fn emit(&self, event: Event) {
+    pub(crate) fn emit(&self, event: Event) {
         let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
         subs.retain(|s| s.send(event.clone()).is_ok());
     }
@@ -279,6 +314,45 @@ impl Client {
         let (_, changed) = self
             .store
             .write(IndexMode::Immediate, |tx| tx.set_me(agent))?;
+        self.emit_changed(changed);
+        Ok(())
+    }
+
+    /// The account this mirror belongs to, once signed in.
+    pub fn account(&self) -> Result<Option<Account>> {
+        self.store.read(|c| {
+            crate::store::meta_get(c, "account")?
+                .map(|json| serde_json::from_str(&json).map_err(crate::Error::from))
+                .transpose()
+        })
+    }
+
+    /// Ties the mirror to an account on its first sign-in; another account is refused (each
+    /// account has a mirror file of its own).
+    pub fn set_account(&self, account: &Account) -> Result<()> {
+        let account = Account {
+            server: account.server.trim_end_matches('/').to_owned(),
+            email: account.email.trim().to_lowercase(),
+        };
+        self.store.write(IndexMode::Immediate, |tx| {
+            if let Some(json) = crate::store::meta_get(tx.conn(), "account")? {
+                let kept: Account = serde_json::from_str(&json)?;
+                if kept != account {
+                    return Err(crate::Error::OtherAccount {
+                        server: kept.server,
+                        email: kept.email,
+                    });
+                }
+                return Ok(());
+            }
+            tx.meta_set("account", &serde_json::to_string(&account)?)
+        })?;
+        Ok(())
+    }
+
+    /// Stores the recent conversations a first sync starts with (see `Store::apply_snapshot`).
+    pub fn ingest_snapshot(&self, snapshot: &RecentSnapshot) -> Result<()> {
+        let changed = self.store.apply_snapshot(snapshot)?;
         self.emit_changed(changed);
         Ok(())
     }
@@ -421,6 +495,9 @@ pub fn typescript() -> String {
         export_decl::<SearchResults>(&cfg),
         export_decl::<OpState>(&cfg),
         export_decl::<JournalEntry>(&cfg),
+        export_decl::<crate::sync::engine::Connection>(&cfg),
+        export_decl::<crate::sync::engine::SyncStatus>(&cfg),
+        export_decl::<Account>(&cfg),
         export_decl::<Request>(&cfg),
         export_decl::<Response>(&cfg),
         export_decl::<Event>(&cfg),

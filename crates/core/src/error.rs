@@ -31,6 +31,10 @@ pub enum Error {
     NotFound(String),
     #[error("Not signed in: this mirror has no agent yet.")]
     NoAgent,
+    #[error(
+        "This mirror belongs to {email} at {server}; another account needs a mirror of its own."
+    )]
+    OtherAccount { server: String, email: String },
     #[error("Stored data could not be read ({0}).")]
     Decode(#[from] serde_json::Error),
     #[error("Database error: {0}")]
@@ -53,6 +57,7 @@ impl Error {
             Error::Invalid(_) | Error::BadChanges(_) => ErrorCode::InvalidInput,
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::NoAgent => ErrorCode::Unauthenticated,
+            Error::OtherAccount { .. } => ErrorCode::Conflict,
             Error::ForeignDatabase { .. }
             | Error::CorruptDatabase { .. }
             | Error::NewerSchema { .. }

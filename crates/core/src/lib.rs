@@ -17,6 +17,6 @@ pub use outpost_protocol::generate;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use client::{Client, Clock, Event, ManualClock, Request, Response, SystemClock};
+pub use client::{Account, Client, Clock, Event, ManualClock, Request, Response, SystemClock};
 pub use error::{Error, Result};
 pub use store::{IndexMode, Store};

@@ -14,6 +14,7 @@ mod journal;
 mod search;
 mod views;
 
+pub(crate) use entities::meta_get;
 #[cfg(test)]
 pub(crate) use entities::{
     MESSAGE_COLUMNS as MESSAGE_COLUMNS_PUB, get_conversation as entities_get_conversation,
@@ -325,6 +326,11 @@ impl Store {
             .unwrap_or_else(|p| p.into_inner())
             .push(conn);
         out
+    }
+
+    /// A value kept in the mirror's meta table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.read(|c| entities::meta_get(c, key))
     }
 
     /// The change-feed cursor: the `seq` of the last change stored.

@@ -13,25 +13,41 @@
 //!   answer leaves its ops in flight: they are sent again with the same op ids, and the server
 //!   answers a repeated op with its first result, so nothing happens twice.
 //!
+//! - First sync: before the feed, `GET /v1/recent` brings the most recently active
+//!   conversations (with their contacts, latest messages and events); they are stored at once,
+//!   without moving the cursor, so the agent can work while the history streams in. Each page
+//!   then announces its progress ([`Event::SyncProgress`]). The feed overwrites the snapshot's
+//!   entities with the same or newer state, in order.
+//!
+//! # Sessions
+//! [`Syncer::sign_in`] keeps the token in the OS keyring ([`keyring::Keyring`]) and ties the
+//! mirror to the account (server and email, not secret); [`Syncer::resume_saved`] picks it up on
+//! the next start. The token is held in memory otherwise, and never written to a file, the
+//! database or a log.
+//!
 //! # Errors
 //! Network failures, 5xx and 429 are recoverable: nothing is lost, the caller retries later
 //! (with backoff). 401 means the session ended: sync stops until the agent signs in again, and
-//! everything queued stays queued. The session token is held in memory only; keeping it is the
-//! OS keyring's job (never a file, the database or a log).
+//! everything queued stays queued.
 
 pub mod engine;
+pub mod keyring;
 
 use std::sync::Arc;
 
-use outpost_protocol::{Agent, ChangesPage, ErrorBody, Op, OpResult};
+use outpost_protocol::{Agent, ChangesPage, ErrorBody, Op, OpResult, RecentSnapshot};
 use serde::{Deserialize, Serialize};
 
-use crate::{Client, IndexMode};
+use crate::{Account, Client, Event, IndexMode};
+use keyring::{Keyring, KeyringError};
 
 /// Ops sent in one request.
 pub const PUSH_BATCH: usize = 200;
 /// Changes asked for in one page.
 pub const PULL_PAGE: u32 = 2_000;
+/// Conversations (and messages of each) a first sync stores before the history.
+pub const RECENT_CONVERSATIONS: u32 = 50;
+pub const RECENT_MESSAGES: u32 = 50;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -49,6 +65,8 @@ pub enum SyncError {
     Refused(String),
     #[error(transparent)]
     Store(#[from] crate::Error),
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
 }
 
 impl SyncError {
@@ -66,13 +84,15 @@ fn network(e: reqwest::Error) -> SyncError {
 #[derive(Clone)]
 pub struct Session {
     pub server: String,
+    pub email: String,
     token: String,
 }
 
 impl Session {
-    pub fn new(server: &str, token: String) -> Session {
+    pub fn new(server: &str, email: &str, token: String) -> Session {
         Session {
             server: server.trim_end_matches('/').to_owned(),
+            email: email.trim().to_lowercase(),
             token,
         }
     }
@@ -87,6 +107,7 @@ impl std::fmt::Debug for Session {
         // Never the token, not even in a log line.
         f.debug_struct("Session")
             .field("server", &self.server)
+            .field("email", &self.email)
             .finish_non_exhaustive()
     }
 }
@@ -120,6 +141,8 @@ pub struct Syncer {
     client: Arc<Client>,
     http: reqwest::Client,
     session: Session,
+    /// Where the token is kept, when the session came through the keyring.
+    keyring: Option<Keyring>,
 }
 
 async fn error_of(response: reqwest::Response) -> SyncError {
@@ -146,13 +169,13 @@ async fn error_of(response: reqwest::Response) -> SyncError {
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> crate::Result<T> + Send + 'static,
+async fn blocking<T: Send + 'static, E: Into<SyncError> + Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, SyncError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| SyncError::Network(format!("a background task failed: {e}")))?
-        .map_err(SyncError::from)
+        .map_err(Into::into)
 }
 
 impl Syncer {
@@ -180,14 +203,95 @@ impl Syncer {
             });
         }
         let answer: LoginAnswer = response.json().await.map_err(network)?;
-        let c = client.clone();
-        let agent = answer.agent.clone();
-        blocking(move || c.set_me(&agent)).await?;
-        Ok(Syncer {
+        let session = Session::new(server, email, answer.token);
+        let (c, agent) = (client.clone(), answer.agent.clone());
+        let account = Account {
+            server: session.server.clone(),
+            email: session.email.clone(),
+        };
+        let tied = blocking(move || {
+            c.set_account(&account)?;
+            c.set_me(&agent)
+        })
+        .await;
+        let syncer = Syncer {
             client,
             http,
-            session: Session::new(server, answer.token),
-        })
+            session,
+            keyring: None,
+        };
+        if let Err(e) = tied {
+            syncer.end_session().await;
+            return Err(e);
+        }
+        Ok(syncer)
+    }
+
+    /// Signs in and keeps the session's token in the OS keyring, so that the next start
+    /// resumes without asking (see [`Syncer::resume_saved`]). Without a keyring to keep it,
+    /// the sign-in is undone at the server and the error says why.
+    pub async fn sign_in(
+        client: Arc<Client>,
+        keyring: Keyring,
+        server: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<Syncer, SyncError> {
+        let mut syncer = Syncer::login(client, server, email, password).await?;
+        let (k, s) = (keyring.clone(), syncer.session.clone());
+        if let Err(e) = blocking(move || k.save(&s.server, &s.email, &s.token)).await {
+            syncer.end_session().await;
+            return Err(e);
+        }
+        syncer.keyring = Some(keyring);
+        Ok(syncer)
+    }
+
+    /// Resumes the session kept in the keyring for the account this mirror belongs to; none
+    /// when the mirror was never signed in or the token is gone (then the agent signs in).
+    pub async fn resume_saved(
+        client: Arc<Client>,
+        keyring: Keyring,
+    ) -> Result<Option<Syncer>, SyncError> {
+        let c = client.clone();
+        let Some(account) = blocking(move || c.account()).await? else {
+            return Ok(None);
+        };
+        let k = keyring.clone();
+        let (server, email) = (account.server.clone(), account.email.clone());
+        let Some(token) = blocking(move || k.load(&server, &email)).await? else {
+            return Ok(None);
+        };
+        let mut syncer =
+            Syncer::resume(client, Session::new(&account.server, &account.email, token));
+        syncer.keyring = Some(keyring);
+        Ok(Some(syncer))
+    }
+
+    /// Signs out: the server ends the session (when it can be reached) and the keyring forgets
+    /// the token. The mirror and anything still queued stay for the next sign-in.
+    pub async fn sign_out(self) -> Result<(), SyncError> {
+        self.end_session().await;
+        self.forget_token().await
+    }
+
+    /// The server ended the session: the token is useless, so the keyring forgets it.
+    pub(crate) async fn forget_token(&self) -> Result<(), SyncError> {
+        if let Some(k) = self.keyring.clone() {
+            let s = self.session.clone();
+            blocking(move || k.forget(&s.server, &s.email)).await?;
+        }
+        Ok(())
+    }
+
+    /// Best effort: a session the server still holds is ended there.
+    async fn end_session(&self) {
+        let _ = self
+            .http
+            .post(format!("{}/v1/auth/logout", self.session.server))
+            .bearer_auth(&self.session.token)
+            .send()
+            .await;
     }
 
     /// Resumes with a session kept from an earlier sign-in.
@@ -196,6 +300,7 @@ impl Syncer {
             client,
             http: reqwest::Client::new(),
             session,
+            keyring: None,
         }
     }
 
@@ -205,7 +310,44 @@ impl Syncer {
 
     /// Another syncer for the same client and session (one for the engine, one to keep).
     pub fn resume_clone(&self) -> Syncer {
-        Syncer::resume(self.client.clone(), self.session.clone())
+        Syncer {
+            keyring: self.keyring.clone(),
+            ..Syncer::resume(self.client.clone(), self.session.clone())
+        }
+    }
+
+    pub fn client(&self) -> &Arc<Client> {
+        &self.client
+    }
+
+    /// Stores the recent snapshot a first sync starts with; returns the feed's head.
+    async fn pull_recent(&self) -> Result<u64, SyncError> {
+        let response = self
+            .http
+            .get(format!(
+                "{}/v1/recent?conversations={RECENT_CONVERSATIONS}&messages={RECENT_MESSAGES}",
+                self.session.server
+            ))
+            .bearer_auth(&self.session.token)
+            .send()
+            .await
+            .map_err(network)?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            // A server without it: the first sync is the feed alone.
+            return Ok(0);
+        }
+        if !response.status().is_success() {
+            return Err(error_of(response).await);
+        }
+        let bytes = response.bytes().await.map_err(network)?;
+        let client = self.client.clone();
+        blocking(move || {
+            let snapshot: RecentSnapshot = serde_json::from_slice(&bytes)
+                .map_err(|e| crate::Error::BadChanges(e.to_string()))?;
+            client.ingest_snapshot(&snapshot)?;
+            Ok::<_, crate::Error>(snapshot.head)
+        })
+        .await
     }
 
     /// Pulls the change feed from the stored cursor until the server has nothing more. The next
@@ -213,9 +355,10 @@ impl Syncer {
     /// order, one transaction each, and a page that is refused stops the pull there.
     pub async fn pull(&self) -> Result<Pulled, SyncError> {
         let client = self.client.clone();
-        let (cursor, index_pending) =
-            blocking(move || Ok((client.store().cursor()?, client.store().index_pending()?)))
-                .await?;
+        let (cursor, index_pending) = blocking(move || {
+            Ok::<_, crate::Error>((client.store().cursor()?, client.store().index_pending()?))
+        })
+        .await?;
         // A first sync (or one that was interrupted) builds the message index once, at the end.
         let first_sync = cursor == 0 || index_pending;
         let mode = if first_sync {
@@ -227,6 +370,20 @@ impl Syncer {
             cursor,
             ..Default::default()
         };
+        // The recent conversations first, once, so the agent can work during the history.
+        let mut head = 0;
+        if first_sync {
+            let client = self.client.clone();
+            let ready = blocking(move || client.store().meta("recent_ready")).await?;
+            if ready.is_none() {
+                head = self.pull_recent().await?;
+            }
+            self.client.emit(Event::SyncProgress {
+                stored: 0,
+                total: head.saturating_sub(cursor),
+                recent_ready: true,
+            });
+        }
         let (pages_tx, mut pages) = tokio::sync::mpsc::channel::<Result<ChangesPage, SyncError>>(2);
         let (http, server, token) = (
             self.http.clone(),
@@ -277,6 +434,7 @@ impl Syncer {
                 }
             };
             let (changes, next) = (page.changes.len(), page.cursor);
+            head = head.max(page.head).max(next);
             let client = self.client.clone();
             if let Err(e) = blocking(move || client.ingest(&page, mode)).await {
                 fetcher.abort();
@@ -285,6 +443,13 @@ impl Syncer {
             pulled.pages += 1;
             pulled.changes += changes;
             pulled.cursor = next;
+            if first_sync {
+                self.client.emit(Event::SyncProgress {
+                    stored: next - cursor,
+                    total: head - cursor,
+                    recent_ready: true,
+                });
+            }
         }
         if first_sync {
             let client = self.client.clone();

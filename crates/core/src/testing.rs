@@ -143,6 +143,7 @@ impl Fixture {
             changes,
             cursor: self.seq,
             has_more: false,
+            head: 0,
         };
         self.client
             .ingest(&page, IndexMode::Immediate)

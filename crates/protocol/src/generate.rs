@@ -768,6 +768,7 @@ impl Generator {
             changes,
             cursor: self.seq,
             has_more,
+            head: 0,
         })
     }
 

@@ -83,6 +83,21 @@ pub struct ChangesPage {
     /// Where the next page starts: `after=cursor`.
     pub cursor: u64,
     pub has_more: bool,
+    /// The last seq of the whole feed when the page was read: how far a first sync has to go
+    /// (for its progress). Zero from a server that does not say.
+    #[serde(default)]
+    pub head: u64,
+}
+
+/// `GET /v1/recent?conversations=N`: the agent's most recently active conversations with their
+/// contacts, latest messages and events, plus the agents, teams and views they refer to, as the
+/// feed has them at `head`. A first sync stores it before the feed, so the agent can work on
+/// what is recent while the history streams in. The cursor does not move: the feed brings the
+/// same entities again (or newer versions of them) in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RecentSnapshot {
+    pub changes: Vec<Change>,
+    pub head: u64,
 }
 
 /// A partial edit of a contact card: only the fields that are set change.

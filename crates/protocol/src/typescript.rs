@@ -63,6 +63,7 @@ pub fn protocol_declarations(cfg: &Config) -> Vec<String> {
         export_decl::<ChangeKind>(cfg),
         export_decl::<Change>(cfg),
         export_decl::<ChangesPage>(cfg),
+        export_decl::<RecentSnapshot>(cfg),
         export_decl::<ContactEdit>(cfg),
         export_decl::<Action>(cfg),
         export_decl::<Op>(cfg),

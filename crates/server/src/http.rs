@@ -199,6 +199,7 @@ pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
         .route("/v1/auth/logout", post(logout::<S>))
         .route("/v1/me", get(me::<S>))
         .route("/v1/changes", get(changes::<S>))
+        .route("/v1/recent", get(recent::<S>))
         .route("/v1/ops", post(ops::<S>))
         .route("/v1/stream", get(stream::<S>))
         .route("/v1/channels/{id}/inbound", post(inbound::<S>))
@@ -332,6 +333,37 @@ async fn changes<S: Storage>(
     let storage = app.storage.clone();
     let page = blocking(move || storage.changes(&agent, q.after, limit)).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], page).into_response())
+}
+
+#[derive(Deserialize)]
+struct RecentQuery {
+    conversations: Option<u32>,
+    messages: Option<u32>,
+}
+
+/// What a first sync stores before the feed: the recently active conversations, ready to work.
+async fn recent<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Authed(agent): Authed,
+    query: Result<Query<RecentQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidInput,
+            format!("Give `conversations` and `messages` as numbers: {e}"),
+        )
+    })?;
+    let storage = app.storage.clone();
+    let snapshot = blocking(move || {
+        storage.recent(
+            &agent,
+            q.conversations.unwrap_or(50),
+            q.messages.unwrap_or(50),
+        )
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], snapshot).into_response())
 }
 
 #[derive(Deserialize)]

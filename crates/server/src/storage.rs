@@ -85,6 +85,11 @@ pub trait Storage: Send + Sync + 'static {
     /// [`ChangesPage`], built around the entities' stored JSON (never decoded and re-encoded).
     fn changes(&self, agent: &Agent, after: u64, limit: u32) -> Result<String>;
 
+    /// The JSON of a [`outpost_protocol::RecentSnapshot`]: the `conversations` most recently
+    /// active conversations `agent` may see, with their contacts, their latest `messages`
+    /// messages and events, and every agent, team and view shared with them, each at its seq.
+    fn recent(&self, agent: &Agent, conversations: u32, messages: u32) -> Result<String>;
+
     fn seq(&self) -> Result<u64>;
     fn credentials(&self, email: &str) -> Result<Option<Credentials>>;
     fn set_password(&self, agent: AgentId, email: &str, password_hash: &str) -> Result<()>;

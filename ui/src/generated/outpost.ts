@@ -288,7 +288,21 @@ export type ChangesPage = { changes: Array<Change>,
 /**
  * Where the next page starts: `after=cursor`.
  */
-cursor: number, has_more: boolean, };
+cursor: number, has_more: boolean, 
+/**
+ * The last seq of the whole feed when the page was read: how far a first sync has to go
+ * (for its progress). Zero from a server that does not say.
+ */
+head: number, };
+
+/**
+ * `GET /v1/recent?conversations=N`: the agent's most recently active conversations with their
+ * contacts, latest messages and events, plus the agents, teams and views they refer to, as the
+ * feed has them at `head`. A first sync stores it before the feed, so the agent can work on
+ * what is recent while the history streams in. The cursor does not move: the feed brings the
+ * same entities again (or newer versions of them) in order.
+ */
+export type RecentSnapshot = { changes: Array<Change>, head: number, };
 
 /**
  * A partial edit of a contact card: only the fields that are set change.
@@ -444,9 +458,25 @@ export type OpState = "pending" | "in_flight" | "done" | "refused";
  */
 export type JournalEntry = { op: Op, state: OpState, refusal_code: ErrorCode | null, refusal_reason: string, };
 
+export type Connection = { "state": "syncing" } | { "state": "online" } | { "state": "offline", retry_in_ms: number, } | { "state": "signed_out" };
+
+/**
+ * What the status bar shows.
+ */
+export type SyncStatus = { connection: Connection, 
+/**
+ * Actions waiting to be sent or answered.
+ */
+waiting: number, };
+
+/**
+ * The server and the email a mirror belongs to (not a secret; the token is in the keyring).
+ */
+export type Account = { server: string, email: string, };
+
 export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "act", action: Action, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" };
 
 export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "acted", op_id: OpId | null, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
 
-export type Event = { "type": "changed", conversations: Array<ConversationId>, contacts: Array<ContactId>, folders: boolean, views: boolean, agents: boolean, journal: boolean, } | { "type": "op_refused", op_id: OpId, action: string, conversation_id: ConversationId | null, code: ErrorCode, reason: string, };
+export type Event = { "type": "changed", conversations: Array<ConversationId>, contacts: Array<ContactId>, folders: boolean, views: boolean, agents: boolean, journal: boolean, } | { "type": "op_refused", op_id: OpId, action: string, conversation_id: ConversationId | null, code: ErrorCode, reason: string, } | { "type": "status", status: SyncStatus, } | { "type": "sync_progress", stored: number, total: number, recent_ready: boolean, } | { "type": "sign_in_required", server: string, email: string, reason: string, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, };
 

@@ -31,6 +31,7 @@
 
 use outpost_protocol::{
     ChangeKind, ChangesPage, Entity, EntityRef, ErrorCode, Millis, Op, OpId, OpOutcome, OpResult,
+    RecentSnapshot,
 };
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -394,6 +395,44 @@ impl Store {
             Ok(())
         })?;
         self.after_page()?;
+        Ok(changed)
+    }
+
+    /// Stores the recent conversations a first sync starts with ([`RecentSnapshot`]), in one
+    /// transaction, with the journal replayed on top. The cursor does not move: the feed brings
+    /// the same entities again, in order, and they overwrite these with the same or newer state.
+    pub fn apply_snapshot(&self, snapshot: &RecentSnapshot) -> Result<Changed> {
+        let (_, changed) = self.write(IndexMode::Deferred, |tx| {
+            for change in &snapshot.changes {
+                let ChangeKind::Upsert { entity } = &change.kind else {
+                    return Err(Error::BadChanges(format!(
+                        "change {} of the recent snapshot is not an upsert",
+                        change.seq
+                    )));
+                };
+                if change.seq > snapshot.head {
+                    return Err(Error::BadChanges(format!(
+                        "change {} lies beyond the snapshot's head {}",
+                        change.seq, snapshot.head
+                    )));
+                }
+                entity
+                    .validate()
+                    .map_err(|e| Error::BadChanges(format!("change {}: {e}", change.seq)))?;
+            }
+            tx.meta_set("index_pending", "1")?;
+            tx.meta_set("recent_ready", "1")?;
+            let rows = tx.peel(0)?;
+            for change in &snapshot.changes {
+                if let ChangeKind::Upsert { entity } = &change.kind {
+                    tx.put_entity(entity)?;
+                }
+            }
+            for row in &rows {
+                tx.replay(row)?;
+            }
+            Ok(())
+        })?;
         Ok(changed)
     }
 

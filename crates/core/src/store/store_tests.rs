@@ -218,6 +218,7 @@ fn test_bad_page_is_rejected_whole_and_cursor_stays() {
         ],
         cursor: s2,
         has_more: false,
+        head: 0,
     };
     let err = f.client.ingest(&invalid, IndexMode::Immediate).unwrap_err();
     assert!(matches!(err, Error::BadChanges(_)), "{err}");
@@ -240,6 +241,7 @@ fn test_bad_page_is_rejected_whole_and_cursor_stays() {
         ],
         cursor: s2,
         has_more: false,
+        head: 0,
     };
     assert!(
         f.client
@@ -258,6 +260,7 @@ fn test_bad_page_is_rejected_whole_and_cursor_stays() {
         }],
         cursor: s2,
         has_more: false,
+        head: 0,
     };
     assert!(
         f.client.ingest(&replayed, IndexMode::Immediate).is_err(),
@@ -273,6 +276,7 @@ fn test_bad_page_is_rejected_whole_and_cursor_stays() {
         }],
         cursor: s2,
         has_more: false,
+        head: 0,
     };
     assert!(
         f.client
@@ -286,6 +290,7 @@ fn test_bad_page_is_rejected_whole_and_cursor_stays() {
         changes: vec![],
         cursor: cursor - 1,
         has_more: false,
+        head: 0,
     };
     assert!(f.client.ingest(&backwards, IndexMode::Immediate).is_err());
 
@@ -1043,6 +1048,7 @@ fn crash_child_entry() {
                         ],
                         cursor: cursor + 2,
                         has_more: false,
+                        head: 0,
                     },
                     IndexMode::Immediate,
                 )

@@ -7,7 +7,16 @@
 //! - `Offline`: the server cannot be reached or failed; retrying with exponential backoff
 //!   (250 ms doubling to 30 s, ±20 % jitter). Nothing is lost meanwhile: actions wait in the
 //!   journal, and the next connection pulls from the stored cursor, so no change is missed.
-//! - `SignedOut`: the server ended the session (401). The engine stops; everything queued stays.
+//! - `SignedOut`: the server ended the session (401). The engine forgets the token in the
+//!   keyring, raises [`Event::SignInRequired`] and stops; everything queued stays.
+//!
+//! Every change of state is also an [`Event::Status`] on the client's event stream.
+//!
+//! # Presence
+//! [`Engine::presence`] sends the agent's typing and "viewing" to the server on the stream;
+//! what other agents do arrives as [`Event::Typing`] / [`Event::Viewing`]. Presence is of the
+//! moment: it is never queued while offline, and the conversation being viewed is said again
+//! after each reconnect.
 //!
 //! The stream (`GET /v1/stream`) only says *that* something changed; the changes themselves
 //! always come from the feed, from the cursor, so a dropped connection cannot lose one.
@@ -15,10 +24,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::SinkExt;
 use futures_util::StreamExt;
-use outpost_protocol::StreamFrame;
+use outpost_protocol::{ClientFrame, ConversationId, StreamFrame};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 use ts_rs::TS;
 
 use super::{SyncError, Syncer};
@@ -72,6 +83,7 @@ impl Backoff {
 /// A running engine.
 pub struct Engine {
     status: watch::Receiver<SyncStatus>,
+    presence: mpsc::UnboundedSender<ClientFrame>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -84,12 +96,19 @@ impl Engine {
             waiting: 0,
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(run(Arc::new(syncer), status_tx, stopped));
+        let (presence, presence_rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(Arc::new(syncer), status_tx, presence_rx, stopped));
         Engine {
             status,
+            presence,
             stop: Some(stop),
             task,
         }
+    }
+
+    /// Tells the other agents that this one is typing in, or now viewing, a conversation.
+    pub fn presence(&self, frame: ClientFrame) {
+        let _ = self.presence.send(frame);
     }
 
     /// The current status; `changed()` on the receiver waits for the next.
@@ -135,18 +154,44 @@ async fn publish(syncer: &Arc<Syncer>, status: &watch::Sender<SyncStatus>, conne
         connection,
         waiting: waiting(syncer).await,
     };
-    status.send_if_modified(|s| {
+    let changed = status.send_if_modified(|s| {
         let changed = *s != next;
         *s = next;
         changed
     });
+    if changed {
+        syncer.client.emit(Event::Status { status: next });
+    }
+}
+
+fn presence_frame(text: &str) -> Option<Event> {
+    match serde_json::from_str::<StreamFrame>(text).ok()? {
+        StreamFrame::Typing {
+            conversation_id,
+            who,
+        } => Some(Event::Typing {
+            conversation_id,
+            who,
+        }),
+        StreamFrame::Viewing {
+            conversation_id,
+            who,
+        } => Some(Event::Viewing {
+            conversation_id,
+            who,
+        }),
+        StreamFrame::Changed { .. } => None,
+    }
 }
 
 async fn run(
     syncer: Arc<Syncer>,
     status: watch::Sender<SyncStatus>,
+    mut presence: mpsc::UnboundedReceiver<ClientFrame>,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
+    // The conversation the agent has open, said again after every reconnect.
+    let mut viewing: Option<ConversationId> = None;
     // The agent's actions wake the engine: the client's events, bridged from their thread.
     let (wake_tx, mut wake) = mpsc::unbounded_channel::<()>();
     let events = syncer.client.subscribe();
@@ -177,6 +222,20 @@ async fn run(
         let failure = match connected {
             Ok((mut stream, _)) => {
                 publish(&syncer, &status, Connection::Syncing).await;
+                // Typing said while offline is stale; only the latest "viewing" still holds.
+                while let Ok(frame) = presence.try_recv() {
+                    if let ClientFrame::Viewing { conversation_id } = frame {
+                        viewing = conversation_id;
+                    }
+                }
+                if let Some(conversation_id) = viewing {
+                    let frame = ClientFrame::Viewing {
+                        conversation_id: Some(conversation_id),
+                    };
+                    if let Ok(text) = serde_json::to_string(&frame) {
+                        let _ = stream.send(WsMessage::text(text)).await;
+                    }
+                }
                 let mut outcome = syncer.sync().await.map(|_| ());
                 if outcome.is_ok() {
                     backoff.reset();
@@ -187,7 +246,11 @@ async fn run(
                         _ = &mut stopped => return,
                         frame = stream.next() => match frame {
                             Some(Ok(msg)) => {
-                                let frame = msg.to_text().ok().and_then(|t| serde_json::from_str::<StreamFrame>(t).ok());
+                                let text = msg.to_text().unwrap_or_default();
+                                if let Some(event) = presence_frame(text) {
+                                    syncer.client.emit(event);
+                                }
+                                let frame = serde_json::from_str::<StreamFrame>(text).ok();
                                 if let Some(StreamFrame::Changed { seq }) = frame {
                                     let cursor = cursor(&syncer).await;
                                     if seq > cursor {
@@ -202,6 +265,16 @@ async fn run(
                             Some(Err(e)) => outcome = Err(SyncError::Network(e.to_string())),
                             None => outcome = Err(SyncError::Network("the stream closed".into())),
                         },
+                        Some(frame) = presence.recv() => {
+                            if let ClientFrame::Viewing { conversation_id } = &frame {
+                                viewing = *conversation_id;
+                            }
+                            if let Ok(text) = serde_json::to_string(&frame) {
+                                if let Err(e) = stream.send(WsMessage::text(text)).await {
+                                    outcome = Err(SyncError::Network(e.to_string()));
+                                }
+                            }
+                        }
                         Some(()) = wake.recv() => {
                             while wake.try_recv().is_ok() {}
                             publish(&syncer, &status, Connection::Online).await;
@@ -223,7 +296,17 @@ async fn run(
         };
         let Some(failure) = failure else { continue };
         if matches!(failure, SyncError::SignedOut) {
+            // The token is dead: forget it, and ask the agent to sign in. The journal stays.
+            let forgotten = syncer.forget_token().await;
             publish(&syncer, &status, Connection::SignedOut).await;
+            syncer.client.emit(Event::SignInRequired {
+                server: syncer.session.server.clone(),
+                email: syncer.session.email.clone(),
+                reason: match forgotten {
+                    Ok(()) => failure.to_string(),
+                    Err(e) => format!("{failure} {e}"),
+                },
+            });
             let _ = stopped.await;
             return;
         }

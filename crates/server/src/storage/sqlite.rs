@@ -606,11 +606,7 @@ impl Storage for Sqlite {
                     }
                     if row.kind == "view" && !row.deleted {
                         if let Some(data) = &row.data {
-                            let view: outpost_protocol::CustomView = serde_json::from_str(data)?;
-                            let shared = view.owner == agent.id
-                                || view.sharing.agents.contains(&agent.id)
-                                || view.sharing.teams.iter().any(|t| agent.teams.contains(t));
-                            if !shared {
+                            if !shared_with(&serde_json::from_str(data)?, agent) {
                                 continue;
                             }
                         }
@@ -649,7 +645,106 @@ impl Storage for Sqlite {
                     }
                     page.push_str(json);
                 }
-                page.push_str(&format!(r#"],"cursor":{cursor},"has_more":{}}}"#, cursor < head));
+                page.push_str(&format!(r#"],"cursor":{cursor},"has_more":{},"head":{head}}}"#, cursor < head));
+                Ok(page)
+            })();
+            conn.execute_batch("COMMIT")?;
+            out
+        })
+    }
+
+    fn recent(&self, agent: &Agent, conversations: u32, messages: u32) -> Result<String> {
+        /// Conversation rows read, newest change first, to find the most recently active.
+        const CANDIDATES: usize = 1_000;
+        let wanted = conversations.clamp(1, 500) as usize;
+        let messages = messages.clamp(1, 200) as i64;
+        self.read(|conn| {
+            conn.execute_batch("BEGIN")?;
+            let out = (|| -> Result<String> {
+                let head = current_seq(conn)?;
+                // Every new message touches its conversation, so the recently active ones are
+                // among the last conversation rows of the feed; of those, the latest messages win.
+                let mut candidates: Vec<(u64, Millis, Conversation, String)> = Vec::new();
+                {
+                    let mut stmt = conn.prepare_cached(
+                        "SELECT f.seq, c.data FROM feed f JOIN conversations c ON c.id = f.entity
+                         WHERE f.kind = 'conversation' AND f.deleted = 0 ORDER BY f.seq DESC",
+                    )?;
+                    let mut rows = stmt.query([])?;
+                    while let Some(row) = rows.next()? {
+                        let data: String = row.get(1)?;
+                        let c: Conversation = serde_json::from_str(&data)?;
+                        if rules::may_see(agent, &c) {
+                            candidates.push((row.get::<_, i64>(0)? as u64, c.last_message_at, c, data));
+                            if candidates.len() >= CANDIDATES {
+                                break;
+                            }
+                        }
+                    }
+                }
+                candidates.sort_by_key(|c| std::cmp::Reverse(c.1));
+                candidates.truncate(wanted);
+                let mut changes: Vec<(u64, String)> = Vec::new();
+                let upsert = |seq: u64, kind: &str, data: &str| {
+                    format!(r#"{{"seq":{seq},"change":"upsert","entity":{{"type":"{kind}","data":{data}}}}}"#)
+                };
+                let mut contacts = std::collections::HashSet::new();
+                for (seq, _, c, data) in &candidates {
+                    changes.push((*seq, upsert(*seq, "conversation", data)));
+                    if contacts.insert(c.contact_id) {
+                        let contact: Option<(i64, String)> = conn
+                            .prepare_cached(
+                                "SELECT f.seq, k.data FROM contacts k JOIN feed f ON f.kind = 'contact' AND f.entity = k.id
+                                 WHERE k.id = ?1",
+                            )?
+                            .query_row([c.contact_id.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()?;
+                        if let Some((seq, data)) = contact {
+                            changes.push((seq as u64, upsert(seq as u64, "contact", &data)));
+                        }
+                    }
+                    for (table, kind) in [("messages", "message"), ("events", "event")] {
+                        let rows: Vec<(i64, String)> = conn
+                            .prepare_cached(&format!(
+                                "SELECT f.seq, m.data FROM (SELECT id, data FROM {table} WHERE conversation = ?1
+                                                           ORDER BY rowid DESC LIMIT ?2) m
+                                 JOIN feed f ON f.kind = '{kind}' AND f.entity = m.id"
+                            ))?
+                            .query_map(params![c.id.0, messages], |r| Ok((r.get(0)?, r.get(1)?)))?
+                            .collect::<rusqlite::Result<_>>()?;
+                        for (seq, data) in rows {
+                            changes.push((seq as u64, upsert(seq as u64, kind, &data)));
+                        }
+                    }
+                }
+                // Who and what the conversations refer to: agents, teams, the views shared.
+                for (kind, table) in [("agent", "agents"), ("team", "teams"), ("view", "views")] {
+                    let rows: Vec<(i64, String)> = conn
+                        .prepare_cached(&format!(
+                            "SELECT f.seq, t.data FROM feed f JOIN {table} t ON t.id = f.entity
+                             WHERE f.kind = '{kind}' AND f.deleted = 0"
+                        ))?
+                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                        .collect::<rusqlite::Result<_>>()?;
+                    for (seq, data) in rows {
+                        if kind == "view" {
+                            if !shared_with(&serde_json::from_str(&data)?, agent) {
+                                continue;
+                            }
+                        }
+                        changes.push((seq as u64, upsert(seq as u64, kind, &data)));
+                    }
+                }
+                changes.sort_by_key(|c| c.0);
+                let mut page = String::with_capacity(changes.iter().map(|c| c.1.len() + 1).sum::<usize>() + 32);
+                page.push_str(r#"{"changes":["#);
+                for (i, (_, json)) in changes.iter().enumerate() {
+                    if i > 0 {
+                        page.push(',');
+                    }
+                    page.push_str(json);
+                }
+                page.push_str(&format!(r#"],"head":{head}}}"#));
                 Ok(page)
             })();
             conn.execute_batch("COMMIT")?;
@@ -804,6 +899,13 @@ impl Storage for Sqlite {
 }
 
 /// Whether a restricted agent may see a feed row, by the current state of its scope.
+/// Whether a custom view is the agent's own or shared with them (directly or through a team).
+fn shared_with(view: &outpost_protocol::CustomView, agent: &Agent) -> bool {
+    view.owner == agent.id
+        || view.sharing.agents.contains(&agent.id)
+        || view.sharing.teams.iter().any(|t| agent.teams.contains(t))
+}
+
 fn visible(conn: &Connection, agent: &Agent, row: &FeedRow) -> Result<bool> {
     match row.kind.as_str() {
         "conversation" | "message" | "event" => match &row.conversation {
