@@ -727,10 +727,8 @@ impl Storage for Sqlite {
                         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                         .collect::<rusqlite::Result<_>>()?;
                     for (seq, data) in rows {
-                        if kind == "view" {
-                            if !shared_with(&serde_json::from_str(&data)?, agent) {
-                                continue;
-                            }
+                        if kind == "view" && !shared_with(&serde_json::from_str(&data)?, agent) {
+                            continue;
                         }
                         changes.push((seq as u64, upsert(seq as u64, kind, &data)));
                     }
