@@ -3,6 +3,9 @@
 //! offline work, refusals, the stream), session.rs (keyring, sign-in again, presence, first
 //! sync), faults.rs (a fault-injecting proxy, kill -9 of the client).
 
+#[path = "proxy.rs"]
+pub mod proxy;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -45,6 +45,18 @@ use keyring::{Keyring, KeyringError};
 pub const PUSH_BATCH: usize = 200;
 /// Changes asked for in one page.
 pub const PULL_PAGE: u32 = 2_000;
+/// How long a request may take before it counts as a network failure (a connection that was
+/// accepted and then went silent must not stall the queue for ever).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
+        .timeout(timeout)
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
 /// Conversations (and messages of each) a first sync stores before the history.
 pub const RECENT_CONVERSATIONS: u32 = 50;
 pub const RECENT_MESSAGES: u32 = 50;
@@ -143,6 +155,7 @@ pub struct Syncer {
     session: Session,
     /// Where the token is kept, when the session came through the keyring.
     keyring: Option<Keyring>,
+    timeout: std::time::Duration,
 }
 
 async fn error_of(response: reqwest::Response) -> SyncError {
@@ -186,7 +199,7 @@ impl Syncer {
         email: &str,
         password: &str,
     ) -> Result<Syncer, SyncError> {
-        let http = reqwest::Client::new();
+        let http = http_client(REQUEST_TIMEOUT);
         let server = server.trim_end_matches('/');
         let response = http
             .post(format!("{server}/v1/auth/login"))
@@ -219,6 +232,7 @@ impl Syncer {
             http,
             session,
             keyring: None,
+            timeout: REQUEST_TIMEOUT,
         };
         if let Err(e) = tied {
             syncer.end_session().await;
@@ -298,10 +312,29 @@ impl Syncer {
     pub fn resume(client: Arc<Client>, session: Session) -> Syncer {
         Syncer {
             client,
-            http: reqwest::Client::new(),
+            http: http_client(REQUEST_TIMEOUT),
             session,
             keyring: None,
+            timeout: REQUEST_TIMEOUT,
         }
+    }
+
+    /// The same syncer with another request timeout (a slow link; tests of a faulty one).
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Syncer {
+        self.http = http_client(timeout);
+        self.timeout = timeout;
+        self
+    }
+
+    /// The same syncer over another HTTP client (its own connection policy and timeout).
+    pub fn with_http(mut self, http: reqwest::Client, timeout: std::time::Duration) -> Syncer {
+        self.http = http;
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
     }
 
     pub fn session(&self) -> &Session {
@@ -314,6 +347,7 @@ impl Syncer {
             keyring: self.keyring.clone(),
             ..Syncer::resume(self.client.clone(), self.session.clone())
         }
+        .with_timeout(self.timeout)
     }
 
     pub fn client(&self) -> &Arc<Client> {

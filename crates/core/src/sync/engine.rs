@@ -18,6 +18,9 @@
 //! moment: it is never queued while offline, and the conversation being viewed is said again
 //! after each reconnect.
 //!
+//! The stream is pinged every 10 s; one silent for 30 s (a half-open connection) is dropped and
+//! opened again. Every request has a timeout ([`super::REQUEST_TIMEOUT`]).
+//!
 //! The stream (`GET /v1/stream`) only says *that* something changed; the changes themselves
 //! always come from the feed, from the cursor, so a dropped connection cannot lose one.
 
@@ -54,6 +57,9 @@ pub struct SyncStatus {
     /// Actions waiting to be sent or answered.
     pub waiting: u32,
 }
+
+/// How often the engine pings the stream; three silent periods and it reconnects.
+const HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// Exponential backoff with jitter.
 struct Backoff {
@@ -218,7 +224,18 @@ async fn run(
         if let Ok(v) = format!("Bearer {}", syncer.session.token()).parse() {
             request.headers_mut().insert("authorization", v);
         }
-        let connected = tokio_tungstenite::connect_async(request).await;
+        let connected =
+            match tokio::time::timeout(syncer.timeout(), tokio_tungstenite::connect_async(request))
+                .await
+            {
+                Ok(c) => c,
+                Err(_) => Err(tokio_tungstenite::tungstenite::Error::Io(
+                    std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the stream did not open in time",
+                    ),
+                )),
+            };
         let failure = match connected {
             Ok((mut stream, _)) => {
                 publish(&syncer, &status, Connection::Syncing).await;
@@ -241,11 +258,24 @@ async fn run(
                     backoff.reset();
                     publish(&syncer, &status, Connection::Online).await;
                 }
+                let mut heartbeat = tokio::time::interval(HEARTBEAT);
+                heartbeat.tick().await;
+                let mut heard = tokio::time::Instant::now();
                 while outcome.is_ok() {
                     tokio::select! {
                         _ = &mut stopped => return,
+                        _ = heartbeat.tick() => {
+                            // A connection that went silent (half-open) is given up and opened
+                            // again: the pull from the cursor then brings whatever was missed.
+                            if heard.elapsed() > HEARTBEAT * 3 {
+                                outcome = Err(SyncError::Network("the stream went silent".into()));
+                            } else if let Err(e) = stream.send(WsMessage::Ping(Vec::new().into())).await {
+                                outcome = Err(SyncError::Network(e.to_string()));
+                            }
+                        }
                         frame = stream.next() => match frame {
                             Some(Ok(msg)) => {
+                                heard = tokio::time::Instant::now();
                                 let text = msg.to_text().unwrap_or_default();
                                 if let Some(event) = presence_frame(text) {
                                     syncer.client.emit(event);
