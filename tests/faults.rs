@@ -20,10 +20,10 @@ fn outgoing_at_server(w: &World) -> Vec<(ConversationId, String)> {
             let mut out = Vec::new();
             for c in tx.all_conversations()? {
                 for id in tx.messages_of(c.id)? {
-                    if let Some(Entity::Message(m)) = tx.get(EntityRef::Message(id))? {
-                        if m.direction == Direction::Outgoing {
-                            out.push((c.id, m.text));
-                        }
+                    if let Some(Entity::Message(m)) = tx.get(EntityRef::Message(id))?
+                        && m.direction == Direction::Outgoing
+                    {
+                        out.push((c.id, m.text));
                     }
                 }
             }
