@@ -8,7 +8,7 @@ pub(crate) use outpost_protocol::apply::{Mode, created_message};
 use outpost_protocol::{Action, Entity, EntityRef, Op, TemplateRef};
 
 use crate::error::{Error, Result};
-use crate::store::Tx;
+use crate::store::{OpState, Tx};
 
 impl Workspace for Tx<'_> {
     type Error = Error;
@@ -36,13 +36,14 @@ pub(crate) fn apply(tx: &mut Tx, op: &Op, mode: Mode) -> Result<()> {
     outpost_protocol::apply::apply(tx, &me, op, op.at, mode)
 }
 
-/// Takes an action for the agent; says whether it was queued for the server. Retrying or
-/// discarding a message that only exists here (its send was refused) rewrites the journal
-/// instead of asking the server.
+/// Takes an action for the agent; says whether it was queued for the server. Retrying (editing)
+/// or discarding (aborting) a message the server has not seen yet — still queued, or refused —
+/// rewrites the journal instead of asking the server. Once a send is in flight it is the
+/// server's to answer, and these go to the server like any other action.
 pub(crate) fn act(tx: &mut Tx, op: &Op) -> Result<bool> {
     match &op.action {
         Action::DiscardMessage { message_id } => {
-            if let Some((seq, _)) = tx.wedged_op_for(*message_id)? {
+            if let Some((seq, _, _)) = tx.unsent_op_for(*message_id)? {
                 tx.remove_op(seq)?;
                 return Ok(false);
             }
@@ -52,15 +53,20 @@ pub(crate) fn act(tx: &mut Tx, op: &Op) -> Result<bool> {
             text,
             template,
         } => {
-            if let Some((seq, old)) = tx.wedged_op_for(*message_id)? {
+            if let Some((seq, old, state)) = tx.unsent_op_for(*message_id)? {
                 let action = edited(old.action, text, template);
+                action.validate()?;
+                if state == OpState::Pending {
+                    // Still waiting: edited where it stands in the queue.
+                    tx.edit_queued_op(seq, action)?;
+                    return Ok(false);
+                }
                 tx.remove_op(seq)?;
                 let new = Op {
                     op_id: op.op_id,
                     at: op.at,
                     action,
                 };
-                new.action.validate()?;
                 tx.append_op(&new)?;
                 return Ok(true);
             }

@@ -44,7 +44,10 @@ use keyring::{Keyring, KeyringError};
 /// Ops sent in one request.
 pub const PUSH_BATCH: usize = 200;
 /// Changes asked for in one page.
-pub const PULL_PAGE: u32 = 2_000;
+pub const PULL_PAGE: u32 = 5_000;
+/// Headers of a changes page: where it ends and whether more follows (as its body says).
+const CURSOR_HEADER: &str = "x-outpost-cursor";
+const HAS_MORE_HEADER: &str = "x-outpost-has-more";
 /// How long a request may take before it counts as a network failure (a connection that was
 /// accepted and then went silent must not stall the queue for ever).
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -146,6 +149,17 @@ pub struct Pulled {
     pub pages: usize,
     pub changes: usize,
     pub cursor: u64,
+}
+
+/// Background tasks that stop when their owner is dropped (a pull that ends early).
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 /// Pulls and pushes for one client.
@@ -418,16 +432,66 @@ impl Syncer {
                 recent_ready: true,
             });
         }
-        let (pages_tx, mut pages) = tokio::sync::mpsc::channel::<Result<ChangesPage, SyncError>>(2);
+        // A server that does not say where its pages end in headers ends the pipeline after a
+        // page; it starts again from the new cursor until the feed has no more.
+        let mut more = true;
+        while more {
+            more = false;
+            let (mut pages, _tasks) = self.stream_pages(pulled.cursor);
+            while let Some(page) = pages.recv().await {
+                let page = page?;
+                let (changes, next, has_more) = (page.changes.len(), page.cursor, page.has_more);
+                if has_more && next <= pulled.cursor {
+                    return Err(SyncError::Store(crate::Error::BadChanges(format!(
+                        "the feed does not advance (a page ending at {next} says more follows)"
+                    ))));
+                }
+                head = head.max(page.head).max(next);
+                let client = self.client.clone();
+                blocking(move || client.ingest(&page, mode)).await?;
+                pulled.pages += 1;
+                pulled.changes += changes;
+                pulled.cursor = next;
+                more = has_more;
+                if first_sync {
+                    self.client.emit(Event::SyncProgress {
+                        stored: next - cursor,
+                        total: head - cursor,
+                        recent_ready: true,
+                    });
+                }
+            }
+        }
+        if first_sync {
+            let client = self.client.clone();
+            blocking(move || client.store().finish_bulk_load()).await?;
+        }
+        Ok(pulled)
+    }
+
+    /// The feed's pages from `from` on, fetched and decoded ahead of the caller (see `pull`).
+    fn stream_pages(
+        &self,
+        from: u64,
+    ) -> (
+        tokio::sync::mpsc::Receiver<Result<ChangesPage, SyncError>>,
+        AbortOnDrop,
+    ) {
+        // Three stages at once: fetching page n+2, decoding page n+1, storing page n. The
+        // server says where a page ends in its headers, so the next one is asked for before
+        // this one is decoded; the decoder checks that the body agrees.
+        let (pages_tx, pages) = tokio::sync::mpsc::channel::<Result<ChangesPage, SyncError>>(2);
+        let (raw_tx, mut raw) =
+            tokio::sync::mpsc::channel::<Result<(bytes::Bytes, Option<u64>), SyncError>>(2);
         let (http, server, token) = (
             self.http.clone(),
             self.session.server.clone(),
             self.session.token.clone(),
         );
         let fetcher = tokio::spawn(async move {
-            let mut after = cursor;
+            let mut after = from;
             loop {
-                let page = async {
+                let fetched = async {
                     let response = http
                         .get(format!(
                             "{server}/v1/changes?after={after}&limit={PULL_PAGE}"
@@ -439,57 +503,60 @@ impl Syncer {
                     if !response.status().is_success() {
                         return Err(error_of(response).await);
                     }
+                    let header = |name: &str| {
+                        response
+                            .headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned)
+                    };
+                    let ends = header(CURSOR_HEADER).and_then(|c| c.parse::<u64>().ok());
+                    let more = header(HAS_MORE_HEADER).map(|m| m == "true");
                     let bytes = response.bytes().await.map_err(network)?;
-                    // Decoding is CPU work: off the runtime, beside the store's writes.
-                    tokio::task::spawn_blocking(move || {
-                        serde_json::from_slice::<ChangesPage>(&bytes)
-                    })
-                    .await
-                    .map_err(|e| SyncError::Network(e.to_string()))?
-                    .map_err(|e| SyncError::Store(crate::Error::BadChanges(e.to_string())))
+                    Ok((bytes, ends.zip(more)))
                 }
                 .await;
-                let next = page.as_ref().ok().map(|p| (p.cursor, p.has_more));
-                if pages_tx.send(page).await.is_err() {
+                let (ends, failed) = match &fetched {
+                    Ok((_, ends)) => (*ends, false),
+                    Err(_) => (None, true),
+                };
+                let known = ends.map(|(cursor, _)| cursor);
+                if raw_tx.send(fetched.map(|(b, _)| (b, known))).await.is_err() || failed {
                     return;
                 }
-                match next {
-                    Some((cursor, true)) => after = cursor,
-                    _ => return,
+                match ends {
+                    Some((next, true)) if next > after => after = next,
+                    Some(_) => return,
+                    // A server that does not say: wait for the decoder to know.
+                    None => return,
                 }
             }
         });
-        while let Some(page) = pages.recv().await {
-            let page = match page {
-                Ok(p) => p,
-                Err(e) => {
-                    fetcher.abort();
-                    return Err(e);
+        let decoder = tokio::spawn(async move {
+            while let Some(fetched) = raw.recv().await {
+                let page = match fetched {
+                    Err(e) => Err(e),
+                    Ok((bytes, said)) => tokio::task::spawn_blocking(move || {
+                        let page = serde_json::from_slice::<ChangesPage>(&bytes)
+                            .map_err(|e| crate::Error::BadChanges(e.to_string()))?;
+                        match said {
+                            Some(c) if c != page.cursor => Err(crate::Error::BadChanges(format!(
+                                "the page ends at {} but its headers said {c}",
+                                page.cursor
+                            ))),
+                            _ => Ok(page),
+                        }
+                    })
+                    .await
+                    .map_err(|e| SyncError::Network(e.to_string()))
+                    .and_then(|r| r.map_err(SyncError::Store)),
+                };
+                if pages_tx.send(page).await.is_err() {
+                    return;
                 }
-            };
-            let (changes, next) = (page.changes.len(), page.cursor);
-            head = head.max(page.head).max(next);
-            let client = self.client.clone();
-            if let Err(e) = blocking(move || client.ingest(&page, mode)).await {
-                fetcher.abort();
-                return Err(e);
             }
-            pulled.pages += 1;
-            pulled.changes += changes;
-            pulled.cursor = next;
-            if first_sync {
-                self.client.emit(Event::SyncProgress {
-                    stored: next - cursor,
-                    total: head - cursor,
-                    recent_ready: true,
-                });
-            }
-        }
-        if first_sync {
-            let client = self.client.clone();
-            blocking(move || client.store().finish_bulk_load()).await?;
-        }
-        Ok(pulled)
+        });
+        (pages, AbortOnDrop(vec![fetcher, decoder]))
     }
 
     /// Sends the queued ops, oldest first, and records the server's answers. Returns how many

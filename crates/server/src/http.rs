@@ -332,8 +332,26 @@ async fn changes<S: Storage>(
     let limit = q.limit.unwrap_or(1_000).clamp(1, MAX_PAGE);
     let storage = app.storage.clone();
     let page = blocking(move || storage.changes(&agent, q.after, limit)).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], page).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (
+                header::HeaderName::from_static(CURSOR_HEADER),
+                page.cursor.to_string(),
+            ),
+            (
+                header::HeaderName::from_static(HAS_MORE_HEADER),
+                page.has_more.to_string(),
+            ),
+        ],
+        page.json,
+    )
+        .into_response())
 }
+
+/// Headers of a changes page: where it ends, and whether more follows (as in its body).
+pub const CURSOR_HEADER: &str = "x-outpost-cursor";
+pub const HAS_MORE_HEADER: &str = "x-outpost-has-more";
 
 #[derive(Deserialize)]
 struct RecentQuery {

@@ -69,6 +69,14 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
+/// A page of the change feed, ready to send: its JSON, and where it ends (also sent as headers,
+/// so that a client can ask for the next page while it still decodes this one).
+pub struct FeedPage {
+    pub json: String,
+    pub cursor: u64,
+    pub has_more: bool,
+}
+
 pub trait Storage: Send + Sync + 'static {
     type Tx<'a>: Tx
     where
@@ -83,7 +91,7 @@ pub trait Storage: Send + Sync + 'static {
     /// A page of the change feed as `agent` may see it: changes after `after`, at most `limit`,
     /// with revocations of what they may no longer see. Returned as the JSON of a
     /// [`ChangesPage`], built around the entities' stored JSON (never decoded and re-encoded).
-    fn changes(&self, agent: &Agent, after: u64, limit: u32) -> Result<String>;
+    fn changes(&self, agent: &Agent, after: u64, limit: u32) -> Result<FeedPage>;
 
     /// The JSON of a [`outpost_protocol::RecentSnapshot`]: the `conversations` most recently
     /// active conversations `agent` may see, with their contacts, their latest `messages`

@@ -30,8 +30,8 @@
 //! server, say) simply has no local effect; it stays in the journal for the server to answer.
 
 use outpost_protocol::{
-    ChangeKind, ChangesPage, Entity, EntityRef, ErrorCode, Millis, Op, OpId, OpOutcome, OpResult,
-    RecentSnapshot,
+    Action, ChangeKind, ChangesPage, Entity, EntityRef, ErrorCode, Millis, Op, OpId, OpOutcome,
+    OpResult, RecentSnapshot,
 };
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -271,18 +271,40 @@ impl Tx<'_> {
     }
 
     /// Refused ops whose wedged effect holds `message`, newest first.
-    pub(crate) fn wedged_op_for(
+    /// The op that creates `message` while the server has not seen it: still queued (the agent
+    /// may edit or abort it) or refused (retry or discard). None once it is in flight or done.
+    pub(crate) fn unsent_op_for(
         &self,
         message: outpost_protocol::MessageId,
-    ) -> Result<Option<(i64, Op)>> {
+    ) -> Result<Option<(i64, Op, OpState)>> {
         let rows = load_rows(self, 0)?;
-        Ok(rows
+        let Some(row) = rows
             .into_iter()
             .rev()
-            .find(|r| {
-                r.state == OpState::Refused && actions::created_message(&r.op) == Some(message)
-            })
-            .map(|r| (r.seq, r.op)))
+            .find(|r| actions::created_message(&r.op) == Some(message))
+        else {
+            return Ok(None);
+        };
+        if row.state == OpState::InFlight {
+            return Err(Error::Refused(outpost_protocol::rules::refuse(
+                ErrorCode::WrongState,
+                "This message is already on its way to the server: it can no longer be edited or discarded here.",
+            )));
+        }
+        Ok(matches!(row.state, OpState::Refused | OpState::Pending)
+            .then_some((row.seq, row.op, row.state)))
+    }
+
+    /// Replaces the action of a queued op the server has not seen, in its place in the journal
+    /// (same op id): the edit of a message still waiting to be sent.
+    pub(crate) fn edit_queued_op(&mut self, seq: i64, action: Action) -> Result<()> {
+        self.rewrite_at(seq, |tx, row| {
+            row.op.action = action;
+            tx.conn()
+                .prepare_cached("UPDATE ops SET body = ?2 WHERE seq = ?1 AND state = 0")?
+                .execute(params![seq, serde_json::to_string(&row.op)?])?;
+            Ok(true)
+        })
     }
 }
 

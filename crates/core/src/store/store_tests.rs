@@ -1179,3 +1179,99 @@ fn test_sigkill_at_random_points_leaves_a_consistent_mirror() {
         "the child made progress between kills ({grew} of 50 trials)"
     );
 }
+
+#[test]
+fn test_queued_message_is_edited_in_place_or_aborted_until_it_is_in_flight() {
+    let (f, _me, _other, _k, c, _m) = admin_fixture();
+    let send = |text: &str| {
+        let message_id = MessageId::new();
+        let op = f
+            .act(Action::SendMessage {
+                message_id,
+                conversation_id: c.id,
+                text: text.into(),
+                attachments: vec![],
+                template: None,
+                reply_to: None,
+            })
+            .unwrap()
+            .unwrap();
+        (message_id, op)
+    };
+    let (first, first_op) = send("Primeira com erro de digitação");
+    let (second, second_op) = send("Segunda");
+    let before_abort = f.snapshot();
+    let (third, _) = send("Terceira, melhor não");
+    f.check_invariants();
+
+    // Edit the first while it waits: same op, same place in the queue, new text everywhere.
+    assert_eq!(
+        f.act(Action::RetryMessage {
+            message_id: first,
+            text: "Primeira, corrigida".into(),
+            template: None,
+        })
+        .unwrap(),
+        None,
+        "no new op: the queued one changed"
+    );
+    let journal = f.store().journal().unwrap();
+    assert_eq!(
+        journal.iter().map(|e| e.op.op_id).collect::<Vec<_>>()[..2],
+        [first_op, second_op],
+        "the edited send keeps its place"
+    );
+    assert!(
+        matches!(&journal[0].op.action, Action::SendMessage { text, .. } if text == "Primeira, corrigida")
+    );
+    assert_eq!(f.message(first).unwrap().text, "Primeira, corrigida");
+    assert_eq!(
+        f.store().search("corrigida", 10).unwrap().messages.len(),
+        1,
+        "the search index follows the edit"
+    );
+    assert!(
+        f.store()
+            .search("digitação", 10)
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+
+    // Abort the third: gone from the queue, the Outbox and the timeline, as if never written.
+    assert_eq!(
+        f.act(Action::DiscardMessage { message_id: third }).unwrap(),
+        None
+    );
+    assert!(f.message(third).is_none());
+    assert_eq!(f.store().journal().unwrap().len(), 2);
+    let mut expected = before_abort.clone();
+    let after = f.snapshot();
+    // Apart from the first message's edit, the mirror is as before the third was written.
+    expected.retain(|row| !row.contains(&first.0.to_string()) && !row.contains("Primeira"));
+    let mut after_rest = after.clone();
+    after_rest.retain(|row| !row.contains(&first.0.to_string()) && !row.contains("Primeira"));
+    assert_eq!(after_rest, expected);
+    f.check_invariants();
+
+    // Once in flight, the server may already have it: neither is rewritten locally, and the
+    // rules refuse to discard or retry a message that has not failed, with the reason.
+    f.store().mark_in_flight(&[first_op, second_op]).unwrap();
+    let discard = f
+        .act(Action::DiscardMessage { message_id: second })
+        .expect_err("a message being sent cannot be discarded");
+    assert_eq!(discard.code(), ErrorCode::WrongState, "{discard}");
+    assert!(f.message(second).is_some());
+    let edit = f
+        .act(Action::RetryMessage {
+            message_id: first,
+            text: "tarde demais".into(),
+            template: None,
+        })
+        .expect_err("a message being sent cannot be edited");
+    assert_eq!(edit.code(), ErrorCode::WrongState, "{edit}");
+    assert!(discard.to_string().contains("on its way"), "{discard}");
+    assert_eq!(f.store().journal().unwrap().len(), 2);
+    assert_eq!(f.message(first).unwrap().text, "Primeira, corrigida");
+    f.check_invariants();
+}

@@ -12,7 +12,7 @@ use outpost_protocol::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{Credentials, Result, Storage, StorageError, Tx};
+use super::{Credentials, FeedPage, Result, Storage, StorageError, Tx};
 
 const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql")];
 
@@ -549,7 +549,7 @@ impl Storage for Sqlite {
         Ok(value)
     }
 
-    fn changes(&self, agent: &Agent, after: u64, limit: u32) -> Result<String> {
+    fn changes(&self, agent: &Agent, after: u64, limit: u32) -> Result<FeedPage> {
         let limit = limit.clamp(1, 5_000) as usize;
         // Rows scanned for a restricted agent before the page is cut, visible or not.
         // Unrestricted agents see every row: they read exactly a page, and no scope.
@@ -562,7 +562,7 @@ impl Storage for Sqlite {
         };
         self.read(|conn| {
             conn.execute_batch("BEGIN")?;
-            let out = (|| -> Result<String> {
+            let out = (|| -> Result<FeedPage> {
                 let head = current_seq(conn)?;
                 let rows: Vec<FeedRow> = conn
                     .prepare_cached(
@@ -646,7 +646,7 @@ impl Storage for Sqlite {
                     page.push_str(json);
                 }
                 page.push_str(&format!(r#"],"cursor":{cursor},"has_more":{},"head":{head}}}"#, cursor < head));
-                Ok(page)
+                Ok(FeedPage { json: page, cursor, has_more: cursor < head })
             })();
             conn.execute_batch("COMMIT")?;
             out
