@@ -39,7 +39,10 @@ fn now() -> Millis {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
-    let mut spec = Spec::large(now());
+    // The history ends eight days ago: the test channel's simulated provider follows messages
+    // that moved in the last week, and would otherwise move ~2,000 of them a second in the
+    // background of every figure here (the server and the client share the 2 cores).
+    let mut spec = Spec::large(now() - outpost_server::channels::FOLLOW_FOR - 24 * 3_600_000);
     if let Some(i) = args.iter().position(|a| a == "--messages") {
         let n: usize = args
             .get(i + 1)
@@ -50,6 +53,7 @@ async fn main() -> Result<(), Error> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data/sync");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
+
     let server = outpost_server::start(
         &dir.join("server"),
         "127.0.0.1:0".parse()?,
@@ -133,11 +137,8 @@ async fn main() -> Result<(), Error> {
         .list_conversations(&ListQuery::new(ViewRef::All), now())?;
     // The ceiling runs after, so that a cold cache can only understate our ratio.
     println!("ceiling: plain batched INSERT of the same workspace…");
-    let (ceiling_messages, ceiling_time) = ceiling::ceiling(
-        &spec,
-        &dir.join("ceiling.db"),
-        outpost_core::sync::PULL_PAGE as usize,
-    )?;
+    // In transactions of 1,000 messages: its best (5,000 measured 0.65× as fast here).
+    let (ceiling_messages, ceiling_time) = ceiling::ceiling(&spec, &dir.join("ceiling.db"), 1_000)?;
     let ceiling_rate = ceiling_messages as f64 / ceiling_time.as_secs_f64();
     let rate = messages as f64 / stored.as_secs_f64();
     let rate_indexed = messages as f64 / took.as_secs_f64();
@@ -162,7 +163,7 @@ async fn main() -> Result<(), Error> {
         ),
     ));
     rows.push((
-        "ceiling: plain batched INSERT, same schema and pages, no FTS".to_owned(),
+        "ceiling: plain batched INSERT of 1,000 a transaction, same schema, no FTS".to_owned(),
         format!("{ceiling_rate:.0} msg/s"),
         format!(
             "{ceiling_messages} messages in {:.1} s",

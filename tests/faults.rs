@@ -146,8 +146,7 @@ async fn test_every_message_is_delivered_exactly_once_through_a_faulty_network()
     }
     // And the mirror that lived through it equals a fresh full sync.
     let fresh = w.sign_in(&w.ana, "fresh").await;
-    fresh.syncer.sync().await.unwrap();
-    ana.syncer.sync().await.unwrap();
+    in_step(&w, &[&fresh.syncer, &ana.syncer]).await;
     assert_eq!(shown(&ana.client), shown(&fresh.client));
 }
 
@@ -270,6 +269,8 @@ async fn test_client_killed_at_random_points_loses_and_duplicates_nothing() {
     for text in &queued {
         assert!(texts.contains(&text.as_str()), "{text} was queued and lost");
     }
+    let fresh = w.sign_in(&w.ana, "fresh").await;
+    in_step(&w, &[&fresh.syncer, &syncer]).await;
     let mirror_outgoing: Vec<String> = shown(&client)
         .into_iter()
         .filter(|row| row.contains("\"direction\":\"outgoing\""))
@@ -279,8 +280,6 @@ async fn test_client_killed_at_random_points_loses_and_duplicates_nothing() {
         outgoing.len(),
         "the mirror shows exactly what the server has"
     );
-    let fresh = w.sign_in(&w.ana, "fresh").await;
-    fresh.syncer.sync().await.unwrap();
     assert_eq!(shown(&client), shown(&fresh.client));
     println!(
         "kill -9: {TRIALS} trials (seed {seed}), {} replies at the server, {} were still queued at the end",

@@ -174,17 +174,25 @@ pub fn shown(client: &Client) -> Vec<String> {
         q.state = state;
         q.limit = 500;
         for row in store.list_conversations(&q, T0).unwrap().rows {
-            let t = store
-                .open_conversation(row.conversation.id, None, 500)
-                .unwrap();
             out.push(serde_json::to_string(&row.conversation).unwrap());
-            for item in t.items {
-                out.push(match item {
-                    TimelineItem::Message { message, .. } => {
-                        serde_json::to_string(&message).unwrap()
-                    }
-                    TimelineItem::Event { event } => serde_json::to_string(&event).unwrap(),
-                });
+            // The whole timeline, page after page.
+            let mut before = None;
+            loop {
+                let t = store
+                    .open_conversation(row.conversation.id, before, 500)
+                    .unwrap();
+                for item in t.items {
+                    out.push(match item {
+                        TimelineItem::Message { message, .. } => {
+                            serde_json::to_string(&message).unwrap()
+                        }
+                        TimelineItem::Event { event } => serde_json::to_string(&event).unwrap(),
+                    });
+                }
+                match t.older {
+                    Some(older) => before = Some(older),
+                    None => break,
+                }
             }
         }
     }
@@ -220,4 +228,37 @@ pub fn has_message(a: &Signed, id: MessageId) -> bool {
         .read(|c| outpost_core::store::get_entity(c, EntityRef::Message(id)))
         .unwrap()
         .is_some()
+}
+
+/// Syncs each syncer until all of them have pulled the server's whole feed and the feed stood
+/// still meanwhile (the test channel's simulated provider moves messages along on its own), so
+/// that their mirrors may be compared.
+pub async fn in_step(w: &World, syncers: &[&Syncer]) {
+    let storage = w
+        .server
+        .as_ref()
+        .expect("the server runs")
+        .app
+        .storage
+        .clone();
+    for _ in 0..100 {
+        let head = {
+            use outpost_server::storage::Storage;
+            storage.seq().expect("the server's seq")
+        };
+        let mut cursors = Vec::new();
+        for s in syncers {
+            s.sync().await.expect("sync");
+            cursors.push(s.client().store().cursor().expect("cursor"));
+        }
+        let now = {
+            use outpost_server::storage::Storage;
+            storage.seq().expect("the server's seq")
+        };
+        if now == head && cursors.iter().all(|c| *c == head) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    panic!("the server's feed never stood still");
 }

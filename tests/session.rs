@@ -491,11 +491,9 @@ async fn test_first_sync_makes_recent_conversations_usable_before_the_history_wi
     // And it equals a fresh full sync of the same account.
     let fresh_dir = tempfile::tempdir().unwrap();
     let fresh = open_client(fresh_dir.path(), "fresh");
-    Syncer::login(fresh.clone(), &w.base(), &w.ana.email, PASSWORD)
-        .await
-        .unwrap()
-        .sync()
+    let fresh_syncer = Syncer::login(fresh.clone(), &w.base(), &w.ana.email, PASSWORD)
         .await
         .unwrap();
+    in_step(&w, &[&fresh_syncer, &pulled]).await;
     assert_eq!(shown(&client), shown(&fresh));
 }

@@ -18,7 +18,7 @@ pub fn ceiling(
     drop(outpost_core::Store::open(path)?); // the same schema
     let mut conn = rusqlite::Connection::open(path)?;
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768;",
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;",
     )?;
     let mut generator = Generator::new(spec.clone());
     let mut spent = Duration::ZERO;
