@@ -8,8 +8,9 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
 use outpost_protocol::{
-    Action, Agent, ChangesPage, Contact, ContactId, ConversationId, CustomView, ErrorBody,
-    ErrorCode, Folder, Millis, Op, OpId, OpOutcome, OpResult, Presence, RecentSnapshot, Team,
+    Action, Agent, ChangesPage, ClientFrame, Contact, ContactId, ConversationId, CustomView,
+    ErrorBody, ErrorCode, Folder, Millis, Op, OpId, OpOutcome, OpResult, Presence, RecentSnapshot,
+    Team,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -101,6 +102,20 @@ pub enum Request {
     },
     /// What waits to be sent, and what was refused and why.
     Journal,
+    /// Which account is signed in, and how the connection goes (answered by [`crate::app::App`]).
+    Session,
+    /// Signs in (the app keeps the token in the OS keyring and starts syncing).
+    SignIn {
+        server: String,
+        email: String,
+        password: Password,
+    },
+    /// Signs out: the server session ends, the keyring forgets the token; the mirror stays.
+    SignOut,
+    /// Tells the other agents that this one is typing, or which conversation it has open.
+    Presence {
+        frame: ClientFrame,
+    },
 }
 
 // Responses are built once and serialized for the bridge; their size does not matter.
@@ -147,6 +162,9 @@ pub enum Response {
     },
     Journal {
         entries: Vec<JournalEntry>,
+    },
+    Session {
+        session: SessionInfo,
     },
     Done,
     Error {
@@ -202,6 +220,26 @@ pub enum Event {
         conversation_id: ConversationId,
         who: Vec<Presence>,
     },
+}
+
+/// A password on its way to the server: never shown by `Debug` (so never in a log line).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(hidden)")
+    }
+}
+
+/// Who is signed in and how the connection goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+pub struct SessionInfo {
+    /// None: nobody is signed in (the sign-in screen).
+    pub account: Option<Account>,
+    pub agent: Option<Agent>,
+    pub status: crate::sync::engine::SyncStatus,
 }
 
 /// The server and the email a mirror belongs to (not a secret; the token is in the keyring).
@@ -464,6 +502,14 @@ impl Client {
             Request::Journal => Response::Journal {
                 entries: s.journal()?,
             },
+            Request::Session
+            | Request::SignIn { .. }
+            | Request::SignOut
+            | Request::Presence { .. } => {
+                return Err(crate::Error::NotFound(
+                    "Signing in and out (the app's requests)".into(),
+                ));
+            }
         })
     }
 }
@@ -498,9 +544,13 @@ pub fn typescript() -> String {
         export_decl::<crate::sync::engine::Connection>(&cfg),
         export_decl::<crate::sync::engine::SyncStatus>(&cfg),
         export_decl::<Account>(&cfg),
+        export_decl::<Password>(&cfg),
+        export_decl::<SessionInfo>(&cfg),
         export_decl::<Request>(&cfg),
         export_decl::<Response>(&cfg),
         export_decl::<Event>(&cfg),
+        export_decl::<crate::app::BridgeRequest>(&cfg),
+        export_decl::<crate::app::BridgeReply>(&cfg),
     ];
     for decl in protocol_declarations(&cfg).into_iter().chain(core) {
         out.push_str(&decl);

@@ -474,9 +474,37 @@ waiting: number, };
  */
 export type Account = { server: string, email: string, };
 
-export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "act", action: Action, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" };
+/**
+ * A password on its way to the server: never shown by `Debug` (so never in a log line).
+ */
+export type Password = string;
 
-export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "acted", op_id: OpId | null, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
+/**
+ * Who is signed in and how the connection goes.
+ */
+export type SessionInfo = { 
+/**
+ * None: nobody is signed in (the sign-in screen).
+ */
+account: Account | null, agent: Agent | null, status: SyncStatus, };
+
+export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "act", action: Action, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" } | { "type": "session" } | { "type": "sign_in", server: string, email: string, password: Password, } | { "type": "sign_out" } | { "type": "presence", frame: ClientFrame, };
+
+export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "acted", op_id: OpId | null, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "session", session: SessionInfo, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
 
 export type Event = { "type": "changed", conversations: Array<ConversationId>, contacts: Array<ContactId>, folders: boolean, views: boolean, agents: boolean, journal: boolean, } | { "type": "op_refused", op_id: OpId, action: string, conversation_id: ConversationId | null, code: ErrorCode, reason: string, } | { "type": "status", status: SyncStatus, } | { "type": "sync_progress", stored: number, total: number, recent_ready: boolean, } | { "type": "sign_in_required", server: string, email: string, reason: string, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, };
+
+/**
+ * A request over the web edition's WebSocket (the Tauri shell has its own IPC for the same).
+ */
+export type BridgeRequest = { 
+/**
+ * Chosen by the UI; the answer carries it back.
+ */
+id: number, request: Request, };
+
+/**
+ * What comes back over the web edition's WebSocket: an answer, or an event.
+ */
+export type BridgeReply = { id: number, response: Response, } | { event: Event, };
 

@@ -1,0 +1,275 @@
+//! The app: what a shell (the Tauri window, outpost-web) holds. It signs the agent in and out,
+//! keeps one mirror per account, runs the sync engine, and answers every [`Request`] — the
+//! session's itself, the rest through the signed-in [`Client`].
+//!
+//! # What is kept, and where
+//! - `DATA_DIR/mirrors/<account>.sqlite`: each account's mirror (never shared between accounts).
+//! - `DATA_DIR/account.json`: which account was signed in last (server and email; not a secret),
+//!   so that the next start resumes it.
+//! - The session token: the OS keyring only ([`Keyring`]).
+//!
+//! # States
+//! Signed out (no client: only `Session` and `SignIn` are answered) → signed in (a client and
+//! its engine). The engine's `SignedOut` (the server ended the session) leaves the client open,
+//! so the agent still reads and acts offline, and asks for a sign-in; signing in again to the
+//! same account keeps the mirror and sends what waited.
+//!
+//! Events: one stream for the shell, whatever account is signed in ([`App::subscribe`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use crate::client::{Password, SessionInfo};
+use crate::sync::engine::{Connection, Engine, SyncStatus};
+use crate::sync::keyring::Keyring;
+use crate::sync::{SyncError, Syncer};
+use crate::{Account, Client, Clock, Event, Request, Response};
+use outpost_protocol::{ErrorBody, ErrorCode};
+
+/// A request over the web edition's WebSocket (the Tauri shell has its own IPC for the same).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct BridgeRequest {
+    /// Chosen by the UI; the answer carries it back.
+    pub id: u64,
+    pub request: Request,
+}
+
+/// What comes back over the web edition's WebSocket: an answer, or an event.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
+#[serde(untagged)]
+pub enum BridgeReply {
+    Answer { id: u64, response: Response },
+    Event { event: Event },
+}
+
+struct Signed {
+    account: Account,
+    client: Arc<Client>,
+    engine: Engine,
+}
+
+pub struct App {
+    data_dir: PathBuf,
+    keyring: Keyring,
+    clock: Arc<dyn Clock>,
+    signed: tokio::sync::Mutex<Option<Signed>>,
+    subscribers: Arc<Mutex<Vec<Sender<Event>>>>,
+}
+
+fn error(code: ErrorCode, message: impl Into<String>) -> Response {
+    Response::Error {
+        error: ErrorBody {
+            code,
+            message: message.into(),
+        },
+    }
+}
+
+fn sync_error(e: SyncError) -> Response {
+    let code = match &e {
+        SyncError::Network(_) | SyncError::Server { .. } => ErrorCode::Internal,
+        SyncError::SignedOut | SyncError::Refused(_) => ErrorCode::Unauthenticated,
+        SyncError::Store(e) => e.code(),
+        SyncError::Keyring(_) => ErrorCode::Internal,
+    };
+    error(code, e.to_string())
+}
+
+/// The mirror's file name for an account: readable, and safe on every file system.
+fn mirror_name(account: &Account) -> String {
+    let raw = format!("{}-{}", account.email, account.server);
+    let safe: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("{safe}.sqlite")
+}
+
+impl App {
+    /// Opens the app over `data_dir`, resuming the last account when the keyring still holds
+    /// its session.
+    pub async fn start(data_dir: &Path, keyring: Keyring, clock: Arc<dyn Clock>) -> App {
+        let app = App {
+            data_dir: data_dir.to_owned(),
+            keyring,
+            clock,
+            signed: tokio::sync::Mutex::new(None),
+            subscribers: Arc::new(Mutex::new(Vec::new())),
+        };
+        if let Some(account) = app.last_account() {
+            let _ = app.resume(&account).await;
+        }
+        app
+    }
+
+    /// A new stream of events (the signed-in client's, and the app's own).
+    pub fn subscribe(&self) -> Receiver<Event> {
+        let (tx, rx) = channel();
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tx);
+        rx
+    }
+
+    fn last_account(&self) -> Option<Account> {
+        let json = std::fs::read_to_string(self.data_dir.join("account.json")).ok()?;
+        serde_json::from_str(&json).ok()
+    }
+
+    fn open_client(&self, account: &Account) -> Result<Arc<Client>, crate::Error> {
+        let dir = self.data_dir.join("mirrors");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| crate::Error::NotFound(format!("{}: {e}", dir.display())))?;
+        let client = Arc::new(Client::open(
+            dir.join(mirror_name(account)),
+            self.clock.clone(),
+        )?);
+        // The client's events reach the app's subscribers until the client is closed.
+        let events = client.subscribe();
+        let subscribers = self.subscribers.clone();
+        std::thread::Builder::new()
+            .name("outpost-events".into())
+            .spawn(move || {
+                for event in events {
+                    let mut subs = subscribers.lock().unwrap_or_else(|p| p.into_inner());
+                    subs.retain(|s| s.send(event.clone()).is_ok());
+                }
+            })
+            .map_err(|e| crate::Error::NotFound(format!("an event thread: {e}")))?;
+        Ok(client)
+    }
+
+    async fn resume(&self, account: &Account) -> Result<(), SyncError> {
+        let client = self.open_client(account)?;
+        let Some(syncer) = Syncer::resume_saved(client.clone(), self.keyring.clone()).await? else {
+            return Ok(());
+        };
+        let engine = Engine::start(syncer);
+        *self.signed.lock().await = Some(Signed {
+            account: account.clone(),
+            client,
+            engine,
+        });
+        Ok(())
+    }
+
+    async fn session(&self) -> SessionInfo {
+        let signed = self.signed.lock().await;
+        match &*signed {
+            Some(s) => SessionInfo {
+                account: Some(s.account.clone()),
+                agent: s.client.store().me(),
+                status: *s.engine.status().borrow(),
+            },
+            None => SessionInfo {
+                account: None,
+                agent: None,
+                status: SyncStatus {
+                    connection: Connection::SignedOut,
+                    waiting: 0,
+                },
+            },
+        }
+    }
+
+    async fn sign_in(&self, server: &str, email: &str, password: &Password) -> Response {
+        let account = Account {
+            server: server.trim().trim_end_matches('/').to_owned(),
+            email: email.trim().to_lowercase(),
+        };
+        if !(account.server.starts_with("http://") || account.server.starts_with("https://")) {
+            return error(
+                ErrorCode::InvalidInput,
+                "The server address starts with http:// or https://.",
+            );
+        }
+        // Whoever was signed in stops syncing first (their mirror stays on disk).
+        if let Some(old) = self.signed.lock().await.take() {
+            old.engine.stop().await;
+        }
+        let client = match self.open_client(&account) {
+            Ok(c) => c,
+            Err(e) => return Response::Error { error: e.body() },
+        };
+        let syncer = match Syncer::sign_in(
+            client.clone(),
+            self.keyring.clone(),
+            &account.server,
+            &account.email,
+            &password.0,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => return sync_error(e),
+        };
+        let _ = std::fs::create_dir_all(&self.data_dir);
+        if let Ok(json) = serde_json::to_string(&account) {
+            let _ = std::fs::write(self.data_dir.join("account.json"), json);
+        }
+        let engine = Engine::start(syncer);
+        *self.signed.lock().await = Some(Signed {
+            account,
+            client,
+            engine,
+        });
+        Response::Session {
+            session: self.session().await,
+        }
+    }
+
+    async fn sign_out(&self) -> Response {
+        let Some(signed) = self.signed.lock().await.take() else {
+            return Response::Done;
+        };
+        signed.engine.stop().await;
+        // The server ends the session (when it can be reached); the keyring forgets the token.
+        if let Ok(Some(syncer)) =
+            Syncer::resume_saved(signed.client.clone(), self.keyring.clone()).await
+        {
+            let _ = syncer.sign_out().await;
+        }
+        let _ = std::fs::remove_file(self.data_dir.join("account.json"));
+        Response::Done
+    }
+
+    /// Answers a request from the UI.
+    pub async fn handle(&self, request: Request) -> Response {
+        match request {
+            Request::Session => Response::Session {
+                session: self.session().await,
+            },
+            Request::SignIn {
+                server,
+                email,
+                password,
+            } => self.sign_in(&server, &email, &password).await,
+            Request::SignOut => self.sign_out().await,
+            Request::Presence { frame } => match &*self.signed.lock().await {
+                Some(s) => {
+                    s.engine.presence(frame);
+                    Response::Done
+                }
+                None => error(ErrorCode::Unauthenticated, "Not signed in."),
+            },
+            other => {
+                let client = match &*self.signed.lock().await {
+                    Some(s) => s.client.clone(),
+                    None => return error(ErrorCode::Unauthenticated, "Sign in first."),
+                };
+                tokio::task::spawn_blocking(move || client.handle(other))
+                    .await
+                    .unwrap_or_else(|e| error(ErrorCode::Internal, e.to_string()))
+            }
+        }
+    }
+
+    /// Stops syncing (the app is closing); nothing queued is lost.
+    pub async fn stop(&self) {
+        if let Some(signed) = self.signed.lock().await.take() {
+            signed.engine.stop().await;
+        }
+    }
+}

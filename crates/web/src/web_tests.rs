@@ -1,0 +1,316 @@
+//! The web edition against the real server on loopback, with the real OS keyring (run inside
+//! `cargo xtask test`'s D-Bus session).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use outpost_core::app::{App, BridgeReply, BridgeRequest};
+use outpost_core::client::Password;
+use outpost_core::store::{ListQuery, ViewRef};
+use outpost_core::sync::keyring::Keyring;
+use outpost_core::{Event, Request, Response};
+use outpost_protocol::*;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use super::*;
+use outpost_server::storage::Storage;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    server: outpost_server::Running,
+    web: Running,
+    keyring: Keyring,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let server = outpost_server::start(
+        &dir.path().join("server"),
+        "127.0.0.1:0".parse().unwrap(),
+        outpost_server::system_clock(),
+    )
+    .await
+    .unwrap();
+    outpost_server::add_agent(
+        &*server.app.storage,
+        "Ana Lima",
+        "ana@outpost.example",
+        "senha-da-ana-1",
+        Role::Agent,
+        Visibility::Unrestricted,
+        vec![],
+    )
+    .unwrap();
+    let ui = dir.path().join("ui");
+    std::fs::create_dir_all(ui.join("assets")).unwrap();
+    std::fs::write(
+        ui.join("index.html"),
+        "<!doctype html><title>Outpost</title>",
+    )
+    .unwrap();
+    std::fs::write(ui.join("assets/app.js"), "console.log('ok')").unwrap();
+    let keyring = Keyring::new(&format!("dev.outpost.test.{}", uuid::Uuid::now_v7()));
+    let app = Arc::new(
+        App::start(
+            &dir.path().join("data"),
+            keyring.clone(),
+            Arc::new(outpost_core::SystemClock),
+        )
+        .await,
+    );
+    let web = serve(app, &ui, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    Fixture {
+        _dir: dir,
+        server,
+        web,
+        keyring,
+    }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(f: &Fixture, token: &str, origin: Option<&str>) -> Result<Ws, u16> {
+    let mut request = format!("ws://{}/bridge?token={token}", f.web.addr)
+        .into_client_request()
+        .unwrap();
+    if let Some(o) = origin {
+        request.headers_mut().insert("origin", o.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Sends a request and waits for its answer; events met on the way are kept.
+async fn ask(ws: &mut Ws, id: u64, request: Request, events: &mut Vec<Event>) -> Response {
+    let text = serde_json::to_string(&BridgeRequest { id, request }).unwrap();
+    ws.send(Message::text(text)).await.unwrap();
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(20), ws.next())
+            .await
+            .expect("an answer in time")
+            .unwrap()
+            .unwrap();
+        match serde_json::from_str::<BridgeReply>(msg.to_text().unwrap()).unwrap() {
+            BridgeReply::Answer { id: got, response } if got == id => return response,
+            BridgeReply::Answer { .. } => {}
+            BridgeReply::Event { event } => events.push(event),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_bridge_refuses_without_the_token_or_from_another_origin() {
+    let f = fixture().await;
+    assert_eq!(connect(&f, "", None).await.err(), Some(401));
+    let wrong = "0".repeat(f.web.token.len());
+    assert_eq!(connect(&f, &wrong, None).await.err(), Some(401));
+    assert_eq!(
+        connect(&f, &f.web.token, Some("http://evil.example"))
+            .await
+            .err(),
+        Some(403)
+    );
+    let own = format!("http://{}", f.web.addr);
+    assert!(connect(&f, &f.web.token, Some(&own)).await.is_ok());
+    // Only loopback is served.
+    let app = f.web.app.clone();
+    let elsewhere = serve(app, Path::new("."), "0.0.0.0:0".parse().unwrap()).await;
+    assert!(elsewhere.err().is_some_and(|e| e.contains("loopback")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_interface_is_served_under_a_strict_content_security_policy() {
+    let f = fixture().await;
+    for path in ["/", "/assets/app.js", "/some/route/of/the/app"] {
+        let r = reqwest::get(format!("http://{}{path}", f.web.addr))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe"),
+            "{csp}"
+        );
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    }
+    let page = reqwest::get(format!("http://{}/elsewhere", f.web.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<title>Outpost</title>"),
+        "the app's routes serve the app"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_agent_signs_in_works_and_signs_out_through_the_bridge() {
+    let f = fixture().await;
+    let mut ws = connect(&f, &f.web.token, None).await.unwrap();
+    let mut events = Vec::new();
+    let base = format!("http://{}", f.server.addr);
+
+    let Response::Session { session } = ask(&mut ws, 1, Request::Session, &mut events).await else {
+        panic!("a session answer")
+    };
+    assert_eq!(session.account, None, "nobody signed in yet");
+    let Response::Error { error } = ask(&mut ws, 2, Request::Counts, &mut events).await else {
+        panic!("counts need a sign-in")
+    };
+    assert_eq!(error.code, ErrorCode::Unauthenticated);
+
+    let wrong = ask(
+        &mut ws,
+        3,
+        Request::SignIn {
+            server: base.clone(),
+            email: "ana@outpost.example".into(),
+            password: Password("errada".into()),
+        },
+        &mut events,
+    )
+    .await;
+    assert!(
+        matches!(&wrong, Response::Error { error } if error.message.contains("wrong")),
+        "{wrong:?}"
+    );
+    let Response::Session { session } = ask(
+        &mut ws,
+        4,
+        Request::SignIn {
+            server: format!("{base}/"),
+            email: " Ana@Outpost.example".into(),
+            password: Password("senha-da-ana-1".into()),
+        },
+        &mut events,
+    )
+    .await
+    else {
+        panic!("signed in")
+    };
+    assert_eq!(session.agent.map(|a| a.name), Some("Ana Lima".into()));
+    assert!(
+        f.keyring
+            .load(&base, "ana@outpost.example")
+            .unwrap()
+            .is_some(),
+        "the token went to the keyring"
+    );
+
+    // A customer writes: the event crosses the bridge, and the conversation lists.
+    let storage = f.server.app.storage.clone();
+    let now = outpost_server::system_clock()();
+    let m = tokio::task::spawn_blocking(move || {
+        outpost_server::workspace::inbound(
+            &*storage,
+            ChannelKind::Whatsapp,
+            &outpost_server::workspace::Inbound {
+                from: "5511977770000".into(),
+                name: "Bia".into(),
+                text: "<b>Oi</b>, tudo bem?".into(),
+                id: None,
+                reply_to: None,
+            },
+            now,
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    f.server.app.announce();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let conversation = loop {
+        let Response::Conversations { page } = ask(
+            &mut ws,
+            5,
+            Request::ListConversations {
+                query: ListQuery::new(ViewRef::All),
+            },
+            &mut events,
+        )
+        .await
+        else {
+            panic!("a page")
+        };
+        if let Some(row) = page.rows.first() {
+            break row.conversation.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the message never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        conversation.last_message_preview, "<b>Oi</b>, tudo bem?",
+        "text stays text"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Changed { conversations, .. } if conversations.contains(&conversation.id))),
+        "the change was announced over the bridge: {events:?}"
+    );
+    let _ = m;
+
+    // The agent answers; the server gets it.
+    let reply = MessageId::new();
+    let acted = ask(
+        &mut ws,
+        6,
+        Request::Act {
+            action: Action::SendMessage {
+                message_id: reply,
+                conversation_id: conversation.id,
+                text: "Tudo, e você?".into(),
+                attachments: vec![],
+                template: None,
+                reply_to: None,
+            },
+        },
+        &mut events,
+    )
+    .await;
+    assert!(
+        matches!(acted, Response::Acted { op_id: Some(_) }),
+        "{acted:?}"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while f
+        .server
+        .app
+        .storage
+        .get(EntityRef::Message(reply))
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reply never reached the server"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    assert_eq!(
+        ask(&mut ws, 7, Request::SignOut, &mut events).await,
+        Response::Done
+    );
+    assert_eq!(f.keyring.load(&base, "ana@outpost.example").unwrap(), None);
+    let Response::Session { session } = ask(&mut ws, 8, Request::Session, &mut events).await else {
+        panic!("a session answer")
+    };
+    assert_eq!(session.account, None);
+}
