@@ -167,19 +167,34 @@ fn has_nextest() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The main job: the demo server on loopback, and Outpost signed in to it. Until the desktop
+/// app lands, the web edition: it prints the address to open.
 fn run(_args: &[String]) -> Result {
     ensure_build_tools()?;
-    let mut cmd = cargo();
-    cmd.args([
-        "run",
-        "--quiet",
-        "--release",
-        "-p",
-        "outpost-core",
-        "--example",
-        "demo",
-    ]);
-    status(cmd)
+    build_ui()?;
+    let mut bins = cargo();
+    bins.args(["build", "-p", "outpost-server", "-p", "outpost-web"]);
+    status(bins)?;
+    let target = root().join("target");
+    let mut server = Command::new(target.join("debug/outpost-server"))
+        .args(["demo", "--listen", "127.0.0.1:8750", "--data-dir"])
+        .arg(target.join("demo/server"))
+        .spawn()
+        .map_err(|e| format!("could not start outpost-server: {e}"))?;
+    let mut web = Command::new(target.join("debug/outpost-web"));
+    web.arg("--data-dir").arg(target.join("demo/web"));
+    eprintln!(
+        "xtask: sign in to http://127.0.0.1:8750 with an agent listed above (password outpost-demo)"
+    );
+    // On a desktop the agent's own keyring holds the token; elsewhere a private one for the run.
+    let served = if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        status(web)
+    } else {
+        in_desktop_session(web)
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    served
 }
 
 fn test(args: &[String]) -> Result {
@@ -190,6 +205,12 @@ fn test(args: &[String]) -> Result {
         install.args(["install", "--locked", "cargo-nextest"]);
         status(install)?;
     }
+    // The interface first: type-checked, built (outpost-web serves it), unit-tested.
+    build_ui()?;
+    let mut vitest = npm();
+    vitest.args(["run", "test"]);
+    status(vitest)?;
+
     let mut cmd = cargo();
     cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"])
         .args(args);
@@ -197,7 +218,52 @@ fn test(args: &[String]) -> Result {
     if std::env::var_os("CI").is_some() && std::env::var_os("PROPTEST_RNG_SEED").is_none() {
         cmd.env("PROPTEST_RNG_SEED", "20261121");
     }
-    in_desktop_session(cmd)
+    let rust = in_desktop_session(cmd);
+
+    // The browser tests: the real server and outpost-web binaries, Debian's Chromium.
+    let browser = browser_tests();
+    rust.and(browser)
+}
+
+fn npm() -> Command {
+    let mut cmd = Command::new("npm");
+    cmd.current_dir(root().join("ui"));
+    cmd
+}
+
+/// Installs the interface's packages (exactly as locked) when they changed, then type-checks
+/// and builds it into ui/dist.
+fn build_ui() -> Result {
+    if !have("npm") {
+        return Err("Node.js and npm are needed to build the interface (ui/); install Node.js 20.19 or newer".into());
+    }
+    let ui = root().join("ui");
+    let lock = ui.join("package-lock.json");
+    let stamp = ui.join("node_modules/.package-lock.json");
+    let stale = match (std::fs::metadata(&lock), std::fs::metadata(&stamp)) {
+        (Ok(l), Ok(s)) => l.modified().ok() > s.modified().ok(),
+        _ => true,
+    };
+    if stale {
+        let mut ci = npm();
+        ci.args(["ci", "--no-audit", "--no-fund"]);
+        status(ci)?;
+    }
+    let mut build = npm();
+    build.args(["run", "build"]);
+    status(build)
+}
+
+fn browser_tests() -> Result {
+    ensure_apt(&["chromium"])?;
+    let mut bins = cargo();
+    bins.args(["build", "-p", "outpost-server", "-p", "outpost-web"]);
+    status(bins)?;
+    let mut node = Command::new("node");
+    node.current_dir(root())
+        .args(["--test", "--test-concurrency=1", "tests/browser/"])
+        .env("OUTPOST_BIN_DIR", root().join("target/debug"));
+    in_desktop_session(node)
 }
 
 fn bench(args: &[String]) -> Result {

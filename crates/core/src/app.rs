@@ -36,6 +36,8 @@ pub struct BridgeRequest {
 }
 
 /// What comes back over the web edition's WebSocket: an answer, or an event.
+// Built once and serialized at once; their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
 #[serde(untagged)]
 pub enum BridgeReply {

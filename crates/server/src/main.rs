@@ -131,6 +131,22 @@ async fn demo(common: Common, every: u64) -> Result<(), String> {
             l.email, l.name, l.role, l.visibility
         );
     }
+    // Where a customer's message can be posted, as a provider would (tests and demos use it).
+    let channels = {
+        use outpost_server::storage::Storage;
+        app.storage.channels().map_err(|e| e.to_string())?
+    };
+    println!(
+        "Customers write through the webhooks (header x-outpost-channel-secret: {}):",
+        outpost_server::demo::DEMO_CHANNEL_SECRET
+    );
+    for (id, kind) in channels {
+        println!(
+            "  {:<10} POST http://{}/v1/channels/{id}/inbound",
+            kind.as_str(),
+            running.addr
+        );
+    }
     if every > 0 {
         tokio::spawn(outpost_server::demo::simulate(
             app,

@@ -120,6 +120,8 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<()>;
     /// The kind and secret hash of a channel.
     fn channel(&self, id: uuid::Uuid) -> Result<Option<(ChannelKind, Vec<u8>)>>;
+    /// Every channel: id and kind.
+    fn channels(&self) -> Result<Vec<(uuid::Uuid, ChannelKind)>>;
     /// Scheduled messages due at `now`.
     fn due_messages(&self, now: Millis) -> Result<Vec<MessageId>>;
     /// Snoozed conversations whose time has come.

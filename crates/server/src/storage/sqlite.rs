@@ -845,6 +845,19 @@ impl Storage for Sqlite {
         })
     }
 
+    fn channels(&self) -> Result<Vec<(Uuid, ChannelKind)>> {
+        self.read(|c| {
+            let rows: Vec<(Uuid, String)> = c
+                .prepare_cached("SELECT id, kind FROM channels ORDER BY kind")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|(id, k)| ChannelKind::parse(&k).map(|k| (id, k)))
+                .collect())
+        })
+    }
+
     fn due_messages(&self, now: Millis) -> Result<Vec<MessageId>> {
         self.read(|c| {
             Ok(c.prepare_cached("SELECT id FROM messages WHERE status = 'scheduled' AND send_at <= ?1 ORDER BY send_at LIMIT 500")?

@@ -1,0 +1,129 @@
+// The browser tests' harness: the real server (its binary, demo workspace), the real web
+// edition (outpost-web, its binary, with the OS keyring of `cargo xtask test`'s D-Bus session),
+// and Debian's Chromium driven by playwright-core. Screenshots go to target/screenshots/.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const require = createRequire(join(root, "ui/package.json"));
+const { chromium } = require("playwright-core");
+
+export const bin = process.env.OUTPOST_BIN_DIR ?? join(root, "target/debug");
+export const screenshots = join(root, "target/screenshots");
+mkdirSync(screenshots, { recursive: true });
+
+/** Starts a program and resolves with it once a line of its output matches `ready`. */
+function start(program, args, ready) {
+  const child = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const lines = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${program} did not start:\n${lines.join("\n")}`)), 30_000);
+    const onData = (chunk) => {
+      for (const line of chunk.toString().split("\n")) {
+        lines.push(line);
+        const m = line.match(ready);
+        if (m) {
+          clearTimeout(timer);
+          resolve({ child, match: m, lines });
+        }
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", (c) => lines.push(c.toString()));
+    child.on("exit", (code) => reject(new Error(`${program} exited (${code}):\n${lines.join("\n")}`)));
+  });
+}
+
+export async function world() {
+  const dir = mkdtempSync(join(tmpdir(), "outpost-browser-"));
+  const server = await start(
+    join(bin, "outpost-server"),
+    ["demo", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "server"), "--every", "0"],
+    /demo on (http:\/\/[0-9.:]+)/,
+  );
+  const base = server.match[1];
+  // Wait for the webhooks list (printed after the agents).
+  await new Promise((r) => setTimeout(r, 200));
+  const hooks = Object.fromEntries(
+    server.lines
+      .map((l) => l.match(/^\s+(\w+)\s+POST (http:\/\/\S+\/inbound)/))
+      .filter(Boolean)
+      .map((m) => [m[1], m[2]]),
+  );
+  const web = await start(
+    join(bin, "outpost-web"),
+    ["--listen", "127.0.0.1:0", "--data-dir", join(dir, "web"), "--ui", join(root, "ui/dist")],
+    /Outpost is at (http:\/\/\S+)/,
+  );
+  const browser = await chromium.launch({
+    executablePath: process.env.OUTPOST_CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  return {
+    base,
+    hooks,
+    url: web.match[1],
+    browser,
+    /** A customer writes on a channel, as its provider would post it. */
+    async customerWrites(channel, from, text, name = "") {
+      const r = await fetch(hooks[channel], {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-outpost-channel-secret": "outpost-demo-channel" },
+        body: JSON.stringify({ from, text, name }),
+      });
+      if (r.status !== 200) throw new Error(`inbound: ${r.status} ${await r.text()}`);
+    },
+    async page(locale = "en-US") {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale });
+      const page = await context.newPage();
+      page.errors = [];
+      page.on("pageerror", (e) => page.errors.push(e.message));
+      page.on("dialog", (d) => {
+        page.errors.push(`a dialog opened: ${d.message()}`);
+        void d.dismiss();
+      });
+      return page;
+    },
+    async stop() {
+      await browser.close();
+      web.child.kill("SIGINT");
+      server.child.kill("SIGINT");
+      await new Promise((r) => setTimeout(r, 300));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const OWNER = { email: "ana.souza0@outpost.example", password: "outpost-demo" };
+
+/** Opens the app; signs in when it asks (outpost-web keeps its agent signed in between pages). */
+export async function signIn(page, w, who = OWNER) {
+  await page.goto(w.url);
+  await page.locator("form, .workspace").first().waitFor();
+  if (await page.locator(".workspace").count()) {
+    await page.locator(".row").first().waitFor({ timeout: 30_000 });
+    return;
+  }
+  await page.getByLabel(/server address|endereço|dirección/i).fill(w.base);
+  await page.getByLabel(/^email|e-mail|correo/i).fill(who.email);
+  await page.getByLabel(/password|senha|contraseña/i).fill(who.password);
+  await page.getByRole("button", { name: /sign in|entrar/i }).click();
+  await page.locator(".row").first().waitFor({ timeout: 30_000 });
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(screenshots, `${name}.png`) });
+}

@@ -1,0 +1,156 @@
+// The interface in a real browser against the real server: sign in, triage, the folder
+// screens, the three languages, and hostile customer text that must stay text.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { OWNER, shot, signIn, world } from "./harness.mjs";
+
+let w;
+before(async () => {
+  w = await world();
+});
+after(async () => {
+  await w?.stop();
+});
+
+test("before signing in: the page follows the system language, and a wrong password is explained", async () => {
+  const pt = await w.page("pt-BR");
+  await pt.goto(w.url);
+  await pt.getByRole("heading", { name: "Entrar no Outpost" }).waitFor();
+  await pt.context().close();
+  const es = await w.page("es-AR");
+  await es.goto(w.url);
+  await es.getByRole("heading", { name: "Iniciar sesión en Outpost" }).waitFor();
+  await es.context().close();
+
+  const page = await w.page();
+  await page.goto(w.url);
+  await page.getByLabel(/server address/i).fill(w.base);
+  await page.getByLabel(/^email/i).fill(OWNER.email);
+  await page.getByLabel(/password/i).fill("errada");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").getByText(/wrong/).waitFor();
+  await shot(page, "sign-in-wrong-password");
+  assert.equal(await page.getByLabel(/password/i).inputValue(), "", "the password is not kept on screen");
+  await page.context().close();
+});
+
+test("an agent signs in and triages a conversation: assign, reply, snooze, close", async () => {
+  await w.customerWrites("whatsapp", "5511988887777", "Olá, meu pedido #4411 não chegou", "Marina Teste");
+  const page = await w.page();
+  await signIn(page, w);
+  await shot(page, "inbox");
+  await page.getByRole("button", { name: /^Unassigned/ }).first().click();
+  const row = page.locator(".row", { hasText: "Marina Teste" });
+  await row.waitFor();
+  await row.click();
+  const pane = page.locator("section.conversation");
+  await pane.getByText("meu pedido #4411").waitFor();
+  await pane.getByRole("button", { name: "Assign to me" }).click();
+  await pane.getByRole("button", { name: "Assign to me" }).waitFor({ state: "detached" });
+
+  const composer = pane.getByRole("textbox");
+  await composer.fill("Oi Marina! Vou verificar agora.");
+  await composer.press("Shift+Enter");
+  await composer.type("Um instante.");
+  await composer.press("Enter");
+  const bubble = pane.locator(".bubble.outgoing", { hasText: "Vou verificar agora." });
+  await bubble.waitFor();
+  assert.match(await bubble.locator(".text").innerText(), /agora\.\nUm instante\./, "Shift+Enter is a new line");
+  assert.equal(await composer.inputValue(), "", "the composer empties");
+  // The server takes it: the clock turns into ticks.
+  await bubble.locator(".ticks.wired, .ticks.sent, .ticks.delivered, .ticks.read").waitFor({ timeout: 15_000 });
+  await shot(page, "conversation");
+
+  // Assigned to me: it left Unassigned for Mine.
+  await page.getByRole("button", { name: /^Mine/ }).first().click();
+  await page.locator(".row", { hasText: "Marina Teste" }).click();
+  await pane.getByText("Snooze").click();
+  await pane.getByRole("menuitem", { name: "1 hour" }).click();
+  await page.getByRole("tab", { name: "Snoozed" }).click();
+  await page.locator(".row", { hasText: "Marina Teste" }).waitFor();
+  await page.locator(".row", { hasText: "Marina Teste" }).click();
+  await pane.getByRole("button", { name: "Close" }).click();
+  // Closing unassigns (PRODUCT.md): it is found among All's closed conversations.
+  await page.getByRole("button", { name: /^All/ }).first().click();
+  await page.getByRole("tab", { name: "Closed" }).click();
+  await page.locator(".row", { hasText: "Marina Teste" }).waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("folder screens: Failed says why and offers retry and discard; Outbox, Scheduled, Archived list", async () => {
+  const page = await w.page();
+  await signIn(page, w);
+  for (const [folder, name] of [
+    ["Failed", "failed"],
+    ["Outbox", "outbox"],
+    ["Scheduled", "scheduled"],
+    ["Archived", "archived"],
+  ]) {
+    await page.locator("nav.sidebar").getByRole("button", { name: new RegExp(`^${folder}`) }).click();
+    await page.getByRole("heading", { name: folder }).waitFor();
+    await shot(page, `folder-${name}`);
+  }
+  await page.locator("nav.sidebar").getByRole("button", { name: /^Failed/ }).click();
+  const first = page.locator(".folder-row").first();
+  await first.waitFor();
+  assert.match(await first.locator(".reason").innerText(), /Why: .+/);
+  const before = await page.locator(".folder-row").count();
+  await first.getByRole("button", { name: "Discard" }).click();
+  await page.waitForFunction((n) => document.querySelectorAll(".folder-row").length === n - 1, before);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("the interface speaks Portuguese and Spanish at the agent's choice", async () => {
+  const page = await w.page("en-US");
+  await signIn(page, w);
+  await page.locator(".status-bar select").selectOption("pt-BR");
+  await page.locator("nav.sidebar").getByRole("heading", { name: "Pastas" }).waitFor();
+  await page.locator("nav.sidebar").getByRole("button", { name: /^Entrada/ }).waitFor();
+  await shot(page, "language-pt-BR");
+  await page.locator(".status-bar select").selectOption("es");
+  await page.locator("nav.sidebar").getByRole("heading", { name: "Carpetas" }).waitFor();
+  await page.getByRole("tab", { name: "Abiertas" }).waitFor();
+  await page.locator(".status-bar select").selectOption("en");
+  await page.context().close();
+});
+
+const HOSTILE = [
+  `<script>window.__pwned = 1</script>`,
+  `<img src=x onerror="window.__pwned = 2">`,
+  `[clique aqui](javascript:window.__pwned=3) javascript:window.__pwned=3`,
+  `\u202Egnp.exe\u202C ‮ RTL override`,
+  `Z̷̢̛̭̮̤̫͕̙͓̼͙͈̦̳̗͂̈́̓̈́̅͌̄͌̒̆̕͝A̷̢̡̧̛̤̣̳͖̹̭̮͓̤͐̈́̀̀̅͋̒̓̕͝L̵̢̨̛̩͉̰̟̬̦̫̱̑̈́̌̄͑̓̏̐̑̕͘G̸̡̨̛̛̮͎̱̭̯͖̲͇̈́̇̋̋̿̓̈̀̚͝O̵̧̢̡̨̭̱̲̮͕̞̯̐̆̂͊̈́̽̌̀̕͠͝`,
+  `👩🏽‍💻👨‍👩‍👧‍👦🏳️‍🌈🇧🇷 família`,
+  `${"Muito texto sem espaços".repeat(10)}${"x".repeat(100_000 - 230)}`,
+];
+
+test("customer text is never code: hostile messages show as text and the layout holds", async () => {
+  for (const text of HOSTILE) await w.customerWrites("telegram", "hostile_customer", text, `<b onmouseover=alert(1)>Hacker</b>`);
+  const page = await w.page();
+  await signIn(page, w);
+  const row = page.locator(".row", { hasText: "<b onmouseover=alert(1)>Hacker</b>" });
+  await row.waitFor({ timeout: 15_000 });
+  await shot(page, "hostile-list");
+  await row.click();
+  const pane = page.locator("section.conversation");
+  await pane.locator(".bubble.incoming").nth(HOSTILE.length - 1).waitFor();
+  const texts = await pane.locator(".bubble.incoming .text").allInnerTexts();
+  for (const text of HOSTILE.slice(0, 3)) assert.ok(texts.includes(text), `shown as it was written: ${text}`);
+  const found = await page.evaluate(() => ({
+    pwned: window.__pwned ?? null,
+    scripts: document.querySelectorAll("section.conversation script, .list script").length,
+    images: document.querySelectorAll("section.conversation img, .list img").length,
+    links: document.querySelectorAll("section.conversation a, .list a").length,
+    overflowX: document.documentElement.scrollWidth > document.documentElement.clientWidth,
+    timelineOverflowX: (() => {
+      const t = document.querySelector(".timeline");
+      return t.scrollWidth > t.clientWidth + 1;
+    })(),
+  }));
+  assert.deepEqual(found, { pwned: null, scripts: 0, images: 0, links: 0, overflowX: false, timelineOverflowX: false });
+  await shot(page, "hostile-conversation");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

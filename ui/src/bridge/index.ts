@@ -1,0 +1,46 @@
+// The one way the interface talks to Rust: a Request gets its Response, and Events arrive on
+// their own. In the desktop app it is Tauri's IPC (tauri.ts); in the web edition a WebSocket to
+// outpost-web (web.ts). Both speak the generated types.
+import type { Event, Request, Response } from "../generated/outpost";
+
+export interface Bridge {
+  request(request: Request): Promise<Response>;
+  /** Calls `on` for every event until the returned function is called. */
+  subscribe(on: (event: Event) => void): () => void;
+  /** Whether the bridge itself is connected (the web edition's socket can drop). */
+  onConnection?(on: (connected: boolean) => void): () => void;
+}
+
+/** A response of the wrong kind, or an error the core explained. */
+export class BridgeError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+type Of<T extends Response["type"]> = Extract<Response, { type: T }>;
+
+/** Sends `request` and returns its answer when it is of kind `type`; throws the core's error otherwise. */
+export async function ask<T extends Response["type"]>(
+  bridge: Bridge,
+  request: Request,
+  type: T,
+): Promise<Of<T>> {
+  const response = await bridge.request(request);
+  if (response.type === type) return response as Of<T>;
+  if (response.type === "error") throw new BridgeError(response.error.message, response.error.code);
+  throw new BridgeError(`Expected ${type}, got ${response.type}`, "internal");
+}
+
+export async function connect(): Promise<Bridge> {
+  if ("__TAURI_INTERNALS__" in window) {
+    const { tauriBridge } = await import("./tauri");
+    return tauriBridge();
+  }
+  const { webBridge } = await import("./web");
+  // The browser's WebSocket is a SocketLike (web.ts takes the narrower type so tests can fake it).
+  return webBridge(window.location, window.sessionStorage, WebSocket as unknown as import("./web").SocketFactory);
+}

@@ -1,0 +1,19 @@
+// The desktop app's bridge: one Tauri command carries a Request to the core and returns its
+// Response; events arrive on a Channel the shell feeds.
+import { Channel, invoke } from "@tauri-apps/api/core";
+import type { Event, Request, Response } from "../generated/outpost";
+import type { Bridge } from "./index";
+
+export async function tauriBridge(): Promise<Bridge> {
+  const listeners = new Set<(e: Event) => void>();
+  const channel = new Channel<Event>();
+  channel.onmessage = (event) => listeners.forEach((l) => l(event));
+  await invoke("subscribe", { events: channel });
+  return {
+    request: (request: Request) => invoke<Response>("request", { request }),
+    subscribe(on) {
+      listeners.add(on);
+      return () => listeners.delete(on);
+    },
+  };
+}

@@ -1,0 +1,200 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { ask, type Bridge } from "../bridge";
+import type {
+  Agent,
+  ConversationState,
+  ConversationSummary,
+  ListCursor,
+  ListQuery,
+  MessageHit,
+  Sort,
+  ViewRef,
+} from "../generated/outpost";
+import { CHANNEL_BADGE, CHANNEL_LABEL, initials, when } from "../lib/format";
+import { useEvents } from "../lib/events";
+
+const STATES: ConversationState[] = ["open", "closed", "snoozed"];
+const SORTS: Sort[] = ["newest_message", "oldest_message", "longest_open", "shortest_open"];
+const PAGE = 100;
+const ROW_HEIGHT = 68;
+
+export function ConversationList({
+  bridge,
+  view,
+  selected,
+  onOpen,
+  me,
+}: {
+  bridge: Bridge;
+  view: ViewRef;
+  selected: string | null;
+  onOpen: (id: string) => void;
+  me: Agent | null;
+}) {
+  const { t, i18n } = useTranslation();
+  const [state, setState] = useState<ConversationState>("open");
+  const [sort, setSort] = useState<Sort>("newest_message");
+  const [unanswered, setUnanswered] = useState(false);
+  const [rows, setRows] = useState<ConversationSummary[]>([]);
+  const [next, setNext] = useState<ListCursor | null>(null);
+  const [search, setSearch] = useState("");
+  const [hits, setHits] = useState<MessageHit[] | null>(null);
+  const [agents, setAgents] = useState<Agent[]>([]);
+  const loading = useRef(false);
+
+  const query = useCallback(
+    (after: ListCursor | null): ListQuery => ({
+      view,
+      state,
+      channel: null,
+      assignee: null,
+      unanswered_only: unanswered,
+      sort,
+      after,
+      limit: PAGE,
+    }),
+    [view, state, sort, unanswered],
+  );
+  const reload = useCallback(async () => {
+    // The first pages again, as many as were shown (a change keeps the agent's place).
+    const r = await ask(bridge, { type: "list_conversations", query: query(null) }, "conversations");
+    setRows(r.page.rows);
+    setNext(r.page.next);
+  }, [bridge, query]);
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+  const loadAgents = useCallback(async () => {
+    setAgents((await ask(bridge, { type: "list_agents" }, "agents")).agents);
+  }, [bridge]);
+  useEffect(() => {
+    void loadAgents();
+  }, [loadAgents]);
+  useEvents(bridge, (e) => {
+    if (e.type === "changed" && (e.conversations.length > 0 || e.folders)) void reload();
+    if (e.type === "changed" && e.agents) void loadAgents();
+  });
+  useEffect(() => {
+    if (search.trim() === "") {
+      setHits(null);
+      return;
+    }
+    const timer = setTimeout(async () => {
+      const r = await ask(bridge, { type: "search", query: search, limit: 50 }, "search_results");
+      setHits(r.results.messages);
+    }, 120);
+    return () => clearTimeout(timer);
+  }, [bridge, search]);
+
+  const more = async () => {
+    if (!next || loading.current) return;
+    loading.current = true;
+    try {
+      const r = await ask(bridge, { type: "list_conversations", query: query(next) }, "conversations");
+      setRows((old) => [...old, ...r.page.rows]);
+      setNext(r.page.next);
+    } finally {
+      loading.current = false;
+    }
+  };
+
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtual = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 8,
+  });
+  const items = virtual.getVirtualItems();
+  const last = items[items.length - 1];
+  useEffect(() => {
+    if (last && last.index >= rows.length - 20) void more();
+  });
+
+  const agentName = (id: string | null) => (id === null ? t("list.unassigned") : id === me?.id ? me.name : agents.find((a) => a.id === id)?.name ?? "…");
+
+  return (
+    <section className="list" aria-label="Conversations">
+      <div className="list-tools">
+        <input type="search" placeholder={t("list.search")} aria-label={t("list.search")} value={search} onChange={(e) => setSearch(e.target.value)} data-shortcut="search" />
+        <div className="tabs" role="tablist">
+          {STATES.map((s) => (
+            <button key={s} type="button" role="tab" aria-selected={state === s} onClick={() => setState(s)}>
+              {t(`list.${s}`)}
+            </button>
+          ))}
+        </div>
+        <div className="filters">
+          <label>
+            <span className="visually-hidden">{t("list.sort")}</span>
+            <select value={sort} onChange={(e) => setSort(e.target.value as Sort)} aria-label={t("list.sort")}>
+              {SORTS.map((s) => (
+                <option key={s} value={s}>{t(`list.${s}`)}</option>
+              ))}
+            </select>
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={unanswered} onChange={(e) => setUnanswered(e.target.checked)} />
+            {t("list.unanswered")}
+          </label>
+        </div>
+      </div>
+      {hits !== null ? (
+        <ul className="hits">
+          {hits.map((h) => (
+            <li key={h.message.id}>
+              <button type="button" onClick={() => onOpen(h.message.conversation_id)}>
+                <strong>{h.contact_name}</strong>
+                <span className="preview" dir="auto">{h.message.text}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : rows.length === 0 ? (
+        <p className="empty">{t("list.empty")}</p>
+      ) : (
+        <div className="rows" ref={scroller} role="list">
+          <div style={{ height: virtual.getTotalSize(), position: "relative" }}>
+            {items.map((item) => {
+              const row = rows[item.index]!;
+              const c = row.conversation;
+              const outgoing = c.last_message_direction === "outgoing";
+              return (
+                <button
+                  key={c.id}
+                  type="button"
+                  role="listitem"
+                  className="row"
+                  aria-current={selected === c.id ? "true" : undefined}
+                  onClick={() => onOpen(c.id)}
+                  style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
+                >
+                  <span className="avatar" aria-hidden="true">
+                    {initials(row.contact_name)}
+                    <span className={`channel ${c.channel}`} title={CHANNEL_LABEL[c.channel]}>{CHANNEL_BADGE[c.channel]}</span>
+                  </span>
+                  <span className="main">
+                    <span className="top">
+                      <span className="name" dir="auto">{row.contact_name}</span>
+                      <time>{when(c.last_message_at, Date.now(), i18n.language)}</time>
+                    </span>
+                    <span className="bottom">
+                      <span className="preview" dir="auto">
+                        {outgoing && <span className="you">{t("list.you")}</span>}
+                        {c.last_message_preview}
+                      </span>
+                      {c.unread_count > 0 && <span className="unread" aria-label={`${c.unread_count} unread`}>{c.unread_count}</span>}
+                    </span>
+                    <span className="assignee">{agentName(c.assignee)}</span>
+                  </span>
+                </button>
+              );
+            })}
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}

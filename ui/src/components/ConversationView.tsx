@@ -1,0 +1,234 @@
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { ask, BridgeError, type Bridge } from "../bridge";
+import type { Action, Agent, ConversationEvent, Message, Presence, Timeline } from "../generated/outpost";
+import { CHANNEL_LABEL, initials, ticks } from "../lib/format";
+import { uuidv7 } from "../lib/ids";
+import { useEvents } from "../lib/events";
+
+const WINDOW_MS = 24 * 3_600_000;
+const WINDOWED = new Set(["whatsapp", "instagram", "messenger"]);
+
+export function ConversationView({
+  bridge,
+  conversationId,
+  me,
+}: {
+  bridge: Bridge;
+  conversationId: string | null;
+  me: Agent | null;
+}) {
+  const { t, i18n } = useTranslation();
+  const [timeline, setTimeline] = useState<Timeline | null>(null);
+  const [draft, setDraft] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [viewing, setViewing] = useState<Presence[]>([]);
+  const [typing, setTyping] = useState<Presence | null>(null);
+  const bottom = useRef<HTMLDivElement>(null);
+  const lastTyping = useRef(0);
+
+  const load = useCallback(async () => {
+    if (!conversationId) return;
+    try {
+      const r = await ask(bridge, { type: "open_conversation", conversation_id: conversationId, before: null, limit: 50 }, "timeline");
+      setTimeline(r.timeline);
+    } catch (e) {
+      setError(e instanceof BridgeError ? e.message : String(e));
+    }
+  }, [bridge, conversationId]);
+
+  useEffect(() => {
+    setTimeline(null);
+    setError(null);
+    setViewing([]);
+    setTyping(null);
+    if (!conversationId) return;
+    void load();
+    void ask(bridge, { type: "get_draft", conversation_id: conversationId }, "draft").then((r) => setDraft(r.text));
+    void bridge.request({ type: "presence", frame: { type: "viewing", conversation_id: conversationId } });
+    return () => {
+      void bridge.request({ type: "presence", frame: { type: "viewing", conversation_id: null } });
+    };
+  }, [bridge, conversationId, load]);
+
+  // Opened: the agent read it.
+  useEffect(() => {
+    if (timeline && timeline.conversation.unread_count > 0) {
+      void act({ type: "mark_read", conversation_id: timeline.conversation.id });
+    }
+    bottom.current?.scrollIntoView({ block: "end" });
+  }, [timeline?.conversation.id, timeline?.items.length]);
+
+  useEvents(bridge, (e) => {
+    if (!conversationId) return;
+    if (e.type === "changed" && e.conversations.includes(conversationId)) void load();
+    if (e.type === "viewing" && e.conversation_id === conversationId) setViewing(e.who.filter((p) => p.agent_id !== me?.id));
+    if (e.type === "typing" && e.conversation_id === conversationId && e.who.agent_id !== me?.id) {
+      setTyping(e.who);
+      setTimeout(() => setTyping((w) => (w?.agent_id === e.who.agent_id ? null : w)), 4000);
+    }
+    if (e.type === "op_refused" && e.conversation_id === conversationId) setError(e.reason);
+  });
+
+  const act = async (action: Action) => {
+    setError(null);
+    try {
+      await ask(bridge, { type: "act", action }, "acted");
+    } catch (e) {
+      setError(e instanceof BridgeError ? e.message : String(e));
+    }
+  };
+
+  if (!conversationId) return <section className="conversation empty-pane"><p>{t("conversation.none")}</p></section>;
+  if (!timeline) return <section className="conversation" aria-busy="true">{error && <p role="alert" className="error">{error}</p>}</section>;
+
+  const c = timeline.conversation;
+  const contactName = timeline.contact?.name || timeline.contact?.phone || "…";
+  const windowClosed = WINDOWED.has(c.channel) && (c.last_incoming_at === null || Date.now() - c.last_incoming_at > WINDOW_MS);
+
+  const send = async () => {
+    const text = draft.trim();
+    if (!text) return;
+    setDraft("");
+    void ask(bridge, { type: "save_draft", conversation_id: c.id, text: "" }, "done");
+    await act({ type: "send_message", message_id: uuidv7(), conversation_id: c.id, text, attachments: [], template: null, reply_to: null });
+  };
+  const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      void send();
+    }
+  };
+  const tomorrow9 = () => {
+    const d = new Date();
+    d.setDate(d.getDate() + 1);
+    d.setHours(9, 0, 0, 0);
+    return d.getTime();
+  };
+
+  return (
+    <section className="conversation" aria-label={contactName}>
+      <header>
+        <span className="avatar" aria-hidden="true">{initials(contactName)}</span>
+        <div className="title">
+          <h2 dir="auto">{contactName}</h2>
+          <span className="sub">{CHANNEL_LABEL[c.channel]} · {t(`list.${c.state}`)}</span>
+        </div>
+        <div className="actions">
+          {c.assignee !== me?.id && me && (
+            <button type="button" onClick={() => act({ type: "assign", conversation_id: c.id, assignee: me.id })}>{t("conversation.assignToMe")}</button>
+          )}
+          {c.state === "snoozed" && (
+            <button type="button" onClick={() => act({ type: "unsnooze", conversation_id: c.id })}>{t("conversation.unsnooze")}</button>
+          )}
+          {c.state === "closed" ? (
+            <button type="button" onClick={() => act({ type: "reopen", conversation_id: c.id })}>{t("conversation.reopen")}</button>
+          ) : (
+            <button type="button" onClick={() => act({ type: "close", conversation_id: c.id, note: "", category: "" })}>{t("conversation.close")}</button>
+          )}
+          <details className="menu">
+            <summary>{t("conversation.snooze")}</summary>
+            <div role="menu">
+              <button type="button" role="menuitem" onClick={() => act({ type: "snooze", conversation_id: c.id, until: Date.now() + 3_600_000 })}>{t("conversation.snooze1h")}</button>
+              <button type="button" role="menuitem" onClick={() => act({ type: "snooze", conversation_id: c.id, until: tomorrow9() })}>{t("conversation.snoozeTomorrow")}</button>
+            </div>
+          </details>
+          {!c.unanswered && (
+            <button type="button" onClick={() => act({ type: "set_unanswered", conversation_id: c.id, unanswered: true })}>{t("conversation.markUnanswered")}</button>
+          )}
+        </div>
+      </header>
+      {viewing.length > 0 && <p className="presence">{t("conversation.viewing", { names: viewing.map((p) => p.name).join(", ") })}</p>}
+      <ol className="timeline" aria-live="polite">
+        {timeline.items.map((item) =>
+          item.type === "message" ? (
+            <MessageBubble key={item.message.id} m={item.message} locale={i18n.language} bridge={bridge} onError={setError} />
+          ) : (
+            <EventLine key={item.event.id} e={item.event} locale={i18n.language} />
+          ),
+        )}
+        <div ref={bottom} />
+      </ol>
+      {typing && <p className="presence">{t("conversation.typing", { name: typing.name })}</p>}
+      {error && <p role="alert" className="error">{error}</p>}
+      {windowClosed && <p className="notice" role="note">{t("conversation.windowClosed")}</p>}
+      <div className="composer">
+        <textarea
+          aria-label={t("conversation.composer")}
+          placeholder={t("conversation.composer")}
+          value={draft}
+          rows={3}
+          onKeyDown={onKey}
+          onChange={(e) => {
+            setDraft(e.target.value);
+            void ask(bridge, { type: "save_draft", conversation_id: c.id, text: e.target.value }, "done");
+            if (Date.now() - lastTyping.current > 3000) {
+              lastTyping.current = Date.now();
+              void bridge.request({ type: "presence", frame: { type: "typing", conversation_id: c.id } });
+            }
+          }}
+        />
+        <button type="button" className="primary" onClick={() => void send()} disabled={draft.trim() === ""}>{t("conversation.send")}</button>
+      </div>
+    </section>
+  );
+}
+
+function MessageBubble({ m, locale, bridge, onError }: { m: Message; locale: string; bridge: Bridge; onError: (e: string) => void }) {
+  const { t } = useTranslation();
+  const time = new Date(m.created_at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+  const history = m.history.map((h) => `${h.status} ${new Date(h.at).toLocaleString(locale)}`).join("\n");
+  const title = `${m.sender.name} (${m.sender.kind})\n${history}`;
+  const act = async (action: Action) => {
+    try {
+      await ask(bridge, { type: "act", action }, "acted");
+    } catch (e) {
+      onError(e instanceof BridgeError ? e.message : String(e));
+    }
+  };
+  return (
+    <li className={`bubble ${m.direction} ${m.status}`} title={title}>
+      {m.direction === "outgoing" && <span className="sender">{m.sender.name}</span>}
+      <p className="text" dir="auto">{m.text}</p>
+      <span className="meta">
+        <time dateTime={new Date(m.created_at).toISOString()}>{time}</time>
+        {m.direction === "outgoing" && <span className={`ticks ${m.status}`} aria-label={m.status}>{ticks(m.status)}</span>}
+      </span>
+      {m.status === "failed" && (
+        <div className="failure">
+          <span>{t("conversation.failed", { reason: m.failure ?? "" })}</span>
+          <button type="button" onClick={() => act({ type: "retry_message", message_id: m.id, text: m.text, template: m.template })}>{t("conversation.retry")}</button>
+          <button type="button" onClick={() => act({ type: "discard_message", message_id: m.id })}>{t("conversation.discard")}</button>
+        </div>
+      )}
+    </li>
+  );
+}
+
+function EventLine({ e, locale }: { e: ConversationEvent; locale: string }) {
+  const { t } = useTranslation();
+  const k = e.kind;
+  let text: string;
+  switch (k.type) {
+    case "assigned":
+      text = k.assignee === null ? t("event.unassigned") : t("event.assigned", { who: e.actor.agent_id === k.assignee ? e.actor.name : "…" });
+      break;
+    case "snoozed":
+      text = t("event.snoozed", { until: new Date(k.until).toLocaleString(locale) });
+      break;
+    case "closed":
+    case "opened":
+    case "unsnoozed":
+    case "marked_answered":
+    case "marked_unanswered":
+      text = t(`event.${k.type}`);
+      break;
+    default:
+      text = t("event.other", { what: k.type.replace(/_/g, " ") });
+  }
+  return (
+    <li className="event">
+      <span>{text} · {e.actor.name} · {new Date(e.at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" })}</span>
+    </li>
+  );
+}

@@ -1,0 +1,92 @@
+import { useCallback, useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { ask, BridgeError, type Bridge } from "../bridge";
+import type { Action, Folder, JournalEntry, MessageRow } from "../generated/outpost";
+import { CHANNEL_LABEL, ticks, when } from "../lib/format";
+import { useEvents } from "../lib/events";
+
+export function FolderView({
+  bridge,
+  folder,
+  onOpenConversation,
+}: {
+  bridge: Bridge;
+  folder: Folder;
+  onOpenConversation: (id: string) => void;
+}) {
+  const { t, i18n } = useTranslation();
+  const [rows, setRows] = useState<MessageRow[]>([]);
+  const [journal, setJournal] = useState<JournalEntry[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(async () => {
+    const r = await ask(bridge, { type: "list_folder", folder, before: null, limit: 200 }, "folder");
+    setRows(r.page.rows);
+    if (folder === "outbox") setJournal((await ask(bridge, { type: "journal" }, "journal")).entries);
+  }, [bridge, folder]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  useEvents(bridge, (e) => {
+    if (e.type === "changed" && (e.folders || e.journal)) void load();
+  });
+  const act = async (action: Action) => {
+    setError(null);
+    try {
+      await ask(bridge, { type: "act", action }, "acted");
+    } catch (e) {
+      setError(e instanceof BridgeError ? e.message : String(e));
+    }
+  };
+  const why = (id: string) => {
+    const entry = journal.find((j) => "message_id" in j.op.action && j.op.action.message_id === id);
+    if (!entry) return null;
+    return entry.state === "in_flight" ? "…" : entry.state;
+  };
+  return (
+    <section className="folder" aria-label={t(`folders.${folder}`)}>
+      <h1>{t(`folders.${folder}`)}</h1>
+      {error && <p role="alert" className="error">{error}</p>}
+      {folder === "failed" && rows.length > 1 && (
+        <button type="button" onClick={() => rows.forEach((r) => void act({ type: "retry_message", message_id: r.message.id, text: r.message.text, template: r.message.template }))}>
+          {t("conversation.retry")} ({rows.length})
+        </button>
+      )}
+      {rows.length === 0 ? (
+        <p className="empty">{t("folder.empty")}</p>
+      ) : (
+        <ul className="messages">
+          {rows.map(({ message: m, contact_name }) => (
+            <li key={m.id} className={`folder-row ${m.status}`}>
+              <button type="button" className="open" onClick={() => onOpenConversation(m.conversation_id)}>
+                <span className="who" dir="auto">{contact_name}</span>
+                <span className="channel">{CHANNEL_LABEL[m.channel]}</span>
+                <span className="text" dir="auto">{m.text}</span>
+                <time>{when(m.send_at ?? m.created_at, Date.now(), i18n.language)}</time>
+                <span className={`ticks ${m.status}`} aria-label={m.status}>{ticks(m.status)}</span>
+              </button>
+              {m.failure && <span className="reason">{t("folder.why")}: {m.failure}</span>}
+              {folder === "outbox" && why(m.id) && <span className="reason">{why(m.id)}</span>}
+              <span className="row-actions">
+                {folder === "failed" && (
+                  <>
+                    <button type="button" onClick={() => act({ type: "retry_message", message_id: m.id, text: m.text, template: m.template })}>{t("conversation.retry")}</button>
+                    <button type="button" onClick={() => act({ type: "discard_message", message_id: m.id })}>{t("conversation.discard")}</button>
+                  </>
+                )}
+                {folder === "scheduled" && (
+                  <button type="button" onClick={() => act({ type: "cancel_scheduled", message_id: m.id })}>✕</button>
+                )}
+                {folder === "archived" && (
+                  <>
+                    <button type="button" onClick={() => act({ type: "restore", message_ids: [m.id] })}>↩</button>
+                    <button type="button" onClick={() => act({ type: "delete_archived", message_ids: [m.id] })}>🗑</button>
+                  </>
+                )}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,91 @@
+import { useCallback, useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { ask, type Bridge } from "../bridge";
+import type { Counts, CustomView, Folder, Team, ViewRef } from "../generated/outpost";
+import type { Place } from "../App";
+import { useEvents } from "../lib/events";
+
+const FOLDERS: Folder[] = ["inbox", "flows", "archived", "outbox", "sent", "scheduled", "failed"];
+
+function sameView(a: ViewRef, b: ViewRef): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function Sidebar({
+  counts,
+  place,
+  onPlace,
+  bridge,
+}: {
+  counts: Counts | null;
+  place: Place;
+  onPlace: (p: Place) => void;
+  bridge: Bridge;
+}) {
+  const { t } = useTranslation();
+  const [teams, setTeams] = useState<Team[]>([]);
+  const [views, setViews] = useState<CustomView[]>([]);
+  const load = useCallback(async () => {
+    setTeams((await ask(bridge, { type: "list_teams" }, "teams")).teams);
+    setViews((await ask(bridge, { type: "list_views" }, "views")).views);
+  }, [bridge]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  useEvents(bridge, (e) => {
+    if (e.type === "changed" && (e.views || e.agents)) void load();
+  });
+  const viewCount = (v: ViewRef) => counts?.views.find((c) => sameView(c.view, v));
+  const folderCount = (f: Folder) => counts?.folders.find(([g]) => g === f)?.[1] ?? 0;
+  const viewItem = (v: ViewRef, label: string) => {
+    const c = viewCount(v);
+    const current = place.kind === "view" && sameView(place.view, v);
+    return (
+      <li key={JSON.stringify(v)}>
+        <button type="button" aria-current={current ? "page" : undefined} onClick={() => onPlace({ kind: "view", view: v })}>
+          <span className="label">{label}</span>
+          {c?.dot && <span className="new-dot" aria-label="new messages" />}
+          {c && c.open > 0 && <span className="count">{c.open}</span>}
+        </button>
+      </li>
+    );
+  };
+  return (
+    <nav className="sidebar" aria-label={t("views.title")}>
+      <div className="brand">Outpost</div>
+      <h2>{t("views.title")}</h2>
+      <ul>
+        {viewItem({ type: "all" }, t("views.all"))}
+        {viewItem({ type: "mine" }, t("views.mine"))}
+        {viewItem({ type: "unassigned" }, t("views.unassigned"))}
+      </ul>
+      {teams.length > 0 && (
+        <>
+          <h2>{t("views.teams")}</h2>
+          <ul>{teams.map((team) => viewItem({ type: "team", id: team.id }, team.name))}</ul>
+        </>
+      )}
+      {views.length > 0 && (
+        <>
+          <h2>{t("views.custom")}</h2>
+          <ul>{views.map((v) => viewItem({ type: "custom", id: v.id }, v.name))}</ul>
+        </>
+      )}
+      <h2>{t("folders.title")}</h2>
+      <ul>
+        {FOLDERS.map((f) => {
+          const n = folderCount(f);
+          const current = place.kind === "folder" && place.folder === f;
+          return (
+            <li key={f}>
+              <button type="button" aria-current={current ? "page" : undefined} onClick={() => onPlace({ kind: "folder", folder: f })} className={f === "failed" && n > 0 ? "alarm" : undefined}>
+                <span className="label">{t(`folders.${f}`)}</span>
+                {n > 0 && <span className="count">{n}</span>}
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </nav>
+  );
+}

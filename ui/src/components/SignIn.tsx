@@ -1,0 +1,70 @@
+import { useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { ask, BridgeError, type Bridge } from "../bridge";
+import type { Account, SessionInfo } from "../generated/outpost";
+
+/** The demo server `cargo xtask run` starts (and `outpost-server demo` serves). */
+export const DEMO_SERVER = "http://127.0.0.1:8750";
+
+export function SignIn({
+  bridge,
+  account,
+  notice,
+  onSignedIn,
+}: {
+  bridge: Bridge;
+  account: Account | null;
+  notice: string | null;
+  onSignedIn: (s: SessionInfo) => void;
+}) {
+  const { t } = useTranslation();
+  const [server, setServer] = useState(account?.server ?? DEMO_SERVER);
+  const [email, setEmail] = useState(account?.email ?? "");
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await ask(bridge, { type: "sign_in", server, email, password }, "session");
+      onSignedIn(r.session);
+    } catch (err) {
+      setError(err instanceof BridgeError ? err.message : String(err));
+    } finally {
+      setBusy(false);
+      setPassword("");
+    }
+  };
+  return (
+    <main className="sign-in">
+      <form onSubmit={submit} aria-labelledby="sign-in-title">
+        <div className="brand" aria-hidden="true">Outpost</div>
+        <h1 id="sign-in-title">{t("signIn.title")}</h1>
+        {notice && <p className="notice" role="status">{notice}</p>}
+        <label>
+          {t("signIn.server")}
+          <input name="server" type="url" required value={server} onChange={(e) => setServer(e.target.value)} autoComplete="url" />
+        </label>
+        {server !== DEMO_SERVER && (
+          <button type="button" className="link" onClick={() => setServer(DEMO_SERVER)}>
+            {t("signIn.demo")}
+          </button>
+        )}
+        <label>
+          {t("signIn.email")}
+          <input name="email" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" autoFocus={!account} />
+        </label>
+        <label>
+          {t("signIn.password")}
+          <input name="password" type="password" required value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" autoFocus={!!account} />
+        </label>
+        {error && <p className="error" role="alert">{error}</p>}
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? t("signIn.busy") : t("signIn.submit")}
+        </button>
+      </form>
+    </main>
+  );
+}

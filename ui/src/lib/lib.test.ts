@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { uuidv7 } from "./ids";
+import { initials, when } from "./format";
+import { systemLanguage } from "../i18n";
+
+describe("uuidv7", () => {
+  it("is a version 7, variant 1 UUID whose first 48 bits are the time", () => {
+    const id = uuidv7(0x0190_1234_5678, new Uint8Array(10).fill(0xff));
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(id.replace(/-/g, "").slice(0, 12)).toBe("019012345678");
+  });
+  it("sorts by time", () => {
+    const a = uuidv7(1_000);
+    const b = uuidv7(2_000);
+    expect(a < b).toBe(true);
+  });
+});
+
+describe("format", () => {
+  it("takes initials of the first and last names, whatever the script", () => {
+    expect(initials("Ana Lima")).toBe("AL");
+    expect(initials("Íris de Souza Nuñez")).toBe("ÍN");
+    expect(initials("  ")).toBe("?");
+    expect(initials("👩🏽‍💻 Bia")).toBe("👩B");
+  });
+  it("shows today's time, this week's weekday, older dates", () => {
+    const now = new Date(2026, 10, 21, 15, 0).getTime();
+    expect(when(new Date(2026, 10, 21, 9, 5).getTime(), now, "en")).toMatch(/09:05/);
+    expect(when(new Date(2026, 10, 19, 9, 5).getTime(), now, "en")).toBe("Thu");
+    expect(when(new Date(2026, 9, 1).getTime(), now, "en")).toMatch(/Oct/);
+  });
+});
+
+describe("language", () => {
+  it("follows the system: Brazilian and European Portuguese, any Spanish, English otherwise", () => {
+    expect(systemLanguage(["pt-BR"])).toBe("pt-BR");
+    expect(systemLanguage(["pt-PT"])).toBe("pt-BR");
+    expect(systemLanguage(["es-AR", "en"])).toBe("es");
+    expect(systemLanguage(["fr-FR", "de"])).toBe("en");
+  });
+});
