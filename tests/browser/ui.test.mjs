@@ -154,3 +154,36 @@ test("customer text is never code: hostile messages show as text and the layout 
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test("keyboard triage: next/previous, assign, search, and the help overlay", async () => {
+  const page = await w.page();
+  await signIn(page, w);
+  await page.locator("body").click({ position: { x: 5, y: 790 } });
+  await page.keyboard.press("?");
+  const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+  await help.waitFor();
+  await shot(page, "shortcuts");
+  await page.keyboard.press("Escape");
+  await help.waitFor({ state: "detached" });
+
+  await page.keyboard.press("j");
+  const first = page.locator(".row").nth(0);
+  await page.waitForFunction(() => document.querySelectorAll('.row[aria-current="true"]').length === 1);
+  assert.equal(await first.getAttribute("aria-current"), "true", "j opens the first conversation");
+  const current = () => page.evaluate(() => [...document.querySelectorAll(".row")].findIndex((r) => r.getAttribute("aria-current") === "true"));
+  await page.keyboard.press("j");
+  await page.waitForFunction(() => document.querySelectorAll(".row")[1]?.getAttribute("aria-current") === "true");
+  assert.equal(await current(), 1, "j again: the next one");
+  await page.keyboard.press("k");
+  await page.waitForFunction(() => document.querySelectorAll(".row")[0]?.getAttribute("aria-current") === "true");
+  assert.equal(await current(), 0, "k: back");
+
+  await page.keyboard.press("/");
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("type")), "search");
+  // Typing in a field is text, not shortcuts.
+  await page.keyboard.type("jk?");
+  assert.equal(await page.getByRole("dialog").count(), 0);
+  assert.equal(await page.locator("input[type=search]").inputValue(), "jk?");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "./bridge";
-import type { Counts, Folder, SessionInfo, SyncStatus, ViewRef } from "./generated/outpost";
+import type { Action, Counts, Folder, SessionInfo, SyncStatus, ViewRef } from "./generated/outpost";
 import { Sidebar } from "./components/Sidebar";
 import { ConversationList } from "./components/ConversationList";
 import { ConversationView } from "./components/ConversationView";
@@ -9,6 +9,7 @@ import { FolderView } from "./components/FolderView";
 import { SignIn } from "./components/SignIn";
 import { StatusBar } from "./components/StatusBar";
 import { useEvents } from "./lib/events";
+import { ShortcutHelp, useShortcuts, type ShortcutAction } from "./components/Shortcuts";
 
 /** What the main pane shows: a view's conversations, or a folder's messages. */
 export type Place = { kind: "view"; view: ViewRef } | { kind: "folder"; folder: Folder };
@@ -61,6 +62,40 @@ function Workspace({
   const [open, setOpen] = useState<string | null>(null);
   const [counts, setCounts] = useState<Counts | null>(null);
   const [progress, setProgress] = useState<{ stored: number; total: number } | null>(null);
+  const [listed, setListed] = useState<string[]>([]);
+  const [help, setHelp] = useState(false);
+  const onShortcut = useCallback(
+    (a: ShortcutAction) => {
+      const me = session.agent;
+      const at = open ? listed.indexOf(open) : -1;
+      const act = (action: Action) => void bridge.request({ type: "act", action });
+      switch (a) {
+        case "next":
+          if (listed.length) setOpen(listed[Math.min(at + 1, listed.length - 1)] ?? null);
+          break;
+        case "previous":
+          if (listed.length) setOpen(listed[Math.max(at - 1, 0)] ?? null);
+          break;
+        case "assignToMe":
+          if (open && me) act({ type: "assign", conversation_id: open, assignee: me.id });
+          break;
+        case "close":
+          if (open) act({ type: "close", conversation_id: open, note: "", category: "" });
+          break;
+        case "snooze":
+          if (open) act({ type: "snooze", conversation_id: open, until: Date.now() + 3_600_000 });
+          break;
+        case "search":
+          document.querySelector<HTMLInputElement>("input[type=search]")?.focus();
+          break;
+        case "help":
+          setHelp(true);
+          break;
+      }
+    },
+    [bridge, listed, open, session.agent],
+  );
+  useShortcuts(onShortcut);
   const loadCounts = useCallback(async () => {
     const r = await ask(bridge, { type: "counts" }, "counts");
     setCounts(r.counts);
@@ -77,13 +112,14 @@ function Workspace({
       <Sidebar counts={counts} place={place} onPlace={(p) => { setPlace(p); setOpen(null); }} bridge={bridge} />
       {place.kind === "view" ? (
         <>
-          <ConversationList bridge={bridge} view={place.view} selected={open} onOpen={setOpen} me={session.agent} />
+          <ConversationList bridge={bridge} view={place.view} selected={open} onOpen={setOpen} me={session.agent} onListed={setListed} />
           <ConversationView bridge={bridge} conversationId={open} me={session.agent} />
         </>
       ) : (
         <FolderView bridge={bridge} folder={place.folder} onOpenConversation={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />
       )}
-      <StatusBar status={status} progress={progress} session={session} bridge={bridge} onSignedOut={onSignedOut} />
+      <StatusBar status={status} progress={progress} session={session} bridge={bridge} onSignedOut={onSignedOut} onHelp={() => setHelp(true)} />
+      {help && <ShortcutHelp onClose={() => setHelp(false)} />}
     </div>
   );
 }

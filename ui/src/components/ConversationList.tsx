@@ -26,12 +26,15 @@ export function ConversationList({
   selected,
   onOpen,
   me,
+  onListed,
 }: {
   bridge: Bridge;
   view: ViewRef;
   selected: string | null;
   onOpen: (id: string) => void;
   me: Agent | null;
+  /** The listed conversations' ids, in order (for next/previous). */
+  onListed?: (ids: string[]) => void;
 }) {
   const { t, i18n } = useTranslation();
   const [state, setState] = useState<ConversationState>("open");
@@ -87,6 +90,10 @@ export function ConversationList({
     }, 120);
     return () => clearTimeout(timer);
   }, [bridge, search]);
+
+  useEffect(() => {
+    onListed?.(rows.map((r) => r.conversation.id));
+  }, [rows, onListed]);
 
   const more = async () => {
     if (!next || loading.current) return;

@@ -9,12 +9,14 @@ export function StatusBar({
   session,
   bridge,
   onSignedOut,
+  onHelp,
 }: {
   status: SyncStatus;
   progress: { stored: number; total: number } | null;
   session: SessionInfo;
   bridge: Bridge;
   onSignedOut: () => void;
+  onHelp: () => void;
 }) {
   const { t, i18n } = useTranslation();
   const c = status.connection;
@@ -41,6 +43,9 @@ export function StatusBar({
           ))}
         </select>
       </label>
+      <button type="button" className="link" onClick={onHelp} aria-keyshortcuts="?">
+        {t("shortcuts.title")}
+      </button>
       <button
         type="button"
         className="link"
