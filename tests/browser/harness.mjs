@@ -40,11 +40,13 @@ function start(program, args, ready) {
 
 export async function world() {
   const dir = mkdtempSync(join(tmpdir(), "outpost-browser-"));
-  const server = await start(
-    join(bin, "outpost-server"),
-    ["demo", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "server"), "--every", "0"],
-    /demo on (http:\/\/[0-9.:]+)/,
-  );
+  const startServer = (listen) =>
+    start(
+      join(bin, "outpost-server"),
+      ["demo", "--listen", listen, "--data-dir", join(dir, "server"), "--every", "0"],
+      /demo on (http:\/\/[0-9.:]+)/,
+    );
+  let server = await startServer("127.0.0.1:0");
   const base = server.match[1];
   // Wait for the webhooks list (printed after the agents).
   await new Promise((r) => setTimeout(r, 200));
@@ -75,6 +77,33 @@ export async function world() {
   return {
     base,
     hooks,
+    /** The server goes away (its process ends, as in a crash or a network cut). */
+    async stopServer() {
+      const exited = new Promise((r) => server.child.once("exit", r));
+      server.child.kill("SIGKILL");
+      await exited;
+    },
+    /** The server comes back on the same address and data. */
+    async restartServer() {
+      server = await startServer(base.replace("http://", ""));
+    },
+    /** What the server holds for an agent: the whole change feed, as a fresh client sees it. */
+    async feed(who = OWNER) {
+      const login = await fetch(`${base}/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(who),
+      });
+      const { token } = await login.json();
+      const changes = [];
+      for (let after = 0; ; ) {
+        const page = await (await fetch(`${base}/v1/changes?after=${after}&limit=5000`, { headers: { authorization: `Bearer ${token}` } })).json();
+        changes.push(...page.changes);
+        if (!page.has_more) break;
+        after = page.cursor;
+      }
+      return changes;
+    },
     url: web.match[1],
     browser,
     /** A customer writes on a channel, as its provider would post it. */

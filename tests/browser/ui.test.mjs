@@ -187,3 +187,44 @@ test("keyboard triage: next/previous, assign, search, and the help overlay", asy
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test("offline: with the server gone the agent keeps working; when it is back everything is applied once", async () => {
+  await w.customerWrites("sms", "5521977776666", "Vocês abrem sábado?", "Otávio Offline");
+  const page = await w.page();
+  await signIn(page, w);
+  const row = page.locator(".row", { hasText: "Otávio Offline" });
+  await row.waitFor({ timeout: 15_000 });
+  await row.click();
+  const pane = page.locator("section.conversation");
+  await pane.getByText("Vocês abrem sábado?").waitFor();
+
+  await w.stopServer();
+  await page.getByTestId("connection").getByText(/Offline/).waitFor({ timeout: 20_000 });
+  // Reply, assign, edit the contact: all at once on screen.
+  const composer = pane.getByRole("textbox", { name: /Write a reply/ });
+  await composer.fill("Abrimos sim, das 9h às 13h.");
+  await composer.press("Enter");
+  await pane.locator(".bubble.outgoing", { hasText: "das 9h às 13h" }).waitFor();
+  await pane.locator(".bubble.outgoing .ticks.pending").first().waitFor();
+  await pane.getByRole("button", { name: "Contact card" }).click();
+  const card = page.getByRole("complementary", { name: "Contact" });
+  await card.getByLabel("Name").fill("Otávio Sábado");
+  await card.getByRole("button", { name: "Save" }).click();
+  await page.locator(".row", { hasText: "Otávio Sábado" }).waitFor();
+  await page.getByTestId("waiting").getByText("2 actions waiting").waitFor();
+  await shot(page, "offline");
+
+  await w.restartServer();
+  await page.getByTestId("connection").getByText("Online").waitFor({ timeout: 30_000 });
+  await page.getByTestId("waiting").waitFor({ state: "detached", timeout: 30_000 });
+  await pane.locator(".bubble.outgoing", { hasText: "das 9h às 13h" }).locator(".ticks.wired, .ticks.sent, .ticks.delivered, .ticks.read").waitFor({ timeout: 15_000 });
+
+  // At the server, once each.
+  const feed = await w.feed();
+  const replies = feed.filter((c) => c.entity?.type === "message" && c.entity.data?.text === "Abrimos sim, das 9h às 13h.");
+  assert.equal(replies.length, 1, "the reply reached the server once");
+  const contact = feed.find((c) => c.entity?.type === "contact" && c.entity.data?.name === "Otávio Sábado");
+  assert.ok(contact, "the contact's new name reached the server");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

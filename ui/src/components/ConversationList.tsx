@@ -76,7 +76,7 @@ export function ConversationList({
     void loadAgents();
   }, [loadAgents]);
   useEvents(bridge, (e) => {
-    if (e.type === "changed" && (e.conversations.length > 0 || e.folders)) void reload();
+    if (e.type === "changed" && (e.conversations.length > 0 || e.contacts.length > 0 || e.folders)) void reload();
     if (e.type === "changed" && e.agents) void loadAgents();
   });
   useEffect(() => {

@@ -5,6 +5,7 @@ import type { Action, Agent, ConversationEvent, Message, Presence, Timeline } fr
 import { CHANNEL_LABEL, initials, ticks } from "../lib/format";
 import { uuidv7 } from "../lib/ids";
 import { useEvents } from "../lib/events";
+import { ContactCard } from "./ContactCard";
 
 const WINDOW_MS = 24 * 3_600_000;
 const WINDOWED = new Set(["whatsapp", "instagram", "messenger"]);
@@ -24,6 +25,7 @@ export function ConversationView({
   const [error, setError] = useState<string | null>(null);
   const [viewing, setViewing] = useState<Presence[]>([]);
   const [typing, setTyping] = useState<Presence | null>(null);
+  const [card, setCard] = useState(false);
   const bottom = useRef<HTMLDivElement>(null);
   const lastTyping = useRef(0);
 
@@ -61,7 +63,7 @@ export function ConversationView({
 
   useEvents(bridge, (e) => {
     if (!conversationId) return;
-    if (e.type === "changed" && e.conversations.includes(conversationId)) void load();
+    if (e.type === "changed" && (e.conversations.includes(conversationId) || (timeline?.contact && e.contacts.includes(timeline.contact.id)))) void load();
     if (e.type === "viewing" && e.conversation_id === conversationId) setViewing(e.who.filter((p) => p.agent_id !== me?.id));
     if (e.type === "typing" && e.conversation_id === conversationId && e.who.agent_id !== me?.id) {
       setTyping(e.who);
@@ -107,6 +109,7 @@ export function ConversationView({
   };
 
   return (
+    <div className={card ? "conversation-with-card" : "conversation-alone"}>
     <section className="conversation" aria-label={contactName}>
       <header>
         <span className="avatar" aria-hidden="true">{initials(contactName)}</span>
@@ -133,6 +136,7 @@ export function ConversationView({
               <button type="button" role="menuitem" onClick={() => act({ type: "snooze", conversation_id: c.id, until: tomorrow9() })}>{t("conversation.snoozeTomorrow")}</button>
             </div>
           </details>
+          <button type="button" aria-pressed={card} onClick={() => setCard(!card)}>{t("contact.show")}</button>
           {!c.unanswered && (
             <button type="button" onClick={() => act({ type: "set_unanswered", conversation_id: c.id, unanswered: true })}>{t("conversation.markUnanswered")}</button>
           )}
@@ -171,6 +175,8 @@ export function ConversationView({
         <button type="button" className="primary" onClick={() => void send()} disabled={draft.trim() === ""}>{t("conversation.send")}</button>
       </div>
     </section>
+    {card && timeline.contact && <ContactCard bridge={bridge} contact={timeline.contact} />}
+    </div>
   );
 }
 

@@ -25,9 +25,9 @@ export const CHANNEL_BADGE: Record<ChannelKind, string> = {
 export function ticks(status: MessageStatus): string {
   switch (status) {
     case "pending":
-      return "🕓";
+      return "○";
     case "scheduled":
-      return "🗓";
+      return "◷";
     case "wired":
       return "✓";
     case "sent":

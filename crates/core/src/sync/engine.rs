@@ -356,9 +356,17 @@ async fn run(
             },
         )
         .await;
-        tokio::select! {
-            _ = &mut stopped => return,
-            _ = tokio::time::sleep(wait) => {}
+        // While waiting, what the agent does still shows in the status ("N actions waiting").
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return,
+                _ = tokio::time::sleep_until(deadline) => break,
+                Some(()) = wake.recv() => {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    publish(&syncer, &status, Connection::Offline { retry_in_ms: left.as_millis() as u64 }).await;
+                }
+            }
         }
     }
 }
