@@ -32,6 +32,26 @@ fn outgoing_at_server(w: &World) -> Vec<(ConversationId, String)> {
         .unwrap()
 }
 
+/// `n` customers write (from `prefix` + a number); Ana signs in and pulls their conversations.
+async fn customers_and_ana(
+    w: &World,
+    n: usize,
+    prefix: &str,
+    text: &str,
+) -> (Signed, Vec<ConversationId>) {
+    let mut customers = Vec::new();
+    for i in 0..n {
+        customers.push(w.customer_writes(&format!("{prefix}{i:05}"), text).await);
+    }
+    let ana = w.sign_in(&w.ana, "ana").await;
+    ana.syncer.sync().await.unwrap();
+    let conversations = customers
+        .iter()
+        .map(|m| conversation_of(&ana, *m).id)
+        .collect();
+    (ana, conversations)
+}
+
 fn seed() -> u64 {
     std::env::var("OUTPOST_FAULT_SEED")
         .ok()
@@ -42,16 +62,7 @@ fn seed() -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_every_message_is_delivered_exactly_once_through_a_faulty_network() {
     let w = world().await;
-    let mut customers = Vec::new();
-    for i in 0..10 {
-        customers.push(w.customer_writes(&format!("55219000{i:05}"), "Olá").await);
-    }
-    let ana = w.sign_in(&w.ana, "ana").await;
-    ana.syncer.sync().await.unwrap();
-    let conversations: Vec<ConversationId> = customers
-        .iter()
-        .map(|m| conversation_of(&ana, *m).id)
-        .collect();
+    let (ana, conversations) = customers_and_ana(&w, 10, "55219000", "Olá").await;
 
     let seed = seed();
     let proxy = FaultProxy::start(w.addr, seed, 0.5).await;
@@ -187,16 +198,7 @@ async fn crash_child_acts_and_syncs_until_killed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_client_killed_at_random_points_loses_and_duplicates_nothing() {
     let w = world().await;
-    let mut customers = Vec::new();
-    for i in 0..5 {
-        customers.push(w.customer_writes(&format!("55319000{i:05}"), "Oi").await);
-    }
-    let ana = w.sign_in(&w.ana, "ana").await;
-    ana.syncer.sync().await.unwrap();
-    let conversations: Vec<ConversationId> = customers
-        .iter()
-        .map(|m| conversation_of(&ana, *m).id)
-        .collect();
+    let (ana, conversations) = customers_and_ana(&w, 5, "55319000", "Oi").await;
     let mirror = w.dir.path().join("ana.db");
     let token = ana.syncer.session().token().to_owned();
     drop(ana);

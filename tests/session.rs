@@ -72,18 +72,7 @@ async fn event<T>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_session_token_lives_in_the_keyring_only_and_resumes_after_restart() {
     let w = world().await;
-    let keyring = test_keyring();
-    let dir = tempfile::tempdir().unwrap();
-    let client = open_client(dir.path(), "ana");
-    let syncer = Syncer::sign_in(
-        client.clone(),
-        keyring.clone(),
-        &w.base(),
-        &w.ana.email,
-        PASSWORD,
-    )
-    .await
-    .unwrap();
+    let (keyring, dir, client, syncer) = ana_through_the_keyring(&w).await;
     let m = w.customer_writes("5511900001111", "Bom dia").await;
     syncer.sync().await.unwrap();
     let token = keyring
@@ -150,17 +139,8 @@ async fn test_session_token_lives_in_the_keyring_only_and_resumes_after_restart(
     );
 }
 
-fn has_message_in(client: &Client, id: MessageId) -> bool {
-    client
-        .store()
-        .read(|c| outpost_core::store::get_entity(c, EntityRef::Message(id)))
-        .unwrap()
-        .is_some()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_ended_session_asks_to_sign_in_again_and_loses_nothing_queued() {
-    let w = world().await;
+/// Ana signs in with her token kept in a keyring of the test's own.
+async fn ana_through_the_keyring(w: &World) -> (Keyring, tempfile::TempDir, Arc<Client>, Syncer) {
     let keyring = test_keyring();
     let dir = tempfile::tempdir().unwrap();
     let client = open_client(dir.path(), "ana");
@@ -173,6 +153,21 @@ async fn test_ended_session_asks_to_sign_in_again_and_loses_nothing_queued() {
     )
     .await
     .unwrap();
+    (keyring, dir, client, syncer)
+}
+
+fn has_message_in(client: &Client, id: MessageId) -> bool {
+    client
+        .store()
+        .read(|c| outpost_core::store::get_entity(c, EntityRef::Message(id)))
+        .unwrap()
+        .is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_ended_session_asks_to_sign_in_again_and_loses_nothing_queued() {
+    let w = world().await;
+    let (keyring, _dir, client, syncer) = ana_through_the_keyring(&w).await;
     let m = w.customer_writes("5511900002222", "Oi").await;
     syncer.sync().await.unwrap();
     let conversation = {

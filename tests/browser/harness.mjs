@@ -17,8 +17,8 @@ export const screenshots = join(root, "target/screenshots");
 mkdirSync(screenshots, { recursive: true });
 
 /** Starts a program and resolves with it once a line of its output matches `ready`. */
-function start(program, args, ready) {
-  const child = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"] });
+export function start(program, args, ready, env = process.env) {
+  const child = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"], env });
   const lines = [];
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${program} did not start:\n${lines.join("\n")}`)), 30_000);

@@ -228,3 +228,54 @@ test("offline: with the server gone the agent keeps working; when it is back eve
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test("custom views: create one with nested filters, share it, rename it, delete it", async () => {
+  const page = await w.page();
+  await signIn(page, w);
+  const nav = page.locator("nav.sidebar");
+  await nav.getByRole("button", { name: "New view" }).click();
+  const dialog = page.getByRole("dialog", { name: "New view" });
+  await dialog.getByLabel("Name").fill("Brasileiros esperando");
+  // All of: country is BR, and any of (last channel WhatsApp, waiting more than 10 minutes).
+  const first = dialog.locator(".group .condition").first();
+  await first.getByLabel("Field").selectOption("country");
+  await first.getByLabel("Value").fill("BR");
+  await dialog.getByRole("button", { name: "+ Add a condition" }).first().click();
+  await dialog.locator(".group > .condition").nth(1).getByLabel("Condition").selectOption("any");
+  const inner = dialog.locator(".group .group");
+  await inner.locator(".condition").first().getByLabel("Condition").selectOption("last_channel");
+  await inner.getByRole("button", { name: "+ Add a condition" }).click();
+  await inner.locator(".condition").nth(1).getByLabel("Condition").selectOption("since_last_incoming");
+  await inner.locator(".condition").nth(1).getByLabel("Minutes").fill("10");
+  await dialog.getByLabel("Suporte").check();
+  await shot(page, "custom-view-editor");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await nav.getByRole("button", { name: /^Brasileiros esperando/ }).click();
+  await page.locator(".row, .empty").first().waitFor();
+
+  // The server has it as written: nested, and shared with the team.
+  let view;
+  for (let i = 0; i < 50 && !view; i++) {
+    view = (await w.feed()).find((c) => c.entity?.type === "view" && c.entity.data?.name === "Brasileiros esperando")?.entity.data;
+    if (!view) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(view, "the view reached the server");
+  assert.equal(view.filter.type, "all");
+  assert.deepEqual(view.filter.of[0], { type: "contact", field: "country", op: "is", value: "BR" });
+  assert.equal(view.filter.of[1].type, "any");
+  assert.deepEqual(view.filter.of[1].of.map((c) => c.type), ["last_channel", "since_last_incoming"]);
+  assert.equal(view.filter.of[1].of[1].minutes, 10);
+  assert.equal(view.sharing.teams.length, 1);
+
+  await nav.getByRole("button", { name: "Edit view: Brasileiros esperando" }).click();
+  const edit = page.getByRole("dialog", { name: "Edit view" });
+  await edit.getByLabel("Name").fill("Brasil, esperando");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await nav.getByRole("button", { name: /^Brasil, esperando/ }).waitFor();
+  await nav.getByRole("button", { name: "Edit view: Brasil, esperando" }).click();
+  await page.getByRole("dialog", { name: "Edit view" }).getByRole("button", { name: "Delete" }).click();
+  await nav.getByRole("button", { name: /^Brasil, esperando/ }).waitFor({ state: "detached" });
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

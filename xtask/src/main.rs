@@ -117,7 +117,18 @@ fn ensure_build_tools() -> Result {
         ensure_apt(&["build-essential"])?;
     }
     if cfg!(target_os = "linux") {
-        ensure_apt(&["pkgconf", "libdbus-1-dev"])?;
+        // The keyring (Secret Service over D-Bus) and the desktop shell (Tauri: WebKitGTK).
+        ensure_apt(&[
+            "pkgconf",
+            "libdbus-1-dev",
+            "libwebkit2gtk-4.1-dev",
+            "libgtk-3-dev",
+            "libayatana-appindicator3-dev",
+            "librsvg2-dev",
+            "libsoup-3.0-dev",
+            "libjavascriptcoregtk-4.1-dev",
+            "libxdo-dev",
+        ])?;
     }
     Ok(())
 }
@@ -222,7 +233,40 @@ fn test(args: &[String]) -> Result {
 
     // The browser tests: the real server and outpost-web binaries, Debian's Chromium.
     let browser = browser_tests();
-    rust.and(browser)
+    // The real desktop app under Xvfb, through tauri-driver and WebKitWebDriver.
+    let desktop = desktop_tests();
+    rust.and(browser).and(desktop)
+}
+
+/// tauri-driver, the WebDriver server for Tauri apps, at the version known to work here.
+const TAURI_DRIVER_VERSION: &str = "2.1.0";
+
+fn desktop_tests() -> Result {
+    ensure_apt(&["xvfb", "webkit2gtk-driver"])?;
+    let driver_ok = Command::new("tauri-driver")
+        .arg("--help")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !driver_ok {
+        eprintln!("xtask: installing tauri-driver {TAURI_DRIVER_VERSION}");
+        let mut install = cargo();
+        install.args([
+            "install",
+            "--locked",
+            "tauri-driver",
+            "--version",
+            TAURI_DRIVER_VERSION,
+        ]);
+        status(install)?;
+    }
+    let mut app = cargo();
+    app.args(["build", "-p", "outpost-desktop", "-p", "outpost-server"]);
+    status(app)?;
+    let mut node = Command::new("node");
+    node.current_dir(root())
+        .args(["--test", "--test-concurrency=1", "tests/desktop/"])
+        .env("OUTPOST_BIN_DIR", root().join("target/debug"));
+    in_desktop_session(node)
 }
 
 fn npm() -> Command {

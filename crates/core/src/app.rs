@@ -17,10 +17,10 @@
 //! Events: one stream for the shell, whatever account is signed in ([`App::subscribe`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
 
-use crate::client::{Password, SessionInfo};
+use crate::client::{Password, SessionInfo, Subscribers};
 use crate::sync::engine::{Connection, Engine, SyncStatus};
 use crate::sync::keyring::Keyring;
 use crate::sync::{SyncError, Syncer};
@@ -56,7 +56,7 @@ pub struct App {
     keyring: Keyring,
     clock: Arc<dyn Clock>,
     signed: tokio::sync::Mutex<Option<Signed>>,
-    subscribers: Arc<Mutex<Vec<Sender<Event>>>>,
+    subscribers: Arc<Subscribers>,
 }
 
 fn error(code: ErrorCode, message: impl Into<String>) -> Response {
@@ -97,7 +97,7 @@ impl App {
             keyring,
             clock,
             signed: tokio::sync::Mutex::new(None),
-            subscribers: Arc::new(Mutex::new(Vec::new())),
+            subscribers: Arc::new(Subscribers::default()),
         };
         if let Some(account) = app.last_account() {
             let _ = app.resume(&account).await;
@@ -107,12 +107,7 @@ impl App {
 
     /// A new stream of events (the signed-in client's, and the app's own).
     pub fn subscribe(&self) -> Receiver<Event> {
-        let (tx, rx) = channel();
-        self.subscribers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(tx);
-        rx
+        self.subscribers.subscribe()
     }
 
     fn last_account(&self) -> Option<Account> {
@@ -135,8 +130,7 @@ impl App {
             .name("outpost-events".into())
             .spawn(move || {
                 for event in events {
-                    let mut subs = subscribers.lock().unwrap_or_else(|p| p.into_inner());
-                    subs.retain(|s| s.send(event.clone()).is_ok());
+                    subscribers.emit(event);
                 }
             })
             .map_err(|e| crate::Error::NotFound(format!("an event thread: {e}")))?;

@@ -303,10 +303,27 @@ pub fn conversation_of(action: &Action) -> Option<ConversationId> {
     }
 }
 
+/// Whoever listens to events; a listener that went away is dropped at the next event.
+#[derive(Default)]
+pub struct Subscribers(Mutex<Vec<Sender<Event>>>);
+
+impl Subscribers {
+    pub fn subscribe(&self) -> Receiver<Event> {
+        let (tx, rx) = channel();
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(tx);
+        rx
+    }
+
+    pub fn emit(&self, event: Event) {
+        let mut subs = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        subs.retain(|s| s.send(event.clone()).is_ok());
+    }
+}
+
 pub struct Client {
     store: Store,
     clock: Arc<dyn Clock>,
-    subscribers: Mutex<Vec<Sender<Event>>>,
+    subscribers: Subscribers,
 }
 
 impl Client {
@@ -314,7 +331,7 @@ impl Client {
         Ok(Client {
             store: Store::open(path)?,
             clock,
-            subscribers: Mutex::new(Vec::new()),
+            subscribers: Subscribers::default(),
         })
     }
 
@@ -328,17 +345,11 @@ impl Client {
 
     /// A new stream of events.
     pub fn subscribe(&self) -> Receiver<Event> {
-        let (tx, rx) = channel();
-        self.subscribers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(tx);
-        rx
+        self.subscribers.subscribe()
     }
 
     pub(crate) fn emit(&self, event: Event) {
-        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
-        subs.retain(|s| s.send(event.clone()).is_ok());
+        self.subscribers.emit(event);
     }
 
     fn emit_changed(&self, changed: Changed) {

@@ -14,6 +14,7 @@ import type {
 } from "../generated/outpost";
 import { CHANNEL_BADGE, CHANNEL_LABEL, initials, when } from "../lib/format";
 import { useEvents } from "../lib/events";
+import { useAgents } from "../lib/agents";
 
 const STATES: ConversationState[] = ["open", "closed", "snoozed"];
 const SORTS: Sort[] = ["newest_message", "oldest_message", "longest_open", "shortest_open"];
@@ -44,7 +45,6 @@ export function ConversationList({
   const [next, setNext] = useState<ListCursor | null>(null);
   const [search, setSearch] = useState("");
   const [hits, setHits] = useState<MessageHit[] | null>(null);
-  const [agents, setAgents] = useState<Agent[]>([]);
   const loading = useRef(false);
 
   const query = useCallback(
@@ -69,15 +69,9 @@ export function ConversationList({
   useEffect(() => {
     void reload();
   }, [reload]);
-  const loadAgents = useCallback(async () => {
-    setAgents((await ask(bridge, { type: "list_agents" }, "agents")).agents);
-  }, [bridge]);
-  useEffect(() => {
-    void loadAgents();
-  }, [loadAgents]);
+  const { name: nameOf } = useAgents(bridge);
   useEvents(bridge, (e) => {
     if (e.type === "changed" && (e.conversations.length > 0 || e.contacts.length > 0 || e.folders)) void reload();
-    if (e.type === "changed" && e.agents) void loadAgents();
   });
   useEffect(() => {
     if (search.trim() === "") {
@@ -120,7 +114,7 @@ export function ConversationList({
     if (last && last.index >= rows.length - 20) void more();
   });
 
-  const agentName = (id: string | null) => (id === null ? t("list.unassigned") : id === me?.id ? me.name : agents.find((a) => a.id === id)?.name ?? "…");
+  const agentName = (id: string | null) => (id === null ? t("list.unassigned") : id === me?.id ? me.name : nameOf(id) ?? "…");
 
   return (
     <section className="list" aria-label="Conversations">

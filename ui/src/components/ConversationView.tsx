@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { ask, BridgeError, type Bridge } from "../bridge";
-import type { Action, Agent, ConversationEvent, Message, Presence, Timeline } from "../generated/outpost";
+import type { Agent, ConversationEvent, Message, Presence, Timeline } from "../generated/outpost";
 import { CHANNEL_LABEL, initials, ticks } from "../lib/format";
 import { uuidv7 } from "../lib/ids";
 import { useEvents } from "../lib/events";
+import { useAct } from "../lib/act";
+import { useAgents } from "../lib/agents";
 import { ContactCard } from "./ContactCard";
 
 const WINDOW_MS = 24 * 3_600_000;
@@ -26,6 +28,7 @@ export function ConversationView({
   const [viewing, setViewing] = useState<Presence[]>([]);
   const [typing, setTyping] = useState<Presence | null>(null);
   const [card, setCard] = useState(false);
+  const { name: agentName } = useAgents(bridge);
   const bottom = useRef<HTMLDivElement>(null);
   const lastTyping = useRef(0);
 
@@ -72,14 +75,7 @@ export function ConversationView({
     if (e.type === "op_refused" && e.conversation_id === conversationId) setError(e.reason);
   });
 
-  const act = async (action: Action) => {
-    setError(null);
-    try {
-      await ask(bridge, { type: "act", action }, "acted");
-    } catch (e) {
-      setError(e instanceof BridgeError ? e.message : String(e));
-    }
-  };
+  const act = useAct(bridge, setError);
 
   if (!conversationId) return <section className="conversation empty-pane"><p>{t("conversation.none")}</p></section>;
   if (!timeline) return <section className="conversation" aria-busy="true">{error && <p role="alert" className="error">{error}</p>}</section>;
@@ -148,7 +144,7 @@ export function ConversationView({
           item.type === "message" ? (
             <MessageBubble key={item.message.id} m={item.message} locale={i18n.language} bridge={bridge} onError={setError} />
           ) : (
-            <EventLine key={item.event.id} e={item.event} locale={i18n.language} />
+            <EventLine key={item.event.id} e={item.event} locale={i18n.language} agentName={agentName} />
           ),
         )}
         <div ref={bottom} />
@@ -185,13 +181,7 @@ function MessageBubble({ m, locale, bridge, onError }: { m: Message; locale: str
   const time = new Date(m.created_at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
   const history = m.history.map((h) => `${h.status} ${new Date(h.at).toLocaleString(locale)}`).join("\n");
   const title = `${m.sender.name} (${m.sender.kind})\n${history}`;
-  const act = async (action: Action) => {
-    try {
-      await ask(bridge, { type: "act", action }, "acted");
-    } catch (e) {
-      onError(e instanceof BridgeError ? e.message : String(e));
-    }
-  };
+  const act = useAct(bridge, (e) => e && onError(e));
   return (
     <li className={`bubble ${m.direction} ${m.status}`} title={title}>
       {m.direction === "outgoing" && <span className="sender">{m.sender.name}</span>}
@@ -211,13 +201,13 @@ function MessageBubble({ m, locale, bridge, onError }: { m: Message; locale: str
   );
 }
 
-function EventLine({ e, locale }: { e: ConversationEvent; locale: string }) {
+function EventLine({ e, locale, agentName }: { e: ConversationEvent; locale: string; agentName: (id: string | null) => string | null }) {
   const { t } = useTranslation();
   const k = e.kind;
   let text: string;
   switch (k.type) {
     case "assigned":
-      text = k.assignee === null ? t("event.unassigned") : t("event.assigned", { who: e.actor.agent_id === k.assignee ? e.actor.name : "…" });
+      text = k.assignee === null ? t("event.unassigned") : t("event.assigned", { who: agentName(k.assignee) ?? "…" });
       break;
     case "snoozed":
       text = t("event.snoozed", { until: new Date(k.until).toLocaleString(locale) });

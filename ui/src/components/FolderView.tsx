@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { ask, BridgeError, type Bridge } from "../bridge";
-import type { Action, Folder, JournalEntry, MessageRow } from "../generated/outpost";
+import { ask, type Bridge } from "../bridge";
+import type { Folder, JournalEntry, MessageRow } from "../generated/outpost";
 import { CHANNEL_LABEL, ticks, when } from "../lib/format";
 import { useEvents } from "../lib/events";
+import { useAct } from "../lib/act";
 
 export function FolderView({
   bridge,
@@ -29,14 +30,7 @@ export function FolderView({
   useEvents(bridge, (e) => {
     if (e.type === "changed" && (e.folders || e.journal)) void load();
   });
-  const act = async (action: Action) => {
-    setError(null);
-    try {
-      await ask(bridge, { type: "act", action }, "acted");
-    } catch (e) {
-      setError(e instanceof BridgeError ? e.message : String(e));
-    }
-  };
+  const act = useAct(bridge, setError);
   const why = (id: string) => {
     const entry = journal.find((j) => "message_id" in j.op.action && j.op.action.message_id === id);
     if (!entry) return null;

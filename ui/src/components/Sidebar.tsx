@@ -1,9 +1,11 @@
 import { useCallback, useEffect, useState } from "react";
+import { createPortal } from "react-dom";
 import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "../bridge";
 import type { Counts, CustomView, Folder, Team, ViewRef } from "../generated/outpost";
 import type { Place } from "../App";
 import { useEvents } from "../lib/events";
+import { ViewEditor } from "./ViewEditor";
 
 const FOLDERS: Folder[] = ["inbox", "flows", "archived", "outbox", "sent", "scheduled", "failed"];
 
@@ -16,15 +18,19 @@ export function Sidebar({
   place,
   onPlace,
   bridge,
+  me,
 }: {
   counts: Counts | null;
   place: Place;
   onPlace: (p: Place) => void;
   bridge: Bridge;
+  me: string;
 }) {
   const { t } = useTranslation();
   const [teams, setTeams] = useState<Team[]>([]);
   const [views, setViews] = useState<CustomView[]>([]);
+  /** The view being edited: null for none, "new" for a new one. */
+  const [editing, setEditing] = useState<CustomView | "new" | null>(null);
   const load = useCallback(async () => {
     setTeams((await ask(bridge, { type: "list_teams" }, "teams")).teams);
     setViews((await ask(bridge, { type: "list_views" }, "views")).views);
@@ -37,7 +43,7 @@ export function Sidebar({
   });
   const viewCount = (v: ViewRef) => counts?.views.find((c) => sameView(c.view, v));
   const folderCount = (f: Folder) => counts?.folders.find(([g]) => g === f)?.[1] ?? 0;
-  const viewItem = (v: ViewRef, label: string) => {
+  const viewItem = (v: ViewRef, label: string, custom?: CustomView) => {
     const c = viewCount(v);
     const current = place.kind === "view" && sameView(place.view, v);
     return (
@@ -47,6 +53,9 @@ export function Sidebar({
           {c?.dot && <span className="new-dot" aria-label="new messages" />}
           {c && c.open > 0 && <span className="count">{c.open}</span>}
         </button>
+        {custom && custom.owner === me && (
+          <button type="button" className="edit" aria-label={`${t("viewEditor.edit")}: ${custom.name}`} onClick={() => setEditing(custom)}>✎</button>
+        )}
       </li>
     );
   };
@@ -65,12 +74,11 @@ export function Sidebar({
           <ul>{teams.map((team) => viewItem({ type: "team", id: team.id }, team.name))}</ul>
         </>
       )}
-      {views.length > 0 && (
-        <>
-          <h2>{t("views.custom")}</h2>
-          <ul>{views.map((v) => viewItem({ type: "custom", id: v.id }, v.name))}</ul>
-        </>
-      )}
+      <h2 className="with-action">
+        {t("views.custom")}
+        <button type="button" className="add" aria-label={t("viewEditor.new")} onClick={() => setEditing("new")}>+</button>
+      </h2>
+      <ul>{views.map((v) => viewItem({ type: "custom", id: v.id }, v.name, v))}</ul>
       <h2>{t("folders.title")}</h2>
       <ul>
         {FOLDERS.map((f) => {
@@ -86,6 +94,11 @@ export function Sidebar({
           );
         })}
       </ul>
+      {editing &&
+        createPortal(
+          <ViewEditor bridge={bridge} me={me} teams={teams} view={editing === "new" ? null : editing} onClose={() => setEditing(null)} />,
+          document.body,
+        )}
     </nav>
   );
 }

@@ -1,0 +1,82 @@
+//! `outpost-desktop`: the Tauri v2 shell, kept thin. The window's interface (ui/) talks to the
+//! client engine through two commands: `request` carries a [`Request`] to [`App::handle`] and
+//! returns its [`Response`]; `subscribe` hands over a [`Channel`] the engine's [`Event`]s are
+//! sent on. Everything else — the mirror, sync, the keyring — is `outpost-core`'s.
+//!
+//! One instance: starting Outpost again focuses the running window. The window's size and place
+//! are kept between runs. The interface runs under a strict CSP (tauri.conf.json) and may call
+//! only the commands its capability grants (capabilities/main.json).
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+use std::sync::Arc;
+
+use outpost_core::app::App;
+use outpost_core::sync::keyring::Keyring;
+use outpost_core::{Event, Request, Response, SystemClock};
+use tauri::ipc::Channel;
+use tauri::{Manager, State};
+
+struct Shell {
+    app: Arc<App>,
+}
+
+/// Answers one request from the interface.
+#[tauri::command]
+async fn request(shell: State<'_, Shell>, request: Request) -> Result<Response, String> {
+    Ok(shell.app.handle(request).await)
+}
+
+/// Sends the engine's events to the interface until the window goes.
+#[tauri::command]
+fn subscribe(shell: State<'_, Shell>, events: Channel<Event>) {
+    let receiver = shell.app.subscribe();
+    std::thread::spawn(move || {
+        for event in receiver {
+            if events.send(event).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn main() {
+    let built = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .setup(|app| {
+            let data_dir = match std::env::var_os("OUTPOST_DATA_DIR") {
+                Some(dir) => dir.into(),
+                None => app.path().app_data_dir()?,
+            };
+            let core = tauri::async_runtime::block_on(App::start(
+                &data_dir,
+                Keyring::default(),
+                Arc::new(SystemClock),
+            ));
+            app.manage(Shell {
+                app: Arc::new(core),
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![request, subscribe])
+        .build(tauri::generate_context!());
+    match built {
+        Ok(app) => app.run(|handle, event| {
+            if let tauri::RunEvent::Exit = event {
+                let shell = handle.state::<Shell>();
+                tauri::async_runtime::block_on(shell.app.stop());
+            }
+        }),
+        Err(e) => {
+            eprintln!("Outpost could not start: {e}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import { useCallback, useEffect, useState } from "react";
+import { ask, type Bridge } from "../bridge";
+import type { Agent } from "../generated/outpost";
+import { useEvents } from "./events";
+
+/** The workspace's agents, kept current; `name(id)` for showing who. */
+export function useAgents(bridge: Bridge) {
+  const [agents, setAgents] = useState<Agent[]>([]);
+  const load = useCallback(async () => {
+    setAgents((await ask(bridge, { type: "list_agents" }, "agents")).agents);
+  }, [bridge]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  useEvents(bridge, (e) => {
+    if (e.type === "changed" && e.agents) void load();
+  });
+  const name = useCallback((id: string | null) => (id === null ? null : agents.find((a) => a.id === id)?.name ?? null), [agents]);
+  return { agents, name };
+}
