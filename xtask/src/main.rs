@@ -16,9 +16,10 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("gen-types") => gen_types(),
+        Some("bundle") => bundle(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run              the demo: a generated workspace in a fresh mirror\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|sync]  the benchmarks (release build)\n  gen-types        regenerate ui/src/generated from the Rust types"
+                "usage: cargo xtask <command>\n\n  run              the demo server and Outpost signed in to it (the web edition's address is printed)\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|sync]  the benchmarks (release build)\n  bundle [FORMAT]  the desktop app's package (here: deb; AppImage, msi, dmg on their platforms)\n  gen-types        regenerate ui/src/generated from the Rust types"
             );
             return ExitCode::from(2);
         }
@@ -267,6 +268,31 @@ fn desktop_tests() -> Result {
         .args(["--test", "--test-concurrency=1", "tests/desktop/"])
         .env("OUTPOST_BIN_DIR", root().join("target/debug"));
     in_desktop_session(node)
+}
+
+/// The desktop app's package, built by the Tauri CLI (pinned here): a .deb here;
+/// the configuration also names AppImage, msi and dmg for the other platforms' builds.
+fn bundle(args: &[String]) -> Result {
+    ensure_build_tools()?;
+    build_ui()?;
+    let format = args.first().map(String::as_str).unwrap_or("deb");
+    // The CLI at a pinned version, fetched into npm's cache when first needed (its per-platform
+    // packages do not all resolve through every registry mirror, so it stays out of the lock).
+    let mut tauri = Command::new("npm");
+    tauri.current_dir(root().join("src-tauri")).args([
+        "exec",
+        "--yes",
+        "--package=@tauri-apps/cli@2.12.5",
+        "--",
+        "tauri",
+        "build",
+        "--bundles",
+        format,
+    ]);
+    status(tauri)?;
+    let dir = root().join(format!("target/release/bundle/{format}"));
+    eprintln!("xtask: the package is in {}", dir.display());
+    Ok(())
 }
 
 fn npm() -> Command {
