@@ -188,17 +188,8 @@ test("keyboard triage: next/previous, assign, search, and the help overlay", asy
   await page.context().close();
 });
 
-test("offline: with the server gone the agent keeps working; when it is back everything is applied once", async () => {
-  await w.customerWrites("sms", "5521977776666", "Vocês abrem sábado?", "Otávio Offline");
-  const page = await w.page();
-  await signIn(page, w);
-  const row = page.locator(".row", { hasText: "Otávio Offline" });
-  await row.waitFor({ timeout: 15_000 });
-  await row.click();
-  const pane = page.locator("section.conversation");
-  await pane.getByText("Vocês abrem sábado?").waitFor();
-
-  await w.stopServer();
+/** With the server gone: reply and edit the contact; both show at once, and wait. */
+async function offlineWork(page, pane) {
   await page.getByTestId("connection").getByText(/Offline/).waitFor({ timeout: 20_000 });
   // Reply, assign, edit the contact: all at once on screen.
   const composer = pane.getByRole("textbox", { name: /Write a reply/ });
@@ -211,10 +202,27 @@ test("offline: with the server gone the agent keeps working; when it is back eve
   await card.getByLabel("Name").fill("Otávio Sábado");
   await card.getByRole("button", { name: "Save" }).click();
   await page.locator(".row", { hasText: "Otávio Sábado" }).waitFor();
-  await page.getByTestId("waiting").getByText("2 actions waiting").waitFor();
+  // The reply and the contact edit (and the "read" of opening it, if the server was gone by then).
+  await page.getByTestId("waiting").getByText(/^[23] actions waiting$/).waitFor();
   await shot(page, "offline");
+}
 
-  await w.restartServer();
+test("offline: with the server gone the agent keeps working; when it is back everything is applied once", async () => {
+  await w.customerWrites("sms", "5521977776666", "Vocês abrem sábado?", "Otávio Offline");
+  const page = await w.page();
+  await signIn(page, w);
+  const row = page.locator(".row", { hasText: "Otávio Offline" });
+  await row.waitFor({ timeout: 15_000 });
+  await row.click();
+  const pane = page.locator("section.conversation");
+  await pane.getByText("Vocês abrem sábado?").waitFor();
+
+  await w.stopServer();
+  try {
+    await offlineWork(page, pane);
+  } finally {
+    await w.restartServer();
+  }
   await page.getByTestId("connection").getByText("Online").waitFor({ timeout: 30_000 });
   await page.getByTestId("waiting").waitFor({ state: "detached", timeout: 30_000 });
   await pane.locator(".bubble.outgoing", { hasText: "das 9h às 13h" }).locator(".ticks.wired, .ticks.sent, .ticks.delivered, .ticks.read").waitFor({ timeout: 15_000 });
@@ -276,6 +284,53 @@ test("custom views: create one with nested filters, share it, rename it, delete 
   await nav.getByRole("button", { name: "Edit view: Brasil, esperando" }).click();
   await page.getByRole("dialog", { name: "Edit view" }).getByRole("button", { name: "Delete" }).click();
   await nav.getByRole("button", { name: /^Brasil, esperando/ }).waitFor({ state: "detached" });
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("composer: emoji, quick replies with the contact's first name, scheduling, and templates once the window has closed", async () => {
+  await w.customerWrites("whatsapp", "5511955554444", "Bom dia!", "Renata Moura");
+  const page = await w.page();
+  await signIn(page, w);
+  await page.locator(".row", { hasText: "Renata Moura" }).click();
+  const pane = page.locator("section.conversation");
+  const composer = pane.getByRole("textbox", { name: /Write a reply/ });
+  await composer.waitFor();
+  await pane.getByRole("button", { name: "Quick replies" }).click();
+  await pane.getByRole("option", { name: /Olá/ }).click();
+  assert.match(await composer.inputValue(), /^Olá, Renata! Sou Ana e vou te ajudar\.$/);
+  await pane.getByRole("button", { name: "Emoji" }).click();
+  await pane.getByRole("option", { name: "🙏" }).click();
+  assert.match(await composer.inputValue(), /ajudar\.🙏$/);
+  await shot(page, "composer");
+  // Scheduled for tomorrow: it waits in Scheduled, not in the timeline's sent ones.
+  await pane.getByRole("button", { name: "Schedule" }).click();
+  const tomorrow = new Date(Date.now() + 86_400_000);
+  const local = new Date(tomorrow.getTime() - tomorrow.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  await pane.locator("input[type=datetime-local]").fill(local);
+  await pane.locator(".popover.schedule").getByRole("button", { name: "Schedule" }).click();
+  assert.equal(await composer.inputValue(), "");
+  await page.locator("nav.sidebar").getByRole("button", { name: /^Scheduled/ }).click();
+  await page.locator(".folder-row", { hasText: "Olá, Renata! Sou Ana" }).waitFor();
+
+  // An old WhatsApp conversation: free text is closed, the composer asks for a template first.
+  await page.locator("nav.sidebar").getByRole("button", { name: /^All/ }).click();
+  await page.getByRole("combobox", { name: "Channel" }).selectOption("whatsapp");
+  await page.getByRole("combobox", { name: "Sort" }).selectOption("oldest_message");
+  // The list has followed the filters: only WhatsApp, the oldest first (not today's Renata).
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll(".row")];
+    return rows.length > 0 && rows.every((r) => r.querySelector(".channel")?.textContent === "WA") && !rows[0].textContent.includes("Renata");
+  });
+  await page.locator(".row").first().click();
+  await pane.getByRole("note").getByText(/24-hour window has closed/).waitFor();
+  const sendTemplate = pane.getByRole("button", { name: "Send template" });
+  assert.equal(await sendTemplate.isDisabled(), true, "nothing to send before a template is named");
+  await pane.getByLabel("Template name").fill("retomada_atendimento");
+  await pane.getByLabel("Parameters (comma-separated)").fill("Ana, pedido 123");
+  await shot(page, "composer-template");
+  await sendTemplate.click();
+  await pane.locator(".bubble.outgoing").last().waitFor();
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

@@ -4,6 +4,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { ask, type Bridge } from "../bridge";
 import type {
   Agent,
+  ChannelKind,
   ConversationState,
   ConversationSummary,
   ListCursor,
@@ -41,6 +42,9 @@ export function ConversationList({
   const [state, setState] = useState<ConversationState>("open");
   const [sort, setSort] = useState<Sort>("newest_message");
   const [unanswered, setUnanswered] = useState(false);
+  const [channel, setChannel] = useState<ChannelKind | null>(null);
+  /** "" anyone, "nobody", or an agent's id. */
+  const [assignee, setAssignee] = useState("");
   const [rows, setRows] = useState<ConversationSummary[]>([]);
   const [next, setNext] = useState<ListCursor | null>(null);
   const [search, setSearch] = useState("");
@@ -51,14 +55,14 @@ export function ConversationList({
     (after: ListCursor | null): ListQuery => ({
       view,
       state,
-      channel: null,
-      assignee: null,
+      channel,
+      assignee: assignee === "" ? null : assignee === "nobody" ? { type: "nobody" } : { type: "agent", id: assignee },
       unanswered_only: unanswered,
       sort,
       after,
       limit: PAGE,
     }),
-    [view, state, sort, unanswered],
+    [view, state, sort, unanswered, channel, assignee],
   );
   const reload = useCallback(async () => {
     // The first pages again, as many as were shown (a change keeps the agent's place).
@@ -69,7 +73,7 @@ export function ConversationList({
   useEffect(() => {
     void reload();
   }, [reload]);
-  const { name: nameOf } = useAgents(bridge);
+  const { agents, name: nameOf } = useAgents(bridge);
   useEvents(bridge, (e) => {
     if (e.type === "changed" && (e.conversations.length > 0 || e.contacts.length > 0 || e.folders)) void reload();
   });
@@ -140,6 +144,21 @@ export function ConversationList({
             <input type="checkbox" checked={unanswered} onChange={(e) => setUnanswered(e.target.checked)} />
             {t("list.unanswered")}
           </label>
+        </div>
+        <div className="filters">
+          <select aria-label={t("list.channel")} value={channel ?? ""} onChange={(e) => setChannel((e.target.value || null) as ChannelKind | null)}>
+            <option value="">{t("list.anyChannel")}</option>
+            {(Object.keys(CHANNEL_LABEL) as ChannelKind[]).map((c) => (
+              <option key={c} value={c}>{CHANNEL_LABEL[c]}</option>
+            ))}
+          </select>
+          <select aria-label={t("list.assignee")} value={assignee} onChange={(e) => setAssignee(e.target.value)}>
+            <option value="">{t("list.anyone")}</option>
+            <option value="nobody">{t("list.unassigned")}</option>
+            {agents.map((a) => (
+              <option key={a.id} value={a.id}>{a.name}</option>
+            ))}
+          </select>
         </div>
       </div>
       {hits !== null ? (

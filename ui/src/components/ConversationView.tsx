@@ -1,13 +1,13 @@
-import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { ask, BridgeError, type Bridge } from "../bridge";
 import type { Agent, ConversationEvent, Message, Presence, Timeline } from "../generated/outpost";
 import { CHANNEL_LABEL, initials, ticks } from "../lib/format";
-import { uuidv7 } from "../lib/ids";
 import { useEvents } from "../lib/events";
 import { useAct } from "../lib/act";
 import { useAgents } from "../lib/agents";
 import { ContactCard } from "./ContactCard";
+import { Composer } from "./Composer";
 
 const WINDOW_MS = 24 * 3_600_000;
 const WINDOWED = new Set(["whatsapp", "instagram", "messenger"]);
@@ -23,14 +23,12 @@ export function ConversationView({
 }) {
   const { t, i18n } = useTranslation();
   const [timeline, setTimeline] = useState<Timeline | null>(null);
-  const [draft, setDraft] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [viewing, setViewing] = useState<Presence[]>([]);
   const [typing, setTyping] = useState<Presence | null>(null);
   const [card, setCard] = useState(false);
   const { name: agentName } = useAgents(bridge);
   const bottom = useRef<HTMLDivElement>(null);
-  const lastTyping = useRef(0);
 
   const load = useCallback(async () => {
     if (!conversationId) return;
@@ -49,7 +47,6 @@ export function ConversationView({
     setTyping(null);
     if (!conversationId) return;
     void load();
-    void ask(bridge, { type: "get_draft", conversation_id: conversationId }, "draft").then((r) => setDraft(r.text));
     void bridge.request({ type: "presence", frame: { type: "viewing", conversation_id: conversationId } });
     return () => {
       void bridge.request({ type: "presence", frame: { type: "viewing", conversation_id: null } });
@@ -84,19 +81,6 @@ export function ConversationView({
   const contactName = timeline.contact?.name || timeline.contact?.phone || "…";
   const windowClosed = WINDOWED.has(c.channel) && (c.last_incoming_at === null || Date.now() - c.last_incoming_at > WINDOW_MS);
 
-  const send = async () => {
-    const text = draft.trim();
-    if (!text) return;
-    setDraft("");
-    void ask(bridge, { type: "save_draft", conversation_id: c.id, text: "" }, "done");
-    await act({ type: "send_message", message_id: uuidv7(), conversation_id: c.id, text, attachments: [], template: null, reply_to: null });
-  };
-  const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
-      e.preventDefault();
-      void send();
-    }
-  };
   const tomorrow9 = () => {
     const d = new Date();
     d.setDate(d.getDate() + 1);
@@ -152,24 +136,7 @@ export function ConversationView({
       {typing && <p className="presence">{t("conversation.typing", { name: typing.name })}</p>}
       {error && <p role="alert" className="error">{error}</p>}
       {windowClosed && <p className="notice" role="note">{t("conversation.windowClosed")}</p>}
-      <div className="composer">
-        <textarea
-          aria-label={t("conversation.composer")}
-          placeholder={t("conversation.composer")}
-          value={draft}
-          rows={3}
-          onKeyDown={onKey}
-          onChange={(e) => {
-            setDraft(e.target.value);
-            void ask(bridge, { type: "save_draft", conversation_id: c.id, text: e.target.value }, "done");
-            if (Date.now() - lastTyping.current > 3000) {
-              lastTyping.current = Date.now();
-              void bridge.request({ type: "presence", frame: { type: "typing", conversation_id: c.id } });
-            }
-          }}
-        />
-        <button type="button" className="primary" onClick={() => void send()} disabled={draft.trim() === ""}>{t("conversation.send")}</button>
-      </div>
+      <Composer bridge={bridge} conversation={c} contact={timeline.contact} me={me} windowClosed={windowClosed} act={act} />
     </section>
     {card && timeline.contact && <ContactCard bridge={bridge} contact={timeline.contact} />}
     </div>

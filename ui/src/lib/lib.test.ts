@@ -39,3 +39,20 @@ describe("language", () => {
     expect(systemLanguage(["fr-FR", "de"])).toBe("en");
   });
 });
+
+import { fillVariables, loadQuickReplies } from "../components/Composer";
+
+describe("quick replies", () => {
+  const contact = { name: "  Ana Beatriz Lima " } as never;
+  const agent = { name: "Pedro García" } as never;
+  it("fill the contact's first name, full name and the agent's first name; unknown variables stay", () => {
+    expect(fillVariables("Oi {first_name}, sou {agent}. ({name}) {unknown}", contact, agent)).toBe("Oi Ana, sou Pedro. (Ana Beatriz Lima) {unknown}");
+    expect(fillVariables("Oi {first_name}!", null, null)).toBe("Oi !");
+  });
+  it("come from storage, or the defaults when it holds nothing usable", () => {
+    const saved = [{ title: "A", text: "B" }];
+    expect(loadQuickReplies({ getItem: () => JSON.stringify(saved) })).toEqual(saved);
+    expect(loadQuickReplies({ getItem: () => "not json" }).length).toBeGreaterThan(0);
+    expect(loadQuickReplies({ getItem: () => JSON.stringify([{ title: 1 }]) })).toEqual([]);
+  });
+});

@@ -1,0 +1,186 @@
+import { useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { ask, type Bridge } from "../bridge";
+import type { Action, Agent, Contact, Conversation, TemplateRef } from "../generated/outpost";
+import { uuidv7 } from "../lib/ids";
+
+const EMOJI = ["😀", "😊", "😉", "😍", "🙏", "👍", "👋", "🙌", "👏", "💪", "🎉", "✅", "❤️", "🔥", "⭐", "📦", "🚚", "💳", "📅", "⏰", "📞", "✉️", "😅", "😢", "🤔", "👀", "🙂", "😎", "🤝", "💬"];
+
+export type QuickReply = { title: string; text: string };
+
+const DEFAULT_REPLIES: QuickReply[] = [
+  { title: "Olá", text: "Olá, {first_name}! Sou {agent} e vou te ajudar." },
+  { title: "Pedido", text: "{first_name}, pode me passar o número do pedido?" },
+  { title: "Obrigado", text: "Obrigado pelo contato, {first_name}! Qualquer coisa, é só chamar." },
+];
+
+/** Fills a quick reply's variables: {first_name}, {name}, {agent}. Unknown ones stay as written. */
+export function fillVariables(text: string, contact: Contact | null, agent: Agent | null): string {
+  const name = contact?.name.trim() ?? "";
+  const values: Record<string, string> = {
+    first_name: name.split(/\s+/)[0] ?? "",
+    name,
+    agent: agent?.name.split(/\s+/)[0] ?? "",
+  };
+  return text.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
+}
+
+export function loadQuickReplies(storage: Pick<Storage, "getItem">): QuickReply[] {
+  try {
+    const saved = JSON.parse(storage.getItem("outpost-quick-replies") ?? "null");
+    if (Array.isArray(saved)) return saved.filter((r) => typeof r?.title === "string" && typeof r?.text === "string");
+  } catch {
+    // A damaged list is replaced by the defaults.
+  }
+  return DEFAULT_REPLIES;
+}
+
+type Panel = null | "emoji" | "replies" | "schedule";
+
+export function Composer({
+  bridge,
+  conversation: c,
+  contact,
+  me,
+  windowClosed,
+  act,
+}: {
+  bridge: Bridge;
+  conversation: Conversation;
+  contact: Contact | null;
+  me: Agent | null;
+  windowClosed: boolean;
+  act: (a: Action) => Promise<void>;
+}) {
+  const { t } = useTranslation();
+  const [draft, setDraft] = useState("");
+  const [panel, setPanel] = useState<Panel>(null);
+  const [replies, setReplies] = useState<QuickReply[]>(() => loadQuickReplies(localStorage));
+  const [when, setWhen] = useState("");
+  const [template, setTemplate] = useState({ name: "", params: "" });
+  const area = useRef<HTMLTextAreaElement>(null);
+  const lastTyping = useRef(0);
+
+  useEffect(() => {
+    setPanel(null);
+    void ask(bridge, { type: "get_draft", conversation_id: c.id }, "draft").then((r) => setDraft(r.text));
+  }, [bridge, c.id]);
+
+  const change = (text: string) => {
+    setDraft(text);
+    void ask(bridge, { type: "save_draft", conversation_id: c.id, text }, "done");
+    if (Date.now() - lastTyping.current > 3000) {
+      lastTyping.current = Date.now();
+      void bridge.request({ type: "presence", frame: { type: "typing", conversation_id: c.id } });
+    }
+  };
+  const insert = (text: string) => {
+    const el = area.current;
+    const at = el?.selectionStart ?? draft.length;
+    const end = el?.selectionEnd ?? draft.length;
+    change(draft.slice(0, at) + text + draft.slice(end));
+    setPanel(null);
+    requestAnimationFrame(() => {
+      el?.focus();
+      el?.setSelectionRange(at + text.length, at + text.length);
+    });
+  };
+  const templateRef = (): TemplateRef | null =>
+    windowClosed
+      ? {
+          name: template.name.trim(),
+          language: contact?.language || "pt-BR",
+          params: template.params.split(",").map((p) => p.trim()).filter(Boolean),
+        }
+      : null;
+  const clear = () => {
+    setDraft("");
+    void ask(bridge, { type: "save_draft", conversation_id: c.id, text: "" }, "done");
+  };
+  const send = async () => {
+    const text = draft.trim();
+    const tpl = templateRef();
+    if (windowClosed ? !tpl?.name : !text) return;
+    clear();
+    await act({ type: "send_message", message_id: uuidv7(), conversation_id: c.id, text, attachments: [], template: tpl, reply_to: null });
+  };
+  const schedule = async () => {
+    const at = new Date(when).getTime();
+    const text = draft.trim();
+    if (!text || !Number.isFinite(at)) return;
+    clear();
+    setPanel(null);
+    await act({ type: "schedule_message", message_id: uuidv7(), conversation_id: c.id, text, attachments: [], template: templateRef(), send_at: at });
+  };
+  const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      void send();
+    }
+    if (e.key === "Escape") setPanel(null);
+  };
+  const saveReply = () => {
+    const text = draft.trim();
+    if (!text) return;
+    const next = [...replies, { title: text.slice(0, 24), text }];
+    setReplies(next);
+    localStorage.setItem("outpost-quick-replies", JSON.stringify(next));
+  };
+
+  return (
+    <div className="composer-box">
+      {windowClosed && (
+        <div className="template" role="group" aria-label={t("composer.template")}>
+          <span>{t("composer.templateNeeded")}</span>
+          <input aria-label={t("composer.templateName")} placeholder={t("composer.templateName")} value={template.name} onChange={(e) => setTemplate({ ...template, name: e.target.value })} />
+          <input aria-label={t("composer.templateParams")} placeholder={t("composer.templateParams")} value={template.params} onChange={(e) => setTemplate({ ...template, params: e.target.value })} />
+        </div>
+      )}
+      {panel === "emoji" && (
+        <div className="popover emoji" role="listbox" aria-label={t("composer.emoji")}>
+          {EMOJI.map((e) => (
+            <button key={e} type="button" role="option" aria-selected="false" onClick={() => insert(e)}>{e}</button>
+          ))}
+        </div>
+      )}
+      {panel === "replies" && (
+        <div className="popover replies" role="listbox" aria-label={t("composer.quickReplies")}>
+          {replies.map((r, i) => (
+            <button key={i} type="button" role="option" aria-selected="false" onClick={() => insert(fillVariables(r.text, contact, me))}>
+              <strong>{r.title}</strong> <span>{fillVariables(r.text, contact, me)}</span>
+            </button>
+          ))}
+          <button type="button" className="link" onClick={saveReply} disabled={!draft.trim()}>+ {t("composer.saveReply")}</button>
+        </div>
+      )}
+      {panel === "schedule" && (
+        <div className="popover schedule">
+          <label>
+            {t("composer.sendAt")}
+            <input type="datetime-local" value={when} onChange={(e) => setWhen(e.target.value)} />
+          </label>
+          <button type="button" className="primary" onClick={() => void schedule()} disabled={!when || !draft.trim()}>{t("composer.schedule")}</button>
+        </div>
+      )}
+      <div className="composer">
+        <div className="tools">
+          <button type="button" aria-label={t("composer.emoji")} aria-expanded={panel === "emoji"} onClick={() => setPanel(panel === "emoji" ? null : "emoji")}>☺</button>
+          <button type="button" aria-label={t("composer.quickReplies")} aria-expanded={panel === "replies"} onClick={() => setPanel(panel === "replies" ? null : "replies")}>⚡</button>
+          <button type="button" aria-label={t("composer.scheduleTitle")} aria-expanded={panel === "schedule"} onClick={() => setPanel(panel === "schedule" ? null : "schedule")}>◷</button>
+        </div>
+        <textarea
+          ref={area}
+          aria-label={t("conversation.composer")}
+          placeholder={windowClosed ? t("composer.templateText") : t("conversation.composer")}
+          value={draft}
+          rows={3}
+          onKeyDown={onKey}
+          onChange={(e) => change(e.target.value)}
+        />
+        <button type="button" className="primary" onClick={() => void send()} disabled={windowClosed ? !template.name.trim() : draft.trim() === ""}>
+          {windowClosed ? t("composer.sendTemplate") : t("conversation.send")}
+        </button>
+      </div>
+    </div>
+  );
+}
