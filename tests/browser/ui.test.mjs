@@ -334,3 +334,28 @@ test("composer: emoji, quick replies with the contact's first name, scheduling, 
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test("write first: a new conversation by SMS to a number typed with punctuation, sent once", async () => {
+  const page = await w.page();
+  await signIn(page, w);
+  await page.getByRole("button", { name: "New conversation" }).click();
+  const dialog = page.getByRole("dialog", { name: "Write first" });
+  await dialog.getByLabel("Channel").selectOption("sms");
+  await dialog.getByLabel(/Phone number/).fill("+55 (21) 98888-7777");
+  await dialog.getByLabel("First message").fill("Olá! Aqui é da loja, seu pedido chegou.");
+  await shot(page, "write-first");
+  await dialog.getByRole("button", { name: "Start" }).click();
+  await dialog.waitFor({ state: "detached" });
+  const pane = page.locator("section.conversation");
+  await pane.locator(".bubble.outgoing", { hasText: "seu pedido chegou" }).waitFor();
+  let message;
+  for (let i = 0; i < 50 && !message; i++) {
+    message = (await w.feed()).find((c) => c.entity?.type === "message" && c.entity.data?.text === "Olá! Aqui é da loja, seu pedido chegou.");
+    if (!message) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(message, "the first message reached the server");
+  const contacts = (await w.feed()).filter((c) => c.entity?.type === "contact" && c.entity.data?.phone === "5521988887777");
+  assert.equal(contacts.length, 1, "one contact, its number in digits");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

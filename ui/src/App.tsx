@@ -7,6 +7,7 @@ import { ConversationList } from "./components/ConversationList";
 import { ConversationView } from "./components/ConversationView";
 import { FolderView } from "./components/FolderView";
 import { SignIn } from "./components/SignIn";
+import { WriteFirst } from "./components/WriteFirst";
 import { StatusBar } from "./components/StatusBar";
 import { useEvents } from "./lib/events";
 import { ShortcutHelp, useShortcuts, type ShortcutAction } from "./components/Shortcuts";
@@ -64,6 +65,7 @@ function Workspace({
   const [progress, setProgress] = useState<{ stored: number; total: number } | null>(null);
   const [listed, setListed] = useState<string[]>([]);
   const [help, setHelp] = useState(false);
+  const [writing, setWriting] = useState(false);
   const onShortcut = useCallback(
     (a: ShortcutAction) => {
       const me = session.agent;
@@ -112,7 +114,7 @@ function Workspace({
       <Sidebar counts={counts} place={place} onPlace={(p) => { setPlace(p); setOpen(null); }} bridge={bridge} me={session.agent?.id ?? ""} />
       {place.kind === "view" ? (
         <>
-          <ConversationList bridge={bridge} view={place.view} selected={open} onOpen={setOpen} me={session.agent} onListed={setListed} />
+          <ConversationList bridge={bridge} view={place.view} selected={open} onOpen={setOpen} me={session.agent} onListed={setListed} onWriteFirst={() => setWriting(true)} />
           <ConversationView bridge={bridge} conversationId={open} me={session.agent} />
         </>
       ) : (
@@ -120,6 +122,7 @@ function Workspace({
       )}
       <StatusBar status={status} progress={progress} session={session} bridge={bridge} onSignedOut={onSignedOut} onHelp={() => setHelp(true)} />
       {help && <ShortcutHelp onClose={() => setHelp(false)} />}
+      {writing && <WriteFirst bridge={bridge} onClose={() => setWriting(false)} onStarted={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />}
     </div>
   );
 }

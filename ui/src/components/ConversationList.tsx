@@ -29,6 +29,7 @@ export function ConversationList({
   onOpen,
   me,
   onListed,
+  onWriteFirst,
 }: {
   bridge: Bridge;
   view: ViewRef;
@@ -37,6 +38,7 @@ export function ConversationList({
   me: Agent | null;
   /** The listed conversations' ids, in order (for next/previous). */
   onListed?: (ids: string[]) => void;
+  onWriteFirst?: () => void;
 }) {
   const { t, i18n } = useTranslation();
   const [state, setState] = useState<ConversationState>("open");
@@ -123,7 +125,12 @@ export function ConversationList({
   return (
     <section className="list" aria-label="Conversations">
       <div className="list-tools">
-        <input type="search" placeholder={t("list.search")} aria-label={t("list.search")} value={search} onChange={(e) => setSearch(e.target.value)} data-shortcut="search" />
+        <div className="search-row">
+          <input type="search" placeholder={t("list.search")} aria-label={t("list.search")} value={search} onChange={(e) => setSearch(e.target.value)} data-shortcut="search" />
+          {onWriteFirst && (
+            <button type="button" aria-label={t("writeFirst.button")} title={t("writeFirst.button")} onClick={onWriteFirst}>✎</button>
+          )}
+        </div>
         <div className="tabs" role="tablist">
           {STATES.map((s) => (
             <button key={s} type="button" role="tab" aria-selected={state === s} onClick={() => setState(s)}>

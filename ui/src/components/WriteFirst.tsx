@@ -1,0 +1,92 @@
+import { useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { ask, BridgeError, type Bridge } from "../bridge";
+import type { ChannelKind } from "../generated/outpost";
+import { CHANNEL_LABEL } from "../lib/format";
+import { uuidv7 } from "../lib/ids";
+
+const PHONE: ChannelKind[] = ["whatsapp", "sms"];
+const WINDOWED: ChannelKind[] = ["whatsapp", "instagram", "messenger"];
+
+/** Starts a conversation: a channel, the customer's number (digits only) or username, a first message. */
+export function WriteFirst({ bridge, onClose, onStarted }: { bridge: Bridge; onClose: () => void; onStarted: (conversationId: string) => void }) {
+  const { t } = useTranslation();
+  const [channel, setChannel] = useState<ChannelKind>("whatsapp");
+  const [address, setAddress] = useState("");
+  const [text, setText] = useState("");
+  const [template, setTemplate] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const phone = PHONE.includes(channel);
+  const needsTemplate = WINDOWED.includes(channel);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const conversationId = uuidv7();
+    setError(null);
+    try {
+      await ask(
+        bridge,
+        {
+          type: "act",
+          action: {
+            type: "write_first",
+            conversation_id: conversationId,
+            contact_id: uuidv7(),
+            message_id: uuidv7(),
+            channel,
+            address: phone ? address.replace(/\D/g, "") : address.trim(),
+            text,
+            template: needsTemplate ? { name: template.trim(), language: "pt-BR", params: [] } : null,
+          },
+        },
+        "acted",
+      );
+      onStarted(conversationId);
+      onClose();
+    } catch (err) {
+      setError(err instanceof BridgeError ? err.message : String(err));
+    }
+  };
+  return (
+    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="write-first-title" onClick={onClose}>
+      <form className="dialog write-first" onClick={(e) => e.stopPropagation()} onSubmit={submit}>
+        <h2 id="write-first-title">{t("writeFirst.title")}</h2>
+        <label>
+          {t("writeFirst.channel")}
+          <select value={channel} onChange={(e) => setChannel(e.target.value as ChannelKind)}>
+            {(Object.keys(CHANNEL_LABEL) as ChannelKind[]).map((c) => (
+              <option key={c} value={c}>{CHANNEL_LABEL[c]}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {phone ? t("writeFirst.number") : t("writeFirst.username")}
+          <input
+            required
+            value={address}
+            inputMode={phone ? "numeric" : "text"}
+            pattern={phone ? "[0-9 ()+-]{8,20}" : undefined}
+            placeholder={phone ? "5511987654321" : ""}
+            onChange={(e) => setAddress(e.target.value)}
+          />
+        </label>
+        {needsTemplate && (
+          <label>
+            {t("composer.templateName")}
+            <input required value={template} onChange={(e) => setTemplate(e.target.value)} />
+          </label>
+        )}
+        <label>
+          {t("writeFirst.message")}
+          <textarea required={!needsTemplate} rows={3} value={text} onChange={(e) => setText(e.target.value)} />
+        </label>
+        {needsTemplate && <p className="hint">{t("writeFirst.templateHint")}</p>}
+        {error && <p role="alert" className="error">{error}</p>}
+        <div className="buttons">
+          <span className="spacer" />
+          <button type="button" onClick={onClose}>{t("viewEditor.cancel")}</button>
+          <button type="submit" className="primary">{t("writeFirst.start")}</button>
+        </div>
+      </form>
+    </div>
+  );
+}
