@@ -105,14 +105,14 @@ test("folder screens: Failed says why and offers retry and discard; Outbox, Sche
 test("the interface speaks Portuguese and Spanish at the agent's choice", async () => {
   const page = await w.page("en-US");
   await signIn(page, w);
-  await page.locator(".status-bar select").selectOption("pt-BR");
+  await page.locator(".status-bar .language select").selectOption("pt-BR");
   await page.locator("nav.sidebar").getByRole("heading", { name: "Pastas" }).waitFor();
   await page.locator("nav.sidebar").getByRole("button", { name: /^Entrada/ }).waitFor();
   await shot(page, "language-pt-BR");
-  await page.locator(".status-bar select").selectOption("es");
+  await page.locator(".status-bar .language select").selectOption("es");
   await page.locator("nav.sidebar").getByRole("heading", { name: "Carpetas" }).waitFor();
   await page.getByRole("tab", { name: "Abiertas" }).waitFor();
-  await page.locator(".status-bar select").selectOption("en");
+  await page.locator(".status-bar .language select").selectOption("en");
   await page.context().close();
 });
 
@@ -356,6 +356,32 @@ test("write first: a new conversation by SMS to a number typed with punctuation,
   assert.ok(message, "the first message reached the server");
   const contacts = (await w.feed()).filter((c) => c.entity?.type === "contact" && c.entity.data?.phone === "5521988887777");
   assert.equal(contacts.length, 1, "one contact, its number in digits");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("closing with a note, and going away, are actions the server records", async () => {
+  await w.customerWrites("telegram", "nota_cliente", "Pode encerrar, obrigado", "Nina Nota");
+  const page = await w.page();
+  await signIn(page, w);
+  await page.locator(".row", { hasText: "Nina Nota" }).click();
+  const pane = page.locator("section.conversation");
+  await pane.getByText("Pode encerrar").waitFor();
+  await pane.getByLabel("Close with a note").click();
+  await pane.getByRole("textbox", { name: "Closing note (optional)" }).fill("Cliente satisfeito; troca concluída.");
+  await pane.getByRole("button", { name: "Close with a note" }).click();
+  await pane.getByRole("button", { name: "Reopen" }).waitFor();
+  await page.getByRole("combobox", { name: "Availability" }).selectOption("away");
+  let closed, away;
+  for (let i = 0; i < 50 && !(closed && away); i++) {
+    const feed = await w.feed();
+    closed = feed.find((c) => c.entity?.type === "conversation" && c.entity.data?.closing_note === "Cliente satisfeito; troca concluída.");
+    away = feed.find((c) => c.entity?.type === "agent" && c.entity.data?.email === "ana.souza0@outpost.example" && c.entity.data?.availability === "away");
+    if (!(closed && away)) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(closed, "closed with its note at the server");
+  assert.ok(away, "away at the server");
+  await page.getByRole("combobox", { name: "Availability" }).selectOption("available");
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

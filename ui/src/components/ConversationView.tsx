@@ -107,7 +107,23 @@ export function ConversationView({
           {c.state === "closed" ? (
             <button type="button" onClick={() => act({ type: "reopen", conversation_id: c.id })}>{t("conversation.reopen")}</button>
           ) : (
-            <button type="button" onClick={() => act({ type: "close", conversation_id: c.id, note: "", category: "" })}>{t("conversation.close")}</button>
+            <>
+              <button type="button" onClick={() => act({ type: "close", conversation_id: c.id, note: "", category: "" })}>{t("conversation.close")}</button>
+              <details className="menu">
+                <summary aria-label={t("conversation.closeWithNote")}>✎</summary>
+                <form
+                  role="menu"
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    const note = new FormData(e.currentTarget).get("note")?.toString() ?? "";
+                    void act({ type: "close", conversation_id: c.id, note, category: "" });
+                  }}
+                >
+                  <textarea name="note" aria-label={t("conversation.closeNote")} placeholder={t("conversation.closeNote")} rows={3} maxLength={10_000} />
+                  <button type="submit" className="primary">{t("conversation.closeWithNote")}</button>
+                </form>
+              </details>
+            </>
           )}
           <details className="menu">
             <summary>{t("conversation.snooze")}</summary>

@@ -1,6 +1,7 @@
 import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "../bridge";
-import type { SessionInfo, SyncStatus } from "../generated/outpost";
+import { useState } from "react";
+import type { Availability, SessionInfo, SyncStatus } from "../generated/outpost";
 import { chooseLanguage, LANGUAGES } from "../i18n";
 
 export function StatusBar({
@@ -19,6 +20,7 @@ export function StatusBar({
   onHelp: () => void;
 }) {
   const { t, i18n } = useTranslation();
+  const [availability, setAvailability] = useState<Availability | null>(null);
   const c = status.connection;
   const label =
     c.state === "offline" ? t("status.offline", { s: Math.ceil(c.retry_in_ms / 1000) }) : t(`status.${c.state}`);
@@ -35,9 +37,26 @@ export function StatusBar({
       {status.waiting > 0 && <span data-testid="waiting">{t("status.waiting", { count: status.waiting })}</span>}
       <span className="spacer" />
       <span className="who">{session.agent?.name} · {session.account?.server}</span>
+      {session.agent && (
+        <label className="availability">
+          <span className="visually-hidden">{t("status.availability")}</span>
+          <select
+            aria-label={t("status.availability")}
+            value={availability ?? session.agent.availability}
+            onChange={(e) => {
+              const value = e.target.value as Availability;
+              setAvailability(value);
+              void bridge.request({ type: "act", action: { type: "set_availability", availability: value } });
+            }}
+          >
+            <option value="available">{t("status.available")}</option>
+            <option value="away">{t("status.away")}</option>
+          </select>
+        </label>
+      )}
       <label className="language">
         <span className="visually-hidden">{t("status.language")}</span>
-        <select value={i18n.language} onChange={(e) => chooseLanguage(e.target.value)}>
+        <select aria-label={t("status.language")} value={i18n.language} onChange={(e) => chooseLanguage(e.target.value)}>
           {LANGUAGES.map((l) => (
             <option key={l.code} value={l.code}>{l.name}</option>
           ))}
