@@ -385,3 +385,27 @@ test("closing with a note, and going away, are actions the server records", asyn
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test("scheduled messages are edited and rescheduled from their folder", async () => {
+  const page = await w.page();
+  await signIn(page, w);
+  await page.locator("nav.sidebar").getByRole("button", { name: /^Scheduled/ }).click();
+  const row = page.locator(".folder-row").first();
+  await row.waitFor();
+  await row.getByRole("button", { name: "Edit" }).click();
+  await row.getByLabel("Text").fill("Lembrete: sua consulta é amanhã às 10h.");
+  const later = new Date(Date.now() + 3 * 86_400_000);
+  await row.getByLabel("Send at").fill(new Date(later.getTime() - later.getTimezoneOffset() * 60_000).toISOString().slice(0, 16));
+  await row.getByRole("button", { name: "Save" }).click();
+  await page.locator(".folder-row", { hasText: "Lembrete: sua consulta é amanhã às 10h." }).waitFor();
+  let edited;
+  for (let i = 0; i < 50 && !edited; i++) {
+    edited = (await w.feed()).find((c) => c.entity?.type === "message" && c.entity.data?.text === "Lembrete: sua consulta é amanhã às 10h.");
+    if (!edited) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(edited, "the edit reached the server");
+  assert.equal(edited.entity.data.status, "scheduled");
+  assert.ok(Math.abs(edited.entity.data.send_at - later.getTime()) < 120_000, "rescheduled to the chosen minute");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

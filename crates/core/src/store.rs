@@ -266,8 +266,18 @@ impl Store {
     ) -> Result<(T, Changed)> {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let me = self.me();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // While a first sync's index is still to be built, nothing touches it: the build at the
+        // end indexes every message as it is then (removing a row never indexed would corrupt it).
+        let index = if index == IndexMode::Immediate
+            && entities::meta_get(&tx, "index_pending")?.is_some()
+        {
+            IndexMode::Deferred
+        } else {
+            index
+        };
         let mut tx = Tx {
-            tx: conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?,
+            tx,
             folder_delta: [0; 7],
             undo: None,
             index,

@@ -288,11 +288,22 @@ pub fn check_invariants(conn: &Connection) {
         kept, counted,
         "the side bar's counts kept as data differ from the conversations"
     );
+    // The message index is built at the end of a first sync: until then it is empty on purpose.
+    let index_pending = conn
+        .query_row("SELECT 1 FROM meta WHERE key = 'index_pending'", [], |_| {
+            Ok(())
+        })
+        .is_ok();
+    if !index_pending {
+        conn.execute_batch(
+            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1);",
+        )
+        .expect("the message index matches its table");
+    }
     conn.execute_batch(
-        "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1);
-         INSERT INTO contacts_fts (contacts_fts, rank) VALUES ('integrity-check', 1);",
+        "INSERT INTO contacts_fts (contacts_fts, rank) VALUES ('integrity-check', 1);",
     )
-    .expect("full-text indexes match their tables");
+    .expect("the contact index matches its table");
     let ok: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .expect("integrity");

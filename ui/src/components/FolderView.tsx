@@ -19,6 +19,7 @@ export function FolderView({
   const [rows, setRows] = useState<MessageRow[]>([]);
   const [journal, setJournal] = useState<JournalEntry[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
   const load = useCallback(async () => {
     const r = await ask(bridge, { type: "list_folder", folder, before: null, limit: 200 }, "folder");
     setRows(r.page.rows);
@@ -59,6 +60,23 @@ export function FolderView({
                 <span className={`ticks ${m.status}`} aria-label={m.status}>{ticks(m.status)}</span>
               </button>
               {m.failure && <span className="reason">{t("folder.why")}: {m.failure}</span>}
+              {editing === m.id && (
+                <form
+                  className="reschedule"
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    const data = new FormData(e.currentTarget);
+                    const at = new Date(String(data.get("send_at"))).getTime();
+                    if (!Number.isFinite(at)) return;
+                    setEditing(null);
+                    void act({ type: "edit_scheduled", message_id: m.id, text: String(data.get("text")), send_at: at });
+                  }}
+                >
+                  <input name="text" aria-label={t("folder.text")} defaultValue={m.text} required />
+                  <input name="send_at" type="datetime-local" aria-label={t("composer.sendAt")} defaultValue={localInput(m.send_at ?? Date.now())} required />
+                  <button type="submit" className="primary">{t("folder.save")}</button>
+                </form>
+              )}
               {folder === "outbox" && why(m.id) && <span className="reason">{why(m.id)}</span>}
               <span className="row-actions">
                 {folder === "failed" && (
@@ -68,7 +86,10 @@ export function FolderView({
                   </>
                 )}
                 {folder === "scheduled" && (
-                  <button type="button" onClick={() => act({ type: "cancel_scheduled", message_id: m.id })}>✕</button>
+                  <>
+                    <button type="button" onClick={() => setEditing(editing === m.id ? null : m.id)}>{t("folder.edit")}</button>
+                    <button type="button" aria-label={t("folder.cancelScheduled")} onClick={() => act({ type: "cancel_scheduled", message_id: m.id })}>✕</button>
+                  </>
                 )}
                 {folder === "archived" && (
                   <>
@@ -83,4 +104,10 @@ export function FolderView({
       )}
     </section>
   );
+}
+
+/** A time as a datetime-local input shows it (local time, minutes). */
+function localInput(at: number): string {
+  const d = new Date(at);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 }

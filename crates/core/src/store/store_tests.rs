@@ -1275,3 +1275,82 @@ fn test_queued_message_is_edited_in_place_or_aborted_until_it_is_in_flight() {
     assert_eq!(f.message(first).unwrap().text, "Primeira, corrigida");
     f.check_invariants();
 }
+
+/// Found by the browser tests: an agent rescheduled a message while the first sync was still
+/// streaming in (index deferred); the edit removed the old text from an index that never held
+/// it, and SQLite called the database malformed.
+#[test]
+fn test_actions_during_a_first_sync_leave_the_index_to_the_final_build() {
+    let me = agent("Ana", Role::Admin, Visibility::Unrestricted, vec![]);
+    let mut f = Fixture::new(&me);
+    let k = contact("Ana Souza");
+    let mut c = conversation(&k, T0 - HOUR);
+    let m = incoming(&c, "Olá, meu pedido não chegou", T0 - HOUR);
+    rules::on_incoming(&mut c, &m);
+    let mut scheduled = incoming(&c, "lembrete da consulta", T0 - 30 * MINUTE);
+    scheduled.direction = Direction::Outgoing;
+    scheduled.status = MessageStatus::Scheduled;
+    scheduled.send_at = Some(T0 + HOUR);
+    let changes: Vec<Change> = [
+        Entity::Contact(k.clone()),
+        Entity::Message(m.clone()),
+        Entity::Message(scheduled.clone()),
+        Entity::Conversation(c.clone()),
+    ]
+    .into_iter()
+    .map(|entity| Change {
+        seq: f.next_seq(),
+        kind: ChangeKind::Upsert { entity },
+    })
+    .collect();
+    let cursor = changes.last().map(|c| c.seq).unwrap();
+    f.client
+        .ingest(
+            &ChangesPage {
+                changes,
+                cursor,
+                has_more: true,
+                head: cursor + 100,
+            },
+            IndexMode::Deferred,
+        )
+        .unwrap();
+    assert!(f.store().index_pending().unwrap());
+
+    // The agent works while the history streams in: edits, sends, refusals.
+    f.act(Action::EditScheduled {
+        message_id: scheduled.id,
+        text: "consulta remarcada para sexta".into(),
+        send_at: T0 + 2 * HOUR,
+    })
+    .expect("an edit during the first sync is stored");
+    let sent = f
+        .act(Action::SendMessage {
+            message_id: MessageId::new(),
+            conversation_id: c.id,
+            text: "Vou verificar o pedido".into(),
+            attachments: vec![],
+            template: None,
+            reply_to: None,
+        })
+        .unwrap()
+        .unwrap();
+    refuse(&f, sent);
+    f.check_invariants();
+
+    f.store().finish_bulk_load().unwrap();
+    assert_eq!(f.store().search("remarcada", 10).unwrap().messages.len(), 1);
+    assert!(
+        f.store()
+            .search("lembrete", 10)
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+    assert_eq!(
+        f.store().search("pedido", 10).unwrap().messages.len(),
+        2,
+        "the received one and the refused reply kept in Failed"
+    );
+    f.check_invariants();
+}
