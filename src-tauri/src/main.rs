@@ -55,11 +55,13 @@ fn main() {
                 Some(dir) => dir.into(),
                 None => app.path().app_data_dir()?,
             };
-            let core = tauri::async_runtime::block_on(App::start(
-                &data_dir,
-                Keyring::default(),
-                Arc::new(SystemClock),
-            ));
+            let core = tauri::async_runtime::block_on(async {
+                let core = App::start(&data_dir, Keyring::default(), Arc::new(SystemClock)).await;
+                if let Some(Response::Error { error }) = core.sign_in_from_env().await {
+                    eprintln!("Outpost could not sign in: {}", error.message);
+                }
+                core
+            });
             app.manage(Shell {
                 app: Arc::new(core),
             });

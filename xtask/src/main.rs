@@ -179,30 +179,67 @@ fn has_nextest() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The main job: the demo server on loopback, and Outpost signed in to it. Until the desktop
-/// app lands, the web edition: it prints the address to open.
+/// The main job: the demo server on loopback, and Outpost signed in to it: the desktop app where
+/// there is a display, the web edition (its address printed) where there is none.
 fn run(_args: &[String]) -> Result {
     ensure_build_tools()?;
     build_ui()?;
+    let desktop =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
     let mut bins = cargo();
-    bins.args(["build", "-p", "outpost-server", "-p", "outpost-web"]);
+    bins.args(["build", "-p", "outpost-server"])
+        .args(if desktop {
+            ["-p", "outpost-desktop"]
+        } else {
+            ["-p", "outpost-web"]
+        });
     status(bins)?;
     let target = root().join("target");
     let mut server = Command::new(target.join("debug/outpost-server"))
         .args(["demo", "--listen", "127.0.0.1:8750", "--data-dir"])
         .arg(target.join("demo/server"))
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("could not start outpost-server: {e}"))?;
-    let mut web = Command::new(target.join("debug/outpost-web"));
-    web.arg("--data-dir").arg(target.join("demo/web"));
-    eprintln!(
-        "xtask: sign in to http://127.0.0.1:8750 with an agent listed above (password outpost-demo)"
-    );
+    // The app signs in at once: wait until the demo is seeded (it prints its webhooks last),
+    // passing what the server says on.
+    let (ready_tx, ready) = std::sync::mpsc::channel();
+    if let Some(out) = server.stdout.take() {
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
+                println!("{line}");
+                if line.contains("/inbound") {
+                    let _ = ready_tx.send(());
+                }
+            }
+        });
+    }
+    if ready
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .is_err()
+    {
+        let _ = server.kill();
+        return Err("the demo server did not get ready".into());
+    }
+    // Signed in as the demo's owner (the password is the demo's, printed above).
+    let mut app = if desktop {
+        let mut app = Command::new(target.join("debug/outpost-desktop"));
+        app.env("OUTPOST_DATA_DIR", target.join("demo/desktop"));
+        app
+    } else {
+        let mut app = Command::new(target.join("debug/outpost-web"));
+        app.arg("--data-dir").arg(target.join("demo/web"));
+        app
+    };
+    app.env("OUTPOST_SIGN_IN_SERVER", "http://127.0.0.1:8750")
+        .env("OUTPOST_SIGN_IN_EMAIL", "ana.souza0@outpost.example")
+        .env("OUTPOST_SIGN_IN_PASSWORD", "outpost-demo");
     // On a desktop the agent's own keyring holds the token; elsewhere a private one for the run.
     let served = if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
-        status(web)
+        status(app)
     } else {
-        in_desktop_session(web)
+        in_desktop_session(app)
     };
     let _ = server.kill();
     let _ = server.wait();

@@ -105,6 +105,19 @@ impl App {
         app
     }
 
+    /// Signs in from the environment when nobody is signed in: `OUTPOST_SIGN_IN_SERVER`,
+    /// `OUTPOST_SIGN_IN_EMAIL` and `OUTPOST_SIGN_IN_PASSWORD` (what `cargo xtask run` sets to
+    /// open the demo signed in). The password is read once and kept nowhere.
+    pub async fn sign_in_from_env(&self) -> Option<Response> {
+        let server = std::env::var("OUTPOST_SIGN_IN_SERVER").ok()?;
+        let email = std::env::var("OUTPOST_SIGN_IN_EMAIL").ok()?;
+        let password = std::env::var("OUTPOST_SIGN_IN_PASSWORD").ok()?;
+        if self.signed.lock().await.is_some() {
+            return None;
+        }
+        Some(self.sign_in(&server, &email, &Password(password)).await)
+    }
+
     /// A new stream of events (the signed-in client's, and the app's own).
     pub fn subscribe(&self) -> Receiver<Event> {
         self.subscribers.subscribe()

@@ -53,6 +53,9 @@ async fn main() -> std::process::ExitCode {
         )
         .await,
     );
+    if let Some(outpost_core::Response::Error { error }) = app.sign_in_from_env().await {
+        eprintln!("outpost-web: could not sign in: {}", error.message);
+    }
     let running = match outpost_web::serve(app, &ui, args.listen).await {
         Ok(r) => r,
         Err(e) => {
