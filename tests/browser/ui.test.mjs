@@ -409,3 +409,35 @@ test("scheduled messages are edited and rescheduled from their folder", async ()
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test("replying to a message quotes it, in the timeline and at the server", async () => {
+  await w.customerWrites("web_chat", "visitante_77", "Qual o prazo de entrega para Recife?", "Rita Resposta");
+  const page = await w.page();
+  await signIn(page, w);
+  await page.locator(".row", { hasText: "Rita Resposta" }).click();
+  const pane = page.locator("section.conversation");
+  const question = pane.locator(".bubble.incoming", { hasText: "prazo de entrega para Recife" });
+  await question.hover();
+  await question.getByRole("button", { name: "Reply" }).click();
+  await pane.getByRole("note").getByText("Qual o prazo de entrega para Recife?").waitFor();
+  const composer = pane.getByRole("textbox", { name: /Write a reply/ });
+  await composer.fill("Para Recife, 5 dias úteis.");
+  await composer.press("Enter");
+  const answer = pane.locator(".bubble.outgoing", { hasText: "Para Recife, 5 dias úteis." });
+  await answer.locator(".quote", { hasText: "Qual o prazo de entrega para Recife?" }).waitFor();
+  await shot(page, "reply");
+  let sent;
+  for (let i = 0; i < 50 && !sent?.entity.data.reply_to; i++) {
+    const feed = await w.feed();
+    const asked = feed.find((c) => c.entity?.type === "message" && c.entity.data?.text === "Qual o prazo de entrega para Recife?");
+    sent = feed.find((c) => c.entity?.type === "message" && c.entity.data?.text === "Para Recife, 5 dias úteis.");
+    if (sent && asked) {
+      assert.equal(sent.entity.data.reply_to, asked.entity.data.id, "the answer points at the question");
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(sent, "the answer reached the server");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "../bridge";
-import type { Action, Agent, Contact, Conversation, TemplateRef } from "../generated/outpost";
+import type { Action, Agent, Contact, Conversation, Message, TemplateRef } from "../generated/outpost";
 import { uuidv7 } from "../lib/ids";
 
 const EMOJI = ["😀", "😊", "😉", "😍", "🙏", "👍", "👋", "🙌", "👏", "💪", "🎉", "✅", "❤️", "🔥", "⭐", "📦", "🚚", "💳", "📅", "⏰", "📞", "✉️", "😅", "😢", "🤔", "👀", "🙂", "😎", "🤝", "💬"];
@@ -44,6 +44,8 @@ export function Composer({
   me,
   windowClosed,
   act,
+  replyTo,
+  onReplied,
 }: {
   bridge: Bridge;
   conversation: Conversation;
@@ -51,6 +53,9 @@ export function Composer({
   me: Agent | null;
   windowClosed: boolean;
   act: (a: Action) => Promise<void>;
+  /** The message the next one answers (quoted above the composer), if any. */
+  replyTo: Message | null;
+  onReplied: () => void;
 }) {
   const { t } = useTranslation();
   const [draft, setDraft] = useState("");
@@ -61,6 +66,9 @@ export function Composer({
   const area = useRef<HTMLTextAreaElement>(null);
   const lastTyping = useRef(0);
 
+  useEffect(() => {
+    if (replyTo) area.current?.focus();
+  }, [replyTo]);
   useEffect(() => {
     setPanel(null);
     void ask(bridge, { type: "get_draft", conversation_id: c.id }, "draft").then((r) => setDraft(r.text));
@@ -102,7 +110,8 @@ export function Composer({
     const tpl = templateRef();
     if (windowClosed ? !tpl?.name : !text) return;
     clear();
-    await act({ type: "send_message", message_id: uuidv7(), conversation_id: c.id, text, attachments: [], template: tpl, reply_to: null });
+    onReplied();
+    await act({ type: "send_message", message_id: uuidv7(), conversation_id: c.id, text, attachments: [], template: tpl, reply_to: replyTo?.id ?? null });
   };
   const schedule = async () => {
     const at = new Date(when).getTime();
@@ -129,6 +138,13 @@ export function Composer({
 
   return (
     <div className="composer-box">
+      {replyTo && (
+        <div className="replying" role="note">
+          <span>{t("composer.replyingTo")}</span>
+          <q dir="auto">{replyTo.text}</q>
+          <button type="button" className="link" onClick={onReplied} aria-label={t("composer.cancelReply")}>✕</button>
+        </div>
+      )}
       {windowClosed && (
         <div className="template" role="group" aria-label={t("composer.template")}>
           <span>{t("composer.templateNeeded")}</span>

@@ -27,6 +27,7 @@ export function ConversationView({
   const [viewing, setViewing] = useState<Presence[]>([]);
   const [typing, setTyping] = useState<Presence | null>(null);
   const [card, setCard] = useState(false);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
   const { name: agentName } = useAgents(bridge);
   const bottom = useRef<HTMLDivElement>(null);
 
@@ -142,7 +143,15 @@ export function ConversationView({
       <ol className="timeline" aria-live="polite">
         {timeline.items.map((item) =>
           item.type === "message" ? (
-            <MessageBubble key={item.message.id} m={item.message} locale={i18n.language} bridge={bridge} onError={setError} />
+            <MessageBubble
+              key={item.message.id}
+              m={item.message}
+              quoted={quotedOf(item.message, timeline)}
+              locale={i18n.language}
+              bridge={bridge}
+              onError={setError}
+              onReply={() => setReplyTo(item.message)}
+            />
           ) : (
             <EventLine key={item.event.id} e={item.event} locale={i18n.language} agentName={agentName} />
           ),
@@ -152,14 +161,35 @@ export function ConversationView({
       {typing && <p className="presence">{t("conversation.typing", { name: typing.name })}</p>}
       {error && <p role="alert" className="error">{error}</p>}
       {windowClosed && <p className="notice" role="note">{t("conversation.windowClosed")}</p>}
-      <Composer bridge={bridge} conversation={c} contact={timeline.contact} me={me} windowClosed={windowClosed} act={act} />
+      <Composer bridge={bridge} conversation={c} contact={timeline.contact} me={me} windowClosed={windowClosed} act={act} replyTo={replyTo} onReplied={() => setReplyTo(null)} />
     </section>
     {card && timeline.contact && <ContactCard bridge={bridge} contact={timeline.contact} />}
     </div>
   );
 }
 
-function MessageBubble({ m, locale, bridge, onError }: { m: Message; locale: string; bridge: Bridge; onError: (e: string) => void }) {
+/** The message `m` replies to, from the page or from the timeline's reply context. */
+function quotedOf(m: Message, timeline: Timeline): Message | null {
+  if (!m.reply_to) return null;
+  for (const item of timeline.items) if (item.type === "message" && item.message.id === m.reply_to) return item.message;
+  return timeline.replied.find((r) => r.id === m.reply_to) ?? null;
+}
+
+function MessageBubble({
+  m,
+  quoted,
+  locale,
+  bridge,
+  onError,
+  onReply,
+}: {
+  m: Message;
+  quoted: Message | null;
+  locale: string;
+  bridge: Bridge;
+  onError: (e: string) => void;
+  onReply: () => void;
+}) {
   const { t } = useTranslation();
   const time = new Date(m.created_at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
   const history = m.history.map((h) => `${h.status} ${new Date(h.at).toLocaleString(locale)}`).join("\n");
@@ -168,10 +198,17 @@ function MessageBubble({ m, locale, bridge, onError }: { m: Message; locale: str
   return (
     <li className={`bubble ${m.direction} ${m.status}`} title={title}>
       {m.direction === "outgoing" && <span className="sender">{m.sender.name}</span>}
+      {quoted && (
+        <blockquote className="quote" dir="auto">
+          <span className="sender">{quoted.sender.name}</span>
+          {quoted.text}
+        </blockquote>
+      )}
       <p className="text" dir="auto">{m.text}</p>
       <span className="meta">
         <time dateTime={new Date(m.created_at).toISOString()}>{time}</time>
         {m.direction === "outgoing" && <span className={`ticks ${m.status}`} aria-label={m.status}>{ticks(m.status)}</span>}
+        <button type="button" className="reply" onClick={onReply} aria-label={t("conversation.reply")}>↩</button>
       </span>
       {m.status === "failed" && (
         <div className="failure">
