@@ -87,6 +87,16 @@ export async function world() {
     async restartServer() {
       server = await startServer(base.replace("http://", ""));
     },
+    /** Polls the server's feed until `find` returns something (or gives up after 10 s). */
+    async atServer(what, find, who = OWNER) {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const found = find(await this.feed(who));
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`not at the server: ${what}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
     /** What the server holds for an agent: the whole change feed, as a fresh client sees it. */
     async feed(who = OWNER) {
       const login = await fetch(`${base}/v1/auth/login`, {

@@ -263,12 +263,7 @@ test("custom views: create one with nested filters, share it, rename it, delete 
   await page.locator(".row, .empty").first().waitFor();
 
   // The server has it as written: nested, and shared with the team.
-  let view;
-  for (let i = 0; i < 50 && !view; i++) {
-    view = (await w.feed()).find((c) => c.entity?.type === "view" && c.entity.data?.name === "Brasileiros esperando")?.entity.data;
-    if (!view) await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.ok(view, "the view reached the server");
+  const view = await w.atServer("the view", (feed) => feed.find((c) => c.entity?.type === "view" && c.entity.data?.name === "Brasileiros esperando")?.entity.data);
   assert.equal(view.filter.type, "all");
   assert.deepEqual(view.filter.of[0], { type: "contact", field: "country", op: "is", value: "BR" });
   assert.equal(view.filter.of[1].type, "any");
@@ -348,12 +343,7 @@ test("write first: a new conversation by SMS to a number typed with punctuation,
   await dialog.waitFor({ state: "detached" });
   const pane = page.locator("section.conversation");
   await pane.locator(".bubble.outgoing", { hasText: "seu pedido chegou" }).waitFor();
-  let message;
-  for (let i = 0; i < 50 && !message; i++) {
-    message = (await w.feed()).find((c) => c.entity?.type === "message" && c.entity.data?.text === "Olá! Aqui é da loja, seu pedido chegou.");
-    if (!message) await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.ok(message, "the first message reached the server");
+  await w.atServer("the first message", (feed) => feed.find((c) => c.entity?.type === "message" && c.entity.data?.text === "Olá! Aqui é da loja, seu pedido chegou."));
   const contacts = (await w.feed()).filter((c) => c.entity?.type === "contact" && c.entity.data?.phone === "5521988887777");
   assert.equal(contacts.length, 1, "one contact, its number in digits");
   assert.deepEqual(page.errors, []);
@@ -372,15 +362,8 @@ test("closing with a note, and going away, are actions the server records", asyn
   await pane.getByRole("button", { name: "Close with a note" }).click();
   await pane.getByRole("button", { name: "Reopen" }).waitFor();
   await page.getByRole("combobox", { name: "Availability" }).selectOption("away");
-  let closed, away;
-  for (let i = 0; i < 50 && !(closed && away); i++) {
-    const feed = await w.feed();
-    closed = feed.find((c) => c.entity?.type === "conversation" && c.entity.data?.closing_note === "Cliente satisfeito; troca concluída.");
-    away = feed.find((c) => c.entity?.type === "agent" && c.entity.data?.email === "ana.souza0@outpost.example" && c.entity.data?.availability === "away");
-    if (!(closed && away)) await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.ok(closed, "closed with its note at the server");
-  assert.ok(away, "away at the server");
+  await w.atServer("closed with its note", (feed) => feed.find((c) => c.entity?.type === "conversation" && c.entity.data?.closing_note === "Cliente satisfeito; troca concluída."));
+  await w.atServer("away", (feed) => feed.find((c) => c.entity?.type === "agent" && c.entity.data?.email === "ana.souza0@outpost.example" && c.entity.data?.availability === "away"));
   await page.getByRole("combobox", { name: "Availability" }).selectOption("available");
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -398,12 +381,7 @@ test("scheduled messages are edited and rescheduled from their folder", async ()
   await row.getByLabel("Send at").fill(new Date(later.getTime() - later.getTimezoneOffset() * 60_000).toISOString().slice(0, 16));
   await row.getByRole("button", { name: "Save" }).click();
   await page.locator(".folder-row", { hasText: "Lembrete: sua consulta é amanhã às 10h." }).waitFor();
-  let edited;
-  for (let i = 0; i < 50 && !edited; i++) {
-    edited = (await w.feed()).find((c) => c.entity?.type === "message" && c.entity.data?.text === "Lembrete: sua consulta é amanhã às 10h.");
-    if (!edited) await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.ok(edited, "the edit reached the server");
+  const edited = await w.atServer("the edit", (feed) => feed.find((c) => c.entity?.type === "message" && c.entity.data?.text === "Lembrete: sua consulta é amanhã às 10h."));
   assert.equal(edited.entity.data.status, "scheduled");
   assert.ok(Math.abs(edited.entity.data.send_at - later.getTime()) < 120_000, "rescheduled to the chosen minute");
   assert.deepEqual(page.errors, []);
@@ -426,18 +404,12 @@ test("replying to a message quotes it, in the timeline and at the server", async
   const answer = pane.locator(".bubble.outgoing", { hasText: "Para Recife, 5 dias úteis." });
   await answer.locator(".quote", { hasText: "Qual o prazo de entrega para Recife?" }).waitFor();
   await shot(page, "reply");
-  let sent;
-  for (let i = 0; i < 50 && !sent?.entity.data.reply_to; i++) {
-    const feed = await w.feed();
-    const asked = feed.find((c) => c.entity?.type === "message" && c.entity.data?.text === "Qual o prazo de entrega para Recife?");
-    sent = feed.find((c) => c.entity?.type === "message" && c.entity.data?.text === "Para Recife, 5 dias úteis.");
-    if (sent && asked) {
-      assert.equal(sent.entity.data.reply_to, asked.entity.data.id, "the answer points at the question");
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.ok(sent, "the answer reached the server");
+  const [asked, sent] = await w.atServer("the question and its answer", (feed) => {
+    const find = (text) => feed.find((c) => c.entity?.type === "message" && c.entity.data?.text === text);
+    const pair = [find("Qual o prazo de entrega para Recife?"), find("Para Recife, 5 dias úteis.")];
+    return pair[0] && pair[1] ? pair : null;
+  });
+  assert.equal(sent.entity.data.reply_to, asked.entity.data.id, "the answer points at the question");
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
