@@ -125,8 +125,8 @@ export async function world() {
       });
       if (r.status !== 200) throw new Error(`inbound: ${r.status} ${await r.text()}`);
     },
-    async page(locale = "en-US") {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale });
+    async page(locale = "en-US", colorScheme = "light") {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale, colorScheme });
       const page = await context.newPage();
       page.errors = [];
       page.on("pageerror", (e) => page.errors.push(e.message));

@@ -413,3 +413,25 @@ test("replying to a message quotes it, in the timeline and at the server", async
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test("light and dark themes follow the system", async () => {
+  const colors = {};
+  for (const scheme of ["light", "dark"]) {
+    const page = await w.page("en-US", scheme);
+    await signIn(page, w);
+    await page.locator(".row").first().click();
+    await page.locator(".timeline .bubble").first().waitFor();
+    colors[scheme] = await page.evaluate(() => ({
+      page: getComputedStyle(document.querySelector("section.conversation")).backgroundColor,
+      text: getComputedStyle(document.querySelector(".bubble .text")).color,
+    }));
+    await shot(page, `theme-${scheme}`);
+    await page.context().close();
+  }
+  const luminance = (rgb) => {
+    const [r, g, b] = rgb.match(/\d+/g).map(Number);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  assert.ok(luminance(colors.light.page) > 200 && luminance(colors.light.text) < 80, JSON.stringify(colors.light));
+  assert.ok(luminance(colors.dark.page) < 60 && luminance(colors.dark.text) > 180, JSON.stringify(colors.dark));
+});
