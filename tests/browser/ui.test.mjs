@@ -205,6 +205,13 @@ async function offlineWork(page, pane) {
   // The reply and the contact edit (and the "read" of opening it, if the server was gone by then).
   await page.getByTestId("waiting").getByText(/^[23] actions waiting$/).waitFor();
   await shot(page, "offline");
+  // The Outbox says what waits, and why.
+  await page.locator("nav.sidebar").getByRole("button", { name: /^Outbox/ }).click();
+  const waiting = page.locator(".folder-row", { hasText: "das 9h às 13h" });
+  await waiting.locator(".reason", { hasText: "Waiting to be sent (queued here)" }).waitFor();
+  await shot(page, "outbox-offline");
+  await page.locator("nav.sidebar").getByRole("button", { name: /^All/ }).click();
+  await page.locator(".row", { hasText: "Otávio Sábado" }).click();
 }
 
 test("offline: with the server gone the agent keeps working; when it is back everything is applied once", async () => {

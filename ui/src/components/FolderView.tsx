@@ -32,10 +32,12 @@ export function FolderView({
     if (e.type === "changed" && (e.folders || e.journal)) void load();
   });
   const act = useAct(bridge, setError);
+  /** Why a message waits in the Outbox, as the journal says. */
   const why = (id: string) => {
     const entry = journal.find((j) => "message_id" in j.op.action && j.op.action.message_id === id);
-    if (!entry) return null;
-    return entry.state === "in_flight" ? "…" : entry.state;
+    if (!entry) return t("folder.waiting.server");
+    if (entry.state === "refused") return entry.refusal_reason;
+    return t(`folder.waiting.${entry.state}`);
   };
   return (
     <section className="folder" aria-label={t(`folders.${folder}`)}>
@@ -77,7 +79,7 @@ export function FolderView({
                   <button type="submit" className="primary">{t("folder.save")}</button>
                 </form>
               )}
-              {folder === "outbox" && why(m.id) && <span className="reason">{why(m.id)}</span>}
+              {folder === "outbox" && <span className="reason waiting">{why(m.id)}</span>}
               <span className="row-actions">
                 {folder === "failed" && (
                   <>
