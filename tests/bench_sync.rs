@@ -15,26 +15,18 @@ use outpost_core::store::{ListQuery, ViewRef};
 use outpost_core::sync::Syncer;
 use outpost_core::sync::engine::{Connection, Engine};
 use outpost_core::{Client, Event, SystemClock};
-use outpost_protocol::generate::{Generator, Spec};
+use outpost_protocol::generate::Generator;
 use outpost_protocol::*;
 use outpost_server::storage::{Storage, StorageError, Tx};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+#[path = "../crates/core/examples/common/bench.rs"]
+mod bench;
+use bench::{now, percentile, spec_from_args};
+
 #[path = "../crates/core/examples/common/ceiling.rs"]
 mod ceiling;
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let i = ((samples.len() as f64 * p).ceil() as usize).clamp(1, samples.len()) - 1;
-    samples[i]
-}
-
-fn now() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Error> {
@@ -42,14 +34,10 @@ async fn main() -> Result<(), Error> {
     // The history ends eight days ago: the test channel's simulated provider follows messages
     // that moved in the last week, and would otherwise move ~2,000 of them a second in the
     // background of every figure here (the server and the client share the 2 cores).
-    let mut spec = Spec::large(now() - outpost_server::channels::FOLLOW_FOR - 24 * 3_600_000);
-    if let Some(i) = args.iter().position(|a| a == "--messages") {
-        let n: usize = args
-            .get(i + 1)
-            .ok_or("--messages takes a number")?
-            .parse()?;
-        spec = spec.scaled_to(n);
-    }
+    let spec = spec_from_args(
+        &args,
+        now() - outpost_server::channels::FOLLOW_FOR - 24 * 3_600_000,
+    )?;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data/sync");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;

@@ -7,24 +7,22 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use outpost_core::generate::{COMMON_WORD, Generator, RARE_WORD, Spec};
+use outpost_core::generate::{COMMON_WORD, Generator, RARE_WORD};
 use outpost_core::store::{ListQuery, Sort, ViewRef};
 use outpost_core::{Client, IndexMode, ManualClock};
 use outpost_protocol::{Action, ConversationId, MessageId, Millis};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+#[path = "common/bench.rs"]
+mod bench;
+use bench::{percentile, spec_from_args};
+
 #[path = "common/ceiling.rs"]
 mod ceiling;
 use ceiling::ceiling;
 
 const NOW: Millis = 1_767_225_600_000; // 2026-01-01
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let i = ((samples.len() as f64 * p).ceil() as usize).clamp(1, samples.len()) - 1;
-    samples[i]
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
@@ -113,14 +111,7 @@ fn main() -> Result<(), Error> {
     let keep = args.iter().any(|a| a == "--keep");
     // Stop after loading (for profiling the ingest path alone).
     let ingest_only = args.iter().any(|a| a == "--ingest-only");
-    let mut spec = Spec::large(NOW);
-    if let Some(i) = args.iter().position(|a| a == "--messages") {
-        let n: usize = args
-            .get(i + 1)
-            .ok_or("--messages takes a number")?
-            .parse()?;
-        spec = spec.scaled_to(n);
-    }
+    let spec = spec_from_args(&args, NOW)?;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use outpost_protocol::generate::{Generator, Spec};
+use outpost_protocol::generate::Generator;
 use outpost_protocol::*;
 use outpost_server::storage::{Storage, StorageError, Tx};
 use outpost_server::{add_agent, add_channel, auth, workspace};
@@ -19,33 +19,18 @@ use serde_json::json;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let i = ((samples.len() as f64 * p).ceil() as usize).clamp(1, samples.len()) - 1;
-    samples[i]
-}
+#[path = "../../core/examples/common/bench.rs"]
+mod bench;
+use bench::{now, percentile, spec_from_args};
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
-fn now() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
-    let mut spec = Spec::large(now());
-    if let Some(i) = args.iter().position(|a| a == "--messages") {
-        let n: usize = args
-            .get(i + 1)
-            .ok_or("--messages takes a number")?
-            .parse()?;
-        spec = spec.scaled_to(n);
-    }
+    let spec = spec_from_args(&args, now())?;
     let dir =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data/server");
     let _ = std::fs::remove_dir_all(&dir);
