@@ -1307,18 +1307,7 @@ async fn test_admins_add_teams_and_agents_and_an_agents_feed_follows_their_teams
             .status(),
         422
     );
-    let r = h
-        .http
-        .post(h.url("/v1/auth/login"))
-        .json(&json!({ "email": "nina@outpost.example", "password": "uma-senha-segura" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let nina_token = r.json::<serde_json::Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let nina_token = h.login_as("nina@outpost.example", "uma-senha-segura").await;
 
     // A conversation of Logística, and one of Suporte.
     let m1 = h
@@ -1375,17 +1364,7 @@ async fn test_admins_add_teams_and_agents_and_an_agents_feed_follows_their_teams
         .json()
         .await
         .unwrap();
-    let r = h
-        .http
-        .post(h.url("/v1/auth/login"))
-        .json(&json!({ "email": "ari@outpost.example", "password": "senha-de-admin-1" }))
-        .send()
-        .await
-        .unwrap();
-    let ari = r.json::<serde_json::Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ari = h.login_as("ari@outpost.example", "senha-de-admin-1").await;
     let r = h
         .http
         .patch(h.url(&format!("/v1/admin/agents/{}", nina.id)))

@@ -137,14 +137,19 @@ impl Harness {
     }
 
     pub async fn login(&self, agent: &Agent) -> String {
+        self.login_as(&agent.email, PASSWORD).await
+    }
+
+    /// Signs in with an email and a password; the session's token.
+    pub async fn login_as(&self, email: &str, password: &str) -> String {
         let r = self
             .http
             .post(self.url("/v1/auth/login"))
-            .json(&json!({ "email": agent.email, "password": PASSWORD }))
+            .json(&json!({ "email": email, "password": password }))
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 200, "login of {}", agent.email);
+        assert_eq!(r.status(), 200, "login of {email}");
         r.json::<Value>().await.unwrap()["token"]
             .as_str()
             .unwrap()
