@@ -10,27 +10,6 @@ use outpost_core::{Client, ManualClock};
 use outpost_e2e::proxy::{FAULTS, FaultProxy};
 use outpost_e2e::*;
 use outpost_protocol::*;
-use outpost_server::storage::{Storage, StorageError, Tx};
-
-/// Every outgoing message at the server, as (conversation, text).
-fn outgoing_at_server(w: &World) -> Vec<(ConversationId, String)> {
-    let storage = w.server.as_ref().unwrap().app.storage.clone();
-    storage
-        .write(|tx| -> Result<_, StorageError> {
-            let mut out = Vec::new();
-            for c in tx.all_conversations()? {
-                for id in tx.messages_of(c.id)? {
-                    if let Some(Entity::Message(m)) = tx.get(EntityRef::Message(id))?
-                        && m.direction == Direction::Outgoing
-                    {
-                        out.push((c.id, m.text));
-                    }
-                }
-            }
-            Ok(out)
-        })
-        .unwrap()
-}
 
 /// `n` customers write (from `prefix` + a number); Ana signs in and pulls their conversations.
 async fn customers_and_ana(

@@ -201,14 +201,40 @@ pub fn shown(client: &Client) -> Vec<String> {
 }
 
 pub fn send(conversation_id: ConversationId, text: &str) -> Action {
+    send_with_id(conversation_id, MessageId::new(), text)
+}
+
+/// The send of a message whose id the test knows beforehand.
+pub fn send_with_id(conversation_id: ConversationId, message_id: MessageId, text: &str) -> Action {
     Action::SendMessage {
-        message_id: MessageId::new(),
+        message_id,
         conversation_id,
         text: text.into(),
         attachments: vec![],
         template: None,
         reply_to: None,
     }
+}
+
+/// Every outgoing message at the server, as (conversation, text).
+pub fn outgoing_at_server(w: &World) -> Vec<(ConversationId, String)> {
+    use outpost_server::storage::{Storage, Tx};
+    let storage = w.server.as_ref().unwrap().app.storage.clone();
+    storage
+        .write(|tx| -> Result<_, outpost_server::storage::StorageError> {
+            let mut out = Vec::new();
+            for c in tx.all_conversations()? {
+                for id in tx.messages_of(c.id)? {
+                    if let Some(Entity::Message(m)) = tx.get(EntityRef::Message(id))?
+                        && m.direction == Direction::Outgoing
+                    {
+                        out.push((c.id, m.text));
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .unwrap()
 }
 
 pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
@@ -222,8 +248,8 @@ pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-pub fn has_message(a: &Signed, id: MessageId) -> bool {
-    a.client
+pub fn has_message(client: &Client, id: MessageId) -> bool {
+    client
         .store()
         .read(|c| outpost_core::store::get_entity(c, EntityRef::Message(id)))
         .unwrap()

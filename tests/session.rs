@@ -103,7 +103,7 @@ async fn test_session_token_lives_in_the_keyring_only_and_resumes_after_restart(
     assert_eq!(resumed.session().email, w.ana.email);
     let m2 = w.customer_writes("5511900001111", "Ainda aí?").await;
     resumed.sync().await.unwrap();
-    assert!(has_message_in(&client, m) && has_message_in(&client, m2));
+    assert!(has_message(&client, m) && has_message(&client, m2));
 
     // Another account on this mirror is refused, and leaves no session behind.
     let other = Syncer::sign_in(
@@ -156,14 +156,6 @@ async fn ana_through_the_keyring(w: &World) -> (Keyring, tempfile::TempDir, Arc<
     (keyring, dir, client, syncer)
 }
 
-fn has_message_in(client: &Client, id: MessageId) -> bool {
-    client
-        .store()
-        .read(|c| outpost_core::store::get_entity(c, EntityRef::Message(id)))
-        .unwrap()
-        .is_some()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_ended_session_asks_to_sign_in_again_and_loses_nothing_queued() {
     let w = world().await;
@@ -177,7 +169,7 @@ async fn test_ended_session_asks_to_sign_in_again_and_loses_nothing_queued() {
             .unwrap();
         page.rows[0].conversation.id
     };
-    assert!(has_message_in(&client, m));
+    assert!(has_message(&client, m));
 
     // The session ends at the server (an admin revoked it, or it expired) while the agent works.
     let token = syncer.session().token().to_owned();
@@ -237,42 +229,12 @@ async fn test_ended_session_asks_to_sign_in_again_and_loses_nothing_queued() {
     .await;
     engine.stop().await;
     assert!(storage.get(EntityRef::Message(reply)).unwrap().is_some());
-    let sent = texts_at_server(&w, conversation)
+    let sent = outgoing_at_server(&w)
         .into_iter()
-        .filter(|t| t == "Já vejo")
+        .filter(|(c, t)| *c == conversation && t == "Já vejo")
         .count();
     assert_eq!(sent, 1);
     keyring.forget(&w.base(), &w.ana.email).unwrap();
-}
-
-/// The texts of a conversation's messages as the server holds them.
-fn texts_at_server(w: &World, conversation: ConversationId) -> Vec<String> {
-    use outpost_server::storage::Tx;
-    let storage = w.server.as_ref().unwrap().app.storage.clone();
-    storage
-        .write(
-            |tx| -> Result<Vec<String>, outpost_server::storage::StorageError> {
-                let mut texts = Vec::new();
-                for id in tx.messages_of(conversation)? {
-                    if let Some(Entity::Message(m)) = tx.get(EntityRef::Message(id))? {
-                        texts.push(m.text);
-                    }
-                }
-                Ok(texts)
-            },
-        )
-        .unwrap()
-}
-
-fn send_with_id(conversation_id: ConversationId, message_id: MessageId, text: &str) -> Action {
-    Action::SendMessage {
-        message_id,
-        conversation_id,
-        text: text.into(),
-        attachments: vec![],
-        template: None,
-        reply_to: None,
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -436,7 +398,7 @@ async fn test_first_sync_makes_recent_conversations_usable_before_the_history_wi
             .open_conversation(row.conversation.id, None, 50)
             .unwrap();
         assert_eq!(t.items.len(), 2, "both messages of the conversation");
-        assert!(has_message_in(&client, *first));
+        assert!(has_message(&client, *first));
     }
     let reply = MessageId::new();
     client

@@ -298,10 +298,10 @@ async fn test_stream_brings_changes_and_pushes_actions_without_asking() {
     .await;
     let m = w.customer_writes("5511900007777", "Chegou rápido?").await;
     until("the customer's message reaches Ana", || {
-        has_message(&ana, m)
+        has_message(&ana.client, m)
     })
     .await;
-    until("and Bruno", || has_message(&bruno, m)).await;
+    until("and Bruno", || has_message(&bruno.client, m)).await;
     // Ana acts; the engine pushes it and Bruno's engine pulls it, nobody calls sync.
     let c = conversation_of(&ana, m);
     let reply = MessageId::new();
@@ -315,7 +315,10 @@ async fn test_stream_brings_changes_and_pushes_actions_without_asking() {
             reply_to: None,
         })
         .unwrap();
-    until("Ana's reply reaches Bruno", || has_message(&bruno, reply)).await;
+    until("Ana's reply reaches Bruno", || {
+        has_message(&bruno.client, reply)
+    })
+    .await;
     until("Ana's journal drains", || {
         ana.client.store().journal().unwrap().is_empty()
     })
@@ -336,7 +339,7 @@ async fn test_engine_rides_out_a_server_restart_and_misses_nothing() {
         status.borrow().connection == Connection::Online
     })
     .await;
-    until("first message", || has_message(&ana, m)).await;
+    until("first message", || has_message(&ana.client, m)).await;
     w.stop_server().await;
     until("offline", || {
         matches!(status.borrow().connection, Connection::Offline { .. })
@@ -361,7 +364,7 @@ async fn test_engine_rides_out_a_server_restart_and_misses_nothing() {
     w.restart_server().await;
     let after = w.customer_writes("5511900008888", "Voltaram?").await;
     until("the message written while reconnecting arrives", || {
-        has_message(&ana, after)
+        has_message(&ana.client, after)
     })
     .await;
     until("the queued action went, and was answered", || {
@@ -429,7 +432,7 @@ async fn test_restricted_agent_loses_a_reassigned_conversation_from_mirror_and_s
         .unwrap();
     ana.syncer.sync().await.unwrap();
     p.syncer.sync().await.unwrap();
-    assert!(!has_message(&p, m), "gone from the mirror");
+    assert!(!has_message(&p.client, m), "gone from the mirror");
     assert!(
         p.client
             .store()
