@@ -459,6 +459,17 @@ impl Store {
     }
 
     /// The journal as the Outbox screen shows it: what waits, and what was refused and why.
+    /// How many actions wait to be sent or answered (all but the refused): the status bar's
+    /// count, without reading the ops themselves.
+    pub fn waiting(&self) -> Result<u32> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT COUNT(*) FROM ops WHERE state != 3")?
+                    .query_row([], |r| r.get(0))?,
+            )
+        })
+    }
+
     pub fn journal(&self) -> Result<Vec<JournalEntry>> {
         self.read(|c| {
             let rows: Vec<(String, i64, String, String)> = c

@@ -133,19 +133,9 @@ impl Engine {
 /// Actions waiting to be sent or answered (read off the runtime).
 async fn waiting(syncer: &Arc<Syncer>) -> u32 {
     let client = syncer.client.clone();
-    tokio::task::spawn_blocking(move || {
-        client
-            .store()
-            .journal()
-            .map(|j| {
-                j.iter()
-                    .filter(|e| e.state != crate::store::OpState::Refused)
-                    .count() as u32
-            })
-            .unwrap_or(0)
-    })
-    .await
-    .unwrap_or(0)
+    tokio::task::spawn_blocking(move || client.store().waiting().unwrap_or(0))
+        .await
+        .unwrap_or(0)
 }
 
 async fn cursor(syncer: &Arc<Syncer>) -> u64 {
