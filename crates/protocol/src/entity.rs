@@ -206,8 +206,36 @@ pub struct Attachment {
     pub name: String,
     pub mime: String,
     pub size: u64,
-    /// Where the server keeps it; empty while only on this desktop.
+    /// Where it is kept: `/v1/attachments/<id>` on the Outpost server for what agents send
+    /// (chosen by the desktop before the upload, so a queued message already names it), or the
+    /// channel's own address for what customers sent.
     pub url: String,
+}
+
+impl Attachment {
+    /// The server's path of the upload `id`.
+    pub fn upload_path(id: uuid::Uuid) -> String {
+        format!("/v1/attachments/{id}")
+    }
+
+    /// The upload this attachment names, when it is one kept by the Outpost server.
+    pub fn upload_id(&self) -> Option<uuid::Uuid> {
+        self.url
+            .strip_prefix("/v1/attachments/")
+            .and_then(|id| uuid::Uuid::parse_str(id).ok())
+    }
+}
+
+impl AttachmentKind {
+    /// What a file of this media type is shown as.
+    pub fn of_mime(mime: &str) -> AttachmentKind {
+        match mime.split('/').next().unwrap_or_default() {
+            "image" => AttachmentKind::Image,
+            "audio" => AttachmentKind::Audio,
+            "video" => AttachmentKind::Video,
+            _ => AttachmentKind::Document,
+        }
+    }
 }
 
 /// An approved channel template, with the values of its variables.

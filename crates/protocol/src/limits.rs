@@ -3,8 +3,9 @@
 //! again on everything the server sends (bad input never reaches the mirror).
 
 use crate::{
-    Action, Agent, ChannelKind, Condition, Contact, ContactEdit, Conversation, ConversationEvent,
-    ConversationState, CustomView, Direction, Entity, Message, MessageStatus, Millis, TemplateRef,
+    Action, Agent, Attachment, ChannelKind, Condition, Contact, ContactEdit, Conversation,
+    ConversationEvent, ConversationState, CustomView, Direction, Entity, Message, MessageStatus,
+    Millis, TemplateRef,
 };
 
 /// Longest text of a message, in characters (long emails included).
@@ -91,6 +92,36 @@ fn check_template(t: &Option<TemplateRef>) -> Result<(), ValidationError> {
         }
         for p in &t.params {
             check_len("template", p, 1_024)?;
+        }
+    }
+    Ok(())
+}
+
+/// What an agent attaches: uploads to the Outpost server, each named, typed, at most 100 MiB.
+fn check_outgoing_attachments(attachments: &[Attachment]) -> Result<(), ValidationError> {
+    if attachments.len() > MAX_ATTACHMENTS {
+        return Err(invalid(
+            "attachments",
+            format!("more than {MAX_ATTACHMENTS}"),
+        ));
+    }
+    for a in attachments {
+        if a.name.trim().is_empty() {
+            return Err(invalid("attachments", "a file needs a name"));
+        }
+        check_len("attachments", &a.name, MAX_SHORT_TEXT_CHARS)?;
+        check_len("attachments", &a.mime, MAX_SHORT_TEXT_CHARS)?;
+        if a.size > MAX_ATTACHMENT_BYTES {
+            return Err(invalid(
+                "attachments",
+                format!("{} is larger than 100 MiB", a.name),
+            ));
+        }
+        if a.upload_id().is_none() {
+            return Err(invalid(
+                "attachments",
+                format!("{} is not an upload to the Outpost server", a.name),
+            ));
         }
     }
     Ok(())
@@ -370,7 +401,10 @@ impl Action {
                 attachments,
                 template,
                 ..
-            } => check_outgoing_text(None, text, template, attachments.len()),
+            } => {
+                check_outgoing_attachments(attachments)?;
+                check_outgoing_text(None, text, template, attachments.len())
+            }
             Action::ScheduleMessage {
                 text,
                 attachments,
@@ -379,6 +413,7 @@ impl Action {
                 ..
             } => {
                 check_time("send_at", *send_at)?;
+                check_outgoing_attachments(attachments)?;
                 check_outgoing_text(None, text, template, attachments.len())
             }
             Action::EditScheduled { text, send_at, .. } => {

@@ -202,6 +202,14 @@ pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
         .route("/v1/recent", get(recent::<S>))
         .route("/v1/ops", post(ops::<S>))
         .route("/v1/stream", get(stream::<S>))
+        .route(
+            "/v1/attachments/{id}",
+            axum::routing::put(upload::<S>)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    outpost_protocol::limits::MAX_ATTACHMENT_BYTES as usize,
+                ))
+                .get(download::<S>),
+        )
         .route("/v1/channels/{id}/inbound", post(inbound::<S>))
         .route(
             "/v1/channels/{id}/rules",
@@ -898,4 +906,138 @@ async fn inbound<S: Storage>(
     let message_id = blocking(move || workspace::inbound(&*storage, kind, &msg, now)).await?;
     app.announce();
     Ok(Json(InboundResponse { message_id }))
+}
+
+fn upload_id(id: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(id).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidInput,
+            "An attachment is named by a UUID.",
+        )
+    })
+}
+
+/// A media type we keep as given: `type/subtype`, printable ASCII, no parameters.
+fn plain_mime(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let v = v.split(';').next()?.trim().to_ascii_lowercase();
+    let (kind, sub) = v.split_once('/')?;
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.len() <= 100
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    (token(kind) && token(sub)).then_some(v)
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct UploadResponse {
+    pub url: String,
+    pub size: u64,
+}
+
+/// An agent's desktop uploads a file before the message that names it (`PUT` again with the
+/// same file is a no-op, so a retried upload is harmless).
+async fn upload<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Authed(agent): Authed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
+    let id = upload_id(&id)?;
+    let mime = plain_mime(&headers).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::InvalidInput,
+            "Say what the file is (Content-Type: type/subtype).",
+        )
+    })?;
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::TooLarge,
+                "A file may be at most 100 MiB.",
+            )
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidInput,
+                format!("The file could not be read: {e}"),
+            )
+        }
+    })?;
+    let size = bytes.len() as u64;
+    let now = app.now();
+    let storage = app.storage.clone();
+    let done = blocking(move || storage.put_attachment(id, agent.id, &mime, &bytes, now)).await?;
+    let status = match done {
+        crate::storage::Uploaded::Stored => StatusCode::CREATED,
+        crate::storage::Uploaded::AlreadyThere => StatusCode::OK,
+        crate::storage::Uploaded::Taken => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                "Another file was uploaded under this id.",
+            ));
+        }
+    };
+    Ok((
+        status,
+        Json(UploadResponse {
+            url: outpost_protocol::Attachment::upload_path(id),
+            size,
+        }),
+    ))
+}
+
+/// A file, to its uploader or to whoever may see the conversation of the message carrying it;
+/// to anyone else it does not exist. Served as a download, never as a page.
+async fn download<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Authed(agent): Authed,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = upload_id(&id)?;
+    let storage = app.storage.clone();
+    let found = blocking(move || {
+        let Some((up, bytes)) = storage.attachment(id)? else {
+            return Ok::<_, StorageError>(None);
+        };
+        let allowed = up.uploader == agent.id
+            || match up.conversation {
+                Some(c) => matches!(
+                    storage.get(outpost_protocol::EntityRef::Conversation(c))?,
+                    Some(outpost_protocol::Entity::Conversation(c))
+                        if outpost_protocol::rules::may_see(&agent, &c)
+                ),
+                None => false,
+            };
+        Ok(allowed.then_some((up.mime, bytes)))
+    })
+    .await?;
+    let Some((mime, bytes)) = found else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "There is no such attachment.",
+        ));
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CONTENT_DISPOSITION, "attachment".to_owned()),
+            (header::CONTENT_SECURITY_POLICY, "sandbox".to_owned()),
+            (
+                header::CACHE_CONTROL,
+                "private, max-age=31536000, immutable".to_owned(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -57,10 +57,39 @@ pub trait Tx {
     fn flow_run(&self, contact: ContactId) -> Result<Option<(String, u32)>>;
     fn set_flow_run(&mut self, contact: ContactId, run: Option<(&str, u32)>) -> Result<()>;
     fn set_flows(&mut self, flows: &[crate::flows::Flow]) -> Result<()>;
+    /// An upload, without its bytes.
+    fn attachment(&self, id: uuid::Uuid) -> Result<Option<Upload>>;
+    /// Gives an upload to the message that carries it.
+    fn link_attachment(
+        &mut self,
+        id: uuid::Uuid,
+        message: MessageId,
+        conversation: ConversationId,
+    ) -> Result<()>;
     /// Starts a part of the transaction that [`Tx::rollback_attempt`] can undo alone.
     fn begin_attempt(&mut self) -> Result<()>;
     fn rollback_attempt(&mut self) -> Result<()>;
     fn commit_attempt(&mut self) -> Result<()>;
+}
+
+/// A file an agent uploaded, and the message that took it (if one has).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upload {
+    pub uploader: AgentId,
+    pub mime: String,
+    pub size: u64,
+    pub message: Option<MessageId>,
+    pub conversation: Option<ConversationId>,
+}
+
+/// What became of an upload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Uploaded {
+    Stored,
+    /// The same agent uploaded the same file under this id before (a retry): nothing changed.
+    AlreadyThere,
+    /// The id is taken by another file or another agent: nothing changed.
+    Taken,
 }
 
 /// Stored credentials of an agent.
@@ -133,4 +162,15 @@ pub trait Storage: Send + Sync + 'static {
     fn channel_settings(&self, kind: ChannelKind) -> Result<Option<serde_json::Value>>;
     fn set_channel_settings(&self, id: uuid::Uuid, settings: &serde_json::Value) -> Result<()>;
     fn get(&self, r: EntityRef) -> Result<Option<Entity>>;
+    /// Keeps an upload under `id` (idempotent for its uploader).
+    fn put_attachment(
+        &self,
+        id: uuid::Uuid,
+        uploader: AgentId,
+        mime: &str,
+        bytes: &[u8],
+        now: Millis,
+    ) -> Result<Uploaded>;
+    /// An upload and its bytes.
+    fn attachment(&self, id: uuid::Uuid) -> Result<Option<(Upload, Vec<u8>)>>;
 }

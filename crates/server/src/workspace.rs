@@ -245,12 +245,19 @@ pub fn apply_op<S: Storage>(
             .action
             .validate()
             .map_err(OpError::from)
-            .and_then(|()| {
+            .and_then(|()| uploads_of(&*tx, agent, &judged.action))
+            .and_then(|uploads| {
                 let mut view = AgentView {
                     tx: &mut *tx,
                     agent: agent.clone(),
                 };
-                apply::apply(&mut view, agent, &judged, now, Mode::Fresh)
+                apply::apply(&mut view, agent, &judged, now, Mode::Fresh)?;
+                if let Some((message, conversation, ids)) = uploads {
+                    for id in ids {
+                        tx.link_attachment(id, message, conversation)?;
+                    }
+                }
+                Ok(())
             });
         let outcome = match attempt {
             Ok(()) => {
@@ -273,6 +280,67 @@ pub fn apply_op<S: Storage>(
         tx.save_op_result(agent.id, &result, now)?;
         Ok(result)
     })
+}
+
+/// The uploads a message of `action` carries, checked: each was uploaded by this agent, whole,
+/// and no other message took it. A message naming a file that never reached the server is
+/// refused (the desktop uploads before it sends, so this is a lost or tampered upload).
+#[allow(clippy::type_complexity)]
+fn uploads_of<T: Tx>(
+    tx: &T,
+    agent: &Agent,
+    action: &outpost_protocol::Action,
+) -> Result<Option<(MessageId, ConversationId, Vec<uuid::Uuid>)>, OpError> {
+    use outpost_protocol::Action;
+    let (message_id, conversation_id, attachments) = match action {
+        Action::SendMessage {
+            message_id,
+            conversation_id,
+            attachments,
+            ..
+        }
+        | Action::ScheduleMessage {
+            message_id,
+            conversation_id,
+            attachments,
+            ..
+        } if !attachments.is_empty() => (*message_id, *conversation_id, attachments),
+        _ => return Ok(None),
+    };
+    let mut ids = Vec::with_capacity(attachments.len());
+    for a in attachments {
+        let found = match a.upload_id() {
+            Some(id) => tx.attachment(id)?.map(|up| (id, up)),
+            None => None,
+        };
+        match found {
+            Some((id, up))
+                if up.uploader == agent.id
+                    && up.size == a.size
+                    && up.message.is_none_or(|m| m == message_id) =>
+            {
+                ids.push(id)
+            }
+            Some((_, up)) if up.uploader == agent.id && up.message.is_none() => {
+                return Err(rules::refuse(
+                    ErrorCode::InvalidInput,
+                    format!(
+                        "{} reached the server with {} bytes instead of {}; attach it again.",
+                        a.name, up.size, a.size
+                    ),
+                )
+                .into());
+            }
+            _ => {
+                return Err(rules::refuse(
+                    ErrorCode::NotFound,
+                    format!("{} never reached the server; attach it again.", a.name),
+                )
+                .into());
+            }
+        }
+    }
+    Ok(Some((message_id, conversation_id, ids)))
 }
 
 /// A customer's message arriving on a channel.

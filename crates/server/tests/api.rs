@@ -1434,3 +1434,169 @@ async fn test_contact_card_edits_keep_fields_tags_and_the_private_comment() {
         "{r:?}"
     );
 }
+
+// ---- Attachments ----
+
+impl Harness {
+    async fn put_file(&self, token: &str, id: uuid::Uuid, mime: &str, bytes: Vec<u8>) -> u16 {
+        self.http
+            .put(self.url(&format!("/v1/attachments/{id}")))
+            .bearer_auth(token)
+            .header("content-type", mime)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    async fn get_file(&self, token: &str, id: uuid::Uuid) -> reqwest::Response {
+        self.http
+            .get(self.url(&format!("/v1/attachments/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+fn with_file(conversation_id: ConversationId, id: uuid::Uuid, size: u64) -> Action {
+    Action::SendMessage {
+        message_id: MessageId::new(),
+        conversation_id,
+        text: String::new(),
+        attachments: vec![Attachment {
+            kind: AttachmentKind::Image,
+            name: "comprovante.png".into(),
+            mime: "image/png".into(),
+            size,
+            url: Attachment::upload_path(id),
+        }],
+        template: None,
+        reply_to: None,
+    }
+}
+
+fn refusal(r: &[OpResult]) -> String {
+    match &r[0].outcome {
+        OpOutcome::Refused { reason, .. } => reason.clone(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn test_attachments_are_uploaded_once_then_sent_and_seen_only_by_who_sees_the_conversation() {
+    let h = harness().await;
+    let m = h
+        .customer_writes("5511956565656", "Mando o comprovante?")
+        .await;
+    let owner = h.login(&h.owner).await;
+    let other = h.login(&h.other).await;
+    let team_agent = h.login(&h.team_agent).await;
+    let c = h.conversation_of(&owner, m).await;
+
+    // 5 MiB: above the 4 MiB limit of JSON bodies, well under the 100 MiB of a file.
+    let png: Vec<u8> = (0..5 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let id = uuid::Uuid::now_v7();
+    assert_eq!(h.put_file(&other, id, "image/png", png.clone()).await, 201);
+    assert_eq!(
+        h.put_file(&other, id, "image/png", png.clone()).await,
+        200,
+        "a retried upload is a no-op"
+    );
+    assert_eq!(
+        h.put_file(&other, id, "image/png", vec![1, 2, 3]).await,
+        409,
+        "another file under the id"
+    );
+    assert_eq!(
+        h.put_file(&team_agent, id, "image/png", png.clone()).await,
+        409,
+        "another agent under the id"
+    );
+    let no_type = h
+        .http
+        .put(h.url(&format!("/v1/attachments/{}", uuid::Uuid::now_v7())))
+        .bearer_auth(&other)
+        .body(vec![1u8])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_type.status(), 415);
+    let anonymous = h
+        .http
+        .put(h.url(&format!("/v1/attachments/{}", uuid::Uuid::now_v7())))
+        .header("content-type", "image/png")
+        .body(vec![1u8])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let too_big = vec![0u8; (limits::MAX_ATTACHMENT_BYTES + 1) as usize];
+    assert_eq!(
+        h.put_file(&other, uuid::Uuid::now_v7(), "video/mp4", too_big)
+            .await,
+        413
+    );
+    assert_eq!(h.get_file(&other, uuid::Uuid::now_v7()).await.status(), 404);
+
+    // Before a message takes it, only the uploader can fetch it.
+    let r = h.get_file(&other, id).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.headers()["content-disposition"], "attachment");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), png.as_slice());
+    assert_eq!(
+        h.get_file(&owner, id).await.status(),
+        404,
+        "nobody else, not even the owner"
+    );
+
+    // A message may only carry the sender's own, whole, unclaimed uploads.
+    let size = png.len() as u64;
+    let never = uuid::Uuid::now_v7();
+    let r = h.ops(&other, vec![with_file(c.id, never, 10)]).await;
+    assert!(refusal(&r).contains("never reached the server"), "{r:?}");
+    let r = h.ops(&owner, vec![with_file(c.id, id, size)]).await;
+    assert!(
+        refusal(&r).contains("never reached the server"),
+        "someone else's upload: {r:?}"
+    );
+    let r = h.ops(&other, vec![with_file(c.id, id, size - 1)]).await;
+    assert!(refusal(&r).contains("bytes instead of"), "{r:?}");
+    let r = h.ops(&other, vec![with_file(c.id, id, size)]).await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }), "{r:?}");
+    let r = h.ops(&other, vec![with_file(c.id, id, size)]).await;
+    assert!(
+        refusal(&r).contains("never reached the server"),
+        "one upload, one message: {r:?}"
+    );
+
+    let mirror = h.synced(&owner, 1000).await;
+    let sent: Vec<&Message> = mirror
+        .entities
+        .values()
+        .filter_map(|e| match e {
+            Entity::Message(m) if m.conversation_id == c.id && !m.attachments.is_empty() => Some(m),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].attachments[0].url, Attachment::upload_path(id));
+
+    // Now whoever sees the conversation may fetch it; who may not, may not.
+    assert_eq!(h.get_file(&owner, id).await.status(), 200);
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::SetTeam {
+                conversation_id: c.id,
+                team: Some(h.other_team),
+            }],
+        )
+        .await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }));
+    assert_eq!(h.get_file(&team_agent, id).await.status(), 404);
+    assert_eq!(h.get_file(&owner, id).await.status(), 200);
+}

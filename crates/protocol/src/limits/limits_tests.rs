@@ -167,3 +167,59 @@ fn test_wire_format_is_tagged_and_stable() {
     ));
     assert!(serde_json::from_str::<Change>(r#"{"seq":7,"change":"explode"}"#).is_err());
 }
+
+fn with_files(files: Vec<Attachment>) -> Action {
+    Action::SendMessage {
+        message_id: MessageId::new(),
+        conversation_id: ConversationId::new(),
+        text: String::new(),
+        attachments: files,
+        template: None,
+        reply_to: None,
+    }
+}
+
+fn upload(name: &str, size: u64) -> Attachment {
+    Attachment {
+        kind: AttachmentKind::of_mime("application/pdf"),
+        name: name.into(),
+        mime: "application/pdf".into(),
+        size,
+        url: Attachment::upload_path(uuid::Uuid::now_v7()),
+    }
+}
+
+#[test]
+fn test_a_file_alone_is_a_message_but_only_an_upload_of_a_sane_size() {
+    let file = upload("boleto.pdf", 80_000);
+    assert_eq!(file.kind, AttachmentKind::Document);
+    assert!(file.upload_id().is_some());
+    assert!(with_files(vec![file.clone()]).validate().is_ok());
+
+    let elsewhere = Attachment {
+        url: "https://files.example/boleto.pdf".into(),
+        ..file.clone()
+    };
+    let err = with_files(vec![elsewhere]).validate().unwrap_err();
+    assert!(err.problem.contains("not an upload"), "{err}");
+
+    let huge = upload("video.mp4", MAX_ATTACHMENT_BYTES + 1);
+    assert!(
+        with_files(vec![huge])
+            .validate()
+            .unwrap_err()
+            .problem
+            .contains("100 MiB")
+    );
+    assert!(with_files(vec![upload("  ", 10)]).validate().is_err());
+    assert!(
+        with_files(vec![file; MAX_ATTACHMENTS + 1])
+            .validate()
+            .is_err()
+    );
+    assert_eq!(AttachmentKind::of_mime("image/png"), AttachmentKind::Image);
+    assert_eq!(
+        AttachmentKind::of_mime("nonsense"),
+        AttachmentKind::Document
+    );
+}

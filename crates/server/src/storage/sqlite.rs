@@ -12,9 +12,12 @@ use outpost_protocol::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{Credentials, FeedPage, Result, Storage, StorageError, Tx};
+use super::{Credentials, FeedPage, Result, Storage, StorageError, Tx, Upload, Uploaded};
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_initial.sql"),
+    include_str!("migrations/002_attachments.sql"),
+];
 
 pub struct Sqlite {
     writer: Mutex<Connection>,
@@ -444,6 +447,22 @@ impl Tx for SqliteTx<'_> {
 
     fn seq(&self) -> Result<u64> {
         Ok(self.seq)
+    }
+
+    fn attachment(&self, id: Uuid) -> Result<Option<Upload>> {
+        upload_of(&self.tx, id)
+    }
+
+    fn link_attachment(
+        &mut self,
+        id: Uuid,
+        message: MessageId,
+        conversation: ConversationId,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE attachments SET message = ?2, conversation = ?3 WHERE id = ?1")?
+            .execute(params![id, message.0, conversation.0])?;
+        Ok(())
     }
 
     fn flows(&self) -> Result<Vec<crate::flows::Flow>> {
@@ -907,6 +926,59 @@ impl Storage for Sqlite {
     fn get(&self, r: EntityRef) -> Result<Option<Entity>> {
         self.read(|c| get_entity(c, r))
     }
+
+    fn put_attachment(
+        &self,
+        id: Uuid,
+        uploader: AgentId,
+        mime: &str,
+        bytes: &[u8],
+        now: Millis,
+    ) -> Result<Uploaded> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(up) = upload_of(&conn, id)? {
+            let same = up.uploader == uploader && up.size == bytes.len() as u64 && up.mime == mime;
+            return Ok(if same {
+                Uploaded::AlreadyThere
+            } else {
+                Uploaded::Taken
+            });
+        }
+        conn.prepare_cached(
+            "INSERT INTO attachments (id, uploader, mime, size, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![id, uploader.0, mime, bytes.len() as i64, bytes, now])?;
+        Ok(Uploaded::Stored)
+    }
+
+    fn attachment(&self, id: Uuid) -> Result<Option<(Upload, Vec<u8>)>> {
+        self.read(|c| {
+            let Some(up) = upload_of(c, id)? else {
+                return Ok(None);
+            };
+            let bytes: Vec<u8> = c
+                .prepare_cached("SELECT bytes FROM attachments WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))?;
+            Ok(Some((up, bytes)))
+        })
+    }
+}
+
+fn upload_of(conn: &Connection, id: Uuid) -> Result<Option<Upload>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT uploader, mime, size, message, conversation FROM attachments WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok(Upload {
+                uploader: AgentId(r.get(0)?),
+                mime: r.get(1)?,
+                size: r.get::<_, i64>(2)? as u64,
+                message: r.get::<_, Option<Uuid>>(3)?.map(MessageId),
+                conversation: r.get::<_, Option<Uuid>>(4)?.map(ConversationId),
+            })
+        })
+        .optional()?)
 }
 
 /// Whether a restricted agent may see a feed row, by the current state of its scope.
