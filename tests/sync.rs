@@ -575,3 +575,121 @@ async fn test_malformed_oversized_or_out_of_order_pages_are_rejected_and_change_
         assert_eq!(contacts(&client), before, "{what}: the mirror is unchanged");
     }
 }
+
+#[tokio::test]
+async fn test_files_attached_offline_are_uploaded_once_before_their_message_and_others_open_them() {
+    use outpost_core::client::{FileData, Request, Response};
+    let mut w = world().await;
+    let ana = w.sign_in(&w.ana, "ana").await;
+    let bruno = w.sign_in(&w.bruno, "bruno").await;
+    let m = w
+        .customer_writes("5511957570000", "Pode mandar o boleto?")
+        .await;
+    ana.syncer.sync().await.unwrap();
+    let c = conversation_of(&ana, m).id;
+
+    w.stop_server().await;
+    let pdf: Vec<u8> = b"%PDF-1.7\n"
+        .iter()
+        .copied()
+        .chain((0..300_000u32).map(|i| (i % 97) as u8))
+        .collect();
+    let staged = match ana.client.handle(Request::StageAttachment {
+        name: "C:\\Users\\ana\\boleto março.pdf".into(),
+        mime: "application/pdf; charset=binary".into(),
+        data: FileData::encode(&pdf),
+    }) {
+        Response::Staged { attachment } => attachment,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(staged.name, "boleto março.pdf", "no folder part");
+    assert_eq!(staged.mime, "application/pdf");
+    assert_eq!(staged.kind, AttachmentKind::Document);
+    assert_eq!(staged.size, pdf.len() as u64);
+    let bad = ana.client.handle(Request::StageAttachment {
+        name: "x.png".into(),
+        mime: "image/png".into(),
+        data: FileData("not base64!".into()),
+    });
+    assert!(
+        matches!(&bad, Response::Error { error } if error.message.contains("did not arrive whole")),
+        "{bad:?}"
+    );
+
+    let id = MessageId::new();
+    ana.client
+        .act(Action::SendMessage {
+            message_id: id,
+            conversation_id: c,
+            text: "Segue o boleto".into(),
+            attachments: vec![staged.clone()],
+            template: None,
+            reply_to: None,
+        })
+        .unwrap();
+    // Offline, the file opens from this desktop and the message waits with it.
+    match ana.client.handle(Request::GetAttachment {
+        url: staged.url.clone(),
+    }) {
+        Response::File { mime, data } => {
+            assert_eq!(mime, "application/pdf");
+            assert_eq!(data.decode().unwrap(), pdf);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(ana.syncer.sync().await.is_err());
+
+    // A restart of the app changes nothing: the file is in the mirror, not in memory.
+    let path = w.dir.path().join("ana.db");
+    drop(ana);
+    w.restart_server().await;
+    let clock = Arc::new(outpost_core::ManualClock::new(T0));
+    let client = Arc::new(outpost_core::Client::open(&path, clock).unwrap());
+    let syncer =
+        outpost_core::sync::Syncer::login(client.clone(), &w.base(), &w.ana.email, PASSWORD)
+            .await
+            .unwrap();
+    syncer.sync().await.unwrap();
+    assert!(
+        client.store().journal().unwrap().is_empty(),
+        "sent and settled"
+    );
+    assert!(
+        client
+            .store()
+            .uploads_waiting(&[Op {
+                op_id: OpId::new(),
+                at: T0,
+                action: Action::SendMessage {
+                    message_id: MessageId::new(),
+                    conversation_id: c,
+                    text: String::new(),
+                    attachments: vec![staged.clone()],
+                    template: None,
+                    reply_to: None,
+                }
+            }])
+            .unwrap()
+            .is_empty(),
+        "uploaded once, marked so"
+    );
+
+    // At the server: one message, carrying the file; Bruno's desktop fetches it from there.
+    bruno.syncer.sync().await.unwrap();
+    assert!(has_message(&bruno.client, id));
+    let (mime, bytes) = bruno.syncer.download(&staged.url).await.unwrap();
+    assert_eq!(mime, "application/pdf");
+    assert_eq!(bytes, pdf);
+    let timeline = bruno.client.store().open_conversation(c, None, 50).unwrap();
+    let carried = timeline.items.iter().any(|i| matches!(i, outpost_core::store::TimelineItem::Message { message, .. } if message.id == id && message.attachments == vec![staged.clone()]));
+    assert!(carried, "the message carries the file as attached");
+    let elsewhere = bruno
+        .syncer
+        .download("https://files.outpost.example/x.jpg")
+        .await
+        .unwrap_err();
+    assert!(
+        elsewhere.to_string().contains("kept by the channel"),
+        "{elsewhere}"
+    );
+}

@@ -263,6 +263,7 @@ impl App {
                 }
                 None => error(ErrorCode::Unauthenticated, "Not signed in."),
             },
+            Request::GetAttachment { url } => self.attachment(url).await,
             other => {
                 let client = match &*self.signed.lock().await {
                     Some(s) => s.client.clone(),
@@ -272,6 +273,30 @@ impl App {
                     .await
                     .unwrap_or_else(|e| error(ErrorCode::Internal, e.to_string()))
             }
+        }
+    }
+
+    /// A file of a message: the copy on this desktop, or else the server's.
+    async fn attachment(&self, url: String) -> Response {
+        let (client, syncer) = match &*self.signed.lock().await {
+            Some(s) => (s.client.clone(), s.engine.downloader()),
+            None => return error(ErrorCode::Unauthenticated, "Sign in first."),
+        };
+        let wanted = url.clone();
+        let local = tokio::task::spawn_blocking(move || client.local_file(&wanted)).await;
+        match local {
+            Ok(Ok(Some(file))) => return file,
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => return Response::Error { error: e.body() },
+            Err(e) => return error(ErrorCode::Internal, e.to_string()),
+        }
+        match syncer.download(&url).await {
+            Ok((mime, bytes)) => Response::File {
+                mime,
+                data: crate::client::FileData::encode(&bytes),
+            },
+            Err(SyncError::Refused(why)) => error(ErrorCode::NotFound, why),
+            Err(e) => sync_error(e),
         }
     }
 

@@ -116,6 +116,16 @@ pub enum Request {
     Presence {
         frame: ClientFrame,
     },
+    /// Keeps a file the agent attaches; the answer names it for a message's `attachments`.
+    StageAttachment {
+        name: String,
+        mime: String,
+        data: FileData,
+    },
+    /// A file of a message, from this desktop or else from the server (`url` as in the message).
+    GetAttachment {
+        url: String,
+    },
 }
 
 // Responses are built once and serialized for the bridge; their size does not matter.
@@ -165,6 +175,13 @@ pub enum Response {
     },
     Session {
         session: SessionInfo,
+    },
+    Staged {
+        attachment: outpost_protocol::Attachment,
+    },
+    File {
+        mime: String,
+        data: FileData,
     },
     Done,
     Error {
@@ -230,6 +247,37 @@ pub struct Password(pub String);
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Password(hidden)")
+    }
+}
+
+/// A file's bytes crossing the bridge, in base64 (standard alphabet, padded). `Debug` gives
+/// only its length: a file is never written into a log line.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(transparent)]
+pub struct FileData(pub String);
+
+impl std::fmt::Debug for FileData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FileData({} base64 chars)", self.0.len())
+    }
+}
+
+impl FileData {
+    pub fn encode(bytes: &[u8]) -> FileData {
+        use base64::Engine;
+        FileData(base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn decode(&self) -> Result<Vec<u8>> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.0)
+            .map_err(|e| {
+                crate::Error::Invalid(outpost_protocol::ValidationError {
+                    field: "attachments",
+                    problem: format!("the file did not arrive whole ({e})"),
+                })
+            })
     }
 }
 
@@ -462,6 +510,20 @@ impl Client {
         }
     }
 
+    /// A file of a message kept on this desktop, as a [`Response::File`].
+    pub fn local_file(&self, url: &str) -> Result<Option<Response>> {
+        let Some(id) = outpost_protocol::Attachment::upload_id_in(url) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .local_file(id)?
+            .map(|(mime, bytes)| Response::File {
+                mime,
+                data: FileData::encode(&bytes),
+            }))
+    }
+
     fn try_handle(&self, request: Request) -> Result<Response> {
         let s = &self.store;
         Ok(match request {
@@ -513,6 +575,17 @@ impl Client {
             Request::Journal => Response::Journal {
                 entries: s.journal()?,
             },
+            Request::StageAttachment { name, mime, data } => Response::Staged {
+                attachment: s.stage_upload(&name, &mime, &data.decode()?, self.now())?,
+            },
+            Request::GetAttachment { url } => match self.local_file(&url)? {
+                Some(file) => file,
+                None => {
+                    return Err(crate::Error::NotFound(
+                        "This file is not on this desktop".into(),
+                    ));
+                }
+            },
             Request::Session
             | Request::SignIn { .. }
             | Request::SignOut
@@ -556,6 +629,7 @@ pub fn typescript() -> String {
         export_decl::<crate::sync::engine::SyncStatus>(&cfg),
         export_decl::<Account>(&cfg),
         export_decl::<Password>(&cfg),
+        export_decl::<FileData>(&cfg),
         export_decl::<SessionInfo>(&cfg),
         export_decl::<Request>(&cfg),
         export_decl::<Response>(&cfg),

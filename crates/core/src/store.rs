@@ -12,6 +12,7 @@
 mod entities;
 mod journal;
 mod search;
+mod uploads;
 mod views;
 
 pub(crate) use entities::meta_get;
@@ -43,7 +44,10 @@ use crate::error::{Error, Result};
 pub const APPLICATION_ID: i64 = 0x4F75_7470;
 
 /// The migrations, in order: migration N brings the schema to version N.
-const MIGRATIONS: &[&str] = &[include_str!("store/migrations/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("store/migrations/001_initial.sql"),
+    include_str!("store/migrations/002_uploads.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

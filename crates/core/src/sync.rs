@@ -576,6 +576,7 @@ impl Syncer {
                 return Ok(answered);
             }
             sent.extend(ops.iter().map(|o| o.op_id));
+            self.upload_files_of(&ops).await?;
             let ids: Vec<_> = ops.iter().map(|o| o.op_id).collect();
             let client = self.client.clone();
             blocking(move || client.store().mark_in_flight(&ids)).await?;
@@ -599,6 +600,80 @@ impl Syncer {
                 return Ok(answered);
             }
         }
+    }
+
+    /// Uploads the files `ops` carry that the server does not have yet, before the ops that name
+    /// them. A file the server refuses (too large, its id taken) is left: the message naming it
+    /// is then refused with the reason, like any refused action.
+    async fn upload_files_of(&self, ops: &[Op]) -> Result<(), SyncError> {
+        let client = self.client.clone();
+        let ops = ops.to_vec();
+        let waiting = blocking(move || client.store().uploads_waiting(&ops)).await?;
+        for (id, mime) in waiting {
+            let client = self.client.clone();
+            let Some((_, bytes)) = blocking(move || client.store().local_file(id)).await? else {
+                continue;
+            };
+            // A big file on a slow link: at least 256 KiB/s before giving up on it.
+            let time =
+                self.timeout + std::time::Duration::from_secs(bytes.len() as u64 / (256 * 1024));
+            let response = self
+                .http
+                .put(format!(
+                    "{}{}",
+                    self.session.server,
+                    outpost_protocol::Attachment::upload_path(id)
+                ))
+                .bearer_auth(&self.session.token)
+                .header(reqwest::header::CONTENT_TYPE, mime)
+                .timeout(time)
+                .body(bytes)
+                .send()
+                .await
+                .map_err(network)?;
+            if response.status().is_success() {
+                let client = self.client.clone();
+                blocking(move || client.store().mark_uploaded(id)).await?;
+                continue;
+            }
+            match error_of(response).await {
+                SyncError::Refused(_) => {}
+                e => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// A file of a message, from the server (the agent's own uploads are read from the mirror).
+    pub async fn download(&self, url: &str) -> Result<(String, Vec<u8>), SyncError> {
+        let Some(id) = outpost_protocol::Attachment::upload_id_in(url) else {
+            return Err(SyncError::Refused(
+                "This file is kept by the channel and cannot be opened here.".into(),
+            ));
+        };
+        let response = self
+            .http
+            .get(format!(
+                "{}{}",
+                self.session.server,
+                outpost_protocol::Attachment::upload_path(id)
+            ))
+            .bearer_auth(&self.session.token)
+            .timeout(self.timeout + std::time::Duration::from_secs(400))
+            .send()
+            .await
+            .map_err(network)?;
+        if !response.status().is_success() {
+            return Err(error_of(response).await);
+        }
+        let mime = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let bytes = response.bytes().await.map_err(network)?;
+        Ok((mime, bytes.to_vec()))
     }
 
     /// Pushes what waits, then pulls what changed (which also settles what was pushed).

@@ -220,8 +220,12 @@ impl Attachment {
 
     /// The upload this attachment names, when it is one kept by the Outpost server.
     pub fn upload_id(&self) -> Option<uuid::Uuid> {
-        self.url
-            .strip_prefix("/v1/attachments/")
+        Attachment::upload_id_in(&self.url)
+    }
+
+    /// The upload an attachment's `url` names, when it is one kept by the Outpost server.
+    pub fn upload_id_in(url: &str) -> Option<uuid::Uuid> {
+        url.strip_prefix("/v1/attachments/")
             .and_then(|id| uuid::Uuid::parse_str(id).ok())
     }
 }

@@ -158,7 +158,9 @@ export type AttachmentKind = "image" | "document" | "audio" | "video";
 
 export type Attachment = { kind: AttachmentKind, name: string, mime: string, size: number, 
 /**
- * Where the server keeps it; empty while only on this desktop.
+ * Where it is kept: `/v1/attachments/<id>` on the Outpost server for what agents send
+ * (chosen by the desktop before the upload, so a queued message already names it), or the
+ * channel's own address for what customers sent.
  */
 url: string, };
 
@@ -480,6 +482,12 @@ export type Account = { server: string, email: string, };
 export type Password = string;
 
 /**
+ * A file's bytes crossing the bridge, in base64 (standard alphabet, padded). `Debug` gives
+ * only its length: a file is never written into a log line.
+ */
+export type FileData = string;
+
+/**
  * Who is signed in and how the connection goes.
  */
 export type SessionInfo = { 
@@ -488,9 +496,9 @@ export type SessionInfo = {
  */
 account: Account | null, agent: Agent | null, status: SyncStatus, };
 
-export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "act", action: Action, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" } | { "type": "session" } | { "type": "sign_in", server: string, email: string, password: Password, } | { "type": "sign_out" } | { "type": "presence", frame: ClientFrame, };
+export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "act", action: Action, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" } | { "type": "session" } | { "type": "sign_in", server: string, email: string, password: Password, } | { "type": "sign_out" } | { "type": "presence", frame: ClientFrame, } | { "type": "stage_attachment", name: string, mime: string, data: FileData, } | { "type": "get_attachment", url: string, };
 
-export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "acted", op_id: OpId | null, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "session", session: SessionInfo, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
+export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "acted", op_id: OpId | null, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "session", session: SessionInfo, } | { "type": "staged", attachment: Attachment, } | { "type": "file", mime: string, data: FileData, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
 
 export type Event = { "type": "changed", conversations: Array<ConversationId>, contacts: Array<ContactId>, folders: boolean, views: boolean, agents: boolean, journal: boolean, } | { "type": "op_refused", op_id: OpId, action: string, conversation_id: ConversationId | null, code: ErrorCode, reason: string, } | { "type": "status", status: SyncStatus, } | { "type": "sync_progress", stored: number, total: number, recent_ready: boolean, } | { "type": "sign_in_required", server: string, email: string, reason: string, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, };
 

@@ -92,6 +92,7 @@ pub struct Engine {
     presence: mpsc::UnboundedSender<ClientFrame>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    syncer: Arc<Syncer>,
 }
 
 impl Engine {
@@ -103,18 +104,25 @@ impl Engine {
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let (presence, presence_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(Arc::new(syncer), status_tx, presence_rx, stopped));
+        let syncer = Arc::new(syncer);
+        let task = tokio::spawn(run(syncer.clone(), status_tx, presence_rx, stopped));
         Engine {
             status,
             presence,
             stop: Some(stop),
             task,
+            syncer,
         }
     }
 
     /// Tells the other agents that this one is typing in, or now viewing, a conversation.
     pub fn presence(&self, frame: ClientFrame) {
         let _ = self.presence.send(frame);
+    }
+
+    /// The syncer, for a download that must not hold the app's lock while it runs.
+    pub fn downloader(&self) -> Arc<Syncer> {
+        self.syncer.clone()
     }
 
     /// The current status; `changed()` on the receiver waits for the next.
