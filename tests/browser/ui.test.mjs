@@ -2,6 +2,8 @@
 // screens, the three languages, and hostile customer text that must stay text.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { deflateSync } from "node:zlib";
 import { OWNER, shot, signIn, world } from "./harness.mjs";
 
 let w;
@@ -417,6 +419,85 @@ test("replying to a message quotes it, in the timeline and at the server", async
     return pair[0] && pair[1] ? pair : null;
   });
   assert.equal(sent.entity.data.reply_to, asked.entity.data.id, "the answer points at the question");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+/** A real PNG of `w`×`h` pixels in one colour (so the preview can be checked as decoded). */
+function png(w, h, [r, g, b]) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const byte of buf) c = crcTable[(c ^ byte) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: w }, () => [r, g, b]).flat())]);
+  const raw = Buffer.concat(Array.from({ length: h }, () => row));
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+test("attachments: an image and documents are attached, sent, previewed, kept at the server and downloaded", async () => {
+  await w.customerWrites("web_chat", "visitante_88", "Pode mandar a foto e o orçamento?", "Fabio Files");
+  const page = await w.page();
+  await signIn(page, w);
+  await page.locator(".row", { hasText: "Fabio Files" }).click();
+  const pane = page.locator("section.conversation");
+  const image = png(120, 80, [30, 140, 90]);
+  const pdf = Buffer.concat([Buffer.from("%PDF-1.4\n"), Buffer.alloc(40_000, 7)]);
+  const hostile = '<img src=x onerror="window.__pwned=1">.pdf';
+  await pane.getByTestId("file-picker").setInputFiles([
+    { name: "produto.png", mimeType: "image/png", buffer: image },
+    { name: "orçamento.pdf", mimeType: "application/pdf", buffer: pdf },
+    { name: hostile, mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4\nx") },
+  ]);
+  const staged = pane.getByRole("list", { name: "Files to send" });
+  await staged.getByText("orçamento.pdf").waitFor();
+  await staged.getByRole("button", { name: `Remove ${hostile}` }).click();
+  assert.equal(await staged.locator("li").count(), 2, "the removed file stays behind");
+  const composer = pane.getByRole("textbox", { name: /Write a reply/ });
+  await composer.fill("Segue a foto e o orçamento");
+  await composer.press("Enter");
+  const bubble = pane.locator(".bubble.outgoing", { hasText: "Segue a foto e o orçamento" });
+  const preview = bubble.locator('.image-file img[src^="blob:"]');
+  await preview.waitFor();
+  await page.waitForFunction(() => document.querySelector(".bubble.outgoing .image-file img")?.naturalWidth === 120);
+  await bubble.getByRole("button", { name: "Download orçamento.pdf" }).waitFor();
+  await shot(page, "attachments");
+
+  const sent = await w.atServer("the message with its files", (feed) =>
+    feed.find((c) => c.entity?.type === "message" && c.entity.data?.text === "Segue a foto e o orçamento" && ["wired", "sent", "delivered", "read"].includes(c.entity.data.status)),
+  );
+  const files = sent.entity.data.attachments;
+  assert.deepEqual(files.map((a) => [a.name, a.mime, a.size, a.kind]), [
+    ["produto.png", "image/png", image.length, "image"],
+    ["orçamento.pdf", "application/pdf", pdf.length, "document"],
+  ]);
+  assert.match(files[0].url, /^\/v1\/attachments\/[0-9a-f-]{36}$/);
+  const { token } = await (await fetch(`${w.base}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(OWNER) })).json();
+  const kept = await fetch(`${w.base}${files[0].url}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(kept.status, 200);
+  assert.deepEqual(Buffer.from(await kept.arrayBuffer()), image, "the server keeps the bytes as attached");
+
+  const [saved] = await Promise.all([page.waitForEvent("download"), bubble.getByRole("button", { name: "Download orçamento.pdf" }).click()]);
+  assert.equal(saved.suggestedFilename(), "orçamento.pdf");
+  assert.deepEqual(readFileSync(await saved.path()), pdf);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

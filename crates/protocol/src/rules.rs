@@ -86,7 +86,16 @@ fn note_last_message(c: &mut Conversation, m: &Message) {
     if m.created_at >= c.last_message_at {
         c.last_message_at = m.created_at;
         c.last_message_direction = Some(m.direction);
-        c.last_message_preview = preview(&m.text);
+        c.last_message_preview = if m.text.trim().is_empty() && !m.attachments.is_empty() {
+            // A file alone: its name, marked as a file (the same in every language).
+            let names: Vec<&str> = m.attachments.iter().map(|a| a.name.as_str()).collect();
+            preview(&format!("📎 {}", names.join(", ")))
+        } else if let (true, Some(t)) = (m.text.trim().is_empty(), &m.template) {
+            // A template without its text here: its name, as the channel lists it.
+            preview(&format!("[{}]", t.name))
+        } else {
+            preview(&m.text)
+        };
         c.channel = m.channel;
     }
 }

@@ -26,10 +26,13 @@ use futures_util::{SinkExt, StreamExt};
 use outpost_core::app::{App, BridgeReply, BridgeRequest};
 
 /// The policy the interface runs under: its own scripts and styles only; it talks to its own
-/// origin (the bridge); images may be inline data (avatars).
+/// origin (the bridge); images may be inline data (avatars) or blobs it made from attachments.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; \
+     img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; \
      frame-ancestors 'none'";
+
+/// The largest bridge message: a 100 MiB attachment in base64 (4/3) and its JSON around it.
+const BRIDGE_MAX_MESSAGE: usize = 140 << 20;
 
 struct Web {
     app: Arc<App>,
@@ -159,8 +162,10 @@ async fn bridge(
                 .into_response();
         }
     }
+    // A request may carry a file of up to 100 MiB, in base64.
     upgrade
-        .max_message_size(8 << 20)
+        .max_message_size(BRIDGE_MAX_MESSAGE)
+        .max_frame_size(BRIDGE_MAX_MESSAGE)
         .on_upgrade(move |socket| serve_bridge(socket, web.app.clone()))
 }
 

@@ -3,6 +3,8 @@ import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "../bridge";
 import type { Action, Agent, Contact, Conversation, Message, TemplateRef } from "../generated/outpost";
 import { uuidv7 } from "../lib/ids";
+import { formatSize, refusal, stageFiles } from "../lib/files";
+import { Icon } from "./Icon";
 
 const EMOJI = ["😀", "😊", "😉", "😍", "🙏", "👍", "👋", "🙌", "👏", "💪", "🎉", "✅", "❤️", "🔥", "⭐", "📦", "🚚", "💳", "📅", "⏰", "📞", "✉️", "😅", "😢", "🤔", "👀", "🙂", "😎", "🤝", "💬"];
 
@@ -57,8 +59,12 @@ export function Composer({
   replyTo: Message | null;
   onReplied: () => void;
 }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const [draft, setDraft] = useState("");
+  const [files, setFiles] = useState<File[]>([]);
+  const [fileError, setFileError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const picker = useRef<HTMLInputElement>(null);
   const [panel, setPanel] = useState<Panel>(null);
   const [replies, setReplies] = useState<QuickReply[]>(() => loadQuickReplies(localStorage));
   const [when, setWhen] = useState("");
@@ -71,8 +77,36 @@ export function Composer({
   }, [replyTo]);
   useEffect(() => {
     setPanel(null);
+    setFiles([]);
+    setFileError(null);
     void ask(bridge, { type: "get_draft", conversation_id: c.id }, "draft").then((r) => setDraft(r.text));
   }, [bridge, c.id]);
+
+  const attach = (picked: File[]) => {
+    if (picked.length === 0) return;
+    const no = refusal(picked, files.length);
+    if (no) {
+      setFileError(t(no.key, { name: no.name, count: 10 }));
+      return;
+    }
+    setFileError(null);
+    setFiles([...files, ...picked]);
+    area.current?.focus();
+  };
+  /** Hands the files to the core, then takes the action; on a problem nothing is lost. */
+  const withFiles = async (take: (attachments: Awaited<ReturnType<typeof stageFiles>>) => Promise<void>) => {
+    setBusy(true);
+    try {
+      const attachments = await stageFiles(bridge, files);
+      setFiles([]);
+      setFileError(null);
+      await take(attachments);
+    } catch (e) {
+      setFileError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
 
   const change = (text: string) => {
     setDraft(text);
@@ -105,21 +139,26 @@ export function Composer({
     setDraft("");
     void ask(bridge, { type: "save_draft", conversation_id: c.id, text: "" }, "done");
   };
+  const canSend = !busy && (windowClosed ? template.name.trim() !== "" : draft.trim() !== "" || files.length > 0);
   const send = async () => {
     const text = draft.trim();
     const tpl = templateRef();
-    if (windowClosed ? !tpl?.name : !text) return;
-    clear();
-    onReplied();
-    await act({ type: "send_message", message_id: uuidv7(), conversation_id: c.id, text, attachments: [], template: tpl, reply_to: replyTo?.id ?? null });
+    if (!canSend) return;
+    await withFiles(async (attachments) => {
+      clear();
+      onReplied();
+      await act({ type: "send_message", message_id: uuidv7(), conversation_id: c.id, text, attachments, template: tpl, reply_to: replyTo?.id ?? null });
+    });
   };
   const schedule = async () => {
     const at = new Date(when).getTime();
     const text = draft.trim();
-    if (!text || !Number.isFinite(at)) return;
-    clear();
-    setPanel(null);
-    await act({ type: "schedule_message", message_id: uuidv7(), conversation_id: c.id, text, attachments: [], template: templateRef(), send_at: at });
+    if ((!text && files.length === 0) || !Number.isFinite(at) || busy) return;
+    await withFiles(async (attachments) => {
+      clear();
+      setPanel(null);
+      await act({ type: "schedule_message", message_id: uuidv7(), conversation_id: c.id, text, attachments, template: templateRef(), send_at: at });
+    });
   };
   const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) {
@@ -137,7 +176,17 @@ export function Composer({
   };
 
   return (
-    <div className="composer-box">
+    <div
+      className="composer-box"
+      onDragOver={(e) => {
+        if (e.dataTransfer.types.includes("Files")) e.preventDefault();
+      }}
+      onDrop={(e) => {
+        if (e.dataTransfer.files.length === 0) return;
+        e.preventDefault();
+        attach([...e.dataTransfer.files]);
+      }}
+    >
       {replyTo && (
         <div className="replying" role="note">
           <span>{t("composer.replyingTo")}</span>
@@ -175,11 +224,35 @@ export function Composer({
             {t("composer.sendAt")}
             <input type="datetime-local" value={when} onChange={(e) => setWhen(e.target.value)} />
           </label>
-          <button type="button" className="primary" onClick={() => void schedule()} disabled={!when || !draft.trim()}>{t("composer.schedule")}</button>
+          <button type="button" className="primary" onClick={() => void schedule()} disabled={!when || busy || (!draft.trim() && files.length === 0)}>{t("composer.schedule")}</button>
         </div>
       )}
+      {files.length > 0 && (
+        <ul className="staged" aria-label={t("composer.attached")}>
+          {files.map((f, i) => (
+            <li key={`${f.name}-${i}`}>
+              <span className="name" dir="auto">{f.name}</span>
+              <span className="size">{formatSize(f.size, i18n.language)}</span>
+              <button type="button" className="link" aria-label={t("composer.removeFile", { name: f.name })} onClick={() => setFiles(files.filter((_, j) => j !== i))} disabled={busy}>✕</button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {fileError && <p role="alert" className="error">{fileError}</p>}
       <div className="composer">
         <div className="tools">
+          <button type="button" aria-label={t("composer.attach")} onClick={() => picker.current?.click()} disabled={windowClosed}><Icon name="clip" /></button>
+          <input
+            ref={picker}
+            type="file"
+            multiple
+            hidden
+            data-testid="file-picker"
+            onChange={(e) => {
+              attach([...(e.target.files ?? [])]);
+              e.target.value = "";
+            }}
+          />
           <button type="button" aria-label={t("composer.emoji")} aria-expanded={panel === "emoji"} onClick={() => setPanel(panel === "emoji" ? null : "emoji")}>☺</button>
           <button type="button" aria-label={t("composer.quickReplies")} aria-expanded={panel === "replies"} onClick={() => setPanel(panel === "replies" ? null : "replies")}>⚡</button>
           <button type="button" aria-label={t("composer.scheduleTitle")} aria-expanded={panel === "schedule"} onClick={() => setPanel(panel === "schedule" ? null : "schedule")}>◷</button>
@@ -192,9 +265,15 @@ export function Composer({
           rows={3}
           onKeyDown={onKey}
           onChange={(e) => change(e.target.value)}
+          onPaste={(e) => {
+            const pasted = [...e.clipboardData.files];
+            if (pasted.length === 0) return;
+            e.preventDefault();
+            attach(pasted);
+          }}
         />
-        <button type="button" className="primary" onClick={() => void send()} disabled={windowClosed ? !template.name.trim() : draft.trim() === ""}>
-          {windowClosed ? t("composer.sendTemplate") : t("conversation.send")}
+        <button type="button" className="primary" onClick={() => void send()} disabled={!canSend}>
+          {busy ? t("composer.attaching") : windowClosed ? t("composer.sendTemplate") : t("conversation.send")}
         </button>
       </div>
     </div>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { ask, BridgeError, type Bridge } from "../bridge";
+import { Attachments } from "./Attachments";
 import type { Agent, ConversationEvent, Message, Presence, Timeline } from "../generated/outpost";
 import { CHANNEL_LABEL, initials, ticks } from "../lib/format";
 import { useEvents } from "../lib/events";
@@ -204,7 +205,8 @@ function MessageBubble({
           {quoted.text}
         </blockquote>
       )}
-      <p className="text" dir="auto">{m.text}</p>
+      {m.text && <p className="text" dir="auto">{m.text}</p>}
+      <Attachments bridge={bridge} files={m.attachments} locale={locale} onError={onError} />
       <span className="meta">
         <time dateTime={new Date(m.created_at).toISOString()}>{time}</time>
         {m.direction === "outgoing" && <span className={`ticks ${m.status}`} aria-label={m.status}>{ticks(m.status)}</span>}

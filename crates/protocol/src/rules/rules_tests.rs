@@ -309,3 +309,19 @@ fn test_messages_sent_at_the_same_instant_keep_their_order() {
     }
     assert!(times.windows(2).all(|t| t[0] < t[1]), "{times:?}");
 }
+
+#[test]
+fn test_a_file_sent_alone_is_previewed_by_its_name() {
+    let mut c = conversation();
+    let mut m = msg(&c, Direction::Incoming, T0 + HOUR, None);
+    m.text = "  ".into();
+    m.attachments = vec![Attachment {
+        kind: AttachmentKind::Document,
+        name: "boleto.pdf".into(),
+        mime: "application/pdf".into(),
+        size: 10,
+        url: "https://files.example/1".into(),
+    }];
+    on_incoming(&mut c, &m);
+    assert_eq!(c.last_message_preview, "📎 boleto.pdf");
+}
