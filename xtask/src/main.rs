@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Some("bundle") => bundle(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run              the demo server and Outpost signed in to it (the web edition's address is printed)\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|sync]  the benchmarks (release build)\n  bundle [FORMAT]  the desktop app's package (here: deb; AppImage, msi, dmg on their platforms)\n  gen-types        regenerate ui/src/generated from the Rust types"
+                "usage: cargo xtask <command>\n\n  run              the demo server and Outpost signed in to it (the web edition's address is printed)\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|sync|desktop]  the benchmarks (release build)\n  bundle [FORMAT]  the desktop app's package (here: deb; AppImage, msi, dmg on their platforms)\n  gen-types        regenerate ui/src/generated from the Rust types"
             );
             return ExitCode::from(2);
         }
@@ -376,6 +376,9 @@ fn browser_tests() -> Result {
 fn bench(args: &[String]) -> Result {
     ensure_build_tools()?;
     let which = args.first().map(String::as_str).unwrap_or("core");
+    if which == "desktop" {
+        return bench_desktop(&args[1..]);
+    }
     // Each benchmark is an example of the crate whose figures it measures.
     let (package, example) = match which {
         "core" => ("outpost-core", "bench-core"),
@@ -383,7 +386,7 @@ fn bench(args: &[String]) -> Result {
         "sync" => ("outpost-e2e", "bench-sync"),
         other => {
             return Err(format!(
-                "unknown benchmark '{other}' (known: core, server, sync)"
+                "unknown benchmark '{other}' (known: core, server, sync, desktop)"
             ));
         }
     };
@@ -400,6 +403,45 @@ fn bench(args: &[String]) -> Result {
     ])
     .args(&args[1.min(args.len())..]);
     status(cmd)
+}
+
+/// The desktop benchmark: the release app as `tauri build` makes it (embedded interface), the
+/// empty Tauri app beside it, and the web edition, under Xvfb in a D-Bus session whose keyring
+/// holds the benchmark account's token (see src-tauri/examples/bench-desktop.rs).
+fn bench_desktop(args: &[String]) -> Result {
+    ensure_apt(&["xvfb", "chromium"])?;
+    build_ui()?;
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "outpost-desktop",
+        "--features",
+        "tauri/custom-protocol",
+        "--bin",
+        "outpost-desktop",
+        "--example",
+        "empty-app",
+        "--example",
+        "bench-desktop",
+    ]);
+    status(build)?;
+    let mut web = cargo();
+    web.args(["build", "--release", "-p", "outpost-web"]);
+    status(web)?;
+    let display = ":93";
+    let mut xvfb = Command::new("Xvfb")
+        .args([display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .spawn()
+        .map_err(|e| format!("Xvfb: {e}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut cmd = Command::new(root().join("target/release/examples/bench-desktop"));
+    cmd.current_dir(root()).env("DISPLAY", display).args(args);
+    let result = in_desktop_session(cmd);
+    let _ = xvfb.kill();
+    let _ = xvfb.wait();
+    result
 }
 
 fn gen_types() -> Result {

@@ -78,6 +78,11 @@ fn sync_error(e: SyncError) -> Response {
     error(code, e.to_string())
 }
 
+/// Where the mirror of `account` is kept under `data_dir`.
+pub fn mirror_path(data_dir: &Path, account: &Account) -> std::path::PathBuf {
+    data_dir.join("mirrors").join(mirror_name(account))
+}
+
 /// The mirror's file name for an account: readable, and safe on every file system.
 fn mirror_name(account: &Account) -> String {
     let raw = format!("{}-{}", account.email, account.server);
@@ -133,7 +138,7 @@ impl App {
         std::fs::create_dir_all(&dir)
             .map_err(|e| crate::Error::NotFound(format!("{}: {e}", dir.display())))?;
         let client = Arc::new(Client::open(
-            dir.join(mirror_name(account)),
+            mirror_path(&self.data_dir, account),
             self.clock.clone(),
         )?);
         // The client's events reach the app's subscribers until the client is closed.

@@ -9,6 +9,8 @@ export interface Bridge {
   subscribe(on: (event: Event) => void): () => void;
   /** Whether the bridge itself is connected (the web edition's socket can drop). */
   onConnection?(on: (connected: boolean) => void): () => void;
+  /** The first screen with the inbox is on the display (the shell logs how long start took). */
+  painted?(): void;
 }
 
 /** A response of the wrong kind, or an error the core explained. */

@@ -15,5 +15,8 @@ export async function tauriBridge(): Promise<Bridge> {
       listeners.add(on);
       return () => listeners.delete(on);
     },
+    painted() {
+      void invoke("painted");
+    },
   };
 }

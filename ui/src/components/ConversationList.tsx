@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
+import { afterPaint } from "../lib/paint";
 import { useTranslation } from "react-i18next";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { ask, type Bridge } from "../bridge";
@@ -48,6 +49,7 @@ export function ConversationList({
   /** "" anyone, "nobody", or an agent's id. */
   const [assignee, setAssignee] = useState("");
   const [rows, setRows] = useState<ConversationSummary[]>([]);
+  const [listed, setListed] = useState(false);
   const [next, setNext] = useState<ListCursor | null>(null);
   const [search, setSearch] = useState("");
   const [hits, setHits] = useState<MessageHit[] | null>(null);
@@ -71,6 +73,7 @@ export function ConversationList({
     const r = await ask(bridge, { type: "list_conversations", query: query(null) }, "conversations");
     setRows(r.page.rows);
     setNext(r.page.next);
+    setListed(true);
   }, [bridge, query]);
   useEffect(() => {
     void reload();
@@ -91,6 +94,9 @@ export function ConversationList({
     return () => clearTimeout(timer);
   }, [bridge, search]);
 
+  useEffect(() => {
+    if (listed) afterPaint(() => bridge.painted?.());
+  }, [listed, bridge]);
   useEffect(() => {
     onListed?.(rows.map((r) => r.conversation.id));
   }, [rows, onListed]);

@@ -57,7 +57,7 @@ export function FolderView({
               <button type="button" className="open" onClick={() => onOpenConversation(m.conversation_id)}>
                 <span className="who" dir="auto">{contact_name}</span>
                 <span className="channel">{CHANNEL_LABEL[m.channel]}</span>
-                <span className="text" dir="auto">{m.text}</span>
+                <span className="text" dir="auto">{m.text || m.attachments.map((a) => a.name).join(", ") || (m.template ? `[${m.template.name}]` : "")}</span>
                 <time>{when(m.send_at ?? m.created_at, Date.now(), i18n.language)}</time>
                 <span className={`ticks ${m.status}`} aria-label={m.status}>{ticks(m.status)}</span>
               </button>
