@@ -10,7 +10,7 @@
 //! - click on a conversation to painted timeline in the web edition (tests/bench, Chromium).
 //!
 //! The app is signed in to a server that is not there (a closed port): the figures are the app's
-//! own, not the network's. Options: `--messages N`, `--runs N`, `--clicks N`.
+//! own, not the network's. Options: `--messages N`, `--runs N`, `--clicks N`; `--prepare-only` makes the mirror and stops.
 
 #[path = "../../crates/core/examples/common/bench.rs"]
 mod bench;
@@ -219,6 +219,10 @@ fn main() -> Result<(), Error> {
     let data_dir = dir.join("app");
     std::fs::create_dir_all(&data_dir)?;
     let messages = prepare(&data_dir, &args)?;
+    if args.iter().any(|a| a == "--prepare-only") {
+        // The mirror and the token are ready (for profiling the app by hand in this session).
+        return Ok(());
+    }
     let settle = Duration::from_secs(3);
     let display = std::env::var("DISPLAY").map_err(|_| "run under X (xtask starts Xvfb)")?;
 

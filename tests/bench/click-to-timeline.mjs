@@ -5,7 +5,13 @@
 // Each click is timed inside the page: from the click to the moment the DOM shows the clicked
 // conversation's timeline (a MutationObserver: "committed"), and to the end of the frame that
 // shows it (an animation frame, then a message after it: "painted").
-import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// playwright-core is the interface's dev dependency (ui/package.json).
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const { chromium } = createRequire(join(root, "ui/package.json"))("playwright-core");
 
 const [url, clicksArg] = process.argv.slice(2);
 const clicks = Number(clicksArg ?? 200);
@@ -63,8 +69,9 @@ try {
       painted.push(result.painted);
       committed.push(result.committed);
     }
-    // An agent reads between clicks: let the mark-as-read and the list's refresh settle.
-    await page.waitForTimeout(60);
+    // An agent reads between clicks (a quarter of a second even at a fast j/k pace): the
+    // mark-as-read and the refreshes it causes run in that time, as they would.
+    await page.waitForTimeout(250);
   }
   console.log(JSON.stringify({ painted, committed }));
 } finally {

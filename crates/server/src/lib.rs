@@ -173,6 +173,10 @@ pub async fn start(data_dir: &Path, listen: SocketAddr, clock: Clock) -> Result<
     let timers = tokio::spawn(run_timers(app.clone()));
     let router = http::router(app.clone()).layer(tower_http::trace::TraceLayer::new_for_http());
     let task = tokio::spawn(async move {
+        // Frames and answers go out at once (no Nagle wait behind a delayed acknowledgement).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),

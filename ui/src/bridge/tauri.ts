@@ -16,7 +16,7 @@ export async function tauriBridge(): Promise<Bridge> {
       return () => listeners.delete(on);
     },
     painted() {
-      void invoke("painted");
+      void invoke("painted", { inPage: performance.now() });
     },
   };
 }

@@ -3,7 +3,7 @@ import { useTranslation } from "react-i18next";
 import { ask, BridgeError, type Bridge } from "../bridge";
 import { Attachments } from "./Attachments";
 import type { Agent, ConversationEvent, Message, Presence, Timeline } from "../generated/outpost";
-import { CHANNEL_LABEL, initials, ticks } from "../lib/format";
+import { CHANNEL_LABEL, formatAt, initials, ticks } from "../lib/format";
 import { useEvents } from "../lib/events";
 import { useAct } from "../lib/act";
 import { useAgents } from "../lib/agents";
@@ -192,12 +192,16 @@ function MessageBubble({
   onReply: () => void;
 }) {
   const { t } = useTranslation();
-  const time = new Date(m.created_at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
-  const history = m.history.map((h) => `${h.status} ${new Date(h.at).toLocaleString(locale)}`).join("\n");
-  const title = `${m.sender.name} (${m.sender.kind})\n${history}`;
+  const time = formatAt(m.created_at, "time", locale);
+  // The hover card (who sent it, each status and its time) is written once pointed at.
+  const [pointed, setPointed] = useState(false);
+  const describe = () => setPointed(true);
+  const title = pointed
+    ? `${m.sender.name} (${m.sender.kind})\n${m.history.map((h) => `${h.status} ${formatAt(h.at, "full", locale)}`).join("\n")}`
+    : undefined;
   const act = useAct(bridge, (e) => e && onError(e));
   return (
-    <li className={`bubble ${m.direction} ${m.status}`} title={title}>
+    <li className={`bubble ${m.direction} ${m.status}`} title={title} onPointerEnter={describe} onFocus={describe}>
       {m.direction === "outgoing" && <span className="sender">{m.sender.name}</span>}
       {quoted && (
         <blockquote className="quote" dir="auto">
@@ -232,7 +236,7 @@ function EventLine({ e, locale, agentName }: { e: ConversationEvent; locale: str
       text = k.assignee === null ? t("event.unassigned") : t("event.assigned", { who: agentName(k.assignee) ?? "…" });
       break;
     case "snoozed":
-      text = t("event.snoozed", { until: new Date(k.until).toLocaleString(locale) });
+      text = t("event.snoozed", { until: formatAt(k.until, "full", locale) });
       break;
     case "closed":
     case "opened":
@@ -246,7 +250,7 @@ function EventLine({ e, locale, agentName }: { e: ConversationEvent; locale: str
   }
   return (
     <li className="event">
-      <span>{text} · {e.actor.name} · {new Date(e.at).toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" })}</span>
+      <span>{text} · {e.actor.name} · {formatAt(e.at, "time", locale)}</span>
     </li>
   );
 }

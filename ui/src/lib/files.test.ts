@@ -11,10 +11,12 @@ describe("attaching files", () => {
     expect(refusal([{ name: "limite.bin", size: MAX_FILE_BYTES }], 0)).toBeNull();
   });
   it("previews raster images only: an SVG (which can carry script) is a download", () => {
-    expect(previewable({ mime: "image/png" })).toBe(true);
-    expect(previewable({ mime: "IMAGE/JPEG" })).toBe(true);
-    expect(previewable({ mime: "image/svg+xml" })).toBe(false);
-    expect(previewable({ mime: "application/pdf" })).toBe(false);
+    const up = "/v1/attachments/0190a0b0-0000-7000-8000-000000000000";
+    expect(previewable({ mime: "image/png", url: up })).toBe(true);
+    expect(previewable({ mime: "IMAGE/JPEG", url: up })).toBe(true);
+    expect(previewable({ mime: "image/svg+xml", url: up })).toBe(false);
+    expect(previewable({ mime: "application/pdf", url: up })).toBe(false);
+    expect(previewable({ mime: "image/png", url: "https://files.example/a.png" })).toBe(false);
   });
   it("gives sizes in the agent's language", () => {
     expect(formatSize(999, "en")).toBe("999 B");

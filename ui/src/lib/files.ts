@@ -11,8 +11,9 @@ export const MAX_FILES = 10;
 
 const PREVIEWABLE = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
 
-export function previewable(a: Pick<Attachment, "mime">): boolean {
-  return PREVIEWABLE.has(a.mime.toLowerCase());
+/** A raster image kept by the Outpost server (what a channel keeps is not fetched from here). */
+export function previewable(a: Pick<Attachment, "mime" | "url">): boolean {
+  return PREVIEWABLE.has(a.mime.toLowerCase()) && a.url.startsWith("/v1/attachments/");
 }
 
 /** "820 KB", "12.5 MB", in the agent's language. */
