@@ -30,12 +30,12 @@ struct Shell {
 /// the time since start is printed (the desktop benchmark reads it); otherwise nothing happens.
 /// `in_page`: milliseconds since the page began loading, as the page counts them.
 #[tauri::command]
-fn painted(shell: State<'_, Shell>, in_page: f64) {
+fn painted(shell: State<'_, Shell>, in_page: f64, marks: String) {
     shell.painted.call_once(|| {
         if std::env::var_os("OUTPOST_STARTUP_REPORT").is_some() {
             let total = shell.started.elapsed().as_secs_f64() * 1000.0;
             println!(
-                "outpost: inbox painted {total:.1} ms after main (setup {:.1} ms, page {in_page:.1} ms of it)",
+                "outpost: inbox painted {total:.1} ms after main (setup {:.1} ms, page {in_page:.1} ms of it: {marks})",
                 shell.setup.get().copied().unwrap_or_default()
             );
         }
@@ -90,6 +90,26 @@ fn main() {
                 setup: std::sync::OnceLock::new(),
                 painted: std::sync::Once::new(),
             });
+            // SIGTERM (a session ending, a package upgrade) and SIGINT close Outpost as the
+            // window would: the engine stops and the mirror is closed cleanly.
+            #[cfg(unix)]
+            {
+                let handle = app.handle().clone();
+                tauri::async_runtime::spawn(async move {
+                    use tokio::signal::unix::{SignalKind, signal};
+                    let (Ok(mut term), Ok(mut int)) = (
+                        signal(SignalKind::terminate()),
+                        signal(SignalKind::interrupt()),
+                    ) else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                    handle.exit(0);
+                });
+            }
             let _ = app
                 .state::<Shell>()
                 .setup

@@ -21,6 +21,7 @@ export function App({ bridge }: { bridge: Bridge }) {
   const [signInReason, setSignInReason] = useState<string | null>(null);
   const refreshSession = useCallback(async () => {
     const r = await ask(bridge, { type: "session" }, "session");
+    performance.mark("session");
     setSession(r.session);
   }, [bridge]);
   useEffect(() => {

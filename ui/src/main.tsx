@@ -5,9 +5,11 @@ import "./styles.css";
 import { App } from "./App";
 import { connect } from "./bridge";
 
+performance.mark("script");
 const root = createRoot(document.getElementById("root")!);
 connect().then(
   (bridge) =>
+    performance.mark("bridge") &&
     root.render(
       <StrictMode>
         <App bridge={bridge} />

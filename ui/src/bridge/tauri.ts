@@ -16,7 +16,11 @@ export async function tauriBridge(): Promise<Bridge> {
       return () => listeners.delete(on);
     },
     painted() {
-      void invoke("painted", { inPage: performance.now() });
+      const marks = performance
+        .getEntriesByType("mark")
+        .map((m) => `${m.name} ${m.startTime.toFixed(0)}`)
+        .join(", ");
+      void invoke("painted", { inPage: performance.now(), marks });
     },
   };
 }

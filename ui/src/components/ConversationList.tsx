@@ -71,6 +71,7 @@ export function ConversationList({
   const reload = useCallback(async () => {
     // The first pages again, as many as were shown (a change keeps the agent's place).
     const r = await ask(bridge, { type: "list_conversations", query: query(null) }, "conversations");
+    if (performance.getEntriesByName("listed").length === 0) performance.mark("listed");
     setRows(r.page.rows);
     setNext(r.page.next);
     setListed(true);
