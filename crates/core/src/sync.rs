@@ -606,12 +606,16 @@ impl Syncer {
     /// them. A file the server refuses (too large, its id taken) is left: the message naming it
     /// is then refused with the reason, like any refused action.
     async fn upload_files_of(&self, ops: &[Op]) -> Result<(), SyncError> {
+        // Most pushes carry no file: no copy, no read of the mirror for them.
+        if ops.iter().all(|op| op.action.attachments().is_empty()) {
+            return Ok(());
+        }
         let client = self.client.clone();
         let ops = ops.to_vec();
         let waiting = blocking(move || client.store().uploads_waiting(&ops)).await?;
-        for (id, mime) in waiting {
+        for id in waiting {
             let client = self.client.clone();
-            let Some((_, bytes)) = blocking(move || client.store().local_file(id)).await? else {
+            let Some((mime, bytes)) = blocking(move || client.store().local_file(id)).await? else {
                 continue;
             };
             // A big file on a slow link: at least 256 KiB/s before giving up on it.

@@ -97,6 +97,20 @@ fn check_template(t: &Option<TemplateRef>) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// A media type as both sides keep it: `type/subtype`, lower case, printable tokens, no
+/// parameters ("Image/PNG; q=1" is "image/png"); none when it is not one.
+pub fn plain_mime(mime: &str) -> Option<String> {
+    let mime = mime.split(';').next()?.trim().to_ascii_lowercase();
+    let (kind, sub) = mime.split_once('/')?;
+    let token = |t: &str| {
+        !t.is_empty()
+            && t.len() <= 100
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    (token(kind) && token(sub)).then_some(mime)
+}
+
 /// What an agent attaches: uploads to the Outpost server, each named, typed, at most 100 MiB.
 fn check_outgoing_attachments(attachments: &[Attachment]) -> Result<(), ValidationError> {
     if attachments.len() > MAX_ATTACHMENTS {

@@ -233,6 +233,15 @@ pub enum Action {
 }
 
 impl Action {
+    /// The files a message of this action carries (none for every other action).
+    pub fn attachments(&self) -> &[Attachment] {
+        match self {
+            Action::SendMessage { attachments, .. }
+            | Action::ScheduleMessage { attachments, .. } => attachments,
+            _ => &[],
+        }
+    }
+
     /// The stable name of the action's kind, as on the wire.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -125,22 +125,13 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        ErrorCode::TooLarge,
-                        format!(
-                            "The body is larger than {} MiB.",
-                            MAX_BODY_BYTES / (1024 * 1024)
-                        ),
-                    )
-                } else {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        ErrorCode::InvalidInput,
-                        format!("The body could not be read: {e}"),
-                    )
-                }
+                unreadable(
+                    e,
+                    &format!(
+                        "The body is larger than {} MiB.",
+                        MAX_BODY_BYTES / (1024 * 1024)
+                    ),
+                )
             })?;
         serde_json::from_slice(&bytes).map(Body).map_err(|e| {
             ApiError::new(
@@ -149,6 +140,23 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
                 format!("The body is not valid: {e}"),
             )
         })
+    }
+}
+
+/// A body that could not be read: over its route's limit (a 413 saying `too_large`), or cut off.
+fn unreadable(e: axum::extract::rejection::BytesRejection, too_large: &str) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::TooLarge,
+            too_large,
+        )
+    } else {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidInput,
+            format!("The body could not be read: {e}"),
+        )
     }
 }
 
@@ -918,20 +926,6 @@ fn upload_id(id: &str) -> Result<uuid::Uuid, ApiError> {
     })
 }
 
-/// A media type we keep as given: `type/subtype`, printable ASCII, no parameters.
-fn plain_mime(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    let v = v.split(';').next()?.trim().to_ascii_lowercase();
-    let (kind, sub) = v.split_once('/')?;
-    let token = |t: &str| {
-        !t.is_empty()
-            && t.len() <= 100
-            && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
-    };
-    (token(kind) && token(sub)).then_some(v)
-}
-
 #[derive(Serialize, Deserialize)]
 pub struct UploadResponse {
     pub url: String,
@@ -948,28 +942,18 @@ async fn upload<S: Storage>(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
     let id = upload_id(&id)?;
-    let mime = plain_mime(&headers).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::InvalidInput,
-            "Say what the file is (Content-Type: type/subtype).",
-        )
-    })?;
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(outpost_protocol::limits::plain_mime)
+        .ok_or_else(|| {
             ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::TooLarge,
-                "A file may be at most 100 MiB.",
-            )
-        } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::InvalidInput,
-                format!("The file could not be read: {e}"),
+                "Say what the file is (Content-Type: type/subtype).",
             )
-        }
-    })?;
+        })?;
+    let bytes = body.map_err(|e| unreadable(e, "A file may be at most 100 MiB."))?;
     let size = bytes.len() as u64;
     let now = app.now();
     let storage = app.storage.clone();

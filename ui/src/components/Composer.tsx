@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "../bridge";
-import type { Action, Agent, Contact, Conversation, Message, TemplateRef } from "../generated/outpost";
+import type { Action, Agent, Attachment, Contact, Conversation, Message, TemplateRef } from "../generated/outpost";
 import { uuidv7 } from "../lib/ids";
 import { formatSize, refusal, stageFiles } from "../lib/files";
 import { Icon } from "./Icon";
@@ -94,7 +94,7 @@ export function Composer({
     area.current?.focus();
   };
   /** Hands the files to the core, then takes the action; on a problem nothing is lost. */
-  const withFiles = async (take: (attachments: Awaited<ReturnType<typeof stageFiles>>) => Promise<void>) => {
+  const withFiles = async (take: (attachments: Attachment[]) => Promise<void>) => {
     setBusy(true);
     try {
       const attachments = await stageFiles(bridge, files);

@@ -2,8 +2,8 @@
 //! queued offline is whole after a restart; the push uploads them before the message that names
 //! them, once each (see `Syncer::push`).
 
-use outpost_protocol::limits::{MAX_ATTACHMENT_BYTES, MAX_SHORT_TEXT_CHARS};
-use outpost_protocol::{Action, Attachment, AttachmentKind, Millis, Op, ValidationError};
+use outpost_protocol::limits::{MAX_ATTACHMENT_BYTES, MAX_SHORT_TEXT_CHARS, plain_mime};
+use outpost_protocol::{Attachment, AttachmentKind, Millis, Op, ValidationError};
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
@@ -14,29 +14,6 @@ fn invalid(problem: impl Into<String>) -> Error {
     Error::Invalid(ValidationError {
         field: "attachments",
         problem: problem.into(),
-    })
-}
-
-/// A media type as the server keeps it: `type/subtype`, lower case, no parameters.
-fn plain_mime(mime: &str) -> Option<String> {
-    let mime = mime.split(';').next()?.trim().to_ascii_lowercase();
-    let (kind, sub) = mime.split_once('/')?;
-    let token = |t: &str| {
-        !t.is_empty()
-            && t.len() <= 100
-            && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
-    };
-    (token(kind) && token(sub)).then_some(mime)
-}
-
-/// The files `ops` carry.
-fn attachments_of(ops: &[Op]) -> impl Iterator<Item = &Attachment> {
-    ops.iter().flat_map(|op| match &op.action {
-        Action::SendMessage { attachments, .. } | Action::ScheduleMessage { attachments, .. } => {
-            attachments.as_slice()
-        }
-        _ => &[],
     })
 }
 
@@ -90,18 +67,27 @@ impl Store {
     }
 
     /// The files of `ops` kept here and not yet at the server, in order, once each.
-    pub fn uploads_waiting(&self, ops: &[Op]) -> Result<Vec<(Uuid, String)>> {
+    pub fn uploads_waiting(&self, ops: &[Op]) -> Result<Vec<Uuid>> {
+        let mut named: Vec<Uuid> = Vec::new();
+        for id in ops
+            .iter()
+            .flat_map(|op| op.action.attachments())
+            .filter_map(Attachment::upload_id)
+        {
+            if !named.contains(&id) {
+                named.push(id);
+            }
+        }
+        if named.is_empty() {
+            return Ok(named);
+        }
         self.read(|c| {
-            let mut out: Vec<(Uuid, String)> = Vec::new();
-            let mut q =
-                c.prepare_cached("SELECT mime FROM uploads WHERE id = ?1 AND uploaded = 0")?;
-            for a in attachments_of(ops) {
-                let Some(id) = a.upload_id() else { continue };
-                if out.iter().any(|(seen, _)| *seen == id) {
-                    continue;
-                }
-                if let Some(mime) = q.query_row([id], |r| r.get(0)).optional()? {
-                    out.push((id, mime));
+            let mut waiting =
+                c.prepare_cached("SELECT 1 FROM uploads WHERE id = ?1 AND uploaded = 0")?;
+            let mut out = Vec::new();
+            for id in named {
+                if waiting.exists([id])? {
+                    out.push(id);
                 }
             }
             Ok(out)

@@ -953,13 +953,11 @@ impl Storage for Sqlite {
 
     fn attachment(&self, id: Uuid) -> Result<Option<(Upload, Vec<u8>)>> {
         self.read(|c| {
-            let Some(up) = upload_of(c, id)? else {
-                return Ok(None);
-            };
-            let bytes: Vec<u8> = c
-                .prepare_cached("SELECT bytes FROM attachments WHERE id = ?1")?
-                .query_row([id], |r| r.get(0))?;
-            Ok(Some((up, bytes)))
+            Ok(c.prepare_cached(
+                "SELECT uploader, mime, size, message, conversation, bytes FROM attachments WHERE id = ?1",
+            )?
+            .query_row([id], |r| Ok((upload_row(r)?, r.get(5)?)))
+            .optional()?)
         })
     }
 }
@@ -969,16 +967,19 @@ fn upload_of(conn: &Connection, id: Uuid) -> Result<Option<Upload>> {
         .prepare_cached(
             "SELECT uploader, mime, size, message, conversation FROM attachments WHERE id = ?1",
         )?
-        .query_row([id], |r| {
-            Ok(Upload {
-                uploader: AgentId(r.get(0)?),
-                mime: r.get(1)?,
-                size: r.get::<_, i64>(2)? as u64,
-                message: r.get::<_, Option<Uuid>>(3)?.map(MessageId),
-                conversation: r.get::<_, Option<Uuid>>(4)?.map(ConversationId),
-            })
-        })
+        .query_row([id], upload_row)
         .optional()?)
+}
+
+/// An upload from the first five columns: uploader, mime, size, message, conversation.
+fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Upload> {
+    Ok(Upload {
+        uploader: AgentId(r.get(0)?),
+        mime: r.get(1)?,
+        size: r.get::<_, i64>(2)? as u64,
+        message: r.get::<_, Option<Uuid>>(3)?.map(MessageId),
+        conversation: r.get::<_, Option<Uuid>>(4)?.map(ConversationId),
+    })
 }
 
 /// Whether a restricted agent may see a feed row, by the current state of its scope.
