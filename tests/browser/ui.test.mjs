@@ -288,6 +288,10 @@ test("custom views: create one with nested filters, share it, rename it, delete 
   await nav.getByRole("button", { name: "Edit view: Brasil, esperando" }).click();
   await page.getByRole("dialog", { name: "Edit view" }).getByRole("button", { name: "Delete" }).click();
   await nav.getByRole("button", { name: /^Brasil, esperando/ }).waitFor({ state: "detached" });
+  // The deleted view was on screen: the agent is taken back to All, with its list, not an error.
+  await nav.locator('button[aria-current="page"]', { hasText: "All" }).waitFor();
+  await page.locator(".row").first().waitFor();
+  assert.equal(await page.locator(".list [role=alert]").count(), 0);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

@@ -52,6 +52,10 @@ export function ConversationList({
   const [listed, setListed] = useState(false);
   const [next, setNext] = useState<ListCursor | null>(null);
   const [search, setSearch] = useState("");
+  /** Why the list could not be read (a view deleted meanwhile, a damaged mirror), shown in its place. */
+  const [failure, setFailure] = useState<string | null>(null);
+  /** Only the newest reload's answer is shown: an older one may finish after it. */
+  const generation = useRef(0);
   const [hits, setHits] = useState<MessageHit[] | null>(null);
   const loading = useRef(false);
 
@@ -70,10 +74,20 @@ export function ConversationList({
   );
   const reload = useCallback(async () => {
     // The first pages again, as many as were shown (a change keeps the agent's place).
-    const r = await ask(bridge, { type: "list_conversations", query: query(null) }, "conversations");
-    if (performance.getEntriesByName("listed").length === 0) performance.mark("listed");
-    setRows(r.page.rows);
-    setNext(r.page.next);
+    const mine = ++generation.current;
+    try {
+      const r = await ask(bridge, { type: "list_conversations", query: query(null) }, "conversations");
+      if (mine !== generation.current) return;
+      if (performance.getEntriesByName("listed").length === 0) performance.mark("listed");
+      setFailure(null);
+      setRows(r.page.rows);
+      setNext(r.page.next);
+    } catch (e) {
+      if (mine !== generation.current) return;
+      setFailure(e instanceof Error ? e.message : String(e));
+      setRows([]);
+      setNext(null);
+    }
     setListed(true);
   }, [bridge, query]);
   useEffect(() => {
@@ -89,8 +103,12 @@ export function ConversationList({
       return;
     }
     const timer = setTimeout(async () => {
-      const r = await ask(bridge, { type: "search", query: search, limit: 50 }, "search_results");
-      setHits(r.results.messages);
+      try {
+        const r = await ask(bridge, { type: "search", query: search, limit: 50 }, "search_results");
+        setHits(r.results.messages);
+      } catch {
+        setHits([]);
+      }
     }, 120);
     return () => clearTimeout(timer);
   }, [bridge, search]);
@@ -105,10 +123,14 @@ export function ConversationList({
   const more = async () => {
     if (!next || loading.current) return;
     loading.current = true;
+    const mine = generation.current;
     try {
       const r = await ask(bridge, { type: "list_conversations", query: query(next) }, "conversations");
+      if (mine !== generation.current) return;
       setRows((old) => [...old, ...r.page.rows]);
       setNext(r.page.next);
+    } catch {
+      // The list changed under it (a view deleted): the reload that follows says why.
     } finally {
       loading.current = false;
     }
@@ -186,6 +208,8 @@ export function ConversationList({
             </li>
           ))}
         </ul>
+      ) : failure !== null ? (
+        <p className="empty" role="alert">{failure}</p>
       ) : rows.length === 0 ? (
         <p className="empty">{t("list.empty")}</p>
       ) : (

@@ -28,7 +28,8 @@ export function Sidebar({
 }) {
   const { t } = useTranslation();
   const [teams, setTeams] = useState<Team[]>([]);
-  const [views, setViews] = useState<CustomView[]>([]);
+  /** The custom views, null until first read. */
+  const [views, setViews] = useState<CustomView[] | null>(null);
   /** The view being edited: null for none, "new" for a new one. */
   const [editing, setEditing] = useState<CustomView | "new" | null>(null);
   const load = useCallback(async () => {
@@ -41,6 +42,12 @@ export function Sidebar({
   useEvents(bridge, (e) => {
     if (e.type === "changed" && (e.views || e.agents)) void load();
   });
+  // The view shown was deleted (here, or by its owner elsewhere): back to All.
+  useEffect(() => {
+    if (views === null || place.kind !== "view" || place.view.type !== "custom") return;
+    const id = place.view.id;
+    if (!views.some((v) => v.id === id)) onPlace({ kind: "view", view: { type: "all" } });
+  }, [views, place, onPlace]);
   const viewCount = (v: ViewRef) => counts?.views.find((c) => sameView(c.view, v));
   const folderCount = (f: Folder) => counts?.folders.find(([g]) => g === f)?.[1] ?? 0;
   const viewItem = (v: ViewRef, label: string, custom?: CustomView) => {
@@ -78,7 +85,7 @@ export function Sidebar({
         {t("views.custom")}
         <button type="button" className="add" aria-label={t("viewEditor.new")} onClick={() => setEditing("new")}>+</button>
       </h2>
-      <ul>{views.map((v) => viewItem({ type: "custom", id: v.id }, v.name, v))}</ul>
+      <ul>{(views ?? []).map((v) => viewItem({ type: "custom", id: v.id }, v.name, v))}</ul>
       <h2>{t("folders.title")}</h2>
       <ul>
         {FOLDERS.map((f) => {
