@@ -248,8 +248,7 @@ fn main() -> Result<(), Error> {
         } else {
             starts.push(took);
         }
-        // Used a moment, as an agent would, before it is closed: an app closed within half a
-        // second of starting made the next start ~500 ms slower (WebKit's side, not understood).
+        // Used a moment, as an agent would, before it is closed.
         std::thread::sleep(settle);
         if run == runs - 1 {
             memory = Some(pss(child.id()));

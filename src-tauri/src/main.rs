@@ -71,7 +71,28 @@ fn main() {
                 let _ = window.set_focus();
             }
         }))
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        // The window is created hidden and shown once its page has loaded (below): whether it
+        // was visible is not restored, or the plugin would show it at once.
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(
+                    tauri_plugin_window_state::StateFlags::all()
+                        - tauri_plugin_window_state::StateFlags::VISIBLE,
+                )
+                .build(),
+        )
+        // Shown when the page has loaded, not before: no blank window, and (WebKitGTK) a window
+        // drawn while its web process is still starting can block the UI thread 500 ms waiting
+        // for a frame that process cannot send yet.
+        .on_page_load(|webview, payload| {
+            if payload.event() == tauri::webview::PageLoadEvent::Finished {
+                let window = webview.window();
+                if !window.is_visible().unwrap_or(true) {
+                    let _ = window.show();
+                    let _ = window.set_focus();
+                }
+            }
+        })
         .setup(move |app| {
             let data_dir = match std::env::var_os("OUTPOST_DATA_DIR") {
                 Some(dir) => dir.into(),

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { ask, type Bridge } from "./bridge";
+import { ask, dropPrefetched, peek, prefetchArrived, type Bridge } from "./bridge";
+import { useLoad } from "./lib/prefetched";
 import type { Action, Counts, Folder, SessionInfo, SyncStatus, ViewRef } from "./generated/outpost";
 import { Sidebar } from "./components/Sidebar";
 import { ConversationList } from "./components/ConversationList";
@@ -22,6 +23,9 @@ export function App({ bridge }: { bridge: Bridge }) {
   const refreshSession = useCallback(async () => {
     const r = await ask(bridge, { type: "session" }, "session");
     performance.mark("session");
+    // Signed in: the workspace's first frame has its reads (prefetched with the session).
+    if (r.session.account === null || r.session.agent === null) dropPrefetched(bridge);
+    else await prefetchArrived(bridge);
     setSession(r.session);
   }, [bridge]);
   useEffect(() => {
@@ -62,7 +66,8 @@ function Workspace({
 }) {
   const [place, setPlace] = useState<Place>({ kind: "view", view: { type: "all" } });
   const [open, setOpen] = useState<string | null>(null);
-  const [counts, setCounts] = useState<Counts | null>(null);
+  const [counts, setCounts] = useState<Counts | null>(() => peek(bridge, { type: "counts" }, "counts")?.counts ?? null);
+  const [peekedCounts] = useState(counts !== null);
   const [progress, setProgress] = useState<{ stored: number; total: number } | null>(null);
   const [listed, setListed] = useState<string[]>([]);
   const [help, setHelp] = useState(false);
@@ -103,9 +108,7 @@ function Workspace({
     const r = await ask(bridge, { type: "counts" }, "counts");
     setCounts(r.counts);
   }, [bridge]);
-  useEffect(() => {
-    void loadCounts();
-  }, [loadCounts]);
+  useLoad(bridge, loadCounts, peekedCounts);
   useEvents(bridge, (e) => {
     if (e.type === "changed" && (e.folders || e.views)) void loadCounts();
     if (e.type === "sync_progress") setProgress(e.stored >= e.total ? null : { stored: e.stored, total: e.total });

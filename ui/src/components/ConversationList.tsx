@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { afterPaint } from "../lib/paint";
 import { useTranslation } from "react-i18next";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { ask, type Bridge } from "../bridge";
+import { ask, peek, type Bridge } from "../bridge";
+import { useLoad } from "../lib/prefetched";
 import type {
   Agent,
   ChannelKind,
@@ -17,10 +18,10 @@ import type {
 import { CHANNEL_BADGE, CHANNEL_LABEL, initials, when } from "../lib/format";
 import { useEvents } from "../lib/events";
 import { useAgents } from "../lib/agents";
+import { LIST_DEFAULTS, listQuery } from "../lib/listQuery";
 
 const STATES: ConversationState[] = ["open", "closed", "snoozed"];
 const SORTS: Sort[] = ["newest_message", "oldest_message", "longest_open", "shortest_open"];
-const PAGE = 100;
 const ROW_HEIGHT = 68;
 
 export function ConversationList({
@@ -42,15 +43,21 @@ export function ConversationList({
   onWriteFirst?: () => void;
 }) {
   const { t, i18n } = useTranslation();
-  const [state, setState] = useState<ConversationState>("open");
-  const [sort, setSort] = useState<Sort>("newest_message");
-  const [unanswered, setUnanswered] = useState(false);
-  const [channel, setChannel] = useState<ChannelKind | null>(null);
+  const [state, setState] = useState<ConversationState>(LIST_DEFAULTS.state);
+  const [sort, setSort] = useState<Sort>(LIST_DEFAULTS.sort);
+  const [unanswered, setUnanswered] = useState(LIST_DEFAULTS.unanswered);
+  const [channel, setChannel] = useState<ChannelKind | null>(LIST_DEFAULTS.channel);
   /** "" anyone, "nobody", or an agent's id. */
-  const [assignee, setAssignee] = useState("");
-  const [rows, setRows] = useState<ConversationSummary[]>([]);
-  const [listed, setListed] = useState(false);
-  const [next, setNext] = useState<ListCursor | null>(null);
+  const [assignee, setAssignee] = useState(LIST_DEFAULTS.assignee);
+  // The first page, when it was prefetched and has arrived: in the first frame.
+  const [first] = useState(() => {
+    const r = peek(bridge, { type: "list_conversations", query: listQuery(view, LIST_DEFAULTS, null) }, "conversations");
+    if (r && performance.getEntriesByName("listed").length === 0) performance.mark("listed");
+    return r;
+  });
+  const [rows, setRows] = useState<ConversationSummary[]>(first?.page.rows ?? []);
+  const [listed, setListed] = useState(first !== undefined);
+  const [next, setNext] = useState<ListCursor | null>(first?.page.next ?? null);
   const [search, setSearch] = useState("");
   /** Why the list could not be read (a view deleted meanwhile, a damaged mirror), shown in its place. */
   const [failure, setFailure] = useState<string | null>(null);
@@ -60,16 +67,7 @@ export function ConversationList({
   const loading = useRef(false);
 
   const query = useCallback(
-    (after: ListCursor | null): ListQuery => ({
-      view,
-      state,
-      channel,
-      assignee: assignee === "" ? null : assignee === "nobody" ? { type: "nobody" } : { type: "agent", id: assignee },
-      unanswered_only: unanswered,
-      sort,
-      after,
-      limit: PAGE,
-    }),
+    (after: ListCursor | null): ListQuery => listQuery(view, { state, sort, unanswered, channel, assignee }, after),
     [view, state, sort, unanswered, channel, assignee],
   );
   const reload = useCallback(async () => {
@@ -90,9 +88,7 @@ export function ConversationList({
     }
     setListed(true);
   }, [bridge, query]);
-  useEffect(() => {
-    void reload();
-  }, [reload]);
+  useLoad(bridge, reload, first !== undefined);
   const { agents, name: nameOf } = useAgents(bridge);
   useEvents(bridge, (e) => {
     if (e.type === "changed" && (e.conversations.length > 0 || e.contacts.length > 0 || e.folders)) void reload();
@@ -113,7 +109,8 @@ export function ConversationList({
     return () => clearTimeout(timer);
   }, [bridge, search]);
 
-  useEffect(() => {
+  // Before the frame is painted (a layout effect), so the report counts from the first frame with rows.
+  useLayoutEffect(() => {
     if (listed) afterPaint(() => bridge.painted?.());
   }, [listed, bridge]);
   useEffect(() => {
@@ -142,6 +139,9 @@ export function ConversationList({
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 8,
+    // Until the list's box is measured (a frame later), assume it is as tall as the window: the
+    // first frame already shows the rows.
+    initialRect: { width: 0, height: window.innerHeight },
   });
   const items = virtual.getVirtualItems();
   const last = items[items.length - 1];

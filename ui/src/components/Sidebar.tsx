@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState } from "react";
 import { createPortal } from "react-dom";
 import { useTranslation } from "react-i18next";
-import { ask, type Bridge } from "../bridge";
+import { ask, peek, type Bridge } from "../bridge";
+import { useLoad } from "../lib/prefetched";
 import type { Counts, CustomView, Folder, Team, ViewRef } from "../generated/outpost";
 import type { Place } from "../App";
 import { useEvents } from "../lib/events";
@@ -27,18 +28,20 @@ export function Sidebar({
   me: string;
 }) {
   const { t } = useTranslation();
-  const [teams, setTeams] = useState<Team[]>([]);
+  const [first] = useState(() => ({
+    teams: peek(bridge, { type: "list_teams" }, "teams")?.teams,
+    views: peek(bridge, { type: "list_views" }, "views")?.views,
+  }));
+  const [teams, setTeams] = useState<Team[]>(first.teams ?? []);
   /** The custom views, null until first read. */
-  const [views, setViews] = useState<CustomView[] | null>(null);
+  const [views, setViews] = useState<CustomView[] | null>(first.views ?? null);
   /** The view being edited: null for none, "new" for a new one. */
   const [editing, setEditing] = useState<CustomView | "new" | null>(null);
   const load = useCallback(async () => {
     setTeams((await ask(bridge, { type: "list_teams" }, "teams")).teams);
     setViews((await ask(bridge, { type: "list_views" }, "views")).views);
   }, [bridge]);
-  useEffect(() => {
-    void load();
-  }, [load]);
+  useLoad(bridge, load, first.teams !== undefined && first.views !== undefined);
   useEvents(bridge, (e) => {
     if (e.type === "changed" && (e.views || e.agents)) void load();
   });

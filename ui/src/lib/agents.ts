@@ -1,17 +1,17 @@
-import { useCallback, useEffect, useState } from "react";
-import { ask, type Bridge } from "../bridge";
+import { useCallback, useState } from "react";
+import { ask, peek, type Bridge } from "../bridge";
+import { useLoad } from "./prefetched";
 import type { Agent } from "../generated/outpost";
 import { useEvents } from "./events";
 
 /** The workspace's agents, kept current; `name(id)` for showing who. */
 export function useAgents(bridge: Bridge) {
-  const [agents, setAgents] = useState<Agent[]>([]);
+  const [first] = useState(() => peek(bridge, { type: "list_agents" }, "agents")?.agents);
+  const [agents, setAgents] = useState<Agent[]>(first ?? []);
   const load = useCallback(async () => {
     setAgents((await ask(bridge, { type: "list_agents" }, "agents")).agents);
   }, [bridge]);
-  useEffect(() => {
-    void load();
-  }, [load]);
+  useLoad(bridge, load, first !== undefined);
   useEvents(bridge, (e) => {
     if (e.type === "changed" && e.agents) void load();
   });
