@@ -131,6 +131,16 @@ fn main() {
                     handle.exit(0);
                 });
             }
+            // Should the page never report its load (a broken install), the window still shows.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                if let Some(window) = handle.get_webview_window("main")
+                    && !window.is_visible().unwrap_or(true)
+                {
+                    let _ = window.show();
+                }
+            });
             let _ = app
                 .state::<Shell>()
                 .setup
