@@ -200,6 +200,8 @@ pub enum Event {
         views: bool,
         agents: bool,
         journal: bool,
+        /// The agent's notification settings.
+        settings: bool,
     },
     /// The server refused an action: its effect was undone; tell the agent why.
     OpRefused {
@@ -306,6 +308,7 @@ impl From<Changed> for Event {
             views: c.views,
             agents: c.agents,
             journal: c.journal,
+            settings: c.settings,
         }
     }
 }

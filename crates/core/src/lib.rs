@@ -14,6 +14,7 @@ pub mod client;
 pub mod error;
 pub mod store;
 pub mod sync;
+pub mod triage;
 
 /// Realistic generated workspaces (from `outpost-protocol`), for the demo, benchmarks and tests.
 pub use outpost_protocol::generate;

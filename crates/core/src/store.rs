@@ -70,6 +70,8 @@ pub struct Changed {
     pub views: bool,
     pub agents: bool,
     pub journal: bool,
+    /// The agent's notification settings.
+    pub settings: bool,
 }
 
 impl Changed {
@@ -84,6 +86,7 @@ impl Changed {
         self.views |= other.views;
         self.agents |= other.agents;
         self.journal |= other.journal;
+        self.settings |= other.settings;
     }
 }
 

@@ -580,6 +580,16 @@ pub fn apply<W: Workspace>(
             agent.availability = *availability;
             w.put(&Entity::Agent(agent))?;
         }
+        Action::SaveNotifySettings { settings } => {
+            if settings.agent_id != me.id {
+                return Err(refuse(
+                    ErrorCode::NotAllowed,
+                    "An agent chooses only their own notifications.",
+                )
+                .into());
+            }
+            w.put(&Entity::Settings(settings.clone()))?;
+        }
     }
     if let Mode::Wedged { reason } = mode
         && let Some(id) = created_message(op)

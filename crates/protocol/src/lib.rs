@@ -17,6 +17,7 @@ pub mod folder;
 pub mod generate;
 pub mod ids;
 pub mod limits;
+pub mod notify;
 pub mod rules;
 pub mod sync;
 pub mod typescript;
@@ -25,6 +26,7 @@ pub use entity::*;
 pub use folder::Folder;
 pub use ids::*;
 pub use limits::ValidationError;
+pub use notify::{NotifyCategory, NotifySettings, QuietHours};
 pub use sync::*;
 
 /// Milliseconds since the Unix epoch, UTC. Every timestamp on the wire is one of these.

@@ -389,6 +389,7 @@ impl Entity {
             Entity::Agent(a) => a.validate(),
             Entity::Team(t) => check_len("name", &t.name, MAX_SHORT_TEXT_CHARS),
             Entity::View(v) => v.validate(),
+            Entity::Settings(s) => s.validate(),
         }
     }
 }
@@ -469,6 +470,7 @@ impl Action {
                 Ok(())
             }
             Action::SaveView { view } => view.validate(),
+            Action::SaveNotifySettings { settings } => settings.validate(),
             Action::CancelScheduled { .. }
             | Action::DiscardMessage { .. }
             | Action::Assign { .. }

@@ -86,17 +86,23 @@ fn note_last_message(c: &mut Conversation, m: &Message) {
     if m.created_at >= c.last_message_at {
         c.last_message_at = m.created_at;
         c.last_message_direction = Some(m.direction);
-        c.last_message_preview = if m.text.trim().is_empty() && !m.attachments.is_empty() {
-            // A file alone: its name, marked as a file (the same in every language).
-            let names: Vec<&str> = m.attachments.iter().map(|a| a.name.as_str()).collect();
-            preview(&format!("📎 {}", names.join(", ")))
-        } else if let (true, Some(t)) = (m.text.trim().is_empty(), &m.template) {
-            // A template without its text here: its name, as the channel lists it.
-            preview(&format!("[{}]", t.name))
-        } else {
-            preview(&m.text)
-        };
+        c.last_message_preview = message_preview(m);
         c.channel = m.channel;
+    }
+}
+
+/// A message in one line of plain text (lists, notifications): its text, else the names of its
+/// files, else its template's name.
+pub fn message_preview(m: &Message) -> String {
+    if m.text.trim().is_empty() && !m.attachments.is_empty() {
+        // A file alone: its name, marked as a file (the same in every language).
+        let names: Vec<&str> = m.attachments.iter().map(|a| a.name.as_str()).collect();
+        preview(&format!("📎 {}", names.join(", ")))
+    } else if let (true, Some(t)) = (m.text.trim().is_empty(), &m.template) {
+        // A template without its text here: its name, as the channel lists it.
+        preview(&format!("[{}]", t.name))
+    } else {
+        preview(&m.text)
     }
 }
 

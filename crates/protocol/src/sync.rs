@@ -10,7 +10,7 @@ use ts_rs::TS;
 use crate::{
     Agent, AgentId, Attachment, Availability, ChannelKind, Contact, ContactId, Conversation,
     ConversationEvent, ConversationId, CustomView, EventId, Message, MessageId, Millis, OpId, Team,
-    TeamId, TemplateRef, ViewId,
+    NotifySettings, TeamId, TemplateRef, ViewId,
 };
 
 /// An entity, as carried by a change.
@@ -24,6 +24,8 @@ pub enum Entity {
     Agent(Agent),
     Team(Team),
     View(CustomView),
+    /// An agent's notification choices: only that agent's own feed carries them.
+    Settings(NotifySettings),
 }
 
 /// The name of an entity, without its data.
@@ -37,6 +39,8 @@ pub enum EntityRef {
     Agent(AgentId),
     Team(TeamId),
     View(ViewId),
+    /// The notification settings of the agent.
+    Settings(AgentId),
 }
 
 impl Entity {
@@ -49,6 +53,7 @@ impl Entity {
             Entity::Agent(a) => EntityRef::Agent(a.id),
             Entity::Team(t) => EntityRef::Team(t.id),
             Entity::View(v) => EntityRef::View(v.id),
+            Entity::Settings(s) => EntityRef::Settings(s.agent_id),
         }
     }
 }
@@ -230,6 +235,10 @@ pub enum Action {
     SetAvailability {
         availability: Availability,
     },
+    /// Store the agent's own notification choices.
+    SaveNotifySettings {
+        settings: NotifySettings,
+    },
 }
 
 impl Action {
@@ -269,6 +278,7 @@ impl Action {
             Action::SaveView { .. } => "save_view",
             Action::DeleteView { .. } => "delete_view",
             Action::SetAvailability { .. } => "set_availability",
+            Action::SaveNotifySettings { .. } => "save_notify_settings",
         }
     }
 }

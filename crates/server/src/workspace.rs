@@ -86,6 +86,7 @@ impl<T: Tx> AgentView<'_, T> {
                     || v.sharing.teams.iter().any(|t| self.agent.teams.contains(t))
             }
             Entity::Agent(_) | Entity::Team(_) => true,
+            Entity::Settings(s) => s.agent_id == self.agent.id,
         })
     }
 }

@@ -5,7 +5,7 @@
 use outpost_protocol::{
     Agent, AgentId, Attachment, ChannelKind, Contact, ContactId, Conversation, ConversationEvent,
     ConversationId, ConversationState, CustomView, Direction, Entity, EntityRef, EventId, Folder,
-    Message, MessageId, MessageStatus, Millis, Sender, StatusStamp, Team, TemplateRef, ViewId,
+    Message, MessageId, MessageStatus, Millis, NotifySettings, Sender, StatusStamp, Team, TemplateRef, ViewId,
     rules,
 };
 use rusqlite::{Connection, OptionalExtension, params};
@@ -160,6 +160,17 @@ fn json_of<T: Serialize>(value: &T) -> Result<String> {
     Ok(serde_json::to_string(value)?)
 }
 
+/// Where the agent's notification settings are kept in `meta`.
+const SETTINGS_KEY: &str = "notify_settings";
+
+/// The agent's notification settings: theirs if stored, else the defaults.
+pub(crate) fn notify_settings(conn: &Connection, me: AgentId) -> Result<NotifySettings> {
+    Ok(match get_entity(conn, EntityRef::Settings(me))? {
+        Some(Entity::Settings(s)) => s,
+        _ => NotifySettings::defaults(me),
+    })
+}
+
 /// Reads one entity by its name (readers and the writer alike).
 pub fn get_entity(conn: &Connection, r: EntityRef) -> Result<Option<Entity>> {
     fn data<T: for<'de> Deserialize<'de>>(
@@ -195,6 +206,12 @@ pub fn get_entity(conn: &Connection, r: EntityRef) -> Result<Option<Entity>> {
         EntityRef::View(id) => {
             data(conn, "SELECT data FROM views WHERE uuid = ?1", id.0)?.map(Entity::View)
         }
+        // The mirror is one agent's: their settings are one row of `meta`.
+        EntityRef::Settings(id) => meta_get(conn, SETTINGS_KEY)?
+            .map(|json| serde_json::from_str::<NotifySettings>(&json))
+            .transpose()?
+            .filter(|s| s.agent_id == id)
+            .map(Entity::Settings),
     })
 }
 
@@ -318,6 +335,12 @@ impl Tx<'_> {
             Entity::Agent(a) => self.put_agent(a),
             Entity::Team(t) => self.put_team(t),
             Entity::View(v) => self.put_view(v),
+            Entity::Settings(s) => {
+                self.record(EntityRef::Settings(s.agent_id))?;
+                self.meta_set(SETTINGS_KEY, &json_of(s)?)?;
+                self.changed.settings = true;
+                Ok(())
+            }
         }
     }
 
@@ -330,6 +353,12 @@ impl Tx<'_> {
             EntityRef::Agent(id) => self.delete_simple(r, "agents", id.0),
             EntityRef::Team(id) => self.delete_simple(r, "teams", id.0),
             EntityRef::View(id) => self.delete_simple(r, "views", id.0),
+            EntityRef::Settings(_) => {
+                self.record(r)?;
+                self.meta_delete(SETTINGS_KEY)?;
+                self.changed.settings = true;
+                Ok(())
+            }
         }
     }
 

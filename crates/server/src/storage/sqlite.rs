@@ -17,6 +17,7 @@ use super::{Credentials, FeedPage, Result, Storage, StorageError, Tx, Upload, Up
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_attachments.sql"),
+    include_str!("migrations/003_settings.sql"),
 ];
 
 pub struct Sqlite {
@@ -41,6 +42,7 @@ fn kind_of(r: &EntityRef) -> (&'static str, Uuid) {
         EntityRef::Agent(id) => ("agent", id.0),
         EntityRef::Team(id) => ("team", id.0),
         EntityRef::View(id) => ("view", id.0),
+        EntityRef::Settings(id) => ("settings", id.0),
     }
 }
 
@@ -52,6 +54,7 @@ fn table_of(kind: &str) -> &'static str {
         "event" => "events",
         "agent" => "agents",
         "team" => "teams",
+        "settings" => "settings",
         _ => "views",
     }
 }
@@ -65,6 +68,7 @@ fn reference(kind: &str, id: Uuid) -> Option<EntityRef> {
         "agent" => EntityRef::Agent(AgentId(id)),
         "team" => EntityRef::Team(outpost_protocol::TeamId(id)),
         "view" => EntityRef::View(outpost_protocol::ViewId(id)),
+        "settings" => EntityRef::Settings(AgentId(id)),
         _ => return None,
     })
 }
@@ -78,6 +82,7 @@ fn decode_entity(kind: &str, json: &str) -> Result<Entity> {
         "agent" => Entity::Agent(serde_json::from_str(json)?),
         "team" => Entity::Team(serde_json::from_str(json)?),
         "view" => Entity::View(serde_json::from_str(json)?),
+        "settings" => Entity::Settings(serde_json::from_str(json)?),
         other => {
             return Err(StorageError::Invalid(format!(
                 "unknown entity kind {other}"
@@ -237,6 +242,7 @@ impl Tx for SqliteTx<'_> {
             Entity::Agent(x) => serde_json::to_string(x)?,
             Entity::Team(x) => serde_json::to_string(x)?,
             Entity::View(x) => serde_json::to_string(x)?,
+            Entity::Settings(x) => serde_json::to_string(x)?,
         };
         match e {
             Entity::Contact(k) => {
@@ -310,6 +316,11 @@ impl Tx for SqliteTx<'_> {
                 self.tx
                     .prepare_cached("INSERT INTO views (id, owner, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, data = excluded.data")?
                     .execute(params![v.id.0, v.owner.0, json])?;
+            }
+            Entity::Settings(s) => {
+                self.tx
+                    .prepare_cached("INSERT INTO settings (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = excluded.data")?
+                    .execute(params![s.agent_id.0, json])?;
             }
         }
         let (conversation, contact) = self.scope(e);
@@ -594,6 +605,7 @@ impl Storage for Sqlite {
                                 WHEN 'agent' THEN (SELECT data FROM agents WHERE id = f.entity)
                                 WHEN 'team' THEN (SELECT data FROM teams WHERE id = f.entity)
                                 WHEN 'view' THEN (SELECT data FROM views WHERE id = f.entity)
+                                WHEN 'settings' THEN (SELECT data FROM settings WHERE id = f.entity)
                             END,
                             CASE WHEN ?3 THEN NULL ELSE (SELECT data FROM conversations WHERE id = f.conversation) END,
                             f.contact
@@ -620,6 +632,10 @@ impl Storage for Sqlite {
                     }
                     last_scanned = row.seq;
                     let Some(r) = reference(&row.kind, row.entity) else { continue };
+                    // An agent's notification settings are theirs alone, whatever their role.
+                    if row.kind == "settings" && row.entity != agent.id.0 {
+                        continue;
+                    }
                     if !unrestricted && !visible(conn, agent, &row)? {
                         continue;
                     }

@@ -1,0 +1,450 @@
+//! Which changes raise a desktop notification, and how they are grouped. Pure: the client says
+//! what happened (the messages and timeline events a pull brought that the mirror did not have,
+//! failures, refusals) and in what situation (the agent, their settings, the time, the window);
+//! [`Triage::decide`] answers the notifications to show. The shell shows them (notify-rust).
+//!
+//! The rules (PRODUCT.md, "Notifications and triage"):
+//! - only the categories the agent switched on, and not those they mute while away;
+//! - never for the agent's own actions;
+//! - never for history: a first sync, or messages that arrive long after they were written (an
+//!   offline spell), give one summary ("37 new messages in 12 conversations") instead;
+//! - never for the conversation open in the focused window;
+//! - nothing at all while "do not disturb" (set until a time, or the daily quiet hours);
+//! - one notification per conversation: a burst of messages is "3 new messages from Ana", and
+//!   it replaces the earlier one instead of stacking.
+
+use std::collections::{BTreeMap, HashMap};
+
+use outpost_protocol::{
+    Agent, AgentId, Availability, ChannelKind, Conversation, ConversationEvent, ConversationId,
+    Direction, EventKind, Message, Millis, NotifyCategory, NotifySettings, OpId, rules,
+};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A message written this long before it reaches the desktop is history, not news: it goes into
+/// the summary (the desktop was offline, or the feed is catching up).
+pub const FRESH_FOR: Millis = 5 * 60 * 1000;
+
+/// The longest preview of a customer's text in a notification, in characters.
+pub const PREVIEW_CHARS: usize = 160;
+
+/// Something a pull (or the server's answer to an action) brought.
+#[derive(Clone, Debug)]
+pub enum Happening {
+    /// A message the mirror did not have, with its conversation as it now is.
+    Message {
+        message: Message,
+        conversation: Conversation,
+        contact: String,
+    },
+    /// A timeline event the mirror did not have.
+    Event {
+        event: ConversationEvent,
+        conversation: Conversation,
+        contact: String,
+    },
+    /// A scheduled message that has now failed.
+    ScheduledFailed {
+        message: Message,
+        conversation: Conversation,
+        contact: String,
+    },
+    /// The server refused an action of the agent's: its effect was undone.
+    Refused {
+        op_id: OpId,
+        /// The action's kind, as `Action::kind` names it.
+        action: String,
+        conversation_id: Option<ConversationId>,
+        reason: String,
+    },
+}
+
+/// The situation a decision is taken in.
+#[derive(Clone, Debug)]
+pub struct Situation<'a> {
+    pub me: &'a Agent,
+    pub settings: &'a NotifySettings,
+    pub now: Millis,
+    /// Minutes after midnight in the agent's local time (for quiet hours).
+    pub local_minute: u16,
+    /// The conversation open in the window, when the window has the focus.
+    pub focused: Option<ConversationId>,
+    /// The language of the agent's interface: "en", "pt-BR" or "es".
+    pub language: &'a str,
+}
+
+impl Situation<'_> {
+    /// Do not disturb: set until a time still to come, or within the quiet hours.
+    pub fn quiet(&self) -> bool {
+        self.settings.dnd_until.is_some_and(|until| until > self.now)
+            || self
+                .settings
+                .quiet_hours
+                .is_some_and(|q| q.contains(self.local_minute))
+    }
+
+    fn allows(&self, category: NotifyCategory) -> bool {
+        self.settings.wants(category)
+            && !(self.me.availability == Availability::Away
+                && self.settings.muted_when_away.contains(&category))
+    }
+
+    fn mine(&self, agent: Option<AgentId>) -> bool {
+        agent == Some(self.me.id)
+    }
+}
+
+/// A notification to show. Crosses to the shell in [`crate::Event::Notify`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Notification {
+    /// A notification with the same key replaces the one shown before (one per conversation).
+    pub key: String,
+    pub conversation_id: Option<ConversationId>,
+    pub category: Option<NotifyCategory>,
+    /// Plain text: the contact and the channel.
+    pub title: String,
+    /// Plain text, never markup: the shell escapes it for daemons that read markup.
+    pub body: String,
+    /// The messages this notification stands for (a burst, or a summary).
+    pub count: u32,
+    /// Whether the quick actions (assign to me, close, snooze) apply.
+    pub actions: bool,
+}
+
+/// Messages of a conversation notified since the agent last looked at it.
+#[derive(Clone, Debug, Default)]
+struct Burst {
+    count: u32,
+}
+
+/// The decisions' memory: the bursts notified per conversation, until the agent looks.
+#[derive(Debug, Default)]
+pub struct Triage {
+    bursts: HashMap<ConversationId, Burst>,
+}
+
+/// What one conversation's happenings in one decision come to.
+#[derive(Default)]
+struct Lines {
+    title: String,
+    channel: Option<ChannelKind>,
+    category: Option<NotifyCategory>,
+    messages: u32,
+    first_name: String,
+    latest: String,
+    other: Vec<String>,
+}
+
+impl Triage {
+    pub fn new() -> Triage {
+        Triage::default()
+    }
+
+    /// The agent looked at the conversation (opened it, read it): its burst starts again.
+    pub fn seen(&mut self, conversation: ConversationId) {
+        self.bursts.remove(&conversation);
+    }
+
+    /// The notifications `happened` calls for, in `situation`.
+    pub fn decide(&mut self, s: &Situation<'_>, happened: &[Happening]) -> Vec<Notification> {
+        if s.quiet() {
+            return Vec::new();
+        }
+        let t = Texts::of(s.language);
+        let mut per_conversation: BTreeMap<ConversationId, Lines> = BTreeMap::new();
+        let mut refusals = Vec::new();
+        let (mut stale_messages, mut stale_conversations) = (0u32, Vec::new());
+        for h in happened {
+            match h {
+                Happening::Message {
+                    message,
+                    conversation,
+                    contact,
+                } => {
+                    // Only customers' messages are news; an agent's (mine above all) are not.
+                    if message.direction != Direction::Incoming || s.mine(message.sender.agent_id)
+                    {
+                        continue;
+                    }
+                    let category = match conversation.assignee {
+                        Some(a) if a == s.me.id => NotifyCategory::MessageMine,
+                        Some(_) => NotifyCategory::MessageOthers,
+                        None => NotifyCategory::MessageUnassigned,
+                    };
+                    if !s.allows(category) || s.focused == Some(conversation.id) {
+                        continue;
+                    }
+                    if message.created_at < s.now - FRESH_FOR {
+                        stale_messages += 1;
+                        if !stale_conversations.contains(&conversation.id) {
+                            stale_conversations.push(conversation.id);
+                        }
+                        continue;
+                    }
+                    let lines = lines_for(&mut per_conversation, conversation, contact);
+                    lines.category.get_or_insert(category);
+                    lines.messages += 1;
+                    lines.latest = plain(&rules::message_preview(message));
+                    if lines.first_name.is_empty() {
+                        lines.first_name = first_name(contact).to_owned();
+                    }
+                }
+                Happening::Event {
+                    event,
+                    conversation,
+                    contact,
+                } => {
+                    if s.mine(event.actor.agent_id) || event.at < s.now - FRESH_FOR {
+                        continue;
+                    }
+                    let (category, line) = match &event.kind {
+                        EventKind::Assigned { assignee } if s.mine(*assignee) => (
+                            NotifyCategory::AssignedToMe,
+                            t.assigned_by(&plain(&event.actor.name)),
+                        ),
+                        EventKind::Unsnoozed
+                            if conversation.assignee.is_none()
+                                || s.mine(conversation.assignee) =>
+                        {
+                            (NotifyCategory::SnoozeWoke, t.woke.to_owned())
+                        }
+                        _ => continue,
+                    };
+                    if !s.allows(category) || s.focused == Some(conversation.id) {
+                        continue;
+                    }
+                    let lines = lines_for(&mut per_conversation, conversation, contact);
+                    // An assignment names the notification over the messages that came with it.
+                    if category == NotifyCategory::AssignedToMe || lines.category.is_none() {
+                        lines.category = Some(category);
+                    }
+                    lines.other.push(line);
+                }
+                Happening::ScheduledFailed {
+                    message,
+                    conversation,
+                    contact,
+                } => {
+                    let category = NotifyCategory::ScheduledFailed;
+                    if !s.mine(message.sender.agent_id) || !s.allows(category) {
+                        continue;
+                    }
+                    let lines = lines_for(&mut per_conversation, conversation, contact);
+                    lines.category.get_or_insert(category);
+                    lines.other.push(t.scheduled_failed(&plain(
+                        message.failure.as_deref().unwrap_or_default(),
+                    )));
+                }
+                Happening::Refused {
+                    op_id,
+                    action,
+                    conversation_id,
+                    reason,
+                } => {
+                    if !s.allows(NotifyCategory::ActionRefused) {
+                        continue;
+                    }
+                    refusals.push(Notification {
+                        key: format!("refused:{}", op_id.0),
+                        conversation_id: *conversation_id,
+                        category: Some(NotifyCategory::ActionRefused),
+                        title: t.refused_title(action).to_owned(),
+                        body: plain(reason),
+                        count: 1,
+                        actions: false,
+                    });
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (id, lines) in per_conversation {
+            let mut body = Vec::new();
+            body.extend(lines.other.iter().cloned());
+            let mut count = 0;
+            if lines.messages > 0 {
+                let burst = self.bursts.entry(id).or_default();
+                burst.count += lines.messages;
+                count = burst.count;
+                if count == 1 {
+                    body.push(lines.latest.clone());
+                } else {
+                    body.push(t.burst(count, &lines.first_name));
+                    body.push(lines.latest.clone());
+                }
+            }
+            let title = match lines.channel {
+                Some(channel) => format!("{} · {}", lines.title, channel_name(channel)),
+                None => lines.title.clone(),
+            };
+            out.push(Notification {
+                key: format!("conversation:{}", id.0),
+                conversation_id: Some(id),
+                category: lines.category,
+                title,
+                body: body.join("\n"),
+                count: count.max(1),
+                actions: true,
+            });
+        }
+        out.extend(refusals);
+        if stale_messages > 0 {
+            out.extend(self.summary(s, stale_messages, stale_conversations.len() as u32));
+        }
+        out
+    }
+
+    /// One notification for history instead of one per message: `messages` new messages in
+    /// `conversations` conversations (after a first sync, or an offline spell). None while quiet.
+    pub fn summary(
+        &self,
+        s: &Situation<'_>,
+        messages: u32,
+        conversations: u32,
+    ) -> Option<Notification> {
+        if s.quiet() || messages == 0 {
+            return None;
+        }
+        let t = Texts::of(s.language);
+        Some(Notification {
+            key: "summary".into(),
+            conversation_id: None,
+            category: None,
+            title: "Outpost".into(),
+            body: t.summary(messages, conversations),
+            count: messages,
+            actions: false,
+        })
+    }
+}
+
+fn lines_for<'a>(
+    all: &'a mut BTreeMap<ConversationId, Lines>,
+    conversation: &Conversation,
+    contact: &str,
+) -> &'a mut Lines {
+    all.entry(conversation.id).or_insert_with(|| Lines {
+        title: plain(contact),
+        channel: Some(conversation.channel),
+        ..Lines::default()
+    })
+}
+
+fn first_name(contact: &str) -> &str {
+    contact.split_whitespace().next().unwrap_or(contact)
+}
+
+/// Customer text made safe to show as a notification's plain text: one line, no control or
+/// direction-override characters (they could disguise the text), cut to [`PREVIEW_CHARS`].
+pub fn plain(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+        .collect();
+    let line = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= PREVIEW_CHARS {
+        line
+    } else {
+        let mut cut: String = line.chars().take(PREVIEW_CHARS - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+pub fn channel_name(c: ChannelKind) -> &'static str {
+    match c {
+        ChannelKind::Whatsapp => "WhatsApp",
+        ChannelKind::Telegram => "Telegram",
+        ChannelKind::Instagram => "Instagram",
+        ChannelKind::Messenger => "Messenger",
+        ChannelKind::Sms => "SMS",
+        ChannelKind::Email => "Email",
+        ChannelKind::WebChat => "Web chat",
+    }
+}
+
+/// The few sentences notifications say, in the interface's three languages.
+struct Texts {
+    lang: Lang,
+    woke: &'static str,
+}
+
+#[derive(Clone, Copy)]
+enum Lang {
+    En,
+    Pt,
+    Es,
+}
+
+impl Texts {
+    fn of(language: &str) -> Texts {
+        let lang = if language.starts_with("pt") {
+            Lang::Pt
+        } else if language.starts_with("es") {
+            Lang::Es
+        } else {
+            Lang::En
+        };
+        Texts {
+            lang,
+            woke: match lang {
+                Lang::En => "Snoozed conversation is back",
+                Lang::Pt => "A conversa adiada voltou",
+                Lang::Es => "La conversación pospuesta volvió",
+            },
+        }
+    }
+
+    fn burst(&self, n: u32, from: &str) -> String {
+        match self.lang {
+            Lang::En => format!("{n} new messages from {from}"),
+            Lang::Pt => format!("{n} mensagens novas de {from}"),
+            Lang::Es => format!("{n} mensajes nuevos de {from}"),
+        }
+    }
+
+    fn assigned_by(&self, who: &str) -> String {
+        match (self.lang, who.is_empty()) {
+            (Lang::En, false) => format!("Assigned to you by {who}"),
+            (Lang::En, true) => "Assigned to you".into(),
+            (Lang::Pt, false) => format!("Atribuída a você por {who}"),
+            (Lang::Pt, true) => "Atribuída a você".into(),
+            (Lang::Es, false) => format!("Asignada a ti por {who}"),
+            (Lang::Es, true) => "Asignada a ti".into(),
+        }
+    }
+
+    fn scheduled_failed(&self, reason: &str) -> String {
+        match self.lang {
+            Lang::En => format!("A scheduled message was not sent: {reason}"),
+            Lang::Pt => format!("Uma mensagem agendada não foi enviada: {reason}"),
+            Lang::Es => format!("Un mensaje programado no se envió: {reason}"),
+        }
+    }
+
+    fn refused_title(&self, _action: &str) -> &'static str {
+        match self.lang {
+            Lang::En => "An action was not done",
+            Lang::Pt => "Uma ação não foi feita",
+            Lang::Es => "Una acción no se hizo",
+        }
+    }
+
+    fn summary(&self, messages: u32, conversations: u32) -> String {
+        match (self.lang, messages, conversations) {
+            (Lang::En, 1, _) => "1 new message".into(),
+            (Lang::En, m, 1) => format!("{m} new messages in 1 conversation"),
+            (Lang::En, m, c) => format!("{m} new messages in {c} conversations"),
+            (Lang::Pt, 1, _) => "1 mensagem nova".into(),
+            (Lang::Pt, m, 1) => format!("{m} mensagens novas em 1 conversa"),
+            (Lang::Pt, m, c) => format!("{m} mensagens novas em {c} conversas"),
+            (Lang::Es, 1, _) => "1 mensaje nuevo".into(),
+            (Lang::Es, m, 1) => format!("{m} mensajes nuevos en 1 conversación"),
+            (Lang::Es, m, c) => format!("{m} mensajes nuevos en {c} conversaciones"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod triage_tests;

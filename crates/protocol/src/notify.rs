@@ -1,0 +1,164 @@
+//! What an agent chose to be notified of: kept per agent at the server (so every desktop of the
+//! agent, and later the server's e-mails, follow the same choices) and in the desktop's mirror.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::{AgentId, Millis};
+
+/// The kinds of notification an agent switches on or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyCategory {
+    /// A customer wrote in a conversation assigned to me.
+    MessageMine,
+    /// A customer wrote in a conversation assigned to another agent.
+    MessageOthers,
+    /// A customer wrote in a conversation assigned to nobody.
+    MessageUnassigned,
+    /// Someone else assigned a conversation to me.
+    AssignedToMe,
+    /// A snoozed conversation of mine (or nobody's) woke up.
+    SnoozeWoke,
+    /// A message I scheduled could not be sent.
+    ScheduledFailed,
+    /// The server refused an action I took (often offline): what was undone, and why.
+    ActionRefused,
+}
+
+impl NotifyCategory {
+    pub const ALL: [NotifyCategory; 7] = [
+        NotifyCategory::MessageMine,
+        NotifyCategory::MessageOthers,
+        NotifyCategory::MessageUnassigned,
+        NotifyCategory::AssignedToMe,
+        NotifyCategory::SnoozeWoke,
+        NotifyCategory::ScheduledFailed,
+        NotifyCategory::ActionRefused,
+    ];
+}
+
+/// Daily quiet hours in the agent's local time: minutes after midnight, from `start` (included)
+/// to `end` (excluded); an `end` before `start` runs past midnight (22:00 to 08:00).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct QuietHours {
+    pub start: u16,
+    pub end: u16,
+}
+
+impl QuietHours {
+    /// Whether `minute` (after local midnight) is quiet.
+    pub fn contains(&self, minute: u16) -> bool {
+        match self.start.cmp(&self.end) {
+            std::cmp::Ordering::Less => (self.start..self.end).contains(&minute),
+            std::cmp::Ordering::Greater => minute >= self.start || minute < self.end,
+            std::cmp::Ordering::Equal => false,
+        }
+    }
+}
+
+/// An agent's notification choices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NotifySettings {
+    pub agent_id: AgentId,
+    /// The categories that notify (the rest never do).
+    pub enabled: Vec<NotifyCategory>,
+    /// The categories that stay silent while the agent is away.
+    pub muted_when_away: Vec<NotifyCategory>,
+    pub quiet_hours: Option<QuietHours>,
+    /// Do not disturb until then (none: not set).
+    pub dnd_until: Option<Millis>,
+}
+
+impl NotifySettings {
+    /// What an agent gets before choosing: their own conversations and the unassigned ones,
+    /// assignments, wake-ups, failures and refusals; other agents' conversations are their
+    /// business. Away mutes the unassigned queue.
+    pub fn defaults(agent_id: AgentId) -> NotifySettings {
+        NotifySettings {
+            agent_id,
+            enabled: NotifyCategory::ALL
+                .into_iter()
+                .filter(|c| *c != NotifyCategory::MessageOthers)
+                .collect(),
+            muted_when_away: vec![NotifyCategory::MessageUnassigned],
+            quiet_hours: None,
+            dnd_until: None,
+        }
+    }
+
+    pub fn wants(&self, category: NotifyCategory) -> bool {
+        self.enabled.contains(&category)
+    }
+
+    /// Checks what an agent may store: minutes within a day, no category twice.
+    pub fn validate(&self) -> Result<(), crate::ValidationError> {
+        if let Some(q) = self.quiet_hours
+            && (q.start >= 24 * 60 || q.end >= 24 * 60)
+        {
+            return Err(crate::ValidationError {
+                field: "quiet hours",
+                problem: "must be times of day (00:00 to 23:59)".into(),
+            });
+        }
+        for list in [&self.enabled, &self.muted_when_away] {
+            let mut seen = list.clone();
+            seen.sort();
+            seen.dedup();
+            if seen.len() != list.len() {
+                return Err(crate::ValidationError {
+                    field: "notification categories",
+                    problem: "name a category at most once".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_hours_within_a_day_and_across_midnight() {
+        let day = QuietHours {
+            start: 12 * 60,
+            end: 13 * 60,
+        };
+        assert!(day.contains(12 * 60));
+        assert!(day.contains(12 * 60 + 59));
+        assert!(!day.contains(13 * 60));
+        assert!(!day.contains(11 * 60 + 59));
+        let night = QuietHours {
+            start: 22 * 60,
+            end: 8 * 60,
+        };
+        assert!(night.contains(23 * 60));
+        assert!(night.contains(0));
+        assert!(night.contains(7 * 60 + 59));
+        assert!(!night.contains(8 * 60));
+        assert!(!night.contains(21 * 60 + 59));
+        assert!(
+            !QuietHours { start: 60, end: 60 }.contains(60),
+            "an empty span is never quiet"
+        );
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let me = AgentId::new();
+        let mut s = NotifySettings::defaults(me);
+        assert!(s.validate().is_ok());
+        assert!(!s.wants(NotifyCategory::MessageOthers));
+        assert!(s.wants(NotifyCategory::MessageMine));
+        s.quiet_hours = Some(QuietHours {
+            start: 24 * 60,
+            end: 0,
+        });
+        assert!(s.validate().is_err());
+        s.quiet_hours = None;
+        s.enabled.push(NotifyCategory::MessageMine);
+        assert!(s.validate().is_err());
+    }
+}
