@@ -16,10 +16,14 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::error::Result;
+use crate::triage::{Notification, Triage};
+
+mod notify;
 use crate::store::{
     Changed, ConversationPage, Counts, IndexMode, JournalEntry, ListQuery, MessagePage,
     SearchResults, Store, Timeline,
 };
+pub use notify::InterfaceState;
 
 /// The time, injected so that tests decide it.
 pub trait Clock: Send + Sync {
@@ -126,6 +130,12 @@ pub enum Request {
     GetAttachment {
         url: String,
     },
+    /// The window's state, for the notifications (sent when it changes).
+    SetInterface {
+        state: InterfaceState,
+    },
+    /// The agent's notification settings (their defaults until they choose).
+    GetNotifySettings,
 }
 
 // Responses are built once and serialized for the bridge; their size does not matter.
@@ -183,6 +193,9 @@ pub enum Response {
         mime: String,
         data: FileData,
     },
+    NotifySettings {
+        settings: outpost_protocol::NotifySettings,
+    },
     Done,
     Error {
         error: ErrorBody,
@@ -239,6 +252,9 @@ pub enum Event {
         conversation_id: ConversationId,
         who: Vec<Presence>,
     },
+    /// Show a desktop notification (the triage decided it): the shell shows it, replacing the
+    /// one shown before under the same key.
+    Notify { notification: Notification },
 }
 
 /// A password on its way to the server: never shown by `Debug` (so never in a log line).
@@ -375,6 +391,8 @@ pub struct Client {
     store: Store,
     clock: Arc<dyn Clock>,
     subscribers: Subscribers,
+    triage: Mutex<Triage>,
+    interface: Mutex<InterfaceState>,
 }
 
 impl Client {
@@ -383,6 +401,8 @@ impl Client {
             store: Store::open(path)?,
             clock,
             subscribers: Subscribers::default(),
+            triage: Mutex::new(Triage::new()),
+            interface: Mutex::new(InterfaceState::default()),
         })
     }
 
@@ -458,9 +478,19 @@ impl Client {
     }
 
     /// Stores a page of the change feed (see `Store::apply_changes`).
+    /// Stores a page of the change feed and announces what changed; outside a first sync (whose
+    /// history is summarised once it ends), what the page brings goes to the triage.
     pub fn ingest(&self, page: &ChangesPage, index: IndexMode) -> Result<()> {
+        let news = match index {
+            IndexMode::Immediate => self.store.read(|c| notify::news_of(c, page))?,
+            IndexMode::Deferred => Vec::new(),
+        };
         let changed = self.store.apply_changes(page, index)?;
         self.emit_changed(changed);
+        if !news.is_empty() {
+            let happened = self.store.read(|c| notify::happenings(c, news))?;
+            self.notify(&happened)?;
+        }
         Ok(())
     }
 
@@ -476,20 +506,34 @@ impl Client {
         };
         let changed = self.store.record_results(results)?;
         self.emit_changed(changed);
+        let mut refusals = Vec::new();
         for r in results {
             if let OpOutcome::Refused { code, reason } = &r.outcome {
                 let action = journal
                     .iter()
                     .find(|e| e.op.op_id == r.op_id)
                     .map(|e| &e.op.action);
+                let (kind, conversation_id) = (
+                    action.map_or("unknown", Action::kind).to_owned(),
+                    action.and_then(conversation_of),
+                );
                 self.emit(Event::OpRefused {
                     op_id: r.op_id,
-                    action: action.map_or("unknown", Action::kind).to_owned(),
-                    conversation_id: action.and_then(conversation_of),
+                    action: kind.clone(),
+                    conversation_id,
                     code: *code,
                     reason: reason.clone(),
                 });
+                refusals.push(crate::triage::Happening::Refused {
+                    op_id: r.op_id,
+                    action: kind,
+                    conversation_id,
+                    reason: reason.clone(),
+                });
             }
+        }
+        if !refusals.is_empty() {
+            self.notify(&refusals)?;
         }
         Ok(())
     }
@@ -581,6 +625,16 @@ impl Client {
             Request::StageAttachment { name, mime, data } => Response::Staged {
                 attachment: s.stage_upload(&name, &mime, &data.decode()?, self.now())?,
             },
+            Request::SetInterface { state } => {
+                self.set_interface(state);
+                Response::Done
+            }
+            Request::GetNotifySettings => {
+                let me = s.me().ok_or(crate::Error::NoAgent)?;
+                Response::NotifySettings {
+                    settings: s.read(|c| crate::store::notify_settings(c, me.id))?,
+                }
+            }
             Request::GetAttachment { url } => match self.local_file(&url)? {
                 Some(file) => file,
                 None => {
@@ -634,6 +688,8 @@ pub fn typescript() -> String {
         export_decl::<Password>(&cfg),
         export_decl::<FileData>(&cfg),
         export_decl::<SessionInfo>(&cfg),
+        export_decl::<InterfaceState>(&cfg),
+        export_decl::<Notification>(&cfg),
         export_decl::<Request>(&cfg),
         export_decl::<Response>(&cfg),
         export_decl::<Event>(&cfg),

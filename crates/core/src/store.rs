@@ -22,6 +22,7 @@ pub(crate) use entities::{
     get_message as entities_get_message, message_from_row as message_row,
 };
 pub use entities::{get_contact, get_entity, message_data_json, message_key};
+pub(crate) use entities::{get_conversation, get_message, notify_settings};
 pub use journal::{JournalEntry, OpState};
 pub use search::{ContactHit, MessageHit, SearchResults, fts_query};
 pub use views::{

@@ -464,7 +464,12 @@ impl Syncer {
         }
         if first_sync {
             let client = self.client.clone();
-            blocking(move || client.store().finish_bulk_load()).await?;
+            blocking(move || {
+                client.store().finish_bulk_load()?;
+                // History is not news: one summary of what is unread, not a notification each.
+                client.notify_unread_summary()
+            })
+            .await?;
         }
         Ok(pulled)
     }

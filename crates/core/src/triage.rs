@@ -77,14 +77,17 @@ pub struct Situation<'a> {
 impl Situation<'_> {
     /// Do not disturb: set until a time still to come, or within the quiet hours.
     pub fn quiet(&self) -> bool {
-        self.settings.dnd_until.is_some_and(|until| until > self.now)
+        self.settings
+            .dnd_until
+            .is_some_and(|until| until > self.now)
             || self
                 .settings
                 .quiet_hours
                 .is_some_and(|q| q.contains(self.local_minute))
     }
 
-    fn allows(&self, category: NotifyCategory) -> bool {
+    /// Whether `category` may notify: switched on, and not muted while away.
+    pub fn allows(&self, category: NotifyCategory) -> bool {
         self.settings.wants(category)
             && !(self.me.availability == Availability::Away
                 && self.settings.muted_when_away.contains(&category))
@@ -163,8 +166,7 @@ impl Triage {
                     contact,
                 } => {
                     // Only customers' messages are news; an agent's (mine above all) are not.
-                    if message.direction != Direction::Incoming || s.mine(message.sender.agent_id)
-                    {
+                    if message.direction != Direction::Incoming || s.mine(message.sender.agent_id) {
                         continue;
                     }
                     let category = match conversation.assignee {
@@ -204,8 +206,7 @@ impl Triage {
                             t.assigned_by(&plain(&event.actor.name)),
                         ),
                         EventKind::Unsnoozed
-                            if conversation.assignee.is_none()
-                                || s.mine(conversation.assignee) =>
+                            if conversation.assignee.is_none() || s.mine(conversation.assignee) =>
                         {
                             (NotifyCategory::SnoozeWoke, t.woke.to_owned())
                         }
@@ -232,9 +233,9 @@ impl Triage {
                     }
                     let lines = lines_for(&mut per_conversation, conversation, contact);
                     lines.category.get_or_insert(category);
-                    lines.other.push(t.scheduled_failed(&plain(
-                        message.failure.as_deref().unwrap_or_default(),
-                    )));
+                    lines.other.push(
+                        t.scheduled_failed(&plain(message.failure.as_deref().unwrap_or_default())),
+                    );
                 }
                 Happening::Refused {
                     op_id,

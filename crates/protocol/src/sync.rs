@@ -9,8 +9,8 @@ use ts_rs::TS;
 
 use crate::{
     Agent, AgentId, Attachment, Availability, ChannelKind, Contact, ContactId, Conversation,
-    ConversationEvent, ConversationId, CustomView, EventId, Message, MessageId, Millis, OpId, Team,
-    NotifySettings, TeamId, TemplateRef, ViewId,
+    ConversationEvent, ConversationId, CustomView, EventId, Message, MessageId, Millis,
+    NotifySettings, OpId, Team, TeamId, TemplateRef, ViewId,
 };
 
 /// An entity, as carried by a change.

@@ -29,6 +29,7 @@ fn visible_part(all: &Mirror, agent: &Agent) -> HashMap<EntityRef, Entity> {
                 .any(|c| c.contact_id == k.id && rules::may_see(agent, c)),
             Entity::View(v) => v.owner == agent.id || v.sharing.agents.contains(&agent.id),
             Entity::Agent(_) | Entity::Team(_) => true,
+            Entity::Settings(s) => s.agent_id == agent.id,
         })
         .map(|(r, e)| (*r, e.clone()))
         .collect()

@@ -260,17 +260,45 @@ export type Sharing = { agents: Array<AgentId>, teams: Array<TeamId>, };
  */
 export type CustomView = { id: ViewId, name: string, owner: AgentId, sharing: Sharing, filter: Condition, };
 
+/**
+ * The kinds of notification an agent switches on or off.
+ */
+export type NotifyCategory = "message_mine" | "message_others" | "message_unassigned" | "assigned_to_me" | "snooze_woke" | "scheduled_failed" | "action_refused";
+
+/**
+ * Daily quiet hours in the agent's local time: minutes after midnight, from `start` (included)
+ * to `end` (excluded); an `end` before `start` runs past midnight (22:00 to 08:00).
+ */
+export type QuietHours = { start: number, end: number, };
+
+/**
+ * An agent's notification choices.
+ */
+export type NotifySettings = { agent_id: AgentId, 
+/**
+ * The categories that notify (the rest never do).
+ */
+enabled: Array<NotifyCategory>, 
+/**
+ * The categories that stay silent while the agent is away.
+ */
+muted_when_away: Array<NotifyCategory>, quiet_hours: QuietHours | null, 
+/**
+ * Do not disturb until then (none: not set).
+ */
+dnd_until: number | null, };
+
 export type Folder = "inbox" | "flows" | "archived" | "outbox" | "sent" | "scheduled" | "failed";
 
 /**
  * An entity, as carried by a change.
  */
-export type Entity = { "type": "contact", "data": Contact } | { "type": "conversation", "data": Conversation } | { "type": "message", "data": Message } | { "type": "event", "data": ConversationEvent } | { "type": "agent", "data": Agent } | { "type": "team", "data": Team } | { "type": "view", "data": CustomView };
+export type Entity = { "type": "contact", "data": Contact } | { "type": "conversation", "data": Conversation } | { "type": "message", "data": Message } | { "type": "event", "data": ConversationEvent } | { "type": "agent", "data": Agent } | { "type": "team", "data": Team } | { "type": "view", "data": CustomView } | { "type": "settings", "data": NotifySettings };
 
 /**
  * The name of an entity, without its data.
  */
-export type EntityRef = { "type": "contact", "id": ContactId } | { "type": "conversation", "id": ConversationId } | { "type": "message", "id": MessageId } | { "type": "event", "id": EventId } | { "type": "agent", "id": AgentId } | { "type": "team", "id": TeamId } | { "type": "view", "id": ViewId };
+export type EntityRef = { "type": "contact", "id": ContactId } | { "type": "conversation", "id": ConversationId } | { "type": "message", "id": MessageId } | { "type": "event", "id": EventId } | { "type": "agent", "id": AgentId } | { "type": "team", "id": TeamId } | { "type": "view", "id": ViewId } | { "type": "settings", "id": AgentId };
 
 /**
  * One entry of the change feed.
@@ -315,7 +343,7 @@ export type ContactEdit = { name: string | null, phone: string | null, email: st
  * Every action an agent can take. Each is applied to the local mirror at once and sent to the
  * server as an [`Op`].
  */
-export type Action = { "type": "send_message", message_id: MessageId, conversation_id: ConversationId, text: string, attachments: Array<Attachment>, template: TemplateRef | null, reply_to: MessageId | null, } | { "type": "schedule_message", message_id: MessageId, conversation_id: ConversationId, text: string, attachments: Array<Attachment>, template: TemplateRef | null, send_at: number, } | { "type": "edit_scheduled", message_id: MessageId, text: string, send_at: number, } | { "type": "cancel_scheduled", message_id: MessageId, } | { "type": "retry_message", message_id: MessageId, text: string, template: TemplateRef | null, } | { "type": "discard_message", message_id: MessageId, } | { "type": "write_first", conversation_id: ConversationId, contact_id: ContactId, message_id: MessageId, channel: ChannelKind, address: string, text: string, template: TemplateRef | null, } | { "type": "archive", message_ids: Array<MessageId>, } | { "type": "restore", message_ids: Array<MessageId>, } | { "type": "delete_archived", message_ids: Array<MessageId>, } | { "type": "assign", conversation_id: ConversationId, assignee: AgentId | null, } | { "type": "set_team", conversation_id: ConversationId, team: TeamId | null, } | { "type": "close", conversation_id: ConversationId, note: string, category: string, } | { "type": "reopen", conversation_id: ConversationId, } | { "type": "snooze", conversation_id: ConversationId, until: number, } | { "type": "unsnooze", conversation_id: ConversationId, } | { "type": "set_unanswered", conversation_id: ConversationId, unanswered: boolean, } | { "type": "mark_read", conversation_id: ConversationId, } | { "type": "delete_conversation", conversation_id: ConversationId, } | { "type": "edit_contact", contact_id: ContactId, edit: ContactEdit, } | { "type": "set_bot", contact_id: ContactId, enabled: boolean, } | { "type": "save_view", view: CustomView, } | { "type": "delete_view", view_id: ViewId, } | { "type": "set_availability", availability: Availability, };
+export type Action = { "type": "send_message", message_id: MessageId, conversation_id: ConversationId, text: string, attachments: Array<Attachment>, template: TemplateRef | null, reply_to: MessageId | null, } | { "type": "schedule_message", message_id: MessageId, conversation_id: ConversationId, text: string, attachments: Array<Attachment>, template: TemplateRef | null, send_at: number, } | { "type": "edit_scheduled", message_id: MessageId, text: string, send_at: number, } | { "type": "cancel_scheduled", message_id: MessageId, } | { "type": "retry_message", message_id: MessageId, text: string, template: TemplateRef | null, } | { "type": "discard_message", message_id: MessageId, } | { "type": "write_first", conversation_id: ConversationId, contact_id: ContactId, message_id: MessageId, channel: ChannelKind, address: string, text: string, template: TemplateRef | null, } | { "type": "archive", message_ids: Array<MessageId>, } | { "type": "restore", message_ids: Array<MessageId>, } | { "type": "delete_archived", message_ids: Array<MessageId>, } | { "type": "assign", conversation_id: ConversationId, assignee: AgentId | null, } | { "type": "set_team", conversation_id: ConversationId, team: TeamId | null, } | { "type": "close", conversation_id: ConversationId, note: string, category: string, } | { "type": "reopen", conversation_id: ConversationId, } | { "type": "snooze", conversation_id: ConversationId, until: number, } | { "type": "unsnooze", conversation_id: ConversationId, } | { "type": "set_unanswered", conversation_id: ConversationId, unanswered: boolean, } | { "type": "mark_read", conversation_id: ConversationId, } | { "type": "delete_conversation", conversation_id: ConversationId, } | { "type": "edit_contact", contact_id: ContactId, edit: ContactEdit, } | { "type": "set_bot", contact_id: ContactId, enabled: boolean, } | { "type": "save_view", view: CustomView, } | { "type": "delete_view", view_id: ViewId, } | { "type": "set_availability", availability: Availability, } | { "type": "save_notify_settings", settings: NotifySettings, };
 
 /**
  * One agent action on its way to the server.
@@ -496,11 +524,50 @@ export type SessionInfo = {
  */
 account: Account | null, agent: Agent | null, status: SyncStatus, };
 
-export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "act", action: Action, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" } | { "type": "session" } | { "type": "sign_in", server: string, email: string, password: Password, } | { "type": "sign_out" } | { "type": "presence", frame: ClientFrame, } | { "type": "stage_attachment", name: string, mime: string, data: FileData, } | { "type": "get_attachment", url: string, };
+/**
+ * What the interface tells the core about the window, for the triage: the conversation open,
+ * whether the window has the focus, the interface's language and the local time's offset.
+ */
+export type InterfaceState = { conversation_id: ConversationId | null, focused: boolean, language: string, 
+/**
+ * Minutes to add to UTC for the local time (quiet hours are local).
+ */
+utc_offset_minutes: number, };
 
-export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "acted", op_id: OpId | null, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "session", session: SessionInfo, } | { "type": "staged", attachment: Attachment, } | { "type": "file", mime: string, data: FileData, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
+/**
+ * A notification to show. Crosses to the shell in [`crate::Event::Notify`].
+ */
+export type Notification = { 
+/**
+ * A notification with the same key replaces the one shown before (one per conversation).
+ */
+key: string, conversation_id: ConversationId | null, category: NotifyCategory | null, 
+/**
+ * Plain text: the contact and the channel.
+ */
+title: string, 
+/**
+ * Plain text, never markup: the shell escapes it for daemons that read markup.
+ */
+body: string, 
+/**
+ * The messages this notification stands for (a burst, or a summary).
+ */
+count: number, 
+/**
+ * Whether the quick actions (assign to me, close, snooze) apply.
+ */
+actions: boolean, };
 
-export type Event = { "type": "changed", conversations: Array<ConversationId>, contacts: Array<ContactId>, folders: boolean, views: boolean, agents: boolean, journal: boolean, } | { "type": "op_refused", op_id: OpId, action: string, conversation_id: ConversationId | null, code: ErrorCode, reason: string, } | { "type": "status", status: SyncStatus, } | { "type": "sync_progress", stored: number, total: number, recent_ready: boolean, } | { "type": "sign_in_required", server: string, email: string, reason: string, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, };
+export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "act", action: Action, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" } | { "type": "session" } | { "type": "sign_in", server: string, email: string, password: Password, } | { "type": "sign_out" } | { "type": "presence", frame: ClientFrame, } | { "type": "stage_attachment", name: string, mime: string, data: FileData, } | { "type": "get_attachment", url: string, } | { "type": "set_interface", state: InterfaceState, } | { "type": "get_notify_settings" };
+
+export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "acted", op_id: OpId | null, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "session", session: SessionInfo, } | { "type": "staged", attachment: Attachment, } | { "type": "file", mime: string, data: FileData, } | { "type": "notify_settings", settings: NotifySettings, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
+
+export type Event = { "type": "changed", conversations: Array<ConversationId>, contacts: Array<ContactId>, folders: boolean, views: boolean, agents: boolean, journal: boolean, 
+/**
+ * The agent's notification settings.
+ */
+settings: boolean, } | { "type": "op_refused", op_id: OpId, action: string, conversation_id: ConversationId | null, code: ErrorCode, reason: string, } | { "type": "status", status: SyncStatus, } | { "type": "sync_progress", stored: number, total: number, recent_ready: boolean, } | { "type": "sign_in_required", server: string, email: string, reason: string, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, } | { "type": "notify", notification: Notification, };
 
 /**
  * A request over the web edition's WebSocket (the Tauri shell has its own IPC for the same).

@@ -128,3 +128,134 @@ fn test_actions_without_a_signed_in_agent_are_refused() {
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Unauthenticated);
 }
+
+fn notifications(rx: &std::sync::mpsc::Receiver<Event>) -> Vec<crate::triage::Notification> {
+    rx.try_iter()
+        .filter_map(|e| match e {
+            Event::Notify { notification } => Some(notification),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Pulled pages reach the triage with what the mirror did not have: a new customer message
+/// notifies once (not again when its status changes), the focused conversation does not, and
+/// the agent's settings (stored as the server sends them) are followed.
+#[test]
+fn test_pulled_news_notify_once_and_follow_settings_and_focus() {
+    let me = agent("Ana", Role::Agent, Visibility::Unrestricted, vec![]);
+    let mut f = Fixture::new(&me);
+    let rx = f.client.subscribe();
+    let beatriz = contact("Beatriz Araújo");
+    let mut c = conversation(&beatriz, T0 - HOUR);
+    c.assignee = Some(me.id);
+    f.server_upsert(vec![
+        Entity::Contact(beatriz.clone()),
+        Entity::Conversation(c.clone()),
+    ]);
+    let m = incoming(&c, "Meu pedido chegou quebrado", T0 - 1_000);
+    f.server_upsert(vec![Entity::Message(m.clone())]);
+    let got = notifications(&rx);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].title, "Beatriz Araújo · WhatsApp");
+    assert_eq!(got[0].body, "Meu pedido chegou quebrado");
+    assert_eq!(got[0].conversation_id, Some(c.id));
+
+    // The same message again (read by someone, say): nothing new.
+    f.server_upsert(vec![Entity::Message(m.clone())]);
+    assert!(notifications(&rx).is_empty());
+
+    // The conversation is open in the focused window: nothing; in the background: notified,
+    // and the burst started again because the agent looked.
+    f.client.set_interface(InterfaceState {
+        conversation_id: Some(c.id),
+        focused: true,
+        language: "pt-BR".into(),
+        utc_offset_minutes: -180,
+    });
+    f.server_upsert(vec![Entity::Message(incoming(&c, "Alô?", T0))]);
+    assert!(notifications(&rx).is_empty());
+    f.client.set_interface(InterfaceState {
+        conversation_id: Some(c.id),
+        focused: false,
+        language: "pt-BR".into(),
+        utc_offset_minutes: -180,
+    });
+    f.server_upsert(vec![
+        Entity::Message(incoming(&c, "Oi", T0)),
+        Entity::Message(incoming(&c, "Tem alguém?", T0)),
+    ]);
+    let got = notifications(&rx);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body, "2 mensagens novas de Beatriz\nTem alguém?");
+
+    // The agent switches their own conversations off (the server sends the settings back).
+    let mut settings = NotifySettings::defaults(me.id);
+    settings
+        .enabled
+        .retain(|c| *c != NotifyCategory::MessageMine);
+    f.server_upsert(vec![Entity::Settings(settings.clone())]);
+    assert_eq!(
+        f.client.handle(Request::GetNotifySettings),
+        Response::NotifySettings { settings }
+    );
+    f.server_upsert(vec![Entity::Message(incoming(&c, "Olá", T0))]);
+    assert!(notifications(&rx).is_empty());
+}
+
+/// A first sync's history notifies nothing message by message; its end gives one summary of
+/// what is unread; a refused action is notified with its reason.
+#[test]
+fn test_first_sync_summarises_and_refusals_notify() {
+    let me = agent("Ana", Role::Agent, Visibility::Unrestricted, vec![]);
+    let mut f = Fixture::new(&me);
+    let rx = f.client.subscribe();
+    let mut entities = Vec::new();
+    for (i, unread) in [3u32, 0, 2].into_iter().enumerate() {
+        let k = contact(&format!("Cliente {i}"));
+        let mut c = conversation(&k, T0 - HOUR);
+        c.assignee = Some(me.id);
+        c.unread_count = unread;
+        entities.push(Entity::Contact(k));
+        entities.push(Entity::Conversation(c.clone()));
+        entities.push(Entity::Message(incoming(&c, "histórico", T0 - HOUR)));
+    }
+    let changes = entities
+        .into_iter()
+        .map(|entity| Change {
+            seq: f.next_seq(),
+            kind: ChangeKind::Upsert { entity },
+        })
+        .collect();
+    let page = ChangesPage {
+        changes,
+        cursor: f.seq,
+        has_more: false,
+        head: f.seq,
+    };
+    f.client.ingest(&page, IndexMode::Deferred).unwrap();
+    assert!(notifications(&rx).is_empty(), "history is not news");
+    f.client.notify_unread_summary().unwrap();
+    let got = notifications(&rx);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body, "5 new messages in 2 conversations");
+
+    let op = f
+        .act(Action::SetAvailability {
+            availability: Availability::Away,
+        })
+        .unwrap()
+        .unwrap();
+    f.client
+        .record_results(&[OpResult {
+            op_id: op,
+            outcome: OpOutcome::Refused {
+                code: ErrorCode::NotAllowed,
+                reason: "Availability is set by your supervisor.".into(),
+            },
+        }])
+        .unwrap();
+    let got = notifications(&rx);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body, "Availability is set by your supervisor.");
+}

@@ -5,8 +5,8 @@
 use outpost_protocol::{
     Agent, AgentId, Attachment, ChannelKind, Contact, ContactId, Conversation, ConversationEvent,
     ConversationId, ConversationState, CustomView, Direction, Entity, EntityRef, EventId, Folder,
-    Message, MessageId, MessageStatus, Millis, NotifySettings, Sender, StatusStamp, Team, TemplateRef, ViewId,
-    rules,
+    Message, MessageId, MessageStatus, Millis, NotifySettings, Sender, StatusStamp, Team,
+    TemplateRef, ViewId, rules,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};

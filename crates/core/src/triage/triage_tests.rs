@@ -219,7 +219,9 @@ fn a_refused_action_notifies_with_the_servers_reason() {
     assert_eq!(n[0].title, "An action was not done");
     assert_eq!(n[0].body, "Pedro is away and takes no new conversations.");
     assert!(!n[0].actions);
-    w.settings.enabled.retain(|c| *c != NotifyCategory::ActionRefused);
+    w.settings
+        .enabled
+        .retain(|c| *c != NotifyCategory::ActionRefused);
     assert!(decide(&w, &[refused]).is_empty());
 }
 
@@ -231,7 +233,10 @@ fn nothing_for_the_conversation_open_in_the_focused_window() {
     w.focused = Some(open.id);
     let n = decide(
         &w,
-        &[w.customer_writes(&open, "a"), w.customer_writes(&other, "b")],
+        &[
+            w.customer_writes(&open, "a"),
+            w.customer_writes(&other, "b"),
+        ],
     );
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].conversation_id, Some(other.id));
@@ -323,7 +328,12 @@ fn history_gives_one_summary_instead_of_a_notification_per_message() {
     };
     let n = decide(
         &w,
-        &[old(&a, "1"), old(&a, "2"), old(&b, "3"), w.customer_writes(&b, "now")],
+        &[
+            old(&a, "1"),
+            old(&a, "2"),
+            old(&b, "3"),
+            w.customer_writes(&b, "now"),
+        ],
     );
     assert_eq!(n.len(), 2, "{n:?}");
     assert_eq!(n[0].body, "now");
@@ -345,7 +355,10 @@ fn notifications_speak_the_interfaces_language() {
         "2 mensagens novas de Beatriz\nAlô"
     );
     w.language = "es";
-    assert_eq!(decide(&w, &msgs)[0].body, "2 mensajes nuevos de Beatriz\nAlô");
+    assert_eq!(
+        decide(&w, &msgs)[0].body,
+        "2 mensajes nuevos de Beatriz\nAlô"
+    );
     assert_eq!(
         Triage::new().summary(&w.situation(), 4, 1).unwrap().body,
         "4 mensajes nuevos en 1 conversación"
