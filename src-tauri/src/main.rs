@@ -11,6 +11,8 @@
 
 use std::sync::Arc;
 
+mod notifier;
+
 use outpost_core::app::App;
 use outpost_core::sync::keyring::Keyring;
 use outpost_core::{Event, Request, Response, SystemClock};
@@ -105,8 +107,10 @@ fn main() {
                 }
                 core
             });
+            let core = Arc::new(core);
+            notifier::start(app.handle().clone(), core.clone());
             app.manage(Shell {
-                app: Arc::new(core),
+                app: core,
                 started,
                 setup: std::sync::OnceLock::new(),
                 painted: std::sync::Once::new(),

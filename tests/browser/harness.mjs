@@ -38,8 +38,11 @@ export function start(program, args, ready, env = process.env) {
   });
 }
 
-export async function world() {
-  const dir = mkdtempSync(join(tmpdir(), "outpost-browser-"));
+/**
+ * The demo server (its binary) on loopback with its own data, and what tests ask of it: its
+ * feed as an agent sees it, the channels' webhooks (a customer writes), actions as an agent.
+ */
+export async function demoServer(dir) {
   const startServer = (listen) =>
     start(
       join(bin, "outpost-server"),
@@ -56,6 +59,68 @@ export async function world() {
       .filter(Boolean)
       .map((m) => [m[1], m[2]]),
   );
+  return {
+    base,
+    hooks,
+    /** The server goes away (its process ends, as in a crash or a network cut). */
+    async stopServer() {
+      const exited = new Promise((r) => server.child.once("exit", r));
+      server.child.kill("SIGKILL");
+      await exited;
+    },
+    /** The server comes back on the same address and data. */
+    async restartServer() {
+      server = await startServer(base.replace("http://", ""));
+    },
+    /** Signs in as `who` over the API: the token and the agent. */
+    async login(who = OWNER) {
+      const r = await fetch(`${base}/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(who),
+      });
+      return r.json();
+    },
+    /** Polls the server's feed until `find` returns something (or gives up after 10 s). */
+    async atServer(what, find, who = OWNER) {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const found = find(await this.feed(who));
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`not at the server: ${what}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    /** What the server holds for an agent: the whole change feed, as a fresh client sees it. */
+    async feed(who = OWNER) {
+      const { token } = await this.login(who);
+      const changes = [];
+      for (let after = 0; ; ) {
+        const page = await (await fetch(`${base}/v1/changes?after=${after}&limit=5000`, { headers: { authorization: `Bearer ${token}` } })).json();
+        changes.push(...page.changes);
+        if (!page.has_more) break;
+        after = page.cursor;
+      }
+      return changes;
+    },
+    /** A customer writes on a channel, as its provider would post it. */
+    async customerWrites(channel, from, text, name = "") {
+      const r = await fetch(hooks[channel], {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-outpost-channel-secret": "outpost-demo-channel" },
+        body: JSON.stringify({ from, text, name }),
+      });
+      if (r.status !== 200) throw new Error(`inbound: ${r.status} ${await r.text()}`);
+    },
+    stop() {
+      server.child.kill("SIGINT");
+    },
+  };
+}
+
+export async function world() {
+  const dir = mkdtempSync(join(tmpdir(), "outpost-browser-"));
+  const server = await demoServer(dir);
   const web = await start(
     join(bin, "outpost-web"),
     ["--listen", "127.0.0.1:0", "--data-dir", join(dir, "web"), "--ui", join(root, "ui/dist")],
@@ -74,57 +139,10 @@ export async function world() {
       "--disable-sync",
     ],
   });
-  return {
-    base,
-    hooks,
-    /** The server goes away (its process ends, as in a crash or a network cut). */
-    async stopServer() {
-      const exited = new Promise((r) => server.child.once("exit", r));
-      server.child.kill("SIGKILL");
-      await exited;
-    },
-    /** The server comes back on the same address and data. */
-    async restartServer() {
-      server = await startServer(base.replace("http://", ""));
-    },
-    /** Polls the server's feed until `find` returns something (or gives up after 10 s). */
-    async atServer(what, find, who = OWNER) {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const found = find(await this.feed(who));
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`not at the server: ${what}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    },
-    /** What the server holds for an agent: the whole change feed, as a fresh client sees it. */
-    async feed(who = OWNER) {
-      const login = await fetch(`${base}/v1/auth/login`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(who),
-      });
-      const { token } = await login.json();
-      const changes = [];
-      for (let after = 0; ; ) {
-        const page = await (await fetch(`${base}/v1/changes?after=${after}&limit=5000`, { headers: { authorization: `Bearer ${token}` } })).json();
-        changes.push(...page.changes);
-        if (!page.has_more) break;
-        after = page.cursor;
-      }
-      return changes;
-    },
+  const endServer = server.stop;
+  return Object.assign(server, {
     url: web.match[1],
     browser,
-    /** A customer writes on a channel, as its provider would post it. */
-    async customerWrites(channel, from, text, name = "") {
-      const r = await fetch(hooks[channel], {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-outpost-channel-secret": "outpost-demo-channel" },
-        body: JSON.stringify({ from, text, name }),
-      });
-      if (r.status !== 200) throw new Error(`inbound: ${r.status} ${await r.text()}`);
-    },
     async page(locale = "en-US", colorScheme = "light") {
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale, colorScheme });
       const page = await context.newPage();
@@ -139,11 +157,11 @@ export async function world() {
     async stop() {
       await browser.close();
       web.child.kill("SIGINT");
-      server.child.kill("SIGINT");
+      endServer();
       await new Promise((r) => setTimeout(r, 300));
       rmSync(dir, { recursive: true, force: true });
     },
-  };
+  });
 }
 
 export const OWNER = { email: "ana.souza0@outpost.example", password: "outpost-demo" };

@@ -11,6 +11,7 @@ import { SignIn } from "./components/SignIn";
 import { WriteFirst } from "./components/WriteFirst";
 import { StatusBar } from "./components/StatusBar";
 import { useEvents } from "./lib/events";
+import { useInterfaceState } from "./lib/interface";
 import { ShortcutHelp, useShortcuts, type ShortcutAction } from "./components/Shortcuts";
 
 /** What the main pane shows: a view's conversations, or a folder's messages. */
@@ -112,7 +113,14 @@ function Workspace({
   useEvents(bridge, (e) => {
     if (e.type === "changed" && (e.folders || e.views)) void loadCounts();
     if (e.type === "sync_progress") setProgress(e.stored >= e.total ? null : { stored: e.stored, total: e.total });
+    // A click on a notification: its conversation, in All (whatever view was on screen).
+    if (e.type === "open_conversation") {
+      setPlace({ kind: "view", view: { type: "all" } });
+      setOpen(e.conversation_id);
+    }
   });
+  const { i18n } = useTranslation();
+  useInterfaceState(bridge, open, i18n.language);
   return (
     <div className="workspace">
       <Sidebar counts={counts} place={place} onPlace={(p) => { setPlace(p); setOpen(null); }} bridge={bridge} me={session.agent?.id ?? ""} />

@@ -128,6 +128,46 @@ impl App {
         self.subscribers.subscribe()
     }
 
+    /// The agent clicked a notification: the interface shows its conversation.
+    pub fn open_conversation(&self, conversation_id: outpost_protocol::ConversationId) {
+        self.subscribers
+            .emit(Event::OpenConversation { conversation_id });
+    }
+
+    /// A notification's quick action, taken as the agent would take it in the window (queued
+    /// like any action when offline). Opening is [`App::open_conversation`]'s.
+    pub async fn quick_action(
+        &self,
+        action: crate::triage::QuickActionId,
+        conversation_id: outpost_protocol::ConversationId,
+    ) -> Response {
+        use crate::triage::QuickActionId;
+        use outpost_protocol::Action;
+        let action = match action {
+            QuickActionId::Open => {
+                self.open_conversation(conversation_id);
+                return Response::Done;
+            }
+            QuickActionId::AssignToMe => match self.handle(Request::Me).await {
+                Response::Me { agent: Some(me) } => Action::Assign {
+                    conversation_id,
+                    assignee: Some(me.id),
+                },
+                other => return other,
+            },
+            QuickActionId::Close => Action::Close {
+                conversation_id,
+                note: String::new(),
+                category: String::new(),
+            },
+            QuickActionId::Snooze => Action::Snooze {
+                conversation_id,
+                until: self.clock.now() + 60 * 60 * 1000,
+            },
+        };
+        self.handle(Request::Act { action }).await
+    }
+
     fn last_account(&self) -> Option<Account> {
         let json = std::fs::read_to_string(self.data_dir.join("account.json")).ok()?;
         serde_json::from_str(&json).ok()

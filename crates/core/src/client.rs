@@ -255,6 +255,8 @@ pub enum Event {
     /// Show a desktop notification (the triage decided it): the shell shows it, replacing the
     /// one shown before under the same key.
     Notify { notification: Notification },
+    /// Show this conversation (the agent clicked its notification).
+    OpenConversation { conversation_id: ConversationId },
 }
 
 /// A password on its way to the server: never shown by `Debug` (so never in a log line).
@@ -689,6 +691,8 @@ pub fn typescript() -> String {
         export_decl::<FileData>(&cfg),
         export_decl::<SessionInfo>(&cfg),
         export_decl::<InterfaceState>(&cfg),
+        export_decl::<crate::triage::QuickActionId>(&cfg),
+        export_decl::<crate::triage::QuickAction>(&cfg),
         export_decl::<Notification>(&cfg),
         export_decl::<Request>(&cfg),
         export_decl::<Response>(&cfg),

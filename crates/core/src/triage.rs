@@ -111,8 +111,48 @@ pub struct Notification {
     pub body: String,
     /// The messages this notification stands for (a burst, or a summary).
     pub count: u32,
-    /// Whether the quick actions (assign to me, close, snooze) apply.
-    pub actions: bool,
+    /// What the notification offers, where the desktop shows actions (a click is "open").
+    pub actions: Vec<QuickAction>,
+}
+
+/// An action a notification offers, with its label in the interface's language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct QuickAction {
+    pub id: QuickActionId,
+    pub label: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum QuickActionId {
+    /// Open the conversation (also what a click does).
+    Open,
+    AssignToMe,
+    Close,
+    /// Snooze for an hour.
+    Snooze,
+}
+
+impl QuickActionId {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuickActionId::Open => "open",
+            QuickActionId::AssignToMe => "assign_to_me",
+            QuickActionId::Close => "close",
+            QuickActionId::Snooze => "snooze",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<QuickActionId> {
+        [
+            QuickActionId::Open,
+            QuickActionId::AssignToMe,
+            QuickActionId::Close,
+            QuickActionId::Snooze,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
 }
 
 /// Messages of a conversation notified since the agent last looked at it.
@@ -253,7 +293,10 @@ impl Triage {
                         title: t.refused_title(action).to_owned(),
                         body: plain(reason),
                         count: 1,
-                        actions: false,
+                        actions: match conversation_id {
+                            Some(_) => vec![t.action(QuickActionId::Open)],
+                            None => Vec::new(),
+                        },
                     });
                 }
             }
@@ -278,6 +321,9 @@ impl Triage {
                 Some(channel) => format!("{} · {}", lines.title, channel_name(channel)),
                 None => lines.title.clone(),
             };
+            // Assigning to me what is already mine is no action.
+            let assign = lines.category != Some(NotifyCategory::MessageMine)
+                && lines.category != Some(NotifyCategory::AssignedToMe);
             out.push(Notification {
                 key: format!("conversation:{}", id.0),
                 conversation_id: Some(id),
@@ -285,7 +331,7 @@ impl Triage {
                 title,
                 body: body.join("\n"),
                 count: count.max(1),
-                actions: true,
+                actions: t.actions(assign),
             });
         }
         out.extend(refusals);
@@ -314,7 +360,7 @@ impl Triage {
             title: "Outpost".into(),
             body: t.summary(messages, conversations),
             count: messages,
-            actions: false,
+            actions: Vec::new(),
         })
     }
 }
@@ -430,6 +476,37 @@ impl Texts {
             Lang::Pt => "Uma ação não foi feita",
             Lang::Es => "Una acción no se hizo",
         }
+    }
+
+    fn action(&self, id: QuickActionId) -> QuickAction {
+        let label = match (self.lang, id) {
+            (Lang::En, QuickActionId::Open) => "Open",
+            (Lang::En, QuickActionId::AssignToMe) => "Assign to me",
+            (Lang::En, QuickActionId::Close) => "Close",
+            (Lang::En, QuickActionId::Snooze) => "Snooze 1 hour",
+            (Lang::Pt, QuickActionId::Open) => "Abrir",
+            (Lang::Pt, QuickActionId::AssignToMe) => "Atribuir a mim",
+            (Lang::Pt, QuickActionId::Close) => "Encerrar",
+            (Lang::Pt, QuickActionId::Snooze) => "Adiar 1 hora",
+            (Lang::Es, QuickActionId::Open) => "Abrir",
+            (Lang::Es, QuickActionId::AssignToMe) => "Asignarme",
+            (Lang::Es, QuickActionId::Close) => "Cerrar",
+            (Lang::Es, QuickActionId::Snooze) => "Posponer 1 hora",
+        };
+        QuickAction {
+            id,
+            label: label.to_owned(),
+        }
+    }
+
+    /// A conversation's actions: open, assign to me (unless it is mine), close, snooze.
+    fn actions(&self, assign: bool) -> Vec<QuickAction> {
+        let mut ids = vec![QuickActionId::Open];
+        if assign {
+            ids.push(QuickActionId::AssignToMe);
+        }
+        ids.extend([QuickActionId::Close, QuickActionId::Snooze]);
+        ids.into_iter().map(|id| self.action(id)).collect()
     }
 
     fn summary(&self, messages: u32, conversations: u32) -> String {

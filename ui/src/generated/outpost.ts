@@ -534,6 +534,13 @@ export type InterfaceState = { conversation_id: ConversationId | null, focused: 
  */
 utc_offset_minutes: number, };
 
+export type QuickActionId = "open" | "assign_to_me" | "close" | "snooze";
+
+/**
+ * An action a notification offers, with its label in the interface's language.
+ */
+export type QuickAction = { id: QuickActionId, label: string, };
+
 /**
  * A notification to show. Crosses to the shell in [`crate::Event::Notify`].
  */
@@ -555,9 +562,9 @@ body: string,
  */
 count: number, 
 /**
- * Whether the quick actions (assign to me, close, snooze) apply.
+ * What the notification offers, where the desktop shows actions (a click is "open").
  */
-actions: boolean, };
+actions: Array<QuickAction>, };
 
 export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "act", action: Action, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" } | { "type": "session" } | { "type": "sign_in", server: string, email: string, password: Password, } | { "type": "sign_out" } | { "type": "presence", frame: ClientFrame, } | { "type": "stage_attachment", name: string, mime: string, data: FileData, } | { "type": "get_attachment", url: string, } | { "type": "set_interface", state: InterfaceState, } | { "type": "get_notify_settings" };
 
@@ -567,7 +574,7 @@ export type Event = { "type": "changed", conversations: Array<ConversationId>, c
 /**
  * The agent's notification settings.
  */
-settings: boolean, } | { "type": "op_refused", op_id: OpId, action: string, conversation_id: ConversationId | null, code: ErrorCode, reason: string, } | { "type": "status", status: SyncStatus, } | { "type": "sync_progress", stored: number, total: number, recent_ready: boolean, } | { "type": "sign_in_required", server: string, email: string, reason: string, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, } | { "type": "notify", notification: Notification, };
+settings: boolean, } | { "type": "op_refused", op_id: OpId, action: string, conversation_id: ConversationId | null, code: ErrorCode, reason: string, } | { "type": "status", status: SyncStatus, } | { "type": "sync_progress", stored: number, total: number, recent_ready: boolean, } | { "type": "sign_in_required", server: string, email: string, reason: string, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, } | { "type": "notify", notification: Notification, } | { "type": "open_conversation", conversation_id: ConversationId, };
 
 /**
  * A request over the web edition's WebSocket (the Tauri shell has its own IPC for the same).

@@ -96,7 +96,20 @@ fn a_customer_message_in_my_conversation_notifies_with_contact_channel_and_text(
     assert_eq!(n[0].category, Some(NotifyCategory::MessageMine));
     assert_eq!(n[0].conversation_id, Some(c.id));
     assert_eq!(n[0].key, format!("conversation:{}", c.id.0));
-    assert!(n[0].actions);
+    // Already mine: open, close, snooze — no "assign to me".
+    let actions: Vec<_> = n[0].actions.iter().map(|a| a.id).collect();
+    assert_eq!(
+        actions,
+        [
+            QuickActionId::Open,
+            QuickActionId::Close,
+            QuickActionId::Snooze
+        ]
+    );
+    let nobody = w.conversation(None);
+    let n = decide(&w, &[w.customer_writes(&nobody, "Oi")]);
+    assert_eq!(n[0].actions[1].id, QuickActionId::AssignToMe);
+    assert_eq!(n[0].actions[1].label, "Assign to me");
 }
 
 #[test]
@@ -218,7 +231,7 @@ fn a_refused_action_notifies_with_the_servers_reason() {
     assert_eq!(n.len(), 1);
     assert_eq!(n[0].title, "An action was not done");
     assert_eq!(n[0].body, "Pedro is away and takes no new conversations.");
-    assert!(!n[0].actions);
+    assert!(n[0].actions.is_empty(), "nothing to open");
     w.settings
         .enabled
         .retain(|c| *c != NotifyCategory::ActionRefused);

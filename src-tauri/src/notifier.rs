@@ -1,0 +1,170 @@
+//! Native notifications: the triage's decisions ([`Event::Notify`]) shown through the desktop's
+//! notification service with notify-rust, on threads of their own (Tauri's notification plugin
+//! cannot report clicks on the desktop). A conversation's notification replaces its earlier one
+//! instead of stacking; a click focuses the window and opens the conversation; the quick actions
+//! (assign to me, close, snooze) are taken as the agent would take them in the window.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use outpost_core::Event;
+use outpost_core::app::App;
+use outpost_core::triage::{Notification, QuickActionId};
+use outpost_protocol::ConversationId;
+use tauri::{AppHandle, Manager};
+
+/// What is shown now, per notification key: the daemon's id (to replace it) and a generation,
+/// so that only the latest waiter of a replaced notification acts on it.
+#[derive(Default)]
+struct Shown {
+    ids: HashMap<String, (u32, u64)>,
+    generation: u64,
+}
+
+/// Starts showing the core's notifications. Returns at once.
+pub fn start(handle: AppHandle, core: Arc<App>) {
+    let events = core.subscribe();
+    std::thread::Builder::new()
+        .name("notifications".into())
+        .spawn(move || {
+            // Daemons that read markup in the body get the customer's text escaped; the rest
+            // show it as it is (plain text either way).
+            let markup = notify_rust::get_capabilities()
+                .map(|caps| caps.iter().any(|c| c == "body-markup"))
+                .unwrap_or(false);
+            let shown = Arc::new(Mutex::new(Shown::default()));
+            for event in events {
+                match event {
+                    Event::Notify { notification } => {
+                        if let Err(e) = show(&handle, &core, &shown, &notification, markup) {
+                            eprintln!("Outpost could not show a notification: {e}");
+                        }
+                    }
+                    Event::OpenConversation { .. } => focus(&handle),
+                    _ => {}
+                }
+            }
+        })
+        .expect("a thread for notifications");
+}
+
+fn show(
+    handle: &AppHandle,
+    core: &Arc<App>,
+    shown: &Arc<Mutex<Shown>>,
+    n: &Notification,
+    markup: bool,
+) -> Result<(), String> {
+    let mut native = notify_rust::Notification::new();
+    native
+        .appname("Outpost")
+        .summary(&n.title)
+        .body(&if markup {
+            escape(&n.body)
+        } else {
+            n.body.clone()
+        })
+        .icon("mail-message-new")
+        .hint(notify_rust::Hint::Category("im.received".into()));
+    if n.conversation_id.is_some() {
+        // The default action is what a click on the notification does.
+        native.action("default", &open_label(n));
+    }
+    for action in &n.actions {
+        native.action(action.id.as_str(), &action.label);
+    }
+    let (replaces, generation) = {
+        let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
+        s.generation += 1;
+        (s.ids.get(&n.key).map(|(id, _)| *id), s.generation)
+    };
+    if let Some(id) = replaces {
+        native.id(id);
+    }
+    let shown_now = native.show().map_err(|e| e.to_string())?;
+    shown
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .ids
+        .insert(n.key.clone(), (shown_now.id(), generation));
+    let Some(conversation_id) = n.conversation_id else {
+        return Ok(());
+    };
+    let (handle, core, shown, key) = (handle.clone(), core.clone(), shown.clone(), n.key.clone());
+    std::thread::Builder::new()
+        .name("notification".into())
+        .spawn(move || {
+            shown_now.wait_for_action(|action| {
+                let current = {
+                    let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
+                    let current = s.ids.get(&key).is_some_and(|(_, g)| *g == generation);
+                    // Acted on or dismissed: the next one for this conversation is new.
+                    if current {
+                        s.ids.remove(&key);
+                    }
+                    current
+                };
+                if current {
+                    act(&handle, &core, action, conversation_id);
+                }
+            });
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn open_label(n: &Notification) -> String {
+    n.actions
+        .iter()
+        .find(|a| a.id == QuickActionId::Open)
+        .map_or_else(|| "Open".to_owned(), |a| a.label.clone())
+}
+
+/// Runs what the agent chose on a notification.
+fn act(handle: &AppHandle, core: &Arc<App>, action: &str, conversation_id: ConversationId) {
+    let chosen = match action {
+        "default" => Some(QuickActionId::Open),
+        other => QuickActionId::parse(other),
+    };
+    let Some(chosen) = chosen else {
+        return; // closed, expired, or dismissed
+    };
+    if chosen == QuickActionId::Open {
+        focus(handle);
+    }
+    let core = core.clone();
+    tauri::async_runtime::spawn(async move {
+        if let outpost_core::Response::Error { error } =
+            core.quick_action(chosen, conversation_id).await
+        {
+            eprintln!("Outpost could not {}: {}", chosen.as_str(), error.message);
+        }
+    });
+}
+
+/// Brings the window to the front.
+fn focus(handle: &AppHandle) {
+    if let Some(window) = handle.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// The body for daemons that read markup: the customer's text stays text.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn customer_text_is_escaped_for_markup_daemons() {
+        assert_eq!(
+            super::escape("<b>1 & 2</b> <img src=x onerror=alert(1)>"),
+            "&lt;b&gt;1 &amp; 2&lt;/b&gt; &lt;img src=x onerror=alert(1)&gt;"
+        );
+    }
+}

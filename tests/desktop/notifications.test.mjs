@@ -1,0 +1,176 @@
+// Triage from notifications, end to end: the real desktop app (tauri-driver + WebKitWebDriver,
+// under Xvfb), the demo server, and dunst as the session's real notification daemon. A customer
+// writes through the channel's webhook; what dunst shows, and what its actions do, is checked
+// with dunstctl (its context menu answered by a script standing in for dmenu, choosing the
+// action a file names) and at the server.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { bin, demoServer, OWNER } from "../browser/harness.mjs";
+import { WebDriver } from "./webdriver.mjs";
+
+let dir, server, xvfb, dunst, driver, app, env;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const dunstctl = (...args) => execFileSync("dunstctl", args, { env, encoding: "utf8" });
+const displayed = () => Number(dunstctl("count", "displayed").trim());
+
+/** dunst's closed notifications, newest first, as {id, appname, summary, body}. */
+function history() {
+  const raw = JSON.parse(dunstctl("history"));
+  return (raw.data[0] ?? []).map((n) => ({
+    id: n.id.data,
+    appname: n.appname.data,
+    summary: n.summary.data,
+    body: n.body.data,
+  }));
+}
+
+async function until(what, check, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const got = await check();
+    if (got) return got;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Chooses `label` in the next context menu dunst opens. */
+function choose(label) {
+  writeFileSync(join(dir, "choose"), label);
+}
+
+/** The conversation of the contact named `name`, as the server has it. */
+async function conversationOf(name) {
+  const feed = await server.feed();
+  const contact = feed.find((c) => c.entity?.type === "contact" && c.entity.data.name === name);
+  if (!contact) return null;
+  return feed.find((c) => c.entity?.type === "conversation" && c.entity.data.contact_id === contact.entity.data.id)?.entity.data ?? null;
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "outpost-notify-"));
+  server = await demoServer(dir);
+  const display = `:${80 + Math.floor(Math.random() * 9)}`;
+  xvfb = spawn("Xvfb", [display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"], { stdio: "ignore" });
+  await sleep(800);
+  env = { ...process.env, DISPLAY: display, OUTPOST_DATA_DIR: join(dir, "app"), WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
+  // dunst with a "dmenu" that answers its context menu with the line naming the chosen action.
+  const menu = join(dir, "menu.sh");
+  writeFileSync(menu, `#!/bin/sh\ngrep -F "$(cat '${join(dir, "choose")}')" | head -n 1\n`);
+  chmodSync(menu, 0o755);
+  writeFileSync(join(dir, "dunstrc"), `[global]\n    dmenu = ${menu}\n    timeout = 0\n`);
+  choose("none");
+  dunst = spawn("dunst", ["-config", join(dir, "dunstrc")], { env, stdio: "ignore" });
+  await until("dunst answers", () => {
+    try {
+      return dunstctl("is-paused").trim() === "false";
+    } catch {
+      return false;
+    }
+  });
+  driver = { child: spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", "4444"], { env, stdio: "ignore" }) };
+  await until("tauri-driver answers", () => fetch("http://127.0.0.1:4444/status").then(() => true, () => false));
+  app = await WebDriver.session("http://127.0.0.1:4444", {
+    "tauri:options": { application: join(bin, "outpost-desktop") },
+  });
+  await app.waitFor("form");
+  await app.type(await app.find("input[name=server]"), server.base);
+  await app.type(await app.find("input[name=email]"), OWNER.email);
+  await app.type(await app.find("input[name=password]"), OWNER.password);
+  await app.click(await app.find("button[type=submit]"));
+  await app.waitFor(".row");
+  // The first sync ends with one summary of what is unread, never a notification per message.
+  const summary = await until("the first sync's summary", () => {
+    dunstctl("close-all");
+    return history().find((n) => n.appname === "Outpost" && /new messages? in \d+ conversations?|^1 new message$/.test(n.body));
+  }, 20_000);
+  assert.equal(history().filter((n) => n.appname === "Outpost").length, 1, `only the summary: ${summary.body}`);
+});
+
+after(async () => {
+  await app?.quit().catch(() => {});
+  driver?.child.kill();
+  dunst?.kill();
+  xvfb?.kill();
+  server?.stop();
+  await sleep(300);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test("a customer's message is shown by the daemon, and its action assigns the conversation at the server", async () => {
+  await server.customerWrites("whatsapp", "5511955550101", "Preciso de ajuda com meu pedido", "Carla Teste");
+  await until("the notification is displayed", () => displayed() === 1);
+  choose("Assign to me");
+  dunstctl("context");
+  const me = (await server.login()).agent;
+  const c = await until("assigned at the server", async () => {
+    const c = await conversationOf("Carla Teste");
+    return c?.assignee === me.id && c;
+  });
+  assert.equal(c.assignee, me.id);
+  // dunst leaves a notification up after a context-menu action; closed, it is in the history.
+  dunstctl("close-all");
+  const shown = history().find((n) => n.summary === "Carla Teste · WhatsApp");
+  assert.ok(shown, `the daemon showed it under the contact and channel: ${JSON.stringify(history())}`);
+  assert.equal(shown.body, "Preciso de ajuda com meu pedido");
+});
+
+test("a burst of five messages is one notification that counts them", async () => {
+  for (const text of ["Oi", "Tudo bem?", "Meu boleto venceu", "Podem gerar outro?", "Obrigada!"]) {
+    await server.customerWrites("whatsapp", "5511955550202", text, "Dora Lima");
+  }
+  await until("the burst is shown", () => displayed() >= 1);
+  // Let every message arrive (each pull replaces the same notification).
+  await until("all five counted", () => {
+    dunstctl("close-all");
+    const dora = history().filter((n) => n.summary === "Dora Lima · WhatsApp");
+    return dora.length > 0 && dora[0].body.startsWith("5 new messages from Dora") && dora;
+  }).catch(() => {});
+  const dora = history().filter((n) => n.summary === "Dora Lima · WhatsApp");
+  assert.ok(dora.length >= 1, "shown");
+  assert.equal(dora[0].body, "5 new messages from Dora\nObrigada!");
+  // Replaced, never stacked: what the daemon closed for Dora is that one notification.
+  assert.equal(new Set(dora.map((n) => n.id)).size, 1, JSON.stringify(dora));
+});
+
+test("clicking a notification opens its conversation in the app", async () => {
+  await server.customerWrites("telegram", "5511955550303", "Vocês entregam no sábado?", "Elisa Prado");
+  await until("the notification is displayed", () => displayed() === 1);
+  dunstctl("action", "0");
+  await app.waitFor(".conversation h2", { text: "Elisa Prado" });
+});
+
+test("do not disturb, set at the server for this agent, silences the desktop", async () => {
+  const { token, agent } = await server.login();
+  const settings = {
+    agent_id: agent.id,
+    enabled: ["message_mine", "message_unassigned", "assigned_to_me", "snooze_woke", "scheduled_failed", "action_refused"],
+    muted_when_away: [],
+    quiet_hours: null,
+    dnd_until: Date.now() + 3_600_000,
+  };
+  const op = { op_id: randomUUID(), at: Date.now(), action: { type: "save_notify_settings", settings } };
+  const r = await fetch(`${server.base}/v1/ops`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ ops: [op] }),
+  });
+  assert.equal(r.status, 200);
+  // The desktop pulls the settings, then the customer writes: nothing is shown.
+  await sleep(1_500);
+  dunstctl("close-all");
+  const before = history().length;
+  await server.customerWrites("whatsapp", "5511955550404", "Alguém aí?", "Fabio Nunes");
+  await conversationOf("Fabio Nunes").then((c) => assert.ok(c, "the message reached the server"));
+  await sleep(2_500);
+  dunstctl("close-all");
+  assert.equal(displayed(), 0, JSON.stringify(history().slice(0, 2)));
+  dunstctl("close-all");
+  assert.equal(history().length, before, JSON.stringify(history().slice(0, 2)));
+});
