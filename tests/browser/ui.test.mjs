@@ -527,3 +527,33 @@ test("light and dark themes follow the system", async () => {
   assert.ok(luminance(colors.light.page) > 200 && luminance(colors.light.text) < 80, JSON.stringify(colors.light));
   assert.ok(luminance(colors.dark.page) < 60 && luminance(colors.dark.text) > 180, JSON.stringify(colors.dark));
 });
+
+test("notification settings: the agent's choices, quiet hours and do-not-disturb are kept at the server", async () => {
+  const page = await w.page();
+  await signIn(page, w);
+  await page.getByRole("button", { name: "Notifications" }).click();
+  const dialog = page.getByRole("dialog", { name: "Notifications" });
+  const mine = dialog.getByRole("group", { name: "Notify me about" }).getByLabel("New messages in conversations assigned to others");
+  await mine.check();
+  await dialog.getByRole("group", { name: "Notify me about" }).getByLabel("A snoozed conversation comes back").uncheck();
+  await dialog.getByLabel("Every day, no notifications").check();
+  await dialog.getByLabel("Quiet hours start").fill("21:30");
+  await dialog.getByLabel("Quiet hours end").fill("07:15");
+  await dialog.getByRole("button", { name: "For 1 hour" }).click();
+  await dialog.getByRole("status").filter({ hasText: "On until" }).waitFor();
+  await shot(page, "notification-settings");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await dialog.waitFor({ state: "detached" });
+  const settings = await w.atServer("the settings", (feed) => feed.find((c) => c.entity?.type === "settings")?.entity.data);
+  assert.ok(settings.enabled.includes("message_others"));
+  assert.ok(!settings.enabled.includes("snooze_woke"));
+  assert.deepEqual(settings.quiet_hours, { start: 21 * 60 + 30, end: 7 * 60 + 15 });
+  assert.ok(settings.dnd_until > Date.now() + 50 * 60_000 && settings.dnd_until < Date.now() + 61 * 60_000);
+  // Opened again, the dialog shows what is stored.
+  await page.getByRole("button", { name: "Notifications" }).click();
+  const again = page.getByRole("dialog", { name: "Notifications" }).getByLabel("Quiet hours start");
+  await again.waitFor();
+  assert.equal(await again.inputValue(), "21:30");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -12,6 +12,7 @@ import { WriteFirst } from "./components/WriteFirst";
 import { StatusBar } from "./components/StatusBar";
 import { useEvents } from "./lib/events";
 import { useInterfaceState } from "./lib/interface";
+import { NotifySettingsDialog } from "./components/NotifySettingsDialog";
 import { ShortcutHelp, useShortcuts, type ShortcutAction } from "./components/Shortcuts";
 
 /** What the main pane shows: a view's conversations, or a folder's messages. */
@@ -72,6 +73,7 @@ function Workspace({
   const [progress, setProgress] = useState<{ stored: number; total: number } | null>(null);
   const [listed, setListed] = useState<string[]>([]);
   const [help, setHelp] = useState(false);
+  const [notifying, setNotifying] = useState(false);
   const [writing, setWriting] = useState(false);
   const onShortcut = useCallback(
     (a: ShortcutAction) => {
@@ -132,8 +134,9 @@ function Workspace({
       ) : (
         <FolderView bridge={bridge} folder={place.folder} onOpenConversation={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />
       )}
-      <StatusBar status={status} progress={progress} session={session} bridge={bridge} onSignedOut={onSignedOut} onHelp={() => setHelp(true)} />
+      <StatusBar status={status} progress={progress} session={session} bridge={bridge} onSignedOut={onSignedOut} onHelp={() => setHelp(true)} onNotifications={() => setNotifying(true)} />
       {help && <ShortcutHelp onClose={() => setHelp(false)} />}
+      {notifying && <NotifySettingsDialog bridge={bridge} onClose={() => setNotifying(false)} />}
       {writing && <WriteFirst bridge={bridge} onClose={() => setWriting(false)} onStarted={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />}
     </div>
   );

@@ -11,6 +11,7 @@ export function StatusBar({
   bridge,
   onSignedOut,
   onHelp,
+  onNotifications,
 }: {
   status: SyncStatus;
   progress: { stored: number; total: number } | null;
@@ -18,6 +19,7 @@ export function StatusBar({
   bridge: Bridge;
   onSignedOut: () => void;
   onHelp: () => void;
+  onNotifications: () => void;
 }) {
   const { t, i18n } = useTranslation();
   const [availability, setAvailability] = useState<Availability | null>(null);
@@ -62,6 +64,9 @@ export function StatusBar({
           ))}
         </select>
       </label>
+      <button type="button" className="link" onClick={onNotifications}>
+        {t("notify.button")}
+      </button>
       <button type="button" className="link" onClick={onHelp} aria-keyshortcuts="?">
         {t("shortcuts.title")}
       </button>

@@ -56,3 +56,23 @@ describe("quick replies", () => {
     expect(loadQuickReplies({ getItem: () => JSON.stringify([{ title: 1 }]) })).toEqual([]);
   });
 });
+
+describe("notification settings", () => {
+  it("turns times of day into minutes and back", async () => {
+    const { toTime, fromTime } = await import("./notify");
+    expect(toTime(21 * 60 + 30)).toBe("21:30");
+    expect(toTime(0)).toBe("00:00");
+    expect(fromTime("07:15")).toBe(7 * 60 + 15);
+    expect(fromTime("nonsense")).toBe(0);
+    expect(fromTime("99:99")).toBe(23 * 60 + 59);
+  });
+  it("offers do-not-disturb for an hour, the rest of the day, and until tomorrow morning", async () => {
+    const { dndPresets } = await import("./notify");
+    const morning = new Date(2026, 10, 21, 9, 0);
+    expect(dndPresets(morning).map((p) => p.key)).toEqual(["hour", "evening", "tomorrow"]);
+    expect(new Date(dndPresets(morning)[2]!.until).getHours()).toBe(8);
+    expect(new Date(dndPresets(morning)[2]!.until).getDate()).toBe(22);
+    // Late in the day there is no "until 18:00".
+    expect(dndPresets(new Date(2026, 10, 21, 17, 30)).map((p) => p.key)).toEqual(["hour", "tomorrow"]);
+  });
+});
