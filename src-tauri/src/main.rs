@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+mod native;
 mod notifier;
 
 use outpost_core::app::App;

@@ -29,9 +29,7 @@ pub fn start(handle: AppHandle, core: Arc<App>) {
         .spawn(move || {
             // Daemons that read markup in the body get the customer's text escaped; the rest
             // show it as it is (plain text either way).
-            let markup = notify_rust::get_capabilities()
-                .map(|caps| caps.iter().any(|c| c == "body-markup"))
-                .unwrap_or(false);
+            let markup = crate::native::reads_markup();
             let shown = Arc::new(Mutex::new(Shown::default()));
             for event in events {
                 match event {
@@ -55,33 +53,14 @@ fn show(
     n: &Notification,
     markup: bool,
 ) -> Result<(), String> {
-    let mut native = notify_rust::Notification::new();
-    native
-        .appname("Outpost")
-        .summary(&n.title)
-        .body(&if markup {
-            escape(&n.body)
-        } else {
-            n.body.clone()
-        })
-        .icon("mail-message-new")
-        .hint(notify_rust::Hint::Category("im.received".into()));
-    if n.conversation_id.is_some() {
-        // The default action is what a click on the notification does.
-        native.action("default", &open_label(n));
-    }
-    for action in &n.actions {
-        native.action(action.id.as_str(), &action.label);
-    }
     let (replaces, generation) = {
         let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
         s.generation += 1;
         (s.ids.get(&n.key).map(|(id, _)| *id), s.generation)
     };
-    if let Some(id) = replaces {
-        native.id(id);
-    }
-    let shown_now = native.show().map_err(|e| e.to_string())?;
+    let shown_now = crate::native::native(n, markup, replaces)
+        .show()
+        .map_err(|e| e.to_string())?;
     shown
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -113,13 +92,6 @@ fn show(
         .map_err(|e| e.to_string())
 }
 
-fn open_label(n: &Notification) -> String {
-    n.actions
-        .iter()
-        .find(|a| a.id == QuickActionId::Open)
-        .map_or_else(|| "Open".to_owned(), |a| a.label.clone())
-}
-
 /// Runs what the agent chose on a notification.
 fn act(handle: &AppHandle, core: &Arc<App>, action: &str, conversation_id: ConversationId) {
     let chosen = match action {
@@ -148,23 +120,5 @@ fn focus(handle: &AppHandle) {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
-    }
-}
-
-/// The body for daemons that read markup: the customer's text stays text.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn customer_text_is_escaped_for_markup_daemons() {
-        assert_eq!(
-            super::escape("<b>1 & 2</b> <img src=x onerror=alert(1)>"),
-            "&lt;b&gt;1 &amp; 2&lt;/b&gt; &lt;img src=x onerror=alert(1)&gt;"
-        );
     }
 }

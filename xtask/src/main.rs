@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Some("bundle") => bundle(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run              the demo server and Outpost signed in to it (the web edition's address is printed)\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|sync|desktop]  the benchmarks (release build)\n  bundle [FORMAT]  the desktop app's package (here: deb; AppImage, msi, dmg on their platforms)\n  gen-types        regenerate ui/src/generated from the Rust types"
+                "usage: cargo xtask <command>\n\n  run              the demo server and Outpost signed in to it (the web edition's address is printed)\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|sync|desktop|triage]  the benchmarks (release build)\n  bundle [FORMAT]  the desktop app's package (here: deb; AppImage, msi, dmg on their platforms)\n  gen-types        regenerate ui/src/generated from the Rust types"
             );
             return ExitCode::from(2);
         }
@@ -379,6 +379,9 @@ fn bench(args: &[String]) -> Result {
     if which == "desktop" {
         return bench_desktop(&args[1..]);
     }
+    if which == "triage" {
+        return bench_triage(&args[1..]);
+    }
     // Each benchmark is an example of the crate whose figures it measures.
     let (package, example) = match which {
         "core" => ("outpost-core", "bench-core"),
@@ -386,7 +389,7 @@ fn bench(args: &[String]) -> Result {
         "sync" => ("outpost-e2e", "bench-sync"),
         other => {
             return Err(format!(
-                "unknown benchmark '{other}' (known: core, server, sync, desktop)"
+                "unknown benchmark '{other}' (known: core, server, sync, desktop, triage)"
             ));
         }
     };
@@ -437,6 +440,34 @@ fn bench_desktop(args: &[String]) -> Result {
         .map_err(|e| format!("Xvfb: {e}"))?;
     std::thread::sleep(std::time::Duration::from_millis(500));
     let mut cmd = Command::new(root().join("target/release/examples/bench-desktop"));
+    cmd.current_dir(root()).env("DISPLAY", display).args(args);
+    let result = in_desktop_session(cmd);
+    let _ = xvfb.kill();
+    let _ = xvfb.wait();
+    result
+}
+
+/// The triage benchmark: a customer's message committed at the server until dunst shows its
+/// notification (tests/bench_triage.rs), under Xvfb in a D-Bus session.
+fn bench_triage(args: &[String]) -> Result {
+    ensure_apt(&["xvfb", "dunst"])?;
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "outpost-e2e",
+        "--example",
+        "bench-triage",
+    ]);
+    status(build)?;
+    let display = ":92";
+    let mut xvfb = Command::new("Xvfb")
+        .args([display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .spawn()
+        .map_err(|e| format!("Xvfb: {e}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut cmd = Command::new(root().join("target/release/examples/bench-triage"));
     cmd.current_dir(root()).env("DISPLAY", display).args(args);
     let result = in_desktop_session(cmd);
     let _ = xvfb.kill();

@@ -1,0 +1,61 @@
+//! A triage [`Notification`] as the desktop's notification service shows it (notify-rust), with
+//! nothing of Tauri: the shell's notifier and the triage benchmark build them the same way.
+
+use outpost_core::triage::Notification;
+
+/// Whether the daemon reads markup in bodies (then the customer's text is escaped).
+pub fn reads_markup() -> bool {
+    notify_rust::get_capabilities()
+        .map(|caps| caps.iter().any(|c| c == "body-markup"))
+        .unwrap_or(false)
+}
+
+/// The native notification for `n`, replacing the one shown under `replaces` if any. A click
+/// is its default action ("default"); the quick actions keep their ids.
+pub fn native(n: &Notification, markup: bool, replaces: Option<u32>) -> notify_rust::Notification {
+    let mut native = notify_rust::Notification::new();
+    native
+        .appname("Outpost")
+        .summary(&n.title)
+        .body(&if markup {
+            escape(&n.body)
+        } else {
+            n.body.clone()
+        })
+        // The app's icon, as the package installs it (hicolor/*/apps/outpost-desktop.png).
+        .icon("outpost-desktop")
+        .hint(notify_rust::Hint::Category("im.received".into()));
+    if n.conversation_id.is_some() {
+        let open = n
+            .actions
+            .iter()
+            .find(|a| a.id == outpost_core::triage::QuickActionId::Open)
+            .map_or("Open", |a| a.label.as_str());
+        native.action("default", open);
+    }
+    for action in &n.actions {
+        native.action(action.id.as_str(), &action.label);
+    }
+    if let Some(id) = replaces {
+        native.id(id);
+    }
+    native
+}
+
+/// The body for daemons that read markup: the customer's text stays text.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn customer_text_is_escaped_for_markup_daemons() {
+        assert_eq!(
+            super::escape("<b>1 & 2</b> <img src=x onerror=alert(1)>"),
+            "&lt;b&gt;1 &amp; 2&lt;/b&gt; &lt;img src=x onerror=alert(1)&gt;"
+        );
+    }
+}
