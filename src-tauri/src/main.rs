@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 mod native;
 mod notifier;
+mod tray;
 
 use outpost_core::app::App;
 use outpost_core::sync::keyring::Keyring;
@@ -110,6 +111,10 @@ fn main() {
             });
             let core = Arc::new(core);
             notifier::start(app.handle().clone(), core.clone());
+            // A desktop without a tray (or its library) still runs Outpost.
+            if let Err(e) = tray::start(app.handle(), core.clone()) {
+                eprintln!("Outpost shows no tray icon: {e}");
+            }
             app.manage(Shell {
                 app: core,
                 started,

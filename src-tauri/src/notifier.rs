@@ -115,7 +115,7 @@ fn act(handle: &AppHandle, core: &Arc<App>, action: &str, conversation_id: Conve
 }
 
 /// Brings the window to the front.
-fn focus(handle: &AppHandle) {
+pub(crate) fn focus(handle: &AppHandle) {
     if let Some(window) = handle.get_webview_window("main") {
         let _ = window.unminimize();
         let _ = window.show();

@@ -2,7 +2,8 @@
 // under Xvfb), the demo server, and dunst as the session's real notification daemon. A customer
 // writes through the channel's webhook; what dunst shows, and what its actions do, is checked
 // with dunstctl (its context menu answered by a script standing in for dmenu, choosing the
-// action a file names) and at the server.
+// action a file names) and at the server. The tray icon registers with a StatusNotifierWatcher
+// standing in for the desktop's tray (sni_watcher.py); the badge is read off the bus.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -10,10 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { bin, demoServer, OWNER } from "../browser/harness.mjs";
 import { WebDriver } from "./webdriver.mjs";
 
-let dir, server, xvfb, dunst, driver, app, env;
+let dir, server, xvfb, dunst, driver, app, env, tray, monitor;
+let signals = "";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const dunstctl = (...args) => execFileSync("dunstctl", args, { env, encoding: "utf8" });
@@ -74,6 +78,12 @@ before(async () => {
       return false;
     }
   });
+  // The desktop's tray, and what the app says on the bus about its badge.
+  tray = spawn("/usr/bin/python3", [fileURLToPath(new URL("./sni_watcher.py", import.meta.url))], { env, stdio: ["pipe", "pipe", "inherit"] });
+  tray.lines = createInterface({ input: tray.stdout })[Symbol.asyncIterator]();
+  assert.deepEqual(JSON.parse((await tray.lines.next()).value), { ready: true });
+  monitor = spawn("dbus-monitor", ["--session", "interface='com.canonical.Unity.LauncherEntry'"], { env, stdio: ["ignore", "pipe", "ignore"] });
+  monitor.stdout.on("data", (d) => (signals += d.toString()));
   driver = { child: spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", "4444"], { env, stdio: "ignore" }) };
   await until("tauri-driver answers", () => fetch("http://127.0.0.1:4444/status").then(() => true, () => false));
   app = await WebDriver.session("http://127.0.0.1:4444", {
@@ -97,10 +107,48 @@ after(async () => {
   await app?.quit().catch(() => {});
   driver?.child.kill();
   dunst?.kill();
+  tray?.kill();
+  monitor?.kill();
   xvfb?.kill();
   server?.stop();
   await sleep(300);
   if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Asks the stand-in tray. */
+async function trayAsks(command) {
+  tray.stdin.write(command + "\n");
+  const answer = JSON.parse((await tray.lines.next()).value);
+  if (answer.error) throw new Error(`tray: ${answer.error}`);
+  return answer;
+}
+
+/** The last count the app put on its launcher badge. */
+function badge() {
+  const counts = [...signals.matchAll(/string "count"\s+variant\s+int64 (\d+)/g)];
+  return counts.length ? Number(counts.at(-1)[1]) : null;
+}
+
+test("the tray icon shows the unread count, the badge too, and its menu sets availability", async () => {
+  // What the server says is unread in open conversations, as the desktop counts it.
+  const feed = await server.feed();
+  const unread = feed
+    .filter((c) => c.entity?.type === "conversation" && c.entity.data.state === "open")
+    .reduce((sum, c) => sum + c.entity.data.unread_count, 0);
+  assert.ok(unread > 0, "the demo has unread messages");
+  const state = await until("the tray shows the count", async () => {
+    const s = await trayAsks("state");
+    return s.items === 1 && s.label === String(unread) && s;
+  });
+  assert.deepEqual(state.menu, ["Open Outpost", "Available", "Away", "Do not disturb for 1 hour", "Quit Outpost"]);
+  await until("the badge shows the count", () => badge() === unread);
+
+  const me = (await server.login()).agent;
+  const availability = async () => (await server.feed()).find((c) => c.entity?.type === "agent" && c.entity.data.id === me.id)?.entity.data.availability;
+  await trayAsks("click Away");
+  await until("away at the server", async () => (await availability()) === "away");
+  await trayAsks("click Available");
+  await until("available again", async () => (await availability()) === "available");
 });
 
 test("a customer's message is shown by the daemon, and its action assigns the conversation at the server", async () => {
@@ -173,4 +221,12 @@ test("do not disturb, set at the server for this agent, silences the desktop", a
   assert.equal(displayed(), 0, JSON.stringify(history().slice(0, 2)));
   dunstctl("close-all");
   assert.equal(history().length, before, JSON.stringify(history().slice(0, 2)));
+  // The tray says so, and ends it.
+  const dnd = async () => (await server.feed()).find((c) => c.entity?.type === "settings")?.entity.data.dnd_until;
+  await until("the tray offers to end it", async () => (await trayAsks("state")).menu.includes("End do not disturb"));
+  await trayAsks("click End do not disturb");
+  await until("ended at the server", async () => (await dnd()) === null);
+  await until("the tray offers it again", async () => (await trayAsks("state")).menu.includes("Do not disturb for 1 hour"));
+  await trayAsks("click Do not disturb for 1 hour");
+  await until("set again from the tray", async () => (await dnd()) > Date.now() + 50 * 60_000);
 });

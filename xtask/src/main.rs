@@ -280,7 +280,13 @@ fn test(args: &[String]) -> Result {
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
 
 fn desktop_tests() -> Result {
-    ensure_apt(&["xvfb", "webkit2gtk-driver", "dunst"])?;
+    ensure_apt(&[
+        "xvfb",
+        "webkit2gtk-driver",
+        "dunst",
+        "dbus-bin",
+        "python3-gi",
+    ])?;
     let driver_ok = Command::new("tauri-driver")
         .arg("--help")
         .output()
