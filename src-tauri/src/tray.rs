@@ -13,18 +13,70 @@ use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, Tray
 use tauri::{AppHandle, Wry};
 
 /// What the tray and the badge say for `unread` messages.
-pub fn unread_text(unread: u64) -> (Option<String>, String) {
+pub fn unread_text(unread: u64, t: &Texts) -> (Option<String>, String) {
     match unread {
         0 => (None, "Outpost".to_owned()),
-        1 => (Some("1".into()), "Outpost — 1 unread message".to_owned()),
-        n => (
-            Some(n.to_string()),
-            format!("Outpost — {n} unread messages"),
-        ),
+        n => (Some(n.to_string()), format!("Outpost — {}", (t.unread)(n))),
+    }
+}
+
+/// The tray's words in the interface's three languages.
+pub struct Texts {
+    open: &'static str,
+    available: &'static str,
+    away: &'static str,
+    dnd_on: &'static str,
+    dnd_off: &'static str,
+    quit: &'static str,
+    unread: fn(u64) -> String,
+}
+
+pub fn texts(language: &str) -> Texts {
+    if language.starts_with("pt") {
+        Texts {
+            open: "Abrir o Outpost",
+            available: "Disponível",
+            away: "Ausente",
+            dnd_on: "Não perturbe por 1 hora",
+            dnd_off: "Encerrar o não perturbe",
+            quit: "Sair do Outpost",
+            unread: |n| match n {
+                1 => "1 mensagem não lida".into(),
+                n => format!("{n} mensagens não lidas"),
+            },
+        }
+    } else if language.starts_with("es") {
+        Texts {
+            open: "Abrir Outpost",
+            available: "Disponible",
+            away: "Ausente",
+            dnd_on: "No molestar durante 1 hora",
+            dnd_off: "Terminar el no molestar",
+            quit: "Salir de Outpost",
+            unread: |n| match n {
+                1 => "1 mensaje sin leer".into(),
+                n => format!("{n} mensajes sin leer"),
+            },
+        }
+    } else {
+        Texts {
+            open: "Open Outpost",
+            available: "Available",
+            away: "Away",
+            dnd_on: "Do not disturb for 1 hour",
+            dnd_off: "End do not disturb",
+            quit: "Quit Outpost",
+            unread: |n| match n {
+                1 => "1 unread message".into(),
+                n => format!("{n} unread messages"),
+            },
+        }
     }
 }
 
 struct Items {
+    open: MenuItem<Wry>,
+    quit: MenuItem<Wry>,
     available: CheckMenuItem<Wry>,
     away: CheckMenuItem<Wry>,
     dnd: MenuItem<Wry>,
@@ -58,6 +110,8 @@ pub fn start(handle: &AppHandle, core: Arc<App>) -> tauri::Result<()> {
         ],
     )?;
     let items = Arc::new(Items {
+        open: open.clone(),
+        quit: quit.clone(),
         available,
         away,
         dnd,
@@ -112,12 +166,17 @@ pub fn start(handle: &AppHandle, core: Arc<App>) -> tauri::Result<()> {
         .name("tray".into())
         .spawn(move || {
             refresh(&handle, &core, &tray, &items);
-            for event in events {
-                if matches!(
-                    event,
-                    Event::Changed { .. } | Event::Status { .. } | Event::SignInRequired { .. }
-                ) {
-                    refresh(&handle, &core, &tray, &items);
+            loop {
+                // Every change of what it shows, and now and then for the interface's language.
+                match events.recv_timeout(std::time::Duration::from_secs(20)) {
+                    Ok(
+                        Event::Changed { .. } | Event::Status { .. } | Event::SignInRequired { .. },
+                    )
+                    | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                        refresh(&handle, &core, &tray, &items)
+                    }
+                    Ok(_) => {}
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
                 }
             }
         })
@@ -150,18 +209,24 @@ fn now() -> i64 {
 
 /// The count, the availability and do-not-disturb as the core has them now.
 fn refresh(handle: &AppHandle, core: &App, tray: &TrayIcon, items: &Items) {
-    let (counts, me, settings) = tauri::async_runtime::block_on(async {
+    let (counts, me, settings, language) = tauri::async_runtime::block_on(async {
         (
             core.handle(Request::Counts).await,
             core.handle(Request::Me).await,
             core.handle(Request::GetNotifySettings).await,
+            core.interface_language().await,
         )
     });
+    let t = texts(&language);
+    let _ = items.open.set_text(t.open);
+    let _ = items.quit.set_text(t.quit);
+    let _ = items.available.set_text(t.available);
+    let _ = items.away.set_text(t.away);
     let unread = match counts {
         Response::Counts { counts } => counts.unread,
         _ => 0,
     };
-    let (title, tooltip) = unread_text(unread);
+    let (title, tooltip) = unread_text(unread, &t);
     let _ = tray.set_title(title.as_deref());
     let _ = tray.set_tooltip(Some(&tooltip));
     badge(handle, unread);
@@ -175,11 +240,7 @@ fn refresh(handle: &AppHandle, core: &App, tray: &TrayIcon, items: &Items) {
     }
     if let Response::NotifySettings { settings } = settings {
         let on = settings.dnd_until.is_some_and(|until| until > now());
-        let _ = items.dnd.set_text(if on {
-            "End do not disturb"
-        } else {
-            "Do not disturb for 1 hour"
-        });
+        let _ = items.dnd.set_text(if on { t.dnd_off } else { t.dnd_on });
     }
 }
 
@@ -219,15 +280,20 @@ fn badge(handle: &AppHandle, unread: u64) {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_tray_says_how_many_wait() {
-        assert_eq!(super::unread_text(0), (None, "Outpost".to_owned()));
+    fn the_tray_says_how_many_wait_in_the_interfaces_language() {
+        use super::{texts, unread_text};
+        assert_eq!(unread_text(0, &texts("en")), (None, "Outpost".to_owned()));
         assert_eq!(
-            super::unread_text(1),
+            unread_text(1, &texts("en")),
             (Some("1".into()), "Outpost — 1 unread message".to_owned())
         );
         assert_eq!(
-            super::unread_text(37),
-            (Some("37".into()), "Outpost — 37 unread messages".to_owned())
+            unread_text(37, &texts("pt-BR")),
+            (
+                Some("37".into()),
+                "Outpost — 37 mensagens não lidas".to_owned()
+            )
         );
+        assert_eq!(texts("es").dnd_on, "No molestar durante 1 hora");
     }
 }

@@ -128,6 +128,14 @@ impl App {
         self.subscribers.subscribe()
     }
 
+    /// The language the interface speaks ("en" until it says).
+    pub async fn interface_language(&self) -> String {
+        match &*self.signed.lock().await {
+            Some(s) => s.client.interface_language(),
+            None => "en".into(),
+        }
+    }
+
     /// The agent clicked a notification: the interface shows its conversation.
     pub fn open_conversation(&self, conversation_id: outpost_protocol::ConversationId) {
         self.subscribers

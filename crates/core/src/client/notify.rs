@@ -159,6 +159,15 @@ impl Client {
         *self.interface.lock().unwrap_or_else(|p| p.into_inner()) = state;
     }
 
+    /// The language the interface speaks (for what the shell shows outside the window).
+    pub fn interface_language(&self) -> String {
+        self.interface
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .language
+            .clone()
+    }
+
     fn triage(&self) -> std::sync::MutexGuard<'_, Triage> {
         self.triage.lock().unwrap_or_else(|p| p.into_inner())
     }
