@@ -54,14 +54,14 @@ async fn main() -> Result<(), Error> {
         .spawn()
         .map_err(|e| format!("dunst: {e} (xtask installs it)"))?;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !native::reads_markup() && notify_rust::get_server_information().is_err() {
+    while notify_rust::get_server_information().is_err() {
         if Instant::now() > deadline {
             return Err("the notification daemon did not answer".into());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let daemon = notify_rust::get_server_information()?;
-    let markup = native::reads_markup();
+    let capabilities = native::Daemon::ask();
 
     let server = outpost_server::start(
         &dir.join("server"),
@@ -106,7 +106,7 @@ async fn main() -> Result<(), Error> {
     std::thread::spawn(move || {
         for e in events {
             if let Event::Notify { notification } = e {
-                let shown = native::native(&notification, markup, None).show();
+                let shown = native::native(&notification, capabilities, None).show();
                 let at = Instant::now();
                 if shown.is_err() || shown_tx.send((notification.title, at)).is_err() {
                     break;

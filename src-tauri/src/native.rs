@@ -3,16 +3,33 @@
 
 use outpost_core::triage::Notification;
 
-/// Whether the daemon reads markup in bodies (then the customer's text is escaped).
-pub fn reads_markup() -> bool {
-    notify_rust::get_capabilities()
-        .map(|caps| caps.iter().any(|c| c == "body-markup"))
-        .unwrap_or(false)
+/// What the daemon can do that changes what Outpost sends it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Daemon {
+    /// It reads markup in bodies: the customer's text is escaped.
+    pub markup: bool,
+    /// It lets the agent answer in the notification (KDE Plasma): a Reply action is offered.
+    pub inline_reply: bool,
+}
+
+impl Daemon {
+    pub fn ask() -> Daemon {
+        let caps = notify_rust::get_capabilities().unwrap_or_default();
+        Daemon {
+            markup: caps.iter().any(|c| c == "body-markup"),
+            inline_reply: caps.iter().any(|c| c == "inline-reply"),
+        }
+    }
 }
 
 /// The native notification for `n`, replacing the one shown under `replaces` if any. A click
 /// is its default action ("default"); the quick actions keep their ids.
-pub fn native(n: &Notification, markup: bool, replaces: Option<u32>) -> notify_rust::Notification {
+pub fn native(
+    n: &Notification,
+    daemon: Daemon,
+    replaces: Option<u32>,
+) -> notify_rust::Notification {
+    let markup = daemon.markup;
     let mut native = notify_rust::Notification::new();
     native
         .appname("Outpost")
@@ -34,6 +51,9 @@ pub fn native(n: &Notification, markup: bool, replaces: Option<u32>) -> notify_r
         native.action("default", open);
     }
     for action in &n.actions {
+        if action.id == outpost_core::triage::QuickActionId::Reply && !daemon.inline_reply {
+            continue;
+        }
         native.action(action.id.as_str(), &action.label);
     }
     if let Some(id) = replaces {

@@ -18,6 +18,8 @@ use tauri::{AppHandle, Manager};
 #[derive(Default)]
 struct Shown {
     ids: HashMap<String, (u32, u64)>,
+    /// The conversation of each notification shown (for inline replies, which name the id).
+    conversations: HashMap<u32, ConversationId>,
     generation: u64,
 }
 
@@ -29,12 +31,16 @@ pub fn start(handle: AppHandle, core: Arc<App>) {
         .spawn(move || {
             // Daemons that read markup in the body get the customer's text escaped; the rest
             // show it as it is (plain text either way).
-            let markup = crate::native::reads_markup();
+            let daemon = crate::native::Daemon::ask();
             let shown = Arc::new(Mutex::new(Shown::default()));
+            #[cfg(all(unix, not(target_os = "macos")))]
+            if daemon.inline_reply {
+                listen_for_replies(core.clone(), shown.clone());
+            }
             for event in events {
                 match event {
                     Event::Notify { notification } => {
-                        if let Err(e) = show(&handle, &core, &shown, &notification, markup) {
+                        if let Err(e) = show(&handle, &core, &shown, &notification, daemon) {
                             eprintln!("Outpost could not show a notification: {e}");
                         }
                     }
@@ -51,21 +57,23 @@ fn show(
     core: &Arc<App>,
     shown: &Arc<Mutex<Shown>>,
     n: &Notification,
-    markup: bool,
+    daemon: crate::native::Daemon,
 ) -> Result<(), String> {
     let (replaces, generation) = {
         let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
         s.generation += 1;
         (s.ids.get(&n.key).map(|(id, _)| *id), s.generation)
     };
-    let shown_now = crate::native::native(n, markup, replaces)
+    let shown_now = crate::native::native(n, daemon, replaces)
         .show()
         .map_err(|e| e.to_string())?;
-    shown
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .ids
-        .insert(n.key.clone(), (shown_now.id(), generation));
+    {
+        let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
+        s.ids.insert(n.key.clone(), (shown_now.id(), generation));
+        if let Some(c) = n.conversation_id {
+            s.conversations.insert(shown_now.id(), c);
+        }
+    }
     let Some(conversation_id) = n.conversation_id else {
         return Ok(());
     };
@@ -92,6 +100,51 @@ fn show(
         .map_err(|e| e.to_string())
 }
 
+/// Inline replies (KDE Plasma's `NotificationReplied(id, text)`): the text is sent in the
+/// notification's conversation, as from the composer.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn listen_for_replies(core: Arc<App>, shown: Arc<Mutex<Shown>>) {
+    let listen = move || -> zbus::Result<()> {
+        let bus = zbus::blocking::Connection::session()?;
+        let rule = zbus::MatchRule::builder()
+            .msg_type(zbus::message::Type::Signal)
+            .interface("org.freedesktop.Notifications")?
+            .member("NotificationReplied")?
+            .build();
+        for message in zbus::blocking::MessageIterator::for_match_rule(rule, &bus, None)? {
+            let Ok((id, text)) = message?.body().deserialize::<(u32, String)>() else {
+                continue;
+            };
+            let conversation = shown
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .conversations
+                .get(&id)
+                .copied();
+            if let (Some(conversation_id), false) = (conversation, text.trim().is_empty()) {
+                let core = core.clone();
+                tauri::async_runtime::spawn(async move {
+                    if let outpost_core::Response::Error { error } =
+                        core.reply(conversation_id, text).await
+                    {
+                        eprintln!("Outpost could not send the reply: {}", error.message);
+                    }
+                });
+            }
+        }
+        Ok(())
+    };
+    std::thread::Builder::new()
+        .name("inline replies".into())
+        .spawn(move || {
+            if let Err(e) = listen() {
+                eprintln!("Outpost hears no inline replies: {e}");
+            }
+        })
+        .map(|_| ())
+        .unwrap_or_else(|e| eprintln!("Outpost hears no inline replies: {e}"));
+}
+
 /// Runs what the agent chose on a notification.
 fn act(handle: &AppHandle, core: &Arc<App>, action: &str, conversation_id: ConversationId) {
     let chosen = match action {
@@ -101,8 +154,11 @@ fn act(handle: &AppHandle, core: &Arc<App>, action: &str, conversation_id: Conve
     let Some(chosen) = chosen else {
         return; // closed, expired, or dismissed
     };
-    if chosen == QuickActionId::Open {
-        focus(handle);
+    match chosen {
+        QuickActionId::Open => focus(handle),
+        // The reply's text comes with NotificationReplied (listen_for_replies).
+        QuickActionId::Reply => return,
+        _ => {}
     }
     let core = core.clone();
     tauri::async_runtime::spawn(async move {

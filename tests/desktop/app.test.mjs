@@ -3,48 +3,21 @@
 // A screenshot of each main screen is kept in target/screenshots/desktop-*.png.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawn } from "node:child_process";
-import { bin, screenshots, start } from "../browser/harness.mjs";
-import { ENTER, WebDriver } from "./webdriver.mjs";
+import { screenshots } from "../browser/harness.mjs";
+import { ENTER } from "./webdriver.mjs";
+import { desktopSession } from "./session.mjs";
 
-let dir, server, xvfb, driver, app;
+let session, server, app;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "outpost-desktop-"));
-  server = await start(
-    join(bin, "outpost-server"),
-    ["demo", "--listen", "127.0.0.1:0", "--data-dir", join(dir, "server"), "--every", "0"],
-    /demo on (http:\/\/[0-9.:]+)/,
-  );
-  const display = `:${90 + Math.floor(Math.random() * 9)}`;
-  xvfb = spawn("Xvfb", [display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"], { stdio: "ignore" });
-  await new Promise((r) => setTimeout(r, 800));
-  const env = { ...process.env, DISPLAY: display, OUTPOST_DATA_DIR: join(dir, "app"), WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
-  // tauri-driver says nothing when ready: its port answering is the sign.
-  driver = { child: spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", "4444"], { env, stdio: "ignore" }) };
-  for (let i = 0; i < 50; i++) {
-    try {
-      await fetch("http://127.0.0.1:4444/status");
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  app = await WebDriver.session("http://127.0.0.1:4444", {
-    "tauri:options": { application: join(bin, "outpost-desktop") },
-  });
+  session = await desktopSession("desktop");
+  ({ server, app } = session);
 });
 
 after(async () => {
-  await app?.quit().catch(() => {});
-  driver?.child.kill();
-  xvfb?.kill();
-  server?.child.kill("SIGINT");
-  await new Promise((r) => setTimeout(r, 300));
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await session?.stop();
 });
 
 async function shot(name) {
@@ -52,7 +25,7 @@ async function shot(name) {
 }
 
 test("the desktop app signs in to the demo server, sends a message, and sees it reach Sent", async () => {
-  const base = server.match[1];
+  const base = server.base;
   await app.waitFor("form");
   await shot("sign-in");
   await app.type(await app.find("input[name=server]"), base);

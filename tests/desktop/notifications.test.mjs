@@ -6,20 +6,17 @@
 // standing in for the desktop's tray (sni_watcher.py); the badge is read off the bus.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { bin, demoServer, OWNER } from "../browser/harness.mjs";
-import { WebDriver } from "./webdriver.mjs";
+import { desktopSession, sleep, until } from "./session.mjs";
 
-let dir, server, xvfb, dunst, driver, app, env, tray, monitor;
+let session, server, app, env, dir, tray;
 let signals = "";
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const dunstctl = (...args) => execFileSync("dunstctl", args, { env, encoding: "utf8" });
 const displayed = () => Number(dunstctl("count", "displayed").trim());
 
@@ -32,16 +29,6 @@ function history() {
     summary: n.summary.data,
     body: n.body.data,
   }));
-}
-
-async function until(what, check, timeout = 10_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const got = await check();
-    if (got) return got;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(100);
-  }
 }
 
 /** Chooses `label` in the next context menu dunst opens. */
@@ -57,44 +44,41 @@ async function conversationOf(name) {
   return feed.find((c) => c.entity?.type === "conversation" && c.entity.data.contact_id === contact.entity.data.id)?.entity.data ?? null;
 }
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "outpost-notify-"));
-  server = await demoServer(dir);
-  const display = `:${80 + Math.floor(Math.random() * 9)}`;
-  xvfb = spawn("Xvfb", [display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"], { stdio: "ignore" });
-  await sleep(800);
-  env = { ...process.env, DISPLAY: display, OUTPOST_DATA_DIR: join(dir, "app"), WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
-  // dunst with a "dmenu" that answers its context menu with the line naming the chosen action.
-  const menu = join(dir, "menu.sh");
-  writeFileSync(menu, `#!/bin/sh\ngrep -F "$(cat '${join(dir, "choose")}')" | head -n 1\n`);
-  chmodSync(menu, 0o755);
-  writeFileSync(join(dir, "dunstrc"), `[global]\n    dmenu = ${menu}\n    timeout = 0\n`);
-  choose("none");
-  dunst = spawn("dunst", ["-config", join(dir, "dunstrc")], { env, stdio: "ignore" });
-  await until("dunst answers", () => {
-    try {
-      return dunstctl("is-paused").trim() === "false";
-    } catch {
-      return false;
-    }
-  });
-  // The desktop's tray, and what the app says on the bus about its badge.
-  tray = spawn("/usr/bin/python3", [fileURLToPath(new URL("./sni_watcher.py", import.meta.url))], { env, stdio: ["pipe", "pipe", "inherit"] });
+/** The stand-in tray (sni_watcher.py): started before the app, so the app finds it. */
+function startTray(env) {
+  const tray = spawn("/usr/bin/python3", [fileURLToPath(new URL("./sni_watcher.py", import.meta.url))], { env, stdio: ["pipe", "pipe", "inherit"] });
   tray.lines = createInterface({ input: tray.stdout })[Symbol.asyncIterator]();
-  assert.deepEqual(JSON.parse((await tray.lines.next()).value), { ready: true });
-  monitor = spawn("dbus-monitor", ["--session", "interface='com.canonical.Unity.LauncherEntry'"], { env, stdio: ["ignore", "pipe", "ignore"] });
-  monitor.stdout.on("data", (d) => (signals += d.toString()));
-  driver = { child: spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", "4444"], { env, stdio: "ignore" }) };
-  await until("tauri-driver answers", () => fetch("http://127.0.0.1:4444/status").then(() => true, () => false));
-  app = await WebDriver.session("http://127.0.0.1:4444", {
-    "tauri:options": { application: join(bin, "outpost-desktop") },
+  return tray;
+}
+
+before(async () => {
+  session = await desktopSession("notify", {
+    async beforeApp(e, d) {
+      [env, dir] = [e, d];
+      // dunst with a "dmenu" that answers its context menu with the line naming the chosen action.
+      const menu = join(dir, "menu.sh");
+      writeFileSync(menu, `#!/bin/sh\ngrep -F "$(cat '${join(dir, "choose")}')" | head -n 1\n`);
+      chmodSync(menu, 0o755);
+      writeFileSync(join(dir, "dunstrc"), `[global]\n    dmenu = ${menu}\n    timeout = 0\n`);
+      choose("none");
+      const dunst = spawn("dunst", ["-config", join(dir, "dunstrc")], { env, stdio: "ignore" });
+      await until("dunst answers", () => {
+        try {
+          return dunstctl("is-paused").trim() === "false";
+        } catch {
+          return false;
+        }
+      });
+      // The desktop's tray, and what the app says on the bus about its badge.
+      tray = startTray(env);
+      assert.deepEqual(JSON.parse((await tray.lines.next()).value), { ready: true });
+      const monitor = spawn("dbus-monitor", ["--session", "interface='com.canonical.Unity.LauncherEntry'"], { env, stdio: ["ignore", "pipe", "ignore"] });
+      monitor.stdout.on("data", (d) => (signals += d.toString()));
+      return [() => dunst.kill(), () => tray.kill(), () => monitor.kill()];
+    },
   });
-  await app.waitFor("form");
-  await app.type(await app.find("input[name=server]"), server.base);
-  await app.type(await app.find("input[name=email]"), OWNER.email);
-  await app.type(await app.find("input[name=password]"), OWNER.password);
-  await app.click(await app.find("button[type=submit]"));
-  await app.waitFor(".row");
+  ({ server, app } = session);
+  await session.signIn();
   // The first sync ends with one summary of what is unread, never a notification per message.
   const summary = await until("the first sync's summary", () => {
     dunstctl("close-all");
@@ -104,15 +88,7 @@ before(async () => {
 });
 
 after(async () => {
-  await app?.quit().catch(() => {});
-  driver?.child.kill();
-  dunst?.kill();
-  tray?.kill();
-  monitor?.kill();
-  xvfb?.kill();
-  server?.stop();
-  await sleep(300);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await session?.stop();
 });
 
 /** Asks the stand-in tray. */

@@ -136,6 +136,25 @@ impl App {
         }
     }
 
+    /// The agent answered from a notification (an inline reply): sent as from the composer.
+    pub async fn reply(
+        &self,
+        conversation_id: outpost_protocol::ConversationId,
+        text: String,
+    ) -> Response {
+        self.handle(Request::Act {
+            action: outpost_protocol::Action::SendMessage {
+                message_id: outpost_protocol::MessageId::new(),
+                conversation_id,
+                text,
+                attachments: Vec::new(),
+                template: None,
+                reply_to: None,
+            },
+        })
+        .await
+    }
+
     /// The agent clicked a notification: the interface shows its conversation.
     pub fn open_conversation(&self, conversation_id: outpost_protocol::ConversationId) {
         self.subscribers
@@ -172,6 +191,12 @@ impl App {
                 conversation_id,
                 until: self.clock.now() + 60 * 60 * 1000,
             },
+            QuickActionId::Reply => {
+                return error(
+                    ErrorCode::InvalidInput,
+                    "A reply needs its text (App::reply).",
+                );
+            }
         };
         self.handle(Request::Act { action }).await
     }

@@ -131,6 +131,8 @@ pub enum QuickActionId {
     Close,
     /// Snooze for an hour.
     Snooze,
+    /// Answer from the notification (where the daemon offers inline replies).
+    Reply,
 }
 
 impl QuickActionId {
@@ -140,6 +142,8 @@ impl QuickActionId {
             QuickActionId::AssignToMe => "assign_to_me",
             QuickActionId::Close => "close",
             QuickActionId::Snooze => "snooze",
+            // The action name desktops with inline replies know (KDE Plasma).
+            QuickActionId::Reply => "inline-reply",
         }
     }
 
@@ -149,6 +153,7 @@ impl QuickActionId {
             QuickActionId::AssignToMe,
             QuickActionId::Close,
             QuickActionId::Snooze,
+            QuickActionId::Reply,
         ]
         .into_iter()
         .find(|a| a.as_str() == s)
@@ -484,6 +489,9 @@ impl Texts {
             (Lang::En, QuickActionId::AssignToMe) => "Assign to me",
             (Lang::En, QuickActionId::Close) => "Close",
             (Lang::En, QuickActionId::Snooze) => "Snooze 1 hour",
+            (Lang::En, QuickActionId::Reply) => "Reply",
+            (Lang::Pt, QuickActionId::Reply) => "Responder",
+            (Lang::Es, QuickActionId::Reply) => "Responder",
             (Lang::Pt, QuickActionId::Open) => "Abrir",
             (Lang::Pt, QuickActionId::AssignToMe) => "Atribuir a mim",
             (Lang::Pt, QuickActionId::Close) => "Encerrar",
@@ -499,13 +507,17 @@ impl Texts {
         }
     }
 
-    /// A conversation's actions: open, assign to me (unless it is mine), close, snooze.
+    /// A conversation's actions: open, assign to me (unless it is mine), close, snooze, reply.
     fn actions(&self, assign: bool) -> Vec<QuickAction> {
         let mut ids = vec![QuickActionId::Open];
         if assign {
             ids.push(QuickActionId::AssignToMe);
         }
-        ids.extend([QuickActionId::Close, QuickActionId::Snooze]);
+        ids.extend([
+            QuickActionId::Close,
+            QuickActionId::Snooze,
+            QuickActionId::Reply,
+        ]);
         ids.into_iter().map(|id| self.action(id)).collect()
     }
 

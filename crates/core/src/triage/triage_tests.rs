@@ -103,7 +103,8 @@ fn a_customer_message_in_my_conversation_notifies_with_contact_channel_and_text(
         [
             QuickActionId::Open,
             QuickActionId::Close,
-            QuickActionId::Snooze
+            QuickActionId::Snooze,
+            QuickActionId::Reply
         ]
     );
     let nobody = w.conversation(None);

@@ -1,0 +1,63 @@
+// What every test of the real desktop app starts: the demo server, Xvfb, tauri-driver, and the
+// app in a WebDriver session (its own data directory). `beforeApp(env)` starts what must run
+// before the app does (a notification daemon, a tray). All in the D-Bus session xtask provides.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bin, demoServer, OWNER } from "../browser/harness.mjs";
+import { WebDriver } from "./webdriver.mjs";
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns something true (or fails after `timeout` ms). */
+export async function until(what, check, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const got = await check();
+    if (got) return got;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(100);
+  }
+}
+
+export async function desktopSession(name, { beforeApp } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), `outpost-${name}-`));
+  const server = await demoServer(dir);
+  const display = `:${70 + Math.floor(Math.random() * 29)}`;
+  const xvfb = spawn("Xvfb", [display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"], { stdio: "ignore" });
+  await sleep(800);
+  const env = { ...process.env, DISPLAY: display, OUTPOST_DATA_DIR: join(dir, "app"), WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
+  const stops = [];
+  if (beforeApp) stops.push(...[await beforeApp(env, dir)].flat().filter(Boolean));
+  // tauri-driver says nothing when ready: its port answering is the sign.
+  const driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", "4444"], { env, stdio: "ignore" });
+  await until("tauri-driver answers", () => fetch("http://127.0.0.1:4444/status").then(() => true, () => false));
+  const app = await WebDriver.session("http://127.0.0.1:4444", {
+    "tauri:options": { application: join(bin, "outpost-desktop") },
+  });
+  return {
+    dir,
+    server,
+    env,
+    app,
+    /** Signs the app in to the demo server as `who`, and waits for its list. */
+    async signIn(who = OWNER) {
+      await app.waitFor("form");
+      await app.type(await app.find("input[name=server]"), server.base);
+      await app.type(await app.find("input[name=email]"), who.email);
+      await app.type(await app.find("input[name=password]"), who.password);
+      await app.click(await app.find("button[type=submit]"));
+      await app.waitFor(".row");
+    },
+    async stop() {
+      await app.quit().catch(() => {});
+      driver.kill();
+      for (const s of stops) s();
+      xvfb.kill();
+      server.stop();
+      await sleep(300);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
