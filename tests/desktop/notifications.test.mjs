@@ -10,9 +10,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { desktopSession, sleep, until } from "./session.mjs";
+import { desktopSession, sleep, standIn, until } from "./session.mjs";
 
 let session, server, app, env, dir, tray;
 let signals = "";
@@ -44,13 +42,6 @@ async function conversationOf(name) {
   return feed.find((c) => c.entity?.type === "conversation" && c.entity.data.contact_id === contact.entity.data.id)?.entity.data ?? null;
 }
 
-/** The stand-in tray (sni_watcher.py): started before the app, so the app finds it. */
-function startTray(env) {
-  const tray = spawn("/usr/bin/python3", [fileURLToPath(new URL("./sni_watcher.py", import.meta.url))], { env, stdio: ["pipe", "pipe", "inherit"] });
-  tray.lines = createInterface({ input: tray.stdout })[Symbol.asyncIterator]();
-  return tray;
-}
-
 before(async () => {
   session = await desktopSession("notify", {
     async beforeApp(e, d) {
@@ -70,11 +61,10 @@ before(async () => {
         }
       });
       // The desktop's tray, and what the app says on the bus about its badge.
-      tray = startTray(env);
-      assert.deepEqual(JSON.parse((await tray.lines.next()).value), { ready: true });
+      tray = await standIn("./sni_watcher.py", env);
       const monitor = spawn("dbus-monitor", ["--session", "interface='com.canonical.Unity.LauncherEntry'"], { env, stdio: ["ignore", "pipe", "ignore"] });
       monitor.stdout.on("data", (d) => (signals += d.toString()));
-      return [() => dunst.kill(), () => tray.kill(), () => monitor.kill()];
+      return [() => dunst.kill(), tray.stop, () => monitor.kill()];
     },
   });
   ({ server, app } = session);
@@ -92,12 +82,7 @@ after(async () => {
 });
 
 /** Asks the stand-in tray. */
-async function trayAsks(command) {
-  tray.stdin.write(command + "\n");
-  const answer = JSON.parse((await tray.lines.next()).value);
-  if (answer.error) throw new Error(`tray: ${answer.error}`);
-  return answer;
-}
+const trayAsks = (command) => tray.ask(command);
 
 /** The last count the app put on its launcher badge. */
 function badge() {

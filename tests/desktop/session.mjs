@@ -5,6 +5,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { bin, demoServer, OWNER } from "../browser/harness.mjs";
 import { WebDriver } from "./webdriver.mjs";
 
@@ -19,6 +21,26 @@ export async function until(what, check, timeout = 10_000) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
     await sleep(100);
   }
+}
+
+/**
+ * A stand-in D-Bus service of these tests (a Python script beside this file, GLib): it says
+ * {"ready": true} once its name is on the bus, then answers each command with a JSON line.
+ */
+export async function standIn(script, env) {
+  const child = spawn("/usr/bin/python3", [fileURLToPath(new URL(script, import.meta.url))], { env, stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const first = JSON.parse((await lines.next()).value);
+  if (!first.ready) throw new Error(`${script} did not start: ${JSON.stringify(first)}`);
+  return {
+    async ask(command) {
+      child.stdin.write(command + "\n");
+      const answer = JSON.parse((await lines.next()).value);
+      if (answer.error) throw new Error(`${script}: ${answer.error}`);
+      return answer;
+    },
+    stop: () => child.kill(),
+  };
 }
 
 export async function desktopSession(name, { beforeApp } = {}) {
