@@ -17,7 +17,7 @@ use outpost_protocol::*;
 
 #[path = "../crates/core/examples/common/bench.rs"]
 mod bench;
-use bench::percentile;
+use bench::{arg, percentile};
 
 #[path = "../src-tauri/src/native.rs"]
 mod native;
@@ -25,16 +25,6 @@ mod native;
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const PASSWORD: &str = "bench-password";
-
-fn arg(args: &[String], name: &str, default: usize) -> Result<usize, Error> {
-    match args.iter().position(|a| a == name) {
-        Some(i) => Ok(args
-            .get(i + 1)
-            .ok_or(format!("{name} needs a number"))?
-            .parse()?),
-        None => Ok(default),
-    }
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Error> {

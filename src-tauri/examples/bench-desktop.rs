@@ -34,16 +34,6 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn arg(args: &[String], name: &str, default: usize) -> Result<usize, Error> {
-    match args.iter().position(|a| a == name) {
-        Some(i) => Ok(args
-            .get(i + 1)
-            .ok_or(format!("{name} takes a number"))?
-            .parse()?),
-        None => Ok(default),
-    }
-}
-
 /// A mirror of `spec`'s workspace for one agent, as a finished first sync leaves it, with the
 /// account the app resumes (its token in the keyring). Kept between runs of the benchmark.
 fn prepare(data_dir: &Path, args: &[String]) -> Result<u64, Error> {
@@ -209,8 +199,8 @@ fn drop_caches() -> bool {
 
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().collect();
-    let runs = arg(&args, "--runs", 10)?;
-    let clicks = arg(&args, "--clicks", 200)?;
+    let runs = bench::arg(&args, "--runs", 10)?;
+    let clicks = bench::arg(&args, "--clicks", 200)?;
     let bin = PathBuf::from(
         std::env::var("OUTPOST_BENCH_BIN")
             .unwrap_or_else(|_| root().join("target/release").display().to_string()),

@@ -5,10 +5,9 @@
 #   last         -> {"id", "summary", "body", "actions"} of the newest notification (or {})
 #   reply TEXT   -> emits NotificationReplied(newest id, TEXT), as the desktop does when the agent
 #                   types in the notification; answers {"replied": id}
-import json
-import sys
+from gi.repository import GLib
 
-from gi.repository import Gio, GLib
+from standin import bus, serve
 
 DAEMON = """<node><interface name="org.freedesktop.Notifications">
 <method name="GetCapabilities"><arg type="as" direction="out"/></method>
@@ -27,7 +26,6 @@ DAEMON = """<node><interface name="org.freedesktop.Notifications">
 <signal name="NotificationReplied"><arg type="u"/><arg type="s"/></signal>
 </interface></node>"""
 
-bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
 shown = []
 
 
@@ -45,30 +43,15 @@ def on_call(_conn, _sender, _path, _iface, method, params, invocation):
         invocation.return_value(None)
 
 
-def on_line(source, _condition):
-    line = source.readline()
-    if not line:
-        loop.quit()
-        return False
-    command = line.strip()
+def answer(command):
     if command == "last":
-        out = shown[-1] if shown else {}
-    elif command.startswith("reply ") and shown:
+        return shown[-1] if shown else {}
+    if command.startswith("reply ") and shown:
         ident = shown[-1]["id"]
         bus.emit_signal(None, "/org/freedesktop/Notifications", "org.freedesktop.Notifications",
                         "NotificationReplied", GLib.Variant("(us)", (ident, command[len("reply "):])))
-        out = {"replied": ident}
-    else:
-        out = {"error": f"cannot {command}"}
-    print(json.dumps(out), flush=True)
-    return True
+        return {"replied": ident}
+    return {"error": f"cannot {command}"}
 
 
-node = Gio.DBusNodeInfo.new_for_xml(DAEMON)
-bus.register_object("/org/freedesktop/Notifications", node.interfaces[0], on_call, None, None)
-Gio.bus_own_name_on_connection(
-    bus, "org.freedesktop.Notifications", Gio.BusNameOwnerFlags.NONE,
-    lambda *_: print(json.dumps({"ready": True}), flush=True), None)
-GLib.io_add_watch(sys.stdin, GLib.IO_IN | GLib.IO_HUP, on_line)
-loop = GLib.MainLoop()
-loop.run()
+serve(DAEMON, "/org/freedesktop/Notifications", "org.freedesktop.Notifications", on_call, None, answer)

@@ -4,10 +4,9 @@
 # JSON lines on stdout:
 #   state          -> {"items": n, "label": ..., "title": ..., "menu": [labels]} of the first item
 #   click LABEL    -> {"clicked": LABEL} after sending the menu entry's "clicked" event
-import json
-import sys
+from gi.repository import GLib
 
-from gi.repository import Gio, GLib
+from standin import bus, serve
 
 WATCHER = """<node><interface name="org.kde.StatusNotifierWatcher">
 <method name="RegisterStatusNotifierItem"><arg type="s" direction="in"/></method>
@@ -20,7 +19,6 @@ WATCHER = """<node><interface name="org.kde.StatusNotifierWatcher">
 <signal name="StatusNotifierHostRegistered"/>
 </interface></node>"""
 
-bus = Gio.bus_get_sync(Gio.BusType.SESSION, None)
 items = []  # (bus name, object path)
 
 
@@ -65,43 +63,25 @@ def layout():
     return name, props, entries
 
 
-def on_line(source, _condition):
-    line = source.readline()
-    if not line:
-        loop.quit()
-        return False
-    command = line.strip()
-    try:
-        if not items:
-            out = {"items": 0}
-        elif command == "state":
-            _name, props, entries = layout()
-            out = {
-                "items": len(items),
-                "label": props.get("XAyatanaLabel", ""),
-                "title": props.get("Title", ""),
-                "menu": [label for _ident, label in entries],
-            }
-        elif command.startswith("click "):
-            wanted = command[len("click "):]
-            name, props, entries = layout()
-            ident = next(i for i, label in entries if label == wanted)
-            call(name, props["Menu"], "com.canonical.dbusmenu", "Event",
-                 GLib.Variant("(isvu)", (ident, "clicked", GLib.Variant("s", ""), 0)), "()")
-            out = {"clicked": wanted}
-        else:
-            out = {"error": f"unknown command {command}"}
-    except Exception as e:  # the test reads the reason
-        out = {"error": str(e)}
-    print(json.dumps(out), flush=True)
-    return True
+def answer(command):
+    if not items:
+        return {"items": 0}
+    if command == "state":
+        _name, props, entries = layout()
+        return {
+            "items": len(items),
+            "label": props.get("XAyatanaLabel", ""),
+            "title": props.get("Title", ""),
+            "menu": [label for _ident, label in entries],
+        }
+    if command.startswith("click "):
+        wanted = command[len("click "):]
+        name, props, entries = layout()
+        ident = next(i for i, label in entries if label == wanted)
+        call(name, props["Menu"], "com.canonical.dbusmenu", "Event",
+             GLib.Variant("(isvu)", (ident, "clicked", GLib.Variant("s", ""), 0)), "()")
+        return {"clicked": wanted}
+    return {"error": f"unknown command {command}"}
 
 
-node = Gio.DBusNodeInfo.new_for_xml(WATCHER)
-bus.register_object("/StatusNotifierWatcher", node.interfaces[0], on_call, on_get, None)
-Gio.bus_own_name_on_connection(
-    bus, "org.kde.StatusNotifierWatcher", Gio.BusNameOwnerFlags.NONE,
-    lambda *_: print(json.dumps({"ready": True}), flush=True), None)
-GLib.io_add_watch(sys.stdin, GLib.IO_IN | GLib.IO_HUP, on_line)
-loop = GLib.MainLoop()
-loop.run()
+serve(WATCHER, "/StatusNotifierWatcher", "org.kde.StatusNotifierWatcher", on_call, on_get, answer)

@@ -439,13 +439,18 @@ fn bench_desktop(args: &[String]) -> Result {
     let mut web = cargo();
     web.args(["build", "--release", "-p", "outpost-web"]);
     status(web)?;
-    let display = ":93";
+    on_screen(":93", "bench-desktop", args)
+}
+
+/// Runs the release example `example` with `args` on its own Xvfb `display`, in a D-Bus session
+/// with an unlocked keyring (what a desktop gives the app).
+fn on_screen(display: &str, example: &str, args: &[String]) -> Result {
     let mut xvfb = Command::new("Xvfb")
         .args([display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
         .spawn()
         .map_err(|e| format!("Xvfb: {e}"))?;
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let mut cmd = Command::new(root().join("target/release/examples/bench-desktop"));
+    let mut cmd = Command::new(root().join("target/release/examples").join(example));
     cmd.current_dir(root()).env("DISPLAY", display).args(args);
     let result = in_desktop_session(cmd);
     let _ = xvfb.kill();
@@ -467,18 +472,7 @@ fn bench_triage(args: &[String]) -> Result {
         "bench-triage",
     ]);
     status(build)?;
-    let display = ":92";
-    let mut xvfb = Command::new("Xvfb")
-        .args([display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-        .spawn()
-        .map_err(|e| format!("Xvfb: {e}"))?;
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let mut cmd = Command::new(root().join("target/release/examples/bench-triage"));
-    cmd.current_dir(root()).env("DISPLAY", display).args(args);
-    let result = in_desktop_session(cmd);
-    let _ = xvfb.kill();
-    let _ = xvfb.wait();
-    result
+    on_screen(":92", "bench-triage", args)
 }
 
 fn gen_types() -> Result {

@@ -31,7 +31,6 @@ export function NotifySettingsDialog({ bridge, onClose }: { bridge: Bridge; onCl
     return () => window.removeEventListener("keydown", esc);
   }, [onClose]);
 
-  const toggle = (list: NotifyCategory[], c: NotifyCategory, on: boolean) => (on ? [...list.filter((x) => x !== c), c] : list.filter((x) => x !== c));
   const save = async (next: NotifySettings) => {
     try {
       await ask(bridge, { type: "act", action: { type: "save_notify_settings", settings: next } }, "acted");
@@ -56,32 +55,18 @@ export function NotifySettingsDialog({ bridge, onClose }: { bridge: Bridge; onCl
         {problem && <p role="alert" className="problem">{problem}</p>}
         {settings && (
           <>
-            <fieldset>
-              <legend>{t("notify.categories")}</legend>
-              {CATEGORIES.map((c) => (
-                <label key={c} className="check">
-                  <input
-                    type="checkbox"
-                    checked={settings.enabled.includes(c)}
-                    onChange={(e) => setSettings({ ...settings, enabled: toggle(settings.enabled, c, e.target.checked) })}
-                  />
-                  {t(`notify.category.${c}`)}
-                </label>
-              ))}
-            </fieldset>
-            <fieldset>
-              <legend>{t("notify.away")}</legend>
-              {CATEGORIES.filter((c) => settings.enabled.includes(c)).map((c) => (
-                <label key={c} className="check">
-                  <input
-                    type="checkbox"
-                    checked={settings.muted_when_away.includes(c)}
-                    onChange={(e) => setSettings({ ...settings, muted_when_away: toggle(settings.muted_when_away, c, e.target.checked) })}
-                  />
-                  {t(`notify.category.${c}`)}
-                </label>
-              ))}
-            </fieldset>
+            <CategoryChecks
+              legend={t("notify.categories")}
+              categories={CATEGORIES}
+              checked={settings.enabled}
+              onChange={(enabled) => setSettings({ ...settings, enabled })}
+            />
+            <CategoryChecks
+              legend={t("notify.away")}
+              categories={CATEGORIES.filter((c) => settings.enabled.includes(c))}
+              checked={settings.muted_when_away}
+              onChange={(muted_when_away) => setSettings({ ...settings, muted_when_away })}
+            />
             <fieldset>
               <legend>{t("notify.quiet")}</legend>
               <label className="check">
@@ -145,5 +130,35 @@ export function NotifySettingsDialog({ bridge, onClose }: { bridge: Bridge; onCl
         </div>
       </form>
     </div>
+  );
+}
+
+/** A checkbox per category; `onChange` gets the categories checked. */
+function CategoryChecks({
+  legend,
+  categories,
+  checked,
+  onChange,
+}: {
+  legend: string;
+  categories: NotifyCategory[];
+  checked: NotifyCategory[];
+  onChange: (checked: NotifyCategory[]) => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {categories.map((c) => (
+        <label key={c} className="check">
+          <input
+            type="checkbox"
+            checked={checked.includes(c)}
+            onChange={(e) => onChange(e.target.checked ? [...checked.filter((x) => x !== c), c] : checked.filter((x) => x !== c))}
+          />
+          {t(`notify.category.${c}`)}
+        </label>
+      ))}
+    </fieldset>
   );
 }

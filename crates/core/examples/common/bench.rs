@@ -1,5 +1,5 @@
-//! What the benchmarks share (core, server, sync: each includes this file): the clock, the
-//! percentile of samples, and the workspace size from `--messages N`.
+//! What the benchmarks share (each includes this file): the clock, the percentile of samples,
+//! numbers from the command line, and the workspace size from `--messages N`.
 #![allow(dead_code)] // each benchmark uses what it needs
 
 use std::time::Duration;
@@ -18,6 +18,21 @@ pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     let i = ((samples.len() as f64 * p).ceil() as usize).clamp(1, samples.len()) - 1;
     samples[i]
+}
+
+/// The number after `name` in `args`, or `default`.
+pub fn arg(
+    args: &[String],
+    name: &str,
+    default: usize,
+) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    match args.iter().position(|a| a == name) {
+        Some(i) => Ok(args
+            .get(i + 1)
+            .ok_or(format!("{name} takes a number"))?
+            .parse()?),
+        None => Ok(default),
+    }
 }
 
 /// The large workspace ending at `now`, scaled down by `--messages N` when given.
