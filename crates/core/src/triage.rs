@@ -394,14 +394,10 @@ pub fn plain(text: &str) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
         .collect();
-    let line = clean.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() <= PREVIEW_CHARS {
-        line
-    } else {
-        let mut cut: String = line.chars().take(PREVIEW_CHARS - 1).collect();
-        cut.push('…');
-        cut
-    }
+    rules::cut(
+        &clean.split_whitespace().collect::<Vec<_>>().join(" "),
+        PREVIEW_CHARS,
+    )
 }
 
 pub fn channel_name(c: ChannelKind) -> &'static str {

@@ -70,12 +70,15 @@ pub fn window_closed(conversation: &Conversation) -> RuleError {
 
 /// The one-line preview of a message's text kept on its conversation.
 pub fn preview(text: &str) -> String {
-    const MAX: usize = 120;
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() <= MAX {
-        line
+    cut(&text.split_whitespace().collect::<Vec<_>>().join(" "), 120)
+}
+
+/// `line` cut to `max` characters, ending in "…" when it was longer.
+pub fn cut(line: &str, max: usize) -> String {
+    if line.chars().count() <= max {
+        line.to_owned()
     } else {
-        let mut cut: String = line.chars().take(MAX - 1).collect();
+        let mut cut: String = line.chars().take(max.saturating_sub(1)).collect();
         cut.push('…');
         cut
     }
