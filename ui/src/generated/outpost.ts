@@ -534,7 +534,7 @@ export type InterfaceState = { conversation_id: ConversationId | null, focused: 
  */
 utc_offset_minutes: number, };
 
-export type QuickActionId = "open" | "assign_to_me" | "close" | "snooze";
+export type QuickActionId = "open" | "assign_to_me" | "close" | "snooze" | "reply";
 
 /**
  * An action a notification offers, with its label in the interface's language.
