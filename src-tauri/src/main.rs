@@ -28,6 +28,8 @@ struct Shell {
     /// How long the setup (the core's start) took, in ms.
     setup: std::sync::OnceLock<f64>,
     painted: std::sync::Once,
+    /// Told when the first screen is painted: what can wait (the tray) starts then.
+    first_screen: tokio::sync::Notify,
 }
 
 /// The interface has painted its first screen with the inbox. With `OUTPOST_STARTUP_REPORT` set
@@ -35,6 +37,7 @@ struct Shell {
 /// `in_page`: milliseconds since the page began loading, as the page counts them.
 #[tauri::command]
 fn painted(shell: State<'_, Shell>, in_page: f64, marks: String) {
+    shell.first_screen.notify_one();
     shell.painted.call_once(|| {
         if std::env::var_os("OUTPOST_STARTUP_REPORT").is_some() {
             let total = shell.started.elapsed().as_secs_f64() * 1000.0;
@@ -111,15 +114,30 @@ fn main() {
             });
             let core = Arc::new(core);
             notifier::start(app.handle().clone(), core.clone());
-            // A desktop without a tray (or its library) still runs Outpost.
-            if let Err(e) = tray::start(app.handle(), core.clone()) {
-                eprintln!("Outpost shows no tray icon: {e}");
-            }
             app.manage(Shell {
-                app: core,
+                app: core.clone(),
                 started,
                 setup: std::sync::OnceLock::new(),
                 painted: std::sync::Once::new(),
+                first_screen: tokio::sync::Notify::new(),
+            });
+            // The tray once the first screen is painted (or after 2 s, a sign-in screen): it
+            // is not needed sooner, and its setup would delay that screen.
+            let (handle, for_tray) = (app.handle().clone(), core.clone());
+            tauri::async_runtime::spawn(async move {
+                let shell = handle.state::<Shell>();
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(2),
+                    shell.first_screen.notified(),
+                )
+                .await;
+                let main = handle.clone();
+                let _ = handle.run_on_main_thread(move || {
+                    // A desktop without a tray (or its library) still runs Outpost.
+                    if let Err(e) = tray::start(&main, for_tray) {
+                        eprintln!("Outpost shows no tray icon: {e}");
+                    }
+                });
             });
             // SIGTERM (a session ending, a package upgrade) and SIGINT close Outpost as the
             // window would: the engine stops and the mirror is closed cleanly.
