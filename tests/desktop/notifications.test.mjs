@@ -130,6 +130,24 @@ test("a customer's message is shown by the daemon, and its action assigns the co
   assert.equal(shown.body, "Preciso de ajuda com meu pedido");
 });
 
+test("the notification's Snooze and Close actions reach the server", async () => {
+  for (const [from, name, label, state] of [
+    ["5511955550111", "Hugo Snooze", "Snooze 1 hour", "snoozed"],
+    ["5511955550112", "Iara Close", "Close", "closed"],
+  ]) {
+    await server.customerWrites("whatsapp", from, "Oi, tudo bem?", name);
+    await until(`${name}'s notification is displayed`, () => displayed() === 1);
+    choose(label);
+    dunstctl("context");
+    const c = await until(`${state} at the server`, async () => {
+      const c = await conversationOf(name);
+      return c?.state === state && c;
+    });
+    if (state === "snoozed") assert.ok(c.snoozed_until > Date.now() + 55 * 60_000, "for an hour");
+    dunstctl("close-all");
+  }
+});
+
 test("a burst of five messages is one notification that counts them", async () => {
   for (const text of ["Oi", "Tudo bem?", "Meu boleto venceu", "Podem gerar outro?", "Obrigada!"]) {
     await server.customerWrites("whatsapp", "5511955550202", text, "Dora Lima");
