@@ -211,11 +211,15 @@ fn test_first_sync_summarises_and_refusals_notify() {
     let mut f = Fixture::new(&me);
     let rx = f.client.subscribe();
     let mut entities = Vec::new();
-    for (i, unread) in [3u32, 0, 2].into_iter().enumerate() {
+    for (i, unread) in [3u32, 0, 2, 4].into_iter().enumerate() {
         let k = contact(&format!("Cliente {i}"));
         let mut c = conversation(&k, T0 - HOUR);
         c.assignee = Some(me.id);
         c.unread_count = unread;
+        if i == 3 {
+            // Closed: not counted, as the side bar and the tray do not count it.
+            c.state = ConversationState::Closed;
+        }
         entities.push(Entity::Contact(k));
         entities.push(Entity::Conversation(c.clone()));
         entities.push(Entity::Message(incoming(&c, "histórico", T0 - HOUR)));

@@ -122,7 +122,9 @@ impl Client {
     /// After a first sync: one summary of what is unread in the categories the agent follows.
     pub fn notify_unread_summary(&self) -> Result<()> {
         let unread: Vec<(Option<outpost_protocol::AgentId>, u32)> = self.store().read(|c| {
-            let mut stmt = c.prepare_cached("SELECT data FROM conversations WHERE unread > 0")?;
+            // Open conversations, as the side bar and the tray count them.
+            let mut stmt =
+                c.prepare_cached("SELECT data FROM conversations WHERE unread > 0 AND state = 0")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             let mut out = Vec::new();
             for row in rows {
