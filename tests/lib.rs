@@ -99,28 +99,20 @@ impl World {
 
     /// A customer writes on WhatsApp (straight into the server's workspace, as the webhook does).
     pub async fn customer_writes(&self, from: &str, text: &str) -> MessageId {
-        let storage = self.server.as_ref().unwrap().app.storage.clone();
-        let now = self.server_clock.load(Ordering::SeqCst);
-        let (from, text) = (from.to_owned(), text.to_owned());
-        let id = tokio::task::spawn_blocking(move || {
-            outpost_server::workspace::inbound(
-                &*storage,
-                ChannelKind::Whatsapp,
-                &outpost_server::workspace::Inbound {
-                    from,
-                    name: String::new(),
-                    text,
-                    id: None,
-                    reply_to: None,
-                },
-                now,
-            )
-        })
-        .await
-        .unwrap()
-        .unwrap();
-        self.server.as_ref().unwrap().app.announce();
-        id
+        let message = outpost_server::workspace::Inbound {
+            from: from.to_owned(),
+            name: String::new(),
+            text: text.to_owned(),
+            id: None,
+            reply_to: None,
+        };
+        self.server
+            .as_ref()
+            .unwrap()
+            .app
+            .receive(ChannelKind::Whatsapp, message)
+            .await
+            .unwrap()
     }
 
     pub async fn stop_server(&mut self) {

@@ -122,31 +122,17 @@ pub async fn simulate<S: Storage>(app: Arc<App<S>>, every: Duration) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        let storage = app.storage.clone();
-        let now = app.now();
         let from = format!("55{}", 11_900_000_000u64 + rng.u64(0..40));
         let text = CUSTOMER_LINES[rng.usize(..CUSTOMER_LINES.len())].to_owned();
-        let written = tokio::task::spawn_blocking(move || {
-            workspace::inbound(
-                &*storage,
-                ChannelKind::Whatsapp,
-                &Inbound {
-                    from,
-                    name: String::new(),
-                    text,
-                    id: None,
-                    reply_to: None,
-                },
-                now,
-            )
-        })
-        .await;
-        match written {
-            Ok(Ok(_)) => app.announce(),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "the simulated customer's message was refused")
-            }
-            Err(e) => tracing::warn!(error = %e, "the simulated customer failed"),
+        let message = Inbound {
+            from,
+            name: String::new(),
+            text,
+            id: None,
+            reply_to: None,
+        };
+        if let Err(e) = app.receive(ChannelKind::Whatsapp, message).await {
+            tracing::warn!(error = %e, "the simulated customer's message was refused");
         }
     }
 }

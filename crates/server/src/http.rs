@@ -909,10 +909,7 @@ async fn inbound<S: Storage>(
     Body(msg): Body<Inbound>,
 ) -> Result<Json<InboundResponse>, ApiError> {
     let (_, kind) = authorized_channel(&app, &id, &headers).await?;
-    let now = app.now();
-    let storage = app.storage.clone();
-    let message_id = blocking(move || workspace::inbound(&*storage, kind, &msg, now)).await?;
-    app.announce();
+    let message_id = app.receive(kind, msg).await?;
     Ok(Json(InboundResponse { message_id }))
 }
 

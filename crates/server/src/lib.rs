@@ -81,6 +81,24 @@ impl<S: Storage> App<S> {
         (self.clock)()
     }
 
+    /// A customer's message on `channel`, as its provider brings it: stored with the
+    /// conversation's rules applied, at the server's clock, and announced to the connected
+    /// desktops. The webhook, the demo's customers and the tests all write through here.
+    pub async fn receive(
+        &self,
+        channel: ChannelKind,
+        message: workspace::Inbound,
+    ) -> Result<outpost_protocol::MessageId, workspace::OpError> {
+        let (storage, now) = (self.storage.clone(), self.now());
+        let id = tokio::task::spawn_blocking(move || {
+            workspace::inbound(&*storage, channel, &message, now)
+        })
+        .await
+        .map_err(|e| storage::StorageError::Invalid(format!("the write stopped: {e}")))??;
+        self.announce();
+        Ok(id)
+    }
+
     /// Tells the stream's listeners about what was just committed.
     pub fn announce(&self) {
         if let Ok(seq) = self.storage.seq() {

@@ -211,26 +211,21 @@ async fn test_agent_signs_in_works_and_signs_out_through_the_bridge() {
     );
 
     // A customer writes: the event crosses the bridge, and the conversation lists.
-    let storage = f.server.app.storage.clone();
-    let now = outpost_server::system_clock()();
-    let m = tokio::task::spawn_blocking(move || {
-        outpost_server::workspace::inbound(
-            &*storage,
+    let m = f
+        .server
+        .app
+        .receive(
             ChannelKind::Whatsapp,
-            &outpost_server::workspace::Inbound {
+            outpost_server::workspace::Inbound {
                 from: "5511977770000".into(),
                 name: "Bia".into(),
                 text: "<b>Oi</b>, tudo bem?".into(),
                 id: None,
                 reply_to: None,
             },
-            now,
         )
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    f.server.app.announce();
+        .await
+        .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     let conversation = loop {
         let Response::Conversations { page } = ask(
