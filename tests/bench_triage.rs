@@ -163,11 +163,7 @@ async fn main() -> Result<(), Error> {
         ms(p95),
         ms(p99),
         ms(max),
-        if p99 < Duration::from_millis(200) {
-            "ok"
-        } else {
-            "MISSED"
-        }
+        bench::verdict(p99 < Duration::from_millis(200))
     );
     Ok(())
 }

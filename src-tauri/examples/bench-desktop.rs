@@ -336,11 +336,7 @@ fn main() -> Result<(), Error> {
             "not dropped: no permission"
         },
         ms(first),
-        if first < Duration::from_millis(500) {
-            "ok"
-        } else {
-            "MISSED"
-        }
+        bench::verdict(first < Duration::from_millis(500))
     );
     if !warm.is_empty() {
         // The median is the figure (the goal is a typical start); the slowest is printed too.
@@ -354,11 +350,7 @@ fn main() -> Result<(), Error> {
             ms(p50),
             ms(p90),
             ms(worst),
-            if p50 < Duration::from_millis(500) {
-                "ok"
-            } else {
-                "MISSED"
-            }
+            bench::verdict(p50 < Duration::from_millis(500))
         );
     }
     if empty_dropped {
@@ -382,11 +374,7 @@ fn main() -> Result<(), Error> {
     let above = app_mib - empty_mib;
     println!(
         "| Outpost above the empty app | {above:.1} MiB | <= 60 MB (57.2 MiB) {} |",
-        if above * 1.048576 <= 60.0 {
-            "ok"
-        } else {
-            "MISSED"
-        }
+        bench::verdict(above * 1.048576 <= 60.0)
     );
     let p = |s: &mut Vec<Duration>, q| bench::percentile(s, q);
     println!(
@@ -394,11 +382,7 @@ fn main() -> Result<(), Error> {
         ms(p(&mut painted, 0.5)),
         ms(p(&mut painted, 0.95)),
         ms(p(&mut painted, 0.99)),
-        if p(&mut painted, 0.99) < Duration::from_millis(50) {
-            "ok"
-        } else {
-            "MISSED"
-        }
+        bench::verdict(p(&mut painted, 0.99) < Duration::from_millis(50))
     );
     println!(
         "| click -> timeline in the DOM (before its frame) | p50 {} / p99 {} | |",

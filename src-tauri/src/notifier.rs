@@ -40,7 +40,7 @@ pub fn start(handle: AppHandle, core: Arc<App>) {
             for event in events {
                 match event {
                     Event::Notify { notification } => {
-                        if let Err(e) = show(&handle, &core, &shown, &notification, daemon) {
+                        if let Err(e) = show(&core, &shown, &notification, daemon) {
                             eprintln!("Outpost could not show a notification: {e}");
                         }
                     }
@@ -53,7 +53,6 @@ pub fn start(handle: AppHandle, core: Arc<App>) {
 }
 
 fn show(
-    handle: &AppHandle,
     core: &Arc<App>,
     shown: &Arc<Mutex<Shown>>,
     n: &Notification,
@@ -77,7 +76,7 @@ fn show(
     let Some(conversation_id) = n.conversation_id else {
         return Ok(());
     };
-    let (handle, core, shown, key) = (handle.clone(), core.clone(), shown.clone(), n.key.clone());
+    let (core, shown, key) = (core.clone(), shown.clone(), n.key.clone());
     std::thread::Builder::new()
         .name("notification".into())
         .spawn(move || {
@@ -86,13 +85,13 @@ fn show(
                     let mut s = shown.lock().unwrap_or_else(|p| p.into_inner());
                     let current = s.ids.get(&key).is_some_and(|(_, g)| *g == generation);
                     // Acted on or dismissed: the next one for this conversation is new.
-                    if current {
-                        s.ids.remove(&key);
+                    if let (true, Some((id, _))) = (current, s.ids.remove(&key)) {
+                        s.conversations.remove(&id);
                     }
                     current
                 };
                 if current {
-                    act(&handle, &core, action, conversation_id);
+                    act(&core, action, conversation_id);
                 }
             });
         })
@@ -146,7 +145,9 @@ fn listen_for_replies(core: Arc<App>, shown: Arc<Mutex<Shown>>) {
 }
 
 /// Runs what the agent chose on a notification.
-fn act(handle: &AppHandle, core: &Arc<App>, action: &str, conversation_id: ConversationId) {
+/// Opening goes through [`App::quick_action`] too: its `Event::OpenConversation` focuses the
+/// window (above) and the interface shows the conversation.
+fn act(core: &Arc<App>, action: &str, conversation_id: ConversationId) {
     let chosen = match action {
         "default" => Some(QuickActionId::Open),
         other => QuickActionId::parse(other),
@@ -154,11 +155,8 @@ fn act(handle: &AppHandle, core: &Arc<App>, action: &str, conversation_id: Conve
     let Some(chosen) = chosen else {
         return; // closed, expired, or dismissed
     };
-    match chosen {
-        QuickActionId::Open => focus(handle),
-        // The reply's text comes with NotificationReplied (listen_for_replies).
-        QuickActionId::Reply => return,
-        _ => {}
+    if chosen == QuickActionId::Reply {
+        return; // the reply's text comes with NotificationReplied (listen_for_replies)
     }
     let core = core.clone();
     tauri::async_runtime::spawn(async move {

@@ -628,11 +628,7 @@ impl Syncer {
                 self.timeout + std::time::Duration::from_secs(bytes.len() as u64 / (256 * 1024));
             let response = self
                 .http
-                .put(format!(
-                    "{}{}",
-                    self.session.server,
-                    outpost_protocol::Attachment::upload_path(id)
-                ))
+                .put(self.attachment_url(id))
                 .bearer_auth(&self.session.token)
                 .header(reqwest::header::CONTENT_TYPE, mime)
                 .timeout(time)
@@ -653,6 +649,15 @@ impl Syncer {
         Ok(())
     }
 
+    /// Where the server keeps upload `id`.
+    fn attachment_url(&self, id: uuid::Uuid) -> String {
+        format!(
+            "{}{}",
+            self.session.server,
+            outpost_protocol::Attachment::upload_path(id)
+        )
+    }
+
     /// A file of a message, from the server (the agent's own uploads are read from the mirror).
     pub async fn download(&self, url: &str) -> Result<(String, Vec<u8>), SyncError> {
         let Some(id) = outpost_protocol::Attachment::upload_id_in(url) else {
@@ -662,11 +667,7 @@ impl Syncer {
         };
         let response = self
             .http
-            .get(format!(
-                "{}{}",
-                self.session.server,
-                outpost_protocol::Attachment::upload_path(id)
-            ))
+            .get(self.attachment_url(id))
             .bearer_auth(&self.session.token)
             .timeout(self.timeout + std::time::Duration::from_secs(400))
             .send()

@@ -253,7 +253,7 @@ impl Triage {
                         EventKind::Unsnoozed
                             if conversation.assignee.is_none() || s.mine(conversation.assignee) =>
                         {
-                            (NotifyCategory::SnoozeWoke, t.woke.to_owned())
+                            (NotifyCategory::SnoozeWoke, t.woke().to_owned())
                         }
                         _ => continue,
                     };
@@ -415,7 +415,6 @@ pub fn channel_name(c: ChannelKind) -> &'static str {
 /// The few sentences notifications say, in the interface's three languages.
 struct Texts {
     lang: Lang,
-    woke: &'static str,
 }
 
 #[derive(Clone, Copy)]
@@ -434,13 +433,14 @@ impl Texts {
         } else {
             Lang::En
         };
-        Texts {
-            lang,
-            woke: match lang {
-                Lang::En => "Snoozed conversation is back",
-                Lang::Pt => "A conversa adiada voltou",
-                Lang::Es => "La conversación pospuesta volvió",
-            },
+        Texts { lang }
+    }
+
+    fn woke(&self) -> &'static str {
+        match self.lang {
+            Lang::En => "Snoozed conversation is back",
+            Lang::Pt => "A conversa adiada voltou",
+            Lang::Es => "La conversación pospuesta volvió",
         }
     }
 

@@ -20,6 +20,11 @@ pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples[i]
 }
 
+/// The goal column's word for a figure that met its goal, or did not.
+pub fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISSED" }
+}
+
 /// The number after `name` in `args`, or `default`.
 pub fn arg(
     args: &[String],

@@ -123,15 +123,17 @@ impl Client {
     pub fn notify_unread_summary(&self) -> Result<()> {
         let unread: Vec<(Option<outpost_protocol::AgentId>, u32)> = self.store().read(|c| {
             // Open conversations, as the side bar and the tray count them.
-            let mut stmt =
-                c.prepare_cached("SELECT data FROM conversations WHERE unread > 0 AND state = 0")?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            let mut out = Vec::new();
-            for row in rows {
-                let conversation: outpost_protocol::Conversation = serde_json::from_str(&row?)?;
-                out.push((conversation.assignee, conversation.unread_count));
-            }
-            Ok(out)
+            let mut stmt = c.prepare_cached(
+                "SELECT assignee, unread FROM conversations WHERE unread > 0 AND state = 0",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<uuid::Uuid>>(0)?
+                        .map(outpost_protocol::AgentId),
+                    r.get::<_, u32>(1)?,
+                ))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })?;
         let notification = self.with_situation(|s, triage| {
             let (mut messages, mut conversations) = (0, 0);
