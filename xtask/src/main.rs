@@ -260,6 +260,13 @@ fn test(args: &[String]) -> Result {
     vitest.args(["run", "test"]);
     status(vitest)?;
 
+    // Every target in one build, so each dependency is compiled once with one set of features
+    // (building the binaries package by package resolved other features and built many twice:
+    // more time, and CI's disk ran out once). The browser and desktop tests use these binaries.
+    let mut all = cargo();
+    all.args(["build", "--workspace", "--all-targets"]);
+    status(all)?;
+
     let mut cmd = cargo();
     cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"])
         .args(args);
@@ -303,9 +310,6 @@ fn desktop_tests() -> Result {
         ]);
         status(install)?;
     }
-    let mut app = cargo();
-    app.args(["build", "-p", "outpost-desktop", "-p", "outpost-server"]);
-    status(app)?;
     let mut node = Command::new("node");
     node.current_dir(root())
         .args(["--test", "--test-concurrency=1", "tests/desktop/"])
@@ -369,9 +373,6 @@ fn build_ui() -> Result {
 
 fn browser_tests() -> Result {
     ensure_apt(&["chromium"])?;
-    let mut bins = cargo();
-    bins.args(["build", "-p", "outpost-server", "-p", "outpost-web"]);
-    status(bins)?;
     let mut node = Command::new("node");
     node.current_dir(root())
         .args(["--test", "--test-concurrency=1", "tests/browser/"])
