@@ -105,14 +105,11 @@ impl World {
             text: text.to_owned(),
             id: None,
             reply_to: None,
+            attachments: Vec::new(),
         };
-        self.server
-            .as_ref()
-            .unwrap()
-            .app
-            .receive(ChannelKind::Whatsapp, message)
-            .await
-            .unwrap()
+        let app = &self.server.as_ref().unwrap().app;
+        let channel = app.channel_of(ChannelKind::Whatsapp).unwrap();
+        app.receive(channel, message).await.unwrap()
     }
 
     pub async fn stop_server(&mut self) {

@@ -115,23 +115,48 @@ const CUSTOMER_LINES: &[&str] = &[
     "O boleto venceu, podem mandar outro?",
 ];
 
-/// Customers writing now and then, on the WhatsApp test channel, until the server stops.
+/// A receipt a demo customer photographs now and then.
+const RECEIPT_PNG: &[u8] = include_bytes!("../assets/receipt.png");
+
+/// Customers writing now and then, on the WhatsApp test channel, until the server stops; every
+/// sixth one sends a photo of a receipt.
 pub async fn simulate<S: Storage>(app: Arc<App<S>>, every: Duration) {
+    let Some(channel) = app.channel_of(ChannelKind::Whatsapp) else {
+        tracing::warn!("the demo has no WhatsApp channel: no customer will write");
+        return;
+    };
     let mut rng = fastrand::Rng::with_seed(99);
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
-    loop {
+    for n in 1u64.. {
         tick.tick().await;
         let from = format!("55{}", 11_900_000_000u64 + rng.u64(0..40));
-        let text = CUSTOMER_LINES[rng.usize(..CUSTOMER_LINES.len())].to_owned();
+        let mut text = CUSTOMER_LINES[rng.usize(..CUSTOMER_LINES.len())].to_owned();
+        let mut attachments = Vec::new();
+        if n % 6 == 0 {
+            match app
+                .receive_file(channel, "image/png", RECEIPT_PNG.to_vec())
+                .await
+            {
+                Ok(file) => {
+                    text = "Segue o comprovante 👇".to_owned();
+                    attachments.push(workspace::InboundFile {
+                        file,
+                        name: "comprovante.png".to_owned(),
+                    });
+                }
+                Err(e) => tracing::warn!(error = %e, "the simulated customer's photo was refused"),
+            }
+        }
         let message = Inbound {
             from,
             name: String::new(),
             text,
             id: None,
             reply_to: None,
+            attachments,
         };
-        if let Err(e) = app.receive(ChannelKind::Whatsapp, message).await {
+        if let Err(e) = app.receive(channel, message).await {
             tracing::warn!(error = %e, "the simulated customer's message was refused");
         }
     }

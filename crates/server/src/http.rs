@@ -220,6 +220,12 @@ pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
         )
         .route("/v1/channels/{id}/inbound", post(inbound::<S>))
         .route(
+            "/v1/channels/{id}/files/{file}",
+            axum::routing::put(channel_file::<S>).layer(axum::extract::DefaultBodyLimit::max(
+                outpost_protocol::limits::MAX_ATTACHMENT_BYTES as usize,
+            )),
+        )
+        .route(
             "/v1/channels/{id}/rules",
             axum::routing::put(channel_rules::<S>),
         )
@@ -908,9 +914,85 @@ async fn inbound<S: Storage>(
     headers: HeaderMap,
     Body(msg): Body<Inbound>,
 ) -> Result<Json<InboundResponse>, ApiError> {
-    let (_, kind) = authorized_channel(&app, &id, &headers).await?;
-    let message_id = app.receive(kind, msg).await?;
+    let (id, _) = authorized_channel(&app, &id, &headers).await?;
+    let message_id = app.receive(id, msg).await?;
     Ok(Json(InboundResponse { message_id }))
+}
+
+/// The media type a request's Content-Type names, or a refusal that says what is missing.
+fn content_type(headers: &HeaderMap) -> Result<String, ApiError> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(outpost_protocol::limits::plain_mime)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::InvalidInput,
+                "Say what the file is (Content-Type: type/subtype).",
+            )
+        })
+}
+
+/// Keeps a file under `id` for its uploader: 201 when new, 200 when the same uploader sent the
+/// same file before (a retry), 409 when the id is another's.
+async fn keep_file<S: Storage>(
+    app: &App<S>,
+    id: uuid::Uuid,
+    uploader: crate::storage::Uploader,
+    mime: String,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
+    let bytes = body.map_err(|e| unreadable(e, "A file may be at most 100 MiB."))?;
+    if bytes.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidInput,
+            "The file is empty.",
+        ));
+    }
+    let size = bytes.len() as u64;
+    let now = app.now();
+    let storage = app.storage.clone();
+    let done = blocking(move || storage.put_attachment(id, uploader, &mime, &bytes, now)).await?;
+    let status = match done {
+        crate::storage::Uploaded::Stored => StatusCode::CREATED,
+        crate::storage::Uploaded::AlreadyThere => StatusCode::OK,
+        crate::storage::Uploaded::Taken => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                "Another file was uploaded under this id.",
+            ));
+        }
+    };
+    Ok((
+        status,
+        Json(UploadResponse {
+            url: outpost_protocol::Attachment::upload_path(id),
+            size,
+        }),
+    ))
+}
+
+/// A file a customer sent, uploaded by their channel before the inbound message naming it.
+async fn channel_file<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Path((channel, file)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
+    let (channel, _) = authorized_channel(&app, &channel, &headers).await?;
+    let file = upload_id(&file)?;
+    let mime = content_type(&headers)?;
+    keep_file(
+        &app,
+        file,
+        crate::storage::Uploader::Channel(channel),
+        mime,
+        body,
+    )
+    .await
 }
 
 fn upload_id(id: &str) -> Result<uuid::Uuid, ApiError> {
@@ -939,40 +1021,15 @@ async fn upload<S: Storage>(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<UploadResponse>), ApiError> {
     let id = upload_id(&id)?;
-    let mime = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(outpost_protocol::limits::plain_mime)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode::InvalidInput,
-                "Say what the file is (Content-Type: type/subtype).",
-            )
-        })?;
-    let bytes = body.map_err(|e| unreadable(e, "A file may be at most 100 MiB."))?;
-    let size = bytes.len() as u64;
-    let now = app.now();
-    let storage = app.storage.clone();
-    let done = blocking(move || storage.put_attachment(id, agent.id, &mime, &bytes, now)).await?;
-    let status = match done {
-        crate::storage::Uploaded::Stored => StatusCode::CREATED,
-        crate::storage::Uploaded::AlreadyThere => StatusCode::OK,
-        crate::storage::Uploaded::Taken => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                ErrorCode::Conflict,
-                "Another file was uploaded under this id.",
-            ));
-        }
-    };
-    Ok((
-        status,
-        Json(UploadResponse {
-            url: outpost_protocol::Attachment::upload_path(id),
-            size,
-        }),
-    ))
+    let mime = content_type(&headers)?;
+    keep_file(
+        &app,
+        id,
+        crate::storage::Uploader::Agent(agent.id),
+        mime,
+        body,
+    )
+    .await
 }
 
 /// A file, to its uploader or to whoever may see the conversation of the message carrying it;
@@ -988,7 +1045,7 @@ async fn download<S: Storage>(
         let Some((up, bytes)) = storage.attachment(id)? else {
             return Ok::<_, StorageError>(None);
         };
-        let allowed = up.uploader == agent.id
+        let allowed = up.uploader == crate::storage::Uploader::Agent(agent.id)
             || match up.conversation {
                 Some(c) => matches!(
                     storage.get(outpost_protocol::EntityRef::Conversation(c))?,

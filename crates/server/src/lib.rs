@@ -81,22 +81,54 @@ impl<S: Storage> App<S> {
         (self.clock)()
     }
 
-    /// A customer's message on `channel`, as its provider brings it: stored with the
+    /// A customer's message on the channel `channel`, as its provider brings it: stored with the
     /// conversation's rules applied, at the server's clock, and announced to the connected
     /// desktops. The webhook, the demo's customers and the tests all write through here.
     pub async fn receive(
         &self,
-        channel: ChannelKind,
+        channel: uuid::Uuid,
         message: workspace::Inbound,
     ) -> Result<outpost_protocol::MessageId, workspace::OpError> {
         let (storage, now) = (self.storage.clone(), self.now());
         let id = tokio::task::spawn_blocking(move || {
-            workspace::inbound(&*storage, channel, &message, now)
+            let (kind, _) = storage
+                .channel(channel)?
+                .ok_or_else(|| workspace::OpError::NotFound("The channel".into()))?;
+            workspace::inbound(&*storage, (channel, kind), &message, now)
         })
         .await
         .map_err(|e| storage::StorageError::Invalid(format!("the write stopped: {e}")))??;
         self.announce();
         Ok(id)
+    }
+
+    /// A file a customer sent, kept for the channel `channel` under a new id, for the inbound
+    /// message that names it next (what `PUT /v1/channels/<id>/files/<file>` does).
+    pub async fn receive_file(
+        &self,
+        channel: uuid::Uuid,
+        mime: &str,
+        bytes: Vec<u8>,
+    ) -> Result<uuid::Uuid, storage::StorageError> {
+        let mime = outpost_protocol::limits::plain_mime(mime).ok_or_else(|| {
+            storage::StorageError::Invalid(format!("{mime:?} is not a media type"))
+        })?;
+        let (storage, now, id) = (self.storage.clone(), self.now(), uuid::Uuid::now_v7());
+        tokio::task::spawn_blocking(move || {
+            storage.put_attachment(id, storage::Uploader::Channel(channel), &mime, &bytes, now)
+        })
+        .await
+        .map_err(|e| storage::StorageError::Invalid(format!("the write stopped: {e}")))??;
+        Ok(id)
+    }
+
+    /// The first channel registered of this kind.
+    pub fn channel_of(&self, kind: ChannelKind) -> Option<uuid::Uuid> {
+        let channels = self.storage.channels().ok()?;
+        channels
+            .into_iter()
+            .find(|(_, k)| *k == kind)
+            .map(|(id, _)| id)
     }
 
     /// Tells the stream's listeners about what was just committed.

@@ -75,11 +75,19 @@ pub trait Tx {
 /// A file an agent uploaded, and the message that took it (if one has).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Upload {
-    pub uploader: AgentId,
+    pub uploader: Uploader,
     pub mime: String,
     pub size: u64,
     pub message: Option<MessageId>,
     pub conversation: Option<ConversationId>,
+}
+
+/// Who uploaded a file: an agent's desktop (what the agent attaches), or a channel (what a
+/// customer sent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Uploader {
+    Agent(AgentId),
+    Channel(uuid::Uuid),
 }
 
 /// What became of an upload.
@@ -166,7 +174,7 @@ pub trait Storage: Send + Sync + 'static {
     fn put_attachment(
         &self,
         id: uuid::Uuid,
-        uploader: AgentId,
+        uploader: Uploader,
         mime: &str,
         bytes: &[u8],
         now: Millis,

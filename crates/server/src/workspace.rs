@@ -16,7 +16,7 @@ use outpost_protocol::{
     SenderKind, StatusStamp, ValidationError,
 };
 
-use crate::storage::{Storage, StorageError, Tx};
+use crate::storage::{Storage, StorageError, Tx, Uploader};
 
 /// Why an op did not apply: a refusal for the agent, or a failure of the server.
 #[derive(Debug, thiserror::Error)]
@@ -316,13 +316,13 @@ fn uploads_of<T: Tx>(
         };
         match found {
             Some((id, up))
-                if up.uploader == agent.id
+                if up.uploader == Uploader::Agent(agent.id)
                     && up.size == a.size
                     && up.message.is_none_or(|m| m == message_id) =>
             {
                 ids.push(id)
             }
-            Some((_, up)) if up.uploader == agent.id && up.message.is_none() => {
+            Some((_, up)) if up.uploader == Uploader::Agent(agent.id) && up.message.is_none() => {
                 return Err(rules::refuse(
                     ErrorCode::InvalidInput,
                     format!(
@@ -358,16 +358,108 @@ pub struct Inbound {
     pub id: Option<uuid::Uuid>,
     /// The message this one replies to.
     pub reply_to: Option<MessageId>,
+    /// Files the customer sent, each uploaded by the channel first
+    /// (`PUT /v1/channels/<id>/files/<file>`).
+    #[serde(default)]
+    pub attachments: Vec<InboundFile>,
+}
+
+/// A file of an inbound message: the id the channel uploaded it under, and its name.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct InboundFile {
+    pub file: uuid::Uuid,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// The name of a file the customer sent without one: its kind, and its type's subtype when that
+/// reads as an extension ("image.jpeg", "document.pdf").
+fn unnamed(kind: outpost_protocol::AttachmentKind, mime: &str) -> String {
+    use outpost_protocol::AttachmentKind as K;
+    let word = match kind {
+        K::Image => "image",
+        K::Document => "document",
+        K::Audio => "audio",
+        K::Video => "video",
+    };
+    match mime.split_once('/') {
+        Some((_, sub))
+            if (1..=5).contains(&sub.len()) && sub.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            format!("{word}.{sub}")
+        }
+        _ => word.to_owned(),
+    }
+}
+
+/// The attachments of an inbound message, checked: each file was uploaded by this channel and
+/// no other message has it. Names lose any folder part; a file without one is named by its type.
+fn inbound_files<T: Tx>(
+    tx: &T,
+    channel: uuid::Uuid,
+    files: &[InboundFile],
+) -> Result<Vec<outpost_protocol::Attachment>, OpError> {
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        let up = tx
+            .attachment(f.file)?
+            .filter(|up| up.uploader == Uploader::Channel(channel) && up.message.is_none())
+            .ok_or_else(|| ValidationError {
+                field: "attachments",
+                problem: format!(
+                    "the file {} was not uploaded by this channel, or another message has it",
+                    f.file
+                ),
+            })?;
+        let kind = outpost_protocol::AttachmentKind::of_mime(&up.mime);
+        let name = f
+            .name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let name = if name.is_empty() {
+            unnamed(kind, &up.mime)
+        } else {
+            name
+        };
+        out.push(outpost_protocol::Attachment {
+            kind,
+            name,
+            mime: up.mime,
+            size: up.size,
+            url: outpost_protocol::Attachment::upload_path(f.file),
+        });
+    }
+    Ok(out)
 }
 
 /// Stores an inbound message: finds or creates its contact and conversation, and applies the
 /// rules (a message reopens a closed conversation, wakes a snoozed one, waits for our reply).
 pub fn inbound<S: Storage>(
     storage: &S,
-    channel: ChannelKind,
+    (channel_id, channel): (uuid::Uuid, ChannelKind),
     msg: &Inbound,
     now: Millis,
 ) -> Result<MessageId, OpError> {
+    if msg.text.trim().is_empty() && msg.attachments.is_empty() {
+        return Err(ValidationError {
+            field: "text",
+            problem: "an inbound message needs text or a file".into(),
+        }
+        .into());
+    }
+    if msg.attachments.len() > outpost_protocol::limits::MAX_ATTACHMENTS {
+        return Err(ValidationError {
+            field: "attachments",
+            problem: format!(
+                "more than {} files",
+                outpost_protocol::limits::MAX_ATTACHMENTS
+            ),
+        }
+        .into());
+    }
     if msg.from.trim().is_empty() {
         return Err(ValidationError {
             field: "from",
@@ -383,6 +475,7 @@ pub fn inbound<S: Storage>(
         if tx.get(EntityRef::Message(message_id))?.is_some() {
             return Ok(message_id);
         }
+        let attachments = inbound_files(&*tx, channel_id, &msg.attachments)?;
         let mut contact = match tx.contact_by_identity(channel, &msg.from)? {
             Some(id) => match tx.get(EntityRef::Contact(id))? {
                 Some(Entity::Contact(k)) => k,
@@ -462,7 +555,7 @@ pub fn inbound<S: Storage>(
             direction: Direction::Incoming,
             channel,
             text: msg.text.clone(),
-            attachments: Vec::new(),
+            attachments,
             template: None,
             sender: Sender {
                 kind: SenderKind::Contact,
@@ -484,6 +577,11 @@ pub fn inbound<S: Storage>(
         message.validate()?;
         let events = rules::on_incoming(&mut conversation, &message);
         let in_flow = message.via_flow;
+        for a in &message.attachments {
+            if let Some(file) = a.upload_id() {
+                tx.link_attachment(file, message.id, conversation.id)?;
+            }
+        }
         tx.put(&Entity::Message(message))?;
         if in_flow {
             crate::flows::reply(tx, &mut contact, &mut conversation, now)?;

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use outpost_protocol::*;
+use outpost_server::add_channel;
 use serde_json::{Value, json};
 
 // ---- Accounts ----
@@ -1599,6 +1600,210 @@ async fn test_attachments_are_uploaded_once_then_sent_and_seen_only_by_who_sees_
     assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }));
     assert_eq!(h.get_file(&team_agent, id).await.status(), 404);
     assert_eq!(h.get_file(&owner, id).await.status(), 200);
+}
+
+#[tokio::test]
+async fn test_customers_files_come_through_their_channel_and_are_seen_only_by_who_sees_the_conversation()
+ {
+    let h = harness().await;
+    let storage = h.storage();
+    let telegram = add_channel(
+        &*storage,
+        ChannelKind::Telegram,
+        "Telegram",
+        "outro-segredo",
+    )
+    .unwrap();
+    let owner = h.login(&h.owner).await;
+    let team_agent = h.login(&h.team_agent).await;
+    let file_url = |channel: uuid::Uuid, file: uuid::Uuid| {
+        h.url(&format!("/v1/channels/{channel}/files/{file}"))
+    };
+    let put = |channel: uuid::Uuid,
+               secret: &'static str,
+               file: uuid::Uuid,
+               mime: &'static str,
+               body: Vec<u8>| {
+        let r = h
+            .http
+            .put(file_url(channel, file))
+            .header("x-outpost-channel-secret", secret)
+            .header("content-type", mime)
+            .body(body);
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    let inbound = |channel: uuid::Uuid, secret: &'static str, body: Value| {
+        let r = h
+            .http
+            .post(h.url(&format!("/v1/channels/{channel}/inbound")))
+            .header("x-outpost-channel-secret", secret)
+            .json(&body);
+        async move {
+            let r = r.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+
+    // The channel uploads the photo first: only with its secret, typed, not empty, once per id.
+    let photo: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let pdf = b"%PDF-1.4 boleto".to_vec();
+    let (p1, p2) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    assert_eq!(
+        put(h.channel, "errado", p1, "image/jpeg", photo.clone()).await,
+        401
+    );
+    assert_eq!(
+        put(
+            uuid::Uuid::now_v7(),
+            SECRET,
+            p1,
+            "image/jpeg",
+            photo.clone()
+        )
+        .await,
+        404
+    );
+    assert_eq!(
+        put(h.channel, SECRET, p1, "not a type", photo.clone()).await,
+        415
+    );
+    assert_eq!(
+        put(h.channel, SECRET, p1, "image/jpeg", Vec::new()).await,
+        400
+    );
+    assert_eq!(
+        put(h.channel, SECRET, p1, "image/jpeg", photo.clone()).await,
+        201
+    );
+    assert_eq!(
+        put(h.channel, SECRET, p1, "image/jpeg", photo.clone()).await,
+        200,
+        "a retry"
+    );
+    assert_eq!(
+        put(telegram, "outro-segredo", p1, "image/jpeg", photo.clone()).await,
+        409,
+        "another channel under the id"
+    );
+    assert_eq!(
+        put(h.channel, SECRET, p2, "Application/PDF; q=1", pdf.clone()).await,
+        201
+    );
+    assert_eq!(
+        h.get_file(&owner, p1).await.status(),
+        404,
+        "no message has it yet"
+    );
+
+    // Another channel cannot attach it; a message needs text or a file.
+    let (status, body) = inbound(
+        telegram,
+        "outro-segredo",
+        json!({ "from": "ana_tg", "text": "", "attachments": [{ "file": p1 }] }),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not uploaded by this channel"),
+        "{body}"
+    );
+    let (status, _) = inbound(
+        h.channel,
+        SECRET,
+        json!({ "from": "5511944443333", "text": " " }),
+    )
+    .await;
+    assert_eq!(status, 422);
+
+    // The photo alone, and the boleto with a folder in its name.
+    let (status, body) = inbound(
+        h.channel,
+        SECRET,
+        json!({ "from": "5511944443333", "name": "Ana", "text": "",
+                "attachments": [{ "file": p1 }, { "file": p2, "name": "C:\\Users\\ana\\boleto março.pdf" }] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let m: MessageId = serde_json::from_value(body["message_id"].clone()).unwrap();
+    let (status, body) = inbound(
+        h.channel,
+        SECRET,
+        json!({ "from": "5511944443333", "text": "de novo", "attachments": [{ "file": p1 }] }),
+    )
+    .await;
+    assert_eq!(status, 422, "one file, one message: {body}");
+
+    let mirror = h.synced(&owner, 1000).await;
+    let Some(Entity::Message(msg)) = mirror.entities.get(&EntityRef::Message(m)) else {
+        panic!("the message is in the feed")
+    };
+    assert_eq!(msg.direction, Direction::Incoming);
+    let files: Vec<(AttachmentKind, &str, &str, u64)> = msg
+        .attachments
+        .iter()
+        .map(|a| (a.kind, a.name.as_str(), a.mime.as_str(), a.size))
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            (
+                AttachmentKind::Image,
+                "image.jpeg",
+                "image/jpeg",
+                photo.len() as u64
+            ),
+            (
+                AttachmentKind::Document,
+                "boleto março.pdf",
+                "application/pdf",
+                pdf.len() as u64
+            ),
+        ]
+    );
+    let Some(Entity::Conversation(c)) = mirror
+        .entities
+        .get(&EntityRef::Conversation(msg.conversation_id))
+    else {
+        panic!("its conversation is in the feed")
+    };
+    assert_eq!(c.last_message_preview, "📎 image.jpeg, boleto março.pdf");
+    assert_eq!(c.unread_count, 1);
+
+    // Whoever sees the conversation fetches the files, byte for byte; nobody else.
+    let r = h.get_file(&owner, p1).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), photo.as_slice());
+    assert_eq!(
+        h.get_file(&owner, p2).await.bytes().await.unwrap().as_ref(),
+        pdf.as_slice()
+    );
+    assert_eq!(
+        h.get_file(&team_agent, p1).await.status(),
+        404,
+        "unassigned, no team: not hers"
+    );
+    let r = h
+        .ops(
+            &owner,
+            vec![Action::SetTeam {
+                conversation_id: c.id,
+                team: Some(h.team),
+            }],
+        )
+        .await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }), "{r:?}");
+    assert_eq!(
+        h.get_file(&team_agent, p1).await.status(),
+        200,
+        "now her team's"
+    );
 }
 
 #[tokio::test]

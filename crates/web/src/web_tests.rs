@@ -215,13 +215,14 @@ async fn test_agent_signs_in_works_and_signs_out_through_the_bridge() {
         .server
         .app
         .receive(
-            ChannelKind::Whatsapp,
+            f.server.app.channel_of(ChannelKind::Whatsapp).unwrap(),
             outpost_server::workspace::Inbound {
                 from: "5511977770000".into(),
                 name: "Bia".into(),
                 text: "<b>Oi</b>, tudo bem?".into(),
                 id: None,
                 reply_to: None,
+                attachments: Vec::new(),
             },
         )
         .await

@@ -12,12 +12,13 @@ use outpost_protocol::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{Credentials, FeedPage, Result, Storage, StorageError, Tx, Upload, Uploaded};
+use super::{Credentials, FeedPage, Result, Storage, StorageError, Tx, Upload, Uploaded, Uploader};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_attachments.sql"),
     include_str!("migrations/003_settings.sql"),
+    include_str!("migrations/004_channel_files.sql"),
 ];
 
 pub struct Sqlite {
@@ -883,7 +884,7 @@ impl Storage for Sqlite {
     fn channels(&self) -> Result<Vec<(Uuid, ChannelKind)>> {
         self.read(|c| {
             let rows: Vec<(Uuid, String)> = c
-                .prepare_cached("SELECT id, kind FROM channels ORDER BY kind")?
+                .prepare_cached("SELECT id, kind FROM channels ORDER BY kind, id")?
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(rows
@@ -946,7 +947,7 @@ impl Storage for Sqlite {
     fn put_attachment(
         &self,
         id: Uuid,
-        uploader: AgentId,
+        uploader: Uploader,
         mime: &str,
         bytes: &[u8],
         now: Millis,
@@ -960,19 +961,23 @@ impl Storage for Sqlite {
                 Uploaded::Taken
             });
         }
+        let (who, by_channel) = match uploader {
+            Uploader::Agent(a) => (a.0, false),
+            Uploader::Channel(c) => (c, true),
+        };
         conn.prepare_cached(
-            "INSERT INTO attachments (id, uploader, mime, size, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO attachments (id, uploader, by_channel, mime, size, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
-        .execute(params![id, uploader.0, mime, bytes.len() as i64, bytes, now])?;
+        .execute(params![id, who, by_channel, mime, bytes.len() as i64, bytes, now])?;
         Ok(Uploaded::Stored)
     }
 
     fn attachment(&self, id: Uuid) -> Result<Option<(Upload, Vec<u8>)>> {
         self.read(|c| {
             Ok(c.prepare_cached(
-                "SELECT uploader, mime, size, message, conversation, bytes FROM attachments WHERE id = ?1",
+                "SELECT uploader, mime, size, message, conversation, by_channel, bytes FROM attachments WHERE id = ?1",
             )?
-            .query_row([id], |r| Ok((upload_row(r)?, r.get(5)?)))
+            .query_row([id], |r| Ok((upload_row(r)?, r.get(6)?)))
             .optional()?)
         })
     }
@@ -981,16 +986,21 @@ impl Storage for Sqlite {
 fn upload_of(conn: &Connection, id: Uuid) -> Result<Option<Upload>> {
     Ok(conn
         .prepare_cached(
-            "SELECT uploader, mime, size, message, conversation FROM attachments WHERE id = ?1",
+            "SELECT uploader, mime, size, message, conversation, by_channel FROM attachments WHERE id = ?1",
         )?
         .query_row([id], upload_row)
         .optional()?)
 }
 
-/// An upload from the first five columns: uploader, mime, size, message, conversation.
+/// An upload from the first six columns: uploader, mime, size, message, conversation, by_channel.
 fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Upload> {
+    let who: Uuid = r.get(0)?;
     Ok(Upload {
-        uploader: AgentId(r.get(0)?),
+        uploader: if r.get(5)? {
+            Uploader::Channel(who)
+        } else {
+            Uploader::Agent(AgentId(who))
+        },
         mime: r.get(1)?,
         size: r.get::<_, i64>(2)? as u64,
         message: r.get::<_, Option<Uuid>>(3)?.map(MessageId),
