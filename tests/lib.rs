@@ -66,6 +66,14 @@ pub async fn world() -> World {
         vec![],
     )
     .unwrap();
+    // Customers write on a WhatsApp test channel.
+    outpost_server::add_channel(
+        &*storage,
+        ChannelKind::Whatsapp,
+        "WhatsApp",
+        "segredo-do-canal",
+    )
+    .unwrap();
     World {
         addr: server.addr,
         server: Some(server),
@@ -109,6 +117,38 @@ impl World {
         };
         let app = &self.server.as_ref().unwrap().app;
         let channel = app.channel_of(ChannelKind::Whatsapp).unwrap();
+        app.receive(channel, message).await.unwrap()
+    }
+
+    /// A customer sends files (name, type, bytes) with a text on WhatsApp: the channel uploads
+    /// each, then the message names them.
+    pub async fn customer_sends(
+        &self,
+        from: &str,
+        text: &str,
+        files: &[(&str, &str, Vec<u8>)],
+    ) -> MessageId {
+        let app = &self.server.as_ref().unwrap().app;
+        let channel = app.channel_of(ChannelKind::Whatsapp).unwrap();
+        let mut attachments = Vec::new();
+        for (name, mime, bytes) in files {
+            let file = app
+                .receive_file(channel, mime, bytes.clone())
+                .await
+                .unwrap();
+            attachments.push(outpost_server::workspace::InboundFile {
+                file,
+                name: (*name).to_owned(),
+            });
+        }
+        let message = outpost_server::workspace::Inbound {
+            from: from.to_owned(),
+            name: String::new(),
+            text: text.to_owned(),
+            id: None,
+            reply_to: None,
+            attachments,
+        };
         app.receive(channel, message).await.unwrap()
     }
 
@@ -234,6 +274,18 @@ pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
             "timed out waiting for: {what}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// A message as the mirror holds it.
+pub fn message_in(client: &Client, id: MessageId) -> Option<Message> {
+    match client
+        .store()
+        .read(|c| outpost_core::store::get_entity(c, EntityRef::Message(id)))
+        .unwrap()
+    {
+        Some(Entity::Message(m)) => Some(m),
+        _ => None,
     }
 }
 

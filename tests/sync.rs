@@ -111,7 +111,7 @@ async fn test_offline_work_is_applied_once_in_order_and_clients_converge() {
         },
     ];
     for a in actions {
-        ana.clock.advance(1_000);
+        ana.clock.advance(60_000);
         ana.client.act(a).unwrap();
     }
     let offline = ana.syncer.sync().await.unwrap_err();
@@ -629,6 +629,7 @@ async fn test_files_attached_offline_are_uploaded_once_before_their_message_and_
         .unwrap();
     // Offline, the file opens from this desktop and the message waits with it.
     match ana.client.handle(Request::GetAttachment {
+        message_id: id,
         url: staged.url.clone(),
     }) {
         Response::File { mime, data } => {
@@ -692,4 +693,210 @@ async fn test_files_attached_offline_are_uploaded_once_before_their_message_and_
         elsewhere.to_string().contains("kept by the channel"),
         "{elsewhere}"
     );
+}
+
+#[tokio::test]
+async fn test_customers_files_open_offline_once_fetched_and_leave_with_their_conversation() {
+    use outpost_core::client::{Request, Response};
+    let mut w = world().await;
+    let storage = w.server.as_ref().unwrap().app.storage.clone();
+    let paula = outpost_server::add_agent(
+        &*storage,
+        "Paula Própria",
+        "paula@outpost.example",
+        PASSWORD,
+        Role::Agent,
+        Visibility::OwnOnly,
+        vec![],
+    )
+    .unwrap();
+    let ana = w.sign_in(&w.ana, "ana").await;
+    let p = w.sign_in(&paula, "paula").await;
+    let photo: Vec<u8> = (0..250_000u32).map(|i| (i % 251) as u8).collect();
+    let pdf: Vec<u8> = b"%PDF-1.4\n"
+        .iter()
+        .copied()
+        .chain((0..90_000u32).map(|i| (i % 89) as u8))
+        .collect();
+    let m = w
+        .customer_sends(
+            "5511933330000",
+            "Segue a foto e o boleto",
+            &[
+                ("foto.jpg", "image/jpeg", photo.clone()),
+                ("boleto.pdf", "application/pdf", pdf.clone()),
+            ],
+        )
+        .await;
+    ana.syncer.sync().await.unwrap();
+    let c = conversation_of(&ana, m);
+    ana.client
+        .act(Action::Assign {
+            conversation_id: c.id,
+            assignee: Some(paula.id),
+        })
+        .unwrap();
+    ana.syncer.sync().await.unwrap();
+    p.syncer.sync().await.unwrap();
+
+    // The message came with its two files; Paula opens them, from the server.
+    let store = p.client.store();
+    let msg = message_in(&p.client, m).expect("the message is in Paula's mirror");
+    let urls: Vec<String> = msg.attachments.iter().map(|a| a.url.clone()).collect();
+    assert_eq!(
+        msg.attachments
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>(),
+        ["foto.jpg", "boleto.pdf"]
+    );
+    let (mime, bytes) = p.syncer.open_file(m, &urls[0]).await.unwrap();
+    assert_eq!((mime.as_str(), bytes.len()), ("image/jpeg", photo.len()));
+    assert_eq!(bytes, photo);
+    assert_eq!(p.syncer.open_file(m, &urls[1]).await.unwrap().1, pdf);
+    assert_eq!(
+        store.file_cache_usage().unwrap(),
+        (2, (photo.len() + pdf.len()) as u64)
+    );
+    let dir = store.path().with_extension("files");
+    let on_disk = || std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(on_disk(), 2);
+    assert!(
+        matches!(
+            p.client
+                .keep_file(MessageId::new(), &urls[0], "image/jpeg", &photo),
+            Err(outpost_core::Error::NotFound(_))
+        ),
+        "only a message in the mirror that carries the file keeps it"
+    );
+
+    // Offline: both open from this desktop, through the app's request too.
+    w.stop_server().await;
+    assert_eq!(p.syncer.open_file(m, &urls[0]).await.unwrap().1, photo);
+    match p.client.handle(Request::GetAttachment {
+        message_id: m,
+        url: urls[1].clone(),
+    }) {
+        Response::File { mime, data } => {
+            assert_eq!(mime, "application/pdf");
+            assert_eq!(data.decode().unwrap(), pdf);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A copy damaged on disk is not shown: forgotten, and (offline) explained.
+    let photo_file = dir.join(
+        Attachment::upload_id_in(&urls[0])
+            .unwrap()
+            .hyphenated()
+            .to_string(),
+    );
+    std::fs::write(&photo_file, &photo[..1000]).unwrap();
+    let err = p.syncer.open_file(m, &urls[0]).await.unwrap_err();
+    assert!(matches!(err, SyncError::Network(_)), "{err}");
+    assert_eq!(
+        store.file_cache_usage().unwrap().0,
+        1,
+        "the damaged copy is forgotten"
+    );
+    assert!(!photo_file.exists());
+    // Back online it is fetched again, whole.
+    w.restart_server().await;
+    assert_eq!(p.syncer.open_file(m, &urls[0]).await.unwrap().1, photo);
+    assert_eq!(on_disk(), 2);
+
+    // Reassigned to Bruno: Paula may no longer see it, and its files leave her disk with it.
+    ana.client
+        .act(Action::Assign {
+            conversation_id: c.id,
+            assignee: Some(w.bruno.id),
+        })
+        .unwrap();
+    ana.syncer.sync().await.unwrap();
+    p.syncer.sync().await.unwrap();
+    assert!(!has_message(&p.client, m));
+    assert_eq!(store.file_cache_usage().unwrap(), (0, 0));
+    assert_eq!(on_disk(), 0, "no byte of it left beside the mirror");
+    w.stop_server().await;
+    let err = p.syncer.open_file(m, &urls[0]).await.unwrap_err();
+    assert!(matches!(err, SyncError::Network(_)), "{err}");
+    w.restart_server().await;
+    assert!(
+        p.syncer.open_file(m, &urls[0]).await.is_err(),
+        "and the server says no"
+    );
+
+    // A stray file beside the mirror (a crash between a commit and the removal) goes at start.
+    std::fs::write(
+        dir.join(uuid::Uuid::now_v7().hyphenated().to_string()),
+        b"left over",
+    )
+    .unwrap();
+    std::fs::write(dir.join("half.part"), b"cut short").unwrap();
+    let path = store.path().to_owned();
+    drop(p);
+    let reopened = Client::open(&path, Arc::new(ManualClock::new(T0))).unwrap();
+    assert_eq!(on_disk(), 0);
+    drop(reopened);
+}
+
+#[tokio::test]
+async fn test_fetched_files_stay_within_their_budget_the_longest_unopened_leaving_first() {
+    let w = world().await;
+    let ana = w.sign_in(&w.ana, "ana").await;
+    let files: Vec<(String, Vec<u8>)> = (0..5u8)
+        .map(|n| (format!("foto{n}.png"), vec![n; 100_000]))
+        .collect();
+    let named: Vec<(&str, &str, Vec<u8>)> = files
+        .iter()
+        .map(|(name, b)| (name.as_str(), "image/png", b.clone()))
+        .collect();
+    let m = w.customer_sends("5511922220000", "", &named).await;
+    ana.syncer.sync().await.unwrap();
+    let store = ana.client.store();
+    store.set_file_budget(400_000);
+    let urls: Vec<String> = message_in(&ana.client, m)
+        .unwrap()
+        .attachments
+        .iter()
+        .map(|a| a.url.clone())
+        .collect();
+    for (i, url) in urls.iter().take(4).enumerate() {
+        ana.clock.advance(60_000);
+        assert_eq!(ana.syncer.open_file(m, url).await.unwrap().1, files[i].1);
+    }
+    assert_eq!(store.file_cache_usage().unwrap(), (4, 400_000));
+    // The first is opened again (from here), so the second is now the longest unopened.
+    ana.clock.advance(60_000);
+    ana.syncer.open_file(m, &urls[0]).await.unwrap();
+    ana.clock.advance(60_000);
+    assert_eq!(
+        ana.syncer.open_file(m, &urls[4]).await.unwrap().1,
+        files[4].1
+    );
+    assert_eq!(
+        store.file_cache_usage().unwrap(),
+        (4, 400_000),
+        "within the budget"
+    );
+    let dir = store.path().with_extension("files");
+    let kept = |i: usize| {
+        dir.join(
+            Attachment::upload_id_in(&urls[i])
+                .unwrap()
+                .hyphenated()
+                .to_string(),
+        )
+        .exists()
+    };
+    assert_eq!(
+        (0..5).map(kept).collect::<Vec<_>>(),
+        [true, false, true, true, true]
+    );
+    // A file larger than a quarter of the budget is shown, not kept.
+    store.set_file_budget(300_000);
+    assert_eq!(
+        ana.syncer.open_file(m, &urls[1]).await.unwrap().1,
+        files[1].1
+    );
+    assert!(!kept(1));
 }

@@ -2,6 +2,7 @@
 // edition (outpost-web, its binary, with the OS keyring of `cargo xtask test`'s D-Bus session),
 // and Debian's Chromium driven by playwright-core. Screenshots go to target/screenshots/.
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -109,6 +110,27 @@ export async function demoServer(dir) {
         method: "POST",
         headers: { "content-type": "application/json", "x-outpost-channel-secret": "outpost-demo-channel" },
         body: JSON.stringify({ from, text, name }),
+      });
+      if (r.status !== 200) throw new Error(`inbound: ${r.status} ${await r.text()}`);
+    },
+    /** A customer sends files ({ name, mime, bytes }) with a text: the channel uploads each, then posts the message. */
+    async customerSends(channel, from, text, name, files) {
+      const secret = { "x-outpost-channel-secret": "outpost-demo-channel" };
+      const attachments = [];
+      for (const f of files) {
+        const file = randomUUID();
+        const r = await fetch(hooks[channel].replace(/\/inbound$/, `/files/${file}`), {
+          method: "PUT",
+          headers: { ...secret, "content-type": f.mime },
+          body: f.bytes,
+        });
+        if (r.status !== 201) throw new Error(`file: ${r.status} ${await r.text()}`);
+        attachments.push({ file, name: f.name });
+      }
+      const r = await fetch(hooks[channel], {
+        method: "POST",
+        headers: { ...secret, "content-type": "application/json" },
+        body: JSON.stringify({ from, text, name, attachments }),
       });
       if (r.status !== 200) throw new Error(`inbound: ${r.status} ${await r.text()}`);
     },

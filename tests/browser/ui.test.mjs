@@ -506,6 +506,43 @@ test("attachments: an image and documents are attached, sent, previewed, kept at
   await page.context().close();
 });
 
+test("a customer's photo and document show in the timeline, and still open offline once seen", async () => {
+  const photo = png(160, 100, [200, 60, 40]);
+  const invoice = Buffer.concat([Buffer.from("%PDF-1.4\n"), Buffer.alloc(25_000, 3)]);
+  await w.customerSends("whatsapp", "5511988887777", "O produto chegou assim", "Gina Galeria", [
+    { name: "defeito.png", mime: "image/png", bytes: photo },
+    { name: "nota fiscal.pdf", mime: "application/pdf", bytes: invoice },
+  ]);
+  const page = await w.page();
+  await signIn(page, w);
+  const row = page.locator(".row", { hasText: "Gina Galeria" });
+  await row.waitFor({ timeout: 15_000 });
+  await row.click();
+  const pane = page.locator("section.conversation");
+  const bubble = pane.locator(".bubble.incoming", { hasText: "O produto chegou assim" });
+  const shown = () => page.waitForFunction(() => [...document.querySelectorAll(".bubble.incoming .image-file img")].some((i) => i.naturalWidth === 160));
+  await shown();
+  await bubble.getByRole("button", { name: "Download nota fiscal.pdf" }).waitFor();
+  const [first] = await Promise.all([page.waitForEvent("download"), bubble.getByRole("button", { name: "Download nota fiscal.pdf" }).click()]);
+  assert.deepEqual(readFileSync(await first.path()), invoice);
+  await shot(page, "customer-files");
+
+  // The server goes away; the agent leaves the conversation and comes back: both files open.
+  await w.stopServer();
+  try {
+    await page.locator(".row").filter({ hasNotText: "Gina Galeria" }).first().click();
+    await bubble.waitFor({ state: "detached" });
+    await row.click();
+    await shown();
+    const [offline] = await Promise.all([page.waitForEvent("download"), bubble.getByRole("button", { name: "Download nota fiscal.pdf" }).click()]);
+    assert.deepEqual(readFileSync(await offline.path()), invoice, "the same bytes, from this desktop");
+  } finally {
+    await w.restartServer();
+  }
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test("light and dark themes follow the system", async () => {
   const colors = {};
   for (const scheme of ["light", "dark"]) {

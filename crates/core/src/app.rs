@@ -341,7 +341,7 @@ impl App {
                 }
                 None => error(ErrorCode::Unauthenticated, "Not signed in."),
             },
-            Request::GetAttachment { url } => self.attachment(url).await,
+            Request::GetAttachment { message_id, url } => self.attachment(message_id, url).await,
             other => {
                 let client = match &*self.signed.lock().await {
                     Some(s) => s.client.clone(),
@@ -354,21 +354,13 @@ impl App {
         }
     }
 
-    /// A file of a message: the copy on this desktop, or else the server's.
-    async fn attachment(&self, url: String) -> Response {
-        let (client, syncer) = match &*self.signed.lock().await {
-            Some(s) => (s.client.clone(), s.engine.downloader()),
+    /// A file of a message: the copy on this desktop, or else the server's (then kept here).
+    async fn attachment(&self, message: outpost_protocol::MessageId, url: String) -> Response {
+        let syncer = match &*self.signed.lock().await {
+            Some(s) => s.engine.downloader(),
             None => return error(ErrorCode::Unauthenticated, "Sign in first."),
         };
-        let wanted = url.clone();
-        let local = tokio::task::spawn_blocking(move || client.local_file(&wanted)).await;
-        match local {
-            Ok(Ok(Some(file))) => return file,
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) => return Response::Error { error: e.body() },
-            Err(e) => return error(ErrorCode::Internal, e.to_string()),
-        }
-        match syncer.download(&url).await {
+        match syncer.open_file(message, &url).await {
             Ok((mime, bytes)) => Response::File {
                 mime,
                 data: crate::client::FileData::encode(&bytes),

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use outpost_protocol::{
     Action, Agent, ChangesPage, ClientFrame, Contact, ContactId, ConversationId, CustomView,
-    ErrorBody, ErrorCode, Folder, Millis, Op, OpId, OpOutcome, OpResult, Presence, RecentSnapshot,
-    Team,
+    ErrorBody, ErrorCode, Folder, MessageId, Millis, Op, OpId, OpOutcome, OpResult, Presence,
+    RecentSnapshot, Team,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -126,8 +126,10 @@ pub enum Request {
         mime: String,
         data: FileData,
     },
-    /// A file of a message, from this desktop or else from the server (`url` as in the message).
+    /// A file of a message, from this desktop or else from the server (`url` as in the
+    /// message); a file fetched is kept here, so it opens offline next time.
     GetAttachment {
+        message_id: MessageId,
         url: String,
     },
     /// The window's state, for the notifications (sent when it changes).
@@ -561,16 +563,33 @@ impl Client {
 
     /// A file of a message kept on this desktop, as a [`Response::File`].
     pub fn local_file(&self, url: &str) -> Result<Option<Response>> {
+        Ok(self.local_bytes(url)?.map(|(mime, bytes)| Response::File {
+            mime,
+            data: FileData::encode(&bytes),
+        }))
+    }
+
+    /// A file of a message kept on this desktop: one the agent attached, or one fetched before.
+    pub fn local_bytes(&self, url: &str) -> Result<Option<(String, Vec<u8>)>> {
         let Some(id) = outpost_protocol::Attachment::upload_id_in(url) else {
             return Ok(None);
         };
-        Ok(self
-            .store
-            .local_file(id)?
-            .map(|(mime, bytes)| Response::File {
-                mime,
-                data: FileData::encode(&bytes),
-            }))
+        match self.store.local_file(id)? {
+            Some(staged) => Ok(Some(staged)),
+            None => self.store.cached_file(id, self.now()),
+        }
+    }
+
+    /// Keeps a file of `message` just fetched from the server, so it opens offline; whether it
+    /// was kept (see [`Store::keep_file`]).
+    pub fn keep_file(
+        &self,
+        message: MessageId,
+        url: &str,
+        mime: &str,
+        bytes: &[u8],
+    ) -> Result<bool> {
+        self.store.keep_file(message, url, mime, bytes, self.now())
     }
 
     fn try_handle(&self, request: Request) -> Result<Response> {
@@ -637,7 +656,7 @@ impl Client {
                     settings: s.read(|c| crate::store::notify_settings(c, me.id))?,
                 }
             }
-            Request::GetAttachment { url } => match self.local_file(&url)? {
+            Request::GetAttachment { url, .. } => match self.local_file(&url)? {
                 Some(file) => file,
                 None => {
                     return Err(crate::Error::NotFound(

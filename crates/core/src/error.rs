@@ -39,6 +39,17 @@ pub enum Error {
     Decode(#[from] serde_json::Error),
     #[error("Database error: {0}")]
     Sqlite(rusqlite::Error),
+    #[error("A file beside the mirror could not be written or read ({0}).")]
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::StorageFull => Error::DiskFull,
+            _ => Error::Io(e),
+        }
+    }
 }
 
 impl From<rusqlite::Error> for Error {
@@ -63,7 +74,8 @@ impl Error {
             | Error::NewerSchema { .. }
             | Error::DiskFull
             | Error::Decode(_)
-            | Error::Sqlite(_) => ErrorCode::Internal,
+            | Error::Sqlite(_)
+            | Error::Io(_) => ErrorCode::Internal,
         }
     }
 

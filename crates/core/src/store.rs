@@ -10,6 +10,7 @@
 //!   damaged, or comes from a newer version is refused with a clear error and never rewritten.
 
 mod entities;
+mod files;
 mod journal;
 mod search;
 mod uploads;
@@ -48,6 +49,7 @@ pub const APPLICATION_ID: i64 = 0x4F75_7470;
 const MIGRATIONS: &[&str] = &[
     include_str!("store/migrations/001_initial.sql"),
     include_str!("store/migrations/002_uploads.sql"),
+    include_str!("store/migrations/003_files.sql"),
 ];
 
 /// The schema version this build writes.
@@ -109,6 +111,9 @@ pub struct Store {
     _checkpointer: Option<std::sync::mpsc::Sender<()>>,
     /// Pages of changes stored since the writer last checkpointed.
     pages_since_checkpoint: std::sync::atomic::AtomicU32,
+    /// Where fetched files are kept (`store/files.rs`), and how much they may take.
+    files_dir: PathBuf,
+    file_budget: std::sync::atomic::AtomicU64,
 }
 
 /// While pages of changes stream in, the writer checkpoints between them every this many pages:
@@ -150,6 +155,8 @@ pub struct Tx<'c> {
     me: Option<Agent>,
     me_changed: bool,
     pub changed: Changed,
+    /// Fetched files whose rows this write dropped: their bytes are removed after the commit.
+    dropped_files: Vec<uuid::Uuid>,
 }
 
 /// The undo log of the op being applied.
@@ -244,6 +251,8 @@ impl Store {
         let store = Store {
             _checkpointer: checkpointer,
             pages_since_checkpoint: std::sync::atomic::AtomicU32::new(0),
+            files_dir: files::files_dir(&path),
+            file_budget: std::sync::atomic::AtomicU64::new(files::FILE_CACHE_BYTES),
             path,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
@@ -254,6 +263,7 @@ impl Store {
             other => other,
         })?;
         *store.me.lock().unwrap_or_else(|p| p.into_inner()) = me;
+        store.sweep_files()?;
         Ok(store)
     }
 
@@ -292,6 +302,7 @@ impl Store {
             me,
             me_changed: false,
             changed: Changed::default(),
+            dropped_files: Vec::new(),
         };
         let value = f(&mut tx)?;
         tx.flush_counts()?;
@@ -300,12 +311,14 @@ impl Store {
             changed,
             me,
             me_changed,
+            dropped_files,
             ..
         } = tx;
         tx.commit()?;
         if me_changed {
             *self.me.lock().unwrap_or_else(|p| p.into_inner()) = me;
         }
+        self.remove_files(&dropped_files);
         Ok((value, changed))
     }
 

@@ -686,6 +686,26 @@ impl Syncer {
         Ok((mime, bytes.to_vec()))
     }
 
+    /// A file of `message`: the copy on this desktop, or else the server's, which is then kept
+    /// here so it opens offline (a copy that cannot be kept is still shown).
+    pub async fn open_file(
+        &self,
+        message: outpost_protocol::MessageId,
+        url: &str,
+    ) -> Result<(String, Vec<u8>), SyncError> {
+        let (client, wanted) = (self.client.clone(), url.to_owned());
+        if let Some(found) = blocking(move || client.local_bytes(&wanted)).await? {
+            return Ok(found);
+        }
+        let (mime, bytes) = self.download(url).await?;
+        let (client, url) = (self.client.clone(), url.to_owned());
+        blocking(move || {
+            let _ = client.keep_file(message, &url, &mime, &bytes);
+            Ok::<_, SyncError>((mime, bytes))
+        })
+        .await
+    }
+
     /// Pushes what waits, then pulls what changed (which also settles what was pushed).
     pub async fn sync(&self) -> Result<Pulled, SyncError> {
         self.push().await?;

@@ -43,6 +43,13 @@ async fn fixture() -> Fixture {
         vec![],
     )
     .unwrap();
+    outpost_server::add_channel(
+        &*server.app.storage,
+        ChannelKind::Whatsapp,
+        "WhatsApp",
+        "segredo-do-canal",
+    )
+    .unwrap();
     let ui = dir.path().join("ui");
     std::fs::create_dir_all(ui.join("assets")).unwrap();
     std::fs::write(

@@ -5,25 +5,27 @@ import { download, formatSize, previewable, useImageUrl } from "../lib/files";
 import { Icon } from "./Icon";
 
 /** A message's files: raster images as previews, everything else as a named download. */
-export function Attachments({ bridge, files, locale, onError }: { bridge: Bridge; files: Attachment[]; locale: string; onError: (e: string) => void }) {
+export function Attachments({ bridge, message, files, locale, onError }: { bridge: Bridge; message: string; files: Attachment[]; locale: string; onError: (e: string) => void }) {
   if (files.length === 0) return null;
   return (
     <ul className="attachments">
       {files.map((a) => (
-        <li key={a.url}>{previewable(a) ? <ImageFile bridge={bridge} a={a} locale={locale} onError={onError} /> : <FileChip bridge={bridge} a={a} locale={locale} onError={onError} />}</li>
+        <li key={a.url}>{previewable(a) ? <ImageFile bridge={bridge} message={message} a={a} locale={locale} onError={onError} /> : <FileChip bridge={bridge} message={message} a={a} locale={locale} onError={onError} />}</li>
       ))}
     </ul>
   );
 }
 
-function save(bridge: Bridge, a: Attachment, onError: (e: string) => void) {
-  download(bridge, a).catch((e: unknown) => onError(e instanceof Error ? e.message : String(e)));
+function save(bridge: Bridge, message: string, a: Attachment, onError: (e: string) => void) {
+  download(bridge, message, a).catch((e: unknown) => onError(e instanceof Error ? e.message : String(e)));
 }
 
-function FileChip({ bridge, a, locale, onError }: { bridge: Bridge; a: Attachment; locale: string; onError: (e: string) => void }) {
+type FileProps = { bridge: Bridge; message: string; a: Attachment; locale: string; onError: (e: string) => void };
+
+function FileChip({ bridge, message, a, locale, onError }: FileProps) {
   const { t } = useTranslation();
   return (
-    <button type="button" className="file-chip" onClick={() => save(bridge, a, onError)} aria-label={t("attachment.download", { name: a.name })}>
+    <button type="button" className="file-chip" onClick={() => save(bridge, message, a, onError)} aria-label={t("attachment.download", { name: a.name })}>
       <Icon name={a.kind} />
       <span className="name" dir="auto">{a.name}</span>
       <span className="size">{formatSize(a.size, locale)}</span>
@@ -31,11 +33,11 @@ function FileChip({ bridge, a, locale, onError }: { bridge: Bridge; a: Attachmen
   );
 }
 
-function ImageFile({ bridge, a, locale, onError }: { bridge: Bridge; a: Attachment; locale: string; onError: (e: string) => void }) {
-  const { url, failed } = useImageUrl(bridge, a);
-  if (failed) return <FileChip bridge={bridge} a={a} locale={locale} onError={onError} />;
+function ImageFile({ bridge, message, a, locale, onError }: FileProps) {
+  const { url, failed } = useImageUrl(bridge, message, a);
+  if (failed) return <FileChip bridge={bridge} message={message} a={a} locale={locale} onError={onError} />;
   return (
-    <button type="button" className="image-file" onClick={() => save(bridge, a, onError)} title={a.name}>
+    <button type="button" className="image-file" onClick={() => save(bridge, message, a, onError)} title={a.name}>
       {url ? <img src={url} alt={a.name} /> : <span className="placeholder" aria-label={a.name} />}
     </button>
   );

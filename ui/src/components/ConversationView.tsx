@@ -210,7 +210,7 @@ function MessageBubble({
         </blockquote>
       )}
       {m.text && <p className="text" dir="auto">{m.text}</p>}
-      <Attachments bridge={bridge} files={m.attachments} locale={locale} onError={onError} />
+      <Attachments bridge={bridge} message={m.id} files={m.attachments} locale={locale} onError={onError} />
       <span className="meta">
         <time dateTime={new Date(m.created_at).toISOString()}>{time}</time>
         {m.direction === "outgoing" && <span className={`ticks ${m.status}`} aria-label={m.status}>{ticks(m.status)}</span>}

@@ -70,21 +70,21 @@ export async function stageFiles(bridge: Bridge, files: File[]): Promise<Attachm
   return staged;
 }
 
-/** A file of a message as a blob: from this desktop, or fetched from the server. */
-export async function fetchFile(bridge: Bridge, a: Attachment): Promise<Blob> {
-  const r = await ask(bridge, { type: "get_attachment", url: a.url }, "file");
+/** A file of a message as a blob: from this desktop, or fetched from the server (and then kept on this desktop). */
+export async function fetchFile(bridge: Bridge, message: string, a: Attachment): Promise<Blob> {
+  const r = await ask(bridge, { type: "get_attachment", message_id: message, url: a.url }, "file");
   // The type the message names wins: the bytes never decide how they are shown.
   return blobOf(r.data, a.mime);
 }
 
 /** An object URL of an image attachment for an <img>, made once it is needed, revoked after. */
-export function useImageUrl(bridge: Bridge, a: Attachment): { url: string | null; failed: boolean } {
+export function useImageUrl(bridge: Bridge, message: string, a: Attachment): { url: string | null; failed: boolean } {
   const [state, setState] = useState<{ url: string | null; failed: boolean }>({ url: null, failed: false });
   useEffect(() => {
     if (!previewable(a)) return;
     let made: string | null = null;
     let live = true;
-    fetchFile(bridge, a).then(
+    fetchFile(bridge, message, a).then(
       (blob) => {
         if (!live) return;
         made = URL.createObjectURL(blob);
@@ -96,13 +96,13 @@ export function useImageUrl(bridge: Bridge, a: Attachment): { url: string | null
       live = false;
       if (made) URL.revokeObjectURL(made);
     };
-  }, [bridge, a]);
+  }, [bridge, message, a]);
   return state;
 }
 
 /** Saves a file where the system puts downloads, under its own name. */
-export async function download(bridge: Bridge, a: Attachment): Promise<void> {
-  const blob = await fetchFile(bridge, a);
+export async function download(bridge: Bridge, message: string, a: Attachment): Promise<void> {
+  const blob = await fetchFile(bridge, message, a);
   const url = URL.createObjectURL(blob);
   const link = document.createElement("a");
   link.href = url;

@@ -481,6 +481,7 @@ impl Tx<'_> {
         self.tx
             .prepare_cached("DELETE FROM messages WHERE id = ?1")?
             .execute([rowid])?;
+        self.drop_files_of(id)?;
         self.count(folder, -1);
         self.changed.folders = true;
         self.changed
