@@ -900,3 +900,51 @@ async fn test_fetched_files_stay_within_their_budget_the_longest_unopened_leavin
     );
     assert!(!kept(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_customers_files_are_fetched_as_they_arrive_so_they_open_offline_unseen() {
+    use outpost_core::sync::engine::{Connection, Engine};
+    let mut w = world().await;
+    let ana = w.sign_in(&w.ana, "ana").await;
+    let engine = Engine::start(ana.syncer.resume_clone());
+    let status = engine.status();
+    until("Ana online", || {
+        status.borrow().connection == Connection::Online
+    })
+    .await;
+    let photo: Vec<u8> = (0..400_000u32).map(|i| (i % 241) as u8).collect();
+    let video = vec![7u8; (outpost_core::client::PREFETCH_MAX_BYTES + 1) as usize];
+    let m = w
+        .customer_sends(
+            "5511911110000",
+            "Olha o estado da caixa",
+            &[
+                ("caixa.jpg", "image/jpeg", photo.clone()),
+                ("video.mp4", "video/mp4", video.clone()),
+            ],
+        )
+        .await;
+    until("the photo is kept on Ana's desktop, unopened", || {
+        ana.client.store().file_cache_usage().unwrap().0 == 1
+    })
+    .await;
+    assert_eq!(
+        ana.client.store().file_cache_usage().unwrap(),
+        (1, photo.len() as u64),
+        "the video is larger than what is fetched ahead"
+    );
+    engine.stop().await;
+
+    w.stop_server().await;
+    let urls: Vec<String> = message_in(&ana.client, m)
+        .unwrap()
+        .attachments
+        .iter()
+        .map(|a| a.url.clone())
+        .collect();
+    assert_eq!(ana.syncer.open_file(m, &urls[0]).await.unwrap().1, photo);
+    let err = ana.syncer.open_file(m, &urls[1]).await.unwrap_err();
+    assert!(matches!(err, SyncError::Network(_)), "{err}");
+    w.restart_server().await;
+    assert_eq!(ana.syncer.open_file(m, &urls[1]).await.unwrap().1, video);
+}

@@ -397,7 +397,14 @@ pub struct Client {
     subscribers: Subscribers,
     triage: Mutex<Triage>,
     interface: Mutex<InterfaceState>,
+    /// Files of customers' messages just pulled, to fetch while online (`Syncer::prefetch`).
+    prefetch: Mutex<std::collections::VecDeque<(MessageId, String)>>,
 }
+
+/// Files a customer sends up to this size are fetched as they arrive, so they open offline.
+pub const PREFETCH_MAX_BYTES: u64 = 8 * 1024 * 1024;
+/// At most this many files wait to be fetched; the oldest give way.
+const PREFETCH_QUEUE: usize = 200;
 
 impl Client {
     pub fn open(path: impl AsRef<std::path::Path>, clock: Arc<dyn Clock>) -> Result<Client> {
@@ -407,7 +414,35 @@ impl Client {
             subscribers: Subscribers::default(),
             triage: Mutex::new(Triage::new()),
             interface: Mutex::new(InterfaceState::default()),
+            prefetch: Mutex::new(std::collections::VecDeque::new()),
         })
+    }
+
+    /// The next file of a customer's message to fetch ahead (see [`PREFETCH_MAX_BYTES`]).
+    pub fn next_prefetch(&self) -> Option<(MessageId, String)> {
+        self.prefetch
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front()
+    }
+
+    /// Queues the files of customers' messages a pull brought, up to the size fetched ahead.
+    fn queue_prefetch(&self, happened: &[crate::triage::Happening]) {
+        let mut queue = self.prefetch.lock().unwrap_or_else(|p| p.into_inner());
+        for h in happened {
+            if let crate::triage::Happening::Message { message, .. } = h
+                && message.direction == outpost_protocol::Direction::Incoming
+            {
+                for a in &message.attachments {
+                    if a.upload_id().is_some() && a.size <= PREFETCH_MAX_BYTES {
+                        if queue.len() == PREFETCH_QUEUE {
+                            queue.pop_front();
+                        }
+                        queue.push_back((message.id, a.url.clone()));
+                    }
+                }
+            }
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -493,6 +528,7 @@ impl Client {
         self.emit_changed(changed);
         if !news.is_empty() {
             let happened = self.store.read(|c| notify::happenings(c, news))?;
+            self.queue_prefetch(&happened);
             self.notify(&happened)?;
         }
         Ok(())

@@ -706,6 +706,19 @@ impl Syncer {
         .await
     }
 
+    /// Fetches the files of customers' messages that pulls queued (see `Client::next_prefetch`),
+    /// one at a time, keeping each here; stops at the first network failure (what remains
+    /// waits for the next pull).
+    pub async fn prefetch(&self) {
+        while let Some((message, url)) = self.client.next_prefetch() {
+            if let Err(e) = self.open_file(message, &url).await
+                && e.recoverable()
+            {
+                return;
+            }
+        }
+    }
+
     /// Pushes what waits, then pulls what changed (which also settles what was pushed).
     pub async fn sync(&self) -> Result<Pulled, SyncError> {
         self.push().await?;

@@ -40,9 +40,11 @@ impl Store {
     /// A fetched file kept here: its type and bytes; none when it is not (or no longer whole).
     pub fn cached_file(&self, id: Uuid, now: Millis) -> Result<Option<(String, Vec<u8>)>> {
         let row: Option<(String, i64, Millis)> = self.read(|c| {
-            Ok(c.prepare_cached("SELECT mime, size, used_at FROM files WHERE id = ?1")?
-                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?)
+            Ok(
+                c.prepare_cached("SELECT mime, size, used_at FROM files WHERE id = ?1")?
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?,
+            )
         })?;
         let Some((mime, size, used_at)) = row else {
             return Ok(None);

@@ -188,6 +188,27 @@ fn presence_frame(text: &str) -> Option<Event> {
     }
 }
 
+/// The task fetching customers' files ahead (`Syncer::prefetch`): one at a time, ended with
+/// the engine.
+struct Prefetcher(Option<tokio::task::JoinHandle<()>>);
+
+impl Prefetcher {
+    fn kick(&mut self, syncer: &Arc<Syncer>) {
+        if self.0.as_ref().is_none_or(|t| t.is_finished()) {
+            let syncer = syncer.clone();
+            self.0 = Some(tokio::spawn(async move { syncer.prefetch().await }));
+        }
+    }
+}
+
+impl Drop for Prefetcher {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
 async fn run(
     syncer: Arc<Syncer>,
     status: watch::Sender<SyncStatus>,
@@ -207,6 +228,9 @@ async fn run(
         }
     });
     let mut backoff = Backoff::new();
+    // Files of customers' messages are fetched beside the sync, one task at a time.
+    let mut prefetcher = Prefetcher(None);
+    let mut prefetch = move |syncer: &Arc<Syncer>| prefetcher.kick(syncer);
     loop {
         let url = format!(
             "{}/v1/stream",
@@ -255,6 +279,7 @@ async fn run(
                 if outcome.is_ok() {
                     backoff.reset();
                     publish(&syncer, &status, Connection::Online).await;
+                    prefetch(&syncer);
                 }
                 let mut heartbeat = tokio::time::interval(HEARTBEAT);
                 heartbeat.tick().await;
@@ -286,6 +311,7 @@ async fn run(
                                         outcome = syncer.pull().await.map(|_| ());
                                         if outcome.is_ok() {
                                             publish(&syncer, &status, Connection::Online).await;
+                                            prefetch(&syncer);
                                         }
                                     }
                                 }
@@ -309,6 +335,7 @@ async fn run(
                             outcome = syncer.sync().await.map(|_| ());
                             if outcome.is_ok() {
                                 publish(&syncer, &status, Connection::Online).await;
+                                prefetch(&syncer);
                             }
                         }
                     }
