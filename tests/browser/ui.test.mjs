@@ -509,7 +509,7 @@ test("attachments: an image and documents are attached, sent, previewed, kept at
 test("a customer's photo and document show in the timeline, and still open offline once seen", async () => {
   const photo = png(160, 100, [200, 60, 40]);
   const invoice = Buffer.concat([Buffer.from("%PDF-1.4\n"), Buffer.alloc(25_000, 3)]);
-  await w.customerSends("whatsapp", "5511988887777", "O produto chegou assim", "Gina Galeria", [
+  await w.customerSends("whatsapp", "5511966664444", "O produto chegou assim", "Gina Galeria", [
     { name: "defeito.png", mime: "image/png", bytes: photo },
     { name: "nota fiscal.pdf", mime: "application/pdf", bytes: invoice },
   ]);
@@ -539,6 +539,51 @@ test("a customer's photo and document show in the timeline, and still open offli
   } finally {
     await w.restartServer();
   }
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("web edition: a customer's message is a browser notification whose click opens the conversation; the dialog says the browser allows them", async () => {
+  const page = await w.page();
+  await page.context().grantPermissions(["notifications"], { origin: new URL(w.url).origin });
+  // The browser's own Notification, recorded as it is used.
+  await page.addInitScript(() => {
+    const Real = window.Notification;
+    window.__notes = [];
+    window.Notification = class extends Real {
+      constructor(title, options) {
+        super(title, options);
+        window.__notes.push({ title, body: options?.body, tag: options?.tag, note: this });
+      }
+    };
+  });
+  await signIn(page, w);
+  // An earlier test left this agent away, which keeps the unassigned queue quiet.
+  await page.getByRole("combobox", { name: "Availability" }).selectOption("available");
+  await w.atServer("available", (feed) => feed.findLast((c) => c.entity?.type === "agent" && c.entity.data?.email === OWNER.email)?.entity.data.availability === "available");
+  await page.locator(".row").first().click();
+
+  await w.customerWrites("telegram", "helena_tg", 'Oi! <img src=x onerror="window.__pwned=1"> Vocês entregam hoje?', "Helena Notifica");
+  await page.waitForFunction(() => window.__notes.some((n) => n.title.startsWith("Helena Notifica")), null, { timeout: 15_000 });
+  const notes = await page.evaluate(() => window.__notes.map(({ title, body, tag }) => ({ title, body, tag })));
+  const note = notes.find((n) => n.title.startsWith("Helena Notifica"));
+  assert.equal(note.title, "Helena Notifica · Telegram");
+  assert.equal(note.body, 'Oi! <img src=x onerror="window.__pwned=1"> Vocês entregam hoje?', "plain text, as written");
+  assert.ok(note.tag, "one per conversation");
+  await page.evaluate(() => window.__notes.find((n) => n.title.startsWith("Helena Notifica")).note.onclick());
+  await page.locator("section.conversation header").getByText("Helena Notifica").waitFor();
+  await page.locator(".bubble.incoming", { hasText: "Vocês entregam hoje?" }).waitFor();
+  // Open and focused: the next message in it is no notification.
+  const before = await page.evaluate(() => window.__notes.length);
+  await w.customerWrites("telegram", "helena_tg", "Moro no centro", "Helena Notifica");
+  await page.locator(".bubble.incoming", { hasText: "Moro no centro" }).waitFor();
+  assert.equal(await page.evaluate(() => window.__notes.length), before);
+
+  await page.getByRole("button", { name: "Notifications" }).click();
+  const dialog = page.getByRole("dialog", { name: "Notifications" });
+  await dialog.getByRole("group", { name: "This browser" }).getByText("Notifications from this browser are on.").waitFor();
+  await shot(page, "notification-settings-web");
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

@@ -12,6 +12,7 @@ import { WriteFirst } from "./components/WriteFirst";
 import { StatusBar } from "./components/StatusBar";
 import { useEvents } from "./lib/events";
 import { useInterfaceState } from "./lib/interface";
+import { showInBrowser } from "./lib/browserNotify";
 import { NotifySettingsDialog } from "./components/NotifySettingsDialog";
 import { ShortcutHelp, useShortcuts, type ShortcutAction } from "./components/Shortcuts";
 
@@ -119,6 +120,13 @@ function Workspace({
     if (e.type === "open_conversation") {
       setPlace({ kind: "view", view: { type: "all" } });
       setOpen(e.conversation_id);
+    }
+    // The web edition shows the core's notifications through the browser.
+    if (e.type === "notify" && !bridge.nativeNotifications) {
+      showInBrowser(e.notification, (id) => {
+        setPlace({ kind: "view", view: { type: "all" } });
+        setOpen(id);
+      });
     }
   });
   const { i18n } = useTranslation();

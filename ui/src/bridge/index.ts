@@ -11,6 +11,9 @@ export interface Bridge {
   onConnection?(on: (connected: boolean) => void): () => void;
   /** The first screen with the inbox is on the display (the shell logs how long start took). */
   painted?(): void;
+  /** The shell shows the core's notifications natively (the desktop app); otherwise the interface
+   *  shows them through the browser (the web edition). */
+  nativeNotifications?: boolean;
 }
 
 /** A response of the wrong kind, or an error the core explained. */

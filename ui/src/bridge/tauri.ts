@@ -11,6 +11,7 @@ export async function tauriBridge(): Promise<Bridge> {
   await invoke("subscribe", { events: channel });
   return {
     request: (request: Request) => invoke<Response>("request", { request }),
+    nativeNotifications: true,
     subscribe(on) {
       listeners.add(on);
       return () => listeners.delete(on);

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "../bridge";
 import type { NotifyCategory, NotifySettings } from "../generated/outpost";
+import { browserNotifications } from "../lib/browserNotify";
 import { dndPresets, fromTime, toTime } from "../lib/notify";
 
 const CATEGORIES: NotifyCategory[] = [
@@ -53,6 +54,7 @@ export function NotifySettingsDialog({ bridge, onClose }: { bridge: Bridge; onCl
       >
         <h2 id="notify-title">{t("notify.title")}</h2>
         {problem && <p role="alert" className="problem">{problem}</p>}
+        {!bridge.nativeNotifications && <BrowserPermission />}
         {settings && (
           <>
             <CategoryChecks
@@ -130,6 +132,24 @@ export function NotifySettingsDialog({ bridge, onClose }: { bridge: Bridge; onCl
         </div>
       </form>
     </div>
+  );
+}
+
+/** The web edition: whether this browser may show Outpost's notifications, and the way to allow it. */
+function BrowserPermission() {
+  const { t } = useTranslation();
+  const api = browserNotifications();
+  const [permission, setPermission] = useState<NotificationPermission | "unsupported">(api ? api.permission : "unsupported");
+  return (
+    <fieldset className="browser-permission">
+      <legend>{t("notify.browser.title")}</legend>
+      <p role="status">{t(`notify.browser.${permission}`)}</p>
+      {api && permission === "default" && (
+        <button type="button" onClick={() => void api.requestPermission().then(setPermission)}>
+          {t("notify.browser.allow")}
+        </button>
+      )}
+    </fieldset>
   );
 }
 
