@@ -948,3 +948,88 @@ async fn test_customers_files_are_fetched_as_they_arrive_so_they_open_offline_un
     w.restart_server().await;
     assert_eq!(ana.syncer.open_file(m, &urls[1]).await.unwrap().1, video);
 }
+
+#[tokio::test]
+async fn test_sent_files_leave_the_mirror_once_settled_and_abandoned_ones_after_a_day() {
+    use outpost_core::client::{FileData, Request, Response};
+    use outpost_core::store::Tidied;
+    let mut w = world().await;
+    let ana = w.sign_in(&w.ana, "ana").await;
+    let m = w.customer_writes("5511955550000", "Manda a nota?").await;
+    ana.syncer.sync().await.unwrap();
+    let c = conversation_of(&ana, m).id;
+    let stage = |name: &str, bytes: &[u8]| match ana.client.handle(Request::StageAttachment {
+        name: name.into(),
+        mime: "application/pdf".into(),
+        data: FileData::encode(bytes),
+    }) {
+        Response::Staged { attachment } => attachment,
+        other => panic!("{other:?}"),
+    };
+    let uploads = || {
+        ana.client
+            .store()
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM uploads", [], |r| r.get::<_, i64>(0))?))
+            .unwrap()
+    };
+    let sent_pdf = vec![5u8; 120_000];
+    let sent = stage("nota.pdf", &sent_pdf);
+    let abandoned = stage("rascunho.pdf", &[1u8; 1000]);
+    let send = |id: MessageId, file: &Attachment| Action::SendMessage {
+        message_id: id,
+        conversation_id: c,
+        text: String::new(),
+        attachments: vec![file.clone()],
+        template: None,
+        reply_to: None,
+    };
+    let reply = MessageId::new();
+    ana.client.act(send(reply, &sent)).unwrap();
+
+    // Offline: another message waits with its file. A day later, it still keeps it; the file
+    // nothing names goes.
+    w.stop_server().await;
+    let queued = stage("fila.pdf", &[2u8; 1000]);
+    let later = MessageId::new();
+    ana.client.act(send(later, &queued)).unwrap();
+    ana.clock.advance(25 * HOUR);
+    let now = ana.client.now();
+    assert_eq!(
+        ana.client.store().tidy_uploads(now).unwrap(),
+        Tidied {
+            moved: 0,
+            dropped: 1
+        },
+        "only the abandoned file"
+    );
+    assert_eq!(uploads(), 2);
+    assert!(ana.client.local_bytes(&abandoned.url).unwrap().is_none());
+
+    // Back online: both are sent and settle; their bytes move out of the mirror, and still open.
+    w.restart_server().await;
+    ana.syncer.sync().await.unwrap();
+    ana.syncer.sync().await.unwrap();
+    assert!(ana.client.store().journal().unwrap().is_empty(), "settled");
+    assert_eq!(
+        ana.client.store().tidy_uploads(now).unwrap(),
+        Tidied {
+            moved: 2,
+            dropped: 0
+        }
+    );
+    assert_eq!(uploads(), 0, "the mirror keeps no file bytes");
+    assert_eq!(ana.client.store().file_cache_usage().unwrap().0, 2);
+    w.stop_server().await;
+    match ana.client.handle(Request::GetAttachment {
+        message_id: reply,
+        url: sent.url.clone(),
+    }) {
+        Response::File { data, .. } => assert_eq!(data.decode().unwrap(), sent_pdf),
+        other => panic!("offline, the sent file still opens: {other:?}"),
+    }
+    assert_eq!(
+        ana.client.store().tidy_uploads(now).unwrap(),
+        Tidied::default()
+    );
+    let _ = later;
+}

@@ -26,6 +26,7 @@ pub use entities::{get_contact, get_entity, message_data_json, message_key};
 pub(crate) use entities::{get_conversation, get_message, notify_settings};
 pub use journal::{JournalEntry, OpState};
 pub use search::{ContactHit, MessageHit, SearchResults, fts_query};
+pub use uploads::Tidied;
 pub use views::{
     Assignee, ConversationPage, ConversationSummary, Counts, ListCursor, ListQuery, MessagePage,
     MessageRow, Sort, Timeline, TimelineItem, ViewCount, ViewRef,
@@ -50,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/migrations/001_initial.sql"),
     include_str!("store/migrations/002_uploads.sql"),
     include_str!("store/migrations/003_files.sql"),
+    include_str!("store/migrations/004_upload_message.sql"),
 ];
 
 /// The schema version this build writes.

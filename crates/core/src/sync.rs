@@ -706,10 +706,14 @@ impl Syncer {
         .await
     }
 
-    /// Fetches the files of customers' messages that pulls queued (see `Client::next_prefetch`),
+    /// Tidies the agent's sent files (`Store::tidy_uploads`), then fetches the files of
+    /// customers' messages that pulls queued (see `Client::next_prefetch`),
     /// one at a time, keeping each here; stops at the first network failure (what remains
     /// waits for the next pull).
     pub async fn prefetch(&self) {
+        // Housekeeping first: what the agent sent and the server settled leaves the mirror.
+        let client = self.client.clone();
+        let _ = blocking(move || client.store().tidy_uploads(client.now())).await;
         while let Some((message, url)) = self.client.next_prefetch() {
             if let Err(e) = self.open_file(message, &url).await
                 && e.recoverable()

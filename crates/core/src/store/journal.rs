@@ -318,6 +318,7 @@ impl Store {
             if tx.me().is_none() {
                 return Err(Error::NoAgent);
             }
+            tx.name_uploads(&op.action)?;
             actions::act(tx, op)
         })
     }

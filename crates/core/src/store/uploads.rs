@@ -3,11 +3,13 @@
 //! them, once each (see `Syncer::push`).
 
 use outpost_protocol::limits::{MAX_ATTACHMENT_BYTES, MAX_SHORT_TEXT_CHARS, plain_mime};
-use outpost_protocol::{Attachment, AttachmentKind, Millis, Op, ValidationError};
+use outpost_protocol::{
+    Action, Attachment, AttachmentKind, MessageId, Millis, Op, ValidationError,
+};
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{IndexMode, Store};
+use super::{IndexMode, Store, Tx};
 use crate::error::{Error, Result};
 
 fn invalid(problem: impl Into<String>) -> Error {
@@ -113,5 +115,130 @@ impl Store {
                     .optional()?,
             )
         })
+    }
+}
+
+/// A staged file no op names is dropped once it is this old (attached in a composer, then
+/// removed, or the message was never sent).
+const ABANDONED_AFTER: Millis = 24 * 3_600_000;
+
+/// What [`Store::tidy_uploads`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tidied {
+    /// Sent and settled: the local copy moved to the fetched files (within their budget).
+    pub moved: usize,
+    /// Never sent and abandoned, or their message is gone.
+    pub dropped: usize,
+}
+
+/// The uploads the journal's ops name (waiting, in flight, or refused and kept for a retry).
+fn named_by_journal(tx: &Tx) -> Result<std::collections::HashSet<Uuid>> {
+    let bodies: Vec<String> = tx
+        .conn()
+        .prepare_cached("SELECT body FROM ops")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut named = std::collections::HashSet::new();
+    for body in bodies {
+        let op: Op = serde_json::from_str(&body)?;
+        named.extend(
+            op.action
+                .attachments()
+                .iter()
+                .filter_map(Attachment::upload_id),
+        );
+    }
+    Ok(named)
+}
+
+impl Tx<'_> {
+    /// An op takes staged files: each now belongs to the op's message.
+    pub(crate) fn name_uploads(&mut self, action: &Action) -> Result<()> {
+        let message = match action {
+            Action::SendMessage { message_id, .. } | Action::ScheduleMessage { message_id, .. } => {
+                *message_id
+            }
+            _ => return Ok(()),
+        };
+        for id in action
+            .attachments()
+            .iter()
+            .filter_map(Attachment::upload_id)
+        {
+            self.tx
+                .prepare_cached("UPDATE uploads SET message = ?2 WHERE id = ?1")?
+                .execute(params![id, message.0])?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Keeps the mirror from growing with every file the agent sends: a file the server has and
+    /// no op still needs moves to the fetched files (whose budget bounds them); a file never sent
+    /// that nothing names is dropped after a day.
+    pub fn tidy_uploads(&self, now: Millis) -> Result<Tidied> {
+        let mut tidied = Tidied::default();
+        let any: bool = self.read(|c| {
+            Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM uploads)", [], |r| r.get(0))?)
+        })?;
+        if !any {
+            return Ok(tidied);
+        }
+        let (movable, _) = self.write(IndexMode::Immediate, |tx| {
+            let named = named_by_journal(tx)?;
+            let rows: Vec<(Uuid, bool, Option<Uuid>, Millis)> = tx
+                .conn()
+                .prepare_cached("SELECT id, uploaded, message, created_at FROM uploads")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut movable = Vec::new();
+            for (id, uploaded, message, created_at) in rows {
+                if named.contains(&id) {
+                    continue;
+                }
+                match (uploaded, message) {
+                    (true, Some(message)) => movable.push((id, MessageId(message))),
+                    (false, _) if now - created_at >= ABANDONED_AFTER => {
+                        tx.conn()
+                            .prepare_cached("DELETE FROM uploads WHERE id = ?1")?
+                            .execute([id])?;
+                        tidied.dropped += 1;
+                    }
+                    _ => {}
+                }
+            }
+            Ok(movable)
+        })?;
+        for (id, message) in movable {
+            let Some((mime, bytes)) = self.local_file(id)? else {
+                continue;
+            };
+            let url = Attachment::upload_path(id);
+            let kept = match self.keep_file(message, &url, &mime, &bytes, now) {
+                Ok(kept) => kept,
+                // Its message is gone (deleted, or no longer this agent's to see).
+                Err(crate::Error::NotFound(_)) => false,
+                Err(e) => return Err(e),
+            };
+            let (gone, _) = self.write(IndexMode::Immediate, |tx| {
+                // An op taken meanwhile may name it again: then it stays.
+                if named_by_journal(tx)?.contains(&id) {
+                    return Ok(false);
+                }
+                tx.conn()
+                    .prepare_cached("DELETE FROM uploads WHERE id = ?1")?
+                    .execute([id])?;
+                Ok(true)
+            })?;
+            if gone {
+                if kept {
+                    tidied.moved += 1;
+                } else {
+                    tidied.dropped += 1;
+                }
+            }
+        }
+        Ok(tidied)
     }
 }
