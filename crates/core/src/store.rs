@@ -38,7 +38,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use outpost_protocol::{Agent, ContactId, ConversationId, EntityRef, Folder};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{Error, Result};
@@ -64,6 +64,10 @@ pub fn fold(text: &str) -> String {
         .flat_map(char::to_lowercase)
         .collect()
 }
+
+/// Messages indexed per transaction by [`Store::finish_bulk_load`]: a chunk takes a few tens of
+/// milliseconds, what an agent's action may wait behind it.
+const INDEX_CHUNK: i64 = 10_000;
 
 /// What a write changed, for the events the UI refetches by.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -153,7 +157,9 @@ pub struct Tx<'c> {
     tx: rusqlite::Transaction<'c>,
     folder_delta: [i64; 7],
     undo: Option<UndoLog>,
-    index: IndexMode,
+    /// None: every message is in the full-text index. Some(n): a first sync's index is being
+    /// built, and only the rows up to rowid n are in it yet.
+    indexed_upto: Option<i64>,
     me: Option<Agent>,
     me_changed: bool,
     pub changed: Changed,
@@ -287,20 +293,26 @@ impl Store {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let me = self.me();
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // While a first sync's index is still to be built, nothing touches it: the build at the
-        // end indexes every message as it is then (removing a row never indexed would corrupt it).
-        let index = if index == IndexMode::Immediate
-            && entities::meta_get(&tx, "index_pending")?.is_some()
-        {
-            IndexMode::Deferred
+        // While a first sync's index is being built, a write keeps the index of the rows the
+        // build has passed and leaves the others to it (see `finish_bulk_load`). A deferred
+        // write that starts a first sync indexes nothing: the build starts over.
+        let indexed_upto = if entities::meta_get(&tx, "index_pending")?.is_some() {
+            Some(match entities::meta_get(&tx, "index_upto")? {
+                Some(v) => v.parse().map_err(|_| {
+                    Error::BadChanges(format!("stored index_upto '{v}' is not a number"))
+                })?,
+                None => i64::MIN,
+            })
+        } else if index == IndexMode::Deferred {
+            Some(i64::MIN)
         } else {
-            index
+            None
         };
         let mut tx = Tx {
             tx,
             folder_delta: [0; 7],
             undo: None,
-            index,
+            indexed_upto,
             me,
             me_changed: false,
             changed: Changed::default(),
@@ -371,21 +383,70 @@ impl Store {
         self.read(|c| entities::meta_u64(c, "cursor"))
     }
 
-    /// Builds the message full-text index in one pass after a [`IndexMode::Deferred`] load.
+    /// Builds the message full-text index after a [`IndexMode::Deferred`] load, in chunks of
+    /// rows in rowid order, each its own transaction: an agent's action waits at most for one
+    /// chunk, not for the whole build. `index_upto` says how far it got (a build cut short
+    /// goes on from there); writes meanwhile keep the index of the rows it has passed.
     pub fn finish_bulk_load(&self) -> Result<()> {
+        while !self.index_chunk()? {
+            // Let a waiting action have the writer before the next chunk.
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        conn.execute_batch(
-            "BEGIN IMMEDIATE;
-             INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
-             DELETE FROM meta WHERE key = 'index_pending';
-             COMMIT;",
-        )
-        .map_err(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
-            Error::from(e)
-        })?;
         conn.execute_batch("PRAGMA optimize;")?;
         Ok(())
+    }
+
+    /// One chunk of [`Store::finish_bulk_load`]; whether the index is now whole.
+    pub(crate) fn index_chunk(&self) -> Result<bool> {
+        let done = {
+            let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if entities::meta_get(&tx, "index_pending")?.is_none() {
+                return Ok(true);
+            }
+            let upto: i64 = match entities::meta_get(&tx, "index_upto")? {
+                Some(v) => v.parse().map_err(|_| {
+                    Error::BadChanges(format!("stored index_upto '{v}' is not a number"))
+                })?,
+                None => {
+                    // The first chunk: whatever the index held before the load goes.
+                    tx.execute_batch(
+                        "INSERT INTO messages_fts (messages_fts) VALUES ('delete-all');",
+                    )?;
+                    i64::MIN
+                }
+            };
+            let end: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT id FROM messages WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2",
+                )?
+                .query_row(params![upto, INDEX_CHUNK - 1], |r| r.get(0))
+                .optional()?;
+            let end_or_all = end.unwrap_or(i64::MAX);
+            tx.prepare_cached(
+                "INSERT INTO messages_fts (rowid, text)
+                     SELECT id, text FROM messages WHERE id > ?1 AND id <= ?2",
+            )?
+            .execute(params![upto, end_or_all])?;
+            match end {
+                Some(end) => {
+                    tx.prepare_cached(
+                        "INSERT INTO meta (key, value) VALUES ('index_upto', ?1)
+                             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    )?
+                    .execute([end.to_string()])?;
+                }
+                None => {
+                    tx.execute_batch(
+                        "DELETE FROM meta WHERE key IN ('index_pending', 'index_upto');",
+                    )?;
+                }
+            }
+            tx.commit()?;
+            end.is_none()
+        };
+        Ok(done)
     }
 
     /// Whether the message index still waits for [`Store::finish_bulk_load`].

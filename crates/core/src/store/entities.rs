@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{IndexMode, Tx, fold};
+use super::{Tx, fold};
 use crate::error::{Error, Result};
 
 /// A message's columns other than those the schema keeps apart (id, conversation, direction,
@@ -256,6 +256,18 @@ pub(crate) fn get_view(conn: &Connection, id: ViewId) -> Result<Option<CustomVie
 }
 
 impl Tx<'_> {
+    /// A first sync's load: the index is built once it ends (`Store::finish_bulk_load`); a
+    /// build under way goes on from where it got.
+    pub(crate) fn defer_index(&self) -> Result<()> {
+        if meta_get(&self.tx, "index_pending")?.is_none() {
+            self.tx.execute_batch(
+                "DELETE FROM meta WHERE key = 'index_upto';
+                 INSERT INTO meta (key, value) VALUES ('index_pending', '1');",
+            )?;
+        }
+        Ok(())
+    }
+
     pub fn meta_set(&self, key: &str, value: &str) -> Result<()> {
         self.tx
             .prepare_cached(
@@ -413,7 +425,7 @@ impl Tx<'_> {
             }
         };
         if inserted {
-            if self.index == IndexMode::Immediate {
+            if self.indexes(key) {
                 self.fts_insert(key, &m.text)?;
             }
         } else {
@@ -422,7 +434,7 @@ impl Tx<'_> {
                 .prepare_cached("SELECT id, folder, text FROM messages WHERE uuid = ?1")?
                 .query_row([m.id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             self.count(old_folder, -1);
-            let reindex = self.index == IndexMode::Immediate && old_text != m.text;
+            let reindex = self.indexes(rowid) && old_text != m.text;
             if reindex {
                 self.fts_delete(rowid, &old_text)?;
             }
@@ -447,6 +459,11 @@ impl Tx<'_> {
         if let Some(slot) = self.folder_delta.get_mut(folder as usize) {
             *slot += delta;
         }
+    }
+
+    /// Whether the message at `rowid` is in the full-text index (so a write keeps it there).
+    fn indexes(&self, rowid: i64) -> bool {
+        self.indexed_upto.is_none_or(|upto| rowid <= upto)
     }
 
     fn fts_insert(&self, rowid: i64, text: &str) -> Result<()> {
@@ -475,7 +492,7 @@ impl Tx<'_> {
             return Ok(());
         };
         self.record(EntityRef::Message(id))?;
-        if self.index == IndexMode::Immediate {
+        if self.indexes(rowid) {
             self.fts_delete(rowid, &text)?;
         }
         self.tx

@@ -390,7 +390,7 @@ impl Store {
             let cursor = super::entities::meta_u64(tx.conn(), "cursor")?;
             check_page(page, cursor)?;
             if index == IndexMode::Deferred {
-                tx.meta_set("index_pending", "1")?;
+                tx.defer_index()?;
             }
             let rows = tx.peel(0)?;
             for change in &page.changes {
@@ -443,7 +443,7 @@ impl Store {
                     .validate()
                     .map_err(|e| Error::BadChanges(format!("change {}: {e}", change.seq)))?;
             }
-            tx.meta_set("index_pending", "1")?;
+            tx.defer_index()?;
             tx.meta_set("recent_ready", "1")?;
             let rows = tx.peel(0)?;
             for change in &snapshot.changes {

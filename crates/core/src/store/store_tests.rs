@@ -1354,3 +1354,153 @@ fn test_actions_during_a_first_sync_leave_the_index_to_the_final_build() {
     );
     f.check_invariants();
 }
+
+#[test]
+fn test_the_index_is_built_in_chunks_and_writes_between_them_keep_it_whole() {
+    let me = agent("Ana", Role::Admin, Visibility::Unrestricted, vec![]);
+    let mut f = Fixture::new(&me);
+    // 25,000 messages of history in 50 conversations, loaded as a first sync loads them.
+    let mut messages = Vec::new();
+    for n in 0..50 {
+        let k = contact(&format!("Cliente {n}"));
+        let mut c = conversation(&k, T0 - 48 * HOUR);
+        let mut changes = vec![Entity::Contact(k.clone())];
+        for i in 0..500 {
+            let m = incoming(
+                &c,
+                &format!("pedido número p{n}x{i}z"),
+                T0 - 24 * HOUR + (n * 500 + i) as i64,
+            );
+            rules::on_incoming(&mut c, &m);
+            messages.push(m.clone());
+            changes.push(Entity::Message(m));
+        }
+        changes.push(Entity::Conversation(c));
+        let changes: Vec<Change> = changes
+            .into_iter()
+            .map(|entity| Change {
+                seq: f.next_seq(),
+                kind: ChangeKind::Upsert { entity },
+            })
+            .collect();
+        let cursor = changes.last().map(|c| c.seq).unwrap();
+        f.client
+            .ingest(
+                &ChangesPage {
+                    changes,
+                    cursor,
+                    has_more: true,
+                    head: cursor + 1,
+                },
+                IndexMode::Deferred,
+            )
+            .unwrap();
+    }
+    assert!(f.store().index_pending().unwrap());
+
+    // One chunk: the index holds part of the messages, the rest waits for the next chunks.
+    assert!(
+        !f.store().index_chunk().unwrap(),
+        "one chunk is not the whole index"
+    );
+    let upto: i64 = f
+        .store()
+        .meta("index_upto")
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let rowid = |m: &Message| -> i64 {
+        f.store()
+            .read(|c| {
+                Ok(
+                    c.query_row("SELECT id FROM messages WHERE uuid = ?1", [m.id.0], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })
+            .unwrap()
+    };
+    let indexed: usize = f
+        .store()
+        .read(|c| {
+            Ok(c.query_row("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'pedido'", [], |r| {
+                r.get::<_, i64>(0)
+            })?)
+        })
+        .unwrap() as usize;
+    assert!(
+        indexed > 0 && indexed < messages.len(),
+        "{indexed} of {}",
+        messages.len()
+    );
+    let before: Vec<&Message> = messages
+        .iter()
+        .filter(|m| rowid(m) <= upto)
+        .take(2)
+        .collect();
+    let after: Vec<&Message> = messages
+        .iter()
+        .filter(|m| rowid(m) > upto)
+        .take(2)
+        .collect();
+    assert_eq!((before.len(), after.len()), (2, 2));
+
+    // Between chunks: the server edits one message on each side of the build and deletes one on
+    // each side; the agent sends a reply.
+    let mut edits = Vec::new();
+    for m in [before[0], after[0]] {
+        let mut edited = m.clone();
+        edited.text = format!("corrigido {}", m.text.split(' ').next_back().unwrap());
+        edits.push(edited.clone());
+        let seq = f.next_seq();
+        f.server_page(vec![Change {
+            seq,
+            kind: ChangeKind::Upsert {
+                entity: Entity::Message(edited),
+            },
+        }]);
+    }
+    for m in [before[1], after[1]] {
+        let seq = f.next_seq();
+        f.server_page(vec![Change {
+            seq,
+            kind: ChangeKind::Tombstone {
+                entity: EntityRef::Message(m.id),
+            },
+        }]);
+    }
+    f.act(Action::SendMessage {
+        message_id: MessageId::new(),
+        conversation_id: before[0].conversation_id,
+        text: "resposta durante a construção".into(),
+        attachments: vec![],
+        template: None,
+        reply_to: None,
+    })
+    .unwrap();
+
+    f.store().finish_bulk_load().unwrap();
+    assert!(!f.store().index_pending().unwrap());
+    f.check_invariants(); // FTS integrity-check: the index matches its table
+    let hits = |q: &str| f.store().search(q, 200).unwrap().messages.len();
+    assert_eq!(
+        hits("pedido"),
+        200,
+        "the history is searchable (up to the limit)"
+    );
+    for (m, edited) in [before[0], after[0]].into_iter().zip(&edits) {
+        let token = m.text.split(' ').next_back().unwrap();
+        assert_eq!(hits(token), 1, "{token}: found once, by its new text");
+        assert_eq!(hits(&format!("corrigido {token}")), 1, "{}", edited.text);
+        assert_eq!(hits(&format!("pedido {token}")), 0, "its old text is gone");
+    }
+    for m in [before[1], after[1]] {
+        assert_eq!(
+            hits(m.text.split(' ').next_back().unwrap()),
+            0,
+            "deleted: not found"
+        );
+    }
+    assert_eq!(hits("construção"), 1);
+}
