@@ -1424,9 +1424,11 @@ fn test_the_index_is_built_in_chunks_and_writes_between_them_keep_it_whole() {
     let indexed: usize = f
         .store()
         .read(|c| {
-            Ok(c.query_row("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'pedido'", [], |r| {
-                r.get::<_, i64>(0)
-            })?)
+            Ok(c.query_row(
+                "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'pedido'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )?)
         })
         .unwrap() as usize;
     assert!(
