@@ -6,7 +6,11 @@
 //! - `GET /v1/changes?after=SEQ&limit=N`: the change feed, as the caller may see it;
 //! - `POST /v1/ops`: agents' actions, idempotent by op id;
 //! - `GET /v1/stream`: a WebSocket saying "changed up to seq N" right after each commit;
-//! - `POST /v1/channels/{id}/inbound`: a channel's webhook for customers' messages.
+//! - `PUT /v1/attachments/{id}`, `GET /v1/attachments/{id}`: files agents attach, and every
+//!   message's files to whoever may see its conversation;
+//! - `POST /v1/channels/{id}/inbound`: a channel's webhook for customers' messages, and
+//!   `PUT /v1/channels/{id}/files/{file}` for the files they send (uploaded first, then named by
+//!   the message's `attachments: [{ "file": id, "name": … }]`).
 
 pub mod auth;
 pub mod channels;
