@@ -526,6 +526,17 @@ test("a customer's photo and document show in the timeline, and still open offli
   const [first] = await Promise.all([page.waitForEvent("download"), bubble.getByRole("button", { name: "Download nota fiscal.pdf" }).click()]);
   assert.deepEqual(readFileSync(await first.path()), invoice);
   await shot(page, "customer-files");
+  // The photo opens in a viewer, full size, with a download; Esc closes it.
+  await bubble.getByRole("button", { name: "View defeito.png" }).click();
+  const viewer = page.getByRole("dialog", { name: "defeito.png" });
+  await viewer.waitFor();
+  await page.waitForFunction(() => document.querySelector(".image-viewer img")?.naturalWidth === 160);
+  await shot(page, "image-viewer");
+  const [saved] = await Promise.all([page.waitForEvent("download"), viewer.getByRole("button", { name: "Download defeito.png" }).click()]);
+  assert.equal(saved.suggestedFilename(), "defeito.png");
+  assert.deepEqual(readFileSync(await saved.path()), photo);
+  await page.keyboard.press("Escape");
+  await viewer.waitFor({ state: "detached" });
 
   // The server goes away; the agent leaves the conversation and comes back: both files open.
   await w.stopServer();

@@ -1,3 +1,4 @@
+import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { Bridge } from "../bridge";
 import type { Attachment } from "../generated/outpost";
@@ -34,11 +35,47 @@ function FileChip({ bridge, message, a, locale, onError }: FileProps) {
 }
 
 function ImageFile({ bridge, message, a, locale, onError }: FileProps) {
+  const { t } = useTranslation();
   const { url, failed } = useImageUrl(bridge, message, a);
+  const [viewing, setViewing] = useState(false);
   if (failed) return <FileChip bridge={bridge} message={message} a={a} locale={locale} onError={onError} />;
   return (
-    <button type="button" className="image-file" onClick={() => save(bridge, message, a, onError)} title={a.name}>
-      {url ? <img src={url} alt={a.name} /> : <span className="placeholder" aria-label={a.name} />}
-    </button>
+    <>
+      <button type="button" className="image-file" onClick={() => url && setViewing(true)} title={a.name} aria-label={t("attachment.view", { name: a.name })}>
+        {url ? <img src={url} alt={a.name} /> : <span className="placeholder" aria-label={a.name} />}
+      </button>
+      {viewing && url && <ImageViewer url={url} a={a} onDownload={() => save(bridge, message, a, onError)} onClose={() => setViewing(false)} />}
+    </>
+  );
+}
+
+/** A picture at the size the window allows, with its name, a download and a way back (Esc too). */
+function ImageViewer({ url, a, onDownload, onClose }: { url: string; a: Attachment; onDownload: () => void; onClose: () => void }) {
+  const { t } = useTranslation();
+  const close = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    close.current?.focus();
+    const esc = (e: KeyboardEvent) => {
+      if (e.key === "Escape") {
+        e.stopPropagation();
+        onClose();
+      }
+    };
+    window.addEventListener("keydown", esc, true);
+    return () => window.removeEventListener("keydown", esc, true);
+  }, [onClose]);
+  return (
+    <div className="overlay image-viewer" role="dialog" aria-modal="true" aria-label={a.name} onClick={onClose}>
+      <figure onClick={(e) => e.stopPropagation()}>
+        <img src={url} alt={a.name} />
+        <figcaption>
+          <span className="name" dir="auto">{a.name}</span>
+          <span className="buttons">
+            <button type="button" onClick={onDownload}>{t("attachment.download", { name: a.name })}</button>
+            <button type="button" ref={close} onClick={onClose}>{t("attachment.close")}</button>
+          </span>
+        </figcaption>
+      </figure>
+    </div>
   );
 }
