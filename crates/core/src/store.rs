@@ -67,7 +67,7 @@ pub fn fold(text: &str) -> String {
 
 /// Messages indexed per transaction by [`Store::finish_bulk_load`]: a chunk takes a few tens of
 /// milliseconds, what an agent's action may wait behind it.
-const INDEX_CHUNK: i64 = 10_000;
+pub const INDEX_CHUNK: i64 = 5_000;
 
 /// What a write changed, for the events the UI refetches by.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
