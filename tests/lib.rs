@@ -107,17 +107,7 @@ impl World {
 
     /// A customer writes on WhatsApp (straight into the server's workspace, as the webhook does).
     pub async fn customer_writes(&self, from: &str, text: &str) -> MessageId {
-        let message = outpost_server::workspace::Inbound {
-            from: from.to_owned(),
-            name: String::new(),
-            text: text.to_owned(),
-            id: None,
-            reply_to: None,
-            attachments: Vec::new(),
-        };
-        let app = &self.server.as_ref().unwrap().app;
-        let channel = app.channel_of(ChannelKind::Whatsapp).unwrap();
-        app.receive(channel, message).await.unwrap()
+        self.customer_sends(from, text, &[]).await
     }
 
     /// A customer sends files (name, type, bytes) with a text on WhatsApp: the channel uploads

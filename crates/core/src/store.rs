@@ -297,12 +297,7 @@ impl Store {
         // build has passed and leaves the others to it (see `finish_bulk_load`). A deferred
         // write that starts a first sync indexes nothing: the build starts over.
         let indexed_upto = if entities::meta_get(&tx, "index_pending")?.is_some() {
-            Some(match entities::meta_get(&tx, "index_upto")? {
-                Some(v) => v.parse().map_err(|_| {
-                    Error::BadChanges(format!("stored index_upto '{v}' is not a number"))
-                })?,
-                None => i64::MIN,
-            })
+            Some(entities::index_upto(&tx)?.unwrap_or(i64::MIN))
         } else if index == IndexMode::Deferred {
             Some(i64::MIN)
         } else {
@@ -399,53 +394,41 @@ impl Store {
 
     /// One chunk of [`Store::finish_bulk_load`]; whether the index is now whole.
     pub(crate) fn index_chunk(&self) -> Result<bool> {
-        let done = {
-            let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            if entities::meta_get(&tx, "index_pending")?.is_none() {
+        let (done, _) = self.write(IndexMode::Immediate, |tx| {
+            if entities::meta_get(tx.conn(), "index_pending")?.is_none() {
                 return Ok(true);
             }
-            let upto: i64 = match entities::meta_get(&tx, "index_upto")? {
-                Some(v) => v.parse().map_err(|_| {
-                    Error::BadChanges(format!("stored index_upto '{v}' is not a number"))
-                })?,
+            let upto = match entities::index_upto(tx.conn())? {
+                Some(upto) => upto,
                 None => {
                     // The first chunk: whatever the index held before the load goes.
-                    tx.execute_batch(
+                    tx.conn().execute_batch(
                         "INSERT INTO messages_fts (messages_fts) VALUES ('delete-all');",
                     )?;
                     i64::MIN
                 }
             };
             let end: Option<i64> = tx
+                .conn()
                 .prepare_cached(
                     "SELECT id FROM messages WHERE id > ?1 ORDER BY id LIMIT 1 OFFSET ?2",
                 )?
                 .query_row(params![upto, INDEX_CHUNK - 1], |r| r.get(0))
                 .optional()?;
-            let end_or_all = end.unwrap_or(i64::MAX);
-            tx.prepare_cached(
-                "INSERT INTO messages_fts (rowid, text)
+            tx.conn()
+                .prepare_cached(
+                    "INSERT INTO messages_fts (rowid, text)
                      SELECT id, text FROM messages WHERE id > ?1 AND id <= ?2",
-            )?
-            .execute(params![upto, end_or_all])?;
+                )?
+                .execute(params![upto, end.unwrap_or(i64::MAX)])?;
             match end {
-                Some(end) => {
-                    tx.prepare_cached(
-                        "INSERT INTO meta (key, value) VALUES ('index_upto', ?1)
-                             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    )?
-                    .execute([end.to_string()])?;
-                }
-                None => {
-                    tx.execute_batch(
-                        "DELETE FROM meta WHERE key IN ('index_pending', 'index_upto');",
-                    )?;
-                }
+                Some(end) => tx.meta_set("index_upto", &end.to_string())?,
+                None => tx.conn().execute_batch(
+                    "DELETE FROM meta WHERE key IN ('index_pending', 'index_upto');",
+                )?,
             }
-            tx.commit()?;
-            end.is_none()
-        };
+            Ok(end.is_none())
+        })?;
         Ok(done)
     }
 

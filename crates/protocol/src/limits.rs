@@ -97,6 +97,12 @@ fn check_template(t: &Option<TemplateRef>) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// A file's name as both sides keep it: without any folder part (`C:\docs\a.pdf` is `a.pdf`),
+/// trimmed; empty when it names no file.
+pub fn file_name(name: &str) -> &str {
+    name.rsplit(['/', '\\']).next().unwrap_or_default().trim()
+}
+
 /// A media type as both sides keep it: `type/subtype`, lower case, printable tokens, no
 /// parameters ("Image/PNG; q=1" is "image/png"); none when it is not one.
 pub fn plain_mime(mime: &str) -> Option<String> {

@@ -412,17 +412,9 @@ fn inbound_files<T: Tx>(
                 ),
             })?;
         let kind = outpost_protocol::AttachmentKind::of_mime(&up.mime);
-        let name = f
-            .name
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        let name = if name.is_empty() {
-            unnamed(kind, &up.mime)
-        } else {
-            name
+        let name = match outpost_protocol::limits::file_name(&f.name) {
+            "" => unnamed(kind, &up.mime),
+            name => name.to_owned(),
         };
         out.push(outpost_protocol::Attachment {
             kind,

@@ -126,6 +126,16 @@ pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
         .optional()?)
 }
 
+/// How far a first sync's index build got (the last rowid indexed); none before its first chunk.
+pub(crate) fn index_upto(conn: &Connection) -> Result<Option<i64>> {
+    meta_get(conn, "index_upto")?
+        .map(|v| {
+            v.parse()
+                .map_err(|_| Error::BadChanges(format!("stored index_upto '{v}' is not a number")))
+        })
+        .transpose()
+}
+
 pub(crate) fn meta_u64(conn: &Connection, key: &str) -> Result<u64> {
     match meta_get(conn, key)? {
         None => Ok(0),

@@ -2,7 +2,7 @@
 //! queued offline is whole after a restart; the push uploads them before the message that names
 //! them, once each (see `Syncer::push`).
 
-use outpost_protocol::limits::{MAX_ATTACHMENT_BYTES, MAX_SHORT_TEXT_CHARS, plain_mime};
+use outpost_protocol::limits::{MAX_ATTACHMENT_BYTES, MAX_SHORT_TEXT_CHARS, file_name, plain_mime};
 use outpost_protocol::{
     Action, Attachment, AttachmentKind, MessageId, Millis, Op, ValidationError,
 };
@@ -29,12 +29,7 @@ impl Store {
         bytes: &[u8],
         now: Millis,
     ) -> Result<Attachment> {
-        let name = name
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
+        let name = file_name(name).to_owned();
         if name.is_empty() {
             return Err(invalid("a file needs a name"));
         }

@@ -230,7 +230,6 @@ async fn run(
     let mut backoff = Backoff::new();
     // Files of customers' messages are fetched beside the sync, one task at a time.
     let mut prefetcher = Prefetcher(None);
-    let mut prefetch = move |syncer: &Arc<Syncer>| prefetcher.kick(syncer);
     loop {
         let url = format!(
             "{}/v1/stream",
@@ -279,7 +278,7 @@ async fn run(
                 if outcome.is_ok() {
                     backoff.reset();
                     publish(&syncer, &status, Connection::Online).await;
-                    prefetch(&syncer);
+                    prefetcher.kick(&syncer);
                 }
                 let mut heartbeat = tokio::time::interval(HEARTBEAT);
                 heartbeat.tick().await;
@@ -311,7 +310,7 @@ async fn run(
                                         outcome = syncer.pull().await.map(|_| ());
                                         if outcome.is_ok() {
                                             publish(&syncer, &status, Connection::Online).await;
-                                            prefetch(&syncer);
+                                            prefetcher.kick(&syncer);
                                         }
                                     }
                                 }
@@ -335,7 +334,7 @@ async fn run(
                             outcome = syncer.sync().await.map(|_| ());
                             if outcome.is_ok() {
                                 publish(&syncer, &status, Connection::Online).await;
-                                prefetch(&syncer);
+                                prefetcher.kick(&syncer);
                             }
                         }
                     }
