@@ -397,7 +397,11 @@ async fn test_first_sync_makes_recent_conversations_usable_before_the_history_wi
             .store()
             .open_conversation(row.conversation.id, None, 50)
             .unwrap();
-        assert_eq!(t.items.len(), 2, "both messages of the conversation");
+        assert_eq!(
+            t.items.len(),
+            3,
+            "the contact opened it, and both messages of the conversation"
+        );
         assert!(has_message(&client, *first));
     }
     let reply = MessageId::new();

@@ -3,9 +3,9 @@
 //! `outpost_protocol::apply`, the implementation the server runs too; the mirror's write
 //! transaction is its [`Workspace`].
 
-use outpost_protocol::apply::Workspace;
+use outpost_protocol::apply::{Glance, Workspace};
 pub(crate) use outpost_protocol::apply::{Mode, created_message};
-use outpost_protocol::{Action, Entity, EntityRef, Op, TemplateRef};
+use outpost_protocol::{Action, ContactId, Entity, EntityRef, Op, TemplateRef};
 
 use crate::error::{Error, Result};
 use crate::store::{OpState, Tx};
@@ -15,6 +15,15 @@ impl Workspace for Tx<'_> {
 
     fn get(&self, r: EntityRef) -> Result<Option<Entity>> {
         self.get_entity(r)
+    }
+
+    /// The mirror holds only what its agent may see, so what it holds is all that exists for it.
+    fn exists(&self, r: EntityRef) -> Result<bool> {
+        Ok(self.get_entity(r)?.is_some())
+    }
+
+    fn conversations_of(&self, contact: ContactId) -> Result<Vec<Glance>> {
+        self.conversations_of_contact(contact)
     }
 
     fn put(&mut self, e: &Entity) -> Result<()> {

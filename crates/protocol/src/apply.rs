@@ -20,6 +20,14 @@ pub trait Workspace {
     type Error: From<RuleError> + From<ValidationError>;
     /// The entity, if it exists and the acting agent may see it.
     fn get(&self, r: EntityRef) -> Result<Option<Entity>, Self::Error>;
+    /// Whether anything in the workspace has this id, whether or not the acting agent may see
+    /// it (an id that was ever used counts, deleted or not: ids are never reused). "Not
+    /// visible" is not "absent": a new entity's id must not exist anywhere.
+    fn exists(&self, r: EntityRef) -> Result<bool, Self::Error>;
+    /// A glance at every conversation of the contact, visible to the acting agent or not
+    /// (`get` says which they may see): enough to find the one still open and the contact's
+    /// messaging window, nothing of their content. A mirror knows only those it holds.
+    fn conversations_of(&self, contact: ContactId) -> Result<Vec<Glance>, Self::Error>;
     fn put(&mut self, e: &Entity) -> Result<(), Self::Error>;
     /// Deletes the entity; a conversation goes with its messages and events.
     fn delete(&mut self, r: EntityRef) -> Result<(), Self::Error>;
@@ -33,6 +41,28 @@ pub trait Workspace {
         _address: &str,
     ) -> Result<Option<Contact>, Self::Error> {
         Ok(None)
+    }
+}
+
+/// What an action may know of a contact's conversation that its agent may not see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Glance {
+    pub id: ConversationId,
+    pub state: ConversationState,
+    pub channel: ChannelKind,
+    pub last_message_at: Millis,
+    pub last_incoming_at: Option<Millis>,
+}
+
+impl Glance {
+    pub fn of(c: &Conversation) -> Glance {
+        Glance {
+            id: c.id,
+            state: c.state,
+            channel: c.channel,
+            last_message_at: c.last_message_at,
+            last_incoming_at: c.last_incoming_at,
+        }
     }
 }
 
@@ -58,11 +88,13 @@ pub fn created_message(op: &Op) -> Option<MessageId> {
     }
 }
 
-/// Timeline events an op adds, with ids derived from the op id.
+/// Timeline events an op adds, with ids derived from the op id and its agent (two agents' ops
+/// never derive the same ids, whatever op ids they choose).
 struct Timeline<'a> {
     op: &'a Op,
     actor: Actor,
     n: u128,
+    mode: &'a Mode,
 }
 
 impl Timeline<'_> {
@@ -72,10 +104,19 @@ impl Timeline<'_> {
         conversation: ConversationId,
         kinds: Vec<EventKind>,
     ) -> Result<(), W::Error> {
+        let agent = self
+            .actor
+            .agent_id
+            .map_or(0, |a| a.0.as_u128().rotate_left(64));
         for kind in kinds {
             self.n += 1;
+            let id = EventId(Uuid::from_u128(self.op.op_id.0.as_u128() ^ agent ^ self.n));
+            // An op id chosen to derive an existing event's id takes nothing over.
+            if !is_new(w, EntityRef::Event(id), self.mode)? {
+                continue;
+            }
             let event = ConversationEvent {
-                id: EventId(Uuid::from_u128(self.op.op_id.0.as_u128() ^ self.n)),
+                id,
                 conversation_id: conversation,
                 at: self.op.at,
                 actor: self.actor.clone(),
@@ -85,6 +126,65 @@ impl Timeline<'_> {
         }
         Ok(())
     }
+}
+
+/// The refusal for a new entity whose id is in use: the same words whoever holds it and whatever
+/// it is, so that the answer says nothing about that entity.
+fn id_taken() -> RuleError {
+    refuse(
+        ErrorCode::Conflict,
+        "That id is already in use: nothing was changed.",
+    )
+}
+
+/// Whether an op may create `r`: its id must be new to the whole workspace, visible to the agent
+/// or not. Taken fresh on an id in use, the action is refused; replayed over a state that already
+/// holds its effect, it leaves that effect as it is (`false`).
+fn is_new<W: Workspace>(w: &W, r: EntityRef, mode: &Mode) -> Result<bool, W::Error> {
+    if !w.exists(r)? {
+        return Ok(true);
+    }
+    match mode {
+        Mode::Fresh => Err(id_taken().into()),
+        Mode::Replay | Mode::Wedged { .. } => Ok(false),
+    }
+}
+
+/// Outgoing text within what the channel carries.
+fn check_text_for(channel: ChannelKind, text: &str) -> Result<(), ValidationError> {
+    let max = crate::limits::max_outgoing_chars(channel);
+    if text.len() > max && text.chars().count() > max {
+        return Err(ValidationError {
+            field: "text",
+            problem: format!(
+                "longer than the {max} characters {} carries",
+                channel.as_str()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// When the contact of `c` last wrote on its channel, in `c` or any of their `conversations`:
+/// the start of the messaging window.
+pub fn contact_window(c: &Conversation, conversations: &[Glance]) -> Option<Millis> {
+    let elsewhere = conversations
+        .iter()
+        .filter(|g| g.channel == c.channel)
+        .filter_map(|g| g.last_incoming_at)
+        .max();
+    c.last_incoming_at.max(elsewhere)
+}
+
+fn window_of<W: Workspace>(w: &W, c: &Conversation) -> Result<Option<Millis>, W::Error> {
+    Ok(contact_window(c, &w.conversations_of(c.contact_id)?))
+}
+
+/// Whether free text may go out on `c` at `at`, judged on the contact's window.
+fn window_open_at<W: Workspace>(w: &W, c: &Conversation, at: Millis) -> Result<bool, W::Error> {
+    let mut judged = c.clone();
+    judged.last_incoming_at = window_of(w, c)?;
+    Ok(rules::window_open(&judged, at))
 }
 
 fn find_conversation<W: Workspace>(
@@ -187,6 +287,7 @@ pub fn apply<W: Workspace>(
             name: me.name.clone(),
         },
         n: 0,
+        mode: &mode,
     };
     let check_window = !matches!(mode, Mode::Wedged { .. });
     match &op.action {
@@ -198,11 +299,12 @@ pub fn apply<W: Workspace>(
             template,
             reply_to,
         } => {
-            if find_message(w, *message_id)?.is_some() {
-                return already_there(&mode);
+            if !is_new(w, EntityRef::Message(*message_id), &mode)? {
+                return Ok(());
             }
             let mut c = conversation(w, *conversation_id)?;
-            if check_window && template.is_none() && !rules::window_open(&c, now) {
+            check_text_for(c.channel, text)?;
+            if check_window && template.is_none() && !window_open_at(w, &c, now)? {
                 return Err(rules::window_closed(&c).into());
             }
             let mut m = outgoing(
@@ -229,8 +331,8 @@ pub fn apply<W: Workspace>(
             template,
             send_at,
         } => {
-            if find_message(w, *message_id)?.is_some() {
-                return already_there(&mode);
+            if !is_new(w, EntityRef::Message(*message_id), &mode)? {
+                return Ok(());
             }
             if *send_at <= at {
                 return Err(refuse(
@@ -240,6 +342,11 @@ pub fn apply<W: Workspace>(
                 .into());
             }
             let c = conversation(w, *conversation_id)?;
+            check_text_for(c.channel, text)?;
+            // The window is judged at the time it will go out (and again when it is due).
+            if check_window && template.is_none() && !window_open_at(w, &c, *send_at)? {
+                return Err(rules::window_closed_by(&c).into());
+            }
             let mut m = outgoing(
                 me,
                 *message_id,
@@ -273,6 +380,11 @@ pub fn apply<W: Workspace>(
                 )
                 .into());
             }
+            check_text_for(m.channel, text)?;
+            let c = conversation(w, m.conversation_id)?;
+            if check_window && m.template.is_none() && !window_open_at(w, &c, *send_at)? {
+                return Err(rules::window_closed_by(&c).into());
+            }
             m.text = text.clone();
             m.send_at = Some(*send_at);
             w.put(&Entity::Message(m.clone()))?;
@@ -298,7 +410,8 @@ pub fn apply<W: Workspace>(
                 return already_there_or(&mode, "Only a failed message can be retried.");
             }
             let c = conversation(w, m.conversation_id)?;
-            if check_window && template.is_none() && !rules::window_open(&c, now) {
+            check_text_for(m.channel, text)?;
+            if check_window && template.is_none() && !window_open_at(w, &c, now)? {
                 return Err(rules::window_closed(&c).into());
             }
             m.text = text.clone();
@@ -327,48 +440,84 @@ pub fn apply<W: Workspace>(
             text,
             template,
         } => {
-            if find_conversation(w, *conversation_id)?.is_some() {
-                return already_there(&mode);
+            if !is_new(w, EntityRef::Conversation(*conversation_id), &mode)?
+                || !is_new(w, EntityRef::Message(*message_id), &mode)?
+            {
+                return Ok(());
             }
-            let phone_channel = matches!(channel, ChannelKind::Whatsapp | ChannelKind::Sms);
             // The number may already belong to a contact: the conversation is with them.
             let known = match w.contact_with_identity(*channel, address)? {
                 Some(existing) => Some(existing),
                 None => match w.get(EntityRef::Contact(*contact_id))? {
                     Some(Entity::Contact(c)) => Some(c),
-                    _ => None,
+                    _ => {
+                        if !is_new(w, EntityRef::Contact(*contact_id), &mode)? {
+                            return Ok(());
+                        }
+                        None
+                    }
                 },
             };
-            let contact = match known {
-                Some(c) => c,
-                None => Contact {
-                    id: *contact_id,
-                    name: address.clone(),
-                    phone: if phone_channel {
-                        address.clone()
-                    } else {
-                        String::new()
-                    },
-                    email: if *channel == ChannelKind::Email {
-                        address.clone()
-                    } else {
-                        String::new()
-                    },
-                    country: String::new(),
-                    language: String::new(),
-                    avatar_url: String::new(),
-                    identities: vec![ChannelIdentity {
-                        channel: *channel,
-                        address: address.clone(),
-                    }],
-                    tags: Vec::new(),
-                    fields: Default::default(),
-                    private_comment: String::new(),
-                    bot_enabled: false,
-                    active_flow: None,
-                    created_at: at,
+            // A known contact with a conversation still open: writing first continues it.
+            if let Some(k) = &known
+                && let Some(open) = open_conversation_of(w, k.id)?
+            {
+                let Some(mut c) = find_conversation(w, open)? else {
+                    return Err(refuse(
+                        ErrorCode::NotAllowed,
+                        "This contact already has an open conversation with someone else: ask an admin to assign it to you.",
+                    )
+                    .into());
+                };
+                c.channel = *channel;
+                check_text_for(c.channel, text)?;
+                if check_window && template.is_none() && !window_open_at(w, &c, now)? {
+                    return Err(rules::window_closed(&c).into());
+                }
+                let m = outgoing(
+                    me,
+                    *message_id,
+                    &c,
+                    text,
+                    template,
+                    MessageStatus::Pending,
+                    at,
+                );
+                w.put(&Entity::Message(m.clone()))?;
+                let events = rules::on_reply(&mut c, &m);
+                w.put(&Entity::Conversation(c.clone()))?;
+                timeline.record(w, c.id, events)?;
+                return finish(w, op, &mode, at);
+            }
+            let new_contact = known.is_none();
+            let phone_channel = matches!(channel, ChannelKind::Whatsapp | ChannelKind::Sms);
+            let contact = known.unwrap_or_else(|| Contact {
+                id: *contact_id,
+                name: address.clone(),
+                phone: if phone_channel {
+                    address.clone()
+                } else {
+                    String::new()
                 },
-            };
+                email: if *channel == ChannelKind::Email {
+                    address.clone()
+                } else {
+                    String::new()
+                },
+                country: String::new(),
+                language: String::new(),
+                avatar_url: String::new(),
+                identities: vec![ChannelIdentity {
+                    channel: *channel,
+                    address: address.clone(),
+                }],
+                tags: Vec::new(),
+                fields: Default::default(),
+                private_comment: String::new(),
+                bot_enabled: false,
+                active_flow: None,
+                created_at: at,
+            });
             let mut c = Conversation {
                 id: *conversation_id,
                 contact_id: contact.id,
@@ -388,6 +537,9 @@ pub fn apply<W: Workspace>(
                 closing_category: String::new(),
                 created_at: at,
             };
+            // The contact's window on this channel carries over from their earlier conversations.
+            c.last_incoming_at = window_of(w, &c)?;
+            check_text_for(*channel, text)?;
             if check_window && template.is_none() && !rules::window_open(&c, now) {
                 return Err(refuse(
                     ErrorCode::WindowClosed,
@@ -398,7 +550,9 @@ pub fn apply<W: Workspace>(
                 )
                 .into());
             }
-            w.put(&Entity::Contact(contact.clone()))?;
+            if new_contact {
+                w.put(&Entity::Contact(contact.clone()))?;
+            }
             let m = outgoing(
                 me,
                 *message_id,
@@ -471,6 +625,11 @@ pub fn apply<W: Workspace>(
             team,
         } => {
             let mut c = conversation(w, *conversation_id)?;
+            if let Some(t) = team
+                && w.get(EntityRef::Team(*t))?.is_none()
+            {
+                return Err(W::not_found("That team"));
+            }
             if c.team != *team {
                 c.team = *team;
                 w.put(&Entity::Conversation(c.clone()))?;
@@ -554,6 +713,9 @@ pub fn apply<W: Workspace>(
         }
         Action::SaveView { view } => {
             let existing = self::view(w, view.id)?;
+            if existing.is_none() && !is_new(w, EntityRef::View(view.id), &mode)? {
+                return Ok(());
+            }
             let owner = existing.as_ref().map_or(view.owner, |v| v.owner);
             if owner != me.id || view.owner != me.id {
                 return Err(refuse(
@@ -591,12 +753,17 @@ pub fn apply<W: Workspace>(
             w.put(&Entity::Settings(settings.clone()))?;
         }
     }
+    finish(w, op, &mode, at)
+}
+
+/// A refused send replayed (`Mode::Wedged`) leaves its message in Failed, with the reason.
+fn finish<W: Workspace>(w: &mut W, op: &Op, mode: &Mode, at: Millis) -> Result<(), W::Error> {
     if let Mode::Wedged { reason } = mode
         && let Some(id) = created_message(op)
         && let Some(mut m) = find_message(w, id)?
     {
         m.status = MessageStatus::Failed;
-        m.failure = Some(reason);
+        m.failure = Some(reason.clone());
         m.history.push(StatusStamp {
             status: MessageStatus::Failed,
             at,
@@ -606,12 +773,17 @@ pub fn apply<W: Workspace>(
     Ok(())
 }
 
-/// Replaying an op whose effect the server already shows is a no-op; taking it fresh is a clash.
-fn already_there<E: From<RuleError>>(mode: &Mode) -> Result<(), E> {
-    match mode {
-        Mode::Fresh => Err(refuse(ErrorCode::Conflict, "This was already done.").into()),
-        _ => Ok(()),
-    }
+/// The contact's conversation that is not closed (the most recent, should there be several),
+/// visible to the acting agent or not.
+fn open_conversation_of<W: Workspace>(
+    w: &W,
+    contact: ContactId,
+) -> Result<Option<ConversationId>, W::Error> {
+    Ok(w.conversations_of(contact)?
+        .into_iter()
+        .filter(|g| g.state != ConversationState::Closed)
+        .max_by_key(|g| g.last_message_at)
+        .map(|g| g.id))
 }
 
 fn already_there_or<E: From<RuleError>>(mode: &Mode, reason: &str) -> Result<(), E> {

@@ -68,6 +68,18 @@ pub fn window_closed(conversation: &Conversation) -> RuleError {
     )
 }
 
+/// The refusal for free text that would go out after the window has closed: scheduled
+/// or edited for a time past it, or due once it closed.
+pub fn window_closed_by(conversation: &Conversation) -> RuleError {
+    refuse(
+        ErrorCode::WindowClosed,
+        format!(
+            "The 24-hour window on {} will have closed by the time this goes out: only an approved template can be sent then. Send it sooner, or use a template.",
+            conversation.channel.as_str()
+        ),
+    )
+}
+
 /// The one-line preview of a message's text kept on its conversation.
 pub fn preview(text: &str) -> String {
     cut(&text.split_whitespace().collect::<Vec<_>>().join(" "), 120)

@@ -32,6 +32,9 @@ pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 /// One write transaction over the workspace.
 pub trait Tx {
     fn get(&self, r: EntityRef) -> Result<Option<Entity>>;
+    /// Whether the id was ever used for an entity of its kind: stored now, or deleted (its
+    /// tombstone is in the feed). Ids are never reused.
+    fn ever_stored(&self, r: EntityRef) -> Result<bool>;
     /// Stores the entity and moves it to the next seq of the feed; returns that seq.
     fn put(&mut self, e: &Entity) -> Result<u64>;
     /// Deletes the entity, leaving a tombstone in the feed.
@@ -48,7 +51,8 @@ pub trait Tx {
     fn all_conversations(&self) -> Result<Vec<outpost_protocol::Conversation>>;
     fn contact_by_identity(&self, channel: ChannelKind, address: &str)
     -> Result<Option<ContactId>>;
-    fn op_result(&self, op_id: OpId) -> Result<Option<OpResult>>;
+    /// The first result of the agent's op with this id (op ids are the agent's own).
+    fn op_result(&self, agent: AgentId, op_id: OpId) -> Result<Option<OpResult>>;
     fn save_op_result(&mut self, agent: AgentId, result: &OpResult, at: Millis) -> Result<()>;
     /// The seq of the last change written.
     fn seq(&self) -> Result<u64>;

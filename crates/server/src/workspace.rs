@@ -7,7 +7,7 @@
 //! conversation that changes who may see it leaves revocations for those who lost sight and
 //! re-announces its history to those who gained it.
 
-use outpost_protocol::apply::{self, Mode, Workspace};
+use outpost_protocol::apply::{self, Glance, Mode, Workspace};
 use outpost_protocol::rules::{self, RuleError};
 use outpost_protocol::{
     Actor, ActorKind, Agent, ChannelIdentity, ChannelKind, Contact, ContactId, Conversation,
@@ -68,6 +68,14 @@ fn may_see_contact<T: Tx>(tx: &T, agent: &Agent, contact: ContactId) -> Result<b
 }
 
 impl<T: Tx> AgentView<'_, T> {
+    /// Refuses to touch a stored entity the agent may not see.
+    fn check_in_sight(&self, r: EntityRef) -> Result<(), OpError> {
+        match self.tx.get(r)? {
+            Some(stored) if !self.visible(&stored)? => Err(OpError::NotFound(what(r).into())),
+            _ => Ok(()),
+        }
+    }
+
     fn visible(&self, e: &Entity) -> Result<bool, StorageError> {
         let conversation = |id| -> Result<bool, StorageError> {
             Ok(match self.tx.get(EntityRef::Conversation(id))? {
@@ -101,13 +109,25 @@ impl<T: Tx> Workspace for AgentView<'_, T> {
         }
     }
 
+    fn exists(&self, r: EntityRef) -> Result<bool, OpError> {
+        Ok(self.tx.ever_stored(r)?)
+    }
+
+    fn conversations_of(&self, contact: ContactId) -> Result<Vec<Glance>, OpError> {
+        Ok(glances(&*self.tx, contact)?)
+    }
+
+    /// Writes only over what the agent may see: whatever an action asks, an entity out of their
+    /// sight is "not found", never changed.
     fn put(&mut self, e: &Entity) -> Result<(), OpError> {
         e.validate()?;
+        self.check_in_sight(e.reference())?;
         put_announced(self.tx, e)?;
         Ok(())
     }
 
     fn delete(&mut self, r: EntityRef) -> Result<(), OpError> {
+        self.check_in_sight(r)?;
         delete_cascading(self.tx, r)?;
         Ok(())
     }
@@ -133,6 +153,20 @@ impl<T: Tx> Workspace for AgentView<'_, T> {
     }
 }
 
+/// How a refusal names an entity, saying nothing of it.
+fn what(r: EntityRef) -> &'static str {
+    match r {
+        EntityRef::Contact(_) => "That contact",
+        EntityRef::Conversation(_) => "That conversation",
+        EntityRef::Message(_) => "That message",
+        EntityRef::Event(_) => "That event",
+        EntityRef::Agent(_) => "That agent",
+        EntityRef::Team(_) => "That team",
+        EntityRef::View(_) => "That view",
+        EntityRef::Settings(_) => "Those settings",
+    }
+}
+
 /// Stores an entity; for a conversation, revokes it from whoever lost sight of it and
 /// re-announces its history to whoever gained it.
 pub fn put_announced<T: Tx>(tx: &mut T, e: &Entity) -> Result<(), StorageError> {
@@ -150,6 +184,10 @@ pub fn put_announced<T: Tx>(tx: &mut T, e: &Entity) -> Result<(), StorageError> 
         .is_none_or(|o| o.assignee != new.assignee || o.team != new.team);
     if !changed_hands {
         return Ok(());
+    }
+    if old.is_none() {
+        // A new conversation with a contact its agent never saw brings the contact along.
+        tx.touch(EntityRef::Contact(new.contact_id))?;
     }
     let mut gained = false;
     for agent in tx.agents()? {
@@ -233,7 +271,7 @@ pub fn apply_op<S: Storage>(
     now: Millis,
 ) -> Result<OpResult, StorageError> {
     storage.write(|tx| {
-        if let Some(first) = tx.op_result(op.op_id)? {
+        if let Some(first) = tx.op_result(agent.id, op.op_id)? {
             return Ok(first);
         }
         let judged = Op {
@@ -522,6 +560,7 @@ pub fn inbound<S: Storage>(
                 latest = Some(c);
             }
         }
+        let opened = latest.is_none();
         let mut conversation = latest.unwrap_or_else(|| Conversation {
             id: ConversationId::new(),
             contact_id: contact.id,
@@ -567,7 +606,11 @@ pub fn inbound<S: Storage>(
             created_at: now,
         };
         message.validate()?;
-        let events = rules::on_incoming(&mut conversation, &message);
+        let mut events = rules::on_incoming(&mut conversation, &message);
+        if opened {
+            // The contact's first message opened it: the timeline says so.
+            events.insert(0, EventKind::Opened);
+        }
         let in_flow = message.via_flow;
         for a in &message.attachments {
             if let Some(file) = a.upload_id() {
@@ -615,15 +658,7 @@ pub fn run_timers<S: Storage>(storage: &S, now: Millis) -> Result<usize, Storage
     let mut done = 0;
     for id in storage.due_messages(now)? {
         storage.write(|tx| {
-            if let Some(Entity::Message(mut m)) = tx.get(EntityRef::Message(id))?
-                && m.status == MessageStatus::Scheduled
-            {
-                m.status = MessageStatus::Pending;
-                m.history.push(StatusStamp {
-                    status: MessageStatus::Pending,
-                    at: now,
-                });
-                tx.put(&Entity::Message(m))?;
+            if send_due(tx, id, now)? {
                 done += 1;
             }
             Ok::<_, StorageError>(())
@@ -648,4 +683,66 @@ pub fn run_timers<S: Storage>(storage: &S, now: Millis) -> Result<usize, Storage
         })?;
     }
     Ok(done)
+}
+
+/// A scheduled message whose time has come. The window is judged again now: free text past it
+/// goes to Failed with the reason (its author sees it there, as any failed send). Otherwise it
+/// goes to its channel's queue with the effects of its author replying at this moment: the
+/// conversation is answered and, if nobody has it, assigned to the author.
+fn send_due<T: Tx>(tx: &mut T, id: MessageId, now: Millis) -> Result<bool, StorageError> {
+    let Some(Entity::Message(mut m)) = tx.get(EntityRef::Message(id))? else {
+        return Ok(false);
+    };
+    if m.status != MessageStatus::Scheduled {
+        return Ok(false);
+    }
+    let Some(Entity::Conversation(mut c)) = tx.get(EntityRef::Conversation(m.conversation_id))?
+    else {
+        return Ok(false);
+    };
+    let window = apply::contact_window(&c, &glances(&*tx, c.contact_id)?);
+    let open = m.template.is_some() || {
+        let mut judged = c.clone();
+        judged.last_incoming_at = window;
+        rules::window_open(&judged, now)
+    };
+    if !open {
+        m.status = MessageStatus::Failed;
+        m.failure = Some(rules::window_closed(&c).reason);
+        m.history.push(StatusStamp {
+            status: MessageStatus::Failed,
+            at: now,
+        });
+        tx.put(&Entity::Message(m))?;
+        return Ok(true);
+    }
+    m.status = MessageStatus::Pending;
+    m.history.push(StatusStamp {
+        status: MessageStatus::Pending,
+        at: now,
+    });
+    tx.put(&Entity::Message(m.clone()))?;
+    // The reply as of now: it is the conversation's latest message from this moment.
+    let mut sent = m.clone();
+    sent.created_at = now.max(c.last_message_at);
+    let events = rules::on_reply(&mut c, &sent);
+    put_announced(tx, &Entity::Conversation(c.clone()))?;
+    let actor = Actor {
+        kind: ActorKind::Agent,
+        agent_id: m.sender.agent_id,
+        name: m.sender.name.clone(),
+    };
+    record_events(tx, &c, actor, events, now)?;
+    Ok(true)
+}
+
+/// Every conversation of the contact, at a glance.
+fn glances<T: Tx>(tx: &T, contact: ContactId) -> Result<Vec<Glance>, StorageError> {
+    let mut out = Vec::new();
+    for id in tx.conversations_of(contact)? {
+        if let Some(Entity::Conversation(c)) = tx.get(EntityRef::Conversation(id))? {
+            out.push(Glance::of(&c));
+        }
+    }
+    Ok(out)
 }

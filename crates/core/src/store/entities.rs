@@ -340,6 +340,25 @@ impl Tx<'_> {
         get_contact(&self.tx, id)
     }
 
+    /// The contact's conversations the mirror holds, at a glance.
+    pub fn conversations_of_contact(
+        &self,
+        contact: ContactId,
+    ) -> Result<Vec<outpost_protocol::apply::Glance>> {
+        let ids: Vec<Uuid> = self
+            .tx
+            .prepare_cached("SELECT uuid FROM conversations WHERE contact = ?1")?
+            .query_map([contact.0], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(c) = self.get_conversation(ConversationId(id))? {
+                out.push(outpost_protocol::apply::Glance::of(&c));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn get_agent(&self, id: AgentId) -> Result<Option<Agent>> {
         get_agent(&self.tx, id)
     }

@@ -414,6 +414,10 @@ fn test_refusing_each_kind_of_op_restores_the_mirror_exactly() {
     let mut snoozed_c = conversation(&k, T0 - 2 * HOUR);
     snoozed_c.state = ConversationState::Snoozed;
     snoozed_c.snoozed_until = Some(T0 + HOUR);
+    let team = Team {
+        id: TeamId::new(),
+        name: "Suporte".into(),
+    };
     let view = CustomView {
         id: ViewId::new(),
         name: "VIP".into(),
@@ -431,6 +435,7 @@ fn test_refusing_each_kind_of_op_restores_the_mirror_exactly() {
         Entity::Conversation(closed_c.clone()),
         Entity::Conversation(snoozed_c.clone()),
         Entity::View(view.clone()),
+        Entity::Team(team.clone()),
     ]);
     let mut edited_view = view.clone();
     edited_view.name = "VIPs".into();
@@ -492,7 +497,7 @@ fn test_refusing_each_kind_of_op_restores_the_mirror_exactly() {
         },
         Action::SetTeam {
             conversation_id: c.id,
-            team: Some(TeamId::new()),
+            team: Some(team.id),
         },
         Action::Close {
             conversation_id: c.id,

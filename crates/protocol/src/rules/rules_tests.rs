@@ -265,6 +265,24 @@ impl crate::apply::Workspace for Memory {
     fn get(&self, r: EntityRef) -> Result<Option<Entity>, MemoryError> {
         Ok(self.0.get(&r).cloned())
     }
+    fn exists(&self, r: EntityRef) -> Result<bool, MemoryError> {
+        Ok(self.0.contains_key(&r))
+    }
+    fn conversations_of(
+        &self,
+        contact: ContactId,
+    ) -> Result<Vec<crate::apply::Glance>, MemoryError> {
+        Ok(self
+            .0
+            .values()
+            .filter_map(|e| match e {
+                Entity::Conversation(c) if c.contact_id == contact => {
+                    Some(crate::apply::Glance::of(c))
+                }
+                _ => None,
+            })
+            .collect())
+    }
     fn put(&mut self, e: &Entity) -> Result<(), MemoryError> {
         self.0.insert(e.reference(), e.clone());
         Ok(())

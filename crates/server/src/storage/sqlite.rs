@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_attachments.sql"),
     include_str!("migrations/003_settings.sql"),
     include_str!("migrations/004_channel_files.sql"),
+    include_str!("migrations/005_authority.sql"),
 ];
 
 pub struct Sqlite {
@@ -234,6 +235,16 @@ impl Tx for SqliteTx<'_> {
         get_entity(&self.tx, r)
     }
 
+    fn ever_stored(&self, r: EntityRef) -> Result<bool> {
+        let (kind, id) = kind_of(&r);
+        Ok(self
+            .tx
+            .prepare_cached("SELECT 1 FROM feed WHERE kind = ?1 AND entity = ?2")?
+            .query_row(params![kind, id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     fn put(&mut self, e: &Entity) -> Result<u64> {
         let json = match e {
             Entity::Contact(x) => serde_json::to_string(x)?,
@@ -433,11 +444,11 @@ impl Tx for SqliteTx<'_> {
             .optional()?)
     }
 
-    fn op_result(&self, op_id: OpId) -> Result<Option<OpResult>> {
+    fn op_result(&self, agent: AgentId, op_id: OpId) -> Result<Option<OpResult>> {
         let json: Option<String> = self
             .tx
-            .prepare_cached("SELECT result FROM op_results WHERE op_id = ?1")?
-            .query_row([op_id.0], |r| r.get(0))
+            .prepare_cached("SELECT result FROM op_results WHERE agent = ?1 AND op_id = ?2")?
+            .query_row(params![agent.0, op_id.0], |r| r.get(0))
             .optional()?;
         json.map(|j| serde_json::from_str(&j).map_err(StorageError::from))
             .transpose()
