@@ -1,6 +1,12 @@
-//! Accounts: passwords hashed with argon2id, sessions as opaque random tokens of which only a
-//! SHA-256 hash is stored, with an expiry and logout; failed logins rate-limited per address and
-//! per email, so guessing a password is slow however it is spread.
+//! Accounts: passwords hashed with argon2id under a policy, sessions as opaque random tokens of
+//! which only a SHA-256 hash is stored, with an expiry and logout.
+//!
+//! Guessing is slow however it is spread, and costs the server little: every sign-in attempt is
+//! counted *before* its password is verified (so 40 concurrent guesses cannot all be checked),
+//! per address and email together, per address, and per email from everywhere (a higher bound:
+//! someone guessing from one address does not lock the agent out from their own); and at most
+//! [`MAX_VERIFYING`] argon2 verifications (19 MiB each) run at once, the rest waiting briefly
+//! or told to come back (429 with Retry-After), so memory stays bounded under a flood.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,9 +19,76 @@ use sha2::{Digest, Sha256};
 
 /// How long a session lasts.
 pub const SESSION_TTL: Millis = 30 * 24 * 60 * 60 * 1000;
-/// Failed logins allowed per key (address, or email) within [`LOGIN_WINDOW`].
+/// Sign-in attempts allowed within [`LOGIN_WINDOW`] for one email from one address,
 pub const LOGIN_ATTEMPTS: usize = 5;
+/// from one address whatever the email,
+pub const ADDRESS_ATTEMPTS: usize = 30;
+/// and for one email from all addresses together.
+pub const EMAIL_ATTEMPTS: usize = 100;
 pub const LOGIN_WINDOW: Millis = 5 * 60 * 1000;
+/// Password verifications running at once (each holds argon2's 19 MiB).
+pub const MAX_VERIFYING: usize = 4;
+/// The shortest and longest password.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// A password among this many of the most common is refused.
+const COMMON_RANK: usize = 10_000;
+
+/// Whether `password` may be used by the agent signing in with `email`: long enough, not too
+/// long, not the email (or its name part), not one of the 10,000 most common passwords. The
+/// refusal is a sentence for the person choosing it.
+pub fn check_password(password: &str, email: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "A password needs at least {MIN_PASSWORD_CHARS} characters."
+        ));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(format!(
+            "A password may have at most {MAX_PASSWORD_CHARS} characters."
+        ));
+    }
+    let lowered = password.trim().to_lowercase();
+    let email = email.trim().to_lowercase();
+    let name = email.split('@').next().unwrap_or_default();
+    if lowered == email || (!name.is_empty() && lowered == name) {
+        return Err("A password cannot be the email address.".into());
+    }
+    if is_common(password) {
+        return Err(
+            "That password is one of the most common ones, which are guessed first: choose another."
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// Whether the password, as a whole, is one of the [`COMMON_RANK`] most common passwords
+/// (zxcvbn's frequency list, case ignored as it does).
+fn is_common(password: &str) -> bool {
+    use zxcvbn::feedback::Warning;
+    use zxcvbn::matching::patterns::MatchPattern;
+    let entropy = zxcvbn::zxcvbn(password, &[]);
+    let [only] = entropy.sequence() else {
+        return false;
+    };
+    // Only a match in the passwords list carries these warnings.
+    let from_password_list = matches!(
+        entropy.feedback().and_then(|f| f.warning()),
+        Some(
+            Warning::ThisIsATop10Password
+                | Warning::ThisIsATop100Password
+                | Warning::ThisIsACommonPassword
+        )
+    );
+    match &only.pattern {
+        MatchPattern::Dictionary(d) => {
+            from_password_list && !d.l33t && !d.reversed && d.rank <= COMMON_RANK
+        }
+        _ => false,
+    }
+}
 
 pub fn hash_password(password: &str) -> Result<String, String> {
     let mut random = [0u8; 16];
@@ -51,49 +124,85 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Failed logins by key, in a sliding window.
+/// Sign-in attempts by key, in a sliding window. Bounded: at most [`MAX_KEYS`] keys are kept;
+/// past that, keys with nothing in the window go first.
 #[derive(Default)]
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<Millis>>>,
+    attempts: Mutex<HashMap<String, Vec<Millis>>>,
+}
+
+/// Keys the limiter keeps at most (each a few dozen bytes).
+pub const MAX_KEYS: usize = 100_000;
+
+/// A counted attempt: given back if the sign-in succeeds.
+pub struct Attempt {
+    keys: [(String, usize); 3],
+    at: Millis,
 }
 
 impl LoginLimiter {
-    fn keys(ip: IpAddr, email: &str) -> [String; 2] {
+    fn keys(ip: IpAddr, email: &str) -> [(String, usize); 3] {
+        let email = email.trim().to_lowercase();
         [
-            format!("ip:{ip}"),
-            format!("email:{}", email.trim().to_lowercase()),
+            (format!("pair:{ip}|{email}"), LOGIN_ATTEMPTS),
+            (format!("ip:{ip}"), ADDRESS_ATTEMPTS),
+            (format!("email:{email}"), EMAIL_ATTEMPTS),
         ]
     }
 
-    /// `Some(wait)` when this attempt must be refused: how long until the next is allowed.
-    pub fn check(&self, ip: IpAddr, email: &str, now: Millis) -> Option<Millis> {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let mut wait = None;
-        for key in Self::keys(ip, email) {
-            if let Some(times) = map.get_mut(&key) {
+    /// Counts an attempt before its password is checked. `Err(wait)` when one of its keys is
+    /// spent: how long until the next is allowed.
+    pub fn begin(&self, ip: IpAddr, email: &str, now: Millis) -> Result<Attempt, Millis> {
+        let keys = Self::keys(ip, email);
+        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut wait: Option<Millis> = None;
+        for (key, limit) in &keys {
+            if let Some(times) = map.get_mut(key) {
                 times.retain(|t| now - t < LOGIN_WINDOW);
-                if times.len() >= LOGIN_ATTEMPTS {
+                if times.len() >= *limit {
                     let until = times[0] + LOGIN_WINDOW - now;
-                    wait = Some(wait.map_or(until, |w: Millis| w.max(until)));
+                    wait = Some(wait.map_or(until, |w| w.max(until)));
                 }
             }
         }
-        wait
-    }
-
-    pub fn failed(&self, ip: IpAddr, email: &str, now: Millis) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for key in Self::keys(ip, email) {
-            map.entry(key).or_default().push(now);
+        if let Some(wait) = wait {
+            return Err(wait.max(1));
         }
-        if map.len() > 100_000 {
+        if map.len() >= MAX_KEYS {
             map.retain(|_, times| times.iter().any(|t| now - t < LOGIN_WINDOW));
         }
+        for (key, _) in &keys {
+            if map.len() < MAX_KEYS || map.contains_key(key) {
+                map.entry(key.clone()).or_default().push(now);
+            }
+        }
+        Ok(Attempt { keys, at: now })
     }
 
-    /// A successful sign-in clears the email's failures (the address keeps its own).
-    pub fn succeeded(&self, email: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&format!("email:{}", email.trim().to_lowercase()));
+    /// A sign-in succeeded: its attempt is not counted against the address or the email.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, _) in &attempt.keys {
+            if let Some(times) = map.get_mut(key)
+                && let Some(i) = times.iter().rposition(|t| *t == attempt.at)
+            {
+                times.remove(i);
+            }
+        }
+    }
+
+    /// How many keys are kept (for tests: memory stays bounded).
+    pub fn len(&self) -> usize {
+        self.attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod auth_tests;

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod flows;
 pub mod http;
 pub mod storage;
+pub mod throttle;
 pub mod workspace;
 
 use std::net::SocketAddr;
@@ -56,7 +57,52 @@ pub struct App<S: Storage> {
     pub closing: watch::Sender<bool>,
     /// Who has which conversation open, by stream connection.
     pub viewers: std::sync::Mutex<std::collections::HashMap<ConversationId, Vec<(u64, Presence)>>>,
+    /// Sessions that just ended: their open streams close at once.
+    pub ended: tokio::sync::broadcast::Sender<SessionEnd>,
+    /// Bumped when an agent's role, visibility or teams change: streams re-read their agent.
+    pub agents_changed: watch::Sender<u64>,
+    /// Password verifications that may run at once.
+    pub verifying: Arc<tokio::sync::Semaphore>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Ops per second per agent (a reconnecting desktop flushes thousands at once).
+    pub ops_budget: throttle::Buckets<AgentId>,
+    /// Stream frames (typing, viewing) per second per agent,
+    pub frame_budget: throttle::Buckets<AgentId>,
+    /// and typing relayed per agent and conversation.
+    pub typing_budget: throttle::Buckets<(AgentId, ConversationId)>,
     clock: Clock,
+}
+
+/// How a server runs, beyond where it keeps its data and listens.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Reverse proxies trusted to say who the client is (`X-Forwarded-For`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+/// Sessions that ended, for the streams still open on them.
+#[derive(Clone, Debug)]
+pub enum SessionEnd {
+    /// One session: its agent signed out.
+    Token(Vec<u8>),
+    /// Every session of the agent but `keep`: a new password, "sign out everywhere", disabled.
+    Agent {
+        agent: AgentId,
+        keep: Option<Vec<u8>>,
+    },
+}
+
+impl SessionEnd {
+    /// Whether this ends the session `token_hash` of `agent`.
+    pub fn ends(&self, token_hash: &[u8], agent: AgentId) -> bool {
+        match self {
+            SessionEnd::Token(t) => t == token_hash,
+            SessionEnd::Agent { agent: a, keep } => {
+                *a == agent && keep.as_deref() != Some(token_hash)
+            }
+        }
+    }
 }
 
 /// A presence frame from one agent's stream, for the others.
@@ -76,6 +122,13 @@ impl<S: Storage> App<S> {
             presence: tokio::sync::broadcast::channel(1024).0,
             closing: watch::channel(false).0,
             viewers: Default::default(),
+            ended: tokio::sync::broadcast::channel(256).0,
+            agents_changed: watch::channel(0).0,
+            verifying: Arc::new(tokio::sync::Semaphore::new(auth::MAX_VERIFYING)),
+            trusted_proxies: Vec::new(),
+            ops_budget: throttle::Buckets::new(1_000.0, 5_000.0),
+            frame_budget: throttle::Buckets::new(10.0, 30.0),
+            typing_budget: throttle::Buckets::new(1.0, 1.0),
             limiter: auth::LoginLimiter::default(),
             clock,
         })
@@ -135,6 +188,17 @@ impl<S: Storage> App<S> {
             .map(|(id, _)| id)
     }
 
+    /// Ends sessions: their streams close now (the storage already forgot them).
+    pub fn end_sessions(&self, end: SessionEnd) {
+        // No receiver means no stream open: nothing to close.
+        let _open = self.ended.send(end).is_ok();
+    }
+
+    /// Streams re-read their agent (what they may see changed).
+    pub fn agents_changed(&self) {
+        self.agents_changed.send_modify(|n| *n += 1);
+    }
+
     /// Tells the stream's listeners about what was just committed.
     pub fn announce(&self) {
         if let Ok(seq) = self.storage.seq() {
@@ -169,6 +233,7 @@ pub fn add_agent<S: Storage>(
         availability: Availability::Available,
     };
     agent.validate().map_err(|e| e.to_string())?;
+    auth::check_password(password, &agent.email)?;
     let hash = auth::hash_password(password)?;
     storage
         .write(|tx| {
@@ -217,8 +282,20 @@ impl Running {
 
 /// Opens the store in `data_dir` and serves on `listen` (port 0 picks a free one).
 pub async fn start(data_dir: &Path, listen: SocketAddr, clock: Clock) -> Result<Running, String> {
+    start_with(data_dir, listen, clock, Options::default()).await
+}
+
+/// [`start`], with options.
+pub async fn start_with(
+    data_dir: &Path,
+    listen: SocketAddr,
+    clock: Clock,
+    options: Options,
+) -> Result<Running, String> {
     let storage = Arc::new(Sqlite::open(data_dir).map_err(|e| e.to_string())?);
-    let app = Arc::new(App::new(storage, clock).map_err(|e| e.to_string())?);
+    let mut app = App::new(storage, clock).map_err(|e| e.to_string())?;
+    app.trusted_proxies = options.trusted_proxies;
+    let app = Arc::new(app);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -108,6 +108,15 @@ pub enum Uploaded {
 pub struct Credentials {
     pub agent: Agent,
     pub password_hash: String,
+    /// An owner or admin disabled them: no sign-in, no session.
+    pub disabled: bool,
+}
+
+/// A live session: its agent, and when it ends.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub agent: Agent,
+    pub expires_at: Millis,
 }
 
 /// A page of the change feed, ready to send: its JSON, and where it ends (also sent as headers,
@@ -142,6 +151,20 @@ pub trait Storage: Send + Sync + 'static {
     fn seq(&self) -> Result<u64>;
     fn credentials(&self, email: &str) -> Result<Option<Credentials>>;
     fn set_password(&self, agent: AgentId, email: &str, password_hash: &str) -> Result<()>;
+    /// The agent's stored password hash.
+    fn password_hash(&self, agent: AgentId) -> Result<Option<String>>;
+    /// A new password; every session of the agent ends but `keep` (the one that changed it).
+    fn change_password(
+        &self,
+        agent: AgentId,
+        password_hash: &str,
+        keep: Option<&[u8]>,
+    ) -> Result<()>;
+    /// Ends every session of the agent.
+    fn end_sessions(&self, agent: AgentId) -> Result<()>;
+    /// Disables (every session ends) or enables an agent.
+    fn set_disabled(&self, agent: AgentId, disabled: bool) -> Result<()>;
+    fn is_disabled(&self, agent: AgentId) -> Result<bool>;
     fn create_session(
         &self,
         token_hash: &[u8],
@@ -149,8 +172,8 @@ pub trait Storage: Send + Sync + 'static {
         now: Millis,
         expires_at: Millis,
     ) -> Result<()>;
-    /// The agent a live session belongs to.
-    fn session(&self, token_hash: &[u8], now: Millis) -> Result<Option<Agent>>;
+    /// A live session (not expired, its agent not disabled).
+    fn session(&self, token_hash: &[u8], now: Millis) -> Result<Option<Session>>;
     fn end_session(&self, token_hash: &[u8]) -> Result<()>;
     fn add_channel(
         &self,

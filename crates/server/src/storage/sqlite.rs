@@ -12,7 +12,9 @@ use outpost_protocol::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{Credentials, FeedPage, Result, Storage, StorageError, Tx, Upload, Uploaded, Uploader};
+use super::{
+    Credentials, FeedPage, Result, Session, Storage, StorageError, Tx, Upload, Uploaded, Uploader,
+};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
@@ -803,19 +805,79 @@ impl Storage for Sqlite {
 
     fn credentials(&self, email: &str) -> Result<Option<Credentials>> {
         self.read(|c| {
-            let row: Option<(String, String)> = c
-                .prepare_cached("SELECT data, password_hash FROM agents WHERE email = ?1")?
+            let row: Option<(String, String, bool)> = c
+                .prepare_cached(
+                    "SELECT data, password_hash, disabled FROM agents WHERE email = ?1",
+                )?
                 .query_row([email.trim().to_lowercase()], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })
                 .optional()?;
-            row.map(|(data, password_hash)| {
+            row.map(|(data, password_hash, disabled)| {
                 Ok(Credentials {
                     agent: serde_json::from_str(&data)?,
                     password_hash,
+                    disabled,
                 })
             })
             .transpose()
+        })
+    }
+
+    fn password_hash(&self, agent: AgentId) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT password_hash FROM agents WHERE id = ?1")?
+                    .query_row([agent.0], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+    }
+
+    fn change_password(
+        &self,
+        agent: AgentId,
+        password_hash: &str,
+        keep: Option<&[u8]>,
+    ) -> Result<()> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        tx.prepare_cached("UPDATE agents SET password_hash = ?2 WHERE id = ?1")?
+            .execute(params![agent.0, password_hash])?;
+        tx.prepare_cached("DELETE FROM sessions WHERE agent = ?1 AND token_hash IS NOT ?2")?
+            .execute(params![agent.0, keep])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn end_sessions(&self, agent: AgentId) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.prepare_cached("DELETE FROM sessions WHERE agent = ?1")?
+            .execute([agent.0])?;
+        Ok(())
+    }
+
+    fn set_disabled(&self, agent: AgentId, disabled: bool) -> Result<()> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        tx.prepare_cached("UPDATE agents SET disabled = ?2 WHERE id = ?1")?
+            .execute(params![agent.0, disabled])?;
+        if disabled {
+            tx.prepare_cached("DELETE FROM sessions WHERE agent = ?1")?
+                .execute([agent.0])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn is_disabled(&self, agent: AgentId) -> Result<bool> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT disabled FROM agents WHERE id = ?1")?
+                    .query_row([agent.0], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(false),
+            )
         })
     }
 
@@ -845,17 +907,22 @@ impl Storage for Sqlite {
         Ok(())
     }
 
-    fn session(&self, token_hash: &[u8], now: Millis) -> Result<Option<Agent>> {
+    fn session(&self, token_hash: &[u8], now: Millis) -> Result<Option<Session>> {
         self.read(|c| {
-            let data: Option<String> = c
+            let row: Option<(String, Millis)> = c
                 .prepare_cached(
-                    "SELECT a.data FROM sessions s JOIN agents a ON a.id = s.agent
-                     WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                    "SELECT a.data, s.expires_at FROM sessions s JOIN agents a ON a.id = s.agent
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND a.disabled = 0",
                 )?
-                .query_row(params![token_hash, now], |r| r.get(0))
+                .query_row(params![token_hash, now], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
-            data.map(|d| serde_json::from_str(&d).map_err(StorageError::from))
-                .transpose()
+            row.map(|(d, expires_at)| {
+                Ok(Session {
+                    agent: serde_json::from_str(&d)?,
+                    expires_at,
+                })
+            })
+            .transpose()
         })
     }
 

@@ -1,0 +1,58 @@
+use super::*;
+
+#[test]
+fn test_the_password_policy_refuses_short_long_email_and_common_passwords() {
+    let email = "ana.souza@outpost.example";
+    assert!(check_password("curta", email).is_err());
+    assert!(check_password(&"x".repeat(300), email).is_err());
+    assert!(check_password("Ana.Souza@outpost.example", email).is_err());
+    assert!(check_password("ana.souza", "ana.souza@outpost.example").is_err());
+    for common in [
+        "password123",
+        "1234567890",
+        "qwertyuiop",
+        "Manchester",
+        "terminator",
+    ] {
+        assert!(
+            check_password(common, email).is_err(),
+            "{common} is among the most common"
+        );
+    }
+    for fine in [
+        "senha-forte-123",
+        "outpost-demo",
+        "correct horse battery staple",
+    ] {
+        assert_eq!(check_password(fine, email), Ok(()), "{fine}");
+    }
+}
+
+#[test]
+fn test_attempts_are_counted_before_the_check_and_per_address() {
+    let limiter = LoginLimiter::default();
+    let guesser: IpAddr = "203.0.113.7".parse().unwrap();
+    let agent_home: IpAddr = "198.51.100.2".parse().unwrap();
+    let email = "ana@outpost.example";
+    for _ in 0..LOGIN_ATTEMPTS {
+        assert!(limiter.begin(guesser, email, 0).is_ok());
+    }
+    assert!(limiter.begin(guesser, email, 1).is_err(), "the sixth waits");
+    // The agent's own address is not locked out by someone else's guesses.
+    let ok = limiter.begin(agent_home, email, 2).expect("own address");
+    limiter.succeeded(ok);
+    // After the window, the guesser may try again.
+    assert!(limiter.begin(guesser, email, LOGIN_WINDOW + 1).is_ok());
+}
+
+#[test]
+fn test_a_success_gives_its_attempt_back() {
+    let limiter = LoginLimiter::default();
+    let ip: IpAddr = "198.51.100.3".parse().unwrap();
+    for t in 0..20 {
+        let a = limiter
+            .begin(ip, "ana@outpost.example", t)
+            .expect("allowed");
+        limiter.succeeded(a);
+    }
+}
