@@ -6,6 +6,12 @@
 //! - Fan-out: a customer's message posted to the webhook until the stream frame reaches each of
 //!   200 connected clients: p50 and p99.
 //!
+//! - Group commit: another agent's single op while one agent sends batches of 500.
+//! - Sign-in flood: 500 concurrent wrong sign-ins from 50 addresses: the server's peak memory
+//!   and an honest agent's sign-in latency meanwhile.
+//! - Typing flood: one agent sends 2,000 typing frames; the others' `changed` latency p99, with
+//!   and without it.
+//!
 //! Options: `--messages N` for a smaller workspace.
 
 use std::time::{Duration, Instant};
@@ -35,8 +41,16 @@ async fn main() -> Result<(), Error> {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data/server");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let server =
-        outpost_server::start(&dir, "127.0.0.1:0".parse()?, outpost_server::system_clock()).await?;
+    // The bench speaks from many addresses through X-Forwarded-For, as a proxy would say them.
+    let server = outpost_server::start_with(
+        &dir,
+        "127.0.0.1:0".parse()?,
+        outpost_server::system_clock(),
+        outpost_server::Options {
+            trusted_proxies: vec!["127.0.0.1".parse()?],
+        },
+    )
+    .await?;
     let storage = server.app.storage.clone();
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
@@ -150,34 +164,8 @@ async fn main() -> Result<(), Error> {
                 let mut out = Vec::new();
                 let now = now();
                 for i in 0..agents {
-                    let agent = Agent {
-                        id: AgentId::new(),
-                        name: format!("Agente {i}"),
-                        email: format!("agente{i}@outpost.example"),
-                        role: Role::Agent,
-                        visibility: Visibility::Unrestricted,
-                        teams: vec![],
-                        availability: Availability::Available,
-                    };
-                    let conversation = Conversation {
-                        id: ConversationId::new(),
-                        contact_id: ContactId::new(),
-                        channel: ChannelKind::Telegram,
-                        state: ConversationState::Open,
-                        snoozed_until: None,
-                        assignee: Some(agent.id),
-                        team: None,
-                        unanswered: true,
-                        unread_count: 1,
-                        opened_at: now,
-                        last_message_at: now,
-                        last_message_direction: Some(Direction::Incoming),
-                        last_message_preview: "Oi".into(),
-                        last_incoming_at: Some(now),
-                        closing_note: String::new(),
-                        closing_category: String::new(),
-                        created_at: now,
-                    };
+                    let agent = bench_agent(&format!("agente{i}"));
+                    let conversation = bench_conversation(&agent);
                     storage.write(|tx| {
                         tx.put(&Entity::Agent(agent.clone()))?;
                         workspace::put_announced(tx, &Entity::Conversation(conversation.clone()))
@@ -241,6 +229,130 @@ async fn main() -> Result<(), Error> {
         ),
     ));
 
+    // ---- Group commit: one agent's big batches against another's single op ----
+    let tokens = sessions_for_batches(&storage).await?;
+    {
+        let (big, big_c) = tokens[0].clone();
+        let (small, small_c) = tokens[1].clone();
+        let batches = {
+            let (http, base) = (http.clone(), base.clone());
+            tokio::spawn(async move {
+                for b in 0..10 {
+                    let ops: Vec<Op> = (0..500)
+                        .map(|k| send_op(big_c, &format!("Lote {b}/{k}")))
+                        .collect();
+                    let r = http
+                        .post(format!("{base}/v1/ops"))
+                        .bearer_auth(&big)
+                        .json(&json!({ "ops": ops }))
+                        .send()
+                        .await?;
+                    assert_eq!(r.status(), 200);
+                    let _ = r.bytes().await?;
+                }
+                Ok::<_, Error>(())
+            })
+        };
+        let mut waits = Vec::new();
+        while !batches.is_finished() && waits.len() < 2_000 {
+            let sent = Instant::now();
+            let r = http
+                .post(format!("{base}/v1/ops"))
+                .bearer_auth(&small)
+                .json(&json!({ "ops": [send_op(small_c, "Só uma")] }))
+                .send()
+                .await?;
+            assert_eq!(r.status(), 200);
+            let _ = r.bytes().await?;
+            waits.push(sent.elapsed());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        batches.await??;
+        let max = waits.iter().max().copied().unwrap_or_default();
+        rows.push((
+            "another agent's op during 10 batches of 500".to_owned(),
+            format!("p99 {}", ms(percentile(&mut waits, 0.99))),
+            format!("p50 {}, max {}", ms(percentile(&mut waits, 0.5)), ms(max)),
+        ));
+    }
+
+    // ---- Sign-in flood ----
+    {
+        let honest = add_agent(
+            &*storage,
+            "Honest",
+            "honest@outpost.example",
+            "honest-password-1",
+            Role::Agent,
+            Visibility::Unrestricted,
+            vec![],
+        )?;
+        let before = rss_kib("VmRSS");
+        reset_peak();
+        let flood: Vec<_> = (0..500)
+            .map(|i| {
+                let (http, base) = (http.clone(), base.clone());
+                // Half against the honest agent's email, half against unknown ones.
+                let email = if i % 2 == 0 {
+                    honest.email.clone()
+                } else {
+                    format!("nobody{i}@outpost.example")
+                };
+                tokio::spawn(async move {
+                    let r = http
+                        .post(format!("{base}/v1/auth/login"))
+                        .header("x-forwarded-for", format!("203.0.113.{}", i % 50))
+                        .json(&json!({ "email": email, "password": format!("wrong-{i}-password") }))
+                        .send()
+                        .await?;
+                    Ok::<_, Error>(r.status().as_u16())
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut honest_waits = Vec::new();
+        let mut honest_refused = 0;
+        for _ in 0..5 {
+            let sent = Instant::now();
+            let r = http
+                .post(format!("{base}/v1/auth/login"))
+                .header("x-forwarded-for", "198.51.100.9")
+                .json(&json!({ "email": honest.email, "password": "honest-password-1" }))
+                .send()
+                .await?;
+            if r.status() == 200 {
+                honest_waits.push(sent.elapsed());
+            } else {
+                honest_refused += 1;
+            }
+        }
+        let mut statuses = std::collections::BTreeMap::new();
+        for f in flood {
+            *statuses.entry(f.await??).or_insert(0) += 1;
+        }
+        let peak = rss_kib("VmHWM");
+        let after = rss_kib("VmRSS");
+        let max = honest_waits.iter().max().copied().unwrap_or_default();
+        rows.push((
+            "500 concurrent wrong sign-ins: peak RSS".to_owned(),
+            format!("{:.0} MiB", peak as f64 / 1024.0),
+            format!(
+                "before {:.0} MiB, after {:.0} MiB; answers {statuses:?}",
+                before as f64 / 1024.0,
+                after as f64 / 1024.0
+            ),
+        ));
+        rows.push((
+            "an honest sign-in during that flood".to_owned(),
+            format!("max {}", ms(max)),
+            format!(
+                "p50 {}, {} of 5 signed in, {honest_refused} told to retry",
+                ms(percentile(&mut honest_waits, 0.5)),
+                honest_waits.len()
+            ),
+        ));
+    }
+
     // ---- Fan-out to 200 stream clients ----
     let channel = add_channel(&*storage, ChannelKind::Telegram, "bench", "bench-secret")?;
     let clients = 200;
@@ -285,6 +397,75 @@ async fn main() -> Result<(), Error> {
         format!("p50 {}", ms(percentile(&mut samples, 0.5))),
     ));
 
+    // ---- Typing flood: the others' `changed` latency with and without it ----
+    {
+        let conversation = latest_conversation(&storage)
+            .await?
+            .ok_or("the workspace has no conversation")?;
+        // Another agent floods: the 200 streams are the owner's, who may see the conversation.
+        let (mut flooder, _) = tokio_tungstenite::connect_async(format!(
+            "ws://{}/v1/stream?token={}",
+            server.addr, tokens[0].0
+        ))
+        .await?;
+        for with_flood in [false, true] {
+            let flood = with_flood.then(|| {
+                serde_json::to_string(&ClientFrame::Typing {
+                    conversation_id: conversation,
+                })
+                .unwrap_or_default()
+            });
+            if let Some(frame) = &flood {
+                use futures_util::SinkExt;
+                for _ in 0..2_000 {
+                    flooder
+                        .send(tokio_tungstenite::tungstenite::Message::Text(
+                            frame.clone().into(),
+                        ))
+                        .await?;
+                }
+            }
+            let mut samples = Vec::new();
+            for round in 0..20 {
+                let posted = Instant::now();
+                let r = http
+                    .post(format!("{base}/v1/channels/{channel}/inbound"))
+                    .header("x-outpost-channel-secret", "bench-secret")
+                    .json(
+                        &json!({ "from": format!("typing_{with_flood}_{round}"), "text": "Olá?" }),
+                    )
+                    .send()
+                    .await?;
+                assert_eq!(r.status(), 200);
+                let target = storage.seq()?;
+                let waits = streams.iter_mut().map(|ws| async move {
+                    loop {
+                        let frame = ws.next().await.ok_or("stream ended")??;
+                        let v: serde_json::Value = serde_json::from_str(frame.to_text()?)?;
+                        if v["type"] == "changed" && v["seq"].as_u64().unwrap_or(0) >= target {
+                            return Ok::<_, Error>(posted.elapsed());
+                        }
+                    }
+                });
+                for d in futures_util::future::join_all(waits).await {
+                    samples.push(d?);
+                }
+            }
+            rows.push((
+                format!(
+                    "changed at {clients} clients, {} typing flood",
+                    if with_flood {
+                        "during a 2,000-frame"
+                    } else {
+                        "no"
+                    }
+                ),
+                format!("p99 {}", ms(percentile(&mut samples, 0.99))),
+                format!("p50 {}", ms(percentile(&mut samples, 0.5))),
+            ));
+        }
+    }
+
     let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
     println!("\n| {:<w0$} | {:>w1$} | detail |", "metric", "value");
@@ -295,6 +476,118 @@ async fn main() -> Result<(), Error> {
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+fn bench_agent(name: &str) -> Agent {
+    Agent {
+        id: AgentId::new(),
+        name: name.to_owned(),
+        email: format!("{name}@outpost.example"),
+        role: Role::Agent,
+        visibility: Visibility::Unrestricted,
+        teams: vec![],
+        availability: Availability::Available,
+    }
+}
+
+/// An open conversation of `agent`'s, waiting for a reply.
+fn bench_conversation(agent: &Agent) -> Conversation {
+    let now = now();
+    Conversation {
+        id: ConversationId::new(),
+        contact_id: ContactId::new(),
+        channel: ChannelKind::Telegram,
+        state: ConversationState::Open,
+        snoozed_until: None,
+        assignee: Some(agent.id),
+        team: None,
+        unanswered: true,
+        unread_count: 1,
+        opened_at: now,
+        last_message_at: now,
+        last_message_direction: Some(Direction::Incoming),
+        last_message_preview: "Oi".into(),
+        last_incoming_at: Some(now),
+        closing_note: String::new(),
+        closing_category: String::new(),
+        created_at: now,
+    }
+}
+
+fn send_op(conversation_id: ConversationId, text: &str) -> Op {
+    Op {
+        op_id: OpId::new(),
+        at: now(),
+        action: Action::SendMessage {
+            message_id: MessageId::new(),
+            conversation_id,
+            text: text.into(),
+            attachments: vec![],
+            template: None,
+            reply_to: None,
+        },
+    }
+}
+
+/// Two more agents, each with a conversation of their own, signed in.
+async fn sessions_for_batches<S: Storage>(
+    storage: &std::sync::Arc<S>,
+) -> Result<Vec<(String, ConversationId)>, Error> {
+    let storage = storage.clone();
+    Ok(tokio::task::spawn_blocking(move || {
+        (0..2)
+            .map(|i| {
+                let agent = bench_agent(&format!("lote{i}"));
+                let conversation = bench_conversation(&agent);
+                storage.write(|tx| {
+                    tx.put(&Entity::Agent(agent.clone()))?;
+                    workspace::put_announced(tx, &Entity::Conversation(conversation.clone()))
+                })?;
+                let (token, hash) = auth::new_token().map_err(StorageError::Invalid)?;
+                storage.create_session(&hash, agent.id, now(), now() + auth::SESSION_TTL)?;
+                Ok::<_, Error>((token, conversation.id))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await??)
+}
+
+/// The most recently active conversation of the workspace.
+async fn latest_conversation<S: Storage>(
+    storage: &std::sync::Arc<S>,
+) -> Result<Option<ConversationId>, Error> {
+    let storage = storage.clone();
+    Ok(tokio::task::spawn_blocking(move || {
+        storage.write(|tx| {
+            Ok::<_, StorageError>(
+                tx.all_conversations()?
+                    .into_iter()
+                    .max_by_key(|c| c.last_message_at)
+                    .map(|c| c.id),
+            )
+        })
+    })
+    .await??)
+}
+
+/// A line of /proc/self/status, in KiB (0 where there is none).
+fn rss_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Starts measuring the peak RSS afresh (Linux: VmHWM is reset by clear_refs 5).
+fn reset_peak() {
+    if let Err(e) = std::fs::write("/proc/self/clear_refs", "5") {
+        eprintln!("the peak RSS could not be reset ({e}): the figure is the process's peak");
+    }
 }
 
 async fn login(

@@ -561,16 +561,17 @@ async fn ops<S: Storage>(
             format!("At most {MAX_OPS_PER_REQUEST} ops per request."),
         ));
     }
+    // One agent's flood waits for its budget instead of costing everyone else.
+    if let Err(wait) = app.ops_budget.take(&agent.id, req.ops.len() as f64) {
+        return Err(rate_limited(
+            wait.as_millis() as Millis,
+            "Too many actions at once.",
+        ));
+    }
     let now = app.now();
-    let storage = app.storage.clone();
-    // In order, one transaction each: an op that depends on an earlier one sees its effect.
-    let results = blocking(move || {
-        req.ops
-            .iter()
-            .map(|op| workspace::apply_op(&*storage, &agent, op, now))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await?;
+    // In order (an op that depends on an earlier one sees its effect), group-committed with
+    // other agents' ops.
+    let results = app.committer.apply(agent, req.ops, now).await?;
     app.announce();
     Ok(Json(OpsResponse { results }))
 }

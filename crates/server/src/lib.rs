@@ -65,6 +65,8 @@ pub struct App<S: Storage> {
     pub verifying: Arc<tokio::sync::Semaphore>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Agents' ops, group-committed on the writer thread.
+    pub committer: workspace::Committer,
     /// Ops per second per agent (a reconnecting desktop flushes thousands at once).
     pub ops_budget: throttle::Buckets<AgentId>,
     /// Stream frames (typing, viewing) per second per agent,
@@ -116,7 +118,10 @@ pub struct PresenceNote {
 impl<S: Storage> App<S> {
     pub fn new(storage: Arc<S>, clock: Clock) -> Result<App<S>, storage::StorageError> {
         let (seq, _) = watch::channel(storage.seq()?);
+        let committer = workspace::Committer::start(storage.clone())
+            .map_err(|e| storage::StorageError::Invalid(format!("no writer thread: {e}")))?;
         Ok(App {
+            committer,
             storage,
             seq,
             presence: tokio::sync::broadcast::channel(1024).0,

@@ -263,62 +263,193 @@ pub fn delete_cascading<T: Tx>(tx: &mut T, r: EntityRef) -> Result<(), StorageEr
 }
 
 /// Applies one op for `agent`, exactly once: a repeated op id gets its first result back and
-/// changes nothing. A refusal changes nothing either, and is kept as the op's result.
+/// changes nothing. A refusal changes nothing either, and is kept as the op's result. (The
+/// server applies ops through [`Committer`], several agents' in one transaction.)
 pub fn apply_op<S: Storage>(
     storage: &S,
     agent: &Agent,
     op: &Op,
     now: Millis,
 ) -> Result<OpResult, StorageError> {
-    storage.write(|tx| {
-        if let Some(first) = tx.op_result(agent.id, op.op_id)? {
-            return Ok(first);
+    storage.write(|tx| apply_in(tx, agent, op, now))
+}
+
+/// [`apply_op`] inside a transaction that may hold other ops: the op's own effects are undone
+/// alone if it is refused.
+pub fn apply_in<T: Tx>(
+    tx: &mut T,
+    agent: &Agent,
+    op: &Op,
+    now: Millis,
+) -> Result<OpResult, StorageError> {
+    if let Some(first) = tx.op_result(agent.id, op.op_id)? {
+        return Ok(first);
+    }
+    let judged = Op {
+        op_id: op.op_id,
+        at: op.at.clamp(now - MAX_OP_AGE, now),
+        action: op.action.clone(),
+    };
+    tx.begin_attempt()?;
+    let attempt = judged
+        .action
+        .validate()
+        .map_err(OpError::from)
+        .and_then(|()| uploads_of(&*tx, agent, &judged.action))
+        .and_then(|uploads| {
+            let mut view = AgentView {
+                tx: &mut *tx,
+                agent: agent.clone(),
+            };
+            apply::apply(&mut view, agent, &judged, now, Mode::Fresh)?;
+            if let Some((message, conversation, ids)) = uploads {
+                for id in ids {
+                    tx.link_attachment(id, message, conversation)?;
+                }
+            }
+            Ok(())
+        });
+    let outcome = match attempt {
+        Ok(()) => {
+            tx.commit_attempt()?;
+            OpOutcome::Applied { seq: tx.seq()? }
         }
-        let judged = Op {
-            op_id: op.op_id,
-            at: op.at.clamp(now - MAX_OP_AGE, now),
-            action: op.action.clone(),
-        };
-        tx.begin_attempt()?;
-        let attempt = judged
-            .action
-            .validate()
-            .map_err(OpError::from)
-            .and_then(|()| uploads_of(&*tx, agent, &judged.action))
-            .and_then(|uploads| {
-                let mut view = AgentView {
-                    tx: &mut *tx,
-                    agent: agent.clone(),
-                };
-                apply::apply(&mut view, agent, &judged, now, Mode::Fresh)?;
-                if let Some((message, conversation, ids)) = uploads {
-                    for id in ids {
-                        tx.link_attachment(id, message, conversation)?;
+        Err(OpError::Storage(e)) => return Err(e),
+        Err(e) => {
+            tx.rollback_attempt()?;
+            OpOutcome::Refused {
+                code: e.code(),
+                reason: e.to_string(),
+            }
+        }
+    };
+    let result = OpResult {
+        op_id: op.op_id,
+        outcome,
+    };
+    tx.save_op_result(agent.id, &result, now)?;
+    Ok(result)
+}
+
+/// Group commit: every agent's ops go through one writer thread, which applies the requests
+/// waiting for it together, one op of each in turn, in transactions of at most [`MAX_GROUP`]
+/// ops. Many agents' sends share a commit (and its fsync); one agent's batch of 500 is
+/// interleaved with everyone else's, so it never holds another agent's write for more than one
+/// group. Each request's ops still apply in their order, each judged alone (a refusal undoes
+/// only its own effects). If a group's transaction fails, every request in it is answered with
+/// the error: what earlier groups committed stays, and the desktop's retry (same op ids) gets
+/// those first results back.
+pub struct Committer {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+/// Ops one transaction applies at most.
+pub const MAX_GROUP: usize = 128;
+
+type Answer = tokio::sync::oneshot::Sender<Result<Vec<OpResult>, StorageError>>;
+
+struct Job {
+    agent: Agent,
+    ops: Vec<Op>,
+    now: Millis,
+    results: Vec<OpResult>,
+    answer: Answer,
+}
+
+impl Committer {
+    /// Starts the writer thread; it ends when the committer is dropped.
+    pub fn start<S: Storage>(storage: std::sync::Arc<S>) -> std::io::Result<Committer> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("outpost-writer".into())
+            .spawn(move || write_groups(&*storage, &queue))?;
+        Ok(Committer { jobs })
+    }
+
+    /// Applies `ops` for `agent`, in order, and answers their results.
+    pub async fn apply(
+        &self,
+        agent: Agent,
+        ops: Vec<Op>,
+        now: Millis,
+    ) -> Result<Vec<OpResult>, StorageError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let results = Vec::with_capacity(ops.len());
+        self.jobs
+            .send(Job {
+                agent,
+                ops,
+                now,
+                results,
+                answer,
+            })
+            .map_err(|_| StorageError::Invalid("the writer stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| StorageError::Invalid("the writer stopped".into()))?
+    }
+}
+
+fn write_groups<S: Storage>(storage: &S, queue: &std::sync::mpsc::Receiver<Job>) {
+    let mut pending: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            match queue.recv() {
+                Ok(job) => pending.push_back(job),
+                Err(_) => return,
+            }
+        }
+        while let Ok(job) = queue.try_recv() {
+            pending.push_back(job);
+        }
+        let marks: Vec<usize> = pending.iter().map(|j| j.results.len()).collect();
+        let group = storage.write(|tx| {
+            let mut taken = 0;
+            loop {
+                let mut progressed = false;
+                for job in pending.iter_mut() {
+                    if taken == MAX_GROUP {
+                        return Ok::<_, StorageError>(());
+                    }
+                    if let Some(op) = job.ops.get(job.results.len()) {
+                        let result = apply_in(tx, &job.agent, op, job.now)?;
+                        job.results.push(result);
+                        taken += 1;
+                        progressed = true;
                     }
                 }
-                Ok(())
-            });
-        let outcome = match attempt {
-            Ok(()) => {
-                tx.commit_attempt()?;
-                OpOutcome::Applied { seq: tx.seq()? }
-            }
-            Err(OpError::Storage(e)) => return Err(e),
-            Err(e) => {
-                tx.rollback_attempt()?;
-                OpOutcome::Refused {
-                    code: e.code(),
-                    reason: e.to_string(),
+                if !progressed {
+                    return Ok(());
                 }
             }
-        };
-        let result = OpResult {
-            op_id: op.op_id,
-            outcome,
-        };
-        tx.save_op_result(agent.id, &result, now)?;
-        Ok(result)
-    })
+        });
+        match group {
+            Ok(()) => {
+                let mut still = std::collections::VecDeque::with_capacity(pending.len());
+                for job in pending.drain(..) {
+                    if job.results.len() == job.ops.len() {
+                        // The requester may have gone (its client hung up): nothing to tell.
+                        let _gone = job.answer.send(Ok(job.results));
+                    } else {
+                        still.push_back(job);
+                    }
+                }
+                pending = still;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a group of ops failed; its requests are answered with the error");
+                let mut still = std::collections::VecDeque::with_capacity(pending.len());
+                for (job, mark) in pending.drain(..).zip(marks) {
+                    if job.results.len() > mark {
+                        let _gone = job.answer.send(Err(StorageError::Invalid(e.to_string())));
+                    } else {
+                        still.push_back(job);
+                    }
+                }
+                pending = still;
+            }
+        }
+    }
 }
 
 /// The uploads a message of `action` carries, checked: each was uploaded by this agent, whole,

@@ -390,3 +390,52 @@ async fn test_a_forwarded_address_is_believed_only_from_a_trusted_proxy() {
     let status = login_status(&h, "olga@outpost.example", PASSWORD, Some("192.0.2.200")).await;
     assert_eq!(status, 429, "the peer's own address is spent");
 }
+
+#[tokio::test]
+async fn test_one_agents_flood_of_ops_is_told_to_wait_and_others_go_on() {
+    let h = harness().await;
+    let m = h.customer_writes("5511922220005", "Oi").await;
+    let owner = h.login(&h.owner).await;
+    let c = h.conversation_of(&owner, m).await;
+    let ops: Vec<Op> = (0..500)
+        .map(|_| Op {
+            op_id: OpId::new(),
+            at: T0,
+            action: Action::MarkRead {
+                conversation_id: c.id,
+            },
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let r = h
+            .http
+            .post(h.url("/v1/ops"))
+            .bearer_auth(&owner)
+            .json(&json!({ "ops": ops }))
+            .send()
+            .await
+            .unwrap();
+        let retry = r.headers().get("retry-after").is_some();
+        statuses.push((r.status().as_u16(), retry));
+    }
+    assert!(
+        statuses[..10].iter().all(|(s, _)| *s == 200),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[10..].iter().any(|(s, retry)| *s == 429 && *retry),
+        "past 5,000 ops at once the agent is told to wait: {statuses:?}"
+    );
+    // Another agent is not held back by it.
+    let otavio = h.login(&h.other).await;
+    let r = h
+        .ops(
+            &otavio,
+            vec![Action::MarkRead {
+                conversation_id: c.id,
+            }],
+        )
+        .await;
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }));
+}
