@@ -208,8 +208,11 @@ impl App {
 
     fn open_client(&self, account: &Account) -> Result<Arc<Client>, crate::Error> {
         let dir = self.data_dir.join("mirrors");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| crate::Error::NotFound(format!("{}: {e}", dir.display())))?;
+        for private in [&self.data_dir, &dir] {
+            crate::owner_only::dir(private)
+                .map_err(|e| crate::Error::NotFound(format!("{}: {e}", private.display())))?;
+        }
+        crate::owner_only::tighten_if_there(&self.data_dir.join("account.json"))?;
         let client = Arc::new(Client::open(
             mirror_path(&self.data_dir, account),
             self.clock.clone(),
@@ -292,9 +295,17 @@ impl App {
             Ok(s) => s,
             Err(e) => return sync_error(e),
         };
-        let _ = std::fs::create_dir_all(&self.data_dir);
-        if let Ok(json) = serde_json::to_string(&account) {
-            let _ = std::fs::write(self.data_dir.join("account.json"), json);
+        // Which account to resume at the next start; without it the agent signs in again then.
+        let kept = serde_json::to_vec(&account)
+            .map_err(std::io::Error::other)
+            .and_then(|json| {
+                crate::owner_only::dir(&self.data_dir)?;
+                crate::owner_only::write(&self.data_dir.join("account.json"), &json)
+            });
+        if let Err(e) = kept {
+            eprintln!(
+                "outpost: account.json could not be kept ({e}); the next start asks to sign in"
+            );
         }
         let engine = Engine::start(syncer);
         *self.signed.lock().await = Some(Signed {

@@ -12,6 +12,7 @@ pub(crate) mod actions;
 pub mod app;
 pub mod client;
 pub mod error;
+pub mod owner_only;
 pub mod store;
 pub mod sync;
 pub mod triage;

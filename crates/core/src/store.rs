@@ -241,12 +241,29 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A file SQLite keeps beside the mirror (`-wal`, `-shm`).
+fn sidecar(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
 impl Store {
     /// Opens the mirror at `path`, creating it if there is none.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref().to_owned();
         if path.metadata().is_ok_and(|m| m.len() > 0) {
             inspect_existing(&path)?;
+        }
+        // Owner-only, and so are the WAL and SHM SQLite makes beside it (it gives them the
+        // mirror's own mode); an older version's readable files are tightened.
+        crate::owner_only::file(&path)?;
+        for beside in [
+            files::files_dir(&path),
+            sidecar(&path, "-wal"),
+            sidecar(&path, "-shm"),
+        ] {
+            crate::owner_only::tighten_if_there(&beside)?;
         }
         let mut writer = Connection::open(&path).map_err(|e| open_err(&path, e))?;
         configure(&writer).map_err(|e| open_err(&path, e))?;

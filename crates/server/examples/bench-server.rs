@@ -254,7 +254,7 @@ async fn main() -> Result<(), Error> {
             })
         };
         let mut waits = Vec::new();
-        while !batches.is_finished() && waits.len() < 2_000 {
+        loop {
             let sent = Instant::now();
             let r = http
                 .post(format!("{base}/v1/ops"))
@@ -265,6 +265,9 @@ async fn main() -> Result<(), Error> {
             assert_eq!(r.status(), 200);
             let _ = r.bytes().await?;
             waits.push(sent.elapsed());
+            if batches.is_finished() || waits.len() >= 2_000 {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         batches.await??;
@@ -287,6 +290,15 @@ async fn main() -> Result<(), Error> {
             Visibility::Unrestricted,
             vec![],
         )?;
+        // The agent signed in from their own address before.
+        let home = "198.51.100.9";
+        let r = http
+            .post(format!("{base}/v1/auth/login"))
+            .header("x-forwarded-for", home)
+            .json(&json!({ "email": honest.email, "password": "honest-password-1" }))
+            .send()
+            .await?;
+        assert_eq!(r.status(), 200);
         let before = rss_kib("VmRSS");
         reset_peak();
         let flood: Vec<_> = (0..500)
@@ -316,7 +328,7 @@ async fn main() -> Result<(), Error> {
             let sent = Instant::now();
             let r = http
                 .post(format!("{base}/v1/auth/login"))
-                .header("x-forwarded-for", "198.51.100.9")
+                .header("x-forwarded-for", home)
                 .json(&json!({ "email": honest.email, "password": "honest-password-1" }))
                 .send()
                 .await?;
@@ -333,6 +345,11 @@ async fn main() -> Result<(), Error> {
         let peak = rss_kib("VmHWM");
         let after = rss_kib("VmRSS");
         let max = honest_waits.iter().max().copied().unwrap_or_default();
+        let p50 = if honest_waits.is_empty() {
+            "none".to_owned()
+        } else {
+            ms(percentile(&mut honest_waits, 0.5))
+        };
         rows.push((
             "500 concurrent wrong sign-ins: peak RSS".to_owned(),
             format!("{:.0} MiB", peak as f64 / 1024.0),
@@ -346,8 +363,7 @@ async fn main() -> Result<(), Error> {
             "an honest sign-in during that flood".to_owned(),
             format!("max {}", ms(max)),
             format!(
-                "p50 {}, {} of 5 signed in, {honest_refused} told to retry",
-                ms(percentile(&mut honest_waits, 0.5)),
+                "p50 {p50}, {} of 5 signed in, {honest_refused} told to retry",
                 honest_waits.len()
             ),
         ));

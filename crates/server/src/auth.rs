@@ -3,9 +3,10 @@
 //!
 //! Guessing is slow however it is spread, and costs the server little: every sign-in attempt is
 //! counted *before* its password is verified (so 40 concurrent guesses cannot all be checked),
-//! per address and email together, per address, and per email from everywhere (a higher bound:
-//! someone guessing from one address does not lock the agent out from their own); and at most
-//! [`MAX_VERIFYING`] argon2 verifications (19 MiB each) run at once, the rest waiting briefly
+//! per address and email together, per address, and per email from every address the agent has
+//! not signed in from before (a guesser, from one address or from many, does not lock the agent
+//! out from their own); and at most [`MAX_VERIFYING`] argon2 verifications (19 MiB each) run at
+//! once, one more kept for addresses the agent signed in from before, the rest waiting briefly
 //! or told to come back (429 with Retry-After), so memory stays bounded under a flood.
 
 use std::collections::HashMap;
@@ -124,11 +125,15 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Sign-in attempts by key, in a sliding window. Bounded: at most [`MAX_KEYS`] keys are kept;
-/// past that, keys with nothing in the window go first.
+/// How long an address the agent signed in from stays known.
+pub const KNOWN_FOR: Millis = 30 * 24 * 60 * 60 * 1000;
+
+/// Sign-in attempts by key, in a sliding window, and the addresses each email signed in from.
+/// Bounded: at most [`MAX_KEYS`] keys of each; past that, the stale go first.
 #[derive(Default)]
 pub struct LoginLimiter {
     attempts: Mutex<HashMap<String, Vec<Millis>>>,
+    known: Mutex<HashMap<String, Millis>>,
 }
 
 /// Keys the limiter keeps at most (each a few dozen bytes).
@@ -136,24 +141,32 @@ pub const MAX_KEYS: usize = 100_000;
 
 /// A counted attempt: given back if the sign-in succeeds.
 pub struct Attempt {
-    keys: [(String, usize); 3],
+    keys: Vec<(String, usize)>,
+    pair: String,
     at: Millis,
+    /// The agent signed in from this address before.
+    pub known: bool,
 }
 
 impl LoginLimiter {
-    fn keys(ip: IpAddr, email: &str) -> [(String, usize); 3] {
-        let email = email.trim().to_lowercase();
-        [
-            (format!("pair:{ip}|{email}"), LOGIN_ATTEMPTS),
-            (format!("ip:{ip}"), ADDRESS_ATTEMPTS),
-            (format!("email:{email}"), EMAIL_ATTEMPTS),
-        ]
-    }
-
     /// Counts an attempt before its password is checked. `Err(wait)` when one of its keys is
     /// spent: how long until the next is allowed.
     pub fn begin(&self, ip: IpAddr, email: &str, now: Millis) -> Result<Attempt, Millis> {
-        let keys = Self::keys(ip, email);
+        let email = email.trim().to_lowercase();
+        let pair = format!("pair:{ip}|{email}");
+        let known = self
+            .known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&pair)
+            .is_some_and(|at| now - at < KNOWN_FOR);
+        let mut keys = vec![
+            (pair.clone(), LOGIN_ATTEMPTS),
+            (format!("ip:{ip}"), ADDRESS_ATTEMPTS),
+        ];
+        if !known {
+            keys.push((format!("email:{email}"), EMAIL_ATTEMPTS));
+        }
         let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         let mut wait: Option<Millis> = None;
         for (key, limit) in &keys {
@@ -176,11 +189,26 @@ impl LoginLimiter {
                 map.entry(key.clone()).or_default().push(now);
             }
         }
-        Ok(Attempt { keys, at: now })
+        Ok(Attempt {
+            keys,
+            pair,
+            at: now,
+            known,
+        })
     }
 
-    /// A sign-in succeeded: its attempt is not counted against the address or the email.
+    /// A sign-in succeeded: its attempt is not counted against the address or the email, and
+    /// the address is known for the email from now on.
     pub fn succeeded(&self, attempt: Attempt) {
+        {
+            let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+            if known.len() >= MAX_KEYS {
+                known.retain(|_, at| attempt.at - *at < KNOWN_FOR);
+            }
+            if known.len() < MAX_KEYS {
+                known.insert(attempt.pair.clone(), attempt.at);
+            }
+        }
         let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         for (key, _) in &attempt.keys {
             if let Some(times) = map.get_mut(key)

@@ -327,7 +327,7 @@ async fn login<S: Storage>(
         .limiter
         .begin(from, &req.email, now)
         .map_err(|wait| rate_limited(wait, "Too many sign-in attempts."))?;
-    let found = verify(&app, req.email.clone(), req.password).await?;
+    let found = verify(&app, req.email.clone(), req.password, attempt.known).await?;
     let Some(creds) = found else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -358,20 +358,28 @@ async fn login<S: Storage>(
 }
 
 /// The credentials of `email` if `password` is theirs. At most [`auth::MAX_VERIFYING`]
-/// verifications run at once; a request that cannot start one within a second is told to come
+/// verifications run at once (one more for an address `known` for the email); a request that cannot start one within a second is told to come
 /// back. An unknown email is verified against a real hash too, so timing says nothing.
 async fn verify<S: Storage>(
     app: &Arc<App<S>>,
     email: String,
     password: String,
+    known: bool,
 ) -> Result<Option<crate::storage::Credentials>, ApiError> {
-    let permit = tokio::time::timeout(
-        std::time::Duration::from_secs(1),
-        app.verifying.clone().acquire_owned(),
-    )
-    .await
-    .map_err(|_| rate_limited(1_000, "The server is busy checking passwords."))?
-    .map_err(ApiError::internal)?;
+    let permit = async {
+        if known {
+            tokio::select! {
+                p = app.verifying_known.clone().acquire_owned() => p,
+                p = app.verifying.clone().acquire_owned() => p,
+            }
+        } else {
+            app.verifying.clone().acquire_owned().await
+        }
+    };
+    let permit = tokio::time::timeout(std::time::Duration::from_secs(1), permit)
+        .await
+        .map_err(|_| rate_limited(1_000, "The server is busy checking passwords."))?
+        .map_err(ApiError::internal)?;
     let storage = app.storage.clone();
     blocking(move || {
         let _permit = permit;
@@ -439,9 +447,14 @@ async fn change_password<S: Storage>(
         .limiter
         .begin(from, &agent.email, app.now())
         .map_err(|wait| rate_limited(wait, "Too many attempts."))?;
-    if verify(&app, agent.email.clone(), req.current_password)
-        .await?
-        .is_none()
+    if verify(
+        &app,
+        agent.email.clone(),
+        req.current_password,
+        attempt.known,
+    )
+    .await?
+    .is_none()
     {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -63,6 +63,8 @@ pub struct App<S: Storage> {
     pub agents_changed: watch::Sender<u64>,
     /// Password verifications that may run at once.
     pub verifying: Arc<tokio::sync::Semaphore>,
+    /// One more, for addresses an agent signed in from before (a flood does not keep them out).
+    pub verifying_known: Arc<tokio::sync::Semaphore>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Agents' ops, group-committed on the writer thread.
@@ -130,6 +132,7 @@ impl<S: Storage> App<S> {
             ended: tokio::sync::broadcast::channel(256).0,
             agents_changed: watch::channel(0).0,
             verifying: Arc::new(tokio::sync::Semaphore::new(auth::MAX_VERIFYING)),
+            verifying_known: Arc::new(tokio::sync::Semaphore::new(1)),
             trusted_proxies: Vec::new(),
             ops_budget: throttle::Buckets::new(1_000.0, 5_000.0),
             frame_budget: throttle::Buckets::new(10.0, 30.0),

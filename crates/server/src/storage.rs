@@ -8,6 +8,9 @@
 //! - a write transaction is all or nothing, the op's result included (idempotency survives a
 //!   crash between "applied" and "answered").
 
+/// Owner-only files at rest: the same rule as the desktop's mirror.
+#[path = "../../core/src/owner_only.rs"]
+pub mod owner_only;
 pub mod sqlite;
 
 /// The JSON shape of [`Storage::changes`].

@@ -317,3 +317,106 @@ async fn test_agent_signs_in_works_and_signs_out_through_the_bridge() {
     };
     assert_eq!(session.account, None);
 }
+
+/// The permission bits of what is at `path`.
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn test_files_at_rest_are_owner_only_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: umask only sets this process's file-creation mask (each test has its own process).
+    unsafe { libc::umask(0o022) };
+    let f = fixture().await;
+    let token = f.web.token.clone();
+    let mut ws = connect(&f, &token, None).await.unwrap();
+    let mut events = Vec::new();
+    let base = format!("http://{}", f.server.addr);
+    let signed = ask(
+        &mut ws,
+        1,
+        Request::SignIn {
+            server: base.clone(),
+            email: "ana@outpost.example".into(),
+            password: Password("senha-da-ana-1".into()),
+        },
+        &mut events,
+    )
+    .await;
+    assert!(matches!(signed, Response::Session { .. }), "{signed:?}");
+    // Something written, so that the WAL and SHM exist.
+    ask(
+        &mut ws,
+        2,
+        Request::Act {
+            action: Action::SetAvailability {
+                availability: Availability::Away,
+            },
+        },
+        &mut events,
+    )
+    .await;
+    let data = f._dir.path().join("data");
+    let mirrors = data.join("mirrors");
+    let mut private: Vec<(std::path::PathBuf, u32)> = vec![
+        (data.clone(), 0o700),
+        (mirrors.clone(), 0o700),
+        (data.join("account.json"), 0o600),
+    ];
+    let kept: Vec<std::path::PathBuf> = std::fs::read_dir(&mirrors)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        kept.iter().any(|p| p.to_string_lossy().ends_with("-wal")),
+        "{kept:?}"
+    );
+    for p in kept {
+        let want = if p.is_dir() { 0o700 } else { 0o600 };
+        private.push((p, want));
+    }
+    let server = f._dir.path().join("server");
+    private.push((server.clone(), 0o700));
+    private.push((server.join("outpost-server.db"), 0o600));
+    private.push((server.join("outpost-server.db-wal"), 0o600));
+    for (path, want) in &private {
+        assert_eq!(mode(path), *want, "{}", path.display());
+    }
+
+    // An older version left them readable: the next start tightens them.
+    for (path, _) in &private {
+        let loose = if path.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(loose)).unwrap();
+    }
+    let again = App::start(
+        &data,
+        f.keyring.clone(),
+        Arc::new(outpost_core::SystemClock),
+    )
+    .await;
+    let Response::Session { session } = again.handle(Request::Session).await else {
+        panic!("a session")
+    };
+    assert!(session.agent.is_some(), "resumed: {session:?}");
+    for (path, want) in private.iter().filter(|(p, _)| p.starts_with(&data)) {
+        assert_eq!(mode(path), *want, "tightened at start: {}", path.display());
+    }
+    drop(again);
+    f.server.stop().await;
+    let reopened = outpost_server::storage::sqlite::Sqlite::open(&server).unwrap();
+    for (path, want) in private.iter().filter(|(p, _)| p.starts_with(&server)) {
+        if path.exists() {
+            assert_eq!(mode(path), *want, "tightened at start: {}", path.display());
+        }
+    }
+    assert_eq!(mode(&server.join("outpost-server.db")), 0o600);
+    drop(reopened);
+}

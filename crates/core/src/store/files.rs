@@ -114,10 +114,10 @@ impl Store {
             return Ok(false);
         }
         // The bytes first, whole, under their final name; then the row that makes them count.
-        std::fs::create_dir_all(&self.files_dir)?;
+        crate::owner_only::dir(&self.files_dir)?;
         let part = self.files_dir.join(format!("{}.part", id.hyphenated()));
         {
-            let mut f = std::fs::File::create(&part)?;
+            let mut f = crate::owner_only::create(&part, true)?;
             f.write_all(bytes)?;
             f.sync_all()?;
         }

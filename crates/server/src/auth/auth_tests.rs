@@ -56,3 +56,24 @@ fn test_a_success_gives_its_attempt_back() {
         limiter.succeeded(a);
     }
 }
+
+#[test]
+fn test_guesses_from_many_addresses_do_not_lock_the_agent_out_of_an_address_they_used() {
+    let limiter = LoginLimiter::default();
+    let email = "ana@outpost.example";
+    let home: IpAddr = "198.51.100.9".parse().unwrap();
+    let signed_in = limiter.begin(home, email, 0).expect("first sign-in");
+    limiter.succeeded(signed_in);
+    // A distributed guesser spends the email's budget from 50 addresses.
+    for i in 0..EMAIL_ATTEMPTS + 20 {
+        let ip: IpAddr = format!("203.0.113.{}", i % 50).parse().unwrap();
+        let _ = limiter.begin(ip, email, 10);
+    }
+    let stranger: IpAddr = "192.0.2.77".parse().unwrap();
+    assert!(
+        limiter.begin(stranger, email, 11).is_err(),
+        "a new address waits while the email is under attack"
+    );
+    let again = limiter.begin(home, email, 12).expect("the agent's own address");
+    assert!(again.known);
+}

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{
     Credentials, FeedPage, Result, Session, Storage, StorageError, Tx, Upload, Uploaded, Uploader,
+    owner_only,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -130,9 +131,19 @@ fn status_name(s: MessageStatus) -> &'static str {
 
 impl Sqlite {
     pub fn open(dir: &Path) -> Result<Sqlite> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StorageError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+        let private = |r: std::io::Result<()>, what: &Path| {
+            r.map_err(|e| {
+                StorageError::Invalid(format!("cannot keep {} private: {e}", what.display()))
+            })
+        };
+        // Owner-only, whatever the umask; what an older version left readable is tightened.
+        private(owner_only::dir(dir), dir)?;
         let path = dir.join("outpost-server.db");
+        private(owner_only::file(&path), &path)?;
+        for suffix in ["outpost-server.db-wal", "outpost-server.db-shm"] {
+            let beside = dir.join(suffix);
+            private(owner_only::tighten_if_there(&beside), &beside)?;
+        }
         let mut writer = Connection::open(&path)?;
         writer.busy_timeout(Duration::from_secs(10))?;
         writer.execute_batch(
