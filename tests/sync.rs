@@ -712,7 +712,7 @@ async fn test_customers_files_open_offline_once_fetched_and_leave_with_their_con
     .unwrap();
     let ana = w.sign_in(&w.ana, "ana").await;
     let p = w.sign_in(&paula, "paula").await;
-    let photo: Vec<u8> = (0..250_000u32).map(|i| (i % 251) as u8).collect();
+    let photo: Vec<u8> = jpeg_like(250_000, 251);
     let pdf: Vec<u8> = b"%PDF-1.4\n"
         .iter()
         .copied()
@@ -912,7 +912,7 @@ async fn test_customers_files_are_fetched_as_they_arrive_so_they_open_offline_un
         status.borrow().connection == Connection::Online
     })
     .await;
-    let photo: Vec<u8> = (0..400_000u32).map(|i| (i % 241) as u8).collect();
+    let photo: Vec<u8> = jpeg_like(400_000, 241);
     let video = vec![7u8; (outpost_core::client::PREFETCH_MAX_BYTES + 1) as usize];
     let m = w
         .customer_sends(
@@ -1032,4 +1032,12 @@ async fn test_sent_files_leave_the_mirror_once_settled_and_abandoned_ones_after_
         Tidied::default()
     );
     let _ = later;
+}
+
+/// `len` bytes that start as a JPEG does (the server reads a file's type from its bytes).
+fn jpeg_like(len: u32, period: u32) -> Vec<u8> {
+    [0xFF, 0xD8, 0xFF, 0xE0]
+        .into_iter()
+        .chain((4..len).map(|i| (i % period) as u8))
+        .collect()
 }

@@ -150,6 +150,22 @@ fn is_new<W: Workspace>(w: &W, r: EntityRef, mode: &Mode) -> Result<bool, W::Err
     }
 }
 
+/// The files a message carries, their names as both sides keep them (no folder part, no
+/// direction marks).
+fn named(attachments: &[crate::Attachment]) -> Vec<crate::Attachment> {
+    attachments
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            a.name = match crate::limits::file_name(&a.name) {
+                name if name.is_empty() => "file".to_owned(),
+                name => name,
+            };
+            a
+        })
+        .collect()
+}
+
 /// Outgoing text within what the channel carries.
 fn check_text_for(channel: ChannelKind, text: &str) -> Result<(), ValidationError> {
     let max = crate::limits::max_outgoing_chars(channel);
@@ -316,7 +332,7 @@ pub fn apply<W: Workspace>(
                 MessageStatus::Pending,
                 at,
             );
-            m.attachments = attachments.clone();
+            m.attachments = named(attachments);
             m.reply_to = *reply_to;
             w.put(&Entity::Message(m.clone()))?;
             let events = rules::on_reply(&mut c, &m);
@@ -356,7 +372,7 @@ pub fn apply<W: Workspace>(
                 MessageStatus::Scheduled,
                 at,
             );
-            m.attachments = attachments.clone();
+            m.attachments = named(attachments);
             m.send_at = Some(*send_at);
             w.put(&Entity::Message(m.clone()))?;
         }

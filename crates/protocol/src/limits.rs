@@ -98,9 +98,21 @@ fn check_template(t: &Option<TemplateRef>) -> Result<(), ValidationError> {
 }
 
 /// A file's name as both sides keep it: without any folder part (`C:\docs\a.pdf` is `a.pdf`),
-/// trimmed; empty when it names no file.
-pub fn file_name(name: &str) -> &str {
-    name.rsplit(['/', '\\']).next().unwrap_or_default().trim()
+/// without control or bidirectional-override characters (which make `invoice\u{202E}fdp.exe`
+/// read as `invoiceexe.pdf`), trimmed; empty when it names no file.
+pub fn file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = last.chars().filter(|c| !hidden_in_a_name(*c)).collect();
+    clean.trim().to_owned()
+}
+
+/// Characters a file's name never keeps: controls, and the marks that reorder or hide text.
+fn hidden_in_a_name(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}'
+        )
 }
 
 /// A media type as both sides keep it: `type/subtype`, lower case, printable tokens, no

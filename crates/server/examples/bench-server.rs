@@ -48,6 +48,7 @@ async fn main() -> Result<(), Error> {
         outpost_server::system_clock(),
         outpost_server::Options {
             trusted_proxies: vec!["127.0.0.1".parse()?],
+            ..Default::default()
         },
     )
     .await?;

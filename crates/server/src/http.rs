@@ -1224,6 +1224,24 @@ async fn keep_file<S: Storage>(
     }
     let size = bytes.len() as u64;
     let now = app.now();
+    if let crate::storage::Uploader::Agent(agent) = uploader {
+        let storage = app.storage.clone();
+        let since = now - crate::files::QUOTA_WINDOW;
+        let used = blocking(move || storage.uploaded_since(agent, since)).await?;
+        if used + size > app.upload_quota {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                format!(
+                    "You uploaded {} MiB of files in the last day, the most allowed: wait before sending more.",
+                    app.upload_quota / (1024 * 1024)
+                ),
+            );
+            e.retry_after = Some(3_600);
+            return Err(e);
+        }
+    }
+    let mime = crate::files::sniff(&bytes, &mime);
     let storage = app.storage.clone();
     let done = blocking(move || storage.put_attachment(id, uploader, &mime, &bytes, now)).await?;
     let status = match done {

@@ -15,6 +15,7 @@
 pub mod auth;
 pub mod channels;
 pub mod demo;
+pub mod files;
 pub mod flows;
 pub mod http;
 pub mod storage;
@@ -67,6 +68,8 @@ pub struct App<S: Storage> {
     pub verifying_known: Arc<tokio::sync::Semaphore>,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Bytes one agent may upload a day.
+    pub upload_quota: u64,
     /// Agents' ops, group-committed on the writer thread.
     pub committer: workspace::Committer,
     /// Ops per second per agent (a reconnecting desktop flushes thousands at once).
@@ -83,6 +86,8 @@ pub struct App<S: Storage> {
 pub struct Options {
     /// Reverse proxies trusted to say who the client is (`X-Forwarded-For`).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Bytes one agent may upload a day (default [`files::DAILY_QUOTA`]).
+    pub upload_quota: Option<u64>,
 }
 
 /// Sessions that ended, for the streams still open on them.
@@ -134,6 +139,7 @@ impl<S: Storage> App<S> {
             verifying: Arc::new(tokio::sync::Semaphore::new(auth::MAX_VERIFYING)),
             verifying_known: Arc::new(tokio::sync::Semaphore::new(1)),
             trusted_proxies: Vec::new(),
+            upload_quota: files::DAILY_QUOTA,
             ops_budget: throttle::Buckets::new(1_000.0, 5_000.0),
             frame_budget: throttle::Buckets::new(10.0, 30.0),
             typing_budget: throttle::Buckets::new(1.0, 1.0),
@@ -180,6 +186,7 @@ impl<S: Storage> App<S> {
         })?;
         let (storage, now, id) = (self.storage.clone(), self.now(), uuid::Uuid::now_v7());
         tokio::task::spawn_blocking(move || {
+            let mime = files::sniff(&bytes, &mime);
             storage.put_attachment(id, storage::Uploader::Channel(channel), &mime, &bytes, now)
         })
         .await
@@ -303,6 +310,7 @@ pub async fn start_with(
     let storage = Arc::new(Sqlite::open(data_dir).map_err(|e| e.to_string())?);
     let mut app = App::new(storage, clock).map_err(|e| e.to_string())?;
     app.trusted_proxies = options.trusted_proxies;
+    app.upload_quota = options.upload_quota.unwrap_or(files::DAILY_QUOTA);
     let app = Arc::new(app);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -342,8 +350,22 @@ pub async fn start_with(
 /// messages moving along their channel.
 async fn run_timers<S: Storage>(app: Arc<App<S>>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut swept_at: Option<Millis> = None;
     loop {
         tick.tick().await;
+        // Once a minute: uploads no message named within a day go.
+        let now = app.now();
+        if swept_at.is_none_or(|at| now - at >= 60_000) {
+            swept_at = Some(now);
+            let storage = app.storage.clone();
+            let before = now - files::UNCLAIMED_FOR;
+            match tokio::task::spawn_blocking(move || storage.sweep_unclaimed(before)).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(removed = n, "unclaimed uploads removed"),
+                Ok(Err(e)) => tracing::error!(error = %e, "unclaimed uploads could not be removed"),
+                Err(e) => tracing::error!(error = %e, "the upload sweep stopped"),
+                _ => {}
+            }
+        }
         let storage = app.storage.clone();
         let now = app.now();
         let work = move || -> Result<usize, storage::StorageError> {

@@ -211,4 +211,8 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<Uploaded>;
     /// An upload and its bytes.
     fn attachment(&self, id: uuid::Uuid) -> Result<Option<(Upload, Vec<u8>)>>;
+    /// Bytes the agent uploaded at or after `since`.
+    fn uploaded_since(&self, agent: AgentId, since: Millis) -> Result<u64>;
+    /// Removes uploads no message names that were made before `before`; how many went.
+    fn sweep_unclaimed(&self, before: Millis) -> Result<usize>;
 }

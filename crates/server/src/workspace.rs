@@ -285,7 +285,7 @@ pub fn apply_in<T: Tx>(
     if let Some(first) = tx.op_result(agent.id, op.op_id)? {
         return Ok(first);
     }
-    let judged = Op {
+    let mut judged = Op {
         op_id: op.op_id,
         at: op.at.clamp(now - MAX_OP_AGE, now),
         action: op.action.clone(),
@@ -297,6 +297,9 @@ pub fn apply_in<T: Tx>(
         .map_err(OpError::from)
         .and_then(|()| uploads_of(&*tx, agent, &judged.action))
         .and_then(|uploads| {
+            if let Some((_, _, ids)) = &uploads {
+                with_stored_types(tx, &mut judged.action, ids)?;
+            }
             let mut view = AgentView {
                 tx: &mut *tx,
                 agent: agent.clone(),
@@ -452,6 +455,28 @@ fn write_groups<S: Storage>(storage: &S, queue: &std::sync::mpsc::Receiver<Job>)
     }
 }
 
+/// The files of a message as the server stored them: each one's type is what its bytes said at
+/// upload, whatever the message claims.
+fn with_stored_types<T: Tx>(
+    tx: &T,
+    action: &mut outpost_protocol::Action,
+    ids: &[uuid::Uuid],
+) -> Result<(), OpError> {
+    use outpost_protocol::Action;
+    let (Action::SendMessage { attachments, .. } | Action::ScheduleMessage { attachments, .. }) =
+        action
+    else {
+        return Ok(());
+    };
+    for (a, id) in attachments.iter_mut().zip(ids) {
+        if let Some(up) = tx.attachment(*id)? {
+            a.kind = outpost_protocol::AttachmentKind::of_mime(&up.mime);
+            a.mime = up.mime;
+        }
+    }
+    Ok(())
+}
+
 /// The uploads a message of `action` carries, checked: each was uploaded by this agent, whole,
 /// and no other message took it. A message naming a file that never reached the server is
 /// refused (the desktop uploads before it sends, so this is a lost or tampered upload).
@@ -582,8 +607,8 @@ fn inbound_files<T: Tx>(
             })?;
         let kind = outpost_protocol::AttachmentKind::of_mime(&up.mime);
         let name = match outpost_protocol::limits::file_name(&f.name) {
-            "" => unnamed(kind, &up.mime),
-            name => name.to_owned(),
+            name if name.is_empty() => unnamed(kind, &up.mime),
+            name => name,
         };
         out.push(outpost_protocol::Attachment {
             kind,

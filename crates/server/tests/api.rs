@@ -1648,7 +1648,11 @@ async fn test_customers_files_come_through_their_channel_and_are_seen_only_by_wh
     };
 
     // The channel uploads the photo first: only with its secret, typed, not empty, once per id.
-    let photo: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    // A JPEG's signature, then bytes: the server reads the type from them.
+    let photo: Vec<u8> = [0xFF, 0xD8, 0xFF, 0xE0]
+        .into_iter()
+        .chain((4..300_000u32).map(|i| (i % 253) as u8))
+        .collect();
     let pdf = b"%PDF-1.4 boleto".to_vec();
     let (p1, p2) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
     assert_eq!(

@@ -724,3 +724,219 @@ async fn test_the_window_belongs_to_the_contact_not_to_one_conversation() {
         .await;
     assert_eq!(refused(&r).0, ErrorCode::WindowClosed);
 }
+
+// ---- 3. Uploads ----
+
+async fn put_file(h: &Harness, token: &str, id: uuid::Uuid, mime: &str, bytes: Vec<u8>) -> u16 {
+    h.http
+        .put(h.url(&format!("/v1/attachments/{id}")))
+        .bearer_auth(token)
+        .header("content-type", mime)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn test_an_uploads_type_comes_from_its_bytes_and_its_name_loses_paths_and_direction_marks() {
+    let h = harness().await;
+    let m = h.customer_writes("5511911110012", "Manda a fatura").await;
+    let owner = h.login(&h.owner).await;
+    let c = h.conversation_of(&owner, m).await;
+    let pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n".to_vec();
+    let id = uuid::Uuid::now_v7();
+    assert_eq!(
+        put_file(&h, &owner, id, "image/png", pdf.clone()).await,
+        201
+    );
+    let message_id = MessageId::new();
+    applied(
+        &h.ops(
+            &owner,
+            vec![Action::SendMessage {
+                message_id,
+                conversation_id: c.id,
+                text: String::new(),
+                attachments: vec![Attachment {
+                    kind: AttachmentKind::Image,
+                    name: "../../fatura\u{202E}gnp.exe".into(),
+                    mime: "image/png".into(),
+                    size: pdf.len() as u64,
+                    url: Attachment::upload_path(id),
+                }],
+                template: None,
+                reply_to: None,
+            }],
+        )
+        .await,
+    );
+    let Some(Entity::Message(sent)) = stored(&h, EntityRef::Message(message_id)) else {
+        panic!("stored")
+    };
+    let a = &sent.attachments[0];
+    assert_eq!(
+        (a.kind, a.mime.as_str(), a.name.as_str()),
+        (AttachmentKind::Document, "application/pdf", "faturagnp.exe")
+    );
+    let r = h
+        .http
+        .get(h.url(&format!("/v1/attachments/{id}")))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    // Markup claimed as a picture is kept as text.
+    let svg = uuid::Uuid::now_v7();
+    let markup = b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>".to_vec();
+    assert_eq!(
+        put_file(&h, &owner, svg, "image/svg+xml", markup).await,
+        201
+    );
+    let r = h
+        .http
+        .get(h.url(&format!("/v1/attachments/{svg}")))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "text/plain");
+}
+
+#[tokio::test]
+async fn test_an_agents_uploads_stop_at_their_daily_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(T0));
+    let c = clock.clone();
+    let server = outpost_server::start_with(
+        dir.path(),
+        "127.0.0.1:0".parse().unwrap(),
+        std::sync::Arc::new(move || c.load(std::sync::atomic::Ordering::SeqCst)),
+        outpost_server::Options {
+            upload_quota: Some(1024 * 1024),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut tokens = Vec::new();
+    for name in ["ana", "bia"] {
+        outpost_server::add_agent(
+            &*server.app.storage,
+            name,
+            &format!("{name}@outpost.example"),
+            PASSWORD,
+            Role::Agent,
+            Visibility::Unrestricted,
+            vec![],
+        )
+        .unwrap();
+        let r = reqwest::Client::new()
+            .post(format!("http://{}/v1/auth/login", server.addr))
+            .json(&serde_json::json!({ "email": format!("{name}@outpost.example"), "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        let v: serde_json::Value = r.json().await.unwrap();
+        tokens.push(v["token"].as_str().unwrap().to_owned());
+    }
+    let put = |token: String, bytes: Vec<u8>| {
+        let addr = server.addr;
+        async move {
+            let r = reqwest::Client::new()
+                .put(format!(
+                    "http://{addr}/v1/attachments/{}",
+                    uuid::Uuid::now_v7()
+                ))
+                .bearer_auth(token)
+                .header("content-type", "application/octet-stream")
+                .body(bytes)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.headers().contains_key("retry-after"))
+        }
+    };
+    let chunk = vec![7u8; 600 * 1024];
+    assert_eq!(put(tokens[0].clone(), chunk.clone()).await.0, 201);
+    assert_eq!(
+        put(tokens[0].clone(), chunk.clone()).await,
+        (429, true),
+        "past a day's quota"
+    );
+    assert_eq!(
+        put(tokens[1].clone(), chunk.clone()).await.0,
+        201,
+        "Bia has her own"
+    );
+    // A day later the quota is whole again.
+    clock.fetch_add(24 * 60 * 60 * 1000 + 1, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(put(tokens[0].clone(), chunk).await.0, 201);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn test_an_upload_no_message_names_is_removed_after_a_day() {
+    let h = harness().await;
+    let owner = h.login(&h.owner).await;
+    let (kept, unclaimed) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let m = h.customer_writes("5511911110013", "Oi").await;
+    let c = h.conversation_of(&owner, m).await;
+    for id in [kept, unclaimed] {
+        assert_eq!(
+            put_file(&h, &owner, id, "text/plain", b"ola".to_vec()).await,
+            201
+        );
+    }
+    applied(
+        &h.ops(
+            &owner,
+            vec![Action::SendMessage {
+                message_id: MessageId::new(),
+                conversation_id: c.id,
+                text: String::new(),
+                attachments: vec![Attachment {
+                    kind: AttachmentKind::Document,
+                    name: "nota.txt".into(),
+                    mime: "text/plain".into(),
+                    size: 3,
+                    url: Attachment::upload_path(kept),
+                }],
+                template: None,
+                reply_to: None,
+            }],
+        )
+        .await,
+    );
+    h.advance(24 * 60 * 60 * 1000 + 2 * 60 * 1000);
+    let status = |id: uuid::Uuid| {
+        let (http, url, token) = (
+            h.http.clone(),
+            h.url(&format!("/v1/attachments/{id}")),
+            owner.clone(),
+        );
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // The server's timers sweep once a minute of its clock; bounded wait for the next round.
+    let mut gone = false;
+    for _ in 0..40 {
+        if status(unclaimed).await == 404 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the unclaimed upload is still there");
+    assert_eq!(status(kept).await, 200, "a message's file stays");
+}

@@ -319,6 +319,7 @@ async fn behind_proxy() -> (tempfile::TempDir, outpost_server::Running) {
         Arc::new(move || c.load(Ordering::SeqCst)),
         outpost_server::Options {
             trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            ..Default::default()
         },
     )
     .await

@@ -29,7 +29,7 @@ impl Store {
         bytes: &[u8],
         now: Millis,
     ) -> Result<Attachment> {
-        let name = file_name(name).to_owned();
+        let name = file_name(name);
         if name.is_empty() {
             return Err(invalid("a file needs a name"));
         }

@@ -223,3 +223,14 @@ fn test_a_file_alone_is_a_message_but_only_an_upload_of_a_sane_size() {
         AttachmentKind::Document
     );
 }
+
+#[test]
+fn test_a_file_name_loses_folders_controls_and_direction_marks() {
+    assert_eq!(file_name("C:\\docs\\boleto.pdf"), "boleto.pdf");
+    assert_eq!(file_name("../../etc/passwd"), "passwd");
+    assert_eq!(file_name("fatura\u{202E}fdp.exe"), "faturafdp.exe");
+    assert_eq!(file_name("a\u{2066}b\u{2069}c\u{200F}.txt"), "abc.txt");
+    assert_eq!(file_name("linha\nquebrada\t.txt"), "linhaquebrada.txt");
+    assert_eq!(file_name("  /  "), "");
+    assert_eq!(file_name("relatório final.pdf"), "relatório final.pdf");
+}

@@ -74,6 +74,8 @@ fn test_guesses_from_many_addresses_do_not_lock_the_agent_out_of_an_address_they
         limiter.begin(stranger, email, 11).is_err(),
         "a new address waits while the email is under attack"
     );
-    let again = limiter.begin(home, email, 12).expect("the agent's own address");
+    let again = limiter
+        .begin(home, email, 12)
+        .expect("the agent's own address");
     assert!(again.known);
 }

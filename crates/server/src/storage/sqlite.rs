@@ -1061,6 +1061,25 @@ impl Storage for Sqlite {
         Ok(Uploaded::Stored)
     }
 
+    fn uploaded_since(&self, agent: AgentId, since: Millis) -> Result<u64> {
+        self.read(|c| {
+            let total: i64 = c
+                .prepare_cached(
+                    "SELECT coalesce(sum(size), 0) FROM attachments
+                     WHERE uploader = ?1 AND by_channel = 0 AND created_at >= ?2",
+                )?
+                .query_row(params![agent.0, since], |r| r.get(0))?;
+            Ok(total.max(0) as u64)
+        })
+    }
+
+    fn sweep_unclaimed(&self, before: Millis) -> Result<usize> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(conn
+            .prepare_cached("DELETE FROM attachments WHERE message IS NULL AND created_at < ?1")?
+            .execute([before])?)
+    }
+
     fn attachment(&self, id: Uuid) -> Result<Option<(Upload, Vec<u8>)>> {
         self.read(|c| {
             Ok(c.prepare_cached(
