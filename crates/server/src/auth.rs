@@ -112,6 +112,99 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
         .is_ok()
 }
 
+/// Verifies passwords on a few threads of its own, each keeping argon2's working memory (19 MiB
+/// with the default parameters) for its next check. Under a flood of sign-ins the memory is
+/// bounded by this pool, not by how many requests arrive nor by which of the runtime's many
+/// blocking threads would run them (each would keep its own allocator arena, never given back).
+pub struct Verifiers {
+    checks: std::sync::mpsc::Sender<Check>,
+}
+
+struct Check {
+    password: String,
+    stored: String,
+    answer: tokio::sync::oneshot::Sender<bool>,
+}
+
+impl Verifiers {
+    /// Starts `threads` verifier threads; they end when this is dropped.
+    pub fn start(threads: usize) -> std::io::Result<Verifiers> {
+        let (checks, queue) = std::sync::mpsc::channel::<Check>();
+        let queue = std::sync::Arc::new(Mutex::new(queue));
+        for i in 0..threads {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("outpost-verify-{i}"))
+                .spawn(move || {
+                    let mut memory: Vec<argon2::Block> = Vec::new();
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok(check) = next else { return };
+                        let ok = verify_with(&check.password, &check.stored, &mut memory);
+                        // The requester may have gone: nothing to tell.
+                        let _gone = check.answer.send(ok);
+                    }
+                })?;
+        }
+        Ok(Verifiers { checks })
+    }
+
+    /// Whether `password` matches the stored hash (an empty or unreadable hash never does).
+    pub async fn verify(&self, password: String, stored: String) -> bool {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let sent = self.checks.send(Check {
+            password,
+            stored,
+            answer,
+        });
+        sent.is_ok() && answered.await.unwrap_or(false)
+    }
+}
+
+/// [`verify_password`] with working memory kept from one check to the next.
+fn verify_with(password: &str, stored: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    use argon2::password_hash::Output;
+    use argon2::{Algorithm, Params, Version};
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(expected), Some(salt)) = (hash.hash, hash.salt) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) =
+        (Algorithm::try_from(hash.algorithm), Params::try_from(&hash))
+    else {
+        return false;
+    };
+    let version = match hash.version {
+        Some(v) => match Version::try_from(v) {
+            Ok(v) => v,
+            Err(_) => return false,
+        },
+        None => Version::default(),
+    };
+    let blocks = params.block_count();
+    if memory.len() != blocks {
+        memory.clear();
+        memory.resize(blocks, argon2::Block::new());
+        memory.shrink_to_fit();
+    }
+    let mut out = vec![0u8; expected.len()];
+    let argon = Argon2::new(algorithm, version, params);
+    if argon
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..])
+        .is_err()
+    {
+        return false;
+    }
+    // Output's comparison takes the same time wherever the bytes differ.
+    Output::new(&out).is_ok_and(|o| o == expected)
+}
+
 /// A new session token (256 random bits, hex) and the hash that is stored.
 pub fn new_token() -> Result<(String, Vec<u8>), String> {
     let mut bytes = [0u8; 32];

@@ -381,22 +381,17 @@ async fn verify<S: Storage>(
         .map_err(|_| rate_limited(1_000, "The server is busy checking passwords."))?
         .map_err(ApiError::internal)?;
     let storage = app.storage.clone();
-    blocking(move || {
-        let _permit = permit;
-        let creds = storage.credentials(&email)?;
-        let ok = match &creds {
-            Some(c) => auth::verify_password(&password, &c.password_hash),
-            None => {
-                auth::verify_password(
-                    &password,
-                    DUMMY_HASH.get_or_init(|| auth::hash_password("x").unwrap_or_default()),
-                );
-                false
-            }
-        };
-        Ok::<_, StorageError>(creds.filter(|_| ok))
-    })
-    .await
+    let creds = blocking(move || storage.credentials(&email)).await?;
+    // An unknown email is checked against a real hash too, so timing says nothing.
+    let stored = match &creds {
+        Some(c) => c.password_hash.clone(),
+        None => DUMMY_HASH
+            .get_or_init(|| auth::hash_password("x").unwrap_or_default())
+            .clone(),
+    };
+    let ok = app.verifiers.verify(password, stored).await;
+    drop(permit);
+    Ok(creds.filter(|_| ok))
 }
 
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();

@@ -66,6 +66,8 @@ pub struct App<S: Storage> {
     pub verifying: Arc<tokio::sync::Semaphore>,
     /// One more, for addresses an agent signed in from before (a flood does not keep them out).
     pub verifying_known: Arc<tokio::sync::Semaphore>,
+    /// The threads that verify passwords, as many as may run at once.
+    pub verifiers: auth::Verifiers,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Bytes one agent may upload a day.
@@ -138,6 +140,8 @@ impl<S: Storage> App<S> {
             agents_changed: watch::channel(0).0,
             verifying: Arc::new(tokio::sync::Semaphore::new(auth::MAX_VERIFYING)),
             verifying_known: Arc::new(tokio::sync::Semaphore::new(1)),
+            verifiers: auth::Verifiers::start(auth::MAX_VERIFYING + 1)
+                .map_err(|e| storage::StorageError::Invalid(format!("no verifier threads: {e}")))?,
             trusted_proxies: Vec::new(),
             upload_quota: files::DAILY_QUOTA,
             ops_budget: throttle::Buckets::new(1_000.0, 5_000.0),

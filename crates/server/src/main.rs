@@ -23,6 +23,23 @@ struct Common {
     /// Where the server keeps its database.
     #[arg(long, env = "OUTPOST_DATA_DIR", default_value = "outpost-data")]
     data_dir: PathBuf,
+    /// Addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated).
+    /// From anyone else the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "OUTPOST_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl Common {
+    fn options(&self) -> outpost_server::Options {
+        outpost_server::Options {
+            trusted_proxies: self.trusted_proxies.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -70,10 +87,11 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn serve(common: Common, owner_email: Option<String>) -> Result<(), String> {
-    let running = outpost_server::start(
+    let running = outpost_server::start_with(
         &common.data_dir,
         common.listen,
         outpost_server::system_clock(),
+        common.options(),
     )
     .await?;
     if let Some(email) = owner_email {
@@ -108,10 +126,11 @@ async fn serve(common: Common, owner_email: Option<String>) -> Result<(), String
 }
 
 async fn demo(common: Common, every: u64) -> Result<(), String> {
-    let running = outpost_server::start(
+    let running = outpost_server::start_with(
         &common.data_dir,
         common.listen,
         outpost_server::system_clock(),
+        common.options(),
     )
     .await?;
     let app = running.app.clone();

@@ -28,6 +28,22 @@ fn test_the_password_policy_refuses_short_long_email_and_common_passwords() {
     }
 }
 
+#[tokio::test]
+async fn test_the_verifier_pool_agrees_with_argon2() {
+    let pool = Verifiers::start(2).unwrap();
+    let stored = hash_password("senha-forte-123").unwrap();
+    for _ in 0..3 {
+        assert!(pool.verify("senha-forte-123".into(), stored.clone()).await);
+        assert!(!pool.verify("senha-forte-124".into(), stored.clone()).await);
+    }
+    assert!(
+        !pool.verify("x".into(), String::new()).await,
+        "no hash, no match"
+    );
+    assert!(!pool.verify("x".into(), "$argon2id$garbage".into()).await);
+    assert!(verify_password("senha-forte-123", &stored));
+}
+
 #[test]
 fn test_attempts_are_counted_before_the_check_and_per_address() {
     let limiter = LoginLimiter::default();
