@@ -18,6 +18,7 @@ pub mod demo;
 pub mod files;
 pub mod flows;
 pub mod http;
+pub mod serve;
 pub mod storage;
 pub mod throttle;
 pub mod workspace;
@@ -90,6 +91,8 @@ pub struct Options {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Bytes one agent may upload a day (default [`files::DAILY_QUOTA`]).
     pub upload_quota: Option<u64>,
+    /// Timeouts and caps on connections.
+    pub connections: serve::Limits,
 }
 
 /// Sessions that ended, for the streams still open on them.
@@ -313,7 +316,7 @@ pub async fn start_with(
 ) -> Result<Running, String> {
     let storage = Arc::new(Sqlite::open(data_dir).map_err(|e| e.to_string())?);
     let mut app = App::new(storage, clock).map_err(|e| e.to_string())?;
-    app.trusted_proxies = options.trusted_proxies;
+    app.trusted_proxies = options.trusted_proxies.clone();
     app.upload_quota = options.upload_quota.unwrap_or(files::DAILY_QUOTA);
     let app = Arc::new(app);
     let listener = tokio::net::TcpListener::bind(listen)
@@ -323,23 +326,15 @@ pub async fn start_with(
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let timers = tokio::spawn(run_timers(app.clone()));
     let router = http::router(app.clone()).layer(tower_http::trace::TraceLayer::new_for_http());
+    let mut limits = options.connections.clone();
+    limits.exempt.extend(app.trusted_proxies.iter().copied());
     let task = tokio::spawn(async move {
-        // Frames and answers go out at once (no Nagle wait behind a delayed acknowledgement).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = stopped.await;
+        serve::serve(listener, router, limits, async {
+            // A dropped sender stops the server too.
+            let _stopped = stopped.await;
         })
         .await;
         timers.abort();
-        if let Err(e) = served {
-            tracing::error!(error = %e, "the server stopped with an error");
-        }
     });
     tracing::info!(%addr, "outpost-server listening");
     Ok(Running {
