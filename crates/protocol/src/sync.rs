@@ -94,6 +94,47 @@ pub struct ChangesPage {
     pub head: u64,
 }
 
+impl ChangesPage {
+    /// A page must move forward from `cursor`: every change after it, in strictly increasing
+    /// order, none past the page's own cursor, every entity valid. The reason when it does not.
+    pub fn check(&self, cursor: u64) -> Result<(), String> {
+        if self.cursor < cursor {
+            return Err(format!(
+                "the page's cursor {} is behind the stored cursor {cursor}",
+                self.cursor
+            ));
+        }
+        let mut last = cursor;
+        for change in &self.changes {
+            if change.seq <= last {
+                return Err(format!(
+                    "change {} is out of order (after {last})",
+                    change.seq
+                ));
+            }
+            if change.seq > self.cursor {
+                return Err(format!(
+                    "change {} lies beyond the page's cursor {}",
+                    change.seq, self.cursor
+                ));
+            }
+            last = change.seq;
+            if let ChangeKind::Upsert { entity } = &change.kind {
+                entity
+                    .validate()
+                    .map_err(|e| format!("change {}: {e}", change.seq))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The body of `POST /v1/ops`: the agent's ops, applied in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpsRequest {
+    pub ops: Vec<Op>,
+}
+
 /// `GET /v1/recent?conversations=N`: the agent's most recently active conversations with their
 /// contacts, latest messages and events, plus the agents, teams and views they refer to, as the
 /// feed has them at `head`. A first sync stores it before the feed, so the agent can work on

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use outpost_protocol::{
-    Agent, AgentId, ClientFrame, ErrorBody, ErrorCode, Millis, Op, OpResult, Presence, StreamFrame,
+    Agent, AgentId, ClientFrame, ErrorBody, ErrorCode, Millis, OpResult, Presence, StreamFrame,
 };
 use serde::{Deserialize, Serialize};
 
@@ -547,11 +547,6 @@ async fn recent<S: Storage>(
     Ok(([(header::CONTENT_TYPE, "application/json")], snapshot).into_response())
 }
 
-#[derive(Deserialize)]
-struct OpsRequest {
-    ops: Vec<Op>,
-}
-
 #[derive(Serialize, Deserialize)]
 pub struct OpsResponse {
     pub results: Vec<OpResult>,
@@ -560,7 +555,7 @@ pub struct OpsResponse {
 async fn ops<S: Storage>(
     State(app): State<Arc<App<S>>>,
     Authed(agent): Authed,
-    Body(req): Body<OpsRequest>,
+    Body(req): Body<outpost_protocol::OpsRequest>,
 ) -> Result<Json<OpsResponse>, ApiError> {
     if req.ops.len() > MAX_OPS_PER_REQUEST {
         return Err(ApiError::new(

@@ -621,14 +621,9 @@ fn inbound_files<T: Tx>(
     Ok(out)
 }
 
-/// Stores an inbound message: finds or creates its contact and conversation, and applies the
-/// rules (a message reopens a closed conversation, wakes a snoozed one, waits for our reply).
-pub fn inbound<S: Storage>(
-    storage: &S,
-    (channel_id, channel): (uuid::Uuid, ChannelKind),
-    msg: &Inbound,
-    now: Millis,
-) -> Result<MessageId, OpError> {
+/// What can be said of an inbound message before anything is stored: it has text or a file,
+/// not too many files, a sender, and on phone channels a sender that is a phone number.
+pub fn check_inbound(channel: ChannelKind, msg: &Inbound) -> Result<(), OpError> {
     if msg.text.trim().is_empty() && msg.attachments.is_empty() {
         return Err(ValidationError {
             field: "text",
@@ -656,6 +651,18 @@ pub fn inbound<S: Storage>(
     if matches!(channel, ChannelKind::Whatsapp | ChannelKind::Sms) {
         outpost_protocol::limits::check_phone("from", &msg.from)?;
     }
+    Ok(())
+}
+
+/// Stores an inbound message: finds or creates its contact and conversation, and applies the
+/// rules (a message reopens a closed conversation, wakes a snoozed one, waits for our reply).
+pub fn inbound<S: Storage>(
+    storage: &S,
+    (channel_id, channel): (uuid::Uuid, ChannelKind),
+    msg: &Inbound,
+    now: Millis,
+) -> Result<MessageId, OpError> {
+    check_inbound(channel, msg)?;
     storage.write(|tx| {
         let message_id = MessageId(msg.id.unwrap_or_else(uuid::Uuid::now_v7));
         if tx.get(EntityRef::Message(message_id))?.is_some() {

@@ -533,37 +533,9 @@ impl Store {
     }
 }
 
-/// A page must move forward: every change after the cursor, in strictly increasing order, none
-/// past the page's own cursor, every entity valid.
+/// A page must move forward (see [`ChangesPage::check`]).
 fn check_page(page: &ChangesPage, cursor: u64) -> Result<()> {
-    if page.cursor < cursor {
-        return Err(Error::BadChanges(format!(
-            "the page's cursor {} is behind the stored cursor {cursor}",
-            page.cursor
-        )));
-    }
-    let mut last = cursor;
-    for change in &page.changes {
-        if change.seq <= last {
-            return Err(Error::BadChanges(format!(
-                "change {} is out of order (after {last})",
-                change.seq
-            )));
-        }
-        if change.seq > page.cursor {
-            return Err(Error::BadChanges(format!(
-                "change {} lies beyond the page's cursor {}",
-                change.seq, page.cursor
-            )));
-        }
-        last = change.seq;
-        if let ChangeKind::Upsert { entity } = &change.kind {
-            entity
-                .validate()
-                .map_err(|e| Error::BadChanges(format!("change {}: {e}", change.seq)))?;
-        }
-    }
-    Ok(())
+    page.check(cursor).map_err(Error::BadChanges)
 }
 
 #[cfg(test)]
