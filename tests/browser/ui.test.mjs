@@ -650,3 +650,62 @@ test("notification settings: the agent's choices, quiet hours and do-not-disturb
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test("account: a new password signs the agent's other sessions out, and signing out everywhere ends them all", async () => {
+  const login = (password) =>
+    fetch(`${w.base}/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: OWNER.email, password }),
+    });
+  const me = (token) => fetch(`${w.base}/v1/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+  // Another desktop of the same agent.
+  const elsewhere = (await (await login(OWNER.password)).json()).token;
+  assert.equal(await me(elsewhere), 200);
+
+  const page = await w.page();
+  await signIn(page, w);
+  await page.getByRole("button", { name: "Account" }).click();
+  const dialog = page.getByRole("dialog", { name: "Your account" });
+  await dialog.getByLabel("Current password").fill("not-the-password");
+  await dialog.getByLabel("New password", { exact: true }).fill("uma-senha-nova-2026");
+  await dialog.getByLabel("New password again").fill("uma-senha-diferente");
+  await dialog.getByRole("button", { name: "Change password" }).click();
+  await dialog.getByRole("alert").filter({ hasText: "The two new passwords differ." }).waitFor();
+  await dialog.getByLabel("New password again").fill("uma-senha-nova-2026");
+  await dialog.getByRole("button", { name: "Change password" }).click();
+  await dialog.getByRole("alert").filter({ hasText: "The current password is wrong." }).waitFor();
+  await shot(page, "account-dialog");
+  await dialog.getByLabel("Current password").fill(OWNER.password);
+  await dialog.getByRole("button", { name: "Change password" }).click();
+  await dialog.getByRole("status").filter({ hasText: "Password changed" }).waitFor();
+  assert.equal(await me(elsewhere), 401, "the other desktop was signed out");
+  assert.equal((await login(OWNER.password)).status, 401, "the old password no longer works");
+  // This desktop goes on; the password goes back for the other tests.
+  await dialog.getByLabel("Current password").fill("uma-senha-nova-2026");
+  await dialog.getByLabel("New password", { exact: true }).fill(OWNER.password);
+  await dialog.getByLabel("New password again").fill(OWNER.password);
+  await dialog.getByRole("button", { name: "Change password" }).click();
+  await dialog.getByRole("status").filter({ hasText: "Password changed" }).waitFor();
+
+  const another = (await (await login(OWNER.password)).json()).token;
+  await dialog.getByRole("button", { name: "Sign out everywhere" }).click();
+  await page.getByRole("button", { name: /sign in/i }).waitFor();
+  assert.equal(await page.getByRole("dialog").count(), 0, "the dialog went with the session");
+  assert.equal(await me(another), 401, "every session ended");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+
+  // Looked at in the dark theme and in Portuguese.
+  for (const [locale, scheme, name, button, title] of [
+    ["en-US", "dark", "account-dialog-dark", "Account", "Your account"],
+    ["pt-BR", "light", "account-dialog-pt", "Conta", "Sua conta"],
+  ]) {
+    const p = await w.page(locale, scheme);
+    await signIn(p, w);
+    await p.getByRole("button", { name: button }).click();
+    await p.getByRole("dialog", { name: title }).waitFor();
+    await shot(p, name);
+    await p.context().close();
+  }
+});

@@ -14,6 +14,7 @@ import { useEvents } from "./lib/events";
 import { useInterfaceState } from "./lib/interface";
 import { showInBrowser } from "./lib/browserNotify";
 import { NotifySettingsDialog } from "./components/NotifySettingsDialog";
+import { AccountDialog } from "./components/AccountDialog";
 import { ShortcutHelp, useShortcuts, type ShortcutAction } from "./components/Shortcuts";
 
 /** What the main pane shows: a view's conversations, or a folder's messages. */
@@ -75,6 +76,7 @@ function Workspace({
   const [listed, setListed] = useState<string[]>([]);
   const [help, setHelp] = useState(false);
   const [notifying, setNotifying] = useState(false);
+  const [account, setAccount] = useState(false);
   const [writing, setWriting] = useState(false);
   const onShortcut = useCallback(
     (a: ShortcutAction) => {
@@ -142,9 +144,20 @@ function Workspace({
       ) : (
         <FolderView bridge={bridge} folder={place.folder} onOpenConversation={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />
       )}
-      <StatusBar status={status} progress={progress} session={session} bridge={bridge} onSignedOut={onSignedOut} onHelp={() => setHelp(true)} onNotifications={() => setNotifying(true)} />
+      <StatusBar status={status} progress={progress} session={session} bridge={bridge} onSignedOut={onSignedOut} onHelp={() => setHelp(true)} onNotifications={() => setNotifying(true)} onAccount={() => setAccount(true)} />
       {help && <ShortcutHelp onClose={() => setHelp(false)} />}
       {notifying && <NotifySettingsDialog bridge={bridge} onClose={() => setNotifying(false)} />}
+      {account && session.agent && (
+        <AccountDialog
+          bridge={bridge}
+          email={session.agent.email}
+          onClose={() => setAccount(false)}
+          onSignedOut={() => {
+            setAccount(false);
+            onSignedOut();
+          }}
+        />
+      )}
       {writing && <WriteFirst bridge={bridge} onClose={() => setWriting(false)} onStarted={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />}
     </div>
   );

@@ -333,6 +333,32 @@ impl App {
         Response::Done
     }
 
+    /// The signed-in session's syncer, from the token in the keyring.
+    async fn syncer(&self) -> Result<Syncer, Response> {
+        let client = match &*self.signed.lock().await {
+            Some(s) => s.client.clone(),
+            None => return Err(error(ErrorCode::Unauthenticated, "Sign in first.")),
+        };
+        match Syncer::resume_saved(client, self.keyring.clone()).await {
+            Ok(Some(syncer)) => Ok(syncer),
+            Ok(None) => Err(error(ErrorCode::Unauthenticated, "Sign in again.")),
+            Err(e) => Err(sync_error(e)),
+        }
+    }
+
+    /// Ends every session of the agent at the server, then signs out here as [`Self::sign_out`]
+    /// does. If the server cannot be reached, nothing changes: the agent is told, and may retry.
+    async fn sign_out_everywhere(&self) -> Response {
+        let syncer = match self.syncer().await {
+            Ok(s) => s,
+            Err(answer) => return answer,
+        };
+        if let Err(e) = syncer.sign_out_everywhere().await {
+            return sync_error(e);
+        }
+        self.sign_out().await
+    }
+
     /// Answers a request from the UI.
     pub async fn handle(&self, request: Request) -> Response {
         match request {
@@ -345,6 +371,16 @@ impl App {
                 password,
             } => self.sign_in(&server, &email, &password).await,
             Request::SignOut => self.sign_out().await,
+            Request::SignOutEverywhere => self.sign_out_everywhere().await,
+            Request::ChangePassword { current, new } => match self.syncer().await {
+                Ok(syncer) => match syncer.change_password(&current.0, &new.0).await {
+                    Ok(()) => Response::Done,
+                    // A wrong current password is a refusal to show, not a signed-out session.
+                    Err(SyncError::Refused(why)) => error(ErrorCode::NotAllowed, why),
+                    Err(e) => sync_error(e),
+                },
+                Err(answer) => answer,
+            },
             Request::Presence { frame } => match &*self.signed.lock().await {
                 Some(s) => {
                     s.engine.presence(frame);

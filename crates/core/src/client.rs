@@ -116,6 +116,13 @@ pub enum Request {
     },
     /// Signs out: the server session ends, the keyring forgets the token; the mirror stays.
     SignOut,
+    /// Ends every session of the agent (their other desktops too), then signs out here.
+    SignOutEverywhere,
+    /// A new password, the current one asked again; the agent's other sessions end.
+    ChangePassword {
+        current: Password,
+        new: Password,
+    },
     /// Tells the other agents that this one is typing, or which conversation it has open.
     Presence {
         frame: ClientFrame,
@@ -703,6 +710,8 @@ impl Client {
             Request::Session
             | Request::SignIn { .. }
             | Request::SignOut
+            | Request::SignOutEverywhere
+            | Request::ChangePassword { .. }
             | Request::Presence { .. } => {
                 return Err(crate::Error::NotFound(
                     "Signing in and out (the app's requests)".into(),

@@ -303,6 +303,41 @@ impl Syncer {
         self.forget_token().await
     }
 
+    /// Ends every session of the agent at the server, this one included, and forgets the token.
+    pub async fn sign_out_everywhere(self) -> Result<(), SyncError> {
+        let answer = self
+            .http
+            .post(format!("{}/v1/auth/logout-everywhere", self.session.server))
+            .bearer_auth(&self.session.token)
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(network)?;
+        if !answer.status().is_success() {
+            return Err(error_of(answer).await);
+        }
+        self.forget_token().await
+    }
+
+    /// A new password for the agent, the current one asked again. The server ends the agent's
+    /// other sessions; this one goes on.
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<(), SyncError> {
+        let answer = self
+            .http
+            .post(format!("{}/v1/auth/password", self.session.server))
+            .bearer_auth(&self.session.token)
+            .timeout(self.timeout)
+            .json(&serde_json::json!({ "current_password": current, "new_password": new }))
+            .send()
+            .await
+            .map_err(network)?;
+        if answer.status().is_success() {
+            Ok(())
+        } else {
+            Err(error_of(answer).await)
+        }
+    }
+
     /// The server ended the session: the token is useless, so the keyring forgets it.
     pub(crate) async fn forget_token(&self) -> Result<(), SyncError> {
         if let Some(k) = self.keyring.clone() {

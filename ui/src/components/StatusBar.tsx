@@ -12,6 +12,7 @@ export function StatusBar({
   onSignedOut,
   onHelp,
   onNotifications,
+  onAccount,
 }: {
   status: SyncStatus;
   progress: { stored: number; total: number } | null;
@@ -20,6 +21,7 @@ export function StatusBar({
   onSignedOut: () => void;
   onHelp: () => void;
   onNotifications: () => void;
+  onAccount: () => void;
 }) {
   const { t, i18n } = useTranslation();
   const [availability, setAvailability] = useState<Availability | null>(null);
@@ -66,6 +68,9 @@ export function StatusBar({
       </label>
       <button type="button" className="link" onClick={onNotifications}>
         {t("notify.button")}
+      </button>
+      <button type="button" className="link" onClick={onAccount}>
+        {t("account.button")}
       </button>
       <button type="button" className="link" onClick={onHelp} aria-keyshortcuts="?">
         {t("shortcuts.title")}
