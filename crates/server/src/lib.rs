@@ -2,7 +2,8 @@
 //! channels, enforces the product's rules and permissions, and serves the sync protocol the
 //! desktop clients speak (see ../shared/ARCHITECTURE.md):
 //!
-//! - `POST /v1/auth/login`, `POST /v1/auth/logout`, `GET /v1/me`;
+//! - `POST /v1/auth/login`, `POST /v1/auth/logout`, `POST /v1/auth/logout-everywhere`,
+//!   `POST /v1/auth/password`, `GET /v1/me`;
 //! - `GET /v1/changes?after=SEQ&limit=N`: the change feed, as the caller may see it;
 //! - `POST /v1/ops`: agents' actions, idempotent by op id;
 //! - `GET /v1/stream`: a WebSocket saying "changed up to seq N" right after each commit;
@@ -10,7 +11,14 @@
 //!   message's files to whoever may see its conversation;
 //! - `POST /v1/channels/{id}/inbound`: a channel's webhook for customers' messages, and
 //!   `PUT /v1/channels/{id}/files/{file}` for the files they send (uploaded first, then named by
-//!   the message's `attachments: [{ "file": id, "name": … }]`).
+//!   the message's `attachments: [{ "file": id, "name": … }]`);
+//! - `POST /v1/admin/teams`, `POST /v1/admin/agents`, `PATCH /v1/admin/agents/{id}` (role,
+//!   visibility, teams, disabled): owners and admins.
+//!
+//! The server is the authority: an agent can neither read nor change what they may not see (a
+//! new entity's id must be new to the whole workspace; see `workspace.rs`), sessions that end
+//! close their streams at once, and no one client's flood (sign-ins, connections, ops, frames,
+//! uploads) costs the others: see `auth.rs`, `serve.rs`, `throttle.rs` and `files.rs`.
 
 pub mod auth;
 pub mod channels;
