@@ -7,10 +7,10 @@
 //! ids derived from the op id.
 
 use crate::{
-    Action, Actor, ActorKind, Agent, ChannelIdentity, ChannelKind, Contact, ContactId,
-    Conversation, ConversationEvent, ConversationId, ConversationState, Direction, Entity,
-    EntityRef, ErrorCode, EventId, EventKind, Message, MessageId, MessageStatus, Millis, Op,
-    Sender, SenderKind, StatusStamp, TemplateRef, ValidationError,
+    Action, Actor, ActorKind, Agent, ChannelKind, Contact, ContactId, Conversation,
+    ConversationEvent, ConversationId, ConversationState, Direction, Entity, EntityRef, ErrorCode,
+    EventId, EventKind, Message, MessageId, MessageStatus, Millis, Op, Sender, SenderKind,
+    StatusStamp, TemplateRef, ValidationError,
     rules::{self, RuleError, refuse},
 };
 use uuid::Uuid;
@@ -318,7 +318,7 @@ pub fn apply<W: Workspace>(
             if !is_new(w, EntityRef::Message(*message_id), &mode)? {
                 return Ok(());
             }
-            let mut c = conversation(w, *conversation_id)?;
+            let c = conversation(w, *conversation_id)?;
             check_text_for(c.channel, text)?;
             if check_window && template.is_none() && !window_open_at(w, &c, now)? {
                 return Err(rules::window_closed(&c).into());
@@ -334,10 +334,7 @@ pub fn apply<W: Workspace>(
             );
             m.attachments = named(attachments);
             m.reply_to = *reply_to;
-            w.put(&Entity::Message(m.clone()))?;
-            let events = rules::on_reply(&mut c, &m);
-            w.put(&Entity::Conversation(c.clone()))?;
-            timeline.record(w, c.id, events)?;
+            reply(w, &mut timeline, c, m)?;
         }
         Action::ScheduleMessage {
             message_id,
@@ -499,41 +496,12 @@ pub fn apply<W: Workspace>(
                     MessageStatus::Pending,
                     at,
                 );
-                w.put(&Entity::Message(m.clone()))?;
-                let events = rules::on_reply(&mut c, &m);
-                w.put(&Entity::Conversation(c.clone()))?;
-                timeline.record(w, c.id, events)?;
+                reply(w, &mut timeline, c, m)?;
                 return finish(w, op, &mode, at);
             }
             let new_contact = known.is_none();
-            let phone_channel = matches!(channel, ChannelKind::Whatsapp | ChannelKind::Sms);
-            let contact = known.unwrap_or_else(|| Contact {
-                id: *contact_id,
-                name: address.clone(),
-                phone: if phone_channel {
-                    address.clone()
-                } else {
-                    String::new()
-                },
-                email: if *channel == ChannelKind::Email {
-                    address.clone()
-                } else {
-                    String::new()
-                },
-                country: String::new(),
-                language: String::new(),
-                avatar_url: String::new(),
-                identities: vec![ChannelIdentity {
-                    channel: *channel,
-                    address: address.clone(),
-                }],
-                tags: Vec::new(),
-                fields: Default::default(),
-                private_comment: String::new(),
-                bot_enabled: false,
-                active_flow: None,
-                created_at: at,
-            });
+            let contact = known
+                .unwrap_or_else(|| Contact::reached_at(*contact_id, *channel, address, "", at));
             let mut c = Conversation {
                 id: *conversation_id,
                 contact_id: contact.id,
@@ -770,6 +738,20 @@ pub fn apply<W: Workspace>(
         }
     }
     finish(w, op, &mode, at)
+}
+
+/// The agent's message goes out in `c`: stored, with the reply rule's effects on the
+/// conversation and in its timeline.
+fn reply<W: Workspace>(
+    w: &mut W,
+    timeline: &mut Timeline,
+    mut c: Conversation,
+    m: Message,
+) -> Result<(), W::Error> {
+    w.put(&Entity::Message(m.clone()))?;
+    let events = rules::on_reply(&mut c, &m);
+    w.put(&Entity::Conversation(c.clone()))?;
+    timeline.record(w, c.id, events)
 }
 
 /// A refused send replayed (`Mode::Wedged`) leaves its message in Failed, with the reason.

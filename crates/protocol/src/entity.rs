@@ -95,6 +95,50 @@ pub struct Contact {
     pub created_at: Millis,
 }
 
+impl Contact {
+    /// A contact first met at `address` on `channel` (an inbound message, or an agent writing
+    /// first): the address is their phone on phone channels and their email on email; `name`
+    /// is the address when the channel gave none.
+    pub fn reached_at(
+        id: ContactId,
+        channel: crate::ChannelKind,
+        address: &str,
+        name: &str,
+        at: Millis,
+    ) -> Contact {
+        use crate::ChannelKind as K;
+        let on = |yes: bool| {
+            if yes {
+                address.to_owned()
+            } else {
+                String::new()
+            }
+        };
+        Contact {
+            id,
+            name: match name.trim() {
+                "" => address.to_owned(),
+                name => name.to_owned(),
+            },
+            phone: on(matches!(channel, K::Whatsapp | K::Sms)),
+            email: on(channel == K::Email),
+            country: String::new(),
+            language: String::new(),
+            avatar_url: String::new(),
+            identities: vec![ChannelIdentity {
+                channel,
+                address: address.to_owned(),
+            }],
+            tags: Vec::new(),
+            fields: BTreeMap::new(),
+            private_comment: String::new(),
+            bot_enabled: false,
+            active_flow: None,
+            created_at: at,
+        }
+    }
+}
+
 /// Open, closed or snoozed: a conversation is always in exactly one of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]

@@ -383,31 +383,16 @@ async fn main() -> Result<(), Error> {
         ws.next().await.ok_or("no first frame")??;
         streams.push(ws);
     }
-    let rounds = 50;
-    let mut samples = Vec::with_capacity(rounds * clients);
-    for round in 0..rounds {
-        let posted = Instant::now();
-        let r = http
-            .post(format!("{base}/v1/channels/{channel}/inbound"))
-            .header("x-outpost-channel-secret", "bench-secret")
-            .json(&json!({ "from": format!("cliente_{round}"), "text": "Olá?" }))
-            .send()
-            .await?;
-        assert_eq!(r.status(), 200);
-        let target = storage.seq()?;
-        let waits = streams.iter_mut().map(|ws| async move {
-            loop {
-                let frame = ws.next().await.ok_or("stream ended")??;
-                let v: serde_json::Value = serde_json::from_str(frame.to_text()?)?;
-                if v["type"] == "changed" && v["seq"].as_u64().unwrap_or(0) >= target {
-                    return Ok::<_, Error>(posted.elapsed());
-                }
-            }
-        });
-        for d in futures_util::future::join_all(waits).await {
-            samples.push(d?);
-        }
-    }
+    let mut samples = inbound_to_changed(
+        &http,
+        &base,
+        channel,
+        &*storage,
+        &mut streams,
+        "cliente",
+        50,
+    )
+    .await?;
     rows.push((
         format!("fan-out: inbound message -> frame at {clients} clients"),
         format!("p99 {}", ms(percentile(&mut samples, 0.99))),
@@ -442,32 +427,10 @@ async fn main() -> Result<(), Error> {
                         .await?;
                 }
             }
-            let mut samples = Vec::new();
-            for round in 0..20 {
-                let posted = Instant::now();
-                let r = http
-                    .post(format!("{base}/v1/channels/{channel}/inbound"))
-                    .header("x-outpost-channel-secret", "bench-secret")
-                    .json(
-                        &json!({ "from": format!("typing_{with_flood}_{round}"), "text": "Olá?" }),
-                    )
-                    .send()
+            let label = format!("typing_{with_flood}");
+            let mut samples =
+                inbound_to_changed(&http, &base, channel, &*storage, &mut streams, &label, 20)
                     .await?;
-                assert_eq!(r.status(), 200);
-                let target = storage.seq()?;
-                let waits = streams.iter_mut().map(|ws| async move {
-                    loop {
-                        let frame = ws.next().await.ok_or("stream ended")??;
-                        let v: serde_json::Value = serde_json::from_str(frame.to_text()?)?;
-                        if v["type"] == "changed" && v["seq"].as_u64().unwrap_or(0) >= target {
-                            return Ok::<_, Error>(posted.elapsed());
-                        }
-                    }
-                });
-                for d in futures_util::future::join_all(waits).await {
-                    samples.push(d?);
-                }
-            }
             rows.push((
                 format!(
                     "changed at {clients} clients, {} typing flood",
@@ -493,6 +456,47 @@ async fn main() -> Result<(), Error> {
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+type Stream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// `rounds` customers' messages posted to the webhook, each timed until every stream says
+/// `changed` at or past its commit.
+async fn inbound_to_changed<S: Storage>(
+    http: &reqwest::Client,
+    base: &str,
+    channel: uuid::Uuid,
+    storage: &S,
+    streams: &mut [Stream],
+    from: &str,
+    rounds: usize,
+) -> Result<Vec<Duration>, Error> {
+    let mut samples = Vec::with_capacity(rounds * streams.len());
+    for round in 0..rounds {
+        let posted = Instant::now();
+        let r = http
+            .post(format!("{base}/v1/channels/{channel}/inbound"))
+            .header("x-outpost-channel-secret", "bench-secret")
+            .json(&json!({ "from": format!("{from}_{round}"), "text": "Olá?" }))
+            .send()
+            .await?;
+        assert_eq!(r.status(), 200);
+        let target = storage.seq()?;
+        let waits = streams.iter_mut().map(|ws| async move {
+            loop {
+                let frame = ws.next().await.ok_or("stream ended")??;
+                let v: serde_json::Value = serde_json::from_str(frame.to_text()?)?;
+                if v["type"] == "changed" && v["seq"].as_u64().unwrap_or(0) >= target {
+                    return Ok::<_, Error>(posted.elapsed());
+                }
+            }
+        });
+        for d in futures_util::future::join_all(waits).await {
+            samples.push(d?);
+        }
+    }
+    Ok(samples)
 }
 
 fn bench_agent(name: &str) -> Agent {

@@ -10,10 +10,10 @@
 use outpost_protocol::apply::{self, Glance, Mode, Workspace};
 use outpost_protocol::rules::{self, RuleError};
 use outpost_protocol::{
-    Actor, ActorKind, Agent, ChannelIdentity, ChannelKind, Contact, ContactId, Conversation,
-    ConversationEvent, ConversationId, ConversationState, Direction, Entity, EntityRef, ErrorCode,
-    EventId, EventKind, Message, MessageId, MessageStatus, Millis, Op, OpOutcome, OpResult, Sender,
-    SenderKind, StatusStamp, ValidationError,
+    Actor, ActorKind, Agent, ChannelKind, Contact, ContactId, Conversation, ConversationEvent,
+    ConversationId, ConversationState, Direction, Entity, EntityRef, ErrorCode, EventId, EventKind,
+    Message, MessageId, MessageStatus, Millis, Op, OpOutcome, OpResult, Sender, SenderKind,
+    StatusStamp, ValidationError,
 };
 
 use crate::storage::{Storage, StorageError, Tx, Uploader};
@@ -665,7 +665,8 @@ pub fn inbound<S: Storage>(
     check_inbound(channel, msg)?;
     storage.write(|tx| {
         let message_id = MessageId(msg.id.unwrap_or_else(uuid::Uuid::now_v7));
-        if tx.get(EntityRef::Message(message_id))?.is_some() {
+        // Delivered twice (or its id ever used): stored once, never brought back.
+        if tx.ever_stored(EntityRef::Message(message_id))? {
             return Ok(message_id);
         }
         let attachments = inbound_files(&*tx, channel_id, &msg.attachments)?;
@@ -675,38 +676,9 @@ pub fn inbound<S: Storage>(
                 _ => return Err(OpError::NotFound("The contact".into())),
             },
             None => {
-                let phone_channel = matches!(channel, ChannelKind::Whatsapp | ChannelKind::Sms);
-                let k = Contact {
-                    id: ContactId::new(),
-                    name: if msg.name.trim().is_empty() {
-                        msg.from.clone()
-                    } else {
-                        msg.name.trim().to_owned()
-                    },
-                    phone: if phone_channel {
-                        msg.from.clone()
-                    } else {
-                        String::new()
-                    },
-                    email: if channel == ChannelKind::Email {
-                        msg.from.clone()
-                    } else {
-                        String::new()
-                    },
-                    country: String::new(),
-                    language: String::new(),
-                    avatar_url: String::new(),
-                    identities: vec![ChannelIdentity {
-                        channel,
-                        address: msg.from.clone(),
-                    }],
-                    tags: Vec::new(),
-                    fields: Default::default(),
-                    private_comment: String::new(),
-                    bot_enabled: true,
-                    active_flow: None,
-                    created_at: now,
-                };
+                let mut k =
+                    Contact::reached_at(ContactId::new(), channel, &msg.from, &msg.name, now);
+                k.bot_enabled = true;
                 k.validate()?;
                 tx.put(&Entity::Contact(k.clone()))?;
                 k
