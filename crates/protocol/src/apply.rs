@@ -320,6 +320,12 @@ pub fn apply<W: Workspace>(
             }
             let c = conversation(w, *conversation_id)?;
             check_text_for(c.channel, text)?;
+            // What it quotes is a message of this conversation, never one named from elsewhere.
+            if let Some(quoted) = reply_to
+                && find_message(w, *quoted)?.is_none_or(|q| q.conversation_id != c.id)
+            {
+                return Err(W::not_found("The message replied to"));
+            }
             if check_window && template.is_none() && !window_open_at(w, &c, now)? {
                 return Err(rules::window_closed(&c).into());
             }

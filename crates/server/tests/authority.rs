@@ -940,3 +940,41 @@ async fn test_an_upload_no_message_names_is_removed_after_a_day() {
     assert!(gone, "the unclaimed upload is still there");
     assert_eq!(status(kept).await, 200, "a message's file stays");
 }
+
+#[tokio::test]
+async fn test_a_reply_quotes_only_a_message_of_its_own_conversation() {
+    let h = harness().await;
+    let secret = h.customer_writes("5511911110014", "Dados sigilosos").await;
+    let mine = h.customer_writes("5511911110015", "Oi").await;
+    let owner = h.login(&h.owner).await;
+    let theirs = h.conversation_of(&owner, secret).await;
+    let c = h.conversation_of(&owner, mine).await;
+    applied(
+        &h.ops(
+            &owner,
+            vec![
+                Action::Assign {
+                    conversation_id: theirs.id,
+                    assignee: Some(h.other.id),
+                },
+                Action::Assign {
+                    conversation_id: c.id,
+                    assignee: Some(h.own_only.id),
+                },
+            ],
+        )
+        .await,
+    );
+    let paula = h.login(&h.own_only).await;
+    let quoting = |reply_to| Action::SendMessage {
+        message_id: MessageId::new(),
+        conversation_id: c.id,
+        text: "Respondendo".into(),
+        attachments: vec![],
+        template: None,
+        reply_to: Some(reply_to),
+    };
+    let r = h.ops(&paula, vec![quoting(secret)]).await;
+    assert_eq!(refused(&r).0, ErrorCode::NotFound);
+    applied(&h.ops(&paula, vec![quoting(mine)]).await);
+}
