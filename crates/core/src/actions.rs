@@ -26,6 +26,16 @@ impl Workspace for Tx<'_> {
         self.conversations_of_contact(contact)
     }
 
+    /// Writing first to a number or an email the mirror knows continues with its contact, as
+    /// the server does (other channels' addresses live only in the server's identities).
+    fn contact_with_identity(
+        &self,
+        channel: outpost_protocol::ChannelKind,
+        address: &str,
+    ) -> Result<Option<outpost_protocol::Contact>> {
+        self.contact_reached_at(channel, address)
+    }
+
     fn put(&mut self, e: &Entity) -> Result<()> {
         self.put_entity(e)
     }

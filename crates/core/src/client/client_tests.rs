@@ -263,3 +263,42 @@ fn test_first_sync_summarises_and_refusals_notify() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].body, "Availability is set by your supervisor.");
 }
+
+#[test]
+fn test_writing_first_to_a_known_number_continues_its_open_conversation_at_once() {
+    let me = agent("Ana", Role::Agent, Visibility::Unrestricted, vec![]);
+    let mut f = Fixture::new(&me);
+    let mut k = contact("Eva");
+    k.identities = vec![ChannelIdentity {
+        channel: ChannelKind::Whatsapp,
+        address: k.phone.clone(),
+    }];
+    let mut c = conversation(&k, T0);
+    let m = incoming(&c, "Oi", T0 - HOUR);
+    rules::on_incoming(&mut c, &m);
+    f.server_upsert(vec![
+        Entity::Contact(k.clone()),
+        Entity::Message(m),
+        Entity::Conversation(c.clone()),
+    ]);
+    let message_id = MessageId::new();
+    let fresh_conversation = ConversationId::new();
+    f.act(Action::WriteFirst {
+        conversation_id: fresh_conversation,
+        contact_id: ContactId::new(),
+        message_id,
+        channel: ChannelKind::Whatsapp,
+        address: k.phone.clone(),
+        text: "Olá de novo".into(),
+        template: None,
+    })
+    .unwrap();
+    assert!(
+        f.conversation(fresh_conversation).is_none(),
+        "no second conversation"
+    );
+    let continued = f.conversation(c.id).unwrap();
+    assert_eq!(continued.assignee, Some(me.id), "the reply rule");
+    assert_eq!(continued.last_message_preview, "Olá de novo");
+    assert!(!continued.unanswered);
+}

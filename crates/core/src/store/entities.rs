@@ -340,6 +340,36 @@ impl Tx<'_> {
         get_contact(&self.tx, id)
     }
 
+    /// The contact the mirror holds whose identity on `channel` is `address` (phone and email
+    /// channels: found by the address kept in its phone or email column).
+    pub fn contact_reached_at(
+        &self,
+        channel: ChannelKind,
+        address: &str,
+    ) -> Result<Option<Contact>> {
+        let column = match channel {
+            ChannelKind::Whatsapp | ChannelKind::Sms => "phone",
+            ChannelKind::Email => "email",
+            _ => return Ok(None),
+        };
+        let rows: Vec<String> = self
+            .tx
+            .prepare_cached(&format!("SELECT data FROM contacts WHERE {column} = ?1"))?
+            .query_map([address], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for data in rows {
+            let contact: Contact = serde_json::from_str(&data)?;
+            if contact
+                .identities
+                .iter()
+                .any(|i| i.channel == channel && i.address == address)
+            {
+                return Ok(Some(contact));
+            }
+        }
+        Ok(None)
+    }
+
     /// The contact's conversations the mirror holds, at a glance.
     pub fn conversations_of_contact(
         &self,
