@@ -339,9 +339,9 @@ pub fn apply_in<T: Tx>(
 /// ops. Many agents' sends share a commit (and its fsync); one agent's batch of 500 is
 /// interleaved with everyone else's, so it never holds another agent's write for more than one
 /// group. Each request's ops still apply in their order, each judged alone (a refusal undoes
-/// only its own effects). If a group's transaction fails, every request in it is answered with
-/// the error: what earlier groups committed stays, and the desktop's retry (same op ids) gets
-/// those first results back.
+/// only its own effects). If a group's transaction fails, its ops are applied again one
+/// transaction each, so a failure reaches only its own request: what committed stays, and the
+/// desktop's retry (same op ids) gets those first results back.
 pub struct Committer {
     jobs: std::sync::mpsc::Sender<Job>,
 }
@@ -440,13 +440,32 @@ fn write_groups<S: Storage>(storage: &S, queue: &std::sync::mpsc::Receiver<Job>)
                 pending = still;
             }
             Err(e) => {
-                tracing::error!(error = %e, "a group of ops failed; its requests are answered with the error");
+                // The group rolled back whole: its ops are applied again one transaction each,
+                // so that only the request whose op fails is answered with the error.
+                tracing::warn!(error = %e, "a group of ops failed; applying them one by one");
                 let mut still = std::collections::VecDeque::with_capacity(pending.len());
-                for (job, mark) in pending.drain(..).zip(marks) {
-                    if job.results.len() > mark {
-                        let _gone = job.answer.send(Err(StorageError::Invalid(e.to_string())));
-                    } else {
-                        still.push_back(job);
+                for (mut job, mark) in pending.drain(..).zip(marks) {
+                    let upto = job.results.len();
+                    job.results.truncate(mark);
+                    let mut failed = None;
+                    for op in &job.ops[mark..upto] {
+                        match apply_op(storage, &job.agent, op, job.now) {
+                            Ok(result) => job.results.push(result),
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    match failed {
+                        Some(e) => {
+                            tracing::error!(error = %e, agent = %job.agent.id.0, "an op failed at the server");
+                            let _gone = job.answer.send(Err(e));
+                        }
+                        None if job.results.len() == job.ops.len() => {
+                            let _gone = job.answer.send(Ok(job.results));
+                        }
+                        None => still.push_back(job),
                     }
                 }
                 pending = still;
