@@ -386,7 +386,10 @@ test("scheduled messages are edited and rescheduled from their folder", async ()
   const page = await w.page();
   await signIn(page, w);
   await page.locator("nav.sidebar").getByRole("button", { name: /^Scheduled/ }).click();
-  const row = page.locator(".folder-row").first();
+  // Free text three days ahead: on a channel without a 24-hour window (on WhatsApp, Instagram and
+  // Messenger the window would have closed by then, and the edit is refused).
+  const windowed = page.locator(".channel", { hasText: /^(WhatsApp|Instagram|Messenger)$/ });
+  const row = page.locator(".folder-row").filter({ hasNot: windowed }).first();
   await row.waitFor();
   await row.getByRole("button", { name: "Edit" }).click();
   await row.getByLabel("Text").fill("Lembrete: sua consulta é amanhã às 10h.");
@@ -397,6 +400,19 @@ test("scheduled messages are edited and rescheduled from their folder", async ()
   const edited = await w.atServer("the edit", (feed) => feed.find((c) => c.entity?.type === "message" && c.entity.data?.text === "Lembrete: sua consulta é amanhã às 10h."));
   assert.equal(edited.entity.data.status, "scheduled");
   assert.ok(Math.abs(edited.entity.data.send_at - later.getTime()) < 120_000, "rescheduled to the chosen minute");
+  // On WhatsApp, free text moved past the 24-hour window is refused, and says why.
+  const whatsapp = page.locator(".folder-row").filter({ has: page.locator(".channel", { hasText: /^WhatsApp$/ }) }).first();
+  {
+    assert.ok((await whatsapp.count()) > 0, "the demo has a scheduled WhatsApp message");
+    const before = await whatsapp.locator(".text").innerText();
+    await whatsapp.getByRole("button", { name: "Edit" }).click();
+    await whatsapp.getByLabel("Text").fill("Fora da janela");
+    await whatsapp.getByLabel("Send at").fill(new Date(later.getTime() - later.getTimezoneOffset() * 60_000).toISOString().slice(0, 16));
+    await whatsapp.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("alert").filter({ hasText: "24-hour window" }).waitFor();
+    assert.equal(await page.locator(".folder-row", { hasText: "Fora da janela" }).count(), 0);
+    assert.ok(before.length > 0);
+  }
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
