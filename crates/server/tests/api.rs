@@ -1438,30 +1438,6 @@ async fn test_contact_card_edits_keep_fields_tags_and_the_private_comment() {
 
 // ---- Attachments ----
 
-impl Harness {
-    async fn put_file(&self, token: &str, id: uuid::Uuid, mime: &str, bytes: Vec<u8>) -> u16 {
-        self.http
-            .put(self.url(&format!("/v1/attachments/{id}")))
-            .bearer_auth(token)
-            .header("content-type", mime)
-            .body(bytes)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    }
-
-    async fn get_file(&self, token: &str, id: uuid::Uuid) -> reqwest::Response {
-        self.http
-            .get(self.url(&format!("/v1/attachments/{id}")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-}
-
 fn with_file(conversation_id: ConversationId, id: uuid::Uuid, size: u64) -> Action {
     Action::SendMessage {
         message_id: MessageId::new(),

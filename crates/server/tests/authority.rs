@@ -727,19 +727,6 @@ async fn test_the_window_belongs_to_the_contact_not_to_one_conversation() {
 
 // ---- 3. Uploads ----
 
-async fn put_file(h: &Harness, token: &str, id: uuid::Uuid, mime: &str, bytes: Vec<u8>) -> u16 {
-    h.http
-        .put(h.url(&format!("/v1/attachments/{id}")))
-        .bearer_auth(token)
-        .header("content-type", mime)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn test_an_uploads_type_comes_from_its_bytes_and_its_name_loses_paths_and_direction_marks() {
     let h = harness().await;
@@ -748,10 +735,7 @@ async fn test_an_uploads_type_comes_from_its_bytes_and_its_name_loses_paths_and_
     let c = h.conversation_of(&owner, m).await;
     let pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n".to_vec();
     let id = uuid::Uuid::now_v7();
-    assert_eq!(
-        put_file(&h, &owner, id, "image/png", pdf.clone()).await,
-        201
-    );
+    assert_eq!(h.put_file(&owner, id, "image/png", pdf.clone()).await, 201);
     let message_id = MessageId::new();
     applied(
         &h.ops(
@@ -792,10 +776,7 @@ async fn test_an_uploads_type_comes_from_its_bytes_and_its_name_loses_paths_and_
     // Markup claimed as a picture is kept as text.
     let svg = uuid::Uuid::now_v7();
     let markup = b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>".to_vec();
-    assert_eq!(
-        put_file(&h, &owner, svg, "image/svg+xml", markup).await,
-        201
-    );
+    assert_eq!(h.put_file(&owner, svg, "image/svg+xml", markup).await, 201);
     let r = h
         .http
         .get(h.url(&format!("/v1/attachments/{svg}")))
@@ -887,7 +868,7 @@ async fn test_an_upload_no_message_names_is_removed_after_a_day() {
     let c = h.conversation_of(&owner, m).await;
     for id in [kept, unclaimed] {
         assert_eq!(
-            put_file(&h, &owner, id, "text/plain", b"ola".to_vec()).await,
+            h.put_file(&owner, id, "text/plain", b"ola".to_vec()).await,
             201
         );
     }

@@ -136,6 +136,28 @@ impl Harness {
         self.clock.fetch_add(ms, Ordering::SeqCst);
     }
 
+    pub async fn put_file(&self, token: &str, id: uuid::Uuid, mime: &str, bytes: Vec<u8>) -> u16 {
+        self.http
+            .put(self.url(&format!("/v1/attachments/{id}")))
+            .bearer_auth(token)
+            .header("content-type", mime)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    pub async fn get_file(&self, token: &str, id: uuid::Uuid) -> reqwest::Response {
+        self.http
+            .get(self.url(&format!("/v1/attachments/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn login(&self, agent: &Agent) -> String {
         self.login_as(&agent.email, PASSWORD).await
     }
