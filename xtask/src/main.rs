@@ -254,6 +254,21 @@ fn test(args: &[String]) -> Result {
         install.args(["install", "--locked", "cargo-nextest"]);
         status(install)?;
     }
+    // The format gate (issue 12's lint gate begins here): the tree is as rustfmt writes it.
+    let has_rustfmt = cargo()
+        .args(["fmt", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_rustfmt {
+        eprintln!("xtask: installing rustfmt");
+        let mut add = Command::new("rustup");
+        add.args(["component", "add", "rustfmt"]);
+        status(add)?;
+    }
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    status(fmt).map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
+
     // The interface first: type-checked, built (outpost-web serves it), unit-tested.
     build_ui()?;
     let mut vitest = npm();
