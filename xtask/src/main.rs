@@ -246,6 +246,21 @@ fn run(_args: &[String]) -> Result {
     served
 }
 
+/// Installs a toolchain component (`rustup component add`) when `cargo SUBCOMMAND` is missing.
+fn ensure_component(subcommand: &str, component: &str) -> Result {
+    let there = cargo()
+        .args([subcommand, "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if there {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {component}");
+    let mut add = Command::new("rustup");
+    add.args(["component", "add", component]);
+    status(add)
+}
+
 fn test(args: &[String]) -> Result {
     ensure_build_tools()?;
     if !has_nextest() {
@@ -255,16 +270,8 @@ fn test(args: &[String]) -> Result {
         status(install)?;
     }
     // The format gate (issue 12's lint gate begins here): the tree is as rustfmt writes it.
-    let has_rustfmt = cargo()
-        .args(["fmt", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_rustfmt {
-        eprintln!("xtask: installing rustfmt");
-        let mut add = Command::new("rustup");
-        add.args(["component", "add", "rustfmt"]);
-        status(add)?;
-    }
+    ensure_component("fmt", "rustfmt")?;
+    ensure_component("clippy", "clippy")?;
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     status(fmt).map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
@@ -281,6 +288,18 @@ fn test(args: &[String]) -> Result {
     let mut all = cargo();
     all.args(["build", "--workspace", "--all-targets"]);
     status(all)?;
+    // Clippy on every target, its warnings refused (an allow in the code says why).
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    status(clippy)?;
 
     let mut cmd = cargo();
     cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"])

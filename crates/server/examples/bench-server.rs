@@ -555,7 +555,7 @@ async fn sessions_for_batches<S: Storage>(
     storage: &std::sync::Arc<S>,
 ) -> Result<Vec<(String, ConversationId)>, Error> {
     let storage = storage.clone();
-    Ok(tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         (0..2)
             .map(|i| {
                 let agent = bench_agent(&format!("lote{i}"));
@@ -570,7 +570,7 @@ async fn sessions_for_batches<S: Storage>(
             })
             .collect::<Result<Vec<_>, _>>()
     })
-    .await??)
+    .await?
 }
 
 /// The most recently active conversation of the workspace.
