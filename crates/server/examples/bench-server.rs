@@ -157,30 +157,7 @@ async fn main() -> Result<(), Error> {
     let agents = 1_000;
     let per_agent = 5;
     println!("preparing {agents} agents…");
-    let mut sessions = Vec::with_capacity(agents);
-    {
-        let storage = storage.clone();
-        let prepared = tokio::task::spawn_blocking(
-            move || -> Result<Vec<(String, ConversationId)>, StorageError> {
-                let mut out = Vec::new();
-                let now = now();
-                for i in 0..agents {
-                    let agent = bench_agent(&format!("agente{i}"));
-                    let conversation = bench_conversation(&agent);
-                    storage.write(|tx| {
-                        tx.put(&Entity::Agent(agent.clone()))?;
-                        workspace::put_announced(tx, &Entity::Conversation(conversation.clone()))
-                    })?;
-                    let (token, hash) = auth::new_token().map_err(StorageError::Invalid)?;
-                    storage.create_session(&hash, agent.id, now, now + auth::SESSION_TTL)?;
-                    out.push((token, conversation.id));
-                }
-                Ok(out)
-            },
-        )
-        .await??;
-        sessions.extend(prepared);
-    }
+    let sessions = signed_in_agents(&storage, "agente", agents).await?;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for (token, conversation_id) in sessions {
@@ -231,7 +208,7 @@ async fn main() -> Result<(), Error> {
     ));
 
     // ---- Group commit: one agent's big batches against another's single op ----
-    let tokens = sessions_for_batches(&storage).await?;
+    let tokens = signed_in_agents(&storage, "lote", 2).await?;
     {
         let (big, big_c) = tokens[0].clone();
         let (small, small_c) = tokens[1].clone();
@@ -550,22 +527,26 @@ fn send_op(conversation_id: ConversationId, text: &str) -> Op {
     }
 }
 
-/// Two more agents, each with a conversation of their own, signed in.
-async fn sessions_for_batches<S: Storage>(
+/// `count` agents named `prefix0…`, each with an open conversation of their own, signed in:
+/// their tokens and conversations.
+async fn signed_in_agents<S: Storage>(
     storage: &std::sync::Arc<S>,
+    prefix: &str,
+    count: usize,
 ) -> Result<Vec<(String, ConversationId)>, Error> {
-    let storage = storage.clone();
+    let (storage, prefix) = (storage.clone(), prefix.to_owned());
     tokio::task::spawn_blocking(move || {
-        (0..2)
+        let now = now();
+        (0..count)
             .map(|i| {
-                let agent = bench_agent(&format!("lote{i}"));
+                let agent = bench_agent(&format!("{prefix}{i}"));
                 let conversation = bench_conversation(&agent);
                 storage.write(|tx| {
                     tx.put(&Entity::Agent(agent.clone()))?;
                     workspace::put_announced(tx, &Entity::Conversation(conversation.clone()))
                 })?;
                 let (token, hash) = auth::new_token().map_err(StorageError::Invalid)?;
-                storage.create_session(&hash, agent.id, now(), now() + auth::SESSION_TTL)?;
+                storage.create_session(&hash, agent.id, now, now + auth::SESSION_TTL)?;
                 Ok::<_, Error>((token, conversation.id))
             })
             .collect::<Result<Vec<_>, _>>()
