@@ -12,6 +12,9 @@
 //! The app is signed in to a server that is not there (a closed port): the figures are the app's
 //! own, not the network's. Options: `--messages N`, `--runs N`, `--clicks N`; `--prepare-only` makes the mirror and stops.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../../crates/core/examples/common/bench.rs"]
 mod bench;
 

@@ -2,6 +2,9 @@
 //! (`cargo xtask bench desktop`) measures its memory the same way as Outpost's, as the baseline.
 //! Prints "empty: loaded" when its page has loaded.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 fn main() {
     let built = tauri::Builder::default()
         .on_page_load(|_, payload| {

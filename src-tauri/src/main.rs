@@ -113,7 +113,7 @@ fn main() {
                 core
             });
             let core = Arc::new(core);
-            notifier::start(app.handle().clone(), core.clone());
+            notifier::start(app.handle().clone(), core.clone())?;
             app.manage(Shell {
                 app: core.clone(),
                 started,

@@ -23,8 +23,9 @@ struct Shown {
     generation: u64,
 }
 
-/// Starts showing the core's notifications. Returns at once.
-pub fn start(handle: AppHandle, core: Arc<App>) {
+/// Starts showing the core's notifications. Returns at once (an error only when the system
+/// gives no thread for it).
+pub fn start(handle: AppHandle, core: Arc<App>) -> std::io::Result<()> {
     let events = core.subscribe();
     std::thread::Builder::new()
         .name("notifications".into())
@@ -48,8 +49,8 @@ pub fn start(handle: AppHandle, core: Arc<App>) {
                     _ => {}
                 }
             }
-        })
-        .expect("a thread for notifications");
+        })?;
+    Ok(())
 }
 
 fn show(

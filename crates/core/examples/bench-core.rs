@@ -4,6 +4,9 @@
 //! Options: `--messages N` (and the rest scaled down with it) for a quick run; `--keep` keeps the
 //! databases under target/bench-data.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

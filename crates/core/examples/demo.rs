@@ -1,6 +1,9 @@
 //! The core's demo (`cargo xtask run`): a fresh mirror, a generated workspace loaded through the
 //! change feed, then the folder counts and the first page of the Mine view.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use outpost_core::generate::{Generator, Spec};

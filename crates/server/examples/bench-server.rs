@@ -14,6 +14,9 @@
 //!
 //! Options: `--messages N` for a smaller workspace.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;

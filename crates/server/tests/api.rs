@@ -1,6 +1,9 @@
 //! The server over HTTP on loopback: accounts, the rules of PRODUCT.md, idempotency, permissions,
 //! the change feed and bad input.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

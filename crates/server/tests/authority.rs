@@ -2,6 +2,9 @@
 //! agent's own, and the product's rules hold on every path (send, schedule, edit, retry, write
 //! first, the timers). Each scenario runs against the real server over loopback.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

@@ -4,6 +4,9 @@
 //! the server's own path (`workspace::apply_op` over real SQLite), and the workspace out of the
 //! agent's sight is compared before and after.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use outpost_protocol::*;
 use outpost_server::storage::sqlite::Sqlite;
 use outpost_server::storage::{Storage, StorageError, Tx};

@@ -3,6 +3,9 @@
 //! requests go on being answered. Raw TCP clients against the real server on loopback; every
 //! loop is bounded.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,5 +1,8 @@
 //! The demo workspace: seeded once, with messages in every folder and agents who can sign in.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -2,6 +2,9 @@
 //! reorders a change. For every role, the union of the pages equals the final state that role
 //! may see.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::{HashMap, HashSet};

@@ -2,6 +2,9 @@
 //! acknowledged is lost, retried ops change nothing twice, and a scheduled message that fell due
 //! while it was down is sent after the restart.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -2,6 +2,9 @@
 //! disabled, expiry), streams follow what their agent may see now, passwords meet a policy, and
 //! guessing is slow and cheap for the server. Real server over loopback, real WebSockets.
 
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;
