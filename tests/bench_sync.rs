@@ -11,9 +11,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use outpost_core::api::Connection;
 use outpost_core::store::{ListQuery, ViewRef};
 use outpost_core::sync::Syncer;
-use outpost_core::sync::engine::{Connection, Engine};
+use outpost_core::sync::engine::Engine;
 use outpost_core::{Client, Event, SystemClock};
 use outpost_protocol::generate::Generator;
 use outpost_protocol::*;

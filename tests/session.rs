@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use outpost_core::api::Connection;
 use outpost_core::store::{ListQuery, ViewRef};
-use outpost_core::sync::engine::{Connection, Engine};
+use outpost_core::sync::engine::Engine;
 use outpost_core::sync::keyring::Keyring;
 use outpost_core::sync::{SyncError, Syncer};
 use outpost_core::{Client, Event, ManualClock};

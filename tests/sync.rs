@@ -285,7 +285,8 @@ async fn reqwest_logout(base: &str, token: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_stream_brings_changes_and_pushes_actions_without_asking() {
-    use outpost_core::sync::engine::{Connection, Engine};
+    use outpost_core::api::Connection;
+    use outpost_core::sync::engine::Engine;
     let w = world().await;
     let ana = w.sign_in(&w.ana, "ana").await;
     let bruno = w.sign_in(&w.bruno, "bruno").await;
@@ -329,7 +330,8 @@ async fn test_stream_brings_changes_and_pushes_actions_without_asking() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_engine_rides_out_a_server_restart_and_misses_nothing() {
-    use outpost_core::sync::engine::{Connection, Engine};
+    use outpost_core::api::Connection;
+    use outpost_core::sync::engine::Engine;
     let mut w = world().await;
     let ana = w.sign_in(&w.ana, "ana").await;
     let m = w.customer_writes("5511900008888", "Oi").await;
@@ -578,7 +580,7 @@ async fn test_malformed_oversized_or_out_of_order_pages_are_rejected_and_change_
 
 #[tokio::test]
 async fn test_files_attached_offline_are_uploaded_once_before_their_message_and_others_open_them() {
-    use outpost_core::client::{FileData, Request, Response};
+    use outpost_core::api::FileData;
     let mut w = world().await;
     let ana = w.sign_in(&w.ana, "ana").await;
     let bruno = w.sign_in(&w.bruno, "bruno").await;
@@ -594,25 +596,21 @@ async fn test_files_attached_offline_are_uploaded_once_before_their_message_and_
         .copied()
         .chain((0..300_000u32).map(|i| (i % 97) as u8))
         .collect();
-    let staged = match ana.client.handle(Request::StageAttachment {
-        name: "C:\\Users\\ana\\boleto março.pdf".into(),
-        mime: "application/pdf; charset=binary".into(),
-        data: FileData::encode(&pdf),
-    }) {
-        Response::Staged { attachment } => attachment,
-        other => panic!("{other:?}"),
-    };
+    let staged = ana
+        .client
+        .stage_attachment(
+            "C:\\Users\\ana\\boleto março.pdf",
+            "application/pdf; charset=binary",
+            &pdf,
+        )
+        .unwrap();
     assert_eq!(staged.name, "boleto março.pdf", "no folder part");
     assert_eq!(staged.mime, "application/pdf");
     assert_eq!(staged.kind, AttachmentKind::Document);
     assert_eq!(staged.size, pdf.len() as u64);
-    let bad = ana.client.handle(Request::StageAttachment {
-        name: "x.png".into(),
-        mime: "image/png".into(),
-        data: FileData("not base64!".into()),
-    });
+    let bad = FileData("not base64!".into()).decode().unwrap_err();
     assert!(
-        matches!(&bad, Response::Error { error } if error.message.contains("did not arrive whole")),
+        bad.body().message.contains("did not arrive whole"),
         "{bad:?}"
     );
 
@@ -628,16 +626,9 @@ async fn test_files_attached_offline_are_uploaded_once_before_their_message_and_
         })
         .unwrap();
     // Offline, the file opens from this desktop and the message waits with it.
-    match ana.client.handle(Request::GetAttachment {
-        message_id: id,
-        url: staged.url.clone(),
-    }) {
-        Response::File { mime, data } => {
-            assert_eq!(mime, "application/pdf");
-            assert_eq!(data.decode().unwrap(), pdf);
-        }
-        other => panic!("{other:?}"),
-    }
+    let (mime, bytes) = ana.client.local_bytes(&staged.url).unwrap().unwrap();
+    assert_eq!(mime, "application/pdf");
+    assert_eq!(bytes, pdf);
     assert!(ana.syncer.sync().await.is_err());
 
     // A restart of the app changes nothing: the file is in the mirror, not in memory.
@@ -697,7 +688,6 @@ async fn test_files_attached_offline_are_uploaded_once_before_their_message_and_
 
 #[tokio::test]
 async fn test_customers_files_open_offline_once_fetched_and_leave_with_their_conversation() {
-    use outpost_core::client::{Request, Response};
     let mut w = world().await;
     let storage = w.server.as_ref().unwrap().app.storage.clone();
     let paula = outpost_server::add_agent(
@@ -770,19 +760,12 @@ async fn test_customers_files_open_offline_once_fetched_and_leave_with_their_con
         "only a message in the mirror that carries the file keeps it"
     );
 
-    // Offline: both open from this desktop, through the app's request too.
+    // Offline: both open from this desktop.
     w.stop_server().await;
     assert_eq!(p.syncer.open_file(m, &urls[0]).await.unwrap().1, photo);
-    match p.client.handle(Request::GetAttachment {
-        message_id: m,
-        url: urls[1].clone(),
-    }) {
-        Response::File { mime, data } => {
-            assert_eq!(mime, "application/pdf");
-            assert_eq!(data.decode().unwrap(), pdf);
-        }
-        other => panic!("{other:?}"),
-    }
+    let (mime, bytes) = p.client.local_bytes(&urls[1]).unwrap().unwrap();
+    assert_eq!(mime, "application/pdf");
+    assert_eq!(bytes, pdf);
     // A copy damaged on disk is not shown: forgotten, and (offline) explained.
     let photo_file = dir.join(
         Attachment::upload_id_in(&urls[0])
@@ -903,7 +886,8 @@ async fn test_fetched_files_stay_within_their_budget_the_longest_unopened_leavin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_customers_files_are_fetched_as_they_arrive_so_they_open_offline_unseen() {
-    use outpost_core::sync::engine::{Connection, Engine};
+    use outpost_core::api::Connection;
+    use outpost_core::sync::engine::Engine;
     let mut w = world().await;
     let ana = w.sign_in(&w.ana, "ana").await;
     let engine = Engine::start(ana.syncer.resume_clone());
@@ -951,20 +935,16 @@ async fn test_customers_files_are_fetched_as_they_arrive_so_they_open_offline_un
 
 #[tokio::test]
 async fn test_sent_files_leave_the_mirror_once_settled_and_abandoned_ones_after_a_day() {
-    use outpost_core::client::{FileData, Request, Response};
     use outpost_core::store::Tidied;
     let mut w = world().await;
     let ana = w.sign_in(&w.ana, "ana").await;
     let m = w.customer_writes("5511955550000", "Manda a nota?").await;
     ana.syncer.sync().await.unwrap();
     let c = conversation_of(&ana, m).id;
-    let stage = |name: &str, bytes: &[u8]| match ana.client.handle(Request::StageAttachment {
-        name: name.into(),
-        mime: "application/pdf".into(),
-        data: FileData::encode(bytes),
-    }) {
-        Response::Staged { attachment } => attachment,
-        other => panic!("{other:?}"),
+    let stage = |name: &str, bytes: &[u8]| {
+        ana.client
+            .stage_attachment(name, "application/pdf", bytes)
+            .unwrap()
     };
     let uploads = || {
         ana.client
@@ -1020,13 +1000,8 @@ async fn test_sent_files_leave_the_mirror_once_settled_and_abandoned_ones_after_
     assert_eq!(uploads(), 0, "the mirror keeps no file bytes");
     assert_eq!(ana.client.store().file_cache_usage().unwrap().0, 2);
     w.stop_server().await;
-    match ana.client.handle(Request::GetAttachment {
-        message_id: reply,
-        url: sent.url.clone(),
-    }) {
-        Response::File { data, .. } => assert_eq!(data.decode().unwrap(), sent_pdf),
-        other => panic!("offline, the sent file still opens: {other:?}"),
-    }
+    let (_, bytes) = ana.client.local_bytes(&sent.url).unwrap().unwrap();
+    assert_eq!(bytes, sent_pdf, "offline, the sent file still opens");
     assert_eq!(
         ana.client.store().tidy_uploads(now).unwrap(),
         Tidied::default()

@@ -11,9 +11,12 @@
 
 use std::sync::Arc;
 
+mod logs;
 mod native;
 mod notifier;
 mod tray;
+
+use logs::or_log;
 
 use outpost_core::app::App;
 use outpost_core::sync::keyring::Keyring;
@@ -71,12 +74,10 @@ fn subscribe(shell: State<'_, Shell>, events: Channel<Event>) {
 fn main() {
     let started = std::time::Instant::now();
     let built = tauri::Builder::default()
+        // First, so that everything after it is in the log.
+        .plugin(logs::plugin())
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.show();
-                let _ = window.set_focus();
-            }
+            notifier::focus(app);
         }))
         // The window is created hidden and shown once its page has loaded (below): whether it
         // was visible is not restored, or the plugin would show it at once.
@@ -95,8 +96,8 @@ fn main() {
             if payload.event() == tauri::webview::PageLoadEvent::Finished {
                 let window = webview.window();
                 if !window.is_visible().unwrap_or(true) {
-                    let _ = window.show();
-                    let _ = window.set_focus();
+                    or_log("show the window", window.show());
+                    or_log("focus the window", window.set_focus());
                 }
             }
         })
@@ -108,7 +109,7 @@ fn main() {
             let core = tauri::async_runtime::block_on(async {
                 let core = App::start(&data_dir, Keyring::default(), Arc::new(SystemClock)).await;
                 if let Some(Response::Error { error }) = core.sign_in_from_env().await {
-                    eprintln!("Outpost could not sign in: {}", error.message);
+                    log::warn!("could not sign in: {}", error.message);
                 }
                 core
             });
@@ -126,18 +127,21 @@ fn main() {
             let (handle, for_tray) = (app.handle().clone(), core.clone());
             tauri::async_runtime::spawn(async move {
                 let shell = handle.state::<Shell>();
-                let _ = tokio::time::timeout(
+                // Painted, or 2 s gone: either way the tray starts now.
+                tokio::time::timeout(
                     std::time::Duration::from_secs(2),
                     shell.first_screen.notified(),
                 )
-                .await;
+                .await
+                .ok();
                 let main = handle.clone();
-                let _ = handle.run_on_main_thread(move || {
+                let started = handle.run_on_main_thread(move || {
                     // A desktop without a tray (or its library) still runs Outpost.
                     if let Err(e) = tray::start(&main, for_tray) {
-                        eprintln!("Outpost shows no tray icon: {e}");
+                        log::warn!("no tray icon: {e}");
                     }
                 });
+                or_log("start the tray", started);
             });
             // SIGTERM (a session ending, a package upgrade) and SIGINT close Outpost as the
             // window would: the engine stops and the mirror is closed cleanly.
@@ -166,13 +170,14 @@ fn main() {
                 if let Some(window) = handle.get_webview_window("main")
                     && !window.is_visible().unwrap_or(true)
                 {
-                    let _ = window.show();
+                    or_log("show the window", window.show());
                 }
             });
-            let _ = app
-                .state::<Shell>()
+            // Set once, here: a second setup cannot happen.
+            app.state::<Shell>()
                 .setup
-                .set(started.elapsed().as_secs_f64() * 1000.0);
+                .set(started.elapsed().as_secs_f64() * 1000.0)
+                .ok();
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![request, subscribe, painted])
@@ -185,6 +190,7 @@ fn main() {
             }
         }),
         Err(e) => {
+            log::error!("Outpost could not start: {e}");
             eprintln!("Outpost could not start: {e}");
             std::process::exit(1);
         }

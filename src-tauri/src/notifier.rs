@@ -42,7 +42,7 @@ pub fn start(handle: AppHandle, core: Arc<App>) -> std::io::Result<()> {
                 match event {
                     Event::Notify { notification } => {
                         if let Err(e) = show(&core, &shown, &notification, daemon) {
-                            eprintln!("Outpost could not show a notification: {e}");
+                            log::warn!("could not show a notification: {e}");
                         }
                     }
                     Event::OpenConversation { .. } => focus(&handle),
@@ -127,7 +127,7 @@ fn listen_for_replies(core: Arc<App>, shown: Arc<Mutex<Shown>>) {
                     if let outpost_core::Response::Error { error } =
                         core.reply(conversation_id, text).await
                     {
-                        eprintln!("Outpost could not send the reply: {}", error.message);
+                        log::warn!("could not send an inline reply: {}", error.message);
                     }
                 });
             }
@@ -138,11 +138,11 @@ fn listen_for_replies(core: Arc<App>, shown: Arc<Mutex<Shown>>) {
         .name("inline replies".into())
         .spawn(move || {
             if let Err(e) = listen() {
-                eprintln!("Outpost hears no inline replies: {e}");
+                log::warn!("no inline replies: {e}");
             }
         })
         .map(|_| ())
-        .unwrap_or_else(|e| eprintln!("Outpost hears no inline replies: {e}"));
+        .unwrap_or_else(|e| log::warn!("no inline replies: {e}"));
 }
 
 /// Runs what the agent chose on a notification.
@@ -164,7 +164,7 @@ fn act(core: &Arc<App>, action: &str, conversation_id: ConversationId) {
         if let outpost_core::Response::Error { error } =
             core.quick_action(chosen, conversation_id).await
         {
-            eprintln!("Outpost could not {}: {}", chosen.as_str(), error.message);
+            log::warn!("could not {}: {}", chosen.as_str(), error.message);
         }
     });
 }
@@ -172,8 +172,8 @@ fn act(core: &Arc<App>, action: &str, conversation_id: ConversationId) {
 /// Brings the window to the front.
 pub(crate) fn focus(handle: &AppHandle) {
     if let Some(window) = handle.get_webview_window("main") {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
+        crate::or_log("unminimise the window", window.unminimize());
+        crate::or_log("show the window", window.show());
+        crate::or_log("focus the window", window.set_focus());
     }
 }

@@ -218,29 +218,31 @@ fn refresh(handle: &AppHandle, core: &App, tray: &TrayIcon, items: &Items) {
         )
     });
     let t = texts(&language);
-    let _ = items.open.set_text(t.open);
-    let _ = items.quit.set_text(t.quit);
-    let _ = items.available.set_text(t.available);
-    let _ = items.away.set_text(t.away);
+    for (item, text) in [(&items.open, t.open), (&items.quit, t.quit)] {
+        crate::or_log("name a tray menu item", item.set_text(text));
+    }
+    for (item, text) in [(&items.available, t.available), (&items.away, t.away)] {
+        crate::or_log("name a tray menu item", item.set_text(text));
+    }
     let unread = match counts {
         Response::Counts { counts } => counts.unread,
         _ => 0,
     };
     let (title, tooltip) = unread_text(unread, &t);
-    let _ = tray.set_title(title.as_deref());
-    let _ = tray.set_tooltip(Some(&tooltip));
+    crate::or_log("set the tray's title", tray.set_title(title.as_deref()));
+    crate::or_log("set the tray's tooltip", tray.set_tooltip(Some(&tooltip)));
     badge(handle, unread);
     if let Response::Me { agent: Some(me) } = me {
-        let _ = items
-            .available
-            .set_checked(me.availability == Availability::Available);
-        let _ = items
-            .away
-            .set_checked(me.availability == Availability::Away);
+        let available = me.availability == Availability::Available;
+        crate::or_log("tick Available", items.available.set_checked(available));
+        crate::or_log("tick Away", items.away.set_checked(!available));
     }
     if let Response::NotifySettings { settings } = settings {
         let on = settings.dnd_until.is_some_and(|until| until > now());
-        let _ = items.dnd.set_text(if on { t.dnd_off } else { t.dnd_on });
+        crate::or_log(
+            "name the do-not-disturb item",
+            items.dnd.set_text(if on { t.dnd_off } else { t.dnd_on }),
+        );
     }
 }
 
@@ -260,12 +262,15 @@ fn badge(handle: &AppHandle, unread: u64) {
         ("count", Value::I64(unread as i64)),
         ("count-visible", Value::Bool(unread > 0)),
     ]);
-    let _ = bus.emit_signal(
-        None::<&str>,
-        "/dev/outpost/desktop/launcher",
-        "com.canonical.Unity.LauncherEntry",
-        "Update",
-        &(uri, props),
+    crate::or_log(
+        "update the launcher's badge",
+        bus.emit_signal(
+            None::<&str>,
+            "/dev/outpost/desktop/launcher",
+            "com.canonical.Unity.LauncherEntry",
+            "Update",
+            &(uri, props),
+        ),
     );
 }
 
@@ -273,7 +278,10 @@ fn badge(handle: &AppHandle, unread: u64) {
 fn badge(handle: &AppHandle, unread: u64) {
     use tauri::Manager;
     if let Some(window) = handle.get_webview_window("main") {
-        let _ = window.set_badge_count((unread > 0).then_some(unread as i64));
+        crate::or_log(
+            "set the badge",
+            window.set_badge_count((unread > 0).then_some(unread as i64)),
+        );
     }
 }
 

@@ -305,11 +305,12 @@ test("composer: emoji, quick replies with the contact's first name, scheduling, 
   const composer = pane.getByRole("textbox", { name: /Write a reply/ });
   await composer.waitFor();
   await pane.getByRole("button", { name: "Quick replies" }).click();
-  await pane.getByRole("option", { name: /Olá/ }).click();
-  assert.match(await composer.inputValue(), /^Olá, Renata! Sou Ana e vou te ajudar\.$/);
+  // The default quick replies are in the agent's language (English here).
+  await pane.getByRole("option", { name: /Hello/ }).click();
+  assert.match(await composer.inputValue(), /^Hello, Renata! I'm Ana and I'll help you\.$/);
   await pane.getByRole("button", { name: "Emoji" }).click();
   await pane.getByRole("option", { name: "🙏" }).click();
-  assert.match(await composer.inputValue(), /ajudar\.🙏$/);
+  assert.match(await composer.inputValue(), /help you\.🙏$/);
   await shot(page, "composer");
   // Scheduled for tomorrow: it waits in Scheduled, not in the timeline's sent ones.
   await pane.getByRole("button", { name: "Schedule" }).click();
@@ -319,7 +320,7 @@ test("composer: emoji, quick replies with the contact's first name, scheduling, 
   await pane.locator(".popover.schedule").getByRole("button", { name: "Schedule" }).click();
   assert.equal(await composer.inputValue(), "");
   await page.locator("nav.sidebar").getByRole("button", { name: /^Scheduled/ }).click();
-  await page.locator(".folder-row", { hasText: "Olá, Renata! Sou Ana" }).waitFor();
+  await page.locator(".folder-row", { hasText: "Hello, Renata! I'm Ana" }).waitFor();
 
   // An old WhatsApp conversation: free text is closed, the composer asks for a template first.
   await page.locator("nav.sidebar").getByRole("button", { name: /^All/ }).click();

@@ -3,7 +3,7 @@
 // A screenshot of each main screen is kept in target/screenshots/desktop-*.png.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { screenshots } from "../browser/harness.mjs";
 import { ENTER } from "./webdriver.mjs";
@@ -55,4 +55,10 @@ test("the desktop app signs in to the demo server, sends a message, and sees it 
   await shot("sent");
   const csp = await app.execute("return document.querySelectorAll('script:not([src])').length");
   assert.equal(csp, 0, "no inline script in the window");
+  // The app's log, in the platform's log folder: what happened, and no password or message text.
+  const log = readFileSync(join(session.dir, "data", "dev.outpost.desktop", "logs", "outpost.log"), "utf8");
+  assert.match(log, /signed in/);
+  assert.match(log, /sync status/);
+  assert.ok(!log.includes("outpost-demo"), "no password in the log");
+  assert.ok(!log.includes(text), "no message text in the log");
 });

@@ -49,7 +49,8 @@ export async function desktopSession(name, { beforeApp } = {}) {
   const display = `:${70 + Math.floor(Math.random() * 29)}`;
   const xvfb = spawn("Xvfb", [display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"], { stdio: "ignore" });
   await sleep(800);
-  const env = { ...process.env, DISPLAY: display, OUTPOST_DATA_DIR: join(dir, "app"), WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
+  // XDG_DATA_HOME: the app's own folders (its log folder among them) under this session's.
+  const env = { ...process.env, DISPLAY: display, OUTPOST_DATA_DIR: join(dir, "app"), XDG_DATA_HOME: join(dir, "data"), WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
   const stops = [];
   if (beforeApp) stops.push(...[await beforeApp(env, dir)].flat().filter(Boolean));
   // tauri-driver says nothing when ready: its port answering is the sign.

@@ -1,8 +1,10 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { ask, dropPrefetched, peek, prefetchArrived, type Bridge } from "./bridge";
-import { useLoad } from "./lib/prefetched";
-import type { Action, Counts, Folder, SessionInfo, SyncStatus, ViewRef } from "./generated/outpost";
+import { useQueryClient } from "@tanstack/react-query";
+import type { Bridge } from "./bridge";
+import { forgetWorkspace, keys, useCounts, useSession } from "./data";
+import type { Action, SessionInfo, SyncStatus } from "./generated/outpost";
+import type { Place } from "./lib/place";
 import { Sidebar } from "./components/Sidebar";
 import { ConversationList } from "./components/ConversationList";
 import { ConversationView } from "./components/ConversationView";
@@ -17,30 +19,27 @@ import { NotifySettingsDialog } from "./components/NotifySettingsDialog";
 import { AccountDialog } from "./components/AccountDialog";
 import { ShortcutHelp, useShortcuts, type ShortcutAction } from "./components/Shortcuts";
 
-/** What the main pane shows: a view's conversations, or a folder's messages. */
-export type Place = { kind: "view"; view: ViewRef } | { kind: "folder"; folder: Folder };
 
 export function App({ bridge }: { bridge: Bridge }) {
   const { t } = useTranslation();
-  const [session, setSession] = useState<SessionInfo | null>(null);
+  const data = useQueryClient();
+  const { data: session } = useSession(bridge);
   const [signInReason, setSignInReason] = useState<string | null>(null);
-  const refreshSession = useCallback(async () => {
-    const r = await ask(bridge, { type: "session" }, "session");
-    performance.mark("session");
-    // Signed in: the workspace's first frame has its reads (prefetched with the session).
-    if (r.session.account === null || r.session.agent === null) dropPrefetched(bridge);
-    else await prefetchArrived(bridge);
-    setSession(r.session);
-  }, [bridge]);
-  useEffect(() => {
-    void refreshSession();
-  }, [refreshSession]);
+  /** Signed in: the workspace is read afresh (another agent may have been signed in before). */
+  const signedIn = useCallback(
+    (next: SessionInfo) => {
+      forgetWorkspace(data);
+      data.setQueryData(keys.session, next);
+    },
+    [data],
+  );
+  const signedOut = useCallback(() => void data.invalidateQueries({ queryKey: keys.session }), [data]);
   useEvents(bridge, (e) => {
     if (e.type === "sign_in_required") setSignInReason(e.reason);
-    if (e.type === "status") setSession((s) => (s ? { ...s, status: e.status } : s));
+    if (e.type === "status") data.setQueryData(keys.session, (s: SessionInfo | undefined) => (s ? { ...s, status: e.status } : s));
   });
 
-  if (session === null) return <main className="splash" aria-busy="true" />;
+  if (!session) return <main className="splash" aria-busy="true" />;
   if (session.account === null || session.agent === null || signInReason !== null) {
     return (
       <SignIn
@@ -49,12 +48,12 @@ export function App({ bridge }: { bridge: Bridge }) {
         notice={signInReason ? t("signIn.again") : null}
         onSignedIn={(s) => {
           setSignInReason(null);
-          setSession(s);
+          signedIn(s);
         }}
       />
     );
   }
-  return <Workspace bridge={bridge} session={session} status={session.status} onSignedOut={refreshSession} />;
+  return <Workspace bridge={bridge} session={session} status={session.status} onSignedOut={signedOut} />;
 }
 
 function Workspace({
@@ -70,8 +69,7 @@ function Workspace({
 }) {
   const [place, setPlace] = useState<Place>({ kind: "view", view: { type: "all" } });
   const [open, setOpen] = useState<string | null>(null);
-  const [counts, setCounts] = useState<Counts | null>(() => peek(bridge, { type: "counts" }, "counts")?.counts ?? null);
-  const [peekedCounts] = useState(counts !== null);
+  const counts = useCounts(bridge).data ?? null;
   const [progress, setProgress] = useState<{ stored: number; total: number } | null>(null);
   const [listed, setListed] = useState<string[]>([]);
   const [help, setHelp] = useState(false);
@@ -110,13 +108,7 @@ function Workspace({
     [bridge, listed, open, session.agent],
   );
   useShortcuts(onShortcut);
-  const loadCounts = useCallback(async () => {
-    const r = await ask(bridge, { type: "counts" }, "counts");
-    setCounts(r.counts);
-  }, [bridge]);
-  useLoad(bridge, loadCounts, peekedCounts);
   useEvents(bridge, (e) => {
-    if (e.type === "changed" && (e.folders || e.views)) void loadCounts();
     if (e.type === "sync_progress") setProgress(e.stored >= e.total ? null : { stored: e.stored, total: e.total });
     // A click on a notification: its conversation, in All (whatever view was on screen).
     if (e.type === "open_conversation") {

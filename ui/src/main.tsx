@@ -1,29 +1,27 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
+import { QueryClientProvider } from "@tanstack/react-query";
 import "./i18n";
 import "./styles.css";
 import { App } from "./App";
-import { prefetch } from "./bridge";
 import { connect } from "./bridge/connect";
-import { LIST_DEFAULTS, listQuery } from "./lib/listQuery";
+import { createData, prefetchFirstScreen } from "./data";
 
 performance.mark("script");
 const root = createRoot(document.getElementById("root")!);
 connect().then(
-  (bridge) => {
+  async (bridge) => {
     performance.mark("bridge");
-    // The first screen's reads, all at once (App drops them if the agent must sign in).
-    prefetch(bridge, [
-      { type: "session" },
-      { type: "list_conversations", query: listQuery({ type: "all" }, LIST_DEFAULTS, null) },
-      { type: "counts" },
-      { type: "list_teams" },
-      { type: "list_views" },
-      { type: "list_agents" },
-    ]);
+    const data = createData(bridge);
+    // The first screen's reads go out together, and its first frame has them: the agent never sees
+    // an empty workspace being filled.
+    await prefetchFirstScreen(data, bridge);
+    performance.mark("session");
     root.render(
       <StrictMode>
-        <App bridge={bridge} />
+        <QueryClientProvider client={data}>
+          <App bridge={bridge} />
+        </QueryClientProvider>
       </StrictMode>,
     );
   },

@@ -6,6 +6,8 @@
 //! - `bench [core]`: the benchmarks, release build, printing a table of figures and goals.
 //! - `gen-types`: regenerate the UI's TypeScript types from the Rust types.
 
+mod cycles;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
@@ -268,15 +270,33 @@ fn test(args: &[String]) -> Result {
         install.args(["install", "--locked", "cargo-nextest"]);
         status(install)?;
     }
-    // The format gate (issue 12's lint gate begins here): the tree is as rustfmt writes it.
+    // The lint gate: the tree is as rustfmt writes it; clippy (below, after the one build) and
+    // ESLint refuse every warning.
     ensure_component("fmt", "rustfmt")?;
     ensure_component("clippy", "clippy")?;
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     status(fmt).map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
+    // No module of a crate uses one that uses it back (see cycles.rs for how it is read).
+    for src in [
+        "crates/protocol/src",
+        "crates/core/src",
+        "crates/server/src",
+        "crates/web/src",
+        "src-tauri/src",
+        "xtask/src",
+    ] {
+        let found = cycles::cycles(&root().join(src)).map_err(|e| format!("{src}: {e}"))?;
+        if !found.is_empty() {
+            return Err(format!("import cycles in {src}: {}", found.join("; ")));
+        }
+    }
 
-    // The interface first: type-checked, built (outpost-web serves it), unit-tested.
+    // The interface first: type-checked, linted, built (outpost-web serves it), unit-tested.
     build_ui()?;
+    let mut eslint = npm();
+    eslint.args(["run", "lint"]);
+    status(eslint)?;
     let mut vitest = npm();
     vitest.args(["run", "test"]);
     status(vitest)?;
@@ -521,6 +541,6 @@ fn gen_types() -> Result {
         "generated_typescript_is_fresh",
     ]);
     status(cmd)?;
-    println!("wrote ui/src/generated/outpost.ts");
+    println!("wrote ui/src/generated/outpost.ts and limits.ts");
     Ok(())
 }

@@ -20,30 +20,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
-use crate::client::{Password, SessionInfo, Subscribers};
-use crate::sync::engine::{Connection, Engine, SyncStatus};
+use crate::api::{Connection, FileData, Password, SessionInfo, SyncStatus};
+use crate::client::Subscribers;
+use crate::sync::engine::Engine;
 use crate::sync::keyring::Keyring;
 use crate::sync::{SyncError, Syncer};
 use crate::{Account, Client, Clock, Event, Request, Response};
 use outpost_protocol::{ErrorBody, ErrorCode};
-
-/// A request over the web edition's WebSocket (the Tauri shell has its own IPC for the same).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
-pub struct BridgeRequest {
-    /// Chosen by the UI; the answer carries it back.
-    pub id: u64,
-    pub request: Request,
-}
-
-/// What comes back over the web edition's WebSocket: an answer, or an event.
-// Built once and serialized at once; their size does not matter.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, ts_rs::TS)]
-#[serde(untagged)]
-pub enum BridgeReply {
-    Answer { id: u64, response: Response },
-    Event { event: Event },
-}
 
 struct Signed {
     account: Account,
@@ -104,8 +87,11 @@ impl App {
             signed: tokio::sync::Mutex::new(None),
             subscribers: Arc::new(Subscribers::default()),
         };
-        if let Some(account) = app.last_account() {
-            let _ = app.resume(&account).await;
+        if let Some(account) = app.last_account()
+            && let Err(e) = app.resume(&account).await
+        {
+            // The sign-in screen asks again; the mirror is kept.
+            tracing::warn!(server = %account.server, "could not resume the last session: {e}");
         }
         app
     }
@@ -237,6 +223,7 @@ impl App {
             return Ok(());
         };
         let engine = Engine::start(syncer);
+        tracing::info!(server = %account.server, "resumed the saved session");
         *self.signed.lock().await = Some(Signed {
             account: account.clone(),
             client,
@@ -293,8 +280,12 @@ impl App {
         .await
         {
             Ok(s) => s,
-            Err(e) => return sync_error(e),
+            Err(e) => {
+                tracing::info!(server = %account.server, "sign-in failed: {e}");
+                return sync_error(e);
+            }
         };
+        tracing::info!(server = %account.server, "signed in");
         // Which account to resume at the next start; without it the agent signs in again then.
         let kept = serde_json::to_vec(&account)
             .map_err(std::io::Error::other)
@@ -303,9 +294,7 @@ impl App {
                 crate::owner_only::write(&self.data_dir.join("account.json"), &json)
             });
         if let Err(e) = kept {
-            eprintln!(
-                "outpost: account.json could not be kept ({e}); the next start asks to sign in"
-            );
+            tracing::warn!("account.json could not be kept ({e}); the next start asks to sign in");
         }
         let engine = Engine::start(syncer);
         *self.signed.lock().await = Some(Signed {
@@ -326,10 +315,18 @@ impl App {
         // The server ends the session (when it can be reached); the keyring forgets the token.
         if let Ok(Some(syncer)) =
             Syncer::resume_saved(signed.client.clone(), self.keyring.clone()).await
+            && let Err(e) = syncer.sign_out().await
         {
-            let _ = syncer.sign_out().await;
+            // Signed out here all the same: the token is gone from the keyring or the
+            // server refused it already; a session it still holds expires there.
+            tracing::warn!(server = %signed.account.server, "signing out at the server failed: {e}");
         }
-        let _ = std::fs::remove_file(self.data_dir.join("account.json"));
+        if let Err(e) = std::fs::remove_file(self.data_dir.join("account.json"))
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("could not forget the last account (account.json): {e}");
+        }
+        tracing::info!(server = %signed.account.server, "signed out");
         Response::Done
     }
 
@@ -389,16 +386,165 @@ impl App {
                 None => error(ErrorCode::Unauthenticated, "Not signed in."),
             },
             Request::GetAttachment { message_id, url } => self.attachment(message_id, url).await,
-            other => {
-                let client = match &*self.signed.lock().await {
-                    Some(s) => s.client.clone(),
-                    None => return error(ErrorCode::Unauthenticated, "Sign in first."),
-                };
-                tokio::task::spawn_blocking(move || client.handle(other))
-                    .await
-                    .unwrap_or_else(|e| error(ErrorCode::Internal, e.to_string()))
+            // The rest is answered by the mirror, on a thread that may block on the disk.
+            Request::Me => {
+                self.mirror(|c| {
+                    Ok(Response::Me {
+                        agent: c.store().me(),
+                    })
+                })
+                .await
+            }
+            Request::Counts => {
+                self.mirror(|c| {
+                    Ok(Response::Counts {
+                        counts: c.store().counts()?,
+                    })
+                })
+                .await
+            }
+            Request::ListConversations { query } => {
+                self.mirror(move |c| {
+                    let page = c.store().list_conversations(&query, c.now())?;
+                    Ok(Response::Conversations { page })
+                })
+                .await
+            }
+            Request::ListFolder {
+                folder,
+                before,
+                limit,
+            } => {
+                self.mirror(move |c| {
+                    let page = c.store().list_folder(folder, before, limit)?;
+                    Ok(Response::Folder { page })
+                })
+                .await
+            }
+            Request::OpenConversation {
+                conversation_id,
+                before,
+                limit,
+            } => {
+                self.mirror(move |c| {
+                    let timeline = c
+                        .store()
+                        .open_conversation(conversation_id, before, limit)?;
+                    Ok(Response::Timeline { timeline })
+                })
+                .await
+            }
+            Request::Search { query, limit } => {
+                self.mirror(move |c| {
+                    let results = c.store().search(&query, limit)?;
+                    Ok(Response::SearchResults { results })
+                })
+                .await
+            }
+            Request::GetContact { contact_id } => {
+                self.mirror(move |c| {
+                    let contact = c
+                        .store()
+                        .read(|db| crate::store::get_contact(db, contact_id))?;
+                    Ok(Response::Contact { contact })
+                })
+                .await
+            }
+            Request::ListViews => {
+                self.mirror(|c| {
+                    Ok(Response::Views {
+                        views: c.store().views()?,
+                    })
+                })
+                .await
+            }
+            Request::ListAgents => {
+                self.mirror(|c| {
+                    Ok(Response::Agents {
+                        agents: c.store().agents()?,
+                    })
+                })
+                .await
+            }
+            Request::ListTeams => {
+                self.mirror(|c| {
+                    Ok(Response::Teams {
+                        teams: c.store().teams()?,
+                    })
+                })
+                .await
+            }
+            Request::Act { action } => {
+                self.mirror(move |c| {
+                    Ok(Response::Acted {
+                        op_id: c.act(action)?,
+                    })
+                })
+                .await
+            }
+            Request::SaveDraft {
+                conversation_id,
+                text,
+            } => {
+                self.mirror(move |c| {
+                    c.store().save_draft(conversation_id, &text, c.now())?;
+                    Ok(Response::Done)
+                })
+                .await
+            }
+            Request::GetDraft { conversation_id } => {
+                self.mirror(move |c| {
+                    let text = c.store().draft(conversation_id)?;
+                    Ok(Response::Draft { text })
+                })
+                .await
+            }
+            Request::Journal => {
+                self.mirror(|c| {
+                    Ok(Response::Journal {
+                        entries: c.store().journal()?,
+                    })
+                })
+                .await
+            }
+            Request::StageAttachment { name, mime, data } => {
+                self.mirror(move |c| {
+                    let attachment = c.stage_attachment(&name, &mime, &data.decode()?)?;
+                    Ok(Response::Staged { attachment })
+                })
+                .await
+            }
+            Request::SetInterface { state } => {
+                self.mirror(move |c| {
+                    c.set_interface(state);
+                    Ok(Response::Done)
+                })
+                .await
+            }
+            Request::GetNotifySettings => {
+                self.mirror(|c| {
+                    let settings = c.notify_settings()?;
+                    Ok(Response::NotifySettings { settings })
+                })
+                .await
             }
         }
+    }
+
+    /// Answers from the signed-in agent's mirror, on a blocking thread.
+    async fn mirror<F>(&self, answer: F) -> Response
+    where
+        F: FnOnce(&Client) -> crate::Result<Response> + Send + 'static,
+    {
+        let client = match &*self.signed.lock().await {
+            Some(s) => s.client.clone(),
+            None => return error(ErrorCode::Unauthenticated, "Sign in first."),
+        };
+        tokio::task::spawn_blocking(move || {
+            answer(&client).unwrap_or_else(|e| Response::Error { error: e.body() })
+        })
+        .await
+        .unwrap_or_else(|e| error(ErrorCode::Internal, e.to_string()))
     }
 
     /// A file of a message: the copy on this desktop, or else the server's (then kept here).
@@ -410,7 +556,7 @@ impl App {
         match syncer.open_file(message, &url).await {
             Ok((mime, bytes)) => Response::File {
                 mime,
-                data: crate::client::FileData::encode(&bytes),
+                data: FileData::encode(&bytes),
             },
             Err(SyncError::Refused(why)) => error(ErrorCode::NotFound, why),
             Err(e) => sync_error(e),

@@ -15,6 +15,7 @@ mod journal;
 mod search;
 mod uploads;
 mod views;
+pub(crate) mod workspace;
 
 pub(crate) use entities::meta_get;
 #[cfg(test)]
@@ -144,7 +145,10 @@ fn spawn_checkpointer(path: &Path) -> Option<std::sync::mpsc::Sender<()>> {
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 stopped.recv_timeout(Duration::from_millis(500))
             {
-                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                // Busy now (a writer holds the file): the next round checkpoints.
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::debug!("checkpoint skipped: {e}");
+                }
             }
         })
         .ok()?;

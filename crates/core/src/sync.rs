@@ -349,12 +349,15 @@ impl Syncer {
 
     /// Best effort: a session the server still holds is ended there.
     async fn end_session(&self) {
-        let _ = self
+        let ended = self
             .http
             .post(format!("{}/v1/auth/logout", self.session.server))
             .bearer_auth(&self.session.token)
             .send()
             .await;
+        if let Err(e) = ended {
+            tracing::info!(server = %self.session.server, "the server could not end the session (it expires there): {e}");
+        }
     }
 
     /// Resumes with a session kept from an earlier sign-in.
@@ -735,7 +738,10 @@ impl Syncer {
         let (mime, bytes) = self.download(url).await?;
         let (client, url) = (self.client.clone(), url.to_owned());
         blocking(move || {
-            let _ = client.keep_file(message, &url, &mime, &bytes);
+            // Shown all the same; it is fetched again next time.
+            if let Err(e) = client.keep_file(message, &url, &mime, &bytes) {
+                tracing::warn!(%message, "a file fetched could not be kept on this desktop: {e}");
+            }
             Ok::<_, SyncError>((mime, bytes))
         })
         .await
@@ -748,7 +754,9 @@ impl Syncer {
     pub async fn prefetch(&self) {
         // Housekeeping first: what the agent sent and the server settled leaves the mirror.
         let client = self.client.clone();
-        let _ = blocking(move || client.store().tidy_uploads(client.now())).await;
+        if let Err(e) = blocking(move || client.store().tidy_uploads(client.now())).await {
+            tracing::warn!("tidying the files sent failed (tried again after the next pull): {e}");
+        }
         while let Some((message, url)) = self.client.next_prefetch() {
             if let Err(e) = self.open_file(message, &url).await
                 && e.recoverable()

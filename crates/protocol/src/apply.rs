@@ -9,8 +9,8 @@
 use crate::{
     Action, Actor, ActorKind, Agent, ChannelKind, Contact, ContactId, Conversation,
     ConversationEvent, ConversationId, ConversationState, Direction, Entity, EntityRef, ErrorCode,
-    EventId, EventKind, Message, MessageId, MessageStatus, Millis, Op, Sender, SenderKind,
-    StatusStamp, TemplateRef, ValidationError,
+    EventId, EventKind, Message, MessageId, MessageStatus, Millis, Op, Sender, StatusStamp,
+    TemplateRef, ValidationError,
     rules::{self, RuleError, refuse},
 };
 use uuid::Uuid;
@@ -249,6 +249,9 @@ fn view<W: Workspace>(w: &W, id: crate::ViewId) -> Result<Option<crate::CustomVi
     })
 }
 
+/// The agent's message in `conversation`, with `status` from `at`. A conversation's messages
+/// keep the order they were written in, even when clocks tie or lag: a new message is at least
+/// a millisecond after the conversation's last one.
 fn outgoing(
     me: &Agent,
     id: MessageId,
@@ -258,30 +261,93 @@ fn outgoing(
     status: MessageStatus,
     at: i64,
 ) -> Message {
-    // A conversation's messages keep the order they were written in, even when clocks tie or
-    // lag: a new message is at least a millisecond after the conversation's last one.
     let at = at.max(conversation.last_message_at + 1);
-    Message {
+    let mut m = Message::new(
         id,
-        conversation_id: conversation.id,
-        direction: Direction::Outgoing,
-        channel: conversation.channel,
-        text: text.to_owned(),
-        attachments: Vec::new(),
-        template: template.clone(),
-        sender: Sender {
-            kind: SenderKind::Agent,
-            agent_id: Some(me.id),
-            name: me.name.clone(),
-        },
+        conversation,
+        Direction::Outgoing,
+        Sender::agent(me),
+        text,
         status,
-        history: vec![StatusStamp { status, at }],
-        failure: None,
-        via_flow: false,
-        archived: false,
-        send_at: None,
-        reply_to: None,
-        created_at: at,
+        at,
+    );
+    m.template = template.clone();
+    m
+}
+
+/// One op being applied: who takes it, when, how, and the timeline events it adds.
+struct Applying<'a> {
+    me: &'a Agent,
+    /// The op's time.
+    at: Millis,
+    /// When the rules are judged (the 24-hour window).
+    now: Millis,
+    mode: &'a Mode,
+    timeline: Timeline<'a>,
+}
+
+impl Applying<'_> {
+    /// Free text (no template) may go out on `c` at `when`; `closed` is the refusal otherwise.
+    /// A refused send replayed into Failed is not judged again.
+    fn window_allows<W: Workspace>(
+        &self,
+        w: &W,
+        c: &Conversation,
+        template: &Option<TemplateRef>,
+        when: Millis,
+        closed: fn(&Conversation) -> RuleError,
+    ) -> Result<(), W::Error> {
+        if matches!(self.mode, Mode::Wedged { .. }) || template.is_some() {
+            return Ok(());
+        }
+        if window_open_at(w, c, when)? {
+            Ok(())
+        } else {
+            Err(closed(c).into())
+        }
+    }
+
+    /// The shared steps of an action on a conversation: load it, let `rule` change it (or
+    /// refuse), store it, and record the events the rule names, while the agent still sees it.
+    fn change_conversation<W: Workspace>(
+        &mut self,
+        w: &mut W,
+        id: ConversationId,
+        rule: impl FnOnce(&mut Conversation) -> Result<Vec<EventKind>, RuleError>,
+    ) -> Result<(), W::Error> {
+        let mut c = conversation(w, id)?;
+        let events = rule(&mut c)?;
+        w.put(&Entity::Conversation(c.clone()))?;
+        // Assigning away, or closing, may take it out of the agent's sight.
+        if !events.is_empty() && find_conversation(w, c.id)?.is_some() {
+            self.timeline.record(w, c.id, events)?;
+        }
+        Ok(())
+    }
+
+    /// A scheduled message of the workspace, or the refusal for one sent or cancelled.
+    fn scheduled<W: Workspace>(&self, w: &W, id: MessageId) -> Result<Message, W::Error> {
+        let m = message(w, id)?;
+        if m.status != MessageStatus::Scheduled {
+            return Err(refuse(
+                ErrorCode::WrongState,
+                "This message is no longer scheduled: it was sent or cancelled.",
+            )
+            .into());
+        }
+        Ok(m)
+    }
+
+    /// A time to send at, in the future.
+    fn future<E: From<RuleError>>(&self, send_at: Millis) -> Result<(), E> {
+        if send_at <= self.at {
+            return Err(refuse(
+                ErrorCode::InvalidInput,
+                "Choose a time in the future to send it.",
+            )
+            .into());
+        }
+        Ok(())
     }
 }
 
@@ -294,18 +360,23 @@ pub fn apply<W: Workspace>(
     now: Millis,
     mode: Mode,
 ) -> Result<(), W::Error> {
-    let at = op.at;
-    let mut timeline = Timeline {
-        op,
-        actor: Actor {
-            kind: ActorKind::Agent,
-            agent_id: Some(me.id),
-            name: me.name.clone(),
-        },
-        n: 0,
+    let mut a = Applying {
+        me,
+        at: op.at,
+        now,
         mode: &mode,
+        timeline: Timeline {
+            op,
+            actor: Actor {
+                kind: ActorKind::Agent,
+                agent_id: Some(me.id),
+                name: me.name.clone(),
+            },
+            n: 0,
+            mode: &mode,
+        },
     };
-    let check_window = !matches!(mode, Mode::Wedged { .. });
+    let at = op.at;
     match &op.action {
         Action::SendMessage {
             message_id,
@@ -315,32 +386,18 @@ pub fn apply<W: Workspace>(
             template,
             reply_to,
         } => {
-            if !is_new(w, EntityRef::Message(*message_id), &mode)? {
+            if !send_message(
+                w,
+                &mut a,
+                *message_id,
+                *conversation_id,
+                text,
+                attachments,
+                template,
+                *reply_to,
+            )? {
                 return Ok(());
             }
-            let c = conversation(w, *conversation_id)?;
-            check_text_for(c.channel, text)?;
-            // What it quotes is a message of this conversation, never one named from elsewhere.
-            if let Some(quoted) = reply_to
-                && find_message(w, *quoted)?.is_none_or(|q| q.conversation_id != c.id)
-            {
-                return Err(W::not_found("The message replied to"));
-            }
-            if check_window && template.is_none() && !window_open_at(w, &c, now)? {
-                return Err(rules::window_closed(&c).into());
-            }
-            let mut m = outgoing(
-                me,
-                *message_id,
-                &c,
-                text,
-                template,
-                MessageStatus::Pending,
-                at,
-            );
-            m.attachments = named(attachments);
-            m.reply_to = *reply_to;
-            reply(w, &mut timeline, c, m)?;
         }
         Action::ScheduleMessage {
             message_id,
@@ -350,99 +407,33 @@ pub fn apply<W: Workspace>(
             template,
             send_at,
         } => {
-            if !is_new(w, EntityRef::Message(*message_id), &mode)? {
+            if !schedule_message(
+                w,
+                &a,
+                *message_id,
+                *conversation_id,
+                text,
+                attachments,
+                template,
+                *send_at,
+            )? {
                 return Ok(());
             }
-            if *send_at <= at {
-                return Err(refuse(
-                    ErrorCode::InvalidInput,
-                    "Choose a time in the future to send it.",
-                )
-                .into());
-            }
-            let c = conversation(w, *conversation_id)?;
-            check_text_for(c.channel, text)?;
-            // The window is judged at the time it will go out (and again when it is due).
-            if check_window && template.is_none() && !window_open_at(w, &c, *send_at)? {
-                return Err(rules::window_closed_by(&c).into());
-            }
-            let mut m = outgoing(
-                me,
-                *message_id,
-                &c,
-                text,
-                template,
-                MessageStatus::Scheduled,
-                at,
-            );
-            m.attachments = named(attachments);
-            m.send_at = Some(*send_at);
-            w.put(&Entity::Message(m.clone()))?;
         }
         Action::EditScheduled {
             message_id,
             text,
             send_at,
-        } => {
-            let mut m = message(w, *message_id)?;
-            if m.status != MessageStatus::Scheduled {
-                return Err(refuse(
-                    ErrorCode::WrongState,
-                    "This message is no longer scheduled: it was sent or cancelled.",
-                )
-                .into());
-            }
-            if *send_at <= at {
-                return Err(refuse(
-                    ErrorCode::InvalidInput,
-                    "Choose a time in the future to send it.",
-                )
-                .into());
-            }
-            check_text_for(m.channel, text)?;
-            let c = conversation(w, m.conversation_id)?;
-            if check_window && m.template.is_none() && !window_open_at(w, &c, *send_at)? {
-                return Err(rules::window_closed_by(&c).into());
-            }
-            m.text = text.clone();
-            m.send_at = Some(*send_at);
-            w.put(&Entity::Message(m.clone()))?;
-        }
+        } => edit_scheduled(w, &a, *message_id, text, *send_at)?,
         Action::CancelScheduled { message_id } => {
-            let m = message(w, *message_id)?;
-            if m.status != MessageStatus::Scheduled {
-                return Err(refuse(
-                    ErrorCode::WrongState,
-                    "This message is no longer scheduled: it was sent or cancelled.",
-                )
-                .into());
-            }
+            let m = a.scheduled(w, *message_id)?;
             w.delete(EntityRef::Message(m.id))?;
         }
         Action::RetryMessage {
             message_id,
             text,
             template,
-        } => {
-            let mut m = message(w, *message_id)?;
-            if m.status != MessageStatus::Failed {
-                return already_there_or(&mode, "Only a failed message can be retried.");
-            }
-            let c = conversation(w, m.conversation_id)?;
-            check_text_for(m.channel, text)?;
-            if check_window && template.is_none() && !window_open_at(w, &c, now)? {
-                return Err(rules::window_closed(&c).into());
-            }
-            m.text = text.clone();
-            m.template = template.clone();
-            m.status = MessageStatus::Pending;
-            m.failure = None;
-            m.history.push(StatusStamp {
-                status: MessageStatus::Pending,
-                at,
-            });
-            w.put(&Entity::Message(m.clone()))?;
-        }
+        } => retry_message(w, &a, *message_id, text, template)?,
         Action::DiscardMessage { message_id } => {
             let m = message(w, *message_id)?;
             if m.status != MessageStatus::Failed {
@@ -459,129 +450,21 @@ pub fn apply<W: Workspace>(
             text,
             template,
         } => {
-            if !is_new(w, EntityRef::Conversation(*conversation_id), &mode)?
-                || !is_new(w, EntityRef::Message(*message_id), &mode)?
-            {
-                return Ok(());
-            }
-            // The number may already belong to a contact: the conversation is with them.
-            let known = match w.contact_with_identity(*channel, address)? {
-                Some(existing) => Some(existing),
-                None => match w.get(EntityRef::Contact(*contact_id))? {
-                    Some(Entity::Contact(c)) => Some(c),
-                    _ => {
-                        if !is_new(w, EntityRef::Contact(*contact_id), &mode)? {
-                            return Ok(());
-                        }
-                        None
-                    }
-                },
-            };
-            // A known contact with a conversation still open: writing first continues it.
-            if let Some(k) = &known
-                && let Some(open) = open_conversation_of(w, k.id)?
-            {
-                let Some(mut c) = find_conversation(w, open)? else {
-                    return Err(refuse(
-                        ErrorCode::NotAllowed,
-                        "This contact already has an open conversation with someone else: ask an admin to assign it to you.",
-                    )
-                    .into());
-                };
-                c.channel = *channel;
-                check_text_for(c.channel, text)?;
-                if check_window && template.is_none() && !window_open_at(w, &c, now)? {
-                    return Err(rules::window_closed(&c).into());
-                }
-                let m = outgoing(
-                    me,
-                    *message_id,
-                    &c,
-                    text,
-                    template,
-                    MessageStatus::Pending,
-                    at,
-                );
-                reply(w, &mut timeline, c, m)?;
-                return finish(w, op, &mode, at);
-            }
-            let new_contact = known.is_none();
-            let contact = known
-                .unwrap_or_else(|| Contact::reached_at(*contact_id, *channel, address, "", at));
-            let mut c = Conversation {
-                id: *conversation_id,
-                contact_id: contact.id,
+            let first = WriteFirst {
+                conversation_id: *conversation_id,
+                contact_id: *contact_id,
+                message_id: *message_id,
                 channel: *channel,
-                state: ConversationState::Open,
-                snoozed_until: None,
-                assignee: Some(me.id),
-                team: None,
-                unanswered: false,
-                unread_count: 0,
-                opened_at: at,
-                last_message_at: at,
-                last_message_direction: None,
-                last_message_preview: String::new(),
-                last_incoming_at: None,
-                closing_note: String::new(),
-                closing_category: String::new(),
-                created_at: at,
-            };
-            // The contact's window on this channel carries over from their earlier conversations.
-            c.last_incoming_at = window_of(w, &c)?;
-            check_text_for(*channel, text)?;
-            if check_window && template.is_none() && !rules::window_open(&c, now) {
-                return Err(refuse(
-                    ErrorCode::WindowClosed,
-                    format!(
-                        "On {} a conversation can only be started with an approved template.",
-                        channel.as_str()
-                    ),
-                )
-                .into());
-            }
-            if new_contact {
-                w.put(&Entity::Contact(contact.clone()))?;
-            }
-            let m = outgoing(
-                me,
-                *message_id,
-                &c,
+                address,
                 text,
                 template,
-                MessageStatus::Pending,
-                at,
-            );
-            w.put(&Entity::Message(m.clone()))?;
-            rules::on_reply(&mut c, &m);
-            w.put(&Entity::Conversation(c.clone()))?;
-            timeline.record(w, c.id, vec![EventKind::Opened])?;
-        }
-        Action::Archive { message_ids } => {
-            for id in message_ids {
-                let mut m = message(w, *id)?;
-                if m.direction != Direction::Incoming {
-                    return Err(refuse(
-                        ErrorCode::InvalidInput,
-                        "Only incoming messages can be archived.",
-                    )
-                    .into());
-                }
-                if !m.archived {
-                    m.archived = true;
-                    w.put(&Entity::Message(m.clone()))?;
-                }
+            };
+            if !write_first(w, &mut a, first)? {
+                return Ok(());
             }
         }
-        Action::Restore { message_ids } => {
-            for id in message_ids {
-                let mut m = message(w, *id)?;
-                if m.archived {
-                    m.archived = false;
-                    w.put(&Entity::Message(m.clone()))?;
-                }
-            }
-        }
+        Action::Archive { message_ids } => archive(w, message_ids, true)?,
+        Action::Restore { message_ids } => archive(w, message_ids, false)?,
         Action::DeleteArchived { message_ids } => {
             for id in message_ids {
                 let m = message(w, *id)?;
@@ -599,99 +482,50 @@ pub fn apply<W: Workspace>(
             conversation_id,
             assignee,
         } => {
-            let mut c = conversation(w, *conversation_id)?;
             let agent = match assignee {
                 Some(id) => Some(agent(w, *id)?.ok_or_else(|| W::not_found("That agent"))?),
                 None => None,
             };
-            let events = rules::assign(&mut c, agent.as_ref())?;
-            w.put(&Entity::Conversation(c.clone()))?;
-            if find_conversation(w, c.id)?.is_some() {
-                timeline.record(w, c.id, events)?;
-            }
+            a.change_conversation(w, *conversation_id, |c| rules::assign(c, agent.as_ref()))?;
         }
         Action::SetTeam {
             conversation_id,
             team,
-        } => {
-            let mut c = conversation(w, *conversation_id)?;
-            if let Some(t) = team
-                && w.get(EntityRef::Team(*t))?.is_none()
-            {
-                return Err(W::not_found("That team"));
-            }
-            if c.team != *team {
-                c.team = *team;
-                w.put(&Entity::Conversation(c.clone()))?;
-                if find_conversation(w, c.id)?.is_some() {
-                    timeline.record(w, c.id, vec![EventKind::TeamChanged { team: *team }])?;
-                }
-            }
-        }
+        } => set_team(w, &mut a, *conversation_id, *team)?,
         Action::Close {
             conversation_id,
             note,
             category,
-        } => {
-            let mut c = conversation(w, *conversation_id)?;
-            let events = rules::close(&mut c, note, category)?;
-            w.put(&Entity::Conversation(c.clone()))?;
-            if find_conversation(w, c.id)?.is_some() {
-                timeline.record(w, c.id, events)?;
-            }
-        }
+        } => a.change_conversation(w, *conversation_id, |c| rules::close(c, note, category))?,
         Action::Reopen { conversation_id } => {
-            let mut c = conversation(w, *conversation_id)?;
-            let events = rules::reopen(&mut c, at)?;
-            w.put(&Entity::Conversation(c.clone()))?;
-            timeline.record(w, c.id, events)?;
+            a.change_conversation(w, *conversation_id, |c| rules::reopen(c, at))?
         }
         Action::Snooze {
             conversation_id,
             until,
-        } => {
-            let mut c = conversation(w, *conversation_id)?;
-            let events = rules::snooze(&mut c, *until, at)?;
-            w.put(&Entity::Conversation(c.clone()))?;
-            timeline.record(w, c.id, events)?;
-        }
+        } => a.change_conversation(w, *conversation_id, |c| rules::snooze(c, *until, at))?,
         Action::Unsnooze { conversation_id } => {
-            let mut c = conversation(w, *conversation_id)?;
-            let events = rules::unsnooze(&mut c)?;
-            w.put(&Entity::Conversation(c.clone()))?;
-            timeline.record(w, c.id, events)?;
+            a.change_conversation(w, *conversation_id, rules::unsnooze)?
         }
         Action::SetUnanswered {
             conversation_id,
             unanswered,
-        } => {
-            let mut c = conversation(w, *conversation_id)?;
-            let events = rules::set_unanswered(&mut c, *unanswered);
-            w.put(&Entity::Conversation(c.clone()))?;
-            timeline.record(w, c.id, events)?;
-        }
+        } => a.change_conversation(w, *conversation_id, |c| {
+            Ok(rules::set_unanswered(c, *unanswered))
+        })?,
         Action::MarkRead { conversation_id } => {
             let mut c = conversation(w, *conversation_id)?;
             if c.unread_count != 0 {
                 c.unread_count = 0;
-                w.put(&Entity::Conversation(c.clone()))?;
+                w.put(&Entity::Conversation(c))?;
             }
         }
         Action::DeleteConversation { conversation_id } => {
-            if !rules::may_delete_conversation(me) {
-                return Err(refuse(
-                    ErrorCode::NotAllowed,
-                    "Only the owner or an admin can delete a conversation.",
-                )
-                .into());
-            }
-            conversation(w, *conversation_id)?;
-            w.delete(EntityRef::Conversation(*conversation_id))?;
+            delete_conversation(w, me, *conversation_id)?
         }
         Action::EditContact { contact_id, edit } => {
             let c = contact(w, *contact_id)?;
-            let edited = edit.applied_to(&c)?;
-            w.put(&Entity::Contact(edited))?;
+            w.put(&Entity::Contact(edit.applied_to(&c)?))?;
         }
         Action::SetBot {
             contact_id,
@@ -702,31 +536,11 @@ pub fn apply<W: Workspace>(
             w.put(&Entity::Contact(c))?;
         }
         Action::SaveView { view } => {
-            let existing = self::view(w, view.id)?;
-            if existing.is_none() && !is_new(w, EntityRef::View(view.id), &mode)? {
+            if !save_view(w, &a, view)? {
                 return Ok(());
             }
-            let owner = existing.as_ref().map_or(view.owner, |v| v.owner);
-            if owner != me.id || view.owner != me.id {
-                return Err(refuse(
-                    ErrorCode::NotAllowed,
-                    "Only the creator of a view can change it.",
-                )
-                .into());
-            }
-            w.put(&Entity::View(view.clone()))?;
         }
-        Action::DeleteView { view_id } => {
-            let v = self::view(w, *view_id)?.ok_or_else(|| W::not_found("That view"))?;
-            if v.owner != me.id {
-                return Err(refuse(
-                    ErrorCode::NotAllowed,
-                    "Only the creator of a view can delete it.",
-                )
-                .into());
-            }
-            w.delete(EntityRef::View(v.id))?;
-        }
+        Action::DeleteView { view_id } => delete_view(w, me, *view_id)?,
         Action::SetAvailability { availability } => {
             let mut agent = agent(w, me.id)?.unwrap_or_else(|| me.clone());
             agent.availability = *availability;
@@ -744,6 +558,301 @@ pub fn apply<W: Workspace>(
         }
     }
     finish(w, op, &mode, at)
+}
+
+fn edit_scheduled<W: Workspace>(
+    w: &mut W,
+    a: &Applying,
+    message_id: MessageId,
+    text: &str,
+    send_at: Millis,
+) -> Result<(), W::Error> {
+    let mut m = a.scheduled(w, message_id)?;
+    a.future::<W::Error>(send_at)?;
+    check_text_for(m.channel, text)?;
+    let c = conversation(w, m.conversation_id)?;
+    a.window_allows(w, &c, &m.template, send_at, rules::window_closed_by)?;
+    m.text = text.to_owned();
+    m.send_at = Some(send_at);
+    w.put(&Entity::Message(m))
+}
+
+fn retry_message<W: Workspace>(
+    w: &mut W,
+    a: &Applying,
+    message_id: MessageId,
+    text: &str,
+    template: &Option<TemplateRef>,
+) -> Result<(), W::Error> {
+    let mut m = message(w, message_id)?;
+    if m.status != MessageStatus::Failed {
+        return already_there_or(a.mode, "Only a failed message can be retried.");
+    }
+    let c = conversation(w, m.conversation_id)?;
+    check_text_for(m.channel, text)?;
+    a.window_allows(w, &c, template, a.now, rules::window_closed)?;
+    m.text = text.to_owned();
+    m.template = template.clone();
+    m.status = MessageStatus::Pending;
+    m.failure = None;
+    m.history.push(StatusStamp {
+        status: MessageStatus::Pending,
+        at: a.at,
+    });
+    w.put(&Entity::Message(m))
+}
+
+/// Archives (or restores) customers' messages; only incoming ones are archived.
+fn archive<W: Workspace>(w: &mut W, ids: &[MessageId], archived: bool) -> Result<(), W::Error> {
+    for id in ids {
+        let mut m = message(w, *id)?;
+        if archived && m.direction != Direction::Incoming {
+            return Err(refuse(
+                ErrorCode::InvalidInput,
+                "Only incoming messages can be archived.",
+            )
+            .into());
+        }
+        if m.archived != archived {
+            m.archived = archived;
+            w.put(&Entity::Message(m))?;
+        }
+    }
+    Ok(())
+}
+
+fn set_team<W: Workspace>(
+    w: &mut W,
+    a: &mut Applying,
+    conversation_id: ConversationId,
+    team: Option<crate::TeamId>,
+) -> Result<(), W::Error> {
+    let current = conversation(w, conversation_id)?.team;
+    if let Some(t) = team
+        && w.get(EntityRef::Team(t))?.is_none()
+    {
+        return Err(W::not_found("That team"));
+    }
+    if current == team {
+        return Ok(());
+    }
+    a.change_conversation(w, conversation_id, |c| {
+        c.team = team;
+        Ok(vec![EventKind::TeamChanged { team }])
+    })
+}
+
+fn delete_view<W: Workspace>(w: &mut W, me: &Agent, id: crate::ViewId) -> Result<(), W::Error> {
+    let v = self::view(w, id)?.ok_or_else(|| W::not_found("That view"))?;
+    if v.owner != me.id {
+        return Err(refuse(
+            ErrorCode::NotAllowed,
+            "Only the creator of a view can delete it.",
+        )
+        .into());
+    }
+    w.delete(EntityRef::View(v.id))
+}
+
+fn delete_conversation<W: Workspace>(
+    w: &mut W,
+    me: &Agent,
+    id: ConversationId,
+) -> Result<(), W::Error> {
+    if !rules::may_delete_conversation(me) {
+        return Err(refuse(
+            ErrorCode::NotAllowed,
+            "Only the owner or an admin can delete a conversation.",
+        )
+        .into());
+    }
+    conversation(w, id)?;
+    w.delete(EntityRef::Conversation(id))
+}
+
+#[allow(clippy::too_many_arguments)] // the action's own fields, as they come
+fn send_message<W: Workspace>(
+    w: &mut W,
+    a: &mut Applying,
+    message_id: MessageId,
+    conversation_id: ConversationId,
+    text: &str,
+    attachments: &[crate::Attachment],
+    template: &Option<TemplateRef>,
+    reply_to: Option<MessageId>,
+) -> Result<bool, W::Error> {
+    if !is_new(w, EntityRef::Message(message_id), a.mode)? {
+        return Ok(false);
+    }
+    let c = conversation(w, conversation_id)?;
+    check_text_for(c.channel, text)?;
+    // What it quotes is a message of this conversation, never one named from elsewhere.
+    if let Some(quoted) = reply_to
+        && find_message(w, quoted)?.is_none_or(|q| q.conversation_id != c.id)
+    {
+        return Err(W::not_found("The message replied to"));
+    }
+    a.window_allows(w, &c, template, a.now, rules::window_closed)?;
+    let mut m = outgoing(
+        a.me,
+        message_id,
+        &c,
+        text,
+        template,
+        MessageStatus::Pending,
+        a.at,
+    );
+    m.attachments = named(attachments);
+    m.reply_to = reply_to;
+    reply(w, &mut a.timeline, c, m)?;
+    Ok(true)
+}
+
+#[allow(clippy::too_many_arguments)] // the action's own fields, as they come
+fn schedule_message<W: Workspace>(
+    w: &mut W,
+    a: &Applying,
+    message_id: MessageId,
+    conversation_id: ConversationId,
+    text: &str,
+    attachments: &[crate::Attachment],
+    template: &Option<TemplateRef>,
+    send_at: Millis,
+) -> Result<bool, W::Error> {
+    if !is_new(w, EntityRef::Message(message_id), a.mode)? {
+        return Ok(false);
+    }
+    a.future::<W::Error>(send_at)?;
+    let c = conversation(w, conversation_id)?;
+    check_text_for(c.channel, text)?;
+    // The window is judged at the time it will go out (and again when it is due).
+    a.window_allows(w, &c, template, send_at, rules::window_closed_by)?;
+    let mut m = outgoing(
+        a.me,
+        message_id,
+        &c,
+        text,
+        template,
+        MessageStatus::Scheduled,
+        a.at,
+    );
+    m.attachments = named(attachments);
+    m.send_at = Some(send_at);
+    w.put(&Entity::Message(m))?;
+    Ok(true)
+}
+
+/// What writing first names.
+struct WriteFirst<'x> {
+    conversation_id: ConversationId,
+    contact_id: ContactId,
+    message_id: MessageId,
+    channel: ChannelKind,
+    address: &'x str,
+    text: &'x str,
+    template: &'x Option<TemplateRef>,
+}
+
+fn write_first<W: Workspace>(w: &mut W, a: &mut Applying, f: WriteFirst) -> Result<bool, W::Error> {
+    if !is_new(w, EntityRef::Conversation(f.conversation_id), a.mode)?
+        || !is_new(w, EntityRef::Message(f.message_id), a.mode)?
+    {
+        return Ok(false);
+    }
+    // The number may already belong to a contact: the conversation is with them.
+    let known = match w.contact_with_identity(f.channel, f.address)? {
+        Some(existing) => Some(existing),
+        None => match w.get(EntityRef::Contact(f.contact_id))? {
+            Some(Entity::Contact(c)) => Some(c),
+            _ => {
+                if !is_new(w, EntityRef::Contact(f.contact_id), a.mode)? {
+                    return Ok(false);
+                }
+                None
+            }
+        },
+    };
+    // A known contact with a conversation still open: writing first continues it.
+    if let Some(k) = &known
+        && let Some(open) = open_conversation_of(w, k.id)?
+    {
+        let Some(mut c) = find_conversation(w, open)? else {
+            return Err(refuse(
+                ErrorCode::NotAllowed,
+                "This contact already has an open conversation with someone else: ask an admin to assign it to you.",
+            )
+            .into());
+        };
+        c.channel = f.channel;
+        check_text_for(c.channel, f.text)?;
+        a.window_allows(w, &c, f.template, a.now, rules::window_closed)?;
+        let m = outgoing(
+            a.me,
+            f.message_id,
+            &c,
+            f.text,
+            f.template,
+            MessageStatus::Pending,
+            a.at,
+        );
+        reply(w, &mut a.timeline, c, m)?;
+        return Ok(true);
+    }
+    let new_contact = known.is_none();
+    let contact =
+        known.unwrap_or_else(|| Contact::reached_at(f.contact_id, f.channel, f.address, "", a.at));
+    let mut c = Conversation::new(f.conversation_id, contact.id, f.channel, a.at);
+    c.assignee = Some(a.me.id);
+    // The contact's window on this channel carries over from their earlier conversations.
+    c.last_incoming_at = window_of(w, &c)?;
+    check_text_for(f.channel, f.text)?;
+    a.window_allows(w, &c, f.template, a.now, |c| {
+        refuse(
+            ErrorCode::WindowClosed,
+            format!(
+                "On {} a conversation can only be started with an approved template.",
+                c.channel.as_str()
+            ),
+        )
+    })?;
+    if new_contact {
+        w.put(&Entity::Contact(contact))?;
+    }
+    let m = outgoing(
+        a.me,
+        f.message_id,
+        &c,
+        f.text,
+        f.template,
+        MessageStatus::Pending,
+        a.at,
+    );
+    w.put(&Entity::Message(m.clone()))?;
+    rules::on_reply(&mut c, &m);
+    w.put(&Entity::Conversation(c.clone()))?;
+    a.timeline.record(w, c.id, vec![EventKind::Opened])?;
+    Ok(true)
+}
+
+fn save_view<W: Workspace>(
+    w: &mut W,
+    a: &Applying,
+    view: &crate::CustomView,
+) -> Result<bool, W::Error> {
+    let existing = self::view(w, view.id)?;
+    if existing.is_none() && !is_new(w, EntityRef::View(view.id), a.mode)? {
+        return Ok(false);
+    }
+    let owner = existing.as_ref().map_or(view.owner, |v| v.owner);
+    if owner != a.me.id || view.owner != a.me.id {
+        return Err(refuse(
+            ErrorCode::NotAllowed,
+            "Only the creator of a view can change it.",
+        )
+        .into());
+    }
+    w.put(&Entity::View(view.clone()))?;
+    Ok(true)
 }
 
 /// The agent's message goes out in `c`: stored, with the reply rule's effects on the

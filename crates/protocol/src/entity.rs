@@ -188,6 +188,37 @@ pub struct Conversation {
     pub created_at: Millis,
 }
 
+impl Conversation {
+    /// A conversation opened at `at` with `contact` on `channel`: open, unassigned, nothing in
+    /// it yet. Set what else is known (the assignee, the first message's effect) after.
+    pub fn new(
+        id: ConversationId,
+        contact_id: ContactId,
+        channel: ChannelKind,
+        at: Millis,
+    ) -> Conversation {
+        Conversation {
+            id,
+            contact_id,
+            channel,
+            state: ConversationState::Open,
+            snoozed_until: None,
+            assignee: None,
+            team: None,
+            unanswered: false,
+            unread_count: 0,
+            opened_at: at,
+            last_message_at: at,
+            last_message_direction: None,
+            last_message_preview: String::new(),
+            last_incoming_at: None,
+            closing_note: String::new(),
+            closing_category: String::new(),
+            created_at: at,
+        }
+    }
+}
+
 /// Where a message is in its life. Incoming messages are `Received`; outgoing ones go
 /// `Scheduled` → `Pending` → `Sent` → `Delivered` → `Read`, or end `Failed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
@@ -322,6 +353,60 @@ pub struct Message {
     pub created_at: Millis,
 }
 
+impl Message {
+    /// A message of `conversation` (its channel) from `sender`, with `status` reached at `at`:
+    /// `Received` for a customer's, `Pending` or `Scheduled` for an agent's. No files, template,
+    /// reply or schedule: set them after.
+    pub fn new(
+        id: MessageId,
+        conversation: &Conversation,
+        direction: Direction,
+        sender: Sender,
+        text: &str,
+        status: MessageStatus,
+        at: Millis,
+    ) -> Message {
+        Message {
+            id,
+            conversation_id: conversation.id,
+            direction,
+            channel: conversation.channel,
+            text: text.to_owned(),
+            attachments: Vec::new(),
+            template: None,
+            sender,
+            status,
+            history: vec![StatusStamp { status, at }],
+            failure: None,
+            via_flow: false,
+            archived: false,
+            send_at: None,
+            reply_to: None,
+            created_at: at,
+        }
+    }
+}
+
+impl Sender {
+    /// The agent who wrote it.
+    pub fn agent(agent: &Agent) -> Sender {
+        Sender {
+            kind: SenderKind::Agent,
+            agent_id: Some(agent.id),
+            name: agent.name.clone(),
+        }
+    }
+
+    /// Anyone but an agent: the contact, a flow, a bot…
+    pub fn named(kind: SenderKind, name: &str) -> Sender {
+        Sender {
+            kind,
+            agent_id: None,
+            name: name.to_owned(),
+        }
+    }
+}
+
 /// Who did something in a conversation's timeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -431,6 +516,28 @@ pub struct Agent {
     pub visibility: Visibility,
     pub teams: Vec<TeamId>,
     pub availability: Availability,
+}
+
+impl Agent {
+    /// An agent, available, in `teams`.
+    pub fn new(
+        id: AgentId,
+        name: &str,
+        email: &str,
+        role: Role,
+        visibility: Visibility,
+        teams: Vec<TeamId>,
+    ) -> Agent {
+        Agent {
+            id,
+            name: name.to_owned(),
+            email: email.to_owned(),
+            role,
+            visibility,
+            teams,
+            availability: Availability::Available,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -322,6 +322,61 @@ impl Action {
             Action::SaveNotifySettings { .. } => "save_notify_settings",
         }
     }
+
+    /// The conversation the action names, for "what was affected". Actions on a message name
+    /// the message (its conversation is the message's); the others name no conversation. Every
+    /// action is listed, so a new one must say which it is.
+    pub fn conversation_id(&self) -> Option<ConversationId> {
+        match self {
+            Action::SendMessage {
+                conversation_id, ..
+            }
+            | Action::ScheduleMessage {
+                conversation_id, ..
+            }
+            | Action::WriteFirst {
+                conversation_id, ..
+            }
+            | Action::Assign {
+                conversation_id, ..
+            }
+            | Action::SetTeam {
+                conversation_id, ..
+            }
+            | Action::Close {
+                conversation_id, ..
+            }
+            | Action::Reopen {
+                conversation_id, ..
+            }
+            | Action::Snooze {
+                conversation_id, ..
+            }
+            | Action::Unsnooze {
+                conversation_id, ..
+            }
+            | Action::SetUnanswered {
+                conversation_id, ..
+            }
+            | Action::MarkRead {
+                conversation_id, ..
+            }
+            | Action::DeleteConversation { conversation_id } => Some(*conversation_id),
+            Action::EditScheduled { .. }
+            | Action::CancelScheduled { .. }
+            | Action::RetryMessage { .. }
+            | Action::DiscardMessage { .. }
+            | Action::Archive { .. }
+            | Action::Restore { .. }
+            | Action::DeleteArchived { .. }
+            | Action::EditContact { .. }
+            | Action::SetBot { .. }
+            | Action::SaveView { .. }
+            | Action::DeleteView { .. }
+            | Action::SetAvailability { .. }
+            | Action::SaveNotifySettings { .. } => None,
+        }
+    }
 }
 
 /// One agent action on its way to the server.

@@ -2,37 +2,13 @@
 //! the flow answers with its steps, one per message the contact sends, then ends. While a
 //! contact is in a flow, their messages are handled by it: they land in Flows, not the Inbox.
 
+/// A flow as stored (the storage owns the record; this module gives it its behaviour).
+pub use crate::storage::Flow;
+use crate::storage::{StorageError, Tx};
 use outpost_protocol::{
     Actor, ActorKind, Contact, Conversation, ConversationEvent, Direction, Entity, EventId,
     EventKind, Message, MessageId, MessageStatus, Millis, Sender, SenderKind, StatusStamp, rules,
 };
-use serde::{Deserialize, Serialize};
-
-use crate::storage::{StorageError, Tx};
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Flow {
-    pub name: String,
-    /// The word that starts it (case does not matter).
-    pub trigger: String,
-    /// The automatic replies, in order.
-    pub steps: Vec<String>,
-}
-
-impl Flow {
-    pub fn validate(&self) -> Result<(), String> {
-        if self.name.trim().is_empty() || self.trigger.trim().is_empty() {
-            return Err("A flow needs a name and a trigger word.".into());
-        }
-        if self.steps.is_empty() || self.steps.iter().any(|s| s.trim().is_empty()) {
-            return Err(format!(
-                "Flow '{}' needs at least one reply, none of them empty.",
-                self.name
-            ));
-        }
-        Ok(())
-    }
-}
 
 fn has_word(text: &str, word: &str) -> bool {
     let word = word.trim().to_lowercase();

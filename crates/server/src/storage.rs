@@ -59,11 +59,11 @@ pub trait Tx {
     fn save_op_result(&mut self, agent: AgentId, result: &OpResult, at: Millis) -> Result<()>;
     /// The seq of the last change written.
     fn seq(&self) -> Result<u64>;
-    fn flows(&self) -> Result<Vec<crate::flows::Flow>>;
+    fn flows(&self) -> Result<Vec<Flow>>;
     /// The flow a contact is in, and the next step.
     fn flow_run(&self, contact: ContactId) -> Result<Option<(String, u32)>>;
     fn set_flow_run(&mut self, contact: ContactId, run: Option<(&str, u32)>) -> Result<()>;
-    fn set_flows(&mut self, flows: &[crate::flows::Flow]) -> Result<()>;
+    fn set_flows(&mut self, flows: &[Flow]) -> Result<()>;
     /// An upload, without its bytes.
     fn attachment(&self, id: uuid::Uuid) -> Result<Option<Upload>>;
     /// Gives an upload to the message that carries it.
@@ -215,4 +215,29 @@ pub trait Storage: Send + Sync + 'static {
     fn uploaded_since(&self, agent: AgentId, since: Millis) -> Result<u64>;
     /// Removes uploads no message names that were made before `before`; how many went.
     fn sweep_unclaimed(&self, before: Millis) -> Result<usize>;
+}
+
+/// A keyword flow (see `crate::flows`): its trigger word and its automatic replies, in order.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Flow {
+    pub name: String,
+    /// The word that starts it (case does not matter).
+    pub trigger: String,
+    /// The automatic replies, in order.
+    pub steps: Vec<String>,
+}
+
+impl Flow {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.trim().is_empty() || self.trigger.trim().is_empty() {
+            return Err("A flow needs a name and a trigger word.".into());
+        }
+        if self.steps.is_empty() || self.steps.iter().any(|s| s.trim().is_empty()) {
+            return Err(format!(
+                "Flow '{}' needs at least one reply, none of them empty.",
+                self.name
+            ));
+        }
+        Ok(())
+    }
 }

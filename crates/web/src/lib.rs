@@ -23,7 +23,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
-use outpost_core::app::{App, BridgeReply, BridgeRequest};
+use outpost_core::api::{BridgeReply, BridgeRequest};
+use outpost_core::app::App;
 
 /// The policy the interface runs under: its own scripts and styles only; it talks to its own
 /// origin (the bridge); images may be inline data (avatars) or blobs it made from attachments.
@@ -56,10 +57,13 @@ impl Running {
     }
 
     pub async fn stop(mut self) {
+        // A server already stopped has dropped the other end: nothing to tell.
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            stop.send(()).ok();
         }
-        let _ = (&mut self.task).await;
+        if let Err(e) = (&mut self.task).await {
+            tracing::error!("the web edition's server ended with a panic: {e}");
+        }
         self.app.stop().await;
     }
 }
@@ -112,13 +116,19 @@ pub async fn serve(app: Arc<App>, ui_dir: &Path, listen: SocketAddr) -> Result<R
         // Answers are sent at once: with Nagle's algorithm a large answer's last segment waited
         // for the browser's delayed acknowledgement (measured: 40 ms added to some openings).
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("answers on this connection may wait for Nagle: {e}");
+            }
         });
-        let _ = axum::serve(listener, router)
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(async {
-                let _ = stopped.await;
+                // Dropped or sent: either way the server stops.
+                stopped.await.ok();
             })
             .await;
+        if let Err(e) = served {
+            tracing::error!("the web edition stopped serving: {e}");
+        }
     });
     Ok(Running {
         addr,
@@ -207,9 +217,7 @@ async fn serve_bridge(socket: WebSocket, app: Arc<App>) {
                 let (app, out_tx) = (app.clone(), out_tx.clone());
                 tokio::spawn(async move {
                     let response = app.handle(request).await;
-                    if let Ok(text) = serde_json::to_string(&BridgeReply::Answer { id, response }) {
-                        let _ = out_tx.send(text);
-                    }
+                    answer(&out_tx, &BridgeReply::Answer { id, response });
                 });
                 continue;
             }
@@ -223,12 +231,22 @@ async fn serve_bridge(socket: WebSocket, app: Arc<App>) {
                 },
             },
         };
-        if let Ok(text) = serde_json::to_string(&reply) {
-            let _ = out_tx.send(text);
-        }
+        answer(&out_tx, &reply);
     }
     drop(out_tx);
     writer.abort();
+}
+
+/// Queues `reply` for the page; a page gone meanwhile is not an error (it asks again when back).
+fn answer(out: &tokio::sync::mpsc::UnboundedSender<String>, reply: &BridgeReply) {
+    match serde_json::to_string(reply) {
+        Ok(text) => {
+            if out.send(text).is_err() {
+                tracing::debug!("an answer for a page that has gone");
+            }
+        }
+        Err(e) => tracing::error!("an answer could not be written as JSON: {e}"),
+    }
 }
 
 /// Where the built interface lives in a checkout (`ui/dist`).

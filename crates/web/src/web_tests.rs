@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use outpost_core::app::{App, BridgeReply, BridgeRequest};
-use outpost_core::client::Password;
+use outpost_core::api::{BridgeReply, BridgeRequest, Password};
+use outpost_core::app::App;
 use outpost_core::store::{ListQuery, ViewRef};
 use outpost_core::sync::keyring::Keyring;
 use outpost_core::{Event, Request, Response};

@@ -1,6 +1,7 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "../bridge";
+import { Modal } from "./Modal";
 
 /** The agent's account: a new password (their other desktops are signed out), and signing out everywhere. */
 export function AccountDialog({
@@ -21,11 +22,6 @@ export function AccountDialog({
   const [problem, setProblem] = useState<string | null>(null);
   const [changed, setChanged] = useState(false);
   const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    const esc = (e: KeyboardEvent) => e.key === "Escape" && onClose();
-    window.addEventListener("keydown", esc);
-    return () => window.removeEventListener("keydown", esc);
-  }, [onClose]);
 
   // Said before the server is asked: the same rules it applies (at least 10 characters, not the email).
   const localProblem = (): string | null => {
@@ -68,10 +64,9 @@ export function AccountDialog({
   };
 
   return (
-    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="account-title" onClick={onClose}>
+    <Modal onClose={onClose} labelledBy="account-title">
       <form
         className="dialog account"
-        onClick={(e) => e.stopPropagation()}
         onSubmit={(e) => {
           e.preventDefault();
           void change();
@@ -113,6 +108,6 @@ export function AccountDialog({
           <button type="button" onClick={onClose}>{t("account.close")}</button>
         </div>
       </form>
-    </div>
+    </Modal>
   );
 }

@@ -1,5 +1,6 @@
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import { Modal } from "./Modal";
 import type { Bridge } from "../bridge";
 import type { Attachment } from "../generated/outpost";
 import { download, formatSize, previewable, useImageUrl } from "../lib/files";
@@ -52,30 +53,18 @@ function ImageFile({ bridge, message, a, locale, onError }: FileProps) {
 /** A picture at the size the window allows, with its name, a download and a way back (Esc too). */
 function ImageViewer({ url, a, onDownload, onClose }: { url: string; a: Attachment; onDownload: () => void; onClose: () => void }) {
   const { t } = useTranslation();
-  const close = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    close.current?.focus();
-    const esc = (e: KeyboardEvent) => {
-      if (e.key === "Escape") {
-        e.stopPropagation();
-        onClose();
-      }
-    };
-    window.addEventListener("keydown", esc, true);
-    return () => window.removeEventListener("keydown", esc, true);
-  }, [onClose]);
   return (
-    <div className="overlay image-viewer" role="dialog" aria-modal="true" aria-label={a.name} onClick={onClose}>
-      <figure onClick={(e) => e.stopPropagation()}>
+    <Modal onClose={onClose} label={a.name} backdrop="image-viewer">
+      <figure>
         <img src={url} alt={a.name} />
         <figcaption>
           <span className="name" dir="auto">{a.name}</span>
           <span className="buttons">
             <button type="button" onClick={onDownload}>{t("attachment.download", { name: a.name })}</button>
-            <button type="button" ref={close} onClick={onClose}>{t("attachment.close")}</button>
+            <button type="button" data-autofocus onClick={onClose}>{t("attachment.close")}</button>
           </span>
         </figcaption>
       </figure>
-    </div>
+    </Modal>
   );
 }

@@ -1,41 +1,15 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useTranslation } from "react-i18next";
+import { useQueryClient } from "@tanstack/react-query";
 import { ask, type Bridge } from "../bridge";
+import { keys, useDraft } from "../data";
 import type { Action, Agent, Attachment, Contact, Conversation, Message, TemplateRef } from "../generated/outpost";
 import { uuidv7 } from "../lib/ids";
-import { formatSize, refusal, stageFiles } from "../lib/files";
+import { refusal, stageFiles } from "../lib/files";
+import { loadQuickReplies, saveQuickReplies, type QuickReply } from "../lib/quickReplies";
+import { EmojiPanel, RepliesPanel, Replying, SchedulePanel, StagedFiles, TemplateFields, type TemplateInput } from "./ComposerParts";
+import { describe } from "./Failure";
 import { Icon } from "./Icon";
-
-const EMOJI = ["😀", "😊", "😉", "😍", "🙏", "👍", "👋", "🙌", "👏", "💪", "🎉", "✅", "❤️", "🔥", "⭐", "📦", "🚚", "💳", "📅", "⏰", "📞", "✉️", "😅", "😢", "🤔", "👀", "🙂", "😎", "🤝", "💬"];
-
-export type QuickReply = { title: string; text: string };
-
-const DEFAULT_REPLIES: QuickReply[] = [
-  { title: "Olá", text: "Olá, {first_name}! Sou {agent} e vou te ajudar." },
-  { title: "Pedido", text: "{first_name}, pode me passar o número do pedido?" },
-  { title: "Obrigado", text: "Obrigado pelo contato, {first_name}! Qualquer coisa, é só chamar." },
-];
-
-/** Fills a quick reply's variables: {first_name}, {name}, {agent}. Unknown ones stay as written. */
-export function fillVariables(text: string, contact: Contact | null, agent: Agent | null): string {
-  const name = contact?.name.trim() ?? "";
-  const values: Record<string, string> = {
-    first_name: name.split(/\s+/)[0] ?? "",
-    name,
-    agent: agent?.name.split(/\s+/)[0] ?? "",
-  };
-  return text.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole);
-}
-
-export function loadQuickReplies(storage: Pick<Storage, "getItem">): QuickReply[] {
-  try {
-    const saved = JSON.parse(storage.getItem("outpost-quick-replies") ?? "null");
-    if (Array.isArray(saved)) return saved.filter((r) => typeof r?.title === "string" && typeof r?.text === "string");
-  } catch {
-    // A damaged list is replaced by the defaults.
-  }
-  return DEFAULT_REPLIES;
-}
 
 type Panel = null | "emoji" | "replies" | "schedule";
 
@@ -59,28 +33,28 @@ export function Composer({
   replyTo: Message | null;
   onReplied: () => void;
 }) {
-  const { t, i18n } = useTranslation();
-  const [draft, setDraft] = useState("");
+  const { t } = useTranslation();
+  const data = useQueryClient();
+  const stored = useDraft(bridge, c.id);
+  /** What the agent has written here; the stored draft until they change it. */
+  const [edited, setEdited] = useState<string | null>(null);
+  const draft = edited ?? stored.data ?? "";
   const [files, setFiles] = useState<File[]>([]);
   const [fileError, setFileError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const picker = useRef<HTMLInputElement>(null);
   const [panel, setPanel] = useState<Panel>(null);
-  const [replies, setReplies] = useState<QuickReply[]>(() => loadQuickReplies(localStorage));
+  const [replies, setReplies] = useState<QuickReply[]>(() =>
+    loadQuickReplies(localStorage, t("composer.defaultReplies", { returnObjects: true }) as QuickReply[]),
+  );
   const [when, setWhen] = useState("");
-  const [template, setTemplate] = useState({ name: "", params: "" });
+  const [template, setTemplate] = useState<TemplateInput>({ name: "", params: "" });
   const area = useRef<HTMLTextAreaElement>(null);
   const lastTyping = useRef(0);
 
   useEffect(() => {
     if (replyTo) area.current?.focus();
   }, [replyTo]);
-  useEffect(() => {
-    setPanel(null);
-    setFiles([]);
-    setFileError(null);
-    void ask(bridge, { type: "get_draft", conversation_id: c.id }, "draft").then((r) => setDraft(r.text));
-  }, [bridge, c.id]);
 
   const attach = (picked: File[]) => {
     if (picked.length === 0) return;
@@ -102,14 +76,15 @@ export function Composer({
       setFileError(null);
       await take(attachments);
     } catch (e) {
-      setFileError(e instanceof Error ? e.message : String(e));
+      setFileError(describe(e));
     } finally {
       setBusy(false);
     }
   };
 
   const change = (text: string) => {
-    setDraft(text);
+    setEdited(text);
+    data.setQueryData([...keys.draft, c.id], text);
     void ask(bridge, { type: "save_draft", conversation_id: c.id, text }, "done");
     if (Date.now() - lastTyping.current > 3000) {
       lastTyping.current = Date.now();
@@ -135,10 +110,7 @@ export function Composer({
           params: template.params.split(",").map((p) => p.trim()).filter(Boolean),
         }
       : null;
-  const clear = () => {
-    setDraft("");
-    void ask(bridge, { type: "save_draft", conversation_id: c.id, text: "" }, "done");
-  };
+  const clear = () => change("");
   const canSend = !busy && (windowClosed ? template.name.trim() !== "" : draft.trim() !== "" || files.length > 0);
   const send = async () => {
     const text = draft.trim();
@@ -172,10 +144,13 @@ export function Composer({
     if (!text) return;
     const next = [...replies, { title: text.slice(0, 24), text }];
     setReplies(next);
-    localStorage.setItem("outpost-quick-replies", JSON.stringify(next));
+    saveQuickReplies(localStorage, next);
   };
 
   return (
+    // Files dropped anywhere on the composer are attached: the pointer's way to what the attach
+    // button does for the keyboard.
+    // eslint-disable-next-line jsx-a11y/no-static-element-interactions
     <div
       className="composer-box"
       onDragOver={(e) => {
@@ -187,57 +162,12 @@ export function Composer({
         attach([...e.dataTransfer.files]);
       }}
     >
-      {replyTo && (
-        <div className="replying" role="note">
-          <span>{t("composer.replyingTo")}</span>
-          <q dir="auto">{replyTo.text}</q>
-          <button type="button" className="link" onClick={onReplied} aria-label={t("composer.cancelReply")}>✕</button>
-        </div>
-      )}
-      {windowClosed && (
-        <div className="template" role="group" aria-label={t("composer.template")}>
-          <span>{t("composer.templateNeeded")}</span>
-          <input aria-label={t("composer.templateName")} placeholder={t("composer.templateName")} value={template.name} onChange={(e) => setTemplate({ ...template, name: e.target.value })} />
-          <input aria-label={t("composer.templateParams")} placeholder={t("composer.templateParams")} value={template.params} onChange={(e) => setTemplate({ ...template, params: e.target.value })} />
-        </div>
-      )}
-      {panel === "emoji" && (
-        <div className="popover emoji" role="listbox" aria-label={t("composer.emoji")}>
-          {EMOJI.map((e) => (
-            <button key={e} type="button" role="option" aria-selected="false" onClick={() => insert(e)}>{e}</button>
-          ))}
-        </div>
-      )}
-      {panel === "replies" && (
-        <div className="popover replies" role="listbox" aria-label={t("composer.quickReplies")}>
-          {replies.map((r, i) => (
-            <button key={i} type="button" role="option" aria-selected="false" onClick={() => insert(fillVariables(r.text, contact, me))}>
-              <strong>{r.title}</strong> <span>{fillVariables(r.text, contact, me)}</span>
-            </button>
-          ))}
-          <button type="button" className="link" onClick={saveReply} disabled={!draft.trim()}>+ {t("composer.saveReply")}</button>
-        </div>
-      )}
-      {panel === "schedule" && (
-        <div className="popover schedule">
-          <label>
-            {t("composer.sendAt")}
-            <input type="datetime-local" value={when} onChange={(e) => setWhen(e.target.value)} />
-          </label>
-          <button type="button" className="primary" onClick={() => void schedule()} disabled={!when || busy || (!draft.trim() && files.length === 0)}>{t("composer.schedule")}</button>
-        </div>
-      )}
-      {files.length > 0 && (
-        <ul className="staged" aria-label={t("composer.attached")}>
-          {files.map((f, i) => (
-            <li key={`${f.name}-${i}`}>
-              <span className="name" dir="auto">{f.name}</span>
-              <span className="size">{formatSize(f.size, i18n.language)}</span>
-              <button type="button" className="link" aria-label={t("composer.removeFile", { name: f.name })} onClick={() => setFiles(files.filter((_, j) => j !== i))} disabled={busy}>✕</button>
-            </li>
-          ))}
-        </ul>
-      )}
+      {replyTo && <Replying to={replyTo} onCancel={onReplied} />}
+      {windowClosed && <TemplateFields template={template} onChange={setTemplate} />}
+      {panel === "emoji" && <EmojiPanel onPick={insert} />}
+      {panel === "replies" && <RepliesPanel replies={replies} contact={contact} me={me} canSave={draft.trim() !== ""} onPick={insert} onSave={saveReply} />}
+      {panel === "schedule" && <SchedulePanel when={when} onWhen={setWhen} disabled={busy || (!draft.trim() && files.length === 0)} onSchedule={() => void schedule()} />}
+      {files.length > 0 && <StagedFiles files={files} busy={busy} onRemove={(i) => setFiles(files.filter((_, j) => j !== i))} />}
       {fileError && <p role="alert" className="error">{fileError}</p>}
       <div className="composer">
         <div className="tools">

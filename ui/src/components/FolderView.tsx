@@ -1,10 +1,12 @@
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { ask, type Bridge } from "../bridge";
-import type { Folder, JournalEntry, MessageRow } from "../generated/outpost";
+import type { Bridge } from "../bridge";
+import { useFolder, useJournal } from "../data";
+import type { Folder } from "../generated/outpost";
 import { CHANNEL_LABEL, ticks, when } from "../lib/format";
-import { useEvents } from "../lib/events";
 import { useAct } from "../lib/act";
+import { useNow } from "../lib/now";
+import { Failure } from "./Failure";
 
 export function FolderView({
   bridge,
@@ -16,21 +18,12 @@ export function FolderView({
   onOpenConversation: (id: string) => void;
 }) {
   const { t, i18n } = useTranslation();
-  const [rows, setRows] = useState<MessageRow[]>([]);
-  const [journal, setJournal] = useState<JournalEntry[]>([]);
+  const page = useFolder(bridge, folder);
+  const rows = page.data?.rows ?? [];
+  const journal = useJournal(bridge, folder === "outbox").data ?? [];
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
-  const load = useCallback(async () => {
-    const r = await ask(bridge, { type: "list_folder", folder, before: null, limit: 200 }, "folder");
-    setRows(r.page.rows);
-    if (folder === "outbox") setJournal((await ask(bridge, { type: "journal" }, "journal")).entries);
-  }, [bridge, folder]);
-  useEffect(() => {
-    void load();
-  }, [load]);
-  useEvents(bridge, (e) => {
-    if (e.type === "changed" && (e.folders || e.journal)) void load();
-  });
+  const now = useNow();
   const act = useAct(bridge, setError);
   /** Why a message waits in the Outbox, as the journal says. */
   const why = (id: string) => {
@@ -42,13 +35,13 @@ export function FolderView({
   return (
     <section className="folder" aria-label={t(`folders.${folder}`)}>
       <h1>{t(`folders.${folder}`)}</h1>
-      {error && <p role="alert" className="error">{error}</p>}
+      <Failure error={error ?? page.error} />
       {folder === "failed" && rows.length > 1 && (
         <button type="button" onClick={() => rows.forEach((r) => void act({ type: "retry_message", message_id: r.message.id, text: r.message.text, template: r.message.template }))}>
           {t("conversation.retry")} ({rows.length})
         </button>
       )}
-      {rows.length === 0 ? (
+      {page.isPending ? null : rows.length === 0 ? (
         <p className="empty">{t("folder.empty")}</p>
       ) : (
         <ul className="messages">
@@ -58,7 +51,7 @@ export function FolderView({
                 <span className="who" dir="auto">{contact_name}</span>
                 <span className="channel">{CHANNEL_LABEL[m.channel]}</span>
                 <span className="text" dir="auto">{m.text || m.attachments.map((a) => a.name).join(", ") || (m.template ? `[${m.template.name}]` : "")}</span>
-                <time>{when(m.send_at ?? m.created_at, Date.now(), i18n.language)}</time>
+                <time>{when(m.send_at ?? m.created_at, now, i18n.language)}</time>
                 <span className={`ticks ${m.status}`} aria-label={m.status}>{ticks(m.status)}</span>
               </button>
               {m.failure && <span className="reason">{t("folder.why")}: {m.failure}</span>}
@@ -75,7 +68,7 @@ export function FolderView({
                   }}
                 >
                   <input name="text" aria-label={t("folder.text")} defaultValue={m.text} required />
-                  <input name="send_at" type="datetime-local" aria-label={t("composer.sendAt")} defaultValue={localInput(m.send_at ?? Date.now())} required />
+                  <input name="send_at" type="datetime-local" aria-label={t("composer.sendAt")} defaultValue={localInput(m.send_at ?? now)} required />
                   <button type="submit" className="primary">{t("folder.save")}</button>
                 </form>
               )}

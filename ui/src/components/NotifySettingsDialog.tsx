@@ -1,6 +1,10 @@
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "../bridge";
+import { useNotifySettings } from "../data";
+import { useNow } from "../lib/now";
+import { Failure } from "./Failure";
+import { Modal } from "./Modal";
 import type { NotifyCategory, NotifySettings } from "../generated/outpost";
 import { browserNotifications } from "../lib/browserNotify";
 import { dndPresets, fromTime, toTime } from "../lib/notify";
@@ -17,43 +21,31 @@ const CATEGORIES: NotifyCategory[] = [
 
 /** The agent's notification choices: kept at the server, so every desktop of theirs follows them. */
 export function NotifySettingsDialog({ bridge, onClose }: { bridge: Bridge; onClose: () => void }) {
-  const { t, i18n } = useTranslation();
-  const [settings, setSettings] = useState<NotifySettings | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-  useEffect(() => {
-    ask(bridge, { type: "get_notify_settings" }, "notify_settings").then(
-      (r) => setSettings(r.settings),
-      (e: unknown) => setProblem(e instanceof Error ? e.message : String(e)),
-    );
-  }, [bridge]);
-  useEffect(() => {
-    const esc = (e: KeyboardEvent) => e.key === "Escape" && onClose();
-    window.addEventListener("keydown", esc);
-    return () => window.removeEventListener("keydown", esc);
-  }, [onClose]);
-
+  const { t } = useTranslation();
+  const stored = useNotifySettings(bridge);
+  /** The agent's changes, not saved yet (the stored settings until the first change). */
+  const [edited, setEdited] = useState<NotifySettings | null>(null);
+  const [problem, setProblem] = useState<unknown>(null);
+  const settings = edited ?? stored.data ?? null;
   const save = async (next: NotifySettings) => {
     try {
       await ask(bridge, { type: "act", action: { type: "save_notify_settings", settings: next } }, "acted");
       onClose();
     } catch (e) {
-      setProblem(e instanceof Error ? e.message : String(e));
+      setProblem(e);
     }
   };
-  const now = Date.now();
-  const dndOn = settings?.dnd_until != null && settings.dnd_until > now;
   return (
-    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="notify-title" onClick={onClose}>
+    <Modal onClose={onClose} labelledBy="notify-title">
       <form
         className="dialog notify-settings"
-        onClick={(e) => e.stopPropagation()}
         onSubmit={(e) => {
           e.preventDefault();
           if (settings) void save(settings);
         }}
       >
         <h2 id="notify-title">{t("notify.title")}</h2>
-        {problem && <p role="alert" className="problem">{problem}</p>}
+        <Failure error={problem ?? stored.error} className="problem" />
         {!bridge.nativeNotifications && <BrowserPermission />}
         {settings && (
           <>
@@ -61,69 +53,16 @@ export function NotifySettingsDialog({ bridge, onClose }: { bridge: Bridge; onCl
               legend={t("notify.categories")}
               categories={CATEGORIES}
               checked={settings.enabled}
-              onChange={(enabled) => setSettings({ ...settings, enabled })}
+              onChange={(enabled) => setEdited({ ...settings, enabled })}
             />
             <CategoryChecks
               legend={t("notify.away")}
               categories={CATEGORIES.filter((c) => settings.enabled.includes(c))}
               checked={settings.muted_when_away}
-              onChange={(muted_when_away) => setSettings({ ...settings, muted_when_away })}
+              onChange={(muted_when_away) => setEdited({ ...settings, muted_when_away })}
             />
-            <fieldset>
-              <legend>{t("notify.quiet")}</legend>
-              <label className="check">
-                <input
-                  type="checkbox"
-                  checked={settings.quiet_hours !== null}
-                  onChange={(e) => setSettings({ ...settings, quiet_hours: e.target.checked ? { start: 22 * 60, end: 8 * 60 } : null })}
-                />
-                {t("notify.quietOn")}
-              </label>
-              {settings.quiet_hours && (
-                <span className="times">
-                  <label>
-                    {t("notify.from")}{" "}
-                    <input
-                      type="time"
-                      required
-                      aria-label={t("notify.start")}
-                      value={toTime(settings.quiet_hours.start)}
-                      onChange={(e) => settings.quiet_hours && setSettings({ ...settings, quiet_hours: { ...settings.quiet_hours, start: fromTime(e.target.value) } })}
-                    />
-                  </label>
-                  <label>
-                    {t("notify.to")}{" "}
-                    <input
-                      type="time"
-                      required
-                      aria-label={t("notify.end")}
-                      value={toTime(settings.quiet_hours.end)}
-                      onChange={(e) => settings.quiet_hours && setSettings({ ...settings, quiet_hours: { ...settings.quiet_hours, end: fromTime(e.target.value) } })}
-                    />
-                  </label>
-                </span>
-              )}
-            </fieldset>
-            <fieldset>
-              <legend>{t("notify.dnd")}</legend>
-              <p role="status">
-                {dndOn && settings.dnd_until !== null
-                  ? t("notify.dndUntil", { time: new Date(settings.dnd_until).toLocaleString(i18n.language, { weekday: "short", hour: "2-digit", minute: "2-digit" }) })
-                  : t("notify.dndOff")}
-              </p>
-              <div className="buttons">
-                {dndPresets(new Date(now)).map((p) => (
-                  <button key={p.key} type="button" onClick={() => setSettings({ ...settings, dnd_until: p.until })}>
-                    {t(`notify.dndFor.${p.key}`, { time: new Date(p.until).toLocaleTimeString(i18n.language, { hour: "2-digit", minute: "2-digit" }) })}
-                  </button>
-                ))}
-                {dndOn && (
-                  <button type="button" onClick={() => setSettings({ ...settings, dnd_until: null })}>
-                    {t("notify.dndEnd")}
-                  </button>
-                )}
-              </div>
-            </fieldset>
+            <QuietHours settings={settings} onChange={setEdited} />
+            <DoNotDisturb settings={settings} onChange={setEdited} />
           </>
         )}
         <div className="buttons end">
@@ -131,7 +70,81 @@ export function NotifySettingsDialog({ bridge, onClose }: { bridge: Bridge; onCl
           <button type="submit" className="primary" disabled={!settings}>{t("notify.save")}</button>
         </div>
       </form>
-    </div>
+    </Modal>
+  );
+}
+
+type Part = { settings: NotifySettings; onChange: (next: NotifySettings) => void };
+
+/** Quiet hours: a daily span (local time) in which nothing is shown. */
+function QuietHours({ settings, onChange }: Part) {
+  const { t } = useTranslation();
+  const quiet = settings.quiet_hours;
+  return (
+    <fieldset>
+      <legend>{t("notify.quiet")}</legend>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={quiet !== null}
+          onChange={(e) => onChange({ ...settings, quiet_hours: e.target.checked ? { start: 22 * 60, end: 8 * 60 } : null })}
+        />
+        {t("notify.quietOn")}
+      </label>
+      {quiet && (
+        <span className="times">
+          <label>
+            {t("notify.from")}{" "}
+            <input
+              type="time"
+              required
+              aria-label={t("notify.start")}
+              value={toTime(quiet.start)}
+              onChange={(e) => onChange({ ...settings, quiet_hours: { ...quiet, start: fromTime(e.target.value) } })}
+            />
+          </label>
+          <label>
+            {t("notify.to")}{" "}
+            <input
+              type="time"
+              required
+              aria-label={t("notify.end")}
+              value={toTime(quiet.end)}
+              onChange={(e) => onChange({ ...settings, quiet_hours: { ...quiet, end: fromTime(e.target.value) } })}
+            />
+          </label>
+        </span>
+      )}
+    </fieldset>
+  );
+}
+
+/** Do not disturb: nothing shown until a time the agent picks from the presets. */
+function DoNotDisturb({ settings, onChange }: Part) {
+  const { t, i18n } = useTranslation();
+  const now = useNow();
+  const until = settings.dnd_until !== null && settings.dnd_until > now ? settings.dnd_until : null;
+  return (
+    <fieldset>
+      <legend>{t("notify.dnd")}</legend>
+      <p role="status">
+        {until !== null
+          ? t("notify.dndUntil", { time: new Date(until).toLocaleString(i18n.language, { weekday: "short", hour: "2-digit", minute: "2-digit" }) })
+          : t("notify.dndOff")}
+      </p>
+      <div className="buttons">
+        {dndPresets(new Date(now)).map((p) => (
+          <button key={p.key} type="button" onClick={() => onChange({ ...settings, dnd_until: p.until })}>
+            {t(`notify.dndFor.${p.key}`, { time: new Date(p.until).toLocaleTimeString(i18n.language, { hour: "2-digit", minute: "2-digit" }) })}
+          </button>
+        ))}
+        {until !== null && (
+          <button type="button" onClick={() => onChange({ ...settings, dnd_until: null })}>
+            {t("notify.dndEnd")}
+          </button>
+        )}
+      </div>
+    </fieldset>
   );
 }
 

@@ -1,5 +1,6 @@
 import { useEffect } from "react";
 import { useTranslation } from "react-i18next";
+import { Modal } from "./Modal";
 
 /** The triage shortcuts: one key each, never while the agent types in a field. */
 export const SHORTCUTS = [
@@ -37,14 +38,9 @@ export function useShortcuts(on: (a: ShortcutAction) => void) {
 
 export function ShortcutHelp({ onClose }: { onClose: () => void }) {
   const { t } = useTranslation();
-  useEffect(() => {
-    const esc = (e: KeyboardEvent) => e.key === "Escape" && onClose();
-    window.addEventListener("keydown", esc);
-    return () => window.removeEventListener("keydown", esc);
-  }, [onClose]);
   return (
-    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="shortcuts-title" onClick={onClose}>
-      <div className="dialog" onClick={(e) => e.stopPropagation()}>
+    <Modal onClose={onClose} labelledBy="shortcuts-title">
+      <div className="dialog">
         <h2 id="shortcuts-title">{t("shortcuts.title")}</h2>
         <dl>
           {SHORTCUTS.map((s) => (
@@ -54,8 +50,8 @@ export function ShortcutHelp({ onClose }: { onClose: () => void }) {
             </div>
           ))}
         </dl>
-        <button type="button" onClick={onClose} autoFocus>{t("shortcuts.dismiss")}</button>
+        <button type="button" onClick={onClose} data-autofocus>{t("shortcuts.dismiss")}</button>
       </div>
-    </div>
+    </Modal>
   );
 }

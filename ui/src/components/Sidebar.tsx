@@ -1,11 +1,10 @@
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { createPortal } from "react-dom";
 import { useTranslation } from "react-i18next";
-import { ask, peek, type Bridge } from "../bridge";
-import { useLoad } from "../lib/prefetched";
-import type { Counts, CustomView, Folder, Team, ViewRef } from "../generated/outpost";
-import type { Place } from "../App";
-import { useEvents } from "../lib/events";
+import type { Bridge } from "../bridge";
+import { useTeams, useViews } from "../data";
+import type { Counts, CustomView, Folder, ViewRef } from "../generated/outpost";
+import type { Place } from "../lib/place";
 import { ViewEditor } from "./ViewEditor";
 
 const FOLDERS: Folder[] = ["inbox", "flows", "archived", "outbox", "sent", "scheduled", "failed"];
@@ -28,26 +27,14 @@ export function Sidebar({
   me: string;
 }) {
   const { t } = useTranslation();
-  const [first] = useState(() => ({
-    teams: peek(bridge, { type: "list_teams" }, "teams")?.teams,
-    views: peek(bridge, { type: "list_views" }, "views")?.views,
-  }));
-  const [teams, setTeams] = useState<Team[]>(first.teams ?? []);
-  /** The custom views, null until first read. */
-  const [views, setViews] = useState<CustomView[] | null>(first.views ?? null);
+  const teams = useTeams(bridge).data ?? [];
+  /** The custom views, undefined until first read. */
+  const views = useViews(bridge).data;
   /** The view being edited: null for none, "new" for a new one. */
   const [editing, setEditing] = useState<CustomView | "new" | null>(null);
-  const load = useCallback(async () => {
-    setTeams((await ask(bridge, { type: "list_teams" }, "teams")).teams);
-    setViews((await ask(bridge, { type: "list_views" }, "views")).views);
-  }, [bridge]);
-  useLoad(bridge, load, first.teams !== undefined && first.views !== undefined);
-  useEvents(bridge, (e) => {
-    if (e.type === "changed" && (e.views || e.agents)) void load();
-  });
   // The view shown was deleted (here, or by its owner elsewhere): back to All.
   useEffect(() => {
-    if (views === null || place.kind !== "view" || place.view.type !== "custom") return;
+    if (views === undefined || place.kind !== "view" || place.view.type !== "custom") return;
     const id = place.view.id;
     if (!views.some((v) => v.id === id)) onPlace({ kind: "view", view: { type: "all" } });
   }, [views, place, onPlace]);

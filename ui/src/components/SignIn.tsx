@@ -52,12 +52,16 @@ export function SignIn({
             {t("signIn.demo")}
           </button>
         )}
+        {/* The sign-in form is the whole page: the field to fill first takes the focus, as on every
+            sign-in page (the email, or the password when the account is known). */}
         <label>
           {t("signIn.email")}
+          {/* eslint-disable-next-line jsx-a11y/no-autofocus */}
           <input name="email" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" autoFocus={!account} />
         </label>
         <label>
           {t("signIn.password")}
+          {/* eslint-disable-next-line jsx-a11y/no-autofocus */}
           <input name="password" type="password" required value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" autoFocus={!!account} />
         </label>
         {error && <p className="error" role="alert">{error}</p>}

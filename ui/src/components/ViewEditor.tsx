@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
+import { Modal } from "./Modal";
 import { ask, BridgeError, type Bridge } from "../bridge";
 import type { ChannelKind, Condition, ContactField, CustomView, Team, TextOp } from "../generated/outpost";
 import { CHANNEL_LABEL } from "../lib/format";
@@ -169,12 +170,12 @@ export function ViewEditor({
     void act({ type: "act", action: { type: "save_view", view: saved } });
   };
   return (
-    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="view-editor-title" onClick={onClose}>
-      <form className="dialog view-editor" onClick={(e) => e.stopPropagation()} onSubmit={save}>
+    <Modal onClose={onClose} labelledBy="view-editor-title">
+      <form className="dialog view-editor" onSubmit={save}>
         <h2 id="view-editor-title">{view ? t("viewEditor.edit") : t("viewEditor.new")}</h2>
         <label className="field">
           {t("viewEditor.name")}
-          <input required maxLength={255} value={name} onChange={(e) => setName(e.target.value)} autoFocus />
+          <input required maxLength={255} value={name} onChange={(e) => setName(e.target.value)} />
         </label>
         <ConditionEditor value={filter} onChange={setFilter} depth={0} />
         {teams.length > 0 && (
@@ -204,6 +205,6 @@ export function ViewEditor({
           <button type="submit" className="primary">{t("viewEditor.save")}</button>
         </div>
       </form>
-    </div>
+    </Modal>
   );
 }

@@ -1,12 +1,13 @@
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
+import { Modal } from "./Modal";
 import { ask, BridgeError, type Bridge } from "../bridge";
 import type { ChannelKind } from "../generated/outpost";
 import { CHANNEL_LABEL } from "../lib/format";
 import { uuidv7 } from "../lib/ids";
+import { CHANNELS_WITH_WINDOW } from "../generated/limits";
 
 const PHONE: ChannelKind[] = ["whatsapp", "sms"];
-const WINDOWED: ChannelKind[] = ["whatsapp", "instagram", "messenger"];
 
 /** Starts a conversation: a channel, the customer's number (digits only) or username, a first message. */
 export function WriteFirst({ bridge, onClose, onStarted }: { bridge: Bridge; onClose: () => void; onStarted: (conversationId: string) => void }) {
@@ -17,7 +18,7 @@ export function WriteFirst({ bridge, onClose, onStarted }: { bridge: Bridge; onC
   const [template, setTemplate] = useState("");
   const [error, setError] = useState<string | null>(null);
   const phone = PHONE.includes(channel);
-  const needsTemplate = WINDOWED.includes(channel);
+  const needsTemplate = CHANNELS_WITH_WINDOW.includes(channel);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const conversationId = uuidv7();
@@ -47,8 +48,8 @@ export function WriteFirst({ bridge, onClose, onStarted }: { bridge: Bridge; onC
     }
   };
   return (
-    <div className="overlay" role="dialog" aria-modal="true" aria-labelledby="write-first-title" onClick={onClose}>
-      <form className="dialog write-first" onClick={(e) => e.stopPropagation()} onSubmit={submit}>
+    <Modal onClose={onClose} labelledBy="write-first-title">
+      <form className="dialog write-first" onSubmit={submit}>
         <h2 id="write-first-title">{t("writeFirst.title")}</h2>
         <label>
           {t("writeFirst.channel")}
@@ -87,6 +88,6 @@ export function WriteFirst({ bridge, onClose, onStarted }: { bridge: Bridge; onC
           <button type="submit" className="primary">{t("writeFirst.start")}</button>
         </div>
       </form>
-    </div>
+    </Modal>
   );
 }

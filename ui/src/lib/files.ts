@@ -5,9 +5,11 @@ import { useEffect, useState } from "react";
 import { ask, type Bridge } from "../bridge";
 import type { Attachment } from "../generated/outpost";
 
-/** As the server allows: 100 MiB a file, 10 files a message. */
-export const MAX_FILE_BYTES = 100 * 1024 * 1024;
-export const MAX_FILES = 10;
+import { MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS } from "../generated/limits";
+
+/** As the protocol allows (generated from its limits): the largest file, files a message. */
+export const MAX_FILE_BYTES = MAX_ATTACHMENT_BYTES;
+export const MAX_FILES = MAX_ATTACHMENTS;
 
 const PREVIEWABLE = new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
 

@@ -40,7 +40,7 @@ describe("language", () => {
   });
 });
 
-import { fillVariables, loadQuickReplies } from "../components/Composer";
+import { fillVariables, loadQuickReplies } from "./quickReplies";
 
 describe("quick replies", () => {
   const contact = { name: "  Ana Beatriz Lima " } as never;
@@ -51,9 +51,9 @@ describe("quick replies", () => {
   });
   it("come from storage, or the defaults when it holds nothing usable", () => {
     const saved = [{ title: "A", text: "B" }];
-    expect(loadQuickReplies({ getItem: () => JSON.stringify(saved) })).toEqual(saved);
-    expect(loadQuickReplies({ getItem: () => "not json" }).length).toBeGreaterThan(0);
-    expect(loadQuickReplies({ getItem: () => JSON.stringify([{ title: 1 }]) })).toEqual([]);
+    expect(loadQuickReplies({ getItem: () => JSON.stringify(saved) }, [])).toEqual(saved);
+    expect(loadQuickReplies({ getItem: () => "not json" }, [{ title: "Oi", text: "Oi!" }])).toEqual([{ title: "Oi", text: "Oi!" }]);
+    expect(loadQuickReplies({ getItem: () => JSON.stringify([{ title: 1 }]) }, [])).toEqual([]);
   });
 });
 

@@ -3,39 +3,16 @@
 //! as they are after it, and given to the [`Triage`] policy with the agent's situation.
 
 use outpost_protocol::{
-    ChangeKind, ChangesPage, ConversationEvent, ConversationId, Entity, EntityRef, Message,
-    MessageStatus, NotifyCategory,
+    ChangeKind, ChangesPage, ConversationEvent, Entity, EntityRef, Message, MessageStatus,
+    NotifyCategory,
 };
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
-use super::{Client, Event};
+use super::Client;
+use crate::api::{Event, InterfaceState};
 use crate::error::Result;
 use crate::store::{get_contact, get_conversation, get_entity, get_message, notify_settings};
 use crate::triage::{Happening, Notification, Situation, Triage};
-
-/// What the interface tells the core about the window, for the triage: the conversation open,
-/// whether the window has the focus, the interface's language and the local time's offset.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct InterfaceState {
-    pub conversation_id: Option<ConversationId>,
-    pub focused: bool,
-    pub language: String,
-    /// Minutes to add to UTC for the local time (quiet hours are local).
-    pub utc_offset_minutes: i32,
-}
-
-impl Default for InterfaceState {
-    fn default() -> Self {
-        InterfaceState {
-            conversation_id: None,
-            focused: false,
-            language: "en".into(),
-            utc_offset_minutes: 0,
-        }
-    }
-}
 
 /// What a page brings that the mirror does not have yet (read before the page is stored).
 pub(crate) enum New {

@@ -195,8 +195,8 @@ impl Store {
                 .to_str()
                 .and_then(|n| Uuid::parse_str(n).ok())
                 .is_some_and(|id| kept.contains(&id));
-            if !known {
-                let _ = std::fs::remove_file(entry.path());
+            if !known && let Err(e) = std::fs::remove_file(entry.path()) {
+                tracing::warn!(file = ?entry.path(), "an orphaned file could not be removed: {e}");
             }
         }
         Ok(())
@@ -206,7 +206,11 @@ impl Store {
     pub(crate) fn remove_files(&self, ids: &[Uuid]) {
         for id in ids {
             // One that cannot be removed now goes at the next start (`sweep_files`).
-            let _ = std::fs::remove_file(self.file_path(*id));
+            if let Err(e) = std::fs::remove_file(self.file_path(*id))
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(%id, "a file's bytes could not be removed now: {e}");
+            }
         }
     }
 }

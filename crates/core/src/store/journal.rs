@@ -37,8 +37,8 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::workspace::{self, Mode};
 use super::{Changed, IndexMode, Store, Tx, UndoLog};
-use crate::actions::{self, Mode};
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -138,7 +138,7 @@ impl Tx<'_> {
             next_ord: 0,
             seen: Default::default(),
         });
-        let out = actions::apply(self, op, mode);
+        let out = workspace::apply(self, op, mode);
         self.undo = None;
         out
     }
@@ -147,7 +147,7 @@ impl Tx<'_> {
     fn replay(&mut self, row: &Row) -> Result<()> {
         let mode = match row.state {
             // A refused op has no effect, but for a send's message, kept in Failed.
-            OpState::Refused if actions::created_message(&row.op).is_none() => return Ok(()),
+            OpState::Refused if workspace::created_message(&row.op).is_none() => return Ok(()),
             OpState::Refused => Mode::Wedged {
                 reason: row.reason.clone(),
             },
@@ -281,7 +281,7 @@ impl Tx<'_> {
         let Some(row) = rows
             .into_iter()
             .rev()
-            .find(|r| actions::created_message(&r.op) == Some(message))
+            .find(|r| workspace::created_message(&r.op) == Some(message))
         else {
             return Ok(None);
         };
@@ -319,7 +319,7 @@ impl Store {
                 return Err(Error::NoAgent);
             }
             tx.name_uploads(&op.action)?;
-            actions::act(tx, op)
+            workspace::act(tx, op)
         })
     }
 

@@ -558,7 +558,7 @@ fn test_refusing_each_kind_of_op_restores_the_mirror_exactly() {
         );
         f.check_invariants();
         refuse(&f, op_id);
-        if let Some(message_id) = crate::actions::created_message(&Op {
+        if let Some(message_id) = crate::store::workspace::created_message(&Op {
             op_id,
             at: 0,
             action: action.clone(),
@@ -585,7 +585,7 @@ fn test_refusing_each_kind_of_op_restores_the_mirror_exactly() {
                 .unwrap()
                 .iter()
                 .all(|e| e.op.op_id != op_id)
-                || crate::actions::created_message(&Op {
+                || crate::store::workspace::created_message(&Op {
                     op_id,
                     at: 0,
                     action: action.clone()

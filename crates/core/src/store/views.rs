@@ -6,8 +6,6 @@
 //! `(key, rowid) < cursor`), so the cost of a page does not grow with the mirror. The mirror
 //! holds only what the agent may see, so "All" is the whole mirror.
 
-use std::fmt::Write as _;
-
 use outpost_protocol::{
     Agent, AgentId, ChannelKind, Compare, Condition, Contact, ContactField, Conversation,
     ConversationEvent, ConversationId, ConversationState, CustomView, Folder, Message, MessageId,
@@ -200,7 +198,8 @@ impl Sql {
 
     fn bind(&mut self, v: impl Into<Value>) -> &mut Self {
         self.params.push(v.into());
-        let _ = write!(self.text, "?{}", self.params.len());
+        self.text.push('?');
+        self.text.push_str(&self.params.len().to_string());
         self
     }
 }

@@ -30,33 +30,11 @@ use std::time::Duration;
 use futures_util::SinkExt;
 use futures_util::StreamExt;
 use outpost_protocol::{ClientFrame, ConversationId, StreamFrame};
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use ts_rs::TS;
 
 use super::{SyncError, Syncer};
-use crate::Event;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum Connection {
-    Syncing,
-    Online,
-    /// Retrying in `retry_in_ms`.
-    Offline {
-        retry_in_ms: u64,
-    },
-    SignedOut,
-}
-
-/// What the status bar shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct SyncStatus {
-    pub connection: Connection,
-    /// Actions waiting to be sent or answered.
-    pub waiting: u32,
-}
+use crate::api::{Connection, Event, SyncStatus};
 
 /// How often the engine pings the stream; three silent periods and it reconnects.
 const HEARTBEAT: Duration = Duration::from_secs(10);
@@ -117,7 +95,9 @@ impl Engine {
 
     /// Tells the other agents that this one is typing in, or now viewing, a conversation.
     pub fn presence(&self, frame: ClientFrame) {
-        let _ = self.presence.send(frame);
+        if self.presence.send(frame).is_err() {
+            tracing::debug!("presence not sent: the engine has stopped");
+        }
     }
 
     /// The syncer, for a download that must not hold the app's lock while it runs.
@@ -131,10 +111,13 @@ impl Engine {
     }
 
     pub async fn stop(mut self) {
+        // An engine already stopped has dropped the other end: nothing to tell.
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            stop.send(()).ok();
         }
-        let _ = (&mut self.task).await;
+        if let Err(e) = (&mut self.task).await {
+            tracing::error!("the sync engine ended with a panic: {e}");
+        }
     }
 }
 
@@ -164,6 +147,7 @@ async fn publish(syncer: &Arc<Syncer>, status: &watch::Sender<SyncStatus>, conne
         changed
     });
     if changed {
+        tracing::info!(server = %syncer.session.server, connection = ?next.connection, waiting = next.waiting, "sync status");
         syncer.client.emit(Event::Status { status: next });
     }
 }
@@ -270,8 +254,11 @@ async fn run(
                     let frame = ClientFrame::Viewing {
                         conversation_id: Some(conversation_id),
                     };
-                    if let Ok(text) = serde_json::to_string(&frame) {
-                        let _ = stream.send(WsMessage::text(text)).await;
+                    if let Ok(text) = serde_json::to_string(&frame)
+                        && let Err(e) = stream.send(WsMessage::text(text)).await
+                    {
+                        // The stream is going: the loop below reconnects, and says it again.
+                        tracing::debug!("viewing not said on the stream: {e}");
                     }
                 }
                 let mut outcome = syncer.sync().await.map(|_| ());
@@ -349,6 +336,7 @@ async fn run(
             Err(e) => Some(SyncError::Network(e.to_string())),
         };
         let Some(failure) = failure else { continue };
+        tracing::warn!(server = %syncer.session.server, "sync failed: {failure}");
         if matches!(failure, SyncError::SignedOut) {
             // The token is dead: forget it, and ask the agent to sign in. The journal stays.
             let forgotten = syncer.forget_token().await;
@@ -361,7 +349,8 @@ async fn run(
                     Err(e) => format!("{failure} {e}"),
                 },
             });
-            let _ = stopped.await;
+            // Until the app stops the engine (a sign-in makes a new one).
+            stopped.await.ok();
             return;
         }
         let retry_after = match &failure {

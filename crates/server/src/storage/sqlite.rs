@@ -501,7 +501,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn flows(&self) -> Result<Vec<crate::flows::Flow>> {
+    fn flows(&self) -> Result<Vec<super::Flow>> {
         let rows: Vec<String> = self
             .tx
             .prepare_cached("SELECT data FROM flows ORDER BY name")?
@@ -531,7 +531,7 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn set_flows(&mut self, flows: &[crate::flows::Flow]) -> Result<()> {
+    fn set_flows(&mut self, flows: &[super::Flow]) -> Result<()> {
         self.tx.execute("DELETE FROM flows", [])?;
         for f in flows {
             self.tx

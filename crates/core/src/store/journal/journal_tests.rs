@@ -307,7 +307,7 @@ proptest! {
                             op_id,
                             outcome: OpOutcome::Refused { code: ErrorCode::NotAllowed, reason: "recusado".into() },
                         }]).unwrap();
-                        if let Some(message_id) = crate::actions::created_message(&Op { op_id, at: 0, action }) {
+                        if let Some(message_id) = crate::store::workspace::created_message(&Op { op_id, at: 0, action }) {
                             prop_assert_eq!(w.f.message(message_id).map(|m| m.status), Some(MessageStatus::Failed));
                             w.f.act(Action::DiscardMessage { message_id }).unwrap();
                         }

@@ -1,14 +1,14 @@
-//! The journal's side of the agent's actions: retrying or discarding a refused send rewrites the
-//! journal instead of asking the server. The effect of each action itself is
-//! `outpost_protocol::apply`, the implementation the server runs too; the mirror's write
-//! transaction is its [`Workspace`].
+//! The mirror as the protocol's [`Workspace`]: the effect of each action is
+//! `outpost_protocol::apply`, the implementation the server runs too, and the mirror's write
+//! transaction is what it applies to. Also the journal's side of the agent's actions: retrying
+//! or discarding a refused send rewrites the journal instead of asking the server.
 
 use outpost_protocol::apply::{Glance, Workspace};
 pub(crate) use outpost_protocol::apply::{Mode, created_message};
 use outpost_protocol::{Action, ContactId, Entity, EntityRef, Op, TemplateRef};
 
+use super::{OpState, Tx};
 use crate::error::{Error, Result};
-use crate::store::{OpState, Tx};
 
 impl Workspace for Tx<'_> {
     type Error = Error;

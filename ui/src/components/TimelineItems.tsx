@@ -1,0 +1,88 @@
+import { useTranslation } from "react-i18next";
+import type { Bridge } from "../bridge";
+import type { ConversationEvent, Message, Timeline } from "../generated/outpost";
+import { formatAt, ticks } from "../lib/format";
+import { useAct } from "../lib/act";
+import { Attachments } from "./Attachments";
+
+/** The message `m` replies to, from the page or from the timeline's reply context. */
+export function quotedOf(m: Message, timeline: Timeline): Message | null {
+  if (!m.reply_to) return null;
+  for (const item of timeline.items) if (item.type === "message" && item.message.id === m.reply_to) return item.message;
+  return timeline.replied.find((r) => r.id === m.reply_to) ?? null;
+}
+
+export function MessageBubble({
+  m,
+  quoted,
+  locale,
+  bridge,
+  onError,
+  onReply,
+}: {
+  m: Message;
+  quoted: Message | null;
+  locale: string;
+  bridge: Bridge;
+  onError: (e: string) => void;
+  onReply: () => void;
+}) {
+  const { t } = useTranslation();
+  const time = formatAt(m.created_at, "time", locale);
+  // The hover card: who sent it, each status and its time.
+  const title = `${m.sender.name} (${m.sender.kind})\n${m.history.map((h) => `${h.status} ${formatAt(h.at, "full", locale)}`).join("\n")}`;
+  const act = useAct(bridge, (e) => e && onError(e));
+  return (
+    <li className={`bubble ${m.direction} ${m.status}`} title={title}>
+      {m.direction === "outgoing" && <span className="sender">{m.sender.name}</span>}
+      {quoted && (
+        <blockquote className="quote" dir="auto">
+          <span className="sender">{quoted.sender.name}</span>
+          {quoted.text}
+        </blockquote>
+      )}
+      {m.text && <p className="text" dir="auto">{m.text}</p>}
+      <Attachments bridge={bridge} message={m.id} files={m.attachments} locale={locale} onError={onError} />
+      <span className="meta">
+        <time dateTime={new Date(m.created_at).toISOString()}>{time}</time>
+        {m.direction === "outgoing" && <span className={`ticks ${m.status}`} aria-label={m.status}>{ticks(m.status)}</span>}
+        <button type="button" className="reply" onClick={onReply} aria-label={t("conversation.reply")}>↩</button>
+      </span>
+      {m.status === "failed" && (
+        <div className="failure">
+          <span>{t("conversation.failed", { reason: m.failure ?? "" })}</span>
+          <button type="button" onClick={() => act({ type: "retry_message", message_id: m.id, text: m.text, template: m.template })}>{t("conversation.retry")}</button>
+          <button type="button" onClick={() => act({ type: "discard_message", message_id: m.id })}>{t("conversation.discard")}</button>
+        </div>
+      )}
+    </li>
+  );
+}
+
+export function EventLine({ e, locale, agentName }: { e: ConversationEvent; locale: string; agentName: (id: string | null) => string | null }) {
+  const { t } = useTranslation();
+  const k = e.kind;
+  let text: string;
+  switch (k.type) {
+    case "assigned":
+      text = k.assignee === null ? t("event.unassigned") : t("event.assigned", { who: agentName(k.assignee) ?? "…" });
+      break;
+    case "snoozed":
+      text = t("event.snoozed", { until: formatAt(k.until, "full", locale) });
+      break;
+    case "closed":
+    case "opened":
+    case "unsnoozed":
+    case "marked_answered":
+    case "marked_unanswered":
+      text = t(`event.${k.type}`);
+      break;
+    default:
+      text = t("event.other", { what: k.type.replace(/_/g, " ") });
+  }
+  return (
+    <li className="event">
+      <span>{text} · {e.actor.name} · {formatAt(e.at, "time", locale)}</span>
+    </li>
+  );
+}

@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { act, cleanup, render, screen } from "@testing-library/react";
+import { QueryClientProvider } from "@tanstack/react-query";
+import { createData, prefetchFirstScreen, staleAfter, useCounts, useTimeline } from "./index";
+import { fakeBridge, timeline } from "../test/fixtures";
+import type { Bridge } from "../bridge";
+import type { Event, Request, Response } from "../generated/outpost";
+
+afterEach(cleanup);
+
+const changed = (c: Partial<Extract<Event, { type: "changed" }>>): Extract<Event, { type: "changed" }> => ({
+  type: "changed", conversations: [], contacts: [], folders: false, views: false, agents: false, journal: false, settings: false, ...c,
+});
+
+/** A core whose counts change with every read, and whose timelines name their conversation. */
+function core() {
+  let reads = 0;
+  return fakeBridge((r: Request): Response | undefined => {
+    if (r.type === "counts") return { type: "counts", counts: { folders: [["inbox", ++reads]], views: [] } } as unknown as Response;
+    if (r.type === "open_conversation") return { type: "timeline", timeline: timeline(r.conversation_id, `Contact ${r.conversation_id}`) };
+    if (r.type === "session") return { type: "session", session: {} } as unknown as Response;
+    if (r.type === "list_conversations") return { type: "conversations", page: { rows: [], next: null } };
+    return { type: "error", error: { code: "not_found", message: "No such thing." } } as Response;
+  });
+}
+
+function Inbox({ bridge }: { bridge: Bridge }) {
+  const counts = useCounts(bridge).data;
+  return <p>inbox {counts?.folders[0]?.[1] ?? "…"}</p>;
+}
+
+function Opened({ bridge, id }: { bridge: Bridge; id: string }) {
+  const t = useTimeline(bridge, id).data;
+  return <h2>{t?.contact?.name ?? "…"}</h2>;
+}
+
+const settle = () => act(() => new Promise((r) => setTimeout(r, 10)));
+
+describe("the data layer", () => {
+  it("asks for the first screen's reads together, and a screen shows them without asking again", async () => {
+    const { bridge, sent } = core();
+    const data = createData(bridge);
+    await prefetchFirstScreen(data, bridge);
+    expect(sent.map((r) => r.type)).toEqual(["session", "list_conversations", "counts", "list_teams", "list_views", "list_agents"]);
+    render(<QueryClientProvider client={data}><Inbox bridge={bridge} /></QueryClientProvider>);
+    // In the first frame, from the prefetch.
+    expect(screen.getByText("inbox 1")).toBeTruthy();
+    await settle();
+    expect(sent.filter((r) => r.type === "counts")).toHaveLength(1);
+  });
+
+  it("reads again what a change names, and only that", async () => {
+    const { bridge, sent, emit } = core();
+    const data = createData(bridge);
+    render(
+      <QueryClientProvider client={data}>
+        <Inbox bridge={bridge} />
+        <Opened bridge={bridge} id="A" />
+      </QueryClientProvider>,
+    );
+    expect(await screen.findByText("inbox 1")).toBeTruthy();
+    expect(await screen.findByText("Contact A")).toBeTruthy();
+    const opened = () => sent.filter((r) => r.type === "open_conversation").length;
+    // Another conversation changed: neither the counts nor A is read again.
+    emit(changed({ conversations: ["B"] }));
+    await settle();
+    expect(opened()).toBe(1);
+    expect(screen.getByText("inbox 1")).toBeTruthy();
+    // A changed, and the folders: both are read again.
+    emit(changed({ conversations: ["A"], folders: true }));
+    expect(await screen.findByText("inbox 2")).toBeTruthy();
+    expect(opened()).toBe(2);
+  });
+
+  it("names the reads each kind of change makes stale", () => {
+    const keys = (e: Extract<Event, { type: "changed" }>) => staleAfter(e).map((k) => JSON.stringify(k));
+    expect(keys(changed({ conversations: ["A"] }))).toEqual(expect.arrayContaining(['["conversations"]', '["timeline","A"]', '["draft","A"]']));
+    expect(keys(changed({ conversations: ["A"] }))).not.toContain('["counts"]');
+    expect(keys(changed({ views: true }))).toEqual(expect.arrayContaining(['["views"]', '["counts"]', '["teams"]']));
+    expect(keys(changed({ settings: true }))).toEqual(['["notify_settings"]']);
+    expect(keys(changed({ journal: true }))).toEqual(expect.arrayContaining(['["journal"]', '["folder"]']));
+    expect(keys(changed({}))).toEqual([]);
+  });
+});

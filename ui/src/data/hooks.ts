@@ -1,0 +1,31 @@
+// The reads components use. Each returns TanStack Query's result: `data` (undefined until the
+// first answer), `error` (a BridgeError, shown with <Failure>), `isPending`.
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { useCallback } from "react";
+import type { Bridge } from "../bridge";
+import type { ConversationId, Folder, ListQuery } from "../generated/outpost";
+import { queries } from "./queries";
+
+export const useSession = (bridge: Bridge) => useQuery(queries.session(bridge));
+export const useCounts = (bridge: Bridge) => useQuery(queries.counts(bridge));
+export const useTeams = (bridge: Bridge) => useQuery(queries.teams(bridge));
+export const useViews = (bridge: Bridge) => useQuery(queries.views(bridge));
+export const useConversations = (bridge: Bridge, query: ListQuery) => useInfiniteQuery(queries.conversations(bridge, query));
+export const useFolder = (bridge: Bridge, folder: Folder) => useQuery(queries.folder(bridge, folder));
+export const useJournal = (bridge: Bridge, enabled: boolean) => useQuery({ ...queries.journal(bridge), enabled });
+export const useNotifySettings = (bridge: Bridge) => useQuery(queries.notifySettings(bridge));
+export const useDraft = (bridge: Bridge, id: ConversationId) => useQuery(queries.draft(bridge, id));
+/** Searches once the text is not blank. */
+export const useSearch = (bridge: Bridge, text: string) => useQuery({ ...queries.search(bridge, text), enabled: text.trim() !== "" });
+
+/** The open conversation's timeline: the answer shown is always the one for `id`. */
+export function useTimeline(bridge: Bridge, id: ConversationId | null) {
+  return useQuery({ ...queries.timeline(bridge, id ?? ""), enabled: id !== null });
+}
+
+/** The workspace's agents, and `name(id)` for showing who. */
+export function useAgents(bridge: Bridge) {
+  const agents = useQuery(queries.agents(bridge)).data;
+  const name = useCallback((id: string | null) => (id === null ? null : (agents?.find((a) => a.id === id)?.name ?? null)), [agents]);
+  return { agents: agents ?? [], name };
+}
