@@ -6,72 +6,30 @@
 use std::sync::Arc;
 
 use outpost_core::app::App;
+use outpost_core::i18n;
 use outpost_core::{Event, Request, Response};
 use outpost_protocol::{Action, Availability};
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Wry};
 
-/// What the tray and the badge say for `unread` messages.
-pub fn unread_text(unread: u64, t: &Texts) -> (Option<String>, String) {
+/// The tray's title (the count) and tooltip for `unread` messages, in the interface's language.
+pub fn unread_text(unread: u64, lang: &str) -> (Option<String>, String) {
     match unread {
         0 => (None, "Outpost".to_owned()),
-        n => (Some(n.to_string()), format!("Outpost — {}", (t.unread)(n))),
+        n => (
+            Some(n.to_string()),
+            format!(
+                "Outpost — {}",
+                i18n::plural(lang, "native.tray.unread", n, &[])
+            ),
+        ),
     }
 }
 
-/// The tray's words in the interface's three languages.
-pub struct Texts {
-    open: &'static str,
-    available: &'static str,
-    away: &'static str,
-    dnd_on: &'static str,
-    dnd_off: &'static str,
-    quit: &'static str,
-    unread: fn(u64) -> String,
-}
-
-pub fn texts(language: &str) -> Texts {
-    if language.starts_with("pt") {
-        Texts {
-            open: "Abrir o Outpost",
-            available: "Disponível",
-            away: "Ausente",
-            dnd_on: "Não perturbe por 1 hora",
-            dnd_off: "Encerrar o não perturbe",
-            quit: "Sair do Outpost",
-            unread: |n| match n {
-                1 => "1 mensagem não lida".into(),
-                n => format!("{n} mensagens não lidas"),
-            },
-        }
-    } else if language.starts_with("es") {
-        Texts {
-            open: "Abrir Outpost",
-            available: "Disponible",
-            away: "Ausente",
-            dnd_on: "No molestar durante 1 hora",
-            dnd_off: "Terminar el no molestar",
-            quit: "Salir de Outpost",
-            unread: |n| match n {
-                1 => "1 mensaje sin leer".into(),
-                n => format!("{n} mensajes sin leer"),
-            },
-        }
-    } else {
-        Texts {
-            open: "Open Outpost",
-            available: "Available",
-            away: "Away",
-            dnd_on: "Do not disturb for 1 hour",
-            dnd_off: "End do not disturb",
-            quit: "Quit Outpost",
-            unread: |n| match n {
-                1 => "1 unread message".into(),
-                n => format!("{n} unread messages"),
-            },
-        }
-    }
+/// One of the tray's words, in the interface's language.
+fn word(lang: &str, key: &str) -> String {
+    i18n::t(lang, &format!("native.tray.{key}"), &[])
 }
 
 struct Items {
@@ -217,18 +175,17 @@ fn refresh(handle: &AppHandle, core: &App, tray: &TrayIcon, items: &Items) {
             core.interface_language().await,
         )
     });
-    let t = texts(&language);
-    for (item, text) in [(&items.open, t.open), (&items.quit, t.quit)] {
-        crate::or_log("name a tray menu item", item.set_text(text));
+    for (item, key) in [(&items.open, "open"), (&items.quit, "quit")] {
+        crate::or_log("name a tray menu item", item.set_text(word(&language, key)));
     }
-    for (item, text) in [(&items.available, t.available), (&items.away, t.away)] {
-        crate::or_log("name a tray menu item", item.set_text(text));
+    for (item, key) in [(&items.available, "available"), (&items.away, "away")] {
+        crate::or_log("name a tray menu item", item.set_text(word(&language, key)));
     }
     let unread = match counts {
         Response::Counts { counts } => counts.unread,
         _ => 0,
     };
-    let (title, tooltip) = unread_text(unread, &t);
+    let (title, tooltip) = unread_text(unread, &language);
     crate::or_log("set the tray's title", tray.set_title(title.as_deref()));
     crate::or_log("set the tray's tooltip", tray.set_tooltip(Some(&tooltip)));
     badge(handle, unread);
@@ -241,7 +198,9 @@ fn refresh(handle: &AppHandle, core: &App, tray: &TrayIcon, items: &Items) {
         let on = settings.dnd_until.is_some_and(|until| until > now());
         crate::or_log(
             "name the do-not-disturb item",
-            items.dnd.set_text(if on { t.dnd_off } else { t.dnd_on }),
+            items
+                .dnd
+                .set_text(word(&language, if on { "dndOff" } else { "dndOn" })),
         );
     }
 }
@@ -289,19 +248,19 @@ fn badge(handle: &AppHandle, unread: u64) {
 mod tests {
     #[test]
     fn the_tray_says_how_many_wait_in_the_interfaces_language() {
-        use super::{texts, unread_text};
-        assert_eq!(unread_text(0, &texts("en")), (None, "Outpost".to_owned()));
+        use super::{unread_text, word};
+        assert_eq!(unread_text(0, "en"), (None, "Outpost".to_owned()));
         assert_eq!(
-            unread_text(1, &texts("en")),
+            unread_text(1, "en"),
             (Some("1".into()), "Outpost — 1 unread message".to_owned())
         );
         assert_eq!(
-            unread_text(37, &texts("pt-BR")),
+            unread_text(37, "pt-BR"),
             (
                 Some("37".into()),
                 "Outpost — 37 mensagens não lidas".to_owned()
             )
         );
-        assert_eq!(texts("es").dnd_on, "No molestar durante 1 hora");
+        assert_eq!(word("es", "dndOn"), "No molestar durante 1 hora");
     }
 }

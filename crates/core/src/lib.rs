@@ -18,6 +18,7 @@ pub mod api;
 pub mod app;
 pub mod client;
 pub mod error;
+pub mod i18n;
 pub mod owner_only;
 pub mod store;
 pub mod sync;

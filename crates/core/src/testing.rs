@@ -22,85 +22,11 @@ pub struct Fixture {
     pub seq: u64,
 }
 
-pub fn agent(name: &str, role: Role, visibility: Visibility, teams: Vec<TeamId>) -> Agent {
-    Agent {
-        id: AgentId::new(),
-        name: name.to_owned(),
-        email: format!("{}@outpost.example", name.to_lowercase()),
-        role,
-        visibility,
-        teams,
-        availability: Availability::Available,
-    }
-}
+pub use outpost_protocol::test_data::{agent, conversation, incoming};
 
+/// A contact known for a while before the tests' start.
 pub fn contact(name: &str) -> Contact {
-    Contact {
-        id: ContactId::new(),
-        name: name.to_owned(),
-        phone: "5511987654321".to_owned(),
-        email: String::new(),
-        country: "BR".to_owned(),
-        language: "pt-BR".to_owned(),
-        avatar_url: String::new(),
-        identities: vec![],
-        tags: vec![],
-        fields: Default::default(),
-        private_comment: String::new(),
-        bot_enabled: false,
-        active_flow: None,
-        created_at: T0 - 100 * HOUR,
-    }
-}
-
-pub fn conversation(contact: &Contact, at: Millis) -> Conversation {
-    Conversation {
-        id: ConversationId::new(),
-        contact_id: contact.id,
-        channel: ChannelKind::Whatsapp,
-        state: ConversationState::Open,
-        snoozed_until: None,
-        assignee: None,
-        team: None,
-        unanswered: false,
-        unread_count: 0,
-        opened_at: at,
-        last_message_at: at,
-        last_message_direction: None,
-        last_message_preview: String::new(),
-        last_incoming_at: None,
-        closing_note: String::new(),
-        closing_category: String::new(),
-        created_at: at,
-    }
-}
-
-pub fn incoming(c: &Conversation, text: &str, at: Millis) -> Message {
-    Message {
-        id: MessageId::new(),
-        conversation_id: c.id,
-        direction: Direction::Incoming,
-        channel: c.channel,
-        text: text.to_owned(),
-        attachments: vec![],
-        template: None,
-        sender: Sender {
-            kind: SenderKind::Contact,
-            agent_id: None,
-            name: String::new(),
-        },
-        status: MessageStatus::Received,
-        history: vec![StatusStamp {
-            status: MessageStatus::Received,
-            at,
-        }],
-        failure: None,
-        via_flow: false,
-        archived: false,
-        send_at: None,
-        reply_to: None,
-        created_at: at,
-    }
+    outpost_protocol::test_data::contact_since(name, T0 - 100 * HOUR)
 }
 
 impl Fixture {

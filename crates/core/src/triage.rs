@@ -412,94 +412,56 @@ pub fn channel_name(c: ChannelKind) -> &'static str {
     }
 }
 
-/// The few sentences notifications say, in the interface's three languages.
-struct Texts {
-    lang: Lang,
+/// The few sentences notifications say, in the interface's language (its own translations,
+/// through [`crate::i18n`]).
+struct Texts<'a> {
+    lang: &'a str,
 }
 
-#[derive(Clone, Copy)]
-enum Lang {
-    En,
-    Pt,
-    Es,
-}
-
-impl Texts {
-    fn of(language: &str) -> Texts {
-        let lang = if language.starts_with("pt") {
-            Lang::Pt
-        } else if language.starts_with("es") {
-            Lang::Es
-        } else {
-            Lang::En
-        };
-        Texts { lang }
+impl<'a> Texts<'a> {
+    fn of(language: &'a str) -> Texts<'a> {
+        Texts { lang: language }
     }
 
-    fn woke(&self) -> &'static str {
-        match self.lang {
-            Lang::En => "Snoozed conversation is back",
-            Lang::Pt => "A conversa adiada voltou",
-            Lang::Es => "La conversación pospuesta volvió",
-        }
+    fn t(&self, key: &str, params: &[(&str, &str)]) -> String {
+        crate::i18n::t(self.lang, &format!("native.notify.{key}"), params)
+    }
+
+    fn woke(&self) -> String {
+        self.t("woke", &[])
     }
 
     fn burst(&self, n: u32, from: &str) -> String {
-        match self.lang {
-            Lang::En => format!("{n} new messages from {from}"),
-            Lang::Pt => format!("{n} mensagens novas de {from}"),
-            Lang::Es => format!("{n} mensajes nuevos de {from}"),
-        }
+        self.t("burst", &[("count", &n.to_string()), ("from", from)])
     }
 
     fn assigned_by(&self, who: &str) -> String {
-        match (self.lang, who.is_empty()) {
-            (Lang::En, false) => format!("Assigned to you by {who}"),
-            (Lang::En, true) => "Assigned to you".into(),
-            (Lang::Pt, false) => format!("Atribuída a você por {who}"),
-            (Lang::Pt, true) => "Atribuída a você".into(),
-            (Lang::Es, false) => format!("Asignada a ti por {who}"),
-            (Lang::Es, true) => "Asignada a ti".into(),
+        if who.is_empty() {
+            self.t("assigned", &[])
+        } else {
+            self.t("assignedBy", &[("who", who)])
         }
     }
 
     fn scheduled_failed(&self, reason: &str) -> String {
-        match self.lang {
-            Lang::En => format!("A scheduled message was not sent: {reason}"),
-            Lang::Pt => format!("Uma mensagem agendada não foi enviada: {reason}"),
-            Lang::Es => format!("Un mensaje programado no se envió: {reason}"),
-        }
+        self.t("scheduledFailed", &[("reason", reason)])
     }
 
-    fn refused_title(&self, _action: &str) -> &'static str {
-        match self.lang {
-            Lang::En => "An action was not done",
-            Lang::Pt => "Uma ação não foi feita",
-            Lang::Es => "Una acción no se hizo",
-        }
+    fn refused_title(&self, _action: &str) -> String {
+        self.t("refusedTitle", &[])
     }
 
     fn action(&self, id: QuickActionId) -> QuickAction {
-        let label = match (self.lang, id) {
-            (Lang::En, QuickActionId::Open) => "Open",
-            (Lang::En, QuickActionId::AssignToMe) => "Assign to me",
-            (Lang::En, QuickActionId::Close) => "Close",
-            (Lang::En, QuickActionId::Snooze) => "Snooze 1 hour",
-            (Lang::En, QuickActionId::Reply) => "Reply",
-            (Lang::Pt, QuickActionId::Reply) => "Responder",
-            (Lang::Es, QuickActionId::Reply) => "Responder",
-            (Lang::Pt, QuickActionId::Open) => "Abrir",
-            (Lang::Pt, QuickActionId::AssignToMe) => "Atribuir a mim",
-            (Lang::Pt, QuickActionId::Close) => "Encerrar",
-            (Lang::Pt, QuickActionId::Snooze) => "Adiar 1 hora",
-            (Lang::Es, QuickActionId::Open) => "Abrir",
-            (Lang::Es, QuickActionId::AssignToMe) => "Asignarme",
-            (Lang::Es, QuickActionId::Close) => "Cerrar",
-            (Lang::Es, QuickActionId::Snooze) => "Posponer 1 hora",
+        let key = match id {
+            QuickActionId::Open => "open",
+            QuickActionId::AssignToMe => "assignToMe",
+            QuickActionId::Close => "close",
+            QuickActionId::Snooze => "snooze",
+            QuickActionId::Reply => "reply",
         };
         QuickAction {
             id,
-            label: label.to_owned(),
+            label: self.t(&format!("actions.{key}"), &[]),
         }
     }
 
@@ -518,16 +480,11 @@ impl Texts {
     }
 
     fn summary(&self, messages: u32, conversations: u32) -> String {
-        match (self.lang, messages, conversations) {
-            (Lang::En, 1, _) => "1 new message".into(),
-            (Lang::En, m, 1) => format!("{m} new messages in 1 conversation"),
-            (Lang::En, m, c) => format!("{m} new messages in {c} conversations"),
-            (Lang::Pt, 1, _) => "1 mensagem nova".into(),
-            (Lang::Pt, m, 1) => format!("{m} mensagens novas em 1 conversa"),
-            (Lang::Pt, m, c) => format!("{m} mensagens novas em {c} conversas"),
-            (Lang::Es, 1, _) => "1 mensaje nuevo".into(),
-            (Lang::Es, m, 1) => format!("{m} mensajes nuevos en 1 conversación"),
-            (Lang::Es, m, c) => format!("{m} mensajes nuevos en {c} conversaciones"),
+        let (m, c) = (messages.to_string(), conversations.to_string());
+        match (messages, conversations) {
+            (1, _) => self.t("summary_one", &[]),
+            (_, 1) => self.t("summaryIn_one", &[("count", &m)]),
+            _ => self.t("summaryIn_other", &[("count", &m), ("conversations", &c)]),
         }
     }
 }

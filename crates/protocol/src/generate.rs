@@ -462,25 +462,7 @@ impl Generator {
         let id = ConversationId(uuid(spec.seed, 4, i as u64));
         let span = count as i64 * 40 * 60_000;
         let start = spec.now - self.rng.i64((span + DAY).min(364 * DAY)..365 * DAY);
-        let mut c = Conversation {
-            id,
-            contact_id,
-            channel,
-            state: ConversationState::Open,
-            snoozed_until: None,
-            assignee: None,
-            team: None,
-            unanswered: false,
-            unread_count: 0,
-            opened_at: start,
-            last_message_at: start,
-            last_message_direction: None,
-            last_message_preview: String::new(),
-            last_incoming_at: None,
-            closing_note: String::new(),
-            closing_category: String::new(),
-            created_at: start,
-        };
+        let mut c = Conversation::new(id, contact_id, channel, start);
         let agent_pick = self.rng.usize(..self.agents.len().max(1));
         let assigned_agent =
             (!self.agents.is_empty() && self.rng.u8(..10) >= 4).then(|| self.agents[agent_pick].id);

@@ -20,6 +20,8 @@ pub mod limits;
 pub mod notify;
 pub mod rules;
 pub mod sync;
+#[cfg(any(test, feature = "test-data"))]
+pub mod test_data;
 pub mod typescript;
 
 pub use entity::*;

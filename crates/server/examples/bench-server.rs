@@ -480,39 +480,32 @@ async fn inbound_to_changed<S: Storage>(
 }
 
 fn bench_agent(name: &str) -> Agent {
-    Agent {
-        id: AgentId::new(),
-        name: name.to_owned(),
-        email: format!("{name}@outpost.example"),
-        role: Role::Agent,
-        visibility: Visibility::Unrestricted,
-        teams: vec![],
-        availability: Availability::Available,
-    }
+    Agent::new(
+        AgentId::new(),
+        name,
+        &format!("{name}@outpost.example"),
+        Role::Agent,
+        Visibility::Unrestricted,
+        vec![],
+    )
 }
 
 /// An open conversation of `agent`'s, waiting for a reply.
 fn bench_conversation(agent: &Agent) -> Conversation {
     let now = now();
-    Conversation {
-        id: ConversationId::new(),
-        contact_id: ContactId::new(),
-        channel: ChannelKind::Telegram,
-        state: ConversationState::Open,
-        snoozed_until: None,
-        assignee: Some(agent.id),
-        team: None,
-        unanswered: true,
-        unread_count: 1,
-        opened_at: now,
-        last_message_at: now,
-        last_message_direction: Some(Direction::Incoming),
-        last_message_preview: "Oi".into(),
-        last_incoming_at: Some(now),
-        closing_note: String::new(),
-        closing_category: String::new(),
-        created_at: now,
-    }
+    let mut c = Conversation::new(
+        ConversationId::new(),
+        ContactId::new(),
+        ChannelKind::Telegram,
+        now,
+    );
+    c.assignee = Some(agent.id);
+    c.unanswered = true;
+    c.unread_count = 1;
+    c.last_message_direction = Some(Direction::Incoming);
+    c.last_message_preview = "Oi".into();
+    c.last_incoming_at = Some(now);
+    c
 }
 
 fn send_op(conversation_id: ConversationId, text: &str) -> Op {

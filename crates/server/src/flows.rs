@@ -7,7 +7,7 @@ pub use crate::storage::Flow;
 use crate::storage::{StorageError, Tx};
 use outpost_protocol::{
     Actor, ActorKind, Contact, Conversation, ConversationEvent, Direction, Entity, EventId,
-    EventKind, Message, MessageId, MessageStatus, Millis, Sender, SenderKind, StatusStamp, rules,
+    EventKind, Message, MessageId, MessageStatus, Millis, Sender, SenderKind, rules,
 };
 
 fn has_word(text: &str, word: &str) -> bool {
@@ -82,31 +82,15 @@ pub fn reply<T: Tx>(
     if let Some(text) = flow.steps.get(step as usize) {
         // A moment after the message it answers, so the timeline keeps their order.
         let at = now + 1;
-        let m = Message {
-            id: MessageId::new(),
-            conversation_id: conversation.id,
-            direction: Direction::Outgoing,
-            channel: conversation.channel,
-            text: text.clone(),
-            attachments: Vec::new(),
-            template: None,
-            sender: Sender {
-                kind: SenderKind::Flow,
-                agent_id: None,
-                name: flow.name.clone(),
-            },
-            status: MessageStatus::Pending,
-            history: vec![StatusStamp {
-                status: MessageStatus::Pending,
-                at,
-            }],
-            failure: None,
-            via_flow: false,
-            archived: false,
-            send_at: None,
-            reply_to: None,
-            created_at: at,
-        };
+        let m = Message::new(
+            MessageId::new(),
+            conversation,
+            Direction::Outgoing,
+            Sender::named(SenderKind::Flow, &flow.name),
+            text,
+            MessageStatus::Pending,
+            at,
+        );
         rules::on_reply(conversation, &m);
         tx.put(&Entity::Message(m))?;
     }

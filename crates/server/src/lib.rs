@@ -37,8 +37,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use outpost_protocol::{
-    Agent, AgentId, Availability, ChannelKind, ConversationId, Entity, Millis, Presence, Role,
-    StreamFrame, TeamId, Visibility,
+    Agent, AgentId, ChannelKind, ConversationId, Entity, Millis, Presence, Role, StreamFrame,
+    TeamId, Visibility,
 };
 use tokio::sync::watch;
 
@@ -253,15 +253,8 @@ pub fn add_agent<S: Storage>(
     visibility: Visibility,
     teams: Vec<TeamId>,
 ) -> Result<Agent, String> {
-    let agent = Agent {
-        id: AgentId::new(),
-        name: name.to_owned(),
-        email: email.trim().to_lowercase(),
-        role,
-        visibility,
-        teams,
-        availability: Availability::Available,
-    };
+    let normalized = email.trim().to_lowercase();
+    let agent = Agent::new(AgentId::new(), name, &normalized, role, visibility, teams);
     agent.validate().map_err(|e| e.to_string())?;
     auth::check_password(password, &agent.email)?;
     let hash = auth::hash_password(password)?;

@@ -11,9 +11,9 @@ use outpost_protocol::apply::{self, Glance, Mode, Workspace};
 use outpost_protocol::rules::{self, RuleError};
 use outpost_protocol::{
     Actor, ActorKind, Agent, ChannelKind, Contact, ContactId, Conversation, ConversationEvent,
-    ConversationId, ConversationState, Direction, Entity, EntityRef, ErrorCode, EventId, EventKind,
-    Message, MessageId, MessageStatus, Millis, Op, OpOutcome, OpResult, Sender, SenderKind,
-    StatusStamp, ValidationError,
+    ConversationId, Direction, Entity, EntityRef, ErrorCode, EventId, EventKind, Message,
+    MessageId, MessageStatus, Millis, Op, OpOutcome, OpResult, Sender, SenderKind, StatusStamp,
+    ValidationError,
 };
 
 use crate::storage::{Storage, StorageError, Tx, Uploader};
@@ -715,50 +715,22 @@ pub fn inbound<S: Storage>(
             }
         }
         let opened = latest.is_none();
-        let mut conversation = latest.unwrap_or_else(|| Conversation {
-            id: ConversationId::new(),
-            contact_id: contact.id,
-            channel,
-            state: ConversationState::Open,
-            snoozed_until: None,
-            assignee: None,
-            team: None,
-            unanswered: false,
-            unread_count: 0,
-            opened_at: now,
-            last_message_at: now,
-            last_message_direction: None,
-            last_message_preview: String::new(),
-            last_incoming_at: None,
-            closing_note: String::new(),
-            closing_category: String::new(),
-            created_at: now,
-        });
-        let message = Message {
-            id: message_id,
-            conversation_id: conversation.id,
-            direction: Direction::Incoming,
-            channel,
-            text: msg.text.clone(),
-            attachments,
-            template: None,
-            sender: Sender {
-                kind: SenderKind::Contact,
-                agent_id: None,
-                name: contact.name.clone(),
-            },
-            status: MessageStatus::Received,
-            history: vec![StatusStamp {
-                status: MessageStatus::Received,
-                at: now,
-            }],
-            failure: None,
-            via_flow: crate::flows::on_inbound(tx, &mut contact, &msg.text)?,
-            archived: false,
-            send_at: None,
-            reply_to: msg.reply_to,
-            created_at: now,
-        };
+        let mut conversation = latest
+            .unwrap_or_else(|| Conversation::new(ConversationId::new(), contact.id, channel, now));
+        // The message is on the channel it came by (the conversation takes it on below).
+        let mut message = Message::new(
+            message_id,
+            &conversation,
+            Direction::Incoming,
+            Sender::named(SenderKind::Contact, &contact.name),
+            &msg.text,
+            MessageStatus::Received,
+            now,
+        );
+        message.channel = channel;
+        message.attachments = attachments;
+        message.via_flow = crate::flows::on_inbound(tx, &mut contact, &msg.text)?;
+        message.reply_to = msg.reply_to;
         message.validate()?;
         let mut events = rules::on_incoming(&mut conversation, &message);
         if opened {

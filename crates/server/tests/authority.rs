@@ -11,21 +11,6 @@ use common::*;
 use outpost_protocol::*;
 use outpost_server::storage::{Storage, Tx};
 
-fn refused(r: &[OpResult]) -> (ErrorCode, String) {
-    match &r[0].outcome {
-        OpOutcome::Refused { code, reason } => (*code, reason.clone()),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
-
-fn applied(r: &[OpResult]) {
-    assert!(
-        r.iter()
-            .all(|r| matches!(r.outcome, OpOutcome::Applied { .. })),
-        "{r:?}"
-    );
-}
-
 fn stored(h: &Harness, r: EntityRef) -> Option<Entity> {
     h.storage().get(r).unwrap()
 }
@@ -49,31 +34,7 @@ fn write_first(
 
 /// An outgoing message of `agent` in `c`, as stored by the server.
 fn outgoing(agent: &Agent, id: MessageId, c: &Conversation, text: &str) -> Message {
-    Message {
-        id,
-        conversation_id: c.id,
-        direction: Direction::Outgoing,
-        channel: c.channel,
-        text: text.into(),
-        attachments: vec![],
-        template: None,
-        sender: Sender {
-            kind: SenderKind::Agent,
-            agent_id: Some(agent.id),
-            name: agent.name.clone(),
-        },
-        status: MessageStatus::Pending,
-        history: vec![StatusStamp {
-            status: MessageStatus::Pending,
-            at: T0,
-        }],
-        failure: None,
-        via_flow: false,
-        archived: false,
-        send_at: None,
-        reply_to: None,
-        created_at: T0,
-    }
+    outpost_protocol::test_data::outgoing(agent, id, c, text, T0)
 }
 
 /// The answer to a create on an id in use says nothing of what holds it.

@@ -7,14 +7,12 @@
 // A test or a benchmark: a panic is its report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use outpost_protocol::test_data::{HOUR, T0, agent};
 use outpost_protocol::*;
 use outpost_server::storage::sqlite::Sqlite;
 use outpost_server::storage::{Storage, StorageError, Tx};
 use outpost_server::workspace;
 use proptest::prelude::*;
-
-const T0: Millis = 1_767_225_600_000;
-const HOUR: Millis = 60 * 60 * 1000;
 
 struct World {
     _dir: tempfile::TempDir,
@@ -26,74 +24,46 @@ struct World {
     addresses: Vec<String>,
 }
 
-fn agent(name: &str, role: Role, visibility: Visibility, teams: Vec<TeamId>) -> Agent {
-    Agent {
-        id: AgentId::new(),
-        name: name.into(),
-        email: format!("{name}@outpost.example"),
-        role,
-        visibility,
-        teams,
-        availability: Availability::Available,
-    }
-}
-
 fn conversation(
     contact: ContactId,
     assignee: Option<AgentId>,
     team: Option<TeamId>,
 ) -> Conversation {
-    Conversation {
-        id: ConversationId::new(),
-        contact_id: contact,
-        channel: ChannelKind::Whatsapp,
-        state: ConversationState::Open,
-        snoozed_until: None,
-        assignee,
-        team,
-        unanswered: true,
-        unread_count: 1,
-        opened_at: T0 - HOUR,
-        last_message_at: T0 - HOUR,
-        last_message_direction: Some(Direction::Incoming),
-        last_message_preview: "Oi".into(),
-        last_incoming_at: Some(T0 - HOUR),
-        closing_note: String::new(),
-        closing_category: String::new(),
-        created_at: T0 - HOUR,
-    }
+    let mut c = Conversation::new(
+        ConversationId::new(),
+        contact,
+        ChannelKind::Whatsapp,
+        T0 - HOUR,
+    );
+    c.assignee = assignee;
+    c.team = team;
+    c.unanswered = true;
+    c.unread_count = 1;
+    c.last_message_direction = Some(Direction::Incoming);
+    c.last_message_preview = "Oi".into();
+    c.last_incoming_at = Some(T0 - HOUR);
+    c
 }
 
 fn message(c: &Conversation, direction: Direction, status: MessageStatus) -> Message {
-    Message {
-        id: MessageId::new(),
-        conversation_id: c.id,
+    let kind = if direction == Direction::Incoming {
+        SenderKind::Contact
+    } else {
+        SenderKind::Agent
+    };
+    let mut m = Message::new(
+        MessageId::new(),
+        c,
         direction,
-        channel: c.channel,
-        text: "texto".into(),
-        attachments: vec![],
-        template: None,
-        sender: Sender {
-            kind: if direction == Direction::Incoming {
-                SenderKind::Contact
-            } else {
-                SenderKind::Agent
-            },
-            agent_id: None,
-            name: "Alguém".into(),
-        },
+        Sender::named(kind, "Alguém"),
+        "texto",
         status,
-        history: vec![StatusStamp {
-            status,
-            at: T0 - HOUR,
-        }],
-        failure: (status == MessageStatus::Failed).then(|| "erro".into()),
-        via_flow: false,
-        archived: direction == Direction::Incoming && status == MessageStatus::Received,
-        send_at: (status == MessageStatus::Scheduled).then_some(T0 + HOUR),
-        reply_to: None,
-        created_at: T0 - HOUR,
-    }
+        T0 - HOUR,
+    );
+    m.failure = (status == MessageStatus::Failed).then(|| "erro".into());
+    m.archived = direction == Direction::Incoming && status == MessageStatus::Received;
+    m.send_at = (status == MessageStatus::Scheduled).then_some(T0 + HOUR);
+    m
 }
 
 fn world() -> World {

@@ -3,28 +3,22 @@ use crate::*;
 use proptest::prelude::*;
 
 fn message(direction: Direction, status: MessageStatus) -> Message {
-    Message {
-        id: MessageId::new(),
-        conversation_id: ConversationId::new(),
+    let c = Conversation::new(
+        ConversationId::new(),
+        ContactId::new(),
+        ChannelKind::Whatsapp,
+        1_700_000_000_000,
+    );
+    let sender = Sender::named(SenderKind::Contact, "");
+    Message::new(
+        MessageId::new(),
+        &c,
         direction,
-        channel: ChannelKind::Whatsapp,
-        text: "Olá".into(),
-        attachments: vec![],
-        template: None,
-        sender: Sender {
-            kind: SenderKind::Contact,
-            agent_id: None,
-            name: String::new(),
-        },
+        sender,
+        "Olá",
         status,
-        history: vec![],
-        failure: None,
-        via_flow: false,
-        archived: false,
-        send_at: None,
-        reply_to: None,
-        created_at: 1_700_000_000_000,
-    }
+        c.created_at,
+    )
 }
 
 #[test]

@@ -88,28 +88,18 @@ fn test_view_nesting_is_bounded() {
 
 #[test]
 fn test_incoming_message_with_outgoing_status_is_invalid() {
-    let m = Message {
-        id: MessageId::new(),
-        conversation_id: ConversationId::new(),
-        direction: Direction::Incoming,
-        channel: ChannelKind::Sms,
-        text: "oi".into(),
-        attachments: vec![],
-        template: None,
-        sender: Sender {
-            kind: SenderKind::Contact,
-            agent_id: None,
-            name: String::new(),
-        },
-        status: MessageStatus::Sent,
-        history: vec![],
-        failure: None,
-        via_flow: false,
-        archived: false,
-        send_at: None,
-        reply_to: None,
-        created_at: 1,
-    };
+    let c = Conversation::new(ConversationId::new(), ContactId::new(), ChannelKind::Sms, 1);
+    let contact = Sender::named(SenderKind::Contact, "");
+    let mut m = Message::new(
+        MessageId::new(),
+        &c,
+        Direction::Incoming,
+        contact,
+        "oi",
+        MessageStatus::Sent,
+        1,
+    );
+    m.history.clear();
     assert_eq!(m.validate().unwrap_err().field, "status");
     let mut bad_time = m.clone();
     bad_time.status = MessageStatus::Received;

@@ -5,70 +5,49 @@ const T0: Millis = 1_700_000_000_000;
 const HOUR: Millis = 3_600_000;
 
 fn conversation() -> Conversation {
-    Conversation {
-        id: ConversationId::new(),
-        contact_id: ContactId::new(),
-        channel: ChannelKind::Whatsapp,
-        state: ConversationState::Open,
-        snoozed_until: None,
-        assignee: None,
-        team: None,
-        unanswered: false,
-        unread_count: 0,
-        opened_at: T0,
-        last_message_at: T0,
-        last_message_direction: None,
-        last_message_preview: String::new(),
-        last_incoming_at: None,
-        closing_note: String::new(),
-        closing_category: String::new(),
-        created_at: T0,
-    }
+    Conversation::new(
+        ConversationId::new(),
+        ContactId::new(),
+        ChannelKind::Whatsapp,
+        T0,
+    )
 }
 
 fn agent(visibility: Visibility, role: Role) -> Agent {
-    Agent {
-        id: AgentId::new(),
-        name: "Beatriz".into(),
-        email: "bia@example.com".into(),
+    Agent::new(
+        AgentId::new(),
+        "Beatriz",
+        "bia@example.com",
         role,
         visibility,
-        teams: vec![],
-        availability: Availability::Available,
-    }
+        vec![],
+    )
 }
 
 fn msg(c: &Conversation, direction: Direction, at: Millis, agent_id: Option<AgentId>) -> Message {
-    Message {
-        id: MessageId::new(),
-        conversation_id: c.id,
-        direction,
-        channel: c.channel,
-        text: "  Bom dia,\n tudo bem?  ".into(),
-        attachments: vec![],
-        template: None,
-        sender: Sender {
-            kind: if agent_id.is_some() {
-                SenderKind::Agent
-            } else {
-                SenderKind::Contact
-            },
-            agent_id,
-            name: String::new(),
-        },
-        status: if direction == Direction::Incoming {
-            MessageStatus::Received
+    let sender = Sender {
+        kind: if agent_id.is_some() {
+            SenderKind::Agent
         } else {
-            MessageStatus::Pending
+            SenderKind::Contact
         },
-        history: vec![],
-        failure: None,
-        via_flow: false,
-        archived: false,
-        send_at: None,
-        reply_to: None,
-        created_at: at,
-    }
+        agent_id,
+        name: String::new(),
+    };
+    let status = if direction == Direction::Incoming {
+        MessageStatus::Received
+    } else {
+        MessageStatus::Pending
+    };
+    Message::new(
+        MessageId::new(),
+        c,
+        direction,
+        sender,
+        "  Bom dia,\n tudo bem?  ",
+        status,
+        at,
+    )
 }
 
 #[test]

@@ -204,6 +204,18 @@ impl Harness {
         self.send_ops(token, &ops).await
     }
 
+    /// Takes `action` as the agent of `token`, and checks that it was applied.
+    pub async fn applied(&self, token: &str, action: Action) -> Vec<OpResult> {
+        let r = self.ops(token, vec![action]).await;
+        applied(&r);
+        r
+    }
+
+    /// Takes `action` as the agent of `token`, and checks that it was refused: the code and why.
+    pub async fn refused(&self, token: &str, action: Action) -> (ErrorCode, String) {
+        refused(&self.ops(token, vec![action]).await)
+    }
+
     pub async fn send_ops(&self, token: &str, ops: &[Op]) -> Vec<OpResult> {
         let r = self
             .http
@@ -329,5 +341,22 @@ pub fn send(conversation_id: ConversationId, text: &str) -> Action {
         attachments: vec![],
         template: None,
         reply_to: None,
+    }
+}
+
+/// Every op was applied.
+pub fn applied(r: &[OpResult]) {
+    assert!(
+        r.iter()
+            .all(|r| matches!(r.outcome, OpOutcome::Applied { .. })),
+        "{r:?}"
+    );
+}
+
+/// The first op was refused: its code and why.
+pub fn refused(r: &[OpResult]) -> (ErrorCode, String) {
+    match &r[0].outcome {
+        OpOutcome::Refused { code, reason } => (*code, reason.clone()),
+        other => panic!("expected a refusal, got {other:?}"),
     }
 }

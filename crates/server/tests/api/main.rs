@@ -1,0 +1,28 @@
+//! The server over HTTP on loopback, one module per area: accounts, the rules of PRODUCT.md,
+//! contacts, custom views, settings, idempotency, permissions, bad input, the stream, channels,
+//! flows, managing the team, attachments. One test binary (one link), split by area.
+
+// A test or a benchmark: a panic is its report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use common::*;
+use outpost_protocol::*;
+use outpost_server::add_channel;
+use serde_json::{Value, json};
+
+mod accounts;
+mod attachments;
+mod bad_input;
+mod channels;
+mod contacts;
+mod flows;
+mod idempotency;
+mod permissions;
+mod rules;
+mod settings;
+mod stream;
+mod team;
+mod views;
