@@ -726,3 +726,60 @@ test("account: a new password signs the agent's other sessions out, and signing 
     await p.context().close();
   }
 });
+
+test("one language: in Portuguese, a refusal, a status and a notification are said in Portuguese, none in English", async () => {
+  // Notifications as they are by default (an earlier test chose quiet hours and do not disturb).
+  const { token, agent } = await w.login(OWNER);
+  const settings = {
+    agent_id: agent.id,
+    enabled: ["message_mine", "message_unassigned", "assigned_to_me", "snooze_woke", "scheduled_failed", "action_refused"],
+    muted_when_away: [],
+    quiet_hours: null,
+    dnd_until: null,
+  };
+  const op = { op_id: crypto.randomUUID(), at: Date.now(), action: { type: "save_notify_settings", settings } };
+  const saved = await fetch(`${w.base}/v1/ops`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ ops: [op] }),
+  });
+  assert.equal(saved.status, 200);
+  const page = await w.page("pt-BR");
+  await page.context().grantPermissions(["notifications"], { origin: new URL(w.url).origin });
+  await page.addInitScript(() => {
+    const Real = window.Notification;
+    window.__notes = [];
+    window.Notification = class extends Real {
+      constructor(title, options) {
+        super(title, options);
+        window.__notes.push({ title, body: options?.body });
+      }
+    };
+  });
+  await signIn(page, w);
+  await page.getByRole("combobox", { name: "Disponibilidade" }).selectOption("available");
+
+  // A status: the connection, and a message's ticks.
+  await page.locator("footer, .status-bar").getByText("Conectado").first().waitFor();
+
+  // A notification: two messages from a customer are counted in Portuguese.
+  await w.customerWrites("telegram", "lucia_tg", "Bom dia!", "Lúcia Idioma");
+  await page.waitForFunction(() => window.__notes.some((n) => n.title.startsWith("Lúcia Idioma")), null, { timeout: 15_000 });
+  await w.customerWrites("telegram", "lucia_tg", "Alguém pode me ajudar?", "Lúcia Idioma");
+  await page.waitForFunction(() => window.__notes.some((n) => /2 mensagens novas de Lúcia/.test(n.body ?? "")), null, { timeout: 15_000 });
+
+  // A refusal: away, the agent cannot take a conversation; the core says why, in Portuguese.
+  await page.getByRole("combobox", { name: "Disponibilidade" }).selectOption("away");
+  await page.locator(".row", { hasText: "Lúcia Idioma" }).click();
+  await page.locator("section.conversation").getByRole("button", { name: "Atribuir a mim" }).click();
+  const refusal = page.locator("section.conversation").getByRole("alert");
+  await refusal.getByText(/está ausente e não recebe novas atribuições/).waitFor();
+  await shot(page, "refusal-pt");
+  const said = [await refusal.innerText(), ...(await page.evaluate(() => window.__notes.map((n) => `${n.title} ${n.body}`)))].join("\n");
+  for (const english of ["is away", "new messages", "receives no", "Online"]) {
+    assert.ok(!said.includes(english), `English on a Portuguese screen: ${english} in ${said}`);
+  }
+  await page.getByRole("combobox", { name: "Disponibilidade" }).selectOption("available");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -37,6 +37,13 @@ fn main() -> ExitCode {
 
 type Result<T = ()> = std::result::Result<T, String>;
 
+/// Stops a child process started here; one that has already ended is fine.
+fn stop_child(child: &mut std::process::Child) {
+    if let Err(e) = child.kill().and_then(|()| child.wait().map(|_| ())) {
+        eprintln!("xtask: a process of ours did not stop cleanly: {e}");
+    }
+}
+
 fn root() -> PathBuf {
     // xtask lives in the workspace's root folder.
     let xtask = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -169,7 +176,9 @@ fn in_desktop_session(cmd: Command) -> Result {
         };
     }
     let result = status(session);
-    let _ = std::fs::remove_dir_all(&data);
+    if let Err(e) = std::fs::remove_dir_all(&data) {
+        eprintln!("xtask: {} was left behind: {e}", data.display());
+    }
     result
 }
 
@@ -210,8 +219,9 @@ fn run(_args: &[String]) -> Result {
             use std::io::BufRead;
             for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
                 println!("{line}");
+                // Told once; the receiver may be gone (it gave up waiting).
                 if line.contains("/inbound") {
-                    let _ = ready_tx.send(());
+                    ready_tx.send(()).ok();
                 }
             }
         });
@@ -220,7 +230,7 @@ fn run(_args: &[String]) -> Result {
         .recv_timeout(std::time::Duration::from_secs(120))
         .is_err()
     {
-        let _ = server.kill();
+        stop_child(&mut server);
         return Err("the demo server did not get ready".into());
     }
     // Signed in as the demo's owner (the password is the demo's, printed above).
@@ -242,8 +252,7 @@ fn run(_args: &[String]) -> Result {
     } else {
         in_desktop_session(app)
     };
-    let _ = server.kill();
-    let _ = server.wait();
+    stop_child(&mut server);
     served
 }
 
@@ -507,8 +516,7 @@ fn on_screen(display: &str, example: &str, args: &[String]) -> Result {
     let mut cmd = Command::new(root().join("target/release/examples").join(example));
     cmd.current_dir(root()).env("DISPLAY", display).args(args);
     let result = in_desktop_session(cmd);
-    let _ = xvfb.kill();
-    let _ = xvfb.wait();
+    stop_child(&mut xvfb);
     result
 }
 

@@ -189,7 +189,9 @@ pub enum Event {
         action: String,
         conversation_id: Option<ConversationId>,
         code: ErrorCode,
+        /// In English (logs); the interface says `why` in the agent's language.
         reason: String,
+        why: Option<outpost_protocol::Reason>,
     },
     /// How the connection to the server is going, and how many actions wait (the status bar).
     Status { status: SyncStatus },

@@ -42,23 +42,32 @@ pub struct App {
     subscribers: Arc<Subscribers>,
 }
 
-fn error(code: ErrorCode, message: impl Into<String>) -> Response {
+/// An error the app says itself, with the key of its sentence for the agent's language.
+fn error(code: ErrorCode, key: &str, message: impl Into<String>) -> Response {
+    Response::Error {
+        error: ErrorBody::because(code, message, outpost_protocol::Reason::new(key)),
+    }
+}
+
+/// A sync error as the interface gets it: `code` (or the error's own), its reason.
+fn sync_error_as(code: Option<ErrorCode>, e: SyncError) -> Response {
+    let code = code.unwrap_or(match &e {
+        SyncError::Network(_) | SyncError::Server { .. } => ErrorCode::Internal,
+        SyncError::SignedOut | SyncError::Refused(..) => ErrorCode::Unauthenticated,
+        SyncError::Store(e) => e.code(),
+        SyncError::Keyring(_) => ErrorCode::Internal,
+    });
     Response::Error {
         error: ErrorBody {
             code,
-            message: message.into(),
+            message: e.to_string(),
+            reason: e.reason(),
         },
     }
 }
 
 fn sync_error(e: SyncError) -> Response {
-    let code = match &e {
-        SyncError::Network(_) | SyncError::Server { .. } => ErrorCode::Internal,
-        SyncError::SignedOut | SyncError::Refused(_) => ErrorCode::Unauthenticated,
-        SyncError::Store(e) => e.code(),
-        SyncError::Keyring(_) => ErrorCode::Internal,
-    };
-    error(code, e.to_string())
+    sync_error_as(None, e)
 }
 
 /// Where the mirror of `account` is kept under `data_dir`.
@@ -180,6 +189,7 @@ impl App {
             QuickActionId::Reply => {
                 return error(
                     ErrorCode::InvalidInput,
+                    "internal",
                     "A reply needs its text (App::reply).",
                 );
             }
@@ -259,6 +269,7 @@ impl App {
         if !(account.server.starts_with("http://") || account.server.starts_with("https://")) {
             return error(
                 ErrorCode::InvalidInput,
+                "server_address",
                 "The server address starts with http:// or https://.",
             );
         }
@@ -334,11 +345,21 @@ impl App {
     async fn syncer(&self) -> Result<Syncer, Response> {
         let client = match &*self.signed.lock().await {
             Some(s) => s.client.clone(),
-            None => return Err(error(ErrorCode::Unauthenticated, "Sign in first.")),
+            None => {
+                return Err(error(
+                    ErrorCode::Unauthenticated,
+                    "not_signed_in",
+                    "Sign in first.",
+                ));
+            }
         };
         match Syncer::resume_saved(client, self.keyring.clone()).await {
             Ok(Some(syncer)) => Ok(syncer),
-            Ok(None) => Err(error(ErrorCode::Unauthenticated, "Sign in again.")),
+            Ok(None) => Err(error(
+                ErrorCode::Unauthenticated,
+                "session_ended",
+                "Sign in again.",
+            )),
             Err(e) => Err(sync_error(e)),
         }
     }
@@ -373,7 +394,9 @@ impl App {
                 Ok(syncer) => match syncer.change_password(&current.0, &new.0).await {
                     Ok(()) => Response::Done,
                     // A wrong current password is a refusal to show, not a signed-out session.
-                    Err(SyncError::Refused(why)) => error(ErrorCode::NotAllowed, why),
+                    Err(e @ SyncError::Refused(..)) => {
+                        sync_error_as(Some(ErrorCode::NotAllowed), e)
+                    }
                     Err(e) => sync_error(e),
                 },
                 Err(answer) => answer,
@@ -383,7 +406,11 @@ impl App {
                     s.engine.presence(frame);
                     Response::Done
                 }
-                None => error(ErrorCode::Unauthenticated, "Not signed in."),
+                None => error(
+                    ErrorCode::Unauthenticated,
+                    "not_signed_in",
+                    "Not signed in.",
+                ),
             },
             Request::GetAttachment { message_id, url } => self.attachment(message_id, url).await,
             // The rest is answered by the mirror, on a thread that may block on the disk.
@@ -538,27 +565,39 @@ impl App {
     {
         let client = match &*self.signed.lock().await {
             Some(s) => s.client.clone(),
-            None => return error(ErrorCode::Unauthenticated, "Sign in first."),
+            None => {
+                return error(
+                    ErrorCode::Unauthenticated,
+                    "not_signed_in",
+                    "Sign in first.",
+                );
+            }
         };
         tokio::task::spawn_blocking(move || {
             answer(&client).unwrap_or_else(|e| Response::Error { error: e.body() })
         })
         .await
-        .unwrap_or_else(|e| error(ErrorCode::Internal, e.to_string()))
+        .unwrap_or_else(|e| error(ErrorCode::Internal, "internal", e.to_string()))
     }
 
     /// A file of a message: the copy on this desktop, or else the server's (then kept here).
     async fn attachment(&self, message: outpost_protocol::MessageId, url: String) -> Response {
         let syncer = match &*self.signed.lock().await {
             Some(s) => s.engine.downloader(),
-            None => return error(ErrorCode::Unauthenticated, "Sign in first."),
+            None => {
+                return error(
+                    ErrorCode::Unauthenticated,
+                    "not_signed_in",
+                    "Sign in first.",
+                );
+            }
         };
         match syncer.open_file(message, &url).await {
             Ok((mime, bytes)) => Response::File {
                 mime,
                 data: FileData::encode(&bytes),
             },
-            Err(SyncError::Refused(why)) => error(ErrorCode::NotFound, why),
+            Err(e @ SyncError::Refused(..)) => sync_error_as(Some(ErrorCode::NotFound), e),
             Err(e) => sync_error(e),
         }
     }

@@ -229,7 +229,7 @@ impl Client {
         self.emit_changed(changed);
         let mut refusals = Vec::new();
         for r in results {
-            if let OpOutcome::Refused { code, reason } = &r.outcome {
+            if let OpOutcome::Refused { code, reason, why } = &r.outcome {
                 let action = journal
                     .iter()
                     .find(|e| e.op.op_id == r.op_id)
@@ -245,12 +245,14 @@ impl Client {
                     conversation_id,
                     code: *code,
                     reason: reason.clone(),
+                    why: why.clone(),
                 });
                 refusals.push(crate::triage::Happening::Refused {
                     op_id: r.op_id,
                     action: kind,
                     conversation_id,
                     reason: reason.clone(),
+                    why: why.clone(),
                 });
             }
         }

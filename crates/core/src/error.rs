@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use outpost_protocol::{ErrorBody, ErrorCode, ValidationError, rules::RuleError};
+use outpost_protocol::{ErrorBody, ErrorCode, Reason, ValidationError, rules::RuleError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -79,12 +79,28 @@ impl Error {
         }
     }
 
+    /// Why, for the agent's language.
+    pub fn reason(&self) -> Reason {
+        match self {
+            Error::Refused(r) => r.why.clone(),
+            Error::Invalid(v) => v.reason(),
+            Error::NotFound(what) => Reason::not_found(what),
+            Error::NoAgent => Reason::new("not_signed_in"),
+            Error::OtherAccount { server, email } => Reason::new("other_account")
+                .with("server", server.clone())
+                .with("email", email.clone()),
+            Error::DiskFull => Reason::new("disk_full"),
+            Error::BadChanges(_) => Reason::new("bad_changes"),
+            Error::ForeignDatabase { .. }
+            | Error::CorruptDatabase { .. }
+            | Error::NewerSchema { .. } => Reason::new("mirror_unusable"),
+            Error::Decode(_) | Error::Sqlite(_) | Error::Io(_) => Reason::new("internal"),
+        }
+    }
+
     /// The error as it crosses to the UI.
     pub fn body(&self) -> ErrorBody {
-        ErrorBody {
-            code: self.code(),
-            message: self.to_string(),
-        }
+        ErrorBody::because(self.code(), self.to_string(), self.reason())
     }
 }
 

@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/migrations/002_uploads.sql"),
     include_str!("store/migrations/003_files.sql"),
     include_str!("store/migrations/004_upload_message.sql"),
+    include_str!("store/migrations/005_refusal_why.sql"),
 ];
 
 /// The schema version this build writes.

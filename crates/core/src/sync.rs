@@ -76,8 +76,9 @@ pub enum SyncError {
         message: String,
         retry_after_ms: Option<u64>,
     },
+    /// The server said no, and why (its reason, for the agent's language, when it gave one).
     #[error("{0}")]
-    Refused(String),
+    Refused(String, Option<outpost_protocol::Reason>),
     #[error(transparent)]
     Store(#[from] crate::Error),
     #[error(transparent)]
@@ -85,6 +86,21 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// Why, for the agent's language.
+    pub fn reason(&self) -> Option<outpost_protocol::Reason> {
+        use outpost_protocol::Reason;
+        match self {
+            SyncError::Network(_) => Some(Reason::new("network")),
+            SyncError::SignedOut => Some(Reason::new("session_ended")),
+            SyncError::Server { status, .. } => {
+                Some(Reason::new("server_failing").with("status", status.to_string()))
+            }
+            SyncError::Refused(_, reason) => reason.clone(),
+            SyncError::Store(e) => e.body().reason,
+            SyncError::Keyring(_) => Some(Reason::new("keyring")),
+        }
+    }
+
     /// Whether retrying later may succeed without the agent doing anything.
     pub fn recoverable(&self) -> bool {
         matches!(self, SyncError::Network(_) | SyncError::Server { .. })
@@ -180,11 +196,11 @@ async fn error_of(response: reqwest::Response) -> SyncError {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .map(|s| s * 1000);
-    let message = response
+    let (message, reason) = response
         .json::<ErrorBody>()
         .await
-        .map(|b| b.message)
-        .unwrap_or_else(|_| "no explanation".into());
+        .map(|b| (b.message, b.reason))
+        .unwrap_or_else(|_| ("no explanation".into(), None));
     match status {
         401 => SyncError::SignedOut,
         429 | 500..=599 => SyncError::Server {
@@ -192,7 +208,7 @@ async fn error_of(response: reqwest::Response) -> SyncError {
             message,
             retry_after_ms,
         },
-        _ => SyncError::Refused(message),
+        _ => SyncError::Refused(message, reason),
     }
 }
 
@@ -223,9 +239,10 @@ impl Syncer {
             .map_err(network)?;
         if !response.status().is_success() {
             return Err(match error_of(response).await {
-                SyncError::SignedOut => {
-                    SyncError::Refused("The email or the password is wrong.".into())
-                }
+                SyncError::SignedOut => SyncError::Refused(
+                    "The email or the password is wrong.".into(),
+                    Some(outpost_protocol::Reason::new("wrong_password")),
+                ),
                 other => other,
             });
         }
@@ -680,7 +697,7 @@ impl Syncer {
                 continue;
             }
             match error_of(response).await {
-                SyncError::Refused(_) => {}
+                SyncError::Refused(..) => {}
                 e => return Err(e),
             }
         }
@@ -701,6 +718,7 @@ impl Syncer {
         let Some(id) = outpost_protocol::Attachment::upload_id_in(url) else {
             return Err(SyncError::Refused(
                 "This file is kept by the channel and cannot be opened here.".into(),
+                Some(outpost_protocol::Reason::new("file_elsewhere")),
             ));
         };
         let response = self

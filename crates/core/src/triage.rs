@@ -56,7 +56,9 @@ pub enum Happening {
         /// The action's kind, as `Action::kind` names it.
         action: String,
         conversation_id: Option<ConversationId>,
+        /// In English; `why` is said in the agent's language when known.
         reason: String,
+        why: Option<outpost_protocol::Reason>,
     },
 }
 
@@ -287,6 +289,7 @@ impl Triage {
                     action,
                     conversation_id,
                     reason,
+                    why,
                 } => {
                     if !s.allows(NotifyCategory::ActionRefused) {
                         continue;
@@ -296,7 +299,7 @@ impl Triage {
                         conversation_id: *conversation_id,
                         category: Some(NotifyCategory::ActionRefused),
                         title: t.refused_title(action).to_owned(),
-                        body: plain(reason),
+                        body: plain(&t.reason(why.as_ref(), reason)),
                         count: 1,
                         actions: match conversation_id {
                             Some(_) => vec![t.action(QuickActionId::Open)],
@@ -445,6 +448,24 @@ impl<'a> Texts<'a> {
 
     fn scheduled_failed(&self, reason: &str) -> String {
         self.t("scheduledFailed", &[("reason", reason)])
+    }
+
+    /// A refusal's reason in the interface's language; the English sentence when its key is
+    /// not known here (a newer server).
+    fn reason(&self, why: Option<&outpost_protocol::Reason>, english: &str) -> String {
+        let Some(why) = why else {
+            return english.to_owned();
+        };
+        let key = format!("reasons.{}", why.key);
+        let params: Vec<(&str, &str)> = why
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        match crate::i18n::t(self.lang, &key, &params) {
+            said if said == key => english.to_owned(),
+            said => said,
+        }
     }
 
     fn refused_title(&self, _action: &str) -> String {

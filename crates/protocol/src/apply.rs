@@ -133,6 +133,7 @@ impl Timeline<'_> {
 fn id_taken() -> RuleError {
     refuse(
         ErrorCode::Conflict,
+        "id_taken",
         "That id is already in use: nothing was changed.",
     )
 }
@@ -331,6 +332,7 @@ impl Applying<'_> {
         if m.status != MessageStatus::Scheduled {
             return Err(refuse(
                 ErrorCode::WrongState,
+                "not_scheduled",
                 "This message is no longer scheduled: it was sent or cancelled.",
             )
             .into());
@@ -343,6 +345,7 @@ impl Applying<'_> {
         if send_at <= self.at {
             return Err(refuse(
                 ErrorCode::InvalidInput,
+                "send_past",
                 "Choose a time in the future to send it.",
             )
             .into());
@@ -437,7 +440,11 @@ pub fn apply<W: Workspace>(
         Action::DiscardMessage { message_id } => {
             let m = message(w, *message_id)?;
             if m.status != MessageStatus::Failed {
-                return already_there_or(&mode, "Only a failed message can be discarded.");
+                return already_there_or(
+                    &mode,
+                    "discard_unfailed",
+                    "Only a failed message can be discarded.",
+                );
             }
             w.delete(EntityRef::Message(m.id))?;
         }
@@ -471,6 +478,7 @@ pub fn apply<W: Workspace>(
                 if !m.archived {
                     return Err(refuse(
                         ErrorCode::WrongState,
+                        "delete_unarchived",
                         "Only archived messages can be deleted: archive it first.",
                     )
                     .into());
@@ -550,6 +558,7 @@ pub fn apply<W: Workspace>(
             if settings.agent_id != me.id {
                 return Err(refuse(
                     ErrorCode::NotAllowed,
+                    "others_settings",
                     "An agent chooses only their own notifications.",
                 )
                 .into());
@@ -586,7 +595,11 @@ fn retry_message<W: Workspace>(
 ) -> Result<(), W::Error> {
     let mut m = message(w, message_id)?;
     if m.status != MessageStatus::Failed {
-        return already_there_or(a.mode, "Only a failed message can be retried.");
+        return already_there_or(
+            a.mode,
+            "retry_unfailed",
+            "Only a failed message can be retried.",
+        );
     }
     let c = conversation(w, m.conversation_id)?;
     check_text_for(m.channel, text)?;
@@ -609,6 +622,7 @@ fn archive<W: Workspace>(w: &mut W, ids: &[MessageId], archived: bool) -> Result
         if archived && m.direction != Direction::Incoming {
             return Err(refuse(
                 ErrorCode::InvalidInput,
+                "archive_outgoing",
                 "Only incoming messages can be archived.",
             )
             .into());
@@ -647,6 +661,7 @@ fn delete_view<W: Workspace>(w: &mut W, me: &Agent, id: crate::ViewId) -> Result
     if v.owner != me.id {
         return Err(refuse(
             ErrorCode::NotAllowed,
+            "view_not_yours",
             "Only the creator of a view can delete it.",
         )
         .into());
@@ -662,6 +677,7 @@ fn delete_conversation<W: Workspace>(
     if !rules::may_delete_conversation(me) {
         return Err(refuse(
             ErrorCode::NotAllowed,
+            "delete_not_allowed",
             "Only the owner or an admin can delete a conversation.",
         )
         .into());
@@ -779,6 +795,7 @@ fn write_first<W: Workspace>(w: &mut W, a: &mut Applying, f: WriteFirst) -> Resu
         let Some(mut c) = find_conversation(w, open)? else {
             return Err(refuse(
                 ErrorCode::NotAllowed,
+ "open_elsewhere",
                 "This contact already has an open conversation with someone else: ask an admin to assign it to you.",
             )
             .into());
@@ -809,11 +826,13 @@ fn write_first<W: Workspace>(w: &mut W, a: &mut Applying, f: WriteFirst) -> Resu
     a.window_allows(w, &c, f.template, a.now, |c| {
         refuse(
             ErrorCode::WindowClosed,
+            "template_to_start",
             format!(
                 "On {} a conversation can only be started with an approved template.",
                 c.channel.as_str()
             ),
         )
+        .with("channel", c.channel.as_str())
     })?;
     if new_contact {
         w.put(&Entity::Contact(contact))?;
@@ -847,6 +866,7 @@ fn save_view<W: Workspace>(
     if owner != a.me.id || view.owner != a.me.id {
         return Err(refuse(
             ErrorCode::NotAllowed,
+            "view_not_yours",
             "Only the creator of a view can change it.",
         )
         .into());
@@ -899,9 +919,9 @@ fn open_conversation_of<W: Workspace>(
         .map(|g| g.id))
 }
 
-fn already_there_or<E: From<RuleError>>(mode: &Mode, reason: &str) -> Result<(), E> {
+fn already_there_or<E: From<RuleError>>(mode: &Mode, key: &str, reason: &str) -> Result<(), E> {
     match mode {
-        Mode::Fresh => Err(refuse(ErrorCode::WrongState, reason).into()),
+        Mode::Fresh => Err(refuse(ErrorCode::WrongState, key, reason).into()),
         _ => Ok(()),
     }
 }

@@ -648,11 +648,13 @@ impl Generator {
         match self.rng.u8(..10) {
             0..=5 => {}
             6..=8 => {
-                let _ = rules::close(&mut c, "", if self.rng.bool() { "dúvida" } else { "venda" });
+                // Generated open, so closing cannot be refused.
+                rules::close(&mut c, "", if self.rng.bool() { "dúvida" } else { "venda" }).ok();
                 c.unread_count = 0;
             }
             _ => {
-                let _ = rules::snooze(&mut c, spec.now + self.rng.i64(1..3 * DAY), at);
+                // Open and in the future: snoozing cannot be refused.
+                rules::snooze(&mut c, spec.now + self.rng.i64(1..3 * DAY), at).ok();
             }
         }
         let actor = Actor {

@@ -4,21 +4,34 @@
 
 use crate::{
     Agent, AgentId, Availability, Conversation, ConversationState, Direction, ErrorCode, EventKind,
-    Message, Millis, Role, Visibility, limits::MESSAGING_WINDOW_MS,
+    Message, Millis, Reason, Role, Visibility, limits::MESSAGING_WINDOW_MS,
 };
 
-/// A refusal: the code for programs, the reason for people.
+/// A refusal: the code for programs, the reason for people (in English, for logs and
+/// integrations) and `why`, a key with its values, for the interface to say in the agent's
+/// language.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}")]
 pub struct RuleError {
     pub code: ErrorCode,
     pub reason: String,
+    pub why: Reason,
 }
 
-pub fn refuse(code: ErrorCode, reason: impl Into<String>) -> RuleError {
+/// A refusal with `code`, the stable `key` of its sentence and the sentence in English.
+pub fn refuse(code: ErrorCode, key: &str, reason: impl Into<String>) -> RuleError {
     RuleError {
         code,
         reason: reason.into(),
+        why: Reason::new(key),
+    }
+}
+
+impl RuleError {
+    /// A value the sentence names (a channel, an agent's name).
+    pub fn with(mut self, name: &str, value: impl Into<String>) -> RuleError {
+        self.why = self.why.with(name, value);
+        self
     }
 }
 
@@ -61,11 +74,13 @@ pub fn window_open(conversation: &Conversation, now: Millis) -> bool {
 pub fn window_closed(conversation: &Conversation) -> RuleError {
     refuse(
         ErrorCode::WindowClosed,
+ "window_closed",
         format!(
             "The 24-hour window on {} has closed: the contact last wrote more than 24 hours ago, so only an approved template can be sent.",
             conversation.channel.as_str()
         ),
     )
+.with("channel", conversation.channel.as_str())
 }
 
 /// The refusal for free text that would go out after the window has closed: scheduled
@@ -73,11 +88,13 @@ pub fn window_closed(conversation: &Conversation) -> RuleError {
 pub fn window_closed_by(conversation: &Conversation) -> RuleError {
     refuse(
         ErrorCode::WindowClosed,
+ "window_closed_by",
         format!(
             "The 24-hour window on {} will have closed by the time this goes out: only an approved template can be sent then. Send it sooner, or use a template.",
             conversation.channel.as_str()
         ),
     )
+.with("channel", conversation.channel.as_str())
 }
 
 /// The one-line preview of a message's text kept on its conversation.
@@ -179,8 +196,10 @@ pub fn assign(c: &mut Conversation, assignee: Option<&Agent>) -> Result<Vec<Even
     {
         return Err(refuse(
             ErrorCode::AgentAway,
+            "agent_away",
             format!("{} is away and receives no new assignments.", agent.name),
-        ));
+        )
+        .with("name", agent.name.clone()));
     }
     c.assignee = new;
     Ok(vec![EventKind::Assigned { assignee: new }])
@@ -195,6 +214,7 @@ pub fn close(
     if c.state == ConversationState::Closed {
         return Err(refuse(
             ErrorCode::WrongState,
+            "already_closed",
             "This conversation is already closed.",
         ));
     }
@@ -214,6 +234,7 @@ pub fn reopen(c: &mut Conversation, at: Millis) -> Result<Vec<EventKind>, RuleEr
     match c.state {
         ConversationState::Open => Err(refuse(
             ErrorCode::WrongState,
+            "already_open",
             "This conversation is already open.",
         )),
         ConversationState::Snoozed => unsnooze(c),
@@ -234,12 +255,14 @@ pub fn snooze(
     if c.state == ConversationState::Closed {
         return Err(refuse(
             ErrorCode::WrongState,
+            "snooze_closed",
             "A closed conversation cannot be snoozed; reopen it first.",
         ));
     }
     if until <= now {
         return Err(refuse(
             ErrorCode::InvalidInput,
+            "snooze_past",
             "Choose a time in the future to snooze until.",
         ));
     }
@@ -253,6 +276,7 @@ pub fn unsnooze(c: &mut Conversation) -> Result<Vec<EventKind>, RuleError> {
     if c.state != ConversationState::Snoozed {
         return Err(refuse(
             ErrorCode::WrongState,
+            "not_snoozed",
             "This conversation is not snoozed.",
         ));
     }

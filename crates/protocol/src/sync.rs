@@ -416,7 +416,13 @@ pub enum OpOutcome {
     /// Applied; its effects are in the change feed at or before `seq`.
     Applied { seq: u64 },
     /// Refused, with a reason to show to the agent. Nothing changed at the server.
-    Refused { code: ErrorCode, reason: String },
+    Refused {
+        code: ErrorCode,
+        reason: String,
+        /// The reason's key and values, for the agent's language.
+        #[serde(default)]
+        why: Option<Reason>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -426,11 +432,75 @@ pub struct OpResult {
     pub outcome: OpOutcome,
 }
 
-/// An error as it crosses a boundary (HTTP body, bridge to the UI): a code and a sentence.
+/// An error as it crosses a boundary (HTTP body, bridge to the UI): a code for programs, a
+/// sentence in English (logs, integrations), and `reason`, for the interface to say it in the
+/// agent's language (none from an older server: then the sentence is shown).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
+    #[serde(default)]
+    pub reason: Option<Reason>,
+}
+
+impl ErrorBody {
+    /// An error with its reason's key and values.
+    pub fn because(code: ErrorCode, message: impl Into<String>, reason: Reason) -> ErrorBody {
+        ErrorBody {
+            code,
+            message: message.into(),
+            reason: Some(reason),
+        }
+    }
+}
+
+/// Why something was refused or failed, as the interface phrases it: the stable key of its
+/// sentence (`window_closed`; the interface's `reasons.window_closed`) and the values that
+/// sentence names (`channel: whatsapp`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Reason {
+    pub key: String,
+    pub params: BTreeMap<String, String>,
+}
+
+impl Reason {
+    pub fn new(key: &str) -> Reason {
+        Reason {
+            key: key.to_owned(),
+            params: BTreeMap::new(),
+        }
+    }
+
+    pub fn with(mut self, name: &str, value: impl Into<String>) -> Reason {
+        self.params.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// "That conversation was not found" and its kin: `not_found_conversation`, by the kind of thing
+    /// (conversation, message, contact, agent, view, team, file), from the English phrase.
+    pub fn not_found(what: &str) -> Reason {
+        let what = what.to_lowercase();
+        let kind = [
+            "conversation",
+            "message",
+            "contact",
+            "agent",
+            "view",
+            "team",
+            "file",
+        ]
+        .into_iter()
+        .find(|k| what.contains(k))
+        .unwrap_or("thing");
+        Reason::new(&format!("not_found_{kind}"))
+    }
+}
+
+impl crate::ValidationError {
+    /// `invalid`, naming the field (its problem stays in the English message).
+    pub fn reason(&self) -> Reason {
+        Reason::new("invalid").with("field", self.field)
+    }
 }
 
 /// Someone in a presence frame.

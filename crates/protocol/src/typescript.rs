@@ -73,6 +73,7 @@ pub fn protocol_declarations(cfg: &Config) -> Vec<String> {
         export_decl::<ErrorCode>(cfg),
         export_decl::<OpOutcome>(cfg),
         export_decl::<OpResult>(cfg),
+        export_decl::<Reason>(cfg),
         export_decl::<ErrorBody>(cfg),
         export_decl::<Presence>(cfg),
         export_decl::<StreamFrame>(cfg),

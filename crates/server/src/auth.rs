@@ -38,31 +38,57 @@ const COMMON_RANK: usize = 10_000;
 /// Whether `password` may be used by the agent signing in with `email`: long enough, not too
 /// long, not the email (or its name part), not one of the 10,000 most common passwords. The
 /// refusal is a sentence for the person choosing it.
-pub fn check_password(password: &str, email: &str) -> Result<(), String> {
+pub fn check_password(password: &str, email: &str) -> Result<(), PasswordRefused> {
+    let refused = |key: &str, message: String| PasswordRefused {
+        message,
+        reason: outpost_protocol::Reason::new(key)
+            .with("min", MIN_PASSWORD_CHARS.to_string())
+            .with("max", MAX_PASSWORD_CHARS.to_string()),
+    };
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "A password needs at least {MIN_PASSWORD_CHARS} characters."
+        return Err(refused(
+            "password_short",
+            format!("A password needs at least {MIN_PASSWORD_CHARS} characters."),
         ));
     }
     if chars > MAX_PASSWORD_CHARS {
-        return Err(format!(
-            "A password may have at most {MAX_PASSWORD_CHARS} characters."
+        return Err(refused(
+            "password_long",
+            format!("A password may have at most {MAX_PASSWORD_CHARS} characters."),
         ));
     }
     let lowered = password.trim().to_lowercase();
     let email = email.trim().to_lowercase();
     let name = email.split('@').next().unwrap_or_default();
     if lowered == email || (!name.is_empty() && lowered == name) {
-        return Err("A password cannot be the email address.".into());
+        return Err(refused(
+            "password_is_email",
+            "A password cannot be the email address.".into(),
+        ));
     }
     if is_common(password) {
-        return Err(
+        return Err(refused(
+            "password_common",
             "That password is one of the most common ones, which are guessed first: choose another."
                 .into(),
-        );
+        ));
     }
     Ok(())
+}
+
+/// Why a password is refused: the sentence, and its reason for the agent's language.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PasswordRefused {
+    pub message: String,
+    pub reason: outpost_protocol::Reason,
+}
+
+impl From<PasswordRefused> for String {
+    fn from(p: PasswordRefused) -> String {
+        p.message
+    }
 }
 
 /// Whether the password, as a whole, is one of the [`COMMON_RANK`] most common passwords

@@ -43,9 +43,16 @@ impl ApiError {
             body: ErrorBody {
                 code,
                 message: message.into(),
+                reason: None,
             },
             retry_after: None,
         }
+    }
+
+    /// The reason's key and values, for the agent's language.
+    fn because(mut self, reason: outpost_protocol::Reason) -> ApiError {
+        self.body.reason = Some(reason);
+        self
     }
 
     fn unauthenticated() -> ApiError {
@@ -54,6 +61,7 @@ impl ApiError {
             ErrorCode::Unauthenticated,
             "Sign in again: the session is missing, expired or was ended.",
         )
+        .because(outpost_protocol::Reason::new("session_ended"))
     }
 
     fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -238,7 +246,8 @@ fn rate_limited(wait_ms: Millis, what: &str) -> ApiError {
         StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::RateLimited,
         format!("{what} Try again in {secs} seconds."),
-    );
+    )
+    .because(outpost_protocol::Reason::new("rate_limited").with("seconds", secs.to_string()));
     e.retry_after = Some(secs);
     e
 }
@@ -333,7 +342,8 @@ async fn login<S: Storage>(
             StatusCode::UNAUTHORIZED,
             ErrorCode::Unauthenticated,
             "The email or the password is wrong.",
-        ));
+        )
+        .because(outpost_protocol::Reason::new("wrong_password")));
     };
     // Said only to whoever knows the password.
     if creds.disabled {
@@ -341,7 +351,8 @@ async fn login<S: Storage>(
             StatusCode::FORBIDDEN,
             ErrorCode::NotAllowed,
             "This account was disabled by an admin.",
-        ));
+        )
+        .because(outpost_protocol::Reason::new("account_disabled")));
     }
     app.limiter.succeeded(attempt);
     let (token, hash) = auth::new_token().map_err(ApiError::internal)?;
@@ -435,8 +446,14 @@ async fn change_password<S: Storage>(
     Body(req): Body<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     let agent = me.session.agent;
-    auth::check_password(&req.new_password, &agent.email)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidInput, e))?;
+    auth::check_password(&req.new_password, &agent.email).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidInput,
+            e.message,
+        )
+        .because(e.reason)
+    })?;
     let from = client_address(&app, peer.ip(), &headers);
     let attempt = app
         .limiter
@@ -455,7 +472,8 @@ async fn change_password<S: Storage>(
             StatusCode::FORBIDDEN,
             ErrorCode::NotAllowed,
             "The current password is wrong.",
-        ));
+        )
+        .because(outpost_protocol::Reason::new("wrong_current_password")));
     }
     app.limiter.succeeded(attempt);
     let hash = blocking(move || auth::hash_password(&req.new_password).map_err(ApiError::internal))
@@ -639,14 +657,17 @@ fn announce_viewers<S: Storage>(
         .get(&conversation_id)
         .map(|v| v.iter().map(|(_, p)| p.clone()).collect())
         .unwrap_or_default();
-    let _ = app.presence.send(crate::PresenceNote {
-        conversation_id,
-        from,
-        frame: StreamFrame::Viewing {
+    // No stream listening (every agent gone): nobody to tell.
+    app.presence
+        .send(crate::PresenceNote {
             conversation_id,
-            who,
-        },
-    });
+            from,
+            frame: StreamFrame::Viewing {
+                conversation_id,
+                who,
+            },
+        })
+        .ok();
 }
 
 fn set_viewing<S: Storage>(

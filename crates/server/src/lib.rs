@@ -296,10 +296,13 @@ impl Running {
     /// Stops accepting, lets requests in flight finish, and waits for the server to end.
     pub async fn stop(mut self) {
         self.app.closing.send_replace(true);
+        // A server already stopped has dropped the other end: nothing to tell.
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            stop.send(()).ok();
         }
-        let _ = (&mut self.task).await;
+        if let Err(e) = (&mut self.task).await {
+            tracing::error!("the server ended with a panic: {e}");
+        }
     }
 }
 

@@ -32,6 +32,16 @@ pub enum OpError {
 }
 
 impl OpError {
+    /// Why, for the agent's language.
+    fn why(&self) -> Option<outpost_protocol::Reason> {
+        match self {
+            OpError::Refused(r) => Some(r.why.clone()),
+            OpError::Invalid(v) => Some(v.reason()),
+            OpError::NotFound(what) => Some(outpost_protocol::Reason::not_found(what)),
+            OpError::Storage(_) => None,
+        }
+    }
+
     fn code(&self) -> ErrorCode {
         match self {
             OpError::Refused(r) => r.code,
@@ -323,6 +333,7 @@ pub fn apply_in<T: Tx>(
             OpOutcome::Refused {
                 code: e.code(),
                 reason: e.to_string(),
+                why: e.why(),
             }
         }
     };
@@ -538,18 +549,22 @@ fn uploads_of<T: Tx>(
             Some((_, up)) if up.uploader == Uploader::Agent(agent.id) && up.message.is_none() => {
                 return Err(rules::refuse(
                     ErrorCode::InvalidInput,
+                    "upload_incomplete",
                     format!(
                         "{} reached the server with {} bytes instead of {}; attach it again.",
                         a.name, up.size, a.size
                     ),
                 )
+                .with("name", a.name.clone())
                 .into());
             }
             _ => {
                 return Err(rules::refuse(
                     ErrorCode::NotFound,
+                    "upload_missing",
                     format!("{} never reached the server; attach it again.", a.name),
                 )
+                .with("name", a.name.clone())
                 .into());
             }
         }

@@ -224,10 +224,11 @@ async fn serve_bridge(socket: WebSocket, app: Arc<App>) {
             Err(e) => BridgeReply::Answer {
                 id: 0,
                 response: outpost_core::Response::Error {
-                    error: outpost_protocol::ErrorBody {
-                        code: outpost_protocol::ErrorCode::InvalidInput,
-                        message: format!("Not a request: {e}"),
-                    },
+                    error: outpost_protocol::ErrorBody::because(
+                        outpost_protocol::ErrorCode::InvalidInput,
+                        format!("Not a request: {e}"),
+                        outpost_protocol::Reason::new("internal"),
+                    ),
                 },
             },
         };

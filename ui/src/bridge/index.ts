@@ -1,7 +1,7 @@
 // The one way the interface talks to Rust: a Request gets its Response, and Events arrive on
 // their own. In the desktop app it is Tauri's IPC (tauri.ts); in the web edition a WebSocket to
 // outpost-web (web.ts). Both speak the generated types.
-import type { Event, Request, Response } from "../generated/outpost";
+import type { Event, Reason, Request, Response } from "../generated/outpost";
 
 export interface Bridge {
   request(request: Request): Promise<Response>;
@@ -16,11 +16,13 @@ export interface Bridge {
   nativeNotifications?: boolean;
 }
 
-/** A response of the wrong kind, or an error the core explained. */
+/** A response of the wrong kind, or an error the core explained: `message` in English (logs),
+ *  `reason` for saying it in the agent's language (`describe` in lib/reasons.ts). */
 export class BridgeError extends Error {
   constructor(
     message: string,
     readonly code: string,
+    readonly reason: Reason | null = null,
   ) {
     super(message);
   }
@@ -36,6 +38,6 @@ export async function ask<T extends Response["type"]>(
 ): Promise<Of<T>> {
   const response = await bridge.request(request);
   if (response.type === type) return response as Of<T>;
-  if (response.type === "error") throw new BridgeError(response.error.message, response.error.code);
+  if (response.type === "error") throw new BridgeError(response.error.message, response.error.code, response.error.reason);
   throw new BridgeError(`Expected ${type}, got ${response.type}`, "internal");
 }

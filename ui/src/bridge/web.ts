@@ -67,7 +67,7 @@ export function webBridge(
     };
     socket.onclose = () => {
       connectionListeners.forEach((l) => l(false));
-      for (const [, p] of pending) p.reject(new BridgeError("The connection to Outpost closed before it answered.", "internal"));
+      for (const [, p] of pending) p.reject(new BridgeError("The connection to Outpost closed before it answered.", "internal", { key: "bridge_closed", params: {} }));
       pending.clear();
       setTimeout(open, retry);
       retry = Math.min(retry * 2, 5000);

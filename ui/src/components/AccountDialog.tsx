@@ -2,6 +2,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "../bridge";
 import { Modal } from "./Modal";
+import { describe } from "../lib/reasons";
 
 /** The agent's account: a new password (their other desktops are signed out), and signing out everywhere. */
 export function AccountDialog({
@@ -46,7 +47,7 @@ export function AccountDialog({
       setNext("");
       setRepeat("");
     } catch (e) {
-      setProblem(e instanceof Error ? e.message : String(e));
+      setProblem(describe(e));
     } finally {
       setBusy(false);
     }
@@ -58,7 +59,7 @@ export function AccountDialog({
       await ask(bridge, { type: "sign_out_everywhere" }, "done");
       onSignedOut();
     } catch (e) {
-      setProblem(e instanceof Error ? e.message : String(e));
+      setProblem(describe(e));
       setBusy(false);
     }
   };

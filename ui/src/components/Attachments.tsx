@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Modal } from "./Modal";
+import { describe } from "../lib/reasons";
 import type { Bridge } from "../bridge";
 import type { Attachment } from "../generated/outpost";
 import { download, formatSize, previewable, useImageUrl } from "../lib/files";
@@ -19,7 +20,7 @@ export function Attachments({ bridge, message, files, locale, onError }: { bridg
 }
 
 function save(bridge: Bridge, message: string, a: Attachment, onError: (e: string) => void) {
-  download(bridge, message, a).catch((e: unknown) => onError(e instanceof Error ? e.message : String(e)));
+  download(bridge, message, a).catch((e: unknown) => onError(describe(e)));
 }
 
 type FileProps = { bridge: Bridge; message: string; a: Attachment; locale: string; onError: (e: string) => void };

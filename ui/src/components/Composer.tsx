@@ -8,7 +8,7 @@ import { uuidv7 } from "../lib/ids";
 import { refusal, stageFiles } from "../lib/files";
 import { loadQuickReplies, saveQuickReplies, type QuickReply } from "../lib/quickReplies";
 import { EmojiPanel, RepliesPanel, Replying, SchedulePanel, StagedFiles, TemplateFields, type TemplateInput } from "./ComposerParts";
-import { describe } from "./Failure";
+import { describe } from "../lib/reasons";
 import { Icon } from "./Icon";
 
 type Panel = null | "emoji" | "replies" | "schedule";

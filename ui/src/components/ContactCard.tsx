@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { ask, BridgeError, type Bridge } from "../bridge";
+import { ask, type Bridge } from "../bridge";
+import { describe } from "../lib/reasons";
 import type { Contact, ContactEdit } from "../generated/outpost";
 import { CHANNEL_LABEL } from "../lib/format";
 
@@ -31,7 +32,7 @@ export function ContactCard({ bridge, contact }: { bridge: Bridge; contact: Cont
       setSaved(true);
       setTimeout(() => setSaved(false), 1500);
     } catch (err) {
-      setError(err instanceof BridgeError ? err.message : String(err));
+      setError(describe(err));
     }
   };
   const input = (key: keyof ReturnType<typeof fields>, label: string, type = "text") => (

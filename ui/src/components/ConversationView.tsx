@@ -6,6 +6,7 @@ import type { Agent, Message, Presence, Timeline } from "../generated/outpost";
 import { useEvents } from "../lib/events";
 import { useAct } from "../lib/act";
 import { useNow } from "../lib/now";
+import { phrase } from "../lib/reasons";
 import { windowClosed } from "../lib/rules";
 import { ContactCard } from "./ContactCard";
 import { Composer } from "./Composer";
@@ -27,7 +28,7 @@ function OpenConversation({ bridge, id, me }: { bridge: Bridge; id: string; me: 
   const [error, setError] = useState<string | null>(null);
   const presence = usePresence(bridge, id, me);
   useEvents(bridge, (e) => {
-    if (e.type === "op_refused" && e.conversation_id === id) setError(e.reason);
+    if (e.type === "op_refused" && e.conversation_id === id) setError(phrase(e.why, e.reason));
   });
   const act = useAct(bridge, setError);
   if (!timeline.data) {

@@ -1,4 +1,4 @@
-import { BridgeError } from "../bridge";
+import { describe } from "../lib/reasons";
 
 /** Why something could not be read or done, where it would have been (one look everywhere). */
 export function Failure({ error, className = "error" }: { error: unknown; className?: string }) {
@@ -8,10 +8,4 @@ export function Failure({ error, className = "error" }: { error: unknown; classN
       {describe(error)}
     </p>
   );
-}
-
-/** An error's sentence for the agent. */
-export function describe(error: unknown): string {
-  if (error instanceof BridgeError || error instanceof Error) return error.message;
-  return String(error);
 }

@@ -7,6 +7,8 @@ import { CHANNEL_LABEL, ticks, when } from "../lib/format";
 import { useAct } from "../lib/act";
 import { useNow } from "../lib/now";
 import { Failure } from "./Failure";
+import { entryOf, failureOf } from "../lib/failure";
+import { phrase } from "../lib/reasons";
 
 export function FolderView({
   bridge,
@@ -20,16 +22,16 @@ export function FolderView({
   const { t, i18n } = useTranslation();
   const page = useFolder(bridge, folder);
   const rows = page.data?.rows ?? [];
-  const journal = useJournal(bridge, folder === "outbox").data ?? [];
+  const journal = useJournal(bridge, folder === "outbox" || folder === "failed").data ?? [];
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
   const now = useNow();
   const act = useAct(bridge, setError);
   /** Why a message waits in the Outbox, as the journal says. */
   const why = (id: string) => {
-    const entry = journal.find((j) => "message_id" in j.op.action && j.op.action.message_id === id);
+    const entry = entryOf(journal, id);
     if (!entry) return t("folder.waiting.server");
-    if (entry.state === "refused") return entry.refusal_reason;
+    if (entry.state === "refused") return phrase(entry.refusal_why, entry.refusal_reason);
     return t(`folder.waiting.${entry.state}`);
   };
   return (
@@ -52,9 +54,9 @@ export function FolderView({
                 <span className="channel">{CHANNEL_LABEL[m.channel]}</span>
                 <span className="text" dir="auto">{m.text || m.attachments.map((a) => a.name).join(", ") || (m.template ? `[${m.template.name}]` : "")}</span>
                 <time>{when(m.send_at ?? m.created_at, now, i18n.language)}</time>
-                <span className={`ticks ${m.status}`} aria-label={m.status}>{ticks(m.status)}</span>
+                <span className={`ticks ${m.status}`} aria-label={t(`messageStatus.${m.status}`)}>{ticks(m.status)}</span>
               </button>
-              {m.failure && <span className="reason">{t("folder.why")}: {m.failure}</span>}
+              {m.failure && <span className="reason">{t("folder.why")}: {failureOf(m, journal)}</span>}
               {editing === m.id && (
                 <form
                   className="reschedule"

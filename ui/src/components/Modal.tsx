@@ -27,7 +27,8 @@ export function Modal({
     const first =
       frame.current?.querySelector<HTMLElement>("[data-autofocus]") ??
       frame.current?.querySelector<HTMLElement>("input:not([type=hidden]), select, textarea, button");
-    first?.focus();
+    // The dialog opens at its top, whichever field takes the focus.
+    first?.focus({ preventScroll: true });
     const esc = (e: KeyboardEvent) => {
       if (e.key !== "Escape") return;
       // Only this dialog closes (not a view behind it that also listens for Escape).

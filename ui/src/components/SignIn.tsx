@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { ask, BridgeError, type Bridge } from "../bridge";
+import { ask, type Bridge } from "../bridge";
+import { describe } from "../lib/reasons";
 import type { Account, SessionInfo } from "../generated/outpost";
 
 /** The demo server `cargo xtask run` starts (and `outpost-server demo` serves). */
@@ -31,7 +32,7 @@ export function SignIn({
       const r = await ask(bridge, { type: "sign_in", server, email, password }, "session");
       onSignedIn(r.session);
     } catch (err) {
-      setError(err instanceof BridgeError ? err.message : String(err));
+      setError(describe(err));
     } finally {
       setBusy(false);
       setPassword("");

@@ -4,6 +4,8 @@ import type { ConversationEvent, Message, Timeline } from "../generated/outpost"
 import { formatAt, ticks } from "../lib/format";
 import { useAct } from "../lib/act";
 import { Attachments } from "./Attachments";
+import { useJournal } from "../data";
+import { failureOf } from "../lib/failure";
 
 /** The message `m` replies to, from the page or from the timeline's reply context. */
 export function quotedOf(m: Message, timeline: Timeline): Message | null {
@@ -30,8 +32,10 @@ export function MessageBubble({
   const { t } = useTranslation();
   const time = formatAt(m.created_at, "time", locale);
   // The hover card: who sent it, each status and its time.
-  const title = `${m.sender.name} (${m.sender.kind})\n${m.history.map((h) => `${h.status} ${formatAt(h.at, "full", locale)}`).join("\n")}`;
+  const title = `${m.sender.name} (${m.sender.kind})\n${m.history.map((h) => `${t(`messageStatus.${h.status}`)} ${formatAt(h.at, "full", locale)}`).join("\n")}`;
   const act = useAct(bridge, (e) => e && onError(e));
+  // Read only for a failed message (a refusal's reason is kept in the journal).
+  const journal = useJournal(bridge, m.status === "failed").data ?? [];
   return (
     <li className={`bubble ${m.direction} ${m.status}`} title={title}>
       {m.direction === "outgoing" && <span className="sender">{m.sender.name}</span>}
@@ -45,12 +49,12 @@ export function MessageBubble({
       <Attachments bridge={bridge} message={m.id} files={m.attachments} locale={locale} onError={onError} />
       <span className="meta">
         <time dateTime={new Date(m.created_at).toISOString()}>{time}</time>
-        {m.direction === "outgoing" && <span className={`ticks ${m.status}`} aria-label={m.status}>{ticks(m.status)}</span>}
+        {m.direction === "outgoing" && <span className={`ticks ${m.status}`} aria-label={t(`messageStatus.${m.status}`)}>{ticks(m.status)}</span>}
         <button type="button" className="reply" onClick={onReply} aria-label={t("conversation.reply")}>↩</button>
       </span>
       {m.status === "failed" && (
         <div className="failure">
-          <span>{t("conversation.failed", { reason: m.failure ?? "" })}</span>
+          <span>{t("conversation.failed", { reason: failureOf(m, journal) })}</span>
           <button type="button" onClick={() => act({ type: "retry_message", message_id: m.id, text: m.text, template: m.template })}>{t("conversation.retry")}</button>
           <button type="button" onClick={() => act({ type: "discard_message", message_id: m.id })}>{t("conversation.discard")}</button>
         </div>

@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { Modal } from "./Modal";
-import { ask, BridgeError, type Bridge } from "../bridge";
+import { ask, type Bridge } from "../bridge";
+import { describe } from "../lib/reasons";
 import type { ChannelKind, Condition, ContactField, CustomView, Team, TextOp } from "../generated/outpost";
 import { CHANNEL_LABEL } from "../lib/format";
 import { uuidv7 } from "../lib/ids";
@@ -155,7 +156,7 @@ export function ViewEditor({
       await ask(bridge, action, "acted");
       onClose();
     } catch (e) {
-      setError(e instanceof BridgeError ? e.message : String(e));
+      setError(describe(e));
     }
   };
   const save = (e: FormEvent) => {

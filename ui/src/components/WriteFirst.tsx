@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { Modal } from "./Modal";
-import { ask, BridgeError, type Bridge } from "../bridge";
+import { ask, type Bridge } from "../bridge";
+import { describe } from "../lib/reasons";
 import type { ChannelKind } from "../generated/outpost";
 import { CHANNEL_LABEL } from "../lib/format";
 import { uuidv7 } from "../lib/ids";
@@ -44,7 +45,7 @@ export function WriteFirst({ bridge, onClose, onStarted }: { bridge: Bridge; onC
       onStarted(conversationId);
       onClose();
     } catch (err) {
-      setError(err instanceof BridgeError ? err.message : String(err));
+      setError(describe(err));
     }
   };
   return (

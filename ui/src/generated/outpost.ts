@@ -363,14 +363,31 @@ at: number, action: Action, };
  */
 export type ErrorCode = "invalid_input" | "too_large" | "not_found" | "not_allowed" | "unauthenticated" | "window_closed" | "agent_away" | "conversation_deleted" | "wrong_state" | "conflict" | "rate_limited" | "internal";
 
-export type OpOutcome = { "outcome": "applied", seq: number, } | { "outcome": "refused", code: ErrorCode, reason: string, };
+export type OpOutcome = { "outcome": "applied", seq: number, } | { "outcome": "refused", code: ErrorCode, reason: string, 
+/**
+ * The reason's key and values, for the agent's language.
+ */
+why: Reason | null, };
 
-export type OpResult = { op_id: OpId, } & ({ "outcome": "applied", seq: number, } | { "outcome": "refused", code: ErrorCode, reason: string, });
+export type OpResult = { op_id: OpId, } & ({ "outcome": "applied", seq: number, } | { "outcome": "refused", code: ErrorCode, reason: string, 
+/**
+ * The reason's key and values, for the agent's language.
+ */
+why: Reason | null, });
 
 /**
- * An error as it crosses a boundary (HTTP body, bridge to the UI): a code and a sentence.
+ * Why something was refused or failed, as the interface phrases it: the stable key of its
+ * sentence (`window_closed`; the interface's `reasons.window_closed`) and the values that
+ * sentence names (`channel: whatsapp`).
  */
-export type ErrorBody = { code: ErrorCode, message: string, };
+export type Reason = { key: string, params: { [key in string]: string }, };
+
+/**
+ * An error as it crosses a boundary (HTTP body, bridge to the UI): a code for programs, a
+ * sentence in English (logs, integrations), and `reason`, for the interface to say it in the
+ * agent's language (none from an older server: then the sentence is shown).
+ */
+export type ErrorBody = { code: ErrorCode, message: string, reason: Reason | null, };
 
 /**
  * Someone in a presence frame.
@@ -486,7 +503,11 @@ export type OpState = "pending" | "in_flight" | "done" | "refused";
 /**
  * One op of the journal, as the Outbox screen shows it.
  */
-export type JournalEntry = { op: Op, state: OpState, refusal_code: ErrorCode | null, refusal_reason: string, };
+export type JournalEntry = { op: Op, state: OpState, refusal_code: ErrorCode | null, 
+/**
+ * In English (logs); `refusal_why` says it in the agent's language when the server gave it.
+ */
+refusal_reason: string, refusal_why: Reason | null, };
 
 export type Connection = { "state": "syncing" } | { "state": "online" } | { "state": "offline", retry_in_ms: number, } | { "state": "signed_out" };
 
@@ -574,7 +595,11 @@ export type Event = { "type": "changed", conversations: Array<ConversationId>, c
 /**
  * The agent's notification settings.
  */
-settings: boolean, } | { "type": "op_refused", op_id: OpId, action: string, conversation_id: ConversationId | null, code: ErrorCode, reason: string, } | { "type": "status", status: SyncStatus, } | { "type": "sync_progress", stored: number, total: number, recent_ready: boolean, } | { "type": "sign_in_required", server: string, email: string, reason: string, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, } | { "type": "notify", notification: Notification, } | { "type": "open_conversation", conversation_id: ConversationId, };
+settings: boolean, } | { "type": "op_refused", op_id: OpId, action: string, conversation_id: ConversationId | null, code: ErrorCode, 
+/**
+ * In English (logs); the interface says `why` in the agent's language.
+ */
+reason: string, why: Reason | null, } | { "type": "status", status: SyncStatus, } | { "type": "sync_progress", stored: number, total: number, recent_ready: boolean, } | { "type": "sign_in_required", server: string, email: string, reason: string, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, } | { "type": "notify", notification: Notification, } | { "type": "open_conversation", conversation_id: ConversationId, };
 
 /**
  * A request over the web edition's WebSocket (the Tauri shell has its own IPC for the same).

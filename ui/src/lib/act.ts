@@ -1,5 +1,6 @@
 import { useCallback } from "react";
-import { ask, BridgeError, type Bridge } from "../bridge";
+import { ask, type Bridge } from "../bridge";
+import { describe } from "./reasons";
 import type { Action } from "../generated/outpost";
 
 /** Takes an action; a refusal (the rules said no at once) is shown through `onError`. */
@@ -10,7 +11,7 @@ export function useAct(bridge: Bridge, onError: (message: string | null) => void
       try {
         await ask(bridge, { type: "act", action }, "acted");
       } catch (e) {
-        onError(e instanceof BridgeError ? e.message : String(e));
+        onError(describe(e));
       }
     },
     [bridge, onError],

@@ -206,6 +206,7 @@ fn test_first_sync_summarises_and_refusals_notify() {
             outcome: OpOutcome::Refused {
                 code: ErrorCode::NotAllowed,
                 reason: "Availability is set by your supervisor.".into(),
+                why: None,
             },
         }])
         .unwrap();

@@ -67,7 +67,9 @@ pub struct JournalEntry {
     pub op: Op,
     pub state: OpState,
     pub refusal_code: Option<ErrorCode>,
+    /// In English (logs); `refusal_why` says it in the agent's language when the server gave it.
     pub refusal_reason: String,
+    pub refusal_why: Option<outpost_protocol::Reason>,
 }
 
 struct Row {
@@ -250,14 +252,24 @@ impl Tx<'_> {
     }
 
     /// The server refused `op_id`: undo its effect exactly, keep it wedged with its reason.
-    pub(crate) fn refuse_op(&mut self, op_id: OpId, code: ErrorCode, reason: &str) -> Result<bool> {
+    pub(crate) fn refuse_op(
+        &mut self,
+        op_id: OpId,
+        code: ErrorCode,
+        reason: &str,
+        why: Option<&outpost_protocol::Reason>,
+    ) -> Result<bool> {
         let Some(seq) = self.seq_of(op_id)? else {
             return Ok(false);
         };
+        let why_json = match why {
+            Some(why) => serde_json::to_string(why)?,
+            None => String::new(),
+        };
         self.rewrite_at(seq, |tx, row| {
             tx.conn()
-                .prepare_cached("UPDATE ops SET state = 3, refusal_code = ?2, refusal_reason = ?3 WHERE seq = ?1")?
-                .execute(params![seq, code_name(code), reason])?;
+                .prepare_cached("UPDATE ops SET state = 3, refusal_code = ?2, refusal_reason = ?3, refusal_why = ?4 WHERE seq = ?1")?
+                .execute(params![seq, code_name(code), reason, why_json])?;
             row.state = OpState::Refused;
             row.reason = reason.to_owned();
             Ok(true)
@@ -288,6 +300,7 @@ impl Tx<'_> {
         if row.state == OpState::InFlight {
             return Err(Error::Refused(outpost_protocol::rules::refuse(
                 ErrorCode::WrongState,
+                "on_its_way",
                 "This message is already on its way to the server: it can no longer be edited or discarded here.",
             )));
         }
@@ -371,8 +384,8 @@ impl Store {
                             tx.rewrite_at(op_seq, |_, _| Ok(false))?;
                         }
                     }
-                    OpOutcome::Refused { code, reason } => {
-                        tx.refuse_op(r.op_id, *code, reason)?;
+                    OpOutcome::Refused { code, reason, why } => {
+                        tx.refuse_op(r.op_id, *code, reason, why.as_ref())?;
                     }
                 }
                 tx.changed.journal = true;
@@ -473,19 +486,24 @@ impl Store {
 
     pub fn journal(&self) -> Result<Vec<JournalEntry>> {
         self.read(|c| {
-            let rows: Vec<(String, i64, String, String)> = c
+            type Read = (String, i64, String, String, String);
+            let rows: Vec<Read> = c
                 .prepare_cached(
-                    "SELECT body, state, refusal_code, refusal_reason FROM ops ORDER BY seq",
+                    "SELECT body, state, refusal_code, refusal_reason, refusal_why FROM ops ORDER BY seq",
                 )?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
                 .collect::<rusqlite::Result<_>>()?;
             rows.into_iter()
-                .map(|(body, state, code, reason)| {
+                .map(|(body, state, code, reason, why)| {
                     Ok(JournalEntry {
                         op: serde_json::from_str(&body)?,
                         state: OpState::from_code(state),
                         refusal_code: parse_code(&code),
                         refusal_reason: reason,
+                        // Unreadable (written by a newer Outpost): the English reason is shown.
+                        refusal_why: serde_json::from_str(&why).ok(),
                     })
                 })
                 .collect()

@@ -389,6 +389,7 @@ fn refuse(f: &Fixture, op_id: OpId) {
             outcome: OpOutcome::Refused {
                 code: ErrorCode::NotAllowed,
                 reason: "no".into(),
+                why: None,
             },
         }])
         .unwrap();
@@ -634,6 +635,7 @@ fn test_refused_send_in_the_middle_keeps_later_ops() {
             outcome: OpOutcome::Refused {
                 code: ErrorCode::WindowClosed,
                 reason: "A janela de 24 horas fechou.".into(),
+                why: None,
             },
         }])
         .unwrap();
@@ -1067,6 +1069,7 @@ fn crash_child_entry() {
                     OpOutcome::Refused {
                         code: ErrorCode::NotAllowed,
                         reason: "teste".into(),
+                        why: None,
                     }
                 } else {
                     OpOutcome::Applied { seq: cursor + 1 }

@@ -227,6 +227,7 @@ fn a_refused_action_notifies_with_the_servers_reason() {
         action: "assign".into(),
         conversation_id: None,
         reason: "Pedro is away and takes no new conversations.".into(),
+        why: None,
     };
     let n = decide(&w, std::slice::from_ref(&refused));
     assert_eq!(n.len(), 1);

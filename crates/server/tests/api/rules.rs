@@ -93,7 +93,7 @@ async fn test_assign_to_away_agent_is_refused() {
         )
         .await;
     match &r[0].outcome {
-        OpOutcome::Refused { code, reason } => {
+        OpOutcome::Refused { code, reason, .. } => {
             assert_eq!(*code, ErrorCode::AgentAway);
             assert!(reason.contains("Otávio Outro"), "{reason}");
         }
@@ -117,7 +117,7 @@ async fn test_free_text_outside_the_24_hour_window_is_refused_but_a_template_pas
         .ops(&owner, vec![send(c.id, "Ainda precisa de ajuda?")])
         .await;
     match &r[0].outcome {
-        OpOutcome::Refused { code, reason } => {
+        OpOutcome::Refused { code, reason, .. } => {
             assert_eq!(*code, ErrorCode::WindowClosed);
             assert!(reason.contains("template"), "{reason}");
         }

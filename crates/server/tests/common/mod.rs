@@ -356,7 +356,7 @@ pub fn applied(r: &[OpResult]) {
 /// The first op was refused: its code and why.
 pub fn refused(r: &[OpResult]) -> (ErrorCode, String) {
     match &r[0].outcome {
-        OpOutcome::Refused { code, reason } => (*code, reason.clone()),
+        OpOutcome::Refused { code, reason, .. } => (*code, reason.clone()),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }

@@ -305,7 +305,7 @@ proptest! {
                     if let Ok(Some(op_id)) = w.f.act(action.clone()) {
                         w.f.client.record_results(&[OpResult {
                             op_id,
-                            outcome: OpOutcome::Refused { code: ErrorCode::NotAllowed, reason: "recusado".into() },
+                            outcome: OpOutcome::Refused { code: ErrorCode::NotAllowed, reason: "recusado".into(), why: None },
                         }]).unwrap();
                         if let Some(message_id) = crate::store::workspace::created_message(&Op { op_id, at: 0, action }) {
                             prop_assert_eq!(w.f.message(message_id).map(|m| m.status), Some(MessageStatus::Failed));
@@ -321,7 +321,7 @@ proptest! {
                         let outcome = if applied {
                             OpOutcome::Applied { seq: if already_pulled { cursor } else { cursor + 1 } }
                         } else {
-                            OpOutcome::Refused { code: ErrorCode::WrongState, reason: "não".into() }
+                            OpOutcome::Refused { code: ErrorCode::WrongState, reason: "não".into(), why: None }
                         };
                         w.f.client.record_results(&[OpResult { op_id: op.op_id, outcome }]).unwrap();
                     }

@@ -1,0 +1,17 @@
+import type { JournalEntry, Message } from "../generated/outpost";
+import { phrase } from "./reasons";
+
+/** The op of the journal that created message `id`, if the journal still holds it. */
+export function entryOf(journal: JournalEntry[], id: string): JournalEntry | undefined {
+  return journal.find((j) => "message_id" in j.op.action && j.op.action.message_id === id);
+}
+
+/**
+ * Why a message failed, in the agent's language: a refusal by the server is said from its
+ * reason (kept in the journal); a channel's failure is the provider's own words.
+ */
+export function failureOf(m: Pick<Message, "id" | "failure">, journal: JournalEntry[]): string {
+  const entry = entryOf(journal, m.id);
+  if (entry?.state === "refused") return phrase(entry.refusal_why, m.failure ?? entry.refusal_reason);
+  return m.failure ?? "";
+}
