@@ -206,3 +206,19 @@ export async function signIn(page, w, who = OWNER) {
 export async function shot(page, name) {
   await page.screenshot({ path: join(screenshots, `${name}.png`) });
 }
+
+/** Records the browser's notifications as the page makes them, in `window.__notes`
+ *  ({title, body, tag, note}); the page may show them (permission granted for its origin). */
+export async function recordNotifications(page, w) {
+  await page.context().grantPermissions(["notifications"], { origin: new URL(w.url).origin });
+  await page.addInitScript(() => {
+    const Real = window.Notification;
+    window.__notes = [];
+    window.Notification = class extends Real {
+      constructor(title, options) {
+        super(title, options);
+        window.__notes.push({ title, body: options?.body, tag: options?.tag, note: this });
+      }
+    };
+  });
+}

@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
-import { OWNER, shot, signIn, world } from "./harness.mjs";
+import { OWNER, recordNotifications, shot, signIn, world } from "./harness.mjs";
 
 let w;
 before(async () => {
@@ -573,18 +573,8 @@ test("a customer's photo and document show in the timeline, and still open offli
 
 test("web edition: a customer's message is a browser notification whose click opens the conversation; the dialog says the browser allows them", async () => {
   const page = await w.page();
-  await page.context().grantPermissions(["notifications"], { origin: new URL(w.url).origin });
   // The browser's own Notification, recorded as it is used.
-  await page.addInitScript(() => {
-    const Real = window.Notification;
-    window.__notes = [];
-    window.Notification = class extends Real {
-      constructor(title, options) {
-        super(title, options);
-        window.__notes.push({ title, body: options?.body, tag: options?.tag, note: this });
-      }
-    };
-  });
+  await recordNotifications(page, w);
   await signIn(page, w);
   // An earlier test left this agent away, which keeps the unassigned queue quiet.
   await page.getByRole("combobox", { name: "Availability" }).selectOption("available");
@@ -745,17 +735,7 @@ test("one language: in Portuguese, a refusal, a status and a notification are sa
   });
   assert.equal(saved.status, 200);
   const page = await w.page("pt-BR");
-  await page.context().grantPermissions(["notifications"], { origin: new URL(w.url).origin });
-  await page.addInitScript(() => {
-    const Real = window.Notification;
-    window.__notes = [];
-    window.Notification = class extends Real {
-      constructor(title, options) {
-        super(title, options);
-        window.__notes.push({ title, body: options?.body });
-      }
-    };
-  });
+  await recordNotifications(page, w);
   await signIn(page, w);
   await page.getByRole("combobox", { name: "Disponibilidade" }).selectOption("available");
 

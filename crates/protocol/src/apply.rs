@@ -788,6 +788,18 @@ fn write_first<W: Workspace>(w: &mut W, a: &mut Applying, f: WriteFirst) -> Resu
             }
         },
     };
+    // The message, in whichever conversation it goes.
+    let first = |c: &Conversation| {
+        outgoing(
+            a.me,
+            f.message_id,
+            c,
+            f.text,
+            f.template,
+            MessageStatus::Pending,
+            a.at,
+        )
+    };
     // A known contact with a conversation still open: writing first continues it.
     if let Some(k) = &known
         && let Some(open) = open_conversation_of(w, k.id)?
@@ -803,15 +815,7 @@ fn write_first<W: Workspace>(w: &mut W, a: &mut Applying, f: WriteFirst) -> Resu
         c.channel = f.channel;
         check_text_for(c.channel, f.text)?;
         a.window_allows(w, &c, f.template, a.now, rules::window_closed)?;
-        let m = outgoing(
-            a.me,
-            f.message_id,
-            &c,
-            f.text,
-            f.template,
-            MessageStatus::Pending,
-            a.at,
-        );
+        let m = first(&c);
         reply(w, &mut a.timeline, c, m)?;
         return Ok(true);
     }
@@ -837,15 +841,7 @@ fn write_first<W: Workspace>(w: &mut W, a: &mut Applying, f: WriteFirst) -> Resu
     if new_contact {
         w.put(&Entity::Contact(contact))?;
     }
-    let m = outgoing(
-        a.me,
-        f.message_id,
-        &c,
-        f.text,
-        f.template,
-        MessageStatus::Pending,
-        a.at,
-    );
+    let m = first(&c);
     w.put(&Entity::Message(m.clone()))?;
     rules::on_reply(&mut c, &m);
     w.put(&Entity::Conversation(c.clone()))?;

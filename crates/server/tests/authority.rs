@@ -729,25 +729,13 @@ async fn test_an_uploads_type_comes_from_its_bytes_and_its_name_loses_paths_and_
         (a.kind, a.mime.as_str(), a.name.as_str()),
         (AttachmentKind::Document, "application/pdf", "faturagnp.exe")
     );
-    let r = h
-        .http
-        .get(h.url(&format!("/v1/attachments/{id}")))
-        .bearer_auth(&owner)
-        .send()
-        .await
-        .unwrap();
+    let r = h.get(&owner, &format!("/v1/attachments/{id}")).await;
     assert_eq!(r.headers()["content-type"], "application/pdf");
     // Markup claimed as a picture is kept as text.
     let svg = uuid::Uuid::now_v7();
     let markup = b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>".to_vec();
     assert_eq!(h.put_file(&owner, svg, "image/svg+xml", markup).await, 201);
-    let r = h
-        .http
-        .get(h.url(&format!("/v1/attachments/{svg}")))
-        .bearer_auth(&owner)
-        .send()
-        .await
-        .unwrap();
+    let r = h.get(&owner, &format!("/v1/attachments/{svg}")).await;
     assert_eq!(r.headers()["content-type"], "text/plain");
 }
 

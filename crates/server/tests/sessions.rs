@@ -56,25 +56,11 @@ fn closed_for_session(frame: Option<Ws>) {
 }
 
 async fn status_of(h: &Harness, token: &str) -> u16 {
-    h.http
-        .get(h.url("/v1/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    h.get(token, "/v1/me").await.status().as_u16()
 }
 
 async fn post(h: &Harness, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let r = h
-        .http
-        .post(h.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = h.post(token, path, &body).await;
     let status = r.status().as_u16();
     (status, r.json().await.unwrap_or(Value::Null))
 }
@@ -412,14 +398,7 @@ async fn test_one_agents_flood_of_ops_is_told_to_wait_and_others_go_on() {
         .collect();
     let mut statuses = Vec::new();
     for _ in 0..12 {
-        let r = h
-            .http
-            .post(h.url("/v1/ops"))
-            .bearer_auth(&owner)
-            .json(&json!({ "ops": ops }))
-            .send()
-            .await
-            .unwrap();
+        let r = h.post(&owner, "/v1/ops", &json!({ "ops": ops })).await;
         let retry = r.headers().get("retry-after").is_some();
         statuses.push((r.status().as_u16(), retry));
     }

@@ -79,21 +79,8 @@ fn reference(kind: &str, id: Uuid) -> Option<EntityRef> {
 }
 
 fn decode_entity(kind: &str, json: &str) -> Result<Entity> {
-    Ok(match kind {
-        "contact" => Entity::Contact(serde_json::from_str(json)?),
-        "conversation" => Entity::Conversation(serde_json::from_str(json)?),
-        "message" => Entity::Message(serde_json::from_str(json)?),
-        "event" => Entity::Event(serde_json::from_str(json)?),
-        "agent" => Entity::Agent(serde_json::from_str(json)?),
-        "team" => Entity::Team(serde_json::from_str(json)?),
-        "view" => Entity::View(serde_json::from_str(json)?),
-        "settings" => Entity::Settings(serde_json::from_str(json)?),
-        other => {
-            return Err(StorageError::Invalid(format!(
-                "unknown entity kind {other}"
-            )));
-        }
-    })
+    Entity::from_data_json(kind, json)?
+        .ok_or_else(|| StorageError::Invalid(format!("unknown entity kind {kind}")))
 }
 
 fn get_entity(conn: &Connection, r: EntityRef) -> Result<Option<Entity>> {
@@ -259,16 +246,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn put(&mut self, e: &Entity) -> Result<u64> {
-        let json = match e {
-            Entity::Contact(x) => serde_json::to_string(x)?,
-            Entity::Conversation(x) => serde_json::to_string(x)?,
-            Entity::Message(x) => serde_json::to_string(x)?,
-            Entity::Event(x) => serde_json::to_string(x)?,
-            Entity::Agent(x) => serde_json::to_string(x)?,
-            Entity::Team(x) => serde_json::to_string(x)?,
-            Entity::View(x) => serde_json::to_string(x)?,
-            Entity::Settings(x) => serde_json::to_string(x)?,
-        };
+        let json = e.data_json()?;
         match e {
             Entity::Contact(k) => {
                 self.tx

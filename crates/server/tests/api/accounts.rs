@@ -7,32 +7,11 @@ async fn test_login_gives_a_token_and_logout_ends_it() {
     let h = harness().await;
     let token = h.login(&h.team_agent).await;
     assert_eq!(token.len(), 64);
-    let me: Agent = h
-        .http
-        .get(h.url("/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Agent = h.get(&token, "/v1/me").await.json().await.unwrap();
     assert_eq!(me.id, h.team_agent.id);
-    let r = h
-        .http
-        .post(h.url("/v1/auth/logout"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let r = h.post_empty(&token, "/v1/auth/logout").await;
     assert_eq!(r.status(), 204);
-    let r = h
-        .http
-        .get(h.url("/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let r = h.get(&token, "/v1/me").await;
     assert_eq!(r.status(), 401, "a logged-out token no longer works");
 }
 
@@ -41,13 +20,7 @@ async fn test_sessions_expire() {
     let h = harness().await;
     let token = h.login(&h.owner).await;
     h.advance(outpost_server::auth::SESSION_TTL + 1);
-    let r = h
-        .http
-        .get(h.url("/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let r = h.get(&token, "/v1/me").await;
     assert_eq!(r.status(), 401);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "unauthenticated");

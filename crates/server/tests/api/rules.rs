@@ -153,16 +153,7 @@ async fn test_only_owner_or_admin_deletes_a_conversation() {
             }],
         )
         .await;
-    assert!(
-        matches!(
-            &r[0].outcome,
-            OpOutcome::Refused {
-                code: ErrorCode::NotAllowed,
-                ..
-            }
-        ),
-        "{r:?}"
-    );
+    assert_eq!(refused(&r).0, ErrorCode::NotAllowed, "{r:?}");
     h.applied(
         &owner,
         Action::DeleteConversation {

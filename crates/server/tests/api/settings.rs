@@ -47,16 +47,7 @@ async fn test_notification_settings_are_kept_per_agent_and_reach_only_their_agen
                 }],
             )
             .await;
-        assert!(
-            matches!(
-                &r[0].outcome,
-                OpOutcome::Refused {
-                    code: ErrorCode::NotAllowed,
-                    ..
-                }
-            ),
-            "{r:?}"
-        );
+        assert_eq!(refused(&r).0, ErrorCode::NotAllowed, "{r:?}");
     }
     // Times that are not times of day are refused with the field named.
     let mut bad = settings.clone();

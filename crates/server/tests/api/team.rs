@@ -8,55 +8,24 @@ async fn test_admins_add_teams_and_agents_and_an_agents_feed_follows_their_teams
     let owner = h.login(&h.owner).await;
     let tiago = h.login(&h.team_agent).await;
     let r = h
-        .http
-        .post(h.url("/v1/admin/teams"))
-        .bearer_auth(&tiago)
-        .json(&json!({ "name": "Pirata" }))
-        .send()
-        .await
-        .unwrap();
+        .post(&tiago, "/v1/admin/teams", &json!({ "name": "Pirata" }))
+        .await;
     assert_eq!(r.status(), 403, "agents do not manage the team");
     let team: Team = h
-        .http
-        .post(h.url("/v1/admin/teams"))
-        .bearer_auth(&owner)
-        .json(&json!({ "name": "Logística" }))
-        .send()
+        .post(&owner, "/v1/admin/teams", &json!({ "name": "Logística" }))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     let body = json!({ "name": "Nina Nova", "email": "nina@outpost.example", "password": "uma-senha-segura", "role": "agent", "visibility": "team", "teams": [team.id] });
-    let r = h
-        .http
-        .post(h.url("/v1/admin/agents"))
-        .bearer_auth(&owner)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = h.post(&owner, "/v1/admin/agents", &body).await;
     assert_eq!(r.status(), 200);
     let nina: Agent = r.json().await.unwrap();
-    let r = h
-        .http
-        .post(h.url("/v1/admin/agents"))
-        .bearer_auth(&owner)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = h.post(&owner, "/v1/admin/agents", &body).await;
     assert_eq!(r.status(), 409, "one account per email");
     let weak = json!({ "name": "X", "email": "x@outpost.example", "password": "curta", "role": "agent", "visibility": "team" });
     assert_eq!(
-        h.http
-            .post(h.url("/v1/admin/agents"))
-            .bearer_auth(&owner)
-            .json(&weak)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        h.post(&owner, "/v1/admin/agents", &weak).await.status(),
         422
     );
     let nina_token = h.login_as("nina@outpost.example", "uma-senha-segura").await;
@@ -106,13 +75,8 @@ async fn test_admins_add_teams_and_agents_and_an_agents_feed_follows_their_teams
     // Only the owner promotes.
     let admin_body = json!({ "name": "Ari", "email": "ari@outpost.example", "password": "senha-de-admin-1", "role": "admin", "visibility": "unrestricted" });
     let admin: Agent = h
-        .http
-        .post(h.url("/v1/admin/agents"))
-        .bearer_auth(&owner)
-        .json(&admin_body)
-        .send()
+        .post(&owner, "/v1/admin/agents", &admin_body)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -44,16 +44,7 @@ async fn test_custom_views_are_private_unless_shared_and_only_their_creator_chan
     hijack.name = "Meus".into();
     hijack.owner = h.own_only.id;
     let r = h.ops(&paula, vec![Action::SaveView { view: hijack }]).await;
-    assert!(
-        matches!(
-            &r[0].outcome,
-            OpOutcome::Refused {
-                code: ErrorCode::NotAllowed,
-                ..
-            }
-        ),
-        "{r:?}"
-    );
+    assert_eq!(refused(&r).0, ErrorCode::NotAllowed, "{r:?}");
     let r = h
         .ops(&paula, vec![Action::DeleteView { view_id: view.id }])
         .await;

@@ -204,6 +204,42 @@ impl Harness {
         self.send_ops(token, &ops).await
     }
 
+    /// `GET path` as the agent of `token`.
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST path` with a JSON `body`, as the agent of `token`.
+    pub async fn post(
+        &self,
+        token: &str,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST path` with no body, as the agent of `token`.
+    pub async fn post_empty(&self, token: &str, path: &str) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Takes `action` as the agent of `token`, and checks that it was applied.
     pub async fn applied(&self, token: &str, action: Action) -> Vec<OpResult> {
         let r = self.ops(token, vec![action]).await;
