@@ -93,29 +93,21 @@ function QuietHours({ settings, onChange }: Part) {
       </label>
       {quiet && (
         <span className="times">
-          <label>
-            {t("notify.from")}{" "}
-            <input
-              type="time"
-              required
-              aria-label={t("notify.start")}
-              value={toTime(quiet.start)}
-              onChange={(e) => onChange({ ...settings, quiet_hours: { ...quiet, start: fromTime(e.target.value) } })}
-            />
-          </label>
-          <label>
-            {t("notify.to")}{" "}
-            <input
-              type="time"
-              required
-              aria-label={t("notify.end")}
-              value={toTime(quiet.end)}
-              onChange={(e) => onChange({ ...settings, quiet_hours: { ...quiet, end: fromTime(e.target.value) } })}
-            />
-          </label>
+          <TimeField label={t("notify.from")} name={t("notify.start")} minutes={quiet.start} onChange={(start) => onChange({ ...settings, quiet_hours: { ...quiet, start } })} />
+          <TimeField label={t("notify.to")} name={t("notify.end")} minutes={quiet.end} onChange={(end) => onChange({ ...settings, quiet_hours: { ...quiet, end } })} />
         </span>
       )}
     </fieldset>
+  );
+}
+
+/** A time of day (minutes after midnight, local) with its label. */
+function TimeField({ label, name, minutes, onChange }: { label: string; name: string; minutes: number; onChange: (minutes: number) => void }) {
+  return (
+    <label>
+      {label}{" "}
+      <input type="time" required aria-label={name} value={toTime(minutes)} onChange={(e) => onChange(fromTime(e.target.value))} />
+    </label>
   );
 }
 

@@ -55,13 +55,13 @@ async fn test_write_first_to_a_known_number_uses_its_contact() {
     let m = h.customer_writes("5511987650000", "Oi, sou a Júlia").await;
     let owner = h.login(&h.owner).await;
     let known = h.conversation_of(&owner, m).await;
-    h.ops(
+    h.applied(
         &owner,
-        vec![Action::Close {
+        Action::Close {
             conversation_id: known.id,
             note: String::new(),
             category: String::new(),
-        }],
+        },
     )
     .await;
     let new_conversation = ConversationId::new();

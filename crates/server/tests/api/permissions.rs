@@ -85,12 +85,12 @@ async fn test_reassignment_revokes_and_grants_in_the_feed() {
     let mut mirror = h.synced(&paula, 1000).await;
     assert!(mirror.conversations().is_empty());
     // Assigned to Paula: her feed now carries the conversation, its history and its contact.
-    h.ops(
+    h.applied(
         &owner,
-        vec![Action::Assign {
+        Action::Assign {
             conversation_id: c.id,
             assignee: Some(h.own_only.id),
-        }],
+        },
     )
     .await;
     mirror.pull(&h, &paula, 1000).await;
@@ -106,12 +106,12 @@ async fn test_reassignment_revokes_and_grants_in_the_feed() {
             .contains_key(&EntityRef::Contact(c.contact_id))
     );
     // Reassigned away: a revocation purges it.
-    h.ops(
+    h.applied(
         &owner,
-        vec![Action::Assign {
+        Action::Assign {
             conversation_id: c.id,
             assignee: Some(h.other.id),
-        }],
+        },
     )
     .await;
     let page = h.page(&paula, mirror.cursor, 1000).await;

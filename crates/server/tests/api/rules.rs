@@ -237,12 +237,12 @@ async fn test_snoozed_conversation_wakes_at_its_time_or_when_the_contact_writes(
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(woke, "the snooze timer opened it again");
-    h.ops(
+    h.applied(
         &owner,
-        vec![Action::Snooze {
+        Action::Snooze {
             conversation_id: c.id,
             until: T0 + 10 * 60_000,
-        }],
+        },
     )
     .await;
     let m2 = h.customer_writes("5511981810000", "Alô?").await;
@@ -251,12 +251,12 @@ async fn test_snoozed_conversation_wakes_at_its_time_or_when_the_contact_writes(
         ConversationState::Open,
         "a new message wakes it"
     );
-    h.ops(
+    h.applied(
         &owner,
-        vec![Action::Snooze {
+        Action::Snooze {
             conversation_id: c.id,
             until: T0 + 10 * 60_000,
-        }],
+        },
     )
     .await;
     let r = h
@@ -315,22 +315,22 @@ async fn test_archive_restore_and_delete_only_from_archived() {
         ),
         "only from Archived"
     );
-    h.ops(
+    h.applied(
         &owner,
-        vec![Action::Archive {
+        Action::Archive {
             message_ids: vec![m],
-        }],
+        },
     )
     .await;
     assert_eq!(
         folder(&h.synced(&owner, 1000).await),
         Some(Folder::Archived)
     );
-    h.ops(
+    h.applied(
         &owner,
-        vec![Action::Restore {
+        Action::Restore {
             message_ids: vec![m],
-        }],
+        },
     )
     .await;
     assert_eq!(
@@ -360,21 +360,21 @@ async fn test_mark_unanswered_and_answered_with_the_timeline() {
     let owner = h.login(&h.owner).await;
     let c = h.conversation_of(&owner, m).await;
     assert!(c.unanswered);
-    h.ops(
+    h.applied(
         &owner,
-        vec![Action::SetUnanswered {
+        Action::SetUnanswered {
             conversation_id: c.id,
             unanswered: false,
-        }],
+        },
     )
     .await;
     assert!(!h.conversation_of(&owner, m).await.unanswered);
-    h.ops(
+    h.applied(
         &owner,
-        vec![Action::SetUnanswered {
+        Action::SetUnanswered {
             conversation_id: c.id,
             unanswered: true,
-        }],
+        },
     )
     .await;
     assert!(h.conversation_of(&owner, m).await.unanswered);

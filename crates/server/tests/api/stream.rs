@@ -37,12 +37,12 @@ async fn test_typing_and_viewing_reach_only_agents_who_may_see_the_conversation(
     let m = h.customer_writes("5511978780000", "Oi").await;
     let owner = h.login(&h.owner).await;
     let c = h.conversation_of(&owner, m).await;
-    h.ops(
+    h.applied(
         &owner,
-        vec![Action::SetTeam {
+        Action::SetTeam {
             conversation_id: c.id,
             team: Some(h.team),
-        }],
+        },
     )
     .await;
     let connect = |token: String| {

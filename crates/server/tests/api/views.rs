@@ -32,11 +32,11 @@ async fn test_custom_views_are_private_unless_shared_and_only_their_creator_chan
     );
     let mut shared = view.clone();
     shared.sharing.agents = vec![h.own_only.id];
-    h.ops(
+    h.applied(
         &tiago,
-        vec![Action::SaveView {
+        Action::SaveView {
             view: shared.clone(),
-        }],
+        },
     )
     .await;
     assert_eq!(views(&h.synced(&paula, 1000).await), 1, "shared with Paula");
