@@ -53,6 +53,7 @@ fn error(code: ErrorCode, key: &str, message: impl Into<String>) -> Response {
 fn sync_error_as(code: Option<ErrorCode>, e: SyncError) -> Response {
     let code = code.unwrap_or(match &e {
         SyncError::Network(_) | SyncError::Server { .. } => ErrorCode::Internal,
+        SyncError::Tls(..) => ErrorCode::NotAllowed,
         SyncError::SignedOut | SyncError::Refused(..) => ErrorCode::Unauthenticated,
         SyncError::Store(e) => e.code(),
         SyncError::Keyring(_) => ErrorCode::Internal,
@@ -266,12 +267,10 @@ impl App {
             server: server.trim().trim_end_matches('/').to_owned(),
             email: email.trim().to_lowercase(),
         };
-        if !(account.server.starts_with("http://") || account.server.starts_with("https://")) {
-            return error(
-                ErrorCode::InvalidInput,
-                "server_address",
-                "The server address starts with http:// or https://.",
-            );
+        if let Err((sentence, reason)) = crate::tls::check_server(&account.server) {
+            return Response::Error {
+                error: ErrorBody::because(ErrorCode::InvalidInput, sentence, reason),
+            };
         }
         // Whoever was signed in stops syncing first (their mirror stays on disk).
         if let Some(old) = self.signed.lock().await.take() {

@@ -22,6 +22,7 @@ pub mod i18n;
 pub mod owner_only;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod triage;
 pub mod typescript;
 

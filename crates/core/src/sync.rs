@@ -53,11 +53,17 @@ const HAS_MORE_HEADER: &str = "x-outpost-has-more";
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn http_client(timeout: std::time::Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+    let built = reqwest::Client::builder()
+        .use_preconfigured_tls((*crate::tls::client_config()).clone())
         .connect_timeout(timeout.min(std::time::Duration::from_secs(10)))
         .timeout(timeout)
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .build();
+    built.unwrap_or_else(|e| {
+        // Only a TLS back end that cannot start fails here; then nothing can be reached, and
+        // every request says so.
+        tracing::error!("no HTTP client: {e}");
+        reqwest::Client::new()
+    })
 }
 
 /// Conversations (and messages of each) a first sync stores before the history.
@@ -70,6 +76,10 @@ pub enum SyncError {
     Network(String),
     #[error("Sign in again: the session has ended. Nothing queued was lost.")]
     SignedOut,
+    /// The server's certificate was refused (untrusted, expired, another name), or plain http to
+    /// another computer: nothing was sent.
+    #[error("{0}")]
+    Tls(String, outpost_protocol::Reason),
     #[error("The server is busy or failing ({status}: {message}). Retrying later.")]
     Server {
         status: u16,
@@ -91,6 +101,7 @@ impl SyncError {
         use outpost_protocol::Reason;
         match self {
             SyncError::Network(_) => Some(Reason::new("network")),
+            SyncError::Tls(_, reason) => Some(reason.clone()),
             SyncError::SignedOut => Some(Reason::new("session_ended")),
             SyncError::Server { status, .. } => {
                 Some(Reason::new("server_failing").with("status", status.to_string()))
@@ -108,7 +119,10 @@ impl SyncError {
 }
 
 fn network(e: reqwest::Error) -> SyncError {
-    SyncError::Network(e.to_string())
+    match crate::tls::certificate_problem(&e) {
+        Some((sentence, reason)) => SyncError::Tls(sentence, reason),
+        None => SyncError::Network(e.to_string()),
+    }
 }
 
 /// A signed-in connection to a server.
@@ -229,6 +243,8 @@ impl Syncer {
         email: &str,
         password: &str,
     ) -> Result<Syncer, SyncError> {
+        crate::tls::check_server(server)
+            .map_err(|(sentence, reason)| SyncError::Tls(sentence, reason))?;
         let http = http_client(REQUEST_TIMEOUT);
         let server = server.trim_end_matches('/');
         let response = http

@@ -29,6 +29,7 @@ pub mod http;
 pub mod serve;
 pub mod storage;
 pub mod throttle;
+pub mod tls;
 pub mod workspace;
 
 use std::net::SocketAddr;
@@ -101,6 +102,8 @@ pub struct Options {
     pub upload_quota: Option<u64>,
     /// Timeouts and caps on connections.
     pub connections: serve::Limits,
+    /// Serve TLS with this certificate and key (reloaded when the files change).
+    pub tls: Option<tls::TlsFiles>,
 }
 
 /// Sessions that ended, for the streams still open on them.
@@ -318,6 +321,10 @@ pub async fn start_with(
     clock: Clock,
     options: Options,
 ) -> Result<Running, String> {
+    let tls = match &options.tls {
+        Some(files) => Some(tls::Certificates::open(files.clone())?.server_config()?),
+        None => None,
+    };
     let storage = Arc::new(Sqlite::open(data_dir).map_err(|e| e.to_string())?);
     let mut app = App::new(storage, clock).map_err(|e| e.to_string())?;
     app.trusted_proxies = options.trusted_proxies.clone();
@@ -333,7 +340,7 @@ pub async fn start_with(
     let mut limits = options.connections.clone();
     limits.exempt.extend(app.trusted_proxies.iter().copied());
     let task = tokio::spawn(async move {
-        serve::serve(listener, router, limits, async {
+        serve::serve(listener, router, limits, tls, async {
             // A dropped sender stops the server too.
             let _stopped = stopped.await;
         })

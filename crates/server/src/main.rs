@@ -1,4 +1,4 @@
-//! `outpost-server serve|demo --listen ADDR --data-dir DIR`
+//! `outpost-server serve|demo --listen ADDR --data-dir DIR [--tls-cert FILE --tls-key FILE]`
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,12 +31,26 @@ struct Common {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve TLS with this certificate chain (PEM); read again when it changes.
+    #[arg(long, env = "OUTPOST_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "OUTPOST_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 impl Common {
     fn options(&self) -> outpost_server::Options {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(outpost_server::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        };
         outpost_server::Options {
             trusted_proxies: self.trusted_proxies.clone(),
+            tls,
             ..Default::default()
         }
     }

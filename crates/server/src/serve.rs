@@ -72,13 +72,16 @@ impl Drop for Place {
     }
 }
 
-/// Serves `router` on `listener` until `stop` resolves.
+/// Serves `router` on `listener` until `stop` resolves; over TLS when `tls` is given (the
+/// handshake happens on the connection's own task, within the header timeout).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
     stop: impl std::future::Future<Output = ()>,
 ) {
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.connections));
     let open = Arc::new(Open {
         by_address: Mutex::new(HashMap::new()),
@@ -116,22 +119,20 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(peer));
             tower::ServiceExt::oneshot(router.clone(), request)
         });
-        let connection = builder
-            .serve_connection(TokioIo::new(tcp), service)
-            .with_upgrades();
-        let mut stopping = stopping_seen.clone();
+        let (builder, stopping, tls) = (builder.clone(), stopping_seen.clone(), tls.clone());
+        let handshake_timeout = limits.header_timeout;
         tokio::spawn(async move {
-            tokio::pin!(connection);
-            let ended = tokio::select! {
-                ended = connection.as_mut() => ended,
-                _ = async { stopping.wait_for(|s| *s).await.map(|_| ()) } => {
-                    // Its request in flight finishes; then it closes.
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
+            match tls {
+                None => serve_one(builder, TokioIo::new(tcp), service, stopping, peer).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => {
+                            serve_one(builder, TokioIo::new(tls), service, stopping, peer).await
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
                 }
-            };
-            if let Err(e) = ended {
-                tracing::debug!(error = %e, %peer, "a connection ended with an error");
             }
             drop(place);
         });
@@ -144,6 +145,38 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!("connections still open after the grace period were dropped");
+    }
+}
+
+/// One connection, served by hyper until it ends (or, once the server stops, until its request
+/// in flight is answered).
+async fn serve_one<I, S>(
+    builder: hyper::server::conn::http1::Builder,
+    io: I,
+    service: S,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+    peer: std::net::SocketAddr,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming> + Send + 'static,
+    S::Future: Send + 'static,
+    S::ResBody: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Data: Send + 'static,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = builder.serve_connection(io, service).with_upgrades();
+    tokio::pin!(connection);
+    let ended = tokio::select! {
+        ended = connection.as_mut() => ended,
+        _ = async { stopping.wait_for(|s| *s).await.map(|_| ()) } => {
+            // Its request in flight finishes; then it closes.
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!(error = %e, %peer, "a connection ended with an error");
     }
 }
 

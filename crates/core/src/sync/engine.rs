@@ -229,18 +229,27 @@ async fn run(
         if let Ok(v) = format!("Bearer {}", syncer.session.token()).parse() {
             request.headers_mut().insert("authorization", v);
         }
-        let connected =
-            match tokio::time::timeout(syncer.timeout(), tokio_tungstenite::connect_async(request))
-                .await
-            {
-                Ok(c) => c,
-                Err(_) => Err(tokio_tungstenite::tungstenite::Error::Io(
-                    std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "the stream did not open in time",
-                    ),
+        let connected = match tokio::time::timeout(
+            syncer.timeout(),
+            tokio_tungstenite::connect_async_tls_with_config(
+                request,
+                None,
+                false,
+                Some(tokio_tungstenite::Connector::Rustls(
+                    crate::tls::client_config(),
                 )),
-            };
+            ),
+        )
+        .await
+        {
+            Ok(c) => c,
+            Err(_) => Err(tokio_tungstenite::tungstenite::Error::Io(
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the stream did not open in time",
+                ),
+            )),
+        };
         let failure = match connected {
             Ok((mut stream, _)) => {
                 publish(&syncer, &status, Connection::Syncing).await;
@@ -333,7 +342,10 @@ async fn run(
             {
                 Some(SyncError::SignedOut)
             }
-            Err(e) => Some(SyncError::Network(e.to_string())),
+            Err(e) => Some(match crate::tls::certificate_problem(&e) {
+                Some((sentence, reason)) => SyncError::Tls(sentence, reason),
+                None => SyncError::Network(e.to_string()),
+            }),
         };
         let Some(failure) = failure else { continue };
         tracing::warn!(server = %syncer.session.server, "sync failed: {failure}");
