@@ -127,13 +127,15 @@ fn main() {
             let (handle, for_tray) = (app.handle().clone(), core.clone());
             tauri::async_runtime::spawn(async move {
                 let shell = handle.state::<Shell>();
-                // Painted, or 2 s gone: either way the tray starts now.
-                tokio::time::timeout(
+                // Painted, or 2 s gone (a sign-in screen): either way the tray starts now.
+                let painted = tokio::time::timeout(
                     std::time::Duration::from_secs(2),
                     shell.first_screen.notified(),
                 )
-                .await
-                .ok();
+                .await;
+                if painted.is_err() {
+                    log::debug!("no inbox painted within 2 s: the tray starts now");
+                }
                 let main = handle.clone();
                 let started = handle.run_on_main_thread(move || {
                     // A desktop without a tray (or its library) still runs Outpost.
@@ -173,11 +175,10 @@ fn main() {
                     or_log("show the window", window.show());
                 }
             });
-            // Set once, here: a second setup cannot happen.
-            app.state::<Shell>()
-                .setup
-                .set(started.elapsed().as_secs_f64() * 1000.0)
-                .ok();
+            let took = started.elapsed().as_secs_f64() * 1000.0;
+            if app.state::<Shell>().setup.set(took).is_err() {
+                log::warn!("the setup ran twice; the first one's time is kept");
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![request, subscribe, painted])

@@ -219,9 +219,8 @@ fn run(_args: &[String]) -> Result {
             use std::io::BufRead;
             for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
                 println!("{line}");
-                // Told once; the receiver may be gone (it gave up waiting).
-                if line.contains("/inbound") {
-                    ready_tx.send(()).ok();
+                if line.contains("/inbound") && ready_tx.send(()).is_err() {
+                    eprintln!("xtask: the demo server got ready after xtask gave up waiting");
                 }
             }
         });

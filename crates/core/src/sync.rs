@@ -96,6 +96,15 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// A failure to reach the server (HTTP or the stream): the certificate refused, with its
+    /// sentence, or the network.
+    pub(crate) fn transport(e: &(dyn std::error::Error + 'static)) -> SyncError {
+        match crate::tls::certificate_problem(e) {
+            Some((sentence, reason)) => SyncError::Tls(sentence, reason),
+            None => SyncError::Network(e.to_string()),
+        }
+    }
+
     /// Why, for the agent's language.
     pub fn reason(&self) -> Option<outpost_protocol::Reason> {
         use outpost_protocol::Reason;
@@ -107,7 +116,7 @@ impl SyncError {
                 Some(Reason::new("server_failing").with("status", status.to_string()))
             }
             SyncError::Refused(_, reason) => reason.clone(),
-            SyncError::Store(e) => e.body().reason,
+            SyncError::Store(e) => Some(e.reason()),
             SyncError::Keyring(_) => Some(Reason::new("keyring")),
         }
     }
@@ -119,10 +128,7 @@ impl SyncError {
 }
 
 fn network(e: reqwest::Error) -> SyncError {
-    match crate::tls::certificate_problem(&e) {
-        Some((sentence, reason)) => SyncError::Tls(sentence, reason),
-        None => SyncError::Network(e.to_string()),
-    }
+    SyncError::transport(&e)
 }
 
 /// A signed-in connection to a server.

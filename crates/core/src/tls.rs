@@ -58,7 +58,7 @@ pub fn client_config() -> Arc<rustls::ClientConfig> {
 }
 
 /// A configuration trusting the platform's roots and `extra_ca`'s certificates.
-pub fn build(extra_ca: Option<&Path>) -> rustls::ClientConfig {
+fn build(extra_ca: Option<&Path>) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for e in &native.errors {

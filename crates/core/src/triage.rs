@@ -255,7 +255,7 @@ impl Triage {
                         EventKind::Unsnoozed
                             if conversation.assignee.is_none() || s.mine(conversation.assignee) =>
                         {
-                            (NotifyCategory::SnoozeWoke, t.woke().to_owned())
+                            (NotifyCategory::SnoozeWoke, t.woke())
                         }
                         _ => continue,
                     };
@@ -298,7 +298,7 @@ impl Triage {
                         key: format!("refused:{}", op_id.0),
                         conversation_id: *conversation_id,
                         category: Some(NotifyCategory::ActionRefused),
-                        title: t.refused_title(action).to_owned(),
+                        title: t.refused_title(action),
                         body: plain(&t.reason(why.as_ref(), reason)),
                         count: 1,
                         actions: match conversation_id {

@@ -298,14 +298,17 @@ impl Applying<'_> {
         when: Millis,
         closed: fn(&Conversation) -> RuleError,
     ) -> Result<(), W::Error> {
-        if matches!(self.mode, Mode::Wedged { .. }) || template.is_some() {
-            return Ok(());
-        }
-        if window_open_at(w, c, when)? {
+        if self.skips_window(template) || window_open_at(w, c, when)? {
             Ok(())
         } else {
             Err(closed(c).into())
         }
+    }
+
+    /// Whether the window is not judged: a template may always go out, and a refused send
+    /// replayed into Failed is not judged again.
+    fn skips_window(&self, template: &Option<TemplateRef>) -> bool {
+        matches!(self.mode, Mode::Wedged { .. }) || template.is_some()
     }
 
     /// The shared steps of an action on a conversation: load it, let `rule` change it (or
@@ -316,11 +319,27 @@ impl Applying<'_> {
         id: ConversationId,
         rule: impl FnOnce(&mut Conversation) -> Result<Vec<EventKind>, RuleError>,
     ) -> Result<(), W::Error> {
-        let mut c = conversation(w, id)?;
+        let c = conversation(w, id)?;
+        self.change_loaded(w, c, rule)
+    }
+
+    /// [`Self::change_conversation`] for a conversation already loaded.
+    fn change_loaded<W: Workspace>(
+        &mut self,
+        w: &mut W,
+        mut c: Conversation,
+        rule: impl FnOnce(&mut Conversation) -> Result<Vec<EventKind>, RuleError>,
+    ) -> Result<(), W::Error> {
+        let (assignee, team) = (c.assignee, c.team);
         let events = rule(&mut c)?;
         w.put(&Entity::Conversation(c.clone()))?;
-        // Assigning away, or closing, may take it out of the agent's sight.
-        if !events.is_empty() && find_conversation(w, c.id)?.is_some() {
+        if events.is_empty() {
+            return Ok(());
+        }
+        // Who sees a conversation follows its assignee and team only: assigning away, moving it
+        // to another team or closing (which unassigns) may take it out of the agent's sight.
+        let unchanged = c.assignee == assignee && c.team == team;
+        if unchanged || find_conversation(w, c.id)?.is_some() {
             self.timeline.record(w, c.id, events)?;
         }
         Ok(())
@@ -641,16 +660,16 @@ fn set_team<W: Workspace>(
     conversation_id: ConversationId,
     team: Option<crate::TeamId>,
 ) -> Result<(), W::Error> {
-    let current = conversation(w, conversation_id)?.team;
+    let c = conversation(w, conversation_id)?;
     if let Some(t) = team
         && w.get(EntityRef::Team(t))?.is_none()
     {
         return Err(W::not_found("That team"));
     }
-    if current == team {
+    if c.team == team {
         return Ok(());
     }
-    a.change_conversation(w, conversation_id, |c| {
+    a.change_loaded(w, c, |c| {
         c.team = team;
         Ok(vec![EventKind::TeamChanged { team }])
     })
@@ -827,8 +846,9 @@ fn write_first<W: Workspace>(w: &mut W, a: &mut Applying, f: WriteFirst) -> Resu
     // The contact's window on this channel carries over from their earlier conversations.
     c.last_incoming_at = window_of(w, &c)?;
     check_text_for(f.channel, f.text)?;
-    a.window_allows(w, &c, f.template, a.now, |c| {
-        refuse(
+    // Judged on the window just carried over (no second look at the contact's conversations).
+    if !a.skips_window(f.template) && !rules::window_open(&c, a.now) {
+        return Err(refuse(
             ErrorCode::WindowClosed,
             "template_to_start",
             format!(
@@ -837,7 +857,8 @@ fn write_first<W: Workspace>(w: &mut W, a: &mut Applying, f: WriteFirst) -> Resu
             ),
         )
         .with("channel", c.channel.as_str())
-    })?;
+        .into());
+    }
     if new_contact {
         w.put(&Entity::Contact(contact))?;
     }

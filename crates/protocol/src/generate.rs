@@ -648,13 +648,20 @@ impl Generator {
         match self.rng.u8(..10) {
             0..=5 => {}
             6..=8 => {
-                // Generated open, so closing cannot be refused.
-                rules::close(&mut c, "", if self.rng.bool() { "dúvida" } else { "venda" }).ok();
+                let category = if self.rng.bool() { "dúvida" } else { "venda" };
+                let closed = rules::close(&mut c, "", category);
+                debug_assert!(
+                    closed.is_ok(),
+                    "generated open, so closing cannot be refused"
+                );
                 c.unread_count = 0;
             }
             _ => {
-                // Open and in the future: snoozing cannot be refused.
-                rules::snooze(&mut c, spec.now + self.rng.i64(1..3 * DAY), at).ok();
+                let snoozed = rules::snooze(&mut c, spec.now + self.rng.i64(1..3 * DAY), at);
+                debug_assert!(
+                    snoozed.is_ok(),
+                    "open and in the future: snoozing cannot be refused"
+                );
             }
         }
         let actor = Actor {

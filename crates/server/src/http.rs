@@ -657,17 +657,17 @@ fn announce_viewers<S: Storage>(
         .get(&conversation_id)
         .map(|v| v.iter().map(|(_, p)| p.clone()).collect())
         .unwrap_or_default();
-    // No stream listening (every agent gone): nobody to tell.
-    app.presence
-        .send(crate::PresenceNote {
+    let note = crate::PresenceNote {
+        conversation_id,
+        from,
+        frame: StreamFrame::Viewing {
             conversation_id,
-            from,
-            frame: StreamFrame::Viewing {
-                conversation_id,
-                who,
-            },
-        })
-        .ok();
+            who,
+        },
+    };
+    if app.presence.send(note).is_err() {
+        tracing::debug!("no stream is listening: nobody to tell who is viewing");
+    }
 }
 
 fn set_viewing<S: Storage>(

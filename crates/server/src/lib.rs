@@ -301,7 +301,9 @@ impl Running {
         self.app.closing.send_replace(true);
         // A server already stopped has dropped the other end: nothing to tell.
         if let Some(stop) = self.stop.take() {
-            stop.send(()).ok();
+            if stop.send(()).is_err() {
+                tracing::debug!("the server had already stopped");
+            }
         }
         if let Err(e) = (&mut self.task).await {
             tracing::error!("the server ended with a panic: {e}");

@@ -59,7 +59,9 @@ impl Running {
     pub async fn stop(mut self) {
         // A server already stopped has dropped the other end: nothing to tell.
         if let Some(stop) = self.stop.take() {
-            stop.send(()).ok();
+            if stop.send(()).is_err() {
+                tracing::debug!("the web edition's server had already stopped");
+            }
         }
         if let Err(e) = (&mut self.task).await {
             tracing::error!("the web edition's server ended with a panic: {e}");
@@ -123,7 +125,9 @@ pub async fn serve(app: Arc<App>, ui_dir: &Path, listen: SocketAddr) -> Result<R
         let served = axum::serve(listener, router)
             .with_graceful_shutdown(async {
                 // Dropped or sent: either way the server stops.
-                stopped.await.ok();
+                if stopped.await.is_err() {
+                    tracing::debug!("the web edition was dropped without a stop");
+                }
             })
             .await;
         if let Err(e) = served {

@@ -6,25 +6,9 @@
 import { QueryClient, type QueryKey } from "@tanstack/react-query";
 import type { Bridge } from "../bridge";
 import type { Event } from "../generated/outpost";
-import { queries } from "./queries";
+import { keys, queries } from "./queries";
 import { LIST_DEFAULTS, listQuery } from "../lib/listQuery";
 
-/** The keys every read is cached under; invalidation names them by their first part. */
-export const keys = {
-  session: ["session"] as const,
-  counts: ["counts"] as const,
-  teams: ["teams"] as const,
-  views: ["views"] as const,
-  agents: ["agents"] as const,
-  conversations: ["conversations"] as const,
-  timeline: ["timeline"] as const,
-  folder: ["folder"] as const,
-  journal: ["journal"] as const,
-  search: ["search"] as const,
-  draft: ["draft"] as const,
-  contact: ["contact"] as const,
-  notifySettings: ["notify_settings"] as const,
-};
 
 /** The reads a `changed` event makes stale. Only those on screen are read again at once. */
 export function staleAfter(e: Extract<Event, { type: "changed" }>): QueryKey[] {
@@ -34,7 +18,6 @@ export function staleAfter(e: Extract<Event, { type: "changed" }>): QueryKey[] {
   for (const id of e.conversations) stale.push([...keys.timeline, id], [...keys.draft, id]);
   // A contact's edit shows in every timeline of theirs; which ones is the timeline's to know.
   if (e.contacts.length > 0) stale.push(keys.timeline);
-  for (const id of e.contacts) stale.push([...keys.contact, id]);
   if (e.folders || e.views) stale.push(keys.counts);
   if (e.folders || e.journal) stale.push(keys.folder, keys.journal);
   if (e.views) stale.push(keys.views);

@@ -113,7 +113,9 @@ impl Engine {
     pub async fn stop(mut self) {
         // An engine already stopped has dropped the other end: nothing to tell.
         if let Some(stop) = self.stop.take() {
-            stop.send(()).ok();
+            if stop.send(()).is_err() {
+                tracing::debug!("the engine had already stopped");
+            }
         }
         if let Err(e) = (&mut self.task).await {
             tracing::error!("the sync engine ended with a panic: {e}");
@@ -342,10 +344,7 @@ async fn run(
             {
                 Some(SyncError::SignedOut)
             }
-            Err(e) => Some(match crate::tls::certificate_problem(&e) {
-                Some((sentence, reason)) => SyncError::Tls(sentence, reason),
-                None => SyncError::Network(e.to_string()),
-            }),
+            Err(e) => Some(SyncError::transport(&e)),
         };
         let Some(failure) = failure else { continue };
         tracing::warn!(server = %syncer.session.server, "sync failed: {failure}");
@@ -361,8 +360,10 @@ async fn run(
                     Err(e) => format!("{failure} {e}"),
                 },
             });
-            // Until the app stops the engine (a sign-in makes a new one).
-            stopped.await.ok();
+            // Until the app stops the engine (a sign-in makes a new one), or drops it.
+            if stopped.await.is_err() {
+                tracing::debug!("the engine was dropped without a stop");
+            }
             return;
         }
         let retry_after = match &failure {
