@@ -249,8 +249,12 @@ async fn main() -> Result<(), Error> {
     ));
 
     // ---- Inbound at the server → event in the client ----
-    let channel =
-        outpost_server::add_channel(&*storage, ChannelKind::Telegram, "bench", "bench-secret")?;
+    let channel = outpost_server::add_test_channel(
+        &*storage,
+        ChannelKind::Telegram,
+        "bench",
+        "bench-secret",
+    )?;
     let engine = Engine::start(syncer.resume_clone());
     let status = engine.status();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -71,8 +71,12 @@ async fn main() -> Result<(), Error> {
         Visibility::Unrestricted,
         vec![],
     )?;
-    let channel =
-        outpost_server::add_channel(&*storage, ChannelKind::Whatsapp, "bench", "bench-secret")?;
+    let channel = outpost_server::add_test_channel(
+        &*storage,
+        ChannelKind::Whatsapp,
+        "bench",
+        "bench-secret",
+    )?;
 
     let client = Arc::new(Client::open(dir.join("mirror.db"), Arc::new(SystemClock))?);
     let syncer = Syncer::login(client.clone(), &base, &me.email, PASSWORD).await?;

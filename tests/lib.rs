@@ -67,7 +67,7 @@ pub async fn world() -> World {
     )
     .unwrap();
     // Customers write on a WhatsApp test channel.
-    outpost_server::add_channel(
+    outpost_server::add_test_channel(
         &*storage,
         ChannelKind::Whatsapp,
         "WhatsApp",

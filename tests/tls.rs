@@ -89,8 +89,13 @@ async fn server_with(dir: &Path, cert: (PathBuf, PathBuf)) -> outpost_server::Ru
         vec![],
     )
     .unwrap();
-    outpost_server::add_channel(&*server.app.storage, ChannelKind::Whatsapp, "WhatsApp", "s")
-        .unwrap();
+    outpost_server::add_test_channel(
+        &*server.app.storage,
+        ChannelKind::Whatsapp,
+        "WhatsApp",
+        "segredo-do-canal",
+    )
+    .unwrap();
     server
 }
 

@@ -18,10 +18,11 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
         Some("gen-types") => gen_types(),
+        Some("cycles") => check_cycles(),
         Some("bundle") => bundle(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run              the demo server and Outpost signed in to it (the web edition's address is printed)\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|sync|desktop|triage]  the benchmarks (release build)\n  bundle [FORMAT]  the desktop app's package (here: deb; AppImage, msi, dmg on their platforms)\n  gen-types        regenerate ui/src/generated from the Rust types"
+                "usage: cargo xtask <command>\n\n  run              the demo server and Outpost signed in to it (the web edition's address is printed)\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|sync|desktop|triage]  the benchmarks (release build)\n  bundle [FORMAT]  the desktop app's package (here: deb; AppImage, msi, dmg on their platforms)\n  gen-types        regenerate ui/src/generated from the Rust types\n  cycles           the import-cycle check alone"
             );
             return ExitCode::from(2);
         }
@@ -270,6 +271,24 @@ fn ensure_component(subcommand: &str, component: &str) -> Result {
     status(add)
 }
 
+/// No module of a crate uses one that uses it back (see cycles.rs for how it is read).
+fn check_cycles() -> Result {
+    for src in [
+        "crates/protocol/src",
+        "crates/core/src",
+        "crates/server/src",
+        "crates/web/src",
+        "src-tauri/src",
+        "xtask/src",
+    ] {
+        let found = cycles::cycles(&root().join(src)).map_err(|e| format!("{src}: {e}"))?;
+        if !found.is_empty() {
+            return Err(format!("import cycles in {src}: {}", found.join("; ")));
+        }
+    }
+    Ok(())
+}
+
 fn test(args: &[String]) -> Result {
     ensure_build_tools()?;
     if !has_nextest() {
@@ -285,20 +304,7 @@ fn test(args: &[String]) -> Result {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     status(fmt).map_err(|e| format!("{e}: run `cargo fmt --all`"))?;
-    // No module of a crate uses one that uses it back (see cycles.rs for how it is read).
-    for src in [
-        "crates/protocol/src",
-        "crates/core/src",
-        "crates/server/src",
-        "crates/web/src",
-        "src-tauri/src",
-        "xtask/src",
-    ] {
-        let found = cycles::cycles(&root().join(src)).map_err(|e| format!("{src}: {e}"))?;
-        if !found.is_empty() {
-            return Err(format!("import cycles in {src}: {}", found.join("; ")));
-        }
-    }
+    check_cycles()?;
 
     // The interface first: type-checked, linted, built (outpost-web serves it), unit-tested.
     build_ui()?;

@@ -51,6 +51,8 @@ pub enum Request {
     ListViews,
     ListAgents,
     ListTeams,
+    /// The workspace's channels (never their credentials).
+    ListChannels,
     /// Take an action: applied at once, queued for the server.
     Act {
         action: Action,
@@ -139,6 +141,9 @@ pub enum Response {
     },
     Teams {
         teams: Vec<Team>,
+    },
+    Channels {
+        channels: Vec<outpost_protocol::Channel>,
     },
     /// The action was taken; `op_id` is none when it needed no server (a discarded local send).
     Acted {

@@ -500,6 +500,14 @@ impl App {
                 })
                 .await
             }
+            Request::ListChannels => {
+                self.mirror(|c| {
+                    Ok(Response::Channels {
+                        channels: c.store().channels()?,
+                    })
+                })
+                .await
+            }
             Request::Act { action } => {
                 self.mirror(move |c| {
                     Ok(Response::Acted {

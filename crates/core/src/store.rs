@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/migrations/003_files.sql"),
     include_str!("store/migrations/004_upload_message.sql"),
     include_str!("store/migrations/005_refusal_why.sql"),
+    include_str!("store/migrations/006_channels.sql"),
 ];
 
 /// The schema version this build writes.
@@ -79,6 +80,7 @@ pub struct Changed {
     /// Some message changed folder or was added or removed: the folder counts may differ.
     pub folders: bool,
     pub views: bool,
+    /// The team changed: agents, teams or channels.
     pub agents: bool,
     pub journal: bool,
     /// The agent's notification settings.

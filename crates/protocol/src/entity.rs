@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{AgentId, ContactId, ConversationId, EventId, MessageId, Millis, TeamId, ViewId};
+use crate::{
+    AgentId, ChannelId, ContactId, ConversationId, EventId, MessageId, Millis, TeamId, ViewId,
+};
 
 /// The messaging channel a message travels on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
@@ -544,6 +546,60 @@ impl Agent {
 pub struct Team {
     pub id: TeamId,
     pub name: String,
+    /// The team's quick replies, offered in the composer to its members (set by admins).
+    #[serde(default)]
+    pub quick_replies: Vec<QuickReply>,
+}
+
+/// A snippet an agent inserts with a few keys; `{first_name}` and `{name}` take the contact's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct QuickReply {
+    /// What the agent types after "/" to find it.
+    pub shortcut: String,
+    pub text: String,
+}
+
+/// One of the business's channels as agents see it: never its credentials, which stay at the
+/// server. Messages name the channel by kind; a conversation's replies leave through the first
+/// enabled channel of that kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub kind: ChannelKind,
+    pub name: String,
+    /// A test channel: a simulated provider moves its messages along (the demo's, or one an admin
+    /// created on purpose). Shown as "test channel" wherever the channel is named.
+    pub test: bool,
+    /// Disabled by an admin: nothing is received or sent through it.
+    pub disabled: bool,
+    /// The approved message templates (WhatsApp), for when the 24 h window has closed.
+    #[serde(default)]
+    pub templates: Vec<Template>,
+}
+
+/// An approved template of a channel: its body names its variables `{{1}}`, `{{2}}`…
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Template {
+    pub name: String,
+    pub language: String,
+    pub body: String,
+}
+
+impl Template {
+    /// How many variables the body names (the highest `{{n}}`).
+    pub fn variables(&self) -> usize {
+        let mut most = 0;
+        let mut rest = self.body.as_str();
+        while let Some(open) = rest.find("{{") {
+            rest = &rest[open + 2..];
+            let Some(close) = rest.find("}}") else { break };
+            if let Ok(n) = rest[..close].trim().parse::<usize>() {
+                most = most.max(n);
+            }
+            rest = &rest[close + 2..];
+        }
+        most
+    }
 }
 
 /// A contact field a custom view can test.

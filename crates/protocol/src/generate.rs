@@ -297,6 +297,7 @@ impl Generator {
             } else {
                 format!("{name} {i}")
             },
+            quick_replies: Vec::new(),
         })
         .collect();
         let agents: Vec<Agent> = (0..spec.agents)

@@ -66,6 +66,10 @@ id_type!(
     TeamId
 );
 id_type!(
+    /// One of the business's channels (a WhatsApp number, a Telegram bot, a web-chat widget…).
+    ChannelId
+);
+id_type!(
     /// A custom inbox (saved filter).
     ViewId
 );

@@ -26,6 +26,8 @@ pub const MAX_BATCH: usize = 1_000;
 /// Tags and custom fields on one contact.
 pub const MAX_TAGS: usize = 100;
 pub const MAX_FIELDS: usize = 100;
+/// Quick replies of one team, and templates of one channel.
+pub const MAX_SNIPPETS: usize = 500;
 /// The messaging window of channels that have one.
 pub const MESSAGING_WINDOW_MS: Millis = 24 * 60 * 60 * 1000;
 
@@ -397,6 +399,53 @@ impl ConversationEvent {
     }
 }
 
+impl crate::Team {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        check_len("name", &self.name, MAX_SHORT_TEXT_CHARS)?;
+        if self.quick_replies.len() > MAX_SNIPPETS {
+            return Err(invalid(
+                "quick_replies",
+                format!("more than {MAX_SNIPPETS}"),
+            ));
+        }
+        for q in &self.quick_replies {
+            if q.shortcut.trim().is_empty() || q.text.trim().is_empty() {
+                return Err(invalid(
+                    "quick_replies",
+                    "a quick reply needs a shortcut and a text",
+                ));
+            }
+            check_len("shortcut", &q.shortcut, MAX_SHORT_TEXT_CHARS)?;
+            check_len("text", &q.text, MAX_NOTE_CHARS)?;
+        }
+        Ok(())
+    }
+}
+
+impl crate::Channel {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.name.trim().is_empty() {
+            return Err(invalid("name", "is empty"));
+        }
+        check_len("name", &self.name, MAX_SHORT_TEXT_CHARS)?;
+        if self.templates.len() > MAX_SNIPPETS {
+            return Err(invalid("templates", format!("more than {MAX_SNIPPETS}")));
+        }
+        for t in &self.templates {
+            if t.name.trim().is_empty() || t.language.trim().is_empty() {
+                return Err(invalid(
+                    "templates",
+                    "a template needs a name and a language",
+                ));
+            }
+            check_len("name", &t.name, MAX_SHORT_TEXT_CHARS)?;
+            check_len("language", &t.language, 16)?;
+            check_len("body", &t.body, MAX_NOTE_CHARS)?;
+        }
+        Ok(())
+    }
+}
+
 impl Entity {
     pub fn validate(&self) -> Result<(), ValidationError> {
         match self {
@@ -405,7 +454,8 @@ impl Entity {
             Entity::Message(m) => m.validate(),
             Entity::Event(e) => e.validate(),
             Entity::Agent(a) => a.validate(),
-            Entity::Team(t) => check_len("name", &t.name, MAX_SHORT_TEXT_CHARS),
+            Entity::Team(t) => t.validate(),
+            Entity::Channel(c) => c.validate(),
             Entity::View(v) => v.validate(),
             Entity::Settings(s) => s.validate(),
         }

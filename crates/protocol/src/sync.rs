@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::{
-    Agent, AgentId, Attachment, Availability, ChannelKind, Contact, ContactId, Conversation,
-    ConversationEvent, ConversationId, CustomView, EventId, Message, MessageId, Millis,
-    NotifySettings, OpId, Team, TeamId, TemplateRef, ViewId,
+    Agent, AgentId, Attachment, Availability, Channel, ChannelId, ChannelKind, Contact, ContactId,
+    Conversation, ConversationEvent, ConversationId, CustomView, EventId, Message, MessageId,
+    Millis, NotifySettings, OpId, Team, TeamId, TemplateRef, ViewId,
 };
 
 /// An entity, as carried by a change.
@@ -23,6 +23,7 @@ pub enum Entity {
     Event(ConversationEvent),
     Agent(Agent),
     Team(Team),
+    Channel(Channel),
     View(CustomView),
     /// An agent's notification choices: only that agent's own feed carries them.
     Settings(NotifySettings),
@@ -38,6 +39,7 @@ pub enum EntityRef {
     Event(EventId),
     Agent(AgentId),
     Team(TeamId),
+    Channel(ChannelId),
     View(ViewId),
     /// The notification settings of the agent.
     Settings(AgentId),
@@ -52,6 +54,7 @@ impl Entity {
             Entity::Event(e) => EntityRef::Event(e.id),
             Entity::Agent(a) => EntityRef::Agent(a.id),
             Entity::Team(t) => EntityRef::Team(t.id),
+            Entity::Channel(c) => EntityRef::Channel(c.id),
             Entity::View(v) => EntityRef::View(v.id),
             Entity::Settings(s) => EntityRef::Settings(s.agent_id),
         }
@@ -66,6 +69,7 @@ impl Entity {
             Entity::Event(x) => serde_json::to_string(x),
             Entity::Agent(x) => serde_json::to_string(x),
             Entity::Team(x) => serde_json::to_string(x),
+            Entity::Channel(x) => serde_json::to_string(x),
             Entity::View(x) => serde_json::to_string(x),
             Entity::Settings(x) => serde_json::to_string(x),
         }
@@ -81,6 +85,7 @@ impl Entity {
             "event" => Entity::Event(serde_json::from_str(json)?),
             "agent" => Entity::Agent(serde_json::from_str(json)?),
             "team" => Entity::Team(serde_json::from_str(json)?),
+            "channel" => Entity::Channel(serde_json::from_str(json)?),
             "view" => Entity::View(serde_json::from_str(json)?),
             "settings" => Entity::Settings(serde_json::from_str(json)?),
             _ => return Ok(None),

@@ -23,7 +23,7 @@ use futures_util::StreamExt;
 use outpost_protocol::generate::Generator;
 use outpost_protocol::*;
 use outpost_server::storage::{Storage, StorageError, Tx};
-use outpost_server::{add_agent, add_channel, auth, workspace};
+use outpost_server::{add_agent, add_test_channel, auth, workspace};
 use serde_json::json;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -351,7 +351,7 @@ async fn main() -> Result<(), Error> {
     }
 
     // ---- Fan-out to 200 stream clients ----
-    let channel = add_channel(&*storage, ChannelKind::Telegram, "bench", "bench-secret")?;
+    let channel = add_test_channel(&*storage, ChannelKind::Telegram, "bench", "bench-secret")?;
     let clients = 200;
     let mut streams = Vec::with_capacity(clients);
     for _ in 0..clients {

@@ -232,6 +232,9 @@ fn verify_with(password: &str, stored: &str, memory: &mut Vec<argon2::Block>) ->
 }
 
 /// A new session token (256 random bits, hex) and the hash that is stored.
+/// How long an invitation link works.
+pub const INVITE_TTL: outpost_protocol::Millis = 7 * 24 * 60 * 60 * 1000;
+
 pub fn new_token() -> Result<(String, Vec<u8>), String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for a token: {e}"))?;

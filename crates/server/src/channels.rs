@@ -1,12 +1,23 @@
-//! The channel layer. Every channel kind is reached through a provider; the built-in *test
-//! channel* behaves like one: customers' messages arrive on its webhook
-//! (`POST /v1/channels/{id}/inbound`, authenticated by the channel's secret), and outgoing
-//! messages go queued → wired → sent → delivered → read, one step per `step_ms`, or fail with the
-//! provider's error, as its rules say. Tests (and the demo) set the rules with
-//! `PUT /v1/channels/{id}/rules`, with the same secret.
+//! The channel layer. A channel is one of the business's ways to reach its customers (a WhatsApp
+//! number, a Telegram bot, a web-chat widget…): an entity agents see (`Entity::Channel`: kind,
+//! name, test or not, disabled, templates) and, at the server only, its secret and settings.
+//!
+//! Statuses come only from a channel's provider: an outgoing message moves along only when its
+//! provider says so. The one exception is the **test channel**, an explicit kind of channel made
+//! by the demo or on purpose, whose simulated provider moves messages queued → wired → sent →
+//! delivered → read, one step per `step_ms`, or fails them with the provider's error, as its rules
+//! say (`PUT /v1/channels/{id}/rules`, authenticated by the channel's secret). A message whose
+//! channel kind has no enabled channel fails at once, saying so; one on a real channel waits in
+//! the outgoing queue for its provider.
+//!
+//! Customers' messages arrive on a channel's webhook (`POST /v1/channels/{id}/inbound`, with the
+//! channel's secret); a disabled channel refuses them.
+
+use std::collections::HashMap;
 
 use outpost_protocol::{
-    Contact, Direction, Entity, EntityRef, Message, MessageStatus, Millis, StatusStamp,
+    Channel, ChannelKind, Contact, Direction, Entity, EntityRef, Message, MessageStatus, Millis,
+    StatusStamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +25,10 @@ use crate::storage::{Storage, StorageError};
 
 /// How long the channel keeps following a message's delivery.
 pub const FOLLOW_FOR: Millis = 7 * 24 * 60 * 60 * 1000;
+
+/// Why a message failed when no enabled channel of its kind exists.
+pub const NO_CHANNEL: &str =
+    "No channel of this kind is connected or enabled: ask an admin, then retry.";
 
 /// How the test channel treats outgoing messages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +56,31 @@ impl Default for TestRules {
     }
 }
 
+/// Every channel of the workspace, oldest first.
+pub fn all<S: Storage>(storage: &S) -> Result<Vec<Channel>, StorageError> {
+    let mut out = Vec::new();
+    for (id, _) in storage.channels()? {
+        if let Some(Entity::Channel(c)) =
+            storage.get(EntityRef::Channel(outpost_protocol::ChannelId(id)))?
+        {
+            out.push(c);
+        }
+    }
+    out.sort_by_key(|c| c.id);
+    Ok(out)
+}
+
+/// The channel each kind's outgoing messages leave through: the oldest enabled one.
+pub fn routes<S: Storage>(storage: &S) -> Result<HashMap<ChannelKind, Channel>, StorageError> {
+    let mut routes = HashMap::new();
+    for c in all(storage)? {
+        if !c.disabled {
+            routes.entry(c.kind).or_insert(c);
+        }
+    }
+    Ok(routes)
+}
+
 /// The address a message goes to on its channel: the contact's identity there, or their phone.
 fn address(contact: &Contact, m: &Message) -> String {
     contact
@@ -51,24 +91,48 @@ fn address(contact: &Contact, m: &Message) -> String {
         .unwrap_or_else(|| contact.phone.clone())
 }
 
-/// Moves each outgoing message one step along, when its time has come. Returns how many moved.
-pub fn deliver<S: Storage>(storage: &S, now: Millis) -> Result<usize, StorageError> {
-    let mut moved = 0;
-    // A provider stops reporting on old messages: only those that moved in the last week move on.
-    let due = storage.messages_in_delivery(now - FOLLOW_FOR, 500)?;
-    if due.is_empty() {
+/// What happens next to an outgoing message, by where its kind's messages leave.
+enum Next {
+    /// The test channel's simulated provider moves it along, by these rules.
+    Simulated(TestRules),
+    /// No enabled channel of its kind: it fails, saying so.
+    NoChannel,
+}
+
+/// Moves outgoing messages along where the server itself is their provider: on test channels,
+/// one step when its time has come; with no channel of their kind, to Failed. Messages on real
+/// channels are left to their providers. Returns how many moved.
+pub fn deliver<S: Storage>(
+    storage: &S,
+    now: Millis,
+    metrics: &crate::metrics::Metrics,
+) -> Result<usize, StorageError> {
+    let routes = routes(storage)?;
+    // Each kind's fate, read once per round (not once per message, inside its write).
+    let mut next_of: HashMap<ChannelKind, Next> = HashMap::new();
+    for kind in ChannelKind::ALL {
+        match routes.get(&kind) {
+            Some(c) if c.test => {
+                let rules: TestRules = storage
+                    .channel_settings(c.id.0)?
+                    .and_then(|v| v.get("rules").cloned())
+                    .and_then(|r| serde_json::from_value(r).ok())
+                    .unwrap_or_default();
+                next_of.insert(kind, Next::Simulated(rules));
+            }
+            Some(_) => {}
+            None => {
+                next_of.insert(kind, Next::NoChannel);
+            }
+        }
+    }
+    if next_of.is_empty() {
         return Ok(0);
     }
-    // Each channel's rules, read once per round (not once per message, inside its write).
-    let mut rules_of = std::collections::HashMap::new();
-    for kind in outpost_protocol::ChannelKind::ALL {
-        let rules: TestRules = storage
-            .channel_settings(kind)?
-            .and_then(|v| v.get("rules").cloned())
-            .and_then(|r| serde_json::from_value(r).ok())
-            .unwrap_or_default();
-        rules_of.insert(kind, rules);
-    }
+    let kinds: Vec<ChannelKind> = next_of.keys().copied().collect();
+    // A provider stops reporting on old messages: only those that moved in the last week move on.
+    let due = storage.messages_in_delivery(now - FOLLOW_FOR, &kinds, 500)?;
+    let mut moved = 0;
     for id in due {
         storage.write(|tx| {
             use crate::storage::Tx;
@@ -78,27 +142,38 @@ pub fn deliver<S: Storage>(storage: &S, now: Millis) -> Result<usize, StorageErr
             if m.direction != Direction::Outgoing {
                 return Ok(());
             }
-            let rules = &rules_of[&m.channel];
-            let last = m.history.last().map_or(m.created_at, |s| s.at);
-            if now - last < rules.step_ms {
-                return Ok(());
-            }
-            let to = match tx.get(EntityRef::Conversation(m.conversation_id))? {
-                Some(Entity::Conversation(c)) => match tx.get(EntityRef::Contact(c.contact_id))? {
-                    Some(Entity::Contact(k)) => address(&k, &m),
-                    _ => String::new(),
-                },
-                _ => String::new(),
-            };
-            let next = match m.status {
-                MessageStatus::Pending if rules.fail.contains(&to) => {
-                    m.failure = Some(rules.failure_reason.clone());
+            let next = match next_of.get(&m.channel) {
+                Some(Next::NoChannel) if m.status == MessageStatus::Pending => {
+                    m.failure = Some(NO_CHANNEL.into());
                     MessageStatus::Failed
                 }
-                MessageStatus::Pending => MessageStatus::Wired,
-                MessageStatus::Wired => MessageStatus::Sent,
-                MessageStatus::Sent => MessageStatus::Delivered,
-                MessageStatus::Delivered if rules.read => MessageStatus::Read,
+                Some(Next::Simulated(rules)) => {
+                    let last = m.history.last().map_or(m.created_at, |s| s.at);
+                    if now - last < rules.step_ms {
+                        return Ok(());
+                    }
+                    let to = match tx.get(EntityRef::Conversation(m.conversation_id))? {
+                        Some(Entity::Conversation(c)) => {
+                            match tx.get(EntityRef::Contact(c.contact_id))? {
+                                Some(Entity::Contact(k)) => address(&k, &m),
+                                _ => String::new(),
+                            }
+                        }
+                        _ => String::new(),
+                    };
+                    match m.status {
+                        MessageStatus::Pending if rules.fail.contains(&to) => {
+                            m.failure = Some(rules.failure_reason.clone());
+                            metrics.provider_error(m.channel);
+                            MessageStatus::Failed
+                        }
+                        MessageStatus::Pending => MessageStatus::Wired,
+                        MessageStatus::Wired => MessageStatus::Sent,
+                        MessageStatus::Sent => MessageStatus::Delivered,
+                        MessageStatus::Delivered if rules.read => MessageStatus::Read,
+                        _ => return Ok(()),
+                    }
+                }
                 _ => return Ok(()),
             };
             m.status = next;
@@ -112,4 +187,118 @@ pub fn deliver<S: Storage>(storage: &S, now: Millis) -> Result<usize, StorageErr
         })?;
     }
     Ok(moved)
+}
+
+/// Gives an entity to channels made before channels were entities: they were all simulated, so
+/// they become test channels, named as they were. Run once when the server starts.
+pub fn adopt_legacy<S: Storage>(storage: &S) -> Result<usize, StorageError> {
+    let mut adopted = 0;
+    for (id, kind) in storage.channels()? {
+        let r = EntityRef::Channel(outpost_protocol::ChannelId(id));
+        if storage.get(r)?.is_some() {
+            continue;
+        }
+        let name = storage
+            .channel_settings(id)?
+            .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| kind.as_str().to_owned());
+        let channel = Channel {
+            id: outpost_protocol::ChannelId(id),
+            kind,
+            name,
+            test: true,
+            disabled: false,
+            templates: Vec::new(),
+        };
+        storage.write(|tx| {
+            use crate::storage::Tx;
+            tx.put(&Entity::Channel(channel))
+        })?;
+        adopted += 1;
+    }
+    Ok(adopted)
+}
+
+/// Channel kinds with a real provider here; others exist only as test channels.
+const REAL_KINDS: [ChannelKind; 4] = [
+    ChannelKind::WebChat,
+    ChannelKind::Whatsapp,
+    ChannelKind::Telegram,
+    ChannelKind::Email,
+];
+
+/// The settings a channel of this kind needs, and which of them are credentials (never sent
+/// back once saved).
+fn settings_of(kind: ChannelKind) -> (&'static [&'static str], &'static [&'static str]) {
+    match kind {
+        ChannelKind::WebChat => (&["allowed_origins"], &[]),
+        ChannelKind::Whatsapp => (
+            &[
+                "phone_number_id",
+                "business_account_id",
+                "access_token",
+                "app_secret",
+            ],
+            &["access_token", "app_secret"],
+        ),
+        ChannelKind::Telegram => (&["bot_token"], &["bot_token"]),
+        ChannelKind::Email => (
+            &["address", "imap_host", "smtp_host", "username", "password"],
+            &["password"],
+        ),
+        _ => (&[], &[]),
+    }
+}
+
+/// Every key that is a credential, whatever the kind (for the test channel's too).
+pub fn is_credential(kind: ChannelKind, key: &str) -> bool {
+    settings_of(kind).1.contains(&key)
+}
+
+/// Checks a channel's settings: the ones its kind needs are there, and each is well formed.
+pub fn check_settings(
+    kind: ChannelKind,
+    test: bool,
+    settings: &serde_json::Value,
+) -> Result<(), String> {
+    let Some(map) = settings.as_object() else {
+        return Err("A channel's settings are an object of names and values.".into());
+    };
+    if test {
+        return Ok(());
+    }
+    if !REAL_KINDS.contains(&kind) {
+        return Err(format!(
+            "Outpost has no {} provider yet: only a test channel of this kind can be made.",
+            kind.as_str()
+        ));
+    }
+    for key in settings_of(kind).0 {
+        let present = match map.get(*key) {
+            Some(serde_json::Value::String(s)) => !s.trim().is_empty(),
+            Some(serde_json::Value::Array(a)) => !a.is_empty(),
+            Some(serde_json::Value::Number(_)) => true,
+            _ => false,
+        };
+        if !present {
+            return Err(format!("A {} channel needs {key}.", kind.as_str()));
+        }
+    }
+    if kind == ChannelKind::WebChat {
+        let origins = map
+            .get("allowed_origins")
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default();
+        for o in origins {
+            let ok = o.as_str().is_some_and(crate::widget::is_origin);
+            if !ok {
+                return Err(format!(
+                    "{o} is not an origin: write it as https://example.com (scheme, host, port if any)."
+                ));
+            }
+        }
+    }
+    Ok(())
 }

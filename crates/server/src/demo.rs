@@ -93,13 +93,18 @@ pub fn seed<S: Storage>(storage: &S, now: Millis) -> Result<Vec<DemoLogin>, Stri
             }])
         })
         .map_err(|e| e.to_string())?;
-    for kind in ChannelKind::ALL {
-        crate::add_channel(
-            storage,
-            kind,
-            &format!("{} (test channel)", kind.as_str()),
-            DEMO_CHANNEL_SECRET,
-        )?;
+    // The demo's channels are test channels: their provider is simulated, and every client
+    // says so wherever it names one.
+    for (kind, name) in [
+        (ChannelKind::Whatsapp, "Loja Demo WhatsApp"),
+        (ChannelKind::Telegram, "@loja_demo_bot"),
+        (ChannelKind::Instagram, "@lojademo"),
+        (ChannelKind::Messenger, "Loja Demo"),
+        (ChannelKind::Sms, "+55 11 4000-0000"),
+        (ChannelKind::Email, "atendimento@loja.example"),
+        (ChannelKind::WebChat, "loja.example"),
+    ] {
+        crate::add_test_channel(storage, kind, name, DEMO_CHANNEL_SECRET)?;
     }
     Ok(logins)
 }

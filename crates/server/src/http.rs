@@ -20,7 +20,9 @@ use crate::App;
 use crate::auth;
 use crate::storage::Session;
 use crate::storage::{Storage, StorageError};
-use crate::workspace::{self, Inbound, OpError};
+use crate::workspace::{Inbound, OpError};
+
+mod admin;
 
 /// Largest request body.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -268,6 +270,8 @@ pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
         .route("/v1/auth/logout", post(logout::<S>))
         .route("/v1/auth/logout-everywhere", post(logout_everywhere::<S>))
         .route("/v1/auth/password", post(change_password::<S>))
+        .route("/v1/auth/invite", post(accept_invite::<S>))
+        .route("/invite/{token}", get(invite_page))
         .route("/v1/me", get(me::<S>))
         .route("/v1/changes", get(changes::<S>))
         .route("/v1/recent", get(recent::<S>))
@@ -292,13 +296,10 @@ pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
             "/v1/channels/{id}/rules",
             axum::routing::put(channel_rules::<S>),
         )
-        .route("/v1/flows", axum::routing::put(set_flows::<S>))
-        .route("/v1/admin/teams", post(create_team::<S>))
-        .route("/v1/admin/agents", post(create_agent::<S>))
-        .route(
-            "/v1/admin/agents/{id}",
-            axum::routing::patch(update_agent::<S>),
-        )
+        .merge(admin::routes::<S>())
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz::<S>))
+        .route("/metrics", get(metrics::<S>))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -307,7 +308,71 @@ pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
             )
         })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            count::<S>,
+        ))
         .with_state(app)
+}
+
+/// Counts every answer by its status class.
+async fn count<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    app.metrics.request(response.status().as_u16());
+    response
+}
+
+/// Ready to serve: the database answers and the server is not stopping.
+async fn readyz<S: Storage>(State(app): State<Arc<App<S>>>) -> (StatusCode, &'static str) {
+    if *app.closing.borrow() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "stopping\n");
+    }
+    let storage = app.storage.clone();
+    match tokio::task::spawn_blocking(move || storage.seq()).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ready\n"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "not ready: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database does not answer\n",
+            )
+        }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "the check stopped\n"),
+    }
+}
+
+/// The server's metrics, to a client on this machine only (not through a proxy).
+async fn metrics<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let proxied = headers.contains_key("x-forwarded-for") || headers.contains_key("forwarded");
+    if !peer.ip().is_loopback() || proxied {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "There is no such route.",
+        ));
+    }
+    let storage = app.storage.clone();
+    let outgoing_queue = blocking(move || storage.outgoing_queue()).await?;
+    let text = app.metrics.render(&crate::metrics::Gauges {
+        feed_head: *app.seq.borrow(),
+        outgoing_queue,
+    });
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -367,6 +432,105 @@ async fn login<S: Storage>(
         expires_at,
     }))
 }
+
+#[derive(Deserialize)]
+struct AcceptInvite {
+    token: String,
+    password: String,
+}
+
+/// An invited agent chooses their password with the invitation's token (once) and is signed in.
+async fn accept_invite<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Body(req): Body<AcceptInvite>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let now = app.now();
+    let from = client_address(&app, peer.ip(), &headers);
+    // Guessing tokens is guessing passwords: the same limit.
+    let attempt = app
+        .limiter
+        .begin(from, "invite", now)
+        .map_err(|wait| rate_limited(wait, "Too many attempts."))?;
+    let hash = auth::token_hash(req.token.trim());
+    let storage = app.storage.clone();
+    let taken = {
+        let hash = hash.clone();
+        blocking(move || {
+            let Some((id, expires)) = storage.take_invite(&hash, now)? else {
+                return Ok(None);
+            };
+            Ok::<_, ApiError>(match storage.get(outpost_protocol::EntityRef::Agent(id))? {
+                Some(outpost_protocol::Entity::Agent(a)) => Some((a, expires)),
+                _ => None,
+            })
+        })
+        .await?
+    };
+    let Some((agent, invite_expires)) = taken else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "This invitation was used, has expired or does not exist: ask an admin for a new one.",
+        )
+        .because(outpost_protocol::Reason::new("invite_invalid")));
+    };
+    app.limiter.succeeded(attempt);
+    if let Err(e) = auth::check_password(&req.password, &agent.email) {
+        // A weak password does not use the invitation up: it works again with a better one.
+        let (storage, id) = (app.storage.clone(), agent.id);
+        blocking(move || storage.create_invite(&hash, id, invite_expires)).await?;
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidInput,
+            e,
+        ));
+    }
+    let password_hash = {
+        let p = req.password.clone();
+        blocking(move || auth::hash_password(&p).map_err(ApiError::internal)).await?
+    };
+    let (token, token_hash) = auth::new_token().map_err(ApiError::internal)?;
+    let expires_at = now + auth::SESSION_TTL;
+    let storage = app.storage.clone();
+    let (id, email) = (agent.id, agent.email.clone());
+    blocking(move || {
+        storage.set_password(id, &email, &password_hash)?;
+        storage.create_session(&token_hash, id, now, expires_at)
+    })
+    .await?;
+    tracing::info!(agent = %agent.id, "invitation accepted");
+    Ok(Json(LoginResponse {
+        token,
+        agent,
+        expires_at,
+    }))
+}
+
+/// What an invitation link shows in a browser: how to use it in Outpost. Says nothing of the
+/// workspace or the agent (whoever holds the link sees only this).
+async fn invite_page(Path(_token): Path<String>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        INVITE_PAGE,
+    )
+}
+
+const INVITE_PAGE: &str = "<!doctype html><html><head><meta charset=utf-8><meta name=viewport content='width=device-width'><title>Outpost invitation</title>\
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:34em;margin:4em auto;padding:0 1em;color:#222}h1{font-size:1.4em}</style></head>\
+<body><h1>You are invited to Outpost</h1>\
+<p>Open the Outpost app, choose <b>I have an invitation</b> on the sign-in screen, and paste this page's address. You will choose your password there.</p>\
+<p lang=pt-BR>Abra o Outpost, escolha <b>Tenho um convite</b> na tela de entrada e cole o endereço desta página.</p>\
+<p lang=es>Abra Outpost, elija <b>Tengo una invitación</b> en la pantalla de inicio y pegue la dirección de esta página.</p>\
+<p>The link works once, for seven days.</p></body></html>";
 
 /// The credentials of `email` if `password` is theirs. At most [`auth::MAX_VERIFYING`]
 /// verifications run at once (one more for an address `known` for the email); a request that cannot start one within a second is told to come
@@ -593,6 +757,11 @@ async fn ops<S: Storage>(
     // In order (an op that depends on an earlier one sees its effect), group-committed with
     // other agents' ops.
     let results = app.committer.apply(agent, req.ops, now).await?;
+    let applied = results
+        .iter()
+        .filter(|r| matches!(r.outcome, outpost_protocol::OpOutcome::Applied { .. }))
+        .count() as u64;
+    app.metrics.ops(applied, results.len() as u64 - applied);
     app.announce();
     Ok(Json(OpsResponse { results }))
 }
@@ -712,6 +881,7 @@ async fn serve_stream<S: Storage>(
     token_hash: Vec<u8>,
 ) {
     let mut agent = session.agent;
+    let _counted = app.metrics.stream_opened();
     let connection = fastrand::u64(..);
     let me = Presence {
         agent_id: agent.id,
@@ -885,258 +1055,11 @@ pub struct InboundResponse {
     pub message_id: outpost_protocol::MessageId,
 }
 
-fn require_admin(agent: &Agent) -> Result<(), ApiError> {
-    if outpost_protocol::rules::is_privileged(agent) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::NotAllowed,
-            "Only the owner or an admin can manage the team.",
-        ))
-    }
-}
-
-#[derive(Deserialize)]
-struct NewTeam {
-    name: String,
-}
-
-async fn create_team<S: Storage>(
-    State(app): State<Arc<App<S>>>,
-    Authed(agent): Authed,
-    Body(req): Body<NewTeam>,
-) -> Result<Json<outpost_protocol::Team>, ApiError> {
-    require_admin(&agent)?;
-    let team = outpost_protocol::Team {
-        id: outpost_protocol::TeamId::new(),
-        name: req.name.trim().to_owned(),
-    };
-    let entity = outpost_protocol::Entity::Team(team.clone());
-    entity.validate().map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidInput,
-            e.to_string(),
-        )
-    })?;
-    if team.name.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidInput,
-            "A team needs a name.",
-        ));
-    }
-    let storage = app.storage.clone();
-    blocking(move || {
-        storage.write(|tx| {
-            use crate::storage::Tx;
-            tx.put(&entity)
-        })
-    })
-    .await?;
-    app.announce();
-    Ok(Json(team))
-}
-
-#[derive(Deserialize)]
-struct NewAgent {
-    name: String,
-    email: String,
-    password: String,
-    role: outpost_protocol::Role,
-    visibility: outpost_protocol::Visibility,
-    #[serde(default)]
-    teams: Vec<outpost_protocol::TeamId>,
-}
-
-async fn create_agent<S: Storage>(
-    State(app): State<Arc<App<S>>>,
-    Authed(admin): Authed,
-    Body(req): Body<NewAgent>,
-) -> Result<Json<Agent>, ApiError> {
-    require_admin(&admin)?;
-    if req.role != outpost_protocol::Role::Agent && admin.role != outpost_protocol::Role::Owner {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::NotAllowed,
-            "Only the owner can add admins.",
-        ));
-    }
-    if !req.email.contains('@') {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidInput,
-            "That is not an email address.",
-        ));
-    }
-    let storage = app.storage.clone();
-    let taken = {
-        let (storage, email) = (storage.clone(), req.email.clone());
-        blocking(move || storage.credentials(&email))
-            .await?
-            .is_some()
-    };
-    if taken {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            ErrorCode::Conflict,
-            "Someone already signs in with that email.",
-        ));
-    }
-    let agent = blocking(move || {
-        crate::add_agent(
-            &*storage,
-            &req.name,
-            &req.email,
-            &req.password,
-            req.role,
-            req.visibility,
-            req.teams,
-        )
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidInput, e))
-    })
-    .await?;
-    app.announce();
-    Ok(Json(agent))
-}
-
-#[derive(Deserialize)]
-struct AgentChange {
-    name: Option<String>,
-    role: Option<outpost_protocol::Role>,
-    visibility: Option<outpost_protocol::Visibility>,
-    teams: Option<Vec<outpost_protocol::TeamId>>,
-    /// Disabled: their sessions end at once and they cannot sign in.
-    disabled: Option<bool>,
-}
-
-async fn update_agent<S: Storage>(
-    State(app): State<Arc<App<S>>>,
-    Authed(admin): Authed,
-    Path(id): Path<String>,
-    Body(change): Body<AgentChange>,
-) -> Result<Json<Agent>, ApiError> {
-    require_admin(&admin)?;
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            "There is no such agent.",
-        )
-    };
-    let id = outpost_protocol::AgentId(uuid::Uuid::parse_str(&id).map_err(|_| not_found())?);
-    if change.disabled == Some(true) && id == admin.id {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorCode::InvalidInput,
-            "You cannot disable yourself.",
-        ));
-    }
-    let disabled = change.disabled;
-    let storage = app.storage.clone();
-    let updated = blocking(move || {
-        storage.write(|tx| {
-            use crate::storage::Tx;
-            let Some(outpost_protocol::Entity::Agent(mut agent)) =
-                tx.get(outpost_protocol::EntityRef::Agent(id))?
-            else {
-                return Err(not_found());
-            };
-            let touches_admins = agent.role != outpost_protocol::Role::Agent
-                || change
-                    .role
-                    .is_some_and(|r| r != outpost_protocol::Role::Agent);
-            if touches_admins && admin.role != outpost_protocol::Role::Owner {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    ErrorCode::NotAllowed,
-                    "Only the owner can change admins.",
-                ));
-            }
-            if disabled == Some(true) && agent.role == outpost_protocol::Role::Owner {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    ErrorCode::NotAllowed,
-                    "The owner cannot be disabled.",
-                ));
-            }
-            if let Some(name) = change.name {
-                agent.name = name.trim().to_owned();
-            }
-            if let Some(role) = change.role {
-                agent.role = role;
-            }
-            if let Some(v) = change.visibility {
-                agent.visibility = v;
-            }
-            if let Some(teams) = change.teams {
-                agent.teams = teams;
-            }
-            agent.validate().map_err(|e| {
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    ErrorCode::InvalidInput,
-                    e.to_string(),
-                )
-            })?;
-            workspace::put_agent(tx, &agent)?;
-            Ok(agent)
-        })
-    })
-    .await?;
-    if let Some(disabled) = disabled {
-        let storage = app.storage.clone();
-        let id = updated.id;
-        blocking(move || storage.set_disabled(id, disabled)).await?;
-        if disabled {
-            app.end_sessions(crate::SessionEnd::Agent {
-                agent: id,
-                keep: None,
-            });
-        }
-    }
-    app.agents_changed();
-    app.announce();
-    Ok(Json(updated))
-}
-
-#[derive(Deserialize)]
-struct FlowsRequest {
-    flows: Vec<crate::flows::Flow>,
-}
-
-/// Replaces the workspace's keyword flows (owners and admins only).
-async fn set_flows<S: Storage>(
-    State(app): State<Arc<App<S>>>,
-    Authed(agent): Authed,
-    Body(req): Body<FlowsRequest>,
-) -> Result<StatusCode, ApiError> {
-    if !outpost_protocol::rules::is_privileged(&agent) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::NotAllowed,
-            "Only the owner or an admin can change the flows.",
-        ));
-    }
-    for f in &req.flows {
-        f.validate().map_err(|e| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidInput, e)
-        })?;
-    }
-    let storage = app.storage.clone();
-    blocking(move || {
-        storage.write(|tx| {
-            use crate::storage::Tx;
-            tx.set_flows(&req.flows)
-        })
-    })
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
 /// The channel named in the path, if the request carries its secret
 /// (`X-Outpost-Channel-Secret`).
+///
+/// This generic webhook is the test channel's provider protocol: a real channel receives from
+/// its own provider, so it is refused here; so is a disabled channel.
 async fn authorized_channel<S: Storage>(
     app: &Arc<App<S>>,
     id: &str,
@@ -1162,9 +1085,20 @@ async fn authorized_channel<S: Storage>(
             )
         })?;
     let storage = app.storage.clone();
-    let (kind, hash) = blocking(move || storage.channel(id))
-        .await?
-        .ok_or_else(not_found)?;
+    let (hash, channel) = blocking(move || {
+        let Some((_, hash)) = storage.channel(id)? else {
+            return Ok(None);
+        };
+        let channel = storage.get(outpost_protocol::EntityRef::Channel(
+            outpost_protocol::ChannelId(id),
+        ))?;
+        Ok::<_, StorageError>(match channel {
+            Some(outpost_protocol::Entity::Channel(c)) => Some((hash, c)),
+            _ => None,
+        })
+    })
+    .await?
+    .ok_or_else(not_found)?;
     if auth::token_hash(&secret) != hash {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -1172,7 +1106,22 @@ async fn authorized_channel<S: Storage>(
             "The channel's secret is wrong.",
         ));
     }
-    Ok((id, kind))
+    if channel.disabled {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::NotAllowed,
+            "This channel is disabled: an admin turned it off.",
+        )
+        .because(outpost_protocol::Reason::new("channel_disabled")));
+    }
+    if !channel.test {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::NotAllowed,
+            "This channel receives from its provider, not here: this address is the test channel's.",
+        ));
+    }
+    Ok((id, channel.kind))
 }
 
 /// Sets the test channel's rules (which addresses fail, how fast messages move along).
@@ -1184,8 +1133,15 @@ async fn channel_rules<S: Storage>(
 ) -> Result<StatusCode, ApiError> {
     let (id, _) = authorized_channel(&app, &id, &headers).await?;
     let storage = app.storage.clone();
-    blocking(move || storage.set_channel_settings(id, &serde_json::json!({ "rules": rules })))
-        .await?;
+    blocking(move || {
+        let mut settings = storage
+            .channel_settings(id)?
+            .and_then(|s| s.as_object().cloned())
+            .unwrap_or_default();
+        settings.insert("rules".into(), serde_json::to_value(rules)?);
+        storage.set_channel_settings(id, &serde_json::Value::Object(settings))
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -22,14 +22,17 @@
 
 pub mod auth;
 pub mod channels;
+pub mod config;
 pub mod demo;
 pub mod files;
 pub mod flows;
 pub mod http;
+pub mod metrics;
 pub mod serve;
 pub mod storage;
 pub mod throttle;
 pub mod tls;
+pub mod widget;
 pub mod workspace;
 
 use std::net::SocketAddr;
@@ -38,8 +41,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use outpost_protocol::{
-    Agent, AgentId, ChannelKind, ConversationId, Entity, Millis, Presence, Role, StreamFrame,
-    TeamId, Visibility,
+    Agent, AgentId, Channel, ChannelId, ChannelKind, ConversationId, Entity, EntityRef, Millis,
+    Presence, Role, StreamFrame, TeamId, Visibility,
 };
 use tokio::sync::watch;
 
@@ -62,6 +65,13 @@ pub struct App<S: Storage> {
     /// The last committed seq; the stream sends it to every connected client.
     pub seq: watch::Sender<u64>,
     pub limiter: auth::LoginLimiter,
+    /// Where clients reach this server (`https://outpost.example.com`), for the addresses it
+    /// gives out (invitations, webhooks, the widget's tag); else the request's own host.
+    pub public_url: Option<String>,
+    /// Whether the server itself serves TLS (the scheme of addresses made from a request).
+    pub serves_tls: bool,
+    /// What the server counts, for `/metrics`.
+    pub metrics: metrics::Metrics,
     /// Typing and viewing, relayed between the streams of agents who may see the conversation.
     pub presence: tokio::sync::broadcast::Sender<PresenceNote>,
     /// Set when the server stops: open streams close so their clients reconnect elsewhere.
@@ -104,6 +114,8 @@ pub struct Options {
     pub connections: serve::Limits,
     /// Serve TLS with this certificate and key (reloaded when the files change).
     pub tls: Option<tls::TlsFiles>,
+    /// Where clients reach this server, for the addresses it gives out.
+    pub public_url: Option<String>,
 }
 
 /// Sessions that ended, for the streams still open on them.
@@ -157,6 +169,9 @@ impl<S: Storage> App<S> {
             verifiers: auth::Verifiers::start(auth::MAX_VERIFYING + 1)
                 .map_err(|e| storage::StorageError::Invalid(format!("no verifier threads: {e}")))?,
             trusted_proxies: Vec::new(),
+            public_url: None,
+            serves_tls: false,
+            metrics: Default::default(),
             upload_quota: files::DAILY_QUOTA,
             ops_budget: throttle::Buckets::new(1_000.0, 5_000.0),
             frame_budget: throttle::Buckets::new(10.0, 30.0),
@@ -170,6 +185,24 @@ impl<S: Storage> App<S> {
         (self.clock)()
     }
 
+    /// The address clients reach this server at, without a trailing slash: the configured public
+    /// URL, else the scheme and `Host` of the request.
+    pub fn public_base(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(url) = &self.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+            })
+            .unwrap_or("localhost");
+        let scheme = if self.serves_tls { "https" } else { "http" };
+        format!("{scheme}://{host}")
+    }
+
     /// A customer's message on the channel `channel`, as its provider brings it: stored with the
     /// conversation's rules applied, at the server's clock, and announced to the connected
     /// desktops. The webhook, the demo's customers and the tests all write through here.
@@ -180,10 +213,20 @@ impl<S: Storage> App<S> {
     ) -> Result<outpost_protocol::MessageId, workspace::OpError> {
         let (storage, now) = (self.storage.clone(), self.now());
         let id = tokio::task::spawn_blocking(move || {
-            let (kind, _) = storage
-                .channel(channel)?
-                .ok_or_else(|| workspace::OpError::NotFound("The channel".into()))?;
-            workspace::inbound(&*storage, (channel, kind), &message, now)
+            let Some(Entity::Channel(c)) = storage.get(EntityRef::Channel(ChannelId(channel)))?
+            else {
+                return Err(workspace::OpError::NotFound("The channel".into()));
+            };
+            if c.disabled {
+                return Err(workspace::OpError::Refused(
+                    outpost_protocol::rules::refuse(
+                        outpost_protocol::ErrorCode::NotAllowed,
+                        "channel_disabled",
+                        "This channel is disabled: an admin turned it off.",
+                    ),
+                ));
+            }
+            workspace::inbound(&*storage, (channel, c.kind), &message, now)
         })
         .await
         .map_err(|e| storage::StorageError::Invalid(format!("the write stopped: {e}")))??;
@@ -212,13 +255,12 @@ impl<S: Storage> App<S> {
         Ok(id)
     }
 
-    /// The first channel registered of this kind.
+    /// The channel this kind's messages leave through: the oldest enabled one.
     pub fn channel_of(&self, kind: ChannelKind) -> Option<uuid::Uuid> {
-        let channels = self.storage.channels().ok()?;
-        channels
-            .into_iter()
-            .find(|(_, k)| *k == kind)
-            .map(|(id, _)| id)
+        channels::routes(&*self.storage)
+            .ok()?
+            .get(&kind)
+            .map(|c| c.id.0)
     }
 
     /// Ends sessions: their streams close now (the storage already forgot them).
@@ -273,18 +315,88 @@ pub fn add_agent<S: Storage>(
     Ok(agent)
 }
 
-/// Registers a channel with its webhook secret; returns the channel's id.
-pub fn add_channel<S: Storage>(
+/// Creates an agent with no password yet: they choose one through an invitation link.
+pub fn add_invited_agent<S: Storage>(
+    storage: &S,
+    name: &str,
+    email: &str,
+    role: Role,
+    visibility: Visibility,
+    teams: Vec<TeamId>,
+) -> Result<Agent, String> {
+    let normalized = email.trim().to_lowercase();
+    let agent = Agent::new(AgentId::new(), name, &normalized, role, visibility, teams);
+    agent.validate().map_err(|e| e.to_string())?;
+    storage
+        .write(|tx| {
+            use storage::Tx;
+            tx.put(&Entity::Agent(agent.clone()))
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(agent)
+}
+
+/// A channel to create: what agents will see of it, and what stays at the server.
+#[derive(Clone, Debug)]
+pub struct NewChannel {
+    pub kind: ChannelKind,
+    pub name: String,
+    /// A test channel, its provider simulated (the demo's, or one made on purpose).
+    pub test: bool,
+    /// The secret its provider names or signs webhooks with (kept as a hash).
+    pub secret: String,
+    /// Credentials and settings, never sent back to a client.
+    pub settings: serde_json::Value,
+}
+
+/// Creates a channel (an entity every agent sees, its secret and settings kept apart).
+pub fn add_channel<S: Storage>(storage: &S, new: NewChannel) -> Result<Channel, String> {
+    let channel = Channel {
+        id: ChannelId::new(),
+        kind: new.kind,
+        name: new.name.trim().to_owned(),
+        test: new.test,
+        disabled: false,
+        templates: Vec::new(),
+    };
+    channel.validate().map_err(|e| e.to_string())?;
+    if new.secret.len() < 8 {
+        return Err("A channel's secret needs at least 8 characters.".into());
+    }
+    storage
+        .write(|tx| {
+            use storage::Tx;
+            tx.put(&Entity::Channel(channel.clone()))
+        })
+        .map_err(|e| e.to_string())?;
+    storage
+        .set_channel_secret(channel.id.0, &auth::token_hash(&new.secret))
+        .map_err(|e| e.to_string())?;
+    storage
+        .set_channel_settings(channel.id.0, &new.settings)
+        .map_err(|e| e.to_string())?;
+    Ok(channel)
+}
+
+/// Creates a test channel, its provider simulated (for the demo, tests and benchmarks); returns
+/// its id.
+pub fn add_test_channel<S: Storage>(
     storage: &S,
     kind: ChannelKind,
     name: &str,
     secret: &str,
 ) -> Result<uuid::Uuid, String> {
-    let id = uuid::Uuid::now_v7();
-    storage
-        .add_channel(id, kind, &auth::token_hash(secret), name)
-        .map_err(|e| e.to_string())?;
-    Ok(id)
+    let channel = add_channel(
+        storage,
+        NewChannel {
+            kind,
+            name: name.to_owned(),
+            test: true,
+            secret: secret.to_owned(),
+            settings: serde_json::json!({}),
+        },
+    )?;
+    Ok(channel.id.0)
 }
 
 /// A running server: its address, its app, and the way to stop it.
@@ -300,14 +412,36 @@ impl Running {
     pub async fn stop(mut self) {
         self.app.closing.send_replace(true);
         // A server already stopped has dropped the other end: nothing to tell.
-        if let Some(stop) = self.stop.take() {
-            if stop.send(()).is_err() {
-                tracing::debug!("the server had already stopped");
-            }
+        if let Some(stop) = self.stop.take()
+            && stop.send(()).is_err()
+        {
+            tracing::debug!("the server had already stopped");
         }
         if let Err(e) = (&mut self.task).await {
             tracing::error!("the server ended with a panic: {e}");
         }
+    }
+}
+
+/// Holds the data directory for one server process: a second server, or a restore, on the same
+/// directory is refused while it lives (the lock goes with the process, however it ends).
+pub fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, String> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot make {}: {e}", data_dir.display()))?;
+    let path = data_dir.join("outpost-server.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "another outpost-server is using {}: stop it first",
+            data_dir.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
     }
 }
 
@@ -327,10 +461,20 @@ pub async fn start_with(
         Some(files) => Some(tls::Certificates::open(files.clone())?.server_config()?),
         None => None,
     };
+    let lock = lock_data_dir(data_dir)?;
     let storage = Arc::new(Sqlite::open(data_dir).map_err(|e| e.to_string())?);
+    let adopted = channels::adopt_legacy(&*storage).map_err(|e| e.to_string())?;
+    if adopted > 0 {
+        tracing::info!(
+            adopted,
+            "channels from before channel entities kept as test channels"
+        );
+    }
     let mut app = App::new(storage, clock).map_err(|e| e.to_string())?;
     app.trusted_proxies = options.trusted_proxies.clone();
     app.upload_quota = options.upload_quota.unwrap_or(files::DAILY_QUOTA);
+    app.public_url = options.public_url.clone();
+    app.serves_tls = options.tls.is_some();
     let app = Arc::new(app);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -348,6 +492,8 @@ pub async fn start_with(
         })
         .await;
         timers.abort();
+        // The data directory is free for another server once this one has stopped.
+        drop(lock);
     });
     tracing::info!(%addr, "outpost-server listening");
     Ok(Running {
@@ -380,8 +526,10 @@ async fn run_timers<S: Storage>(app: Arc<App<S>>) {
         }
         let storage = app.storage.clone();
         let now = app.now();
+        let metrics_of = app.clone();
         let work = move || -> Result<usize, storage::StorageError> {
-            Ok(workspace::run_timers(&*storage, now)? + channels::deliver(&*storage, now)?)
+            Ok(workspace::run_timers(&*storage, now)?
+                + channels::deliver(&*storage, now, &metrics_of.metrics)?)
         };
         match tokio::task::spawn_blocking(work).await {
             Ok(Ok(n)) if n > 0 => app.announce(),

@@ -167,6 +167,10 @@ pub trait Storage: Send + Sync + 'static {
     fn end_sessions(&self, agent: AgentId) -> Result<()>;
     /// Disables (every session ends) or enables an agent.
     fn set_disabled(&self, agent: AgentId, disabled: bool) -> Result<()>;
+    /// Keeps a one-time invitation for `agent` (its token's hash).
+    fn create_invite(&self, token_hash: &[u8], agent: AgentId, expires_at: Millis) -> Result<()>;
+    /// The agent a live invitation is for, and when it expires; used up: it works once.
+    fn take_invite(&self, token_hash: &[u8], now: Millis) -> Result<Option<(AgentId, Millis)>>;
     fn is_disabled(&self, agent: AgentId) -> Result<bool>;
     fn create_session(
         &self,
@@ -178,26 +182,30 @@ pub trait Storage: Send + Sync + 'static {
     /// A live session (not expired, its agent not disabled).
     fn session(&self, token_hash: &[u8], now: Millis) -> Result<Option<Session>>;
     fn end_session(&self, token_hash: &[u8]) -> Result<()>;
-    fn add_channel(
-        &self,
-        id: uuid::Uuid,
-        kind: ChannelKind,
-        secret_hash: &[u8],
-        name: &str,
-    ) -> Result<()>;
+    /// Sets the secret (its hash) a channel's provider signs or names its webhooks with. The
+    /// channel itself is an entity (`Entity::Channel`), put through a write.
+    fn set_channel_secret(&self, id: uuid::Uuid, secret_hash: &[u8]) -> Result<()>;
     /// The kind and secret hash of a channel.
     fn channel(&self, id: uuid::Uuid) -> Result<Option<(ChannelKind, Vec<u8>)>>;
     /// Every channel: id and kind.
     fn channels(&self) -> Result<Vec<(uuid::Uuid, ChannelKind)>>;
+    /// Outgoing messages the server holds that no provider has taken yet (queued).
+    fn outgoing_queue(&self) -> Result<u64>;
     /// Scheduled messages due at `now`.
     fn due_messages(&self, now: Millis) -> Result<Vec<MessageId>>;
     /// Snoozed conversations whose time has come.
     fn due_snoozes(&self, now: Millis) -> Result<Vec<ConversationId>>;
-    /// Outgoing messages on their way (queued, wired, sent or delivered) that moved at or after
-    /// `since`, the longest waiting first.
-    fn messages_in_delivery(&self, since: Millis, limit: u32) -> Result<Vec<MessageId>>;
-    /// The settings of the channel of this kind (the first one registered), as JSON.
-    fn channel_settings(&self, kind: ChannelKind) -> Result<Option<serde_json::Value>>;
+    /// Outgoing messages on their way (queued, wired, sent or delivered) on channels of these
+    /// kinds that moved at or after `since`, the longest waiting first.
+    fn messages_in_delivery(
+        &self,
+        since: Millis,
+        kinds: &[ChannelKind],
+        limit: u32,
+    ) -> Result<Vec<MessageId>>;
+    /// A channel's private settings (credentials, the test channel's rules…), as JSON: never
+    /// sent to a client.
+    fn channel_settings(&self, id: uuid::Uuid) -> Result<Option<serde_json::Value>>;
     fn set_channel_settings(&self, id: uuid::Uuid, settings: &serde_json::Value) -> Result<()>;
     fn get(&self, r: EntityRef) -> Result<Option<Entity>>;
     /// Keeps an upload under `id` (idempotent for its uploader).

@@ -103,7 +103,7 @@ impl<T: Tx> AgentView<'_, T> {
                     || v.sharing.agents.contains(&self.agent.id)
                     || v.sharing.teams.iter().any(|t| self.agent.teams.contains(t))
             }
-            Entity::Agent(_) | Entity::Team(_) => true,
+            Entity::Agent(_) | Entity::Team(_) | Entity::Channel(_) => true,
             Entity::Settings(s) => s.agent_id == self.agent.id,
         })
     }
@@ -172,6 +172,7 @@ fn what(r: EntityRef) -> &'static str {
         EntityRef::Event(_) => "That event",
         EntityRef::Agent(_) => "That agent",
         EntityRef::Team(_) => "That team",
+        EntityRef::Channel(_) => "That channel",
         EntityRef::View(_) => "That view",
         EntityRef::Settings(_) => "Those settings",
     }

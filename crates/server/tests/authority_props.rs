@@ -85,6 +85,7 @@ fn world() -> World {
                 tx.put(&Entity::Team(Team {
                     id: t,
                     name: name.into(),
+                    quick_replies: Vec::new(),
                 }))?;
                 refs.push(EntityRef::Team(t));
             }
@@ -224,7 +225,7 @@ fn in_sight(storage: &Sqlite, agent: &Agent, e: &Entity) -> bool {
                 || v.sharing.agents.contains(&agent.id)
                 || v.sharing.teams.iter().any(|t| agent.teams.contains(t))
         }
-        Entity::Agent(_) | Entity::Team(_) => true,
+        Entity::Agent(_) | Entity::Team(_) | Entity::Channel(_) => true,
         Entity::Settings(s) => s.agent_id == agent.id,
     }
 }

@@ -31,7 +31,7 @@ fn visible_part(all: &Mirror, agent: &Agent) -> HashMap<EntityRef, Entity> {
                 .values()
                 .any(|c| c.contact_id == k.id && rules::may_see(agent, c)),
             Entity::View(v) => v.owner == agent.id || v.sharing.agents.contains(&agent.id),
-            Entity::Agent(_) | Entity::Team(_) => true,
+            Entity::Agent(_) | Entity::Team(_) | Entity::Channel(_) => true,
             Entity::Settings(s) => s.agent_id == agent.id,
         })
         .map(|(r, e)| (*r, e.clone()))

@@ -58,10 +58,10 @@ impl Running {
 
     pub async fn stop(mut self) {
         // A server already stopped has dropped the other end: nothing to tell.
-        if let Some(stop) = self.stop.take() {
-            if stop.send(()).is_err() {
-                tracing::debug!("the web edition's server had already stopped");
-            }
+        if let Some(stop) = self.stop.take()
+            && stop.send(()).is_err()
+        {
+            tracing::debug!("the web edition's server had already stopped");
         }
         if let Err(e) = (&mut self.task).await {
             tracing::error!("the web edition's server ended with a panic: {e}");

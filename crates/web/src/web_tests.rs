@@ -43,7 +43,7 @@ async fn fixture() -> Fixture {
         vec![],
     )
     .unwrap();
-    outpost_server::add_channel(
+    outpost_server::add_test_channel(
         &*server.app.storage,
         ChannelKind::Whatsapp,
         "WhatsApp",

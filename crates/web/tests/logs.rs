@@ -37,7 +37,13 @@ async fn test_the_log_file_says_what_happened_and_nothing_secret() {
         vec![],
     )
     .unwrap();
-    outpost_server::add_channel(&*storage, ChannelKind::Whatsapp, "WhatsApp", "segredo").unwrap();
+    outpost_server::add_test_channel(
+        &*storage,
+        ChannelKind::Whatsapp,
+        "WhatsApp",
+        "segredo-do-canal",
+    )
+    .unwrap();
     let channel = server.app.channel_of(ChannelKind::Whatsapp).unwrap();
     server
         .app

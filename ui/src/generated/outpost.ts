@@ -231,7 +231,50 @@ export type Agent = { id: AgentId, name: string, email: string, role: Role,
  */
 visibility: Visibility, teams: Array<TeamId>, availability: Availability, };
 
-export type Team = { id: TeamId, name: string, };
+export type Team = { id: TeamId, name: string, 
+/**
+ * The team's quick replies, offered in the composer to its members (set by admins).
+ */
+quick_replies: Array<QuickReply>, };
+
+/**
+ * A snippet an agent inserts with a few keys; `{first_name}` and `{name}` take the contact's.
+ */
+export type QuickReply = { 
+/**
+ * What the agent types after "/" to find it.
+ */
+shortcut: string, text: string, };
+
+/**
+ * One of the business's channels (a WhatsApp number, a Telegram bot, a web-chat widget…).
+ */
+export type ChannelId = string;
+
+/**
+ * One of the business's channels as agents see it: never its credentials, which stay at the
+ * server. Messages name the channel by kind; a conversation's replies leave through the first
+ * enabled channel of that kind.
+ */
+export type Channel = { id: ChannelId, kind: ChannelKind, name: string, 
+/**
+ * A test channel: a simulated provider moves its messages along (the demo's, or one an admin
+ * created on purpose). Shown as "test channel" wherever the channel is named.
+ */
+test: boolean, 
+/**
+ * Disabled by an admin: nothing is received or sent through it.
+ */
+disabled: boolean, 
+/**
+ * The approved message templates (WhatsApp), for when the 24 h window has closed.
+ */
+templates: Array<Template>, };
+
+/**
+ * An approved template of a channel: its body names its variables `{{1}}`, `{{2}}`…
+ */
+export type Template = { name: string, language: string, body: string, };
 
 /**
  * A contact field a custom view can test.
@@ -293,12 +336,12 @@ export type Folder = "inbox" | "flows" | "archived" | "outbox" | "sent" | "sched
 /**
  * An entity, as carried by a change.
  */
-export type Entity = { "type": "contact", "data": Contact } | { "type": "conversation", "data": Conversation } | { "type": "message", "data": Message } | { "type": "event", "data": ConversationEvent } | { "type": "agent", "data": Agent } | { "type": "team", "data": Team } | { "type": "view", "data": CustomView } | { "type": "settings", "data": NotifySettings };
+export type Entity = { "type": "contact", "data": Contact } | { "type": "conversation", "data": Conversation } | { "type": "message", "data": Message } | { "type": "event", "data": ConversationEvent } | { "type": "agent", "data": Agent } | { "type": "team", "data": Team } | { "type": "channel", "data": Channel } | { "type": "view", "data": CustomView } | { "type": "settings", "data": NotifySettings };
 
 /**
  * The name of an entity, without its data.
  */
-export type EntityRef = { "type": "contact", "id": ContactId } | { "type": "conversation", "id": ConversationId } | { "type": "message", "id": MessageId } | { "type": "event", "id": EventId } | { "type": "agent", "id": AgentId } | { "type": "team", "id": TeamId } | { "type": "view", "id": ViewId } | { "type": "settings", "id": AgentId };
+export type EntityRef = { "type": "contact", "id": ContactId } | { "type": "conversation", "id": ConversationId } | { "type": "message", "id": MessageId } | { "type": "event", "id": EventId } | { "type": "agent", "id": AgentId } | { "type": "team", "id": TeamId } | { "type": "channel", "id": ChannelId } | { "type": "view", "id": ViewId } | { "type": "settings", "id": AgentId };
 
 /**
  * One entry of the change feed.
@@ -587,9 +630,9 @@ count: number,
  */
 actions: Array<QuickAction>, };
 
-export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "act", action: Action, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" } | { "type": "session" } | { "type": "sign_in", server: string, email: string, password: Password, } | { "type": "sign_out" } | { "type": "sign_out_everywhere" } | { "type": "change_password", current: Password, new: Password, } | { "type": "presence", frame: ClientFrame, } | { "type": "stage_attachment", name: string, mime: string, data: FileData, } | { "type": "get_attachment", message_id: MessageId, url: string, } | { "type": "set_interface", state: InterfaceState, } | { "type": "get_notify_settings" };
+export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "list_channels" } | { "type": "act", action: Action, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" } | { "type": "session" } | { "type": "sign_in", server: string, email: string, password: Password, } | { "type": "sign_out" } | { "type": "sign_out_everywhere" } | { "type": "change_password", current: Password, new: Password, } | { "type": "presence", frame: ClientFrame, } | { "type": "stage_attachment", name: string, mime: string, data: FileData, } | { "type": "get_attachment", message_id: MessageId, url: string, } | { "type": "set_interface", state: InterfaceState, } | { "type": "get_notify_settings" };
 
-export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "acted", op_id: OpId | null, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "session", session: SessionInfo, } | { "type": "staged", attachment: Attachment, } | { "type": "file", mime: string, data: FileData, } | { "type": "notify_settings", settings: NotifySettings, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
+export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "channels", channels: Array<Channel>, } | { "type": "acted", op_id: OpId | null, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "session", session: SessionInfo, } | { "type": "staged", attachment: Attachment, } | { "type": "file", mime: string, data: FileData, } | { "type": "notify_settings", settings: NotifySettings, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
 
 export type Event = { "type": "changed", conversations: Array<ConversationId>, contacts: Array<ContactId>, folders: boolean, views: boolean, agents: boolean, journal: boolean, 
 /**

@@ -3,10 +3,10 @@
 //! applied, and the set of what changed.
 
 use outpost_protocol::{
-    Agent, AgentId, Attachment, ChannelKind, Contact, ContactId, Conversation, ConversationEvent,
-    ConversationId, ConversationState, CustomView, Direction, Entity, EntityRef, EventId, Folder,
-    Message, MessageId, MessageStatus, Millis, NotifySettings, Sender, StatusStamp, Team,
-    TemplateRef, ViewId, rules,
+    Agent, AgentId, Attachment, Channel, ChannelKind, Contact, ContactId, Conversation,
+    ConversationEvent, ConversationId, ConversationState, CustomView, Direction, Entity, EntityRef,
+    EventId, Folder, Message, MessageId, MessageStatus, Millis, NotifySettings, Sender,
+    StatusStamp, Team, TemplateRef, ViewId, rules,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -213,6 +213,9 @@ pub fn get_entity(conn: &Connection, r: EntityRef) -> Result<Option<Entity>> {
         EntityRef::Team(id) => {
             data(conn, "SELECT data FROM teams WHERE uuid = ?1", id.0)?.map(Entity::Team)
         }
+        EntityRef::Channel(id) => {
+            data(conn, "SELECT data FROM channels WHERE uuid = ?1", id.0)?.map(Entity::Channel)
+        }
         EntityRef::View(id) => {
             data(conn, "SELECT data FROM views WHERE uuid = ?1", id.0)?.map(Entity::View)
         }
@@ -405,6 +408,7 @@ impl Tx<'_> {
             Entity::Event(e) => self.put_event(e),
             Entity::Agent(a) => self.put_agent(a),
             Entity::Team(t) => self.put_team(t),
+            Entity::Channel(c) => self.put_channel(c),
             Entity::View(v) => self.put_view(v),
             Entity::Settings(s) => {
                 self.record(EntityRef::Settings(s.agent_id))?;
@@ -423,6 +427,7 @@ impl Tx<'_> {
             EntityRef::Event(id) => self.delete_event(id),
             EntityRef::Agent(id) => self.delete_simple(r, "agents", id.0),
             EntityRef::Team(id) => self.delete_simple(r, "teams", id.0),
+            EntityRef::Channel(id) => self.delete_simple(r, "channels", id.0),
             EntityRef::View(id) => self.delete_simple(r, "views", id.0),
             EntityRef::Settings(_) => {
                 self.record(r)?;
@@ -876,6 +881,18 @@ impl Tx<'_> {
                  ON CONFLICT (uuid) DO UPDATE SET name = excluded.name, data = excluded.data",
             )?
             .execute(params![t.id.0, t.name, json_of(t)?])?;
+        self.changed.agents = true;
+        Ok(())
+    }
+
+    pub fn put_channel(&mut self, c: &Channel) -> Result<()> {
+        self.record(EntityRef::Channel(c.id))?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO channels (uuid, kind, data) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (uuid) DO UPDATE SET kind = excluded.kind, data = excluded.data",
+            )?
+            .execute(params![c.id.0, c.kind.as_str(), json_of(c)?])?;
         self.changed.agents = true;
         Ok(())
     }

@@ -418,6 +418,7 @@ fn test_refusing_each_kind_of_op_restores_the_mirror_exactly() {
     let team = Team {
         id: TeamId::new(),
         name: "Suporte".into(),
+        quick_replies: Vec::new(),
     };
     let view = CustomView {
         id: ViewId::new(),

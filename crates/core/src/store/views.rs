@@ -589,6 +589,12 @@ impl Store {
         self.read(|c| decode_all(c, "SELECT data FROM teams ORDER BY name"))
     }
 
+    /// The workspace's channels, oldest first (the first enabled one of a kind is where that
+    /// kind's messages leave).
+    pub fn channels(&self) -> Result<Vec<outpost_protocol::Channel>> {
+        self.read(|c| decode_all(c, "SELECT data FROM channels ORDER BY uuid"))
+    }
+
     /// The number of messages in each folder, kept as data (never counted per query).
     pub fn folder_counts(&self) -> Result<Vec<(Folder, u64)>> {
         self.read(|conn| {

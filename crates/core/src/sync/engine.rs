@@ -112,10 +112,10 @@ impl Engine {
 
     pub async fn stop(mut self) {
         // An engine already stopped has dropped the other end: nothing to tell.
-        if let Some(stop) = self.stop.take() {
-            if stop.send(()).is_err() {
-                tracing::debug!("the engine had already stopped");
-            }
+        if let Some(stop) = self.stop.take()
+            && stop.send(()).is_err()
+        {
+            tracing::debug!("the engine had already stopped");
         }
         if let Err(e) = (&mut self.task).await {
             tracing::error!("the sync engine ended with a panic: {e}");
@@ -320,11 +320,10 @@ async fn run(
                             if let ClientFrame::Viewing { conversation_id } = &frame {
                                 viewing = *conversation_id;
                             }
-                            if let Ok(text) = serde_json::to_string(&frame) {
-                                if let Err(e) = stream.send(WsMessage::text(text)).await {
+                            if let Ok(text) = serde_json::to_string(&frame)
+                                && let Err(e) = stream.send(WsMessage::text(text)).await {
                                     outcome = Err(SyncError::Network(e.to_string()));
                                 }
-                            }
                         }
                         Some(()) = wake.recv() => {
                             while wake.try_recv().is_ok() {}

@@ -23,7 +23,38 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_settings.sql"),
     include_str!("migrations/004_channel_files.sql"),
     include_str!("migrations/005_authority.sql"),
+    include_str!("migrations/006_channel_entities.sql"),
 ];
+
+/// Copies every page of `src` into `dst` in one backup step: one read transaction, so one
+/// consistent moment however busy `src` is (a step of fewer pages restarts when another
+/// connection writes). Waits while `src` is locked by a writer, up to half a minute.
+fn copy_whole(src: &Connection, dst: &mut Connection) -> Result<()> {
+    use rusqlite::backup::StepResult;
+    let backup = rusqlite::backup::Backup::new(src, dst)?;
+    for _ in 0..3_000 {
+        match backup.step(-1)? {
+            StepResult::Done => return Ok(()),
+            StepResult::More | StepResult::Busy | StepResult::Locked => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            // A step result this version does not know: try again.
+            _ => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+    Err(StorageError::Invalid(
+        "the database stayed busy for half a minute: the backup did not finish".into(),
+    ))
+}
+
+/// An I/O result about keeping `what` owner-only, as a storage error.
+fn private(r: std::io::Result<()>, what: &Path) -> Result<()> {
+    r.map_err(|e| StorageError::Invalid(format!("cannot keep {} private: {e}", what.display())))
+}
+
+fn private_file(path: &Path) -> Result<()> {
+    private(owner_only::file(path), path)
+}
 
 pub struct Sqlite {
     writer: Mutex<Connection>,
@@ -46,6 +77,7 @@ fn kind_of(r: &EntityRef) -> (&'static str, Uuid) {
         EntityRef::Event(id) => ("event", id.0),
         EntityRef::Agent(id) => ("agent", id.0),
         EntityRef::Team(id) => ("team", id.0),
+        EntityRef::Channel(id) => ("channel", id.0),
         EntityRef::View(id) => ("view", id.0),
         EntityRef::Settings(id) => ("settings", id.0),
     }
@@ -59,6 +91,7 @@ fn table_of(kind: &str) -> &'static str {
         "event" => "events",
         "agent" => "agents",
         "team" => "teams",
+        "channel" => "channel_entities",
         "settings" => "settings",
         _ => "views",
     }
@@ -72,6 +105,7 @@ fn reference(kind: &str, id: Uuid) -> Option<EntityRef> {
         "event" => EntityRef::Event(EventId(id)),
         "agent" => EntityRef::Agent(AgentId(id)),
         "team" => EntityRef::Team(outpost_protocol::TeamId(id)),
+        "channel" => EntityRef::Channel(outpost_protocol::ChannelId(id)),
         "view" => EntityRef::View(outpost_protocol::ViewId(id)),
         "settings" => EntityRef::Settings(AgentId(id)),
         _ => return None,
@@ -118,11 +152,6 @@ fn status_name(s: MessageStatus) -> &'static str {
 
 impl Sqlite {
     pub fn open(dir: &Path) -> Result<Sqlite> {
-        let private = |r: std::io::Result<()>, what: &Path| {
-            r.map_err(|e| {
-                StorageError::Invalid(format!("cannot keep {} private: {e}", what.display()))
-            })
-        };
         // Owner-only, whatever the umask; what an older version left readable is tightened.
         private(owner_only::dir(dir), dir)?;
         let path = dir.join("outpost-server.db");
@@ -161,6 +190,105 @@ impl Sqlite {
             readers: Mutex::new(Vec::new()),
             path,
         })
+    }
+
+    /// Copies the database in `dir` to `to` while it may be serving: SQLite's online backup, all
+    /// pages in one step under one read transaction, so the copy is one consistent moment.
+    /// Returns the copy's size in bytes.
+    pub fn backup(dir: &Path, to: &Path) -> Result<u64> {
+        let path = dir.join("outpost-server.db");
+        if !path.exists() {
+            return Err(StorageError::Invalid(format!(
+                "there is no database in {}",
+                dir.display()
+            )));
+        }
+        if to.exists() {
+            return Err(StorageError::Invalid(format!(
+                "{} exists already: choose a new file",
+                to.display()
+            )));
+        }
+        let src = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        src.busy_timeout(Duration::from_secs(30))?;
+        let mut dst = Connection::open(to)?;
+        private_file(to)?;
+        copy_whole(&src, &mut dst)?;
+        drop(dst);
+        Ok(std::fs::metadata(to).map(|m| m.len()).unwrap_or(0))
+    }
+
+    /// Whether `file` is a sound Outpost server database this version can open: its application
+    /// id, a schema no newer than ours, and SQLite's integrity check.
+    pub fn verify(file: &Path) -> Result<()> {
+        let c = Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let app: i64 = c.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let has_feed: bool = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'feed'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n == 1)?;
+        if (app != 0 && app != 1_333_097_587) || !has_feed {
+            return Err(StorageError::Invalid(format!(
+                "{} is not an Outpost server database",
+                file.display()
+            )));
+        }
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StorageError::Invalid(format!(
+                "{} was written by a newer Outpost server (schema {version})",
+                file.display()
+            )));
+        }
+        let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(StorageError::Invalid(format!(
+                "{} is damaged: {check}",
+                file.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Puts the backup `from` in place of the database in `dir` (the server must be stopped).
+    /// The backup is verified first; the database it replaces is kept beside it, renamed
+    /// `outpost-server.db.before-restore-<millis>`. Returns that name, if there was one.
+    pub fn restore(dir: &Path, from: &Path, now: Millis) -> Result<Option<std::path::PathBuf>> {
+        Sqlite::verify(from)?;
+        private(owner_only::dir(dir), dir)?;
+        let path = dir.join("outpost-server.db");
+        let kept = if path.exists() {
+            // Folds the WAL into the old database first, so the kept copy is whole.
+            let old = Connection::open(&path)?;
+            old.busy_timeout(Duration::from_secs(5))?;
+            old.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            drop(old);
+            let kept = dir.join(format!("outpost-server.db.before-restore-{now}"));
+            std::fs::rename(&path, &kept).map_err(|e| {
+                StorageError::Invalid(format!("cannot move the current database aside: {e}"))
+            })?;
+            for suffix in ["outpost-server.db-wal", "outpost-server.db-shm"] {
+                // Empty after the checkpoint; a stale one must not be read with the new file.
+                if let Err(e) = std::fs::remove_file(dir.join(suffix))
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    return Err(StorageError::Invalid(format!(
+                        "cannot remove {suffix}: {e}"
+                    )));
+                }
+            }
+            Some(kept)
+        } else {
+            None
+        };
+        let src = Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let mut dst = Connection::open(&path)?;
+        private_file(&path)?;
+        copy_whole(&src, &mut dst)?;
+        Ok(kept)
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -314,6 +442,15 @@ impl Tx for SqliteTx<'_> {
                 self.tx
                     .prepare_cached("INSERT INTO teams (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = excluded.data")?
                     .execute(params![t.id.0, json])?;
+            }
+            Entity::Channel(c) => {
+                self.tx
+                    .prepare_cached("INSERT INTO channel_entities (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET data = excluded.data")?
+                    .execute(params![c.id.0, json])?;
+                // Its private side: no secret yet (no webhook is accepted until one is set).
+                self.tx
+                    .prepare_cached("INSERT INTO channels (id, kind, secret_hash, data) VALUES (?1, ?2, x'', '{}') ON CONFLICT (id) DO NOTHING")?
+                    .execute(params![c.id.0, c.kind.as_str()])?;
             }
             Entity::View(v) => {
                 self.tx
@@ -607,6 +744,7 @@ impl Storage for Sqlite {
                                 WHEN 'event' THEN (SELECT data FROM events WHERE id = f.entity)
                                 WHEN 'agent' THEN (SELECT data FROM agents WHERE id = f.entity)
                                 WHEN 'team' THEN (SELECT data FROM teams WHERE id = f.entity)
+                                WHEN 'channel' THEN (SELECT data FROM channel_entities WHERE id = f.entity)
                                 WHEN 'view' THEN (SELECT data FROM views WHERE id = f.entity)
                                 WHEN 'settings' THEN (SELECT data FROM settings WHERE id = f.entity)
                             END,
@@ -642,13 +780,11 @@ impl Storage for Sqlite {
                     if !unrestricted && !visible(conn, agent, &row)? {
                         continue;
                     }
-                    if row.kind == "view" && !row.deleted {
-                        if let Some(data) = &row.data {
-                            if !shared_with(&serde_json::from_str(data)?, agent) {
+                    if row.kind == "view" && !row.deleted
+                        && let Some(data) = &row.data
+                            && !shared_with(&serde_json::from_str(data)?, agent) {
                                 continue;
                             }
-                        }
-                    }
                     // The stored JSON goes into the page as it is: the shape of `Change`.
                     let json = match (&row.data, row.deleted) {
                         (Some(data), false) => format!(
@@ -922,19 +1058,34 @@ impl Storage for Sqlite {
         Ok(())
     }
 
-    fn add_channel(
-        &self,
-        id: Uuid,
-        kind: ChannelKind,
-        secret_hash: &[u8],
-        name: &str,
-    ) -> Result<()> {
+    fn create_invite(&self, token_hash: &[u8], agent: AgentId, expires_at: Millis) -> Result<()> {
         let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         conn.prepare_cached(
-            "INSERT INTO channels (id, kind, secret_hash, data) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, secret_hash = excluded.secret_hash, data = excluded.data",
+            "INSERT INTO invites (token_hash, agent, expires_at) VALUES (?1, ?2, ?3)",
         )?
-        .execute(params![id, kind.as_str(), secret_hash, serde_json::json!({ "name": name }).to_string()])?;
+        .execute(params![token_hash, agent.0, expires_at])?;
+        Ok(())
+    }
+
+    fn take_invite(&self, token_hash: &[u8], now: Millis) -> Result<Option<(AgentId, Millis)>> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let row: Option<(Uuid, Millis)> = conn
+            .prepare_cached(
+                "DELETE FROM invites WHERE token_hash = ?1 AND expires_at > ?2 RETURNING agent, expires_at",
+            )?
+            .query_row(params![token_hash, now], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(row.map(|(a, at)| (AgentId(a), at)))
+    }
+
+    fn set_channel_secret(&self, id: Uuid, secret_hash: &[u8]) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let n = conn
+            .prepare_cached("UPDATE channels SET secret_hash = ?2 WHERE id = ?1")?
+            .execute(params![id, secret_hash])?;
+        if n == 0 {
+            return Err(StorageError::Invalid(format!("there is no channel {id}")));
+        }
         Ok(())
     }
 
@@ -961,6 +1112,15 @@ impl Storage for Sqlite {
         })
     }
 
+    fn outgoing_queue(&self) -> Result<u64> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT count(*) FROM messages WHERE status = 'pending'")?
+                    .query_row([], |r| r.get::<_, i64>(0))? as u64,
+            )
+        })
+    }
+
     fn due_messages(&self, now: Millis) -> Result<Vec<MessageId>> {
         self.read(|c| {
             Ok(c.prepare_cached("SELECT id FROM messages WHERE status = 'scheduled' AND send_at <= ?1 ORDER BY send_at LIMIT 500")?
@@ -977,23 +1137,31 @@ impl Storage for Sqlite {
         })
     }
 
-    fn messages_in_delivery(&self, since: Millis, limit: u32) -> Result<Vec<MessageId>> {
+    fn messages_in_delivery(
+        &self,
+        since: Millis,
+        kinds: &[ChannelKind],
+        limit: u32,
+    ) -> Result<Vec<MessageId>> {
+        // The kinds as a JSON array: one cached statement whatever their number.
+        let kinds = serde_json::to_string(&kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>())?;
         self.read(|c| {
             Ok(c.prepare_cached(
                 "SELECT id FROM messages
                  WHERE status IN ('pending', 'wired', 'sent', 'delivered') AND moved_at >= ?1
+                   AND json_extract(data, '$.channel') IN (SELECT value FROM json_each(?3))
                  ORDER BY moved_at LIMIT ?2",
             )?
-            .query_map(params![since, limit], |r| r.get(0).map(MessageId))?
+            .query_map(params![since, limit, kinds], |r| r.get(0).map(MessageId))?
             .collect::<rusqlite::Result<_>>()?)
         })
     }
 
-    fn channel_settings(&self, kind: ChannelKind) -> Result<Option<serde_json::Value>> {
+    fn channel_settings(&self, id: Uuid) -> Result<Option<serde_json::Value>> {
         self.read(|c| {
             let data: Option<String> = c
-                .prepare_cached("SELECT data FROM channels WHERE kind = ?1 ORDER BY id LIMIT 1")?
-                .query_row([kind.as_str()], |r| r.get(0))
+                .prepare_cached("SELECT data FROM channels WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))
                 .optional()?;
             data.map(|d| serde_json::from_str(&d).map_err(StorageError::from))
                 .transpose()

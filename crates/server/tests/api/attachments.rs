@@ -144,7 +144,7 @@ async fn test_customers_files_come_through_their_channel_and_are_seen_only_by_wh
  {
     let h = harness().await;
     let storage = h.storage();
-    let telegram = add_channel(
+    let telegram = add_test_channel(
         &*storage,
         ChannelKind::Telegram,
         "Telegram",

@@ -10,10 +10,11 @@ mod common;
 
 use common::*;
 use outpost_protocol::*;
-use outpost_server::add_channel;
+use outpost_server::add_test_channel;
 use serde_json::{Value, json};
 
 mod accounts;
+mod admin;
 mod attachments;
 mod bad_input;
 mod channels;

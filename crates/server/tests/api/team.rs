@@ -20,7 +20,8 @@ async fn test_admins_add_teams_and_agents_and_an_agents_feed_follows_their_teams
     let body = json!({ "name": "Nina Nova", "email": "nina@outpost.example", "password": "uma-senha-segura", "role": "agent", "visibility": "team", "teams": [team.id] });
     let r = h.post(&owner, "/v1/admin/agents", &body).await;
     assert_eq!(r.status(), 200);
-    let nina: Agent = r.json().await.unwrap();
+    let nina: Agent =
+        serde_json::from_value(r.json::<Value>().await.unwrap()["agent"].clone()).unwrap();
     let r = h.post(&owner, "/v1/admin/agents", &body).await;
     assert_eq!(r.status(), 409, "one account per email");
     let weak = json!({ "name": "X", "email": "x@outpost.example", "password": "curta", "role": "agent", "visibility": "team" });
@@ -74,12 +75,15 @@ async fn test_admins_add_teams_and_agents_and_an_agents_feed_follows_their_teams
     assert!(mirror.messages_of(c1.id).is_empty());
     // Only the owner promotes.
     let admin_body = json!({ "name": "Ari", "email": "ari@outpost.example", "password": "senha-de-admin-1", "role": "admin", "visibility": "unrestricted" });
-    let admin: Agent = h
-        .post(&owner, "/v1/admin/agents", &admin_body)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let admin: Agent = serde_json::from_value(
+        h.post(&owner, "/v1/admin/agents", &admin_body)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["agent"]
+            .clone(),
+    )
+    .unwrap();
     let ari = h.login_as("ari@outpost.example", "senha-de-admin-1").await;
     let r = h
         .http

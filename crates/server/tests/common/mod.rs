@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use outpost_protocol::*;
 use outpost_server::storage::{Storage, Tx};
-use outpost_server::{Running, add_agent, add_channel};
+use outpost_server::{Running, add_agent, add_test_channel};
 use serde_json::{Value, json};
 
 pub const T0: Millis = 1_767_225_600_000;
@@ -50,10 +50,12 @@ pub async fn harness() -> Harness {
             tx.put(&Entity::Team(Team {
                 id: team,
                 name: "Suporte".into(),
+                quick_replies: Vec::new(),
             }))?;
             tx.put(&Entity::Team(Team {
                 id: other_team,
                 name: "Vendas".into(),
+                quick_replies: Vec::new(),
             }))
         })
         .unwrap();
@@ -97,7 +99,7 @@ pub async fn harness() -> Harness {
         vec![other_team],
     )
     .unwrap();
-    let channel = add_channel(
+    let channel = add_test_channel(
         &*storage,
         ChannelKind::Whatsapp,
         "WhatsApp de teste",

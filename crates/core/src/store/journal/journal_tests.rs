@@ -90,6 +90,7 @@ impl World {
                 Entity::Team(Team {
                     id: *t,
                     name: format!("T{t}"),
+                    quick_replies: Vec::new(),
                 })
             })
             .collect();
@@ -233,7 +234,7 @@ impl World {
         let now_visible = rules::may_see(&self.me, c);
         // A real server revokes what leaves the agent's sight; sometimes it only sends the new
         // state, and the client must purge it by itself.
-        if was_visible && !now_visible && agent % 2 == 0 {
+        if was_visible && !now_visible && agent.is_multiple_of(2) {
             changes.push(ChangeKind::Revoke {
                 entity: EntityRef::Conversation(c.id),
             });

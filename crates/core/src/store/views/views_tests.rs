@@ -286,6 +286,7 @@ fn test_counts_and_dots_follow_the_most_specific_inbox() {
         Entity::Team(Team {
             id: team,
             name: "Suporte".into(),
+            quick_replies: Vec::new(),
         }),
         Entity::Agent(other.clone()),
         Entity::Conversation(read_mine.clone()),
