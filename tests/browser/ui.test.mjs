@@ -389,7 +389,7 @@ test("scheduled messages are edited and rescheduled from their folder", async ()
   await page.locator("nav.sidebar").getByRole("button", { name: /^Scheduled/ }).click();
   // Free text three days ahead: on a channel without a 24-hour window (on WhatsApp, Instagram and
   // Messenger the window would have closed by then, and the edit is refused).
-  const windowed = page.locator(".channel", { hasText: /^(WhatsApp|Instagram|Messenger)$/ });
+  const windowed = page.locator(".channel", { hasText: /^(WhatsApp|Instagram|Messenger)( · test channel)?$/ });
   const row = page.locator(".folder-row").filter({ hasNot: windowed }).first();
   await row.waitFor();
   await row.getByRole("button", { name: "Edit" }).click();
@@ -402,7 +402,7 @@ test("scheduled messages are edited and rescheduled from their folder", async ()
   assert.equal(edited.entity.data.status, "scheduled");
   assert.ok(Math.abs(edited.entity.data.send_at - later.getTime()) < 120_000, "rescheduled to the chosen minute");
   // On WhatsApp, free text moved past the 24-hour window is refused, and says why.
-  const whatsapp = page.locator(".folder-row").filter({ has: page.locator(".channel", { hasText: /^WhatsApp$/ }) }).first();
+  const whatsapp = page.locator(".folder-row").filter({ has: page.locator(".channel", { hasText: /^WhatsApp · test channel$/ }) }).first();
   {
     assert.ok((await whatsapp.count()) > 0, "the demo has a scheduled WhatsApp message");
     const before = await whatsapp.locator(".text").innerText();

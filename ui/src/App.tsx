@@ -17,6 +17,7 @@ import { useInterfaceState } from "./lib/interface";
 import { showInBrowser } from "./lib/browserNotify";
 import { NotifySettingsDialog } from "./components/NotifySettingsDialog";
 import { AccountDialog } from "./components/AccountDialog";
+import { AdminArea } from "./components/admin/AdminArea";
 import { ShortcutHelp, useShortcuts, type ShortcutAction } from "./components/Shortcuts";
 
 
@@ -40,12 +41,15 @@ export function App({ bridge }: { bridge: Bridge }) {
   });
 
   if (!session) return <main className="splash" aria-busy="true" />;
-  if (session.account === null || session.agent === null || signInReason !== null) {
+  // The session ended at the server (a new password, signed out everywhere, disabled): this page
+  // may have opened after it did, so the status says it as the event would have.
+  const ended = session.status.connection.state === "signed_out";
+  if (session.account === null || session.agent === null || signInReason !== null || ended) {
     return (
       <SignIn
         bridge={bridge}
         account={session.account}
-        notice={signInReason ? t("signIn.again") : null}
+        notice={signInReason !== null || ended ? t("signIn.again") : null}
         onSignedIn={(s) => {
           setSignInReason(null);
           signedIn(s);
@@ -127,15 +131,17 @@ function Workspace({
   useInterfaceState(bridge, open, i18n.language);
   return (
     <div className="workspace">
-      <Sidebar counts={counts} place={place} onPlace={(p) => { setPlace(p); setOpen(null); }} bridge={bridge} me={session.agent?.id ?? ""} />
-      {place.kind === "view" ? (
+      <Sidebar counts={counts} place={place} onPlace={(p) => { setPlace(p); setOpen(null); }} bridge={bridge} me={session.agent?.id ?? ""} admin={session.agent?.role === "owner" || session.agent?.role === "admin"} />
+      {place.kind === "admin" && session.agent ? (
+        <AdminArea bridge={bridge} me={session.agent} />
+      ) : place.kind === "view" ? (
         <>
           <ConversationList bridge={bridge} view={place.view} selected={open} onOpen={setOpen} me={session.agent} onListed={setListed} onWriteFirst={() => setWriting(true)} />
           <ConversationView bridge={bridge} conversationId={open} me={session.agent} />
         </>
-      ) : (
+      ) : place.kind === "folder" ? (
         <FolderView bridge={bridge} folder={place.folder} onOpenConversation={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />
-      )}
+      ) : null}
       <StatusBar status={status} progress={progress} session={session} bridge={bridge} onSignedOut={onSignedOut} onHelp={() => setHelp(true)} onNotifications={() => setNotifying(true)} onAccount={() => setAccount(true)} />
       {help && <ShortcutHelp onClose={() => setHelp(false)} />}
       {notifying && <NotifySettingsDialog bridge={bridge} onClose={() => setNotifying(false)} />}

@@ -8,8 +8,8 @@
 //! theirs but the mirror's read models (`store`) and the triage's notification.
 
 use outpost_protocol::{
-    Action, Agent, ClientFrame, Contact, ContactId, ConversationId, CustomView, ErrorBody,
-    ErrorCode, Folder, MessageId, OpId, Presence, Team,
+    Action, Agent, AgentId, ChannelId, ClientFrame, Contact, ContactId, ConversationId, CustomView,
+    ErrorBody, ErrorCode, Folder, MessageId, OpId, Presence, Team, TeamId, admin,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -20,6 +20,52 @@ use crate::store::{
     Timeline,
 };
 use crate::triage::Notification;
+
+/// One call of the administration API (see `outpost_protocol::admin`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum AdminCall {
+    ListChannels,
+    AddChannel {
+        channel: admin::NewChannel,
+    },
+    ChangeChannel {
+        id: ChannelId,
+        change: admin::ChannelChange,
+    },
+    NewSecret {
+        id: ChannelId,
+    },
+    ListAgents,
+    AddAgent {
+        agent: admin::NewAgent,
+    },
+    ChangeAgent {
+        id: AgentId,
+        change: admin::AgentChange,
+    },
+    AddTeam {
+        team: admin::NewTeam,
+    },
+    ChangeTeam {
+        id: TeamId,
+        change: admin::TeamChange,
+    },
+}
+
+/// What an [`AdminCall`] answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum AdminAnswer {
+    Channels { channels: Vec<admin::ChannelAdmin> },
+    Channel { channel: admin::ChannelAdmin },
+    NewChannel { channel: admin::NewChannelAnswer },
+    Secret { secret: String },
+    Agents { agents: Vec<admin::AgentAdmin> },
+    Agent { agent: Agent },
+    NewAgent { agent: admin::NewAgentAnswer },
+    Team { team: Team },
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -53,6 +99,10 @@ pub enum Request {
     ListTeams,
     /// The workspace's channels (never their credentials).
     ListChannels,
+    /// Owners and admins: the administration API, at the server (never offline).
+    Admin {
+        call: AdminCall,
+    },
     /// Take an action: applied at once, queued for the server.
     Act {
         action: Action,
@@ -72,6 +122,12 @@ pub enum Request {
     SignIn {
         server: String,
         email: String,
+        password: Password,
+    },
+    /// An invited agent chooses their password with the invitation link an admin gave them
+    /// (`https://server/invite/<token>`), then is signed in as with [`Request::SignIn`].
+    AcceptInvite {
+        link: String,
         password: Password,
     },
     /// Signs out: the server session ends, the keyring forgets the token; the mirror stays.
@@ -144,6 +200,9 @@ pub enum Response {
     },
     Channels {
         channels: Vec<outpost_protocol::Channel>,
+    },
+    Admin {
+        answer: AdminAnswer,
     },
     /// The action was taken; `op_id` is none when it needed no server (a discarded local send).
     Acted {

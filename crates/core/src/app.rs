@@ -388,7 +388,31 @@ impl App {
                 password,
             } => self.sign_in(&server, &email, &password).await,
             Request::SignOut => self.sign_out().await,
+            Request::AcceptInvite { link, password } => {
+                let Some((server, token)) = link.trim().rsplit_once("/invite/") else {
+                    return error(
+                        ErrorCode::InvalidInput,
+                        "invite_invalid",
+                        "That is not an invitation link: paste the whole address an admin sent.",
+                    );
+                };
+                match Syncer::accept_invite(server, token.trim_matches('/'), &password.0).await {
+                    Ok(email) => self.sign_in(server, &email, &password).await,
+                    Err(e) => sync_error(e),
+                }
+            }
             Request::SignOutEverywhere => self.sign_out_everywhere().await,
+            Request::Admin { call } => match self.syncer().await {
+                Ok(syncer) => match syncer.admin(call).await {
+                    Ok(answer) => Response::Admin { answer },
+                    // A refusal (not allowed, invalid) is the admin's to read, not a sign-out.
+                    Err(e @ SyncError::Refused(..)) => {
+                        sync_error_as(Some(ErrorCode::NotAllowed), e)
+                    }
+                    Err(e) => sync_error(e),
+                },
+                Err(answer) => answer,
+            },
             Request::ChangePassword { current, new } => match self.syncer().await {
                 Ok(syncer) => match syncer.change_password(&current.0, &new.0).await {
                     Ok(()) => Response::Done,

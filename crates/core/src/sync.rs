@@ -314,6 +314,44 @@ impl Syncer {
         Ok(syncer)
     }
 
+    /// Uses an invitation: the password is chosen at `server`; returns the invited agent's email
+    /// (the session the server opens with it is ended: the sign-in that follows makes its own,
+    /// kept in the keyring like any other).
+    pub async fn accept_invite(
+        server: &str,
+        token: &str,
+        password: &str,
+    ) -> Result<String, SyncError> {
+        crate::tls::check_server(server)
+            .map_err(|(sentence, reason)| SyncError::Tls(sentence, reason))?;
+        let http = http_client(REQUEST_TIMEOUT);
+        let response = http
+            .post(format!("{server}/v1/auth/invite"))
+            .json(&serde_json::json!({ "token": token, "password": password }))
+            .send()
+            .await
+            .map_err(network)?;
+        if !response.status().is_success() {
+            return Err(match error_of(response).await {
+                SyncError::SignedOut => SyncError::Refused(
+                    "This invitation was used, has expired or does not exist: ask an admin for a new one.".into(),
+                    Some(outpost_protocol::Reason::new("invite_invalid")),
+                ),
+                other => other,
+            });
+        }
+        let answer: LoginAnswer = response.json().await.map_err(network)?;
+        let ended = http
+            .post(format!("{server}/v1/auth/logout"))
+            .bearer_auth(&answer.token)
+            .send()
+            .await;
+        if let Err(e) = ended {
+            tracing::info!(%server, "the invitation's session could not be ended (it expires): {e}");
+        }
+        Ok(answer.agent.email)
+    }
+
     /// Resumes the session kept in the keyring for the account this mirror belongs to; none
     /// when the mirror was never signed in or the token is gone (then the agent signs in).
     pub async fn resume_saved(
@@ -375,6 +413,104 @@ impl Syncer {
         } else {
             Err(error_of(answer).await)
         }
+    }
+
+    /// One call of the administration API, as the signed-in agent (the server says whether they
+    /// may).
+    pub async fn admin(
+        &self,
+        call: crate::api::AdminCall,
+    ) -> Result<crate::api::AdminAnswer, SyncError> {
+        use crate::api::{AdminAnswer, AdminCall};
+        use reqwest::Method;
+        // A request or an answer that is not what the API says is the server's failure to show.
+        let unreadable = |e: String| SyncError::Server {
+            status: 502,
+            message: format!("unreadable: {e}"),
+            retry_after_ms: None,
+        };
+        let json =
+            |v: serde_json::Result<serde_json::Value>| v.map_err(|e| unreadable(e.to_string()));
+        let (method, path, body) = match &call {
+            AdminCall::ListChannels => (Method::GET, "/v1/admin/channels".to_owned(), None),
+            AdminCall::AddChannel { channel } => (
+                Method::POST,
+                "/v1/admin/channels".into(),
+                Some(json(serde_json::to_value(channel))?),
+            ),
+            AdminCall::ChangeChannel { id, change } => (
+                Method::PATCH,
+                format!("/v1/admin/channels/{id}"),
+                Some(json(serde_json::to_value(change))?),
+            ),
+            AdminCall::NewSecret { id } => (
+                Method::POST,
+                format!("/v1/admin/channels/{id}/secret"),
+                None,
+            ),
+            AdminCall::ListAgents => (Method::GET, "/v1/admin/agents".into(), None),
+            AdminCall::AddAgent { agent } => (
+                Method::POST,
+                "/v1/admin/agents".into(),
+                Some(json(serde_json::to_value(agent))?),
+            ),
+            AdminCall::ChangeAgent { id, change } => (
+                Method::PATCH,
+                format!("/v1/admin/agents/{id}"),
+                Some(json(serde_json::to_value(change))?),
+            ),
+            AdminCall::AddTeam { team } => (
+                Method::POST,
+                "/v1/admin/teams".into(),
+                Some(json(serde_json::to_value(team))?),
+            ),
+            AdminCall::ChangeTeam { id, change } => (
+                Method::PATCH,
+                format!("/v1/admin/teams/{id}"),
+                Some(json(serde_json::to_value(change))?),
+            ),
+        };
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.session.server))
+            .bearer_auth(&self.session.token)
+            .timeout(self.timeout);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request.send().await.map_err(network)?;
+        if !answer.status().is_success() {
+            return Err(error_of(answer).await);
+        }
+        let decode = |e: reqwest::Error| unreadable(e.to_string());
+        Ok(match call {
+            AdminCall::ListChannels => AdminAnswer::Channels {
+                channels: answer.json().await.map_err(decode)?,
+            },
+            AdminCall::AddChannel { .. } => AdminAnswer::NewChannel {
+                channel: answer.json().await.map_err(decode)?,
+            },
+            AdminCall::ChangeChannel { .. } => AdminAnswer::Channel {
+                channel: answer.json().await.map_err(decode)?,
+            },
+            AdminCall::NewSecret { .. } => {
+                let s: outpost_protocol::admin::SecretAnswer =
+                    answer.json().await.map_err(decode)?;
+                AdminAnswer::Secret { secret: s.secret }
+            }
+            AdminCall::ListAgents => AdminAnswer::Agents {
+                agents: answer.json().await.map_err(decode)?,
+            },
+            AdminCall::AddAgent { .. } => AdminAnswer::NewAgent {
+                agent: answer.json().await.map_err(decode)?,
+            },
+            AdminCall::ChangeAgent { .. } => AdminAnswer::Agent {
+                agent: answer.json().await.map_err(decode)?,
+            },
+            AdminCall::AddTeam { .. } | AdminCall::ChangeTeam { .. } => AdminAnswer::Team {
+                team: answer.json().await.map_err(decode)?,
+            },
+        })
     }
 
     /// The server ended the session: the token is useless, so the keyring forgets it.

@@ -41,6 +41,8 @@ pub fn typescript() -> String {
         export_decl::<crate::triage::QuickActionId>(&cfg),
         export_decl::<crate::triage::QuickAction>(&cfg),
         export_decl::<Notification>(&cfg),
+        export_decl::<crate::api::AdminCall>(&cfg),
+        export_decl::<crate::api::AdminAnswer>(&cfg),
         export_decl::<Request>(&cfg),
         export_decl::<Response>(&cfg),
         export_decl::<Event>(&cfg),

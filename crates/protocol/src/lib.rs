@@ -10,6 +10,7 @@
 //! Every type here crosses the bridge to the UI too: their TypeScript declarations are generated
 //! from these definitions (see [`typescript`]), never written by hand.
 
+pub mod admin;
 pub mod apply;
 pub mod entity;
 pub mod folder;

@@ -484,8 +484,9 @@ async fn accept_invite<S: Storage>(
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::InvalidInput,
-            e,
-        ));
+            e.message,
+        )
+        .because(e.reason));
     }
     let password_hash = {
         let p = req.password.clone();

@@ -194,7 +194,7 @@ fn parse_role(s: &str) -> Result<Role, String> {
 
 fn parse_visibility(s: &str) -> Result<Visibility, String> {
     serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| "unrestricted, team or own".to_owned())
+        .map_err(|_| "unrestricted, team or own_only".to_owned())
 }
 
 fn main() -> std::process::ExitCode {

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { useQueryClient } from "@tanstack/react-query";
 import { ask, type Bridge } from "../bridge";
-import { keys, useDraft } from "../data";
+import { keys, useChannels, useDraft, useTeams } from "../data";
 import type { Action, Agent, Attachment, Contact, Conversation, Message, TemplateRef } from "../generated/outpost";
 import { uuidv7 } from "../lib/ids";
 import { refusal, stageFiles } from "../lib/files";
@@ -48,7 +48,13 @@ export function Composer({
     loadQuickReplies(localStorage, t("composer.defaultReplies", { returnObjects: true }) as QuickReply[]),
   );
   const [when, setWhen] = useState("");
-  const [template, setTemplate] = useState<TemplateInput>({ name: "", params: "" });
+  const [template, setTemplate] = useState<TemplateInput>({ name: "", language: "", params: [] });
+  const templates = useChannels(bridge).route(c.channel)?.templates ?? [];
+  const teams = useTeams(bridge).data ?? [];
+  /** The quick replies an admin set for the agent's teams, by shortcut. */
+  const shared: QuickReply[] = teams
+    .filter((team) => me?.teams.includes(team.id))
+    .flatMap((team) => team.quick_replies.map((q) => ({ title: `/${q.shortcut}`, text: q.text })));
   const area = useRef<HTMLTextAreaElement>(null);
   const lastTyping = useRef(0);
 
@@ -106,8 +112,8 @@ export function Composer({
     windowClosed
       ? {
           name: template.name.trim(),
-          language: contact?.language || "pt-BR",
-          params: template.params.split(",").map((p) => p.trim()).filter(Boolean),
+          language: template.language || contact?.language || "pt_BR",
+          params: template.params.map((p) => p.trim()).filter(Boolean),
         }
       : null;
   const clear = () => change("");
@@ -163,9 +169,9 @@ export function Composer({
       }}
     >
       {replyTo && <Replying to={replyTo} onCancel={onReplied} />}
-      {windowClosed && <TemplateFields template={template} onChange={setTemplate} />}
+      {windowClosed && <TemplateFields templates={templates} template={template} onChange={setTemplate} />}
       {panel === "emoji" && <EmojiPanel onPick={insert} />}
-      {panel === "replies" && <RepliesPanel replies={replies} contact={contact} me={me} canSave={draft.trim() !== ""} onPick={insert} onSave={saveReply} />}
+      {panel === "replies" && <RepliesPanel replies={replies} shared={shared} contact={contact} me={me} canSave={draft.trim() !== ""} onPick={insert} onSave={saveReply} />}
       {panel === "schedule" && <SchedulePanel when={when} onWhen={setWhen} disabled={busy || (!draft.trim() && files.length === 0)} onSchedule={() => void schedule()} />}
       {files.length > 0 && <StagedFiles files={files} busy={busy} onRemove={(i) => setFiles(files.filter((_, j) => j !== i))} />}
       {fileError && <p role="alert" className="error">{fileError}</p>}

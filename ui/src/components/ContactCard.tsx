@@ -3,11 +3,12 @@ import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "../bridge";
 import { describe } from "../lib/reasons";
 import type { Contact, ContactEdit } from "../generated/outpost";
-import { CHANNEL_LABEL } from "../lib/format";
+import { useChannels } from "../data";
 
 /** The contact card beside a conversation: editable offline (the edit is an action like any other). */
 export function ContactCard({ bridge, contact }: { bridge: Bridge; contact: Contact }) {
   const { t } = useTranslation();
+  const { channelName } = useChannels(bridge);
   const [form, setForm] = useState(() => fields(contact));
   const [saved, setSaved] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -62,7 +63,7 @@ export function ContactCard({ bridge, contact }: { bridge: Bridge; contact: Cont
         <ul className="identities">
           {contact.identities.map((i) => (
             <li key={`${i.channel}:${i.address}`}>
-              <span className="channel-name">{CHANNEL_LABEL[i.channel]}</span> <span dir="auto">{i.address}</span>
+              <span className="channel-name">{channelName(i.channel)}</span> <span dir="auto">{i.address}</span>
             </li>
           ))}
         </ul>

@@ -1,12 +1,13 @@
 import { useTranslation } from "react-i18next";
 import type { Action, Agent, Conversation } from "../generated/outpost";
 import { MAX_NOTE_CHARS } from "../generated/limits";
-import { CHANNEL_LABEL, initials } from "../lib/format";
+import { initials } from "../lib/format";
 
 /** The open conversation's title and its actions: assign, snooze, close (with a note), reopen. */
 export function ConversationHeader({
   conversation: c,
   contactName,
+  channelName,
   me,
   act,
   card,
@@ -14,6 +15,8 @@ export function ConversationHeader({
 }: {
   conversation: Conversation;
   contactName: string;
+  /** The channel as agents name it ("WhatsApp · test channel"). */
+  channelName: string;
   me: Agent | null;
   act: (a: Action) => Promise<void>;
   /** Whether the contact card is shown beside the timeline. */
@@ -26,7 +29,7 @@ export function ConversationHeader({
       <span className="avatar" aria-hidden="true">{initials(contactName)}</span>
       <div className="title">
         <h2 dir="auto">{contactName}</h2>
-        <span className="sub">{CHANNEL_LABEL[c.channel]} · {t(`list.${c.state}`)}</span>
+        <span className="sub">{channelName} · {t(`list.${c.state}`)}</span>
       </div>
       <div className="actions">
         {c.assignee !== me?.id && me && (

@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import type { Bridge } from "../bridge";
-import { useAgents, useConversations, useSearch } from "../data";
+import { useAgents, useChannels, useConversations, useSearch } from "../data";
 import type { Agent, ChannelKind, ConversationState, ConversationSummary, Sort, ViewRef } from "../generated/outpost";
 import { CHANNEL_BADGE, CHANNEL_LABEL, initials, when } from "../lib/format";
 import { afterPaint } from "../lib/paint";
@@ -160,6 +160,7 @@ function Rows({
 }) {
   const { t, i18n } = useTranslation();
   const { name: nameOf } = useAgents(bridge);
+  const { channelName } = useChannels(bridge);
   const now = useNow();
   const scroller = useRef<HTMLDivElement>(null);
   // TanStack Virtual hands back functions the React Compiler cannot memoise: it leaves this
@@ -192,7 +193,7 @@ function Rows({
               <button type="button" className="row" aria-current={selected === c.id ? "true" : undefined} onClick={() => onOpen(c.id)} style={{ height: "100%" }}>
                 <span className="avatar" aria-hidden="true">
                   {initials(row.contact_name)}
-                  <span className={`channel ${c.channel}`} title={CHANNEL_LABEL[c.channel]}>{CHANNEL_BADGE[c.channel]}</span>
+                  <span className={`channel ${c.channel}`} title={channelName(c.channel)}>{CHANNEL_BADGE[c.channel]}</span>
                 </span>
                 <span className="main">
                   <span className="top">

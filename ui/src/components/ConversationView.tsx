@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { Bridge } from "../bridge";
-import { useAgents, useTimeline } from "../data";
+import { useAgents, useChannels, useTimeline } from "../data";
 import type { Agent, Message, Presence, Timeline } from "../generated/outpost";
 import { useEvents } from "../lib/events";
 import { useAct } from "../lib/act";
@@ -78,6 +78,7 @@ function Loaded({
   act: ReturnType<typeof useAct>;
   presence: ReturnType<typeof usePresence>;
 }) {
+  const { channelName } = useChannels(bridge);
   const { t, i18n } = useTranslation();
   const [card, setCard] = useState(false);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
@@ -99,7 +100,7 @@ function Loaded({
   return (
     <div className={card ? "conversation-with-card" : "conversation-alone"}>
       <section className="conversation" aria-label={contactName}>
-        <ConversationHeader conversation={c} contactName={contactName} me={me} act={act} card={card} onCard={() => setCard(!card)} />
+        <ConversationHeader conversation={c} contactName={contactName} channelName={channelName(c.channel)} me={me} act={act} card={card} onCard={() => setCard(!card)} />
         {viewing.length > 0 && <p className="presence">{t("conversation.viewing", { names: viewing.map((p) => p.name).join(", ") })}</p>}
         <ol className="timeline" aria-live="polite">
           {timeline.items.map((item) =>

@@ -1,9 +1,9 @@
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { Bridge } from "../bridge";
-import { useFolder, useJournal } from "../data";
+import { useChannels, useFolder, useJournal } from "../data";
 import type { Folder } from "../generated/outpost";
-import { CHANNEL_LABEL, ticks, when } from "../lib/format";
+import { ticks, when } from "../lib/format";
 import { useAct } from "../lib/act";
 import { useNow } from "../lib/now";
 import { Failure } from "./Failure";
@@ -21,6 +21,7 @@ export function FolderView({
 }) {
   const { t, i18n } = useTranslation();
   const page = useFolder(bridge, folder);
+  const { channelName } = useChannels(bridge);
   const rows = page.data?.rows ?? [];
   const journal = useJournal(bridge, folder === "outbox" || folder === "failed").data ?? [];
   const [error, setError] = useState<string | null>(null);
@@ -51,7 +52,7 @@ export function FolderView({
             <li key={m.id} className={`folder-row ${m.status}`}>
               <button type="button" className="open" onClick={() => onOpenConversation(m.conversation_id)}>
                 <span className="who" dir="auto">{contact_name}</span>
-                <span className="channel">{CHANNEL_LABEL[m.channel]}</span>
+                <span className="channel">{channelName(m.channel)}</span>
                 <span className="text" dir="auto">{m.text || m.attachments.map((a) => a.name).join(", ") || (m.template ? `[${m.template.name}]` : "")}</span>
                 <time>{when(m.send_at ?? m.created_at, now, i18n.language)}</time>
                 <span className={`ticks ${m.status}`} aria-label={t(`messageStatus.${m.status}`)}>{ticks(m.status)}</span>

@@ -19,12 +19,15 @@ export function Sidebar({
   onPlace,
   bridge,
   me,
+  admin,
 }: {
   counts: Counts | null;
   place: Place;
   onPlace: (p: Place) => void;
   bridge: Bridge;
   me: string;
+  /** Whether the agent is an owner or admin: the Admin area is theirs. */
+  admin: boolean;
 }) {
   const { t } = useTranslation();
   const teams = useTeams(bridge).data ?? [];
@@ -91,6 +94,15 @@ export function Sidebar({
           );
         })}
       </ul>
+      {admin && (
+        <ul className="admin-link">
+          <li>
+            <button type="button" aria-current={place.kind === "admin" ? "page" : undefined} onClick={() => onPlace({ kind: "admin" })}>
+              <span className="label">{t("admin.title")}</span>
+            </button>
+          </li>
+        </ul>
+      )}
       {editing &&
         createPortal(
           <ViewEditor bridge={bridge} me={me} teams={teams} view={editing === "new" ? null : editing} onClose={() => setEditing(null)} />,

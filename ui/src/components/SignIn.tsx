@@ -24,6 +24,8 @@ export function SignIn({
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [inviting, setInviting] = useState(false);
+  if (inviting) return <AcceptInvite bridge={bridge} onSignedIn={onSignedIn} onBack={() => setInviting(false)} />;
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setBusy(true);
@@ -68,6 +70,65 @@ export function SignIn({
         {error && <p className="error" role="alert">{error}</p>}
         <button type="submit" className="primary" disabled={busy}>
           {busy ? t("signIn.busy") : t("signIn.submit")}
+        </button>
+        <button type="button" className="link" onClick={() => setInviting(true)}>
+          {t("signIn.haveInvite")}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+/** An invited agent pastes the link an admin sent and chooses their password; then they are in. */
+function AcceptInvite({ bridge, onSignedIn, onBack }: { bridge: Bridge; onSignedIn: (s: SessionInfo) => void; onBack: () => void }) {
+  const { t } = useTranslation();
+  const [link, setLink] = useState("");
+  const [password, setPassword] = useState("");
+  const [repeat, setRepeat] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (password !== repeat) {
+      setError(t("account.mismatch"));
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await ask(bridge, { type: "accept_invite", link: link.trim(), password }, "session");
+      onSignedIn(r.session);
+    } catch (err) {
+      setError(describe(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main className="sign-in">
+      <form onSubmit={submit} aria-labelledby="invite-title">
+        <div className="brand" aria-hidden="true">Outpost</div>
+        <h1 id="invite-title">{t("signIn.inviteTitle")}</h1>
+        <p className="notice">{t("signIn.inviteHint")}</p>
+        <label>
+          {t("signIn.inviteLink")}
+          {/* eslint-disable-next-line jsx-a11y/no-autofocus */}
+          <input name="invite" type="url" required value={link} onChange={(e) => setLink(e.target.value)} placeholder="https://outpost.example.com/invite/…" autoFocus />
+        </label>
+        <label>
+          {t("signIn.newPassword")}
+          <input name="new-password" type="password" required minLength={10} value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />
+        </label>
+        <label>
+          {t("signIn.repeatPassword")}
+          <input name="repeat-password" type="password" required value={repeat} onChange={(e) => setRepeat(e.target.value)} autoComplete="new-password" />
+        </label>
+        {error && <p className="error" role="alert">{error}</p>}
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? t("signIn.busy") : t("signIn.acceptInvite")}
+        </button>
+        <button type="button" className="link" onClick={onBack}>
+          {t("signIn.back")}
         </button>
       </form>
     </main>

@@ -4,19 +4,24 @@ import { Modal } from "./Modal";
 import { ask, type Bridge } from "../bridge";
 import { describe } from "../lib/reasons";
 import type { ChannelKind } from "../generated/outpost";
-import { CHANNEL_LABEL } from "../lib/format";
+import { useChannels } from "../data";
 import { uuidv7 } from "../lib/ids";
 import { CHANNELS_WITH_WINDOW } from "../generated/limits";
+import { TemplateFields, type TemplateInput } from "./ComposerParts";
 
 const PHONE: ChannelKind[] = ["whatsapp", "sms"];
 
 /** Starts a conversation: a channel, the customer's number (digits only) or username, a first message. */
 export function WriteFirst({ bridge, onClose, onStarted }: { bridge: Bridge; onClose: () => void; onStarted: (conversationId: string) => void }) {
   const { t } = useTranslation();
-  const [channel, setChannel] = useState<ChannelKind>("whatsapp");
+  const { channels, route, channelName, loaded } = useChannels(bridge);
+  /** The kinds a message can leave through now: those with an enabled channel. */
+  const kinds = [...new Set(channels.filter((c) => !c.disabled).map((c) => c.kind))];
+  const [chosen, setChannel] = useState<ChannelKind | null>(null);
+  const channel = chosen ?? kinds[0] ?? "whatsapp";
   const [address, setAddress] = useState("");
   const [text, setText] = useState("");
-  const [template, setTemplate] = useState("");
+  const [template, setTemplate] = useState<TemplateInput>({ name: "", language: "", params: [] });
   const [error, setError] = useState<string | null>(null);
   const phone = PHONE.includes(channel);
   const needsTemplate = CHANNELS_WITH_WINDOW.includes(channel);
@@ -37,7 +42,9 @@ export function WriteFirst({ bridge, onClose, onStarted }: { bridge: Bridge; onC
             channel,
             address: phone ? address.replace(/\D/g, "") : address.trim(),
             text,
-            template: needsTemplate ? { name: template.trim(), language: "pt-BR", params: [] } : null,
+            template: needsTemplate
+              ? { name: template.name.trim(), language: template.language || "pt_BR", params: template.params.map((p) => p.trim()).filter(Boolean) }
+              : null,
           },
         },
         "acted",
@@ -55,11 +62,12 @@ export function WriteFirst({ bridge, onClose, onStarted }: { bridge: Bridge; onC
         <label>
           {t("writeFirst.channel")}
           <select value={channel} onChange={(e) => setChannel(e.target.value as ChannelKind)}>
-            {(Object.keys(CHANNEL_LABEL) as ChannelKind[]).map((c) => (
-              <option key={c} value={c}>{CHANNEL_LABEL[c]}</option>
+            {kinds.map((c) => (
+              <option key={c} value={c}>{channelName(c)}</option>
             ))}
           </select>
         </label>
+        {loaded && kinds.length === 0 && <p role="alert" className="error">{t("writeFirst.noChannel")}</p>}
         <label>
           {phone ? t("writeFirst.number") : t("writeFirst.username")}
           <input
@@ -71,12 +79,7 @@ export function WriteFirst({ bridge, onClose, onStarted }: { bridge: Bridge; onC
             onChange={(e) => setAddress(e.target.value)}
           />
         </label>
-        {needsTemplate && (
-          <label>
-            {t("composer.templateName")}
-            <input required value={template} onChange={(e) => setTemplate(e.target.value)} />
-          </label>
-        )}
+        {needsTemplate && <TemplateFields templates={route(channel)?.templates ?? []} template={template} onChange={setTemplate} />}
         <label>
           {t("writeFirst.message")}
           <textarea required={!needsTemplate} rows={3} value={text} onChange={(e) => setText(e.target.value)} />
@@ -86,7 +89,7 @@ export function WriteFirst({ bridge, onClose, onStarted }: { bridge: Bridge; onC
         <div className="buttons">
           <span className="spacer" />
           <button type="button" onClick={onClose}>{t("viewEditor.cancel")}</button>
-          <button type="submit" className="primary">{t("writeFirst.start")}</button>
+          <button type="submit" className="primary" disabled={kinds.length === 0 || (needsTemplate && template.name.trim() === "")}>{t("writeFirst.start")}</button>
         </div>
       </form>
     </Modal>

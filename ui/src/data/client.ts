@@ -22,7 +22,7 @@ export function staleAfter(e: Extract<Event, { type: "changed" }>): QueryKey[] {
   if (e.folders || e.journal) stale.push(keys.folder, keys.journal);
   if (e.views) stale.push(keys.views);
   if (e.views || e.agents) stale.push(keys.teams);
-  if (e.agents) stale.push(keys.agents);
+  if (e.agents) stale.push(keys.agents, keys.channels, keys.admin);
   if (e.settings) stale.push(keys.notifySettings);
   return stale;
 }

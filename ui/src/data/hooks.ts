@@ -3,7 +3,9 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useCallback } from "react";
 import type { Bridge } from "../bridge";
-import type { ConversationId, Folder, ListQuery } from "../generated/outpost";
+import { useTranslation } from "react-i18next";
+import type { ChannelKind, ConversationId, Folder, ListQuery } from "../generated/outpost";
+import { CHANNEL_LABEL } from "../lib/format";
 import { queries } from "./queries";
 
 export const useSession = (bridge: Bridge) => useQuery(queries.session(bridge));
@@ -21,6 +23,21 @@ export const useSearch = (bridge: Bridge, text: string) => useQuery({ ...queries
 /** The open conversation's timeline: the answer shown is always the one for `id`. */
 export function useTimeline(bridge: Bridge, id: ConversationId | null) {
   return useQuery({ ...queries.timeline(bridge, id ?? ""), enabled: id !== null });
+}
+
+/**
+ * The workspace's channels, and `channelName(kind)`: the kind's label, with "test channel" when
+ * the channel its messages leave through is one (the first enabled channel of the kind).
+ */
+export function useChannels(bridge: Bridge) {
+  const { t } = useTranslation();
+  const channels = useQuery(queries.channels(bridge)).data;
+  const route = useCallback((kind: ChannelKind) => channels?.find((c) => c.kind === kind && !c.disabled) ?? null, [channels]);
+  const channelName = useCallback(
+    (kind: ChannelKind) => (route(kind)?.test ? `${CHANNEL_LABEL[kind]} · ${t("channels.test")}` : CHANNEL_LABEL[kind]),
+    [route, t],
+  );
+  return { channels: channels ?? [], route, channelName, loaded: channels !== undefined };
 }
 
 /** The workspace's agents, and `name(id)` for showing who. */

@@ -1,3 +1,3 @@
 export { createData, forgetWorkspace, prefetchFirstScreen, staleAfter } from "./client";
-export { keys, queries, TIMELINE_PAGE, FOLDER_PAGE } from "./queries";
+export { admin, keys, queries, TIMELINE_PAGE, FOLDER_PAGE } from "./queries";
 export * from "./hooks";

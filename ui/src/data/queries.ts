@@ -2,7 +2,7 @@
 // first screen's prefetch (client.ts) share these, so a prefetched answer is the one a screen reads.
 import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
 import { ask, type Bridge } from "../bridge";
-import type { ConversationId, Folder, ListCursor, ListQuery } from "../generated/outpost";
+import type { AdminAnswer, AdminCall, ConversationId, Folder, ListCursor, ListQuery } from "../generated/outpost";
 
 /** Messages of a timeline read at a time. */
 export const TIMELINE_PAGE = 50;
@@ -16,6 +16,9 @@ export const keys = {
   teams: ["teams"] as const,
   views: ["views"] as const,
   agents: ["agents"] as const,
+  channels: ["channels"] as const,
+  /** What the Admin area reads from the server (not the mirror). */
+  admin: ["admin"] as const,
   conversations: ["conversations"] as const,
   timeline: ["timeline"] as const,
   folder: ["folder"] as const,
@@ -24,6 +27,11 @@ export const keys = {
   draft: ["draft"] as const,
   notifySettings: ["notify_settings"] as const,
 };
+
+/** One call of the administration API, through the core (which holds the session). */
+export async function admin(bridge: Bridge, call: AdminCall): Promise<AdminAnswer> {
+  return (await ask(bridge, { type: "admin", call }, "admin")).answer;
+}
 
 export const queries = {
   session: (bridge: Bridge) =>
@@ -36,6 +44,24 @@ export const queries = {
     queryOptions({ queryKey: keys.views, queryFn: async () => (await ask(bridge, { type: "list_views" }, "views")).views }),
   agents: (bridge: Bridge) =>
     queryOptions({ queryKey: keys.agents, queryFn: async () => (await ask(bridge, { type: "list_agents" }, "agents")).agents }),
+  channels: (bridge: Bridge) =>
+    queryOptions({ queryKey: keys.channels, queryFn: async () => (await ask(bridge, { type: "list_channels" }, "channels")).channels }),
+  adminChannels: (bridge: Bridge) =>
+    queryOptions({
+      queryKey: [...keys.admin, "channels"],
+      queryFn: async () => {
+        const a = await admin(bridge, { call: "list_channels" });
+        return a.answer === "channels" ? a.channels : [];
+      },
+    }),
+  adminAgents: (bridge: Bridge) =>
+    queryOptions({
+      queryKey: [...keys.admin, "agents"],
+      queryFn: async () => {
+        const a = await admin(bridge, { call: "list_agents" });
+        return a.answer === "agents" ? a.agents : [];
+      },
+    }),
   /** A list's pages, from the first; a change reads again as many pages as were shown. */
   conversations: (bridge: Bridge, query: ListQuery) =>
     infiniteQueryOptions({

@@ -426,6 +426,99 @@ why: Reason | null, });
 export type Reason = { key: string, params: { [key in string]: string }, };
 
 /**
+ * A channel as an admin sees it: the entity, its settings without credentials (only whether
+ * each is set), and where its provider sends to.
+ */
+export type ChannelAdmin = { channel: Channel, 
+/**
+ * Settings that are not credentials, as saved.
+ */
+settings: Record<string, unknown>, 
+/**
+ * The credentials that are set (their values never leave the server).
+ */
+credentials_set: Array<string>, 
+/**
+ * The address to paste at the provider (a webhook), when it sends to us.
+ */
+webhook_url: string | null, 
+/**
+ * For web chat: the tag to put on the business's site.
+ */
+embed: string | null, };
+
+export type NewChannel = { kind: ChannelKind, name: string, 
+/**
+ * A test channel, its provider simulated: only on purpose.
+ */
+test: boolean, settings: Record<string, unknown>, };
+
+export type NewChannelAnswer = { 
+/**
+ * The channel's secret, shown this once.
+ */
+secret: string, channel: Channel, 
+/**
+ * Settings that are not credentials, as saved.
+ */
+settings: Record<string, unknown>, 
+/**
+ * The credentials that are set (their values never leave the server).
+ */
+credentials_set: Array<string>, 
+/**
+ * The address to paste at the provider (a webhook), when it sends to us.
+ */
+webhook_url: string | null, 
+/**
+ * For web chat: the tag to put on the business's site.
+ */
+embed: string | null, };
+
+export type ChannelChange = { name: string | null, disabled: boolean | null, templates: Array<Template> | null, 
+/**
+ * Settings to change (a credential given here replaces the saved one); others are kept.
+ */
+settings: Record<string, unknown> | null, };
+
+export type SecretAnswer = { 
+/**
+ * The new secret, shown this once; the old one no longer works.
+ */
+secret: string, };
+
+export type NewAgent = { name: string, email: string, 
+/**
+ * A first password, or none: an invitation link to set one is made instead.
+ */
+password: string | null, role: Role, visibility: Visibility, teams: Array<TeamId>, };
+
+export type NewAgentAnswer = { agent: Agent, 
+/**
+ * The one-time link that lets them choose their password (when no password was given).
+ */
+invite_url: string | null, invite_expires_at: number | null, };
+
+export type AgentChange = { name: string | null, role: Role | null, visibility: Visibility | null, teams: Array<TeamId> | null, 
+/**
+ * Disabled: their sessions end at once and they cannot sign in.
+ */
+disabled: boolean | null, };
+
+/**
+ * An agent as an admin sees them: with whether they are disabled, or still invited.
+ */
+export type AgentAdmin = { agent: Agent, disabled: boolean, 
+/**
+ * Invited, no password chosen yet.
+ */
+invited: boolean, };
+
+export type NewTeam = { name: string, quick_replies: Array<QuickReply>, };
+
+export type TeamChange = { name: string | null, quick_replies: Array<QuickReply> | null, };
+
+/**
  * An error as it crosses a boundary (HTTP body, bridge to the UI): a code for programs, a
  * sentence in English (logs, integrations), and `reason`, for the interface to say it in the
  * agent's language (none from an older server: then the sentence is shown).
@@ -630,9 +723,19 @@ count: number,
  */
 actions: Array<QuickAction>, };
 
-export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "list_channels" } | { "type": "act", action: Action, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" } | { "type": "session" } | { "type": "sign_in", server: string, email: string, password: Password, } | { "type": "sign_out" } | { "type": "sign_out_everywhere" } | { "type": "change_password", current: Password, new: Password, } | { "type": "presence", frame: ClientFrame, } | { "type": "stage_attachment", name: string, mime: string, data: FileData, } | { "type": "get_attachment", message_id: MessageId, url: string, } | { "type": "set_interface", state: InterfaceState, } | { "type": "get_notify_settings" };
+/**
+ * One call of the administration API (see `outpost_protocol::admin`).
+ */
+export type AdminCall = { "call": "list_channels" } | { "call": "add_channel", channel: NewChannel, } | { "call": "change_channel", id: ChannelId, change: ChannelChange, } | { "call": "new_secret", id: ChannelId, } | { "call": "list_agents" } | { "call": "add_agent", agent: NewAgent, } | { "call": "change_agent", id: AgentId, change: AgentChange, } | { "call": "add_team", team: NewTeam, } | { "call": "change_team", id: TeamId, change: TeamChange, };
 
-export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "channels", channels: Array<Channel>, } | { "type": "acted", op_id: OpId | null, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "session", session: SessionInfo, } | { "type": "staged", attachment: Attachment, } | { "type": "file", mime: string, data: FileData, } | { "type": "notify_settings", settings: NotifySettings, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
+/**
+ * What an [`AdminCall`] answers.
+ */
+export type AdminAnswer = { "answer": "channels", channels: Array<ChannelAdmin>, } | { "answer": "channel", channel: ChannelAdmin, } | { "answer": "new_channel", channel: NewChannelAnswer, } | { "answer": "secret", secret: string, } | { "answer": "agents", agents: Array<AgentAdmin>, } | { "answer": "agent", agent: Agent, } | { "answer": "new_agent", agent: NewAgentAnswer, } | { "answer": "team", team: Team, };
+
+export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "list_channels" } | { "type": "admin", call: AdminCall, } | { "type": "act", action: Action, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" } | { "type": "session" } | { "type": "sign_in", server: string, email: string, password: Password, } | { "type": "accept_invite", link: string, password: Password, } | { "type": "sign_out" } | { "type": "sign_out_everywhere" } | { "type": "change_password", current: Password, new: Password, } | { "type": "presence", frame: ClientFrame, } | { "type": "stage_attachment", name: string, mime: string, data: FileData, } | { "type": "get_attachment", message_id: MessageId, url: string, } | { "type": "set_interface", state: InterfaceState, } | { "type": "get_notify_settings" };
+
+export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "channels", channels: Array<Channel>, } | { "type": "admin", answer: AdminAnswer, } | { "type": "acted", op_id: OpId | null, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "session", session: SessionInfo, } | { "type": "staged", attachment: Attachment, } | { "type": "file", mime: string, data: FileData, } | { "type": "notify_settings", settings: NotifySettings, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
 
 export type Event = { "type": "changed", conversations: Array<ConversationId>, contacts: Array<ContactId>, folders: boolean, views: boolean, agents: boolean, journal: boolean, 
 /**

@@ -1,4 +1,4 @@
 import type { Folder, ViewRef } from "../generated/outpost";
 
-/** What the main pane shows: a view's conversations, or a folder's messages. */
-export type Place = { kind: "view"; view: ViewRef } | { kind: "folder"; folder: Folder };
+/** What the main pane shows: a view's conversations, a folder's messages, or the Admin area. */
+export type Place = { kind: "view"; view: ViewRef } | { kind: "folder"; folder: Folder } | { kind: "admin" };

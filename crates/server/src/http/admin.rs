@@ -9,8 +9,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use outpost_protocol::admin::{
+    AgentAdmin, AgentChange, ChannelAdmin, ChannelChange, NewAgent, NewAgentAnswer, NewChannel,
+    NewChannelAnswer, NewTeam, SecretAnswer, TeamChange,
+};
 use outpost_protocol::{Agent, ChannelKind, ErrorCode};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{ApiError, Authed, Body, blocking};
 use crate::App;
@@ -25,7 +29,10 @@ pub(super) fn routes<S: Storage>() -> Router<Arc<App<S>>> {
             "/v1/admin/teams/{id}",
             axum::routing::patch(update_team::<S>),
         )
-        .route("/v1/admin/agents", post(create_agent::<S>))
+        .route(
+            "/v1/admin/agents",
+            get(list_agents::<S>).post(create_agent::<S>),
+        )
         .route(
             "/v1/admin/agents/{id}",
             axum::routing::patch(update_agent::<S>),
@@ -84,13 +91,6 @@ async fn put<S: Storage>(app: &App<S>, entity: outpost_protocol::Entity) -> Resu
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct NewTeam {
-    name: String,
-    #[serde(default)]
-    quick_replies: Vec<outpost_protocol::QuickReply>,
-}
-
 async fn create_team<S: Storage>(
     State(app): State<Arc<App<S>>>,
     Authed(agent): Authed,
@@ -107,13 +107,6 @@ async fn create_team<S: Storage>(
     }
     put(&app, outpost_protocol::Entity::Team(team.clone())).await?;
     Ok(Json(team))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TeamChange {
-    name: Option<String>,
-    quick_replies: Option<Vec<outpost_protocol::QuickReply>>,
 }
 
 /// Renames a team or replaces its quick replies.
@@ -150,25 +143,35 @@ async fn update_team<S: Storage>(
     Ok(Json(team))
 }
 
-#[derive(Deserialize)]
-struct NewAgent {
-    name: String,
-    email: String,
-    /// A first password, or none: an invitation link to set one is made instead.
-    #[serde(default)]
-    password: Option<String>,
-    role: outpost_protocol::Role,
-    visibility: outpost_protocol::Visibility,
-    #[serde(default)]
-    teams: Vec<outpost_protocol::TeamId>,
-}
-
-#[derive(Serialize, Deserialize)]
-pub struct NewAgentResponse {
-    pub agent: Agent,
-    /// The one-time link that lets them choose their password (when no password was given).
-    pub invite_url: Option<String>,
-    pub invite_expires_at: Option<outpost_protocol::Millis>,
+/// Every agent, with whether they are disabled or still invited.
+async fn list_agents<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Authed(admin): Authed,
+) -> Result<Json<Vec<AgentAdmin>>, ApiError> {
+    require_admin(&admin)?;
+    let storage = app.storage.clone();
+    let agents = blocking(move || {
+        let agents = storage.write(|tx| {
+            use crate::storage::Tx;
+            tx.agents()
+        })?;
+        agents
+            .into_iter()
+            .map(|agent| {
+                let disabled = storage.is_disabled(agent.id)?;
+                let invited = storage
+                    .password_hash(agent.id)?
+                    .is_none_or(|h| h.is_empty());
+                Ok(AgentAdmin {
+                    agent,
+                    disabled,
+                    invited,
+                })
+            })
+            .collect::<Result<Vec<_>, crate::storage::StorageError>>()
+    })
+    .await?;
+    Ok(Json(agents))
 }
 
 async fn create_agent<S: Storage>(
@@ -176,7 +179,7 @@ async fn create_agent<S: Storage>(
     Authed(admin): Authed,
     headers: HeaderMap,
     Body(req): Body<NewAgent>,
-) -> Result<Json<NewAgentResponse>, ApiError> {
+) -> Result<Json<NewAgentAnswer>, ApiError> {
     require_admin(&admin)?;
     if req.role != outpost_protocol::Role::Agent && admin.role != outpost_protocol::Role::Owner {
         return Err(ApiError::new(
@@ -261,21 +264,11 @@ async fn create_agent<S: Storage>(
     })
     .await?;
     app.announce();
-    Ok(Json(NewAgentResponse {
+    Ok(Json(NewAgentAnswer {
         agent,
         invite_expires_at: invite.as_ref().map(|_| now + crate::auth::INVITE_TTL),
         invite_url: invite.map(|token| format!("{base}/invite/{token}")),
     }))
-}
-
-#[derive(Deserialize)]
-struct AgentChange {
-    name: Option<String>,
-    role: Option<outpost_protocol::Role>,
-    visibility: Option<outpost_protocol::Visibility>,
-    teams: Option<Vec<outpost_protocol::TeamId>>,
-    /// Disabled: their sessions end at once and they cannot sign in.
-    disabled: Option<bool>,
 }
 
 async fn update_agent<S: Storage>(
@@ -402,21 +395,6 @@ async fn set_flows<S: Storage>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A channel as an admin sees it: the entity, its settings without credentials (only whether
-/// each is set), and where its provider sends to.
-#[derive(Serialize, Deserialize)]
-pub struct ChannelAdmin {
-    pub channel: outpost_protocol::Channel,
-    /// Settings that are not credentials, as saved.
-    pub settings: serde_json::Map<String, serde_json::Value>,
-    /// The credentials that are set (their values never leave the server).
-    pub credentials_set: Vec<String>,
-    /// The address to paste at the provider (a webhook), when it sends to us.
-    pub webhook_url: Option<String>,
-    /// For web chat: the tag to put on the business's site.
-    pub embed: Option<String>,
-}
-
 fn admin_view(
     channel: outpost_protocol::Channel,
     settings: serde_json::Value,
@@ -510,39 +488,15 @@ async fn show_channel<S: Storage>(
     Ok(Json(admin_view(c, settings, &app.public_base(&headers))))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewChannelRequest {
-    kind: ChannelKind,
-    name: String,
-    /// A test channel, its provider simulated: only on purpose.
-    #[serde(default)]
-    test: bool,
-    #[serde(default = "empty_object")]
-    settings: serde_json::Value,
-}
-
-fn empty_object() -> serde_json::Value {
-    serde_json::json!({})
-}
-
-#[derive(Serialize, Deserialize)]
-pub struct NewChannelResponse {
-    #[serde(flatten)]
-    pub admin: ChannelAdmin,
-    /// The channel's secret, shown this once (a new one can be made; this one cannot be read
-    /// back).
-    pub secret: String,
-}
-
 async fn create_channel<S: Storage>(
     State(app): State<Arc<App<S>>>,
     Authed(agent): Authed,
     headers: HeaderMap,
-    Body(req): Body<NewChannelRequest>,
-) -> Result<(StatusCode, Json<NewChannelResponse>), ApiError> {
+    Body(req): Body<NewChannel>,
+) -> Result<(StatusCode, Json<NewChannelAnswer>), ApiError> {
     require_admin(&agent)?;
-    crate::channels::check_settings(req.kind, req.test, &req.settings).map_err(invalid)?;
+    let settings = serde_json::Value::Object(req.settings);
+    crate::channels::check_settings(req.kind, req.test, &settings).map_err(invalid)?;
     let (secret, _) = crate::auth::new_token().map_err(ApiError::internal)?;
     let storage = app.storage.clone();
     let new = crate::NewChannel {
@@ -550,26 +504,16 @@ async fn create_channel<S: Storage>(
         name: req.name,
         test: req.test,
         secret: secret.clone(),
-        settings: req.settings.clone(),
+        settings: settings.clone(),
     };
     let channel = blocking(move || crate::add_channel(&*storage, new).map_err(invalid)).await?;
     tracing::info!(channel = %channel.id, kind = channel.kind.as_str(), test = channel.test, by = %agent.id, "channel added");
     app.announce();
-    let admin = admin_view(channel, req.settings, &app.public_base(&headers));
+    let admin = admin_view(channel, settings, &app.public_base(&headers));
     Ok((
         StatusCode::CREATED,
-        Json(NewChannelResponse { admin, secret }),
+        Json(NewChannelAnswer { admin, secret }),
     ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChannelChange {
-    name: Option<String>,
-    disabled: Option<bool>,
-    templates: Option<Vec<outpost_protocol::Template>>,
-    /// Settings to change (a credential given here replaces the saved one); others are kept.
-    settings: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 async fn update_channel<S: Storage>(
@@ -610,23 +554,17 @@ async fn update_channel<S: Storage>(
     )))
 }
 
-#[derive(Serialize, Deserialize)]
-pub struct SecretResponse {
-    /// The new secret, shown this once; the old one no longer works.
-    pub secret: String,
-}
-
 /// A new secret for the channel's webhooks; the old one stops working at once.
 async fn rotate_secret<S: Storage>(
     State(app): State<Arc<App<S>>>,
     Authed(agent): Authed,
     Path(id): Path<String>,
-) -> Result<Json<SecretResponse>, ApiError> {
+) -> Result<Json<SecretAnswer>, ApiError> {
     require_admin(&agent)?;
     let (channel, _) = load_channel(&app, &id).await?;
     let (secret, hash) = crate::auth::new_token().map_err(ApiError::internal)?;
     let storage = app.storage.clone();
     blocking(move || storage.set_channel_secret(channel.id.0, &hash)).await?;
     tracing::info!(channel = %channel.id, by = %agent.id, "channel secret rotated");
-    Ok(Json(SecretResponse { secret }))
+    Ok(Json(SecretAnswer { secret }))
 }

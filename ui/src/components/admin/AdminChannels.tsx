@@ -1,0 +1,187 @@
+import { useQuery } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import type { Bridge } from "../../bridge";
+import { queries } from "../../data";
+import type { ChannelAdmin, ChannelKind, Template } from "../../generated/outpost";
+import { CHANNEL_LABEL } from "../../lib/format";
+import { Failure } from "../Failure";
+import { useAdminCall } from "./useAdmin";
+
+/** A setting of a channel kind: its name at the server, and whether it is a credential. */
+type Field = { key: string; secret?: boolean; list?: boolean };
+
+/** What each kind with a real provider needs (the server checks the same). */
+const FIELDS: Partial<Record<ChannelKind, Field[]>> = {
+  web_chat: [{ key: "allowed_origins", list: true }],
+  whatsapp: [{ key: "phone_number_id" }, { key: "business_account_id" }, { key: "access_token", secret: true }, { key: "app_secret", secret: true }],
+  telegram: [{ key: "bot_token", secret: true }],
+  email: [{ key: "address" }, { key: "imap_host" }, { key: "smtp_host" }, { key: "username" }, { key: "password", secret: true }],
+};
+const REAL: ChannelKind[] = ["web_chat", "whatsapp", "telegram", "email"];
+const ALL = Object.keys(CHANNEL_LABEL) as ChannelKind[];
+/** A template's variables as the provider writes them, for sentences that show them. */
+const VARIABLES = { one: "{{1}}", two: "{{2}}" };
+
+export function AdminChannels({ bridge }: { bridge: Bridge }) {
+  const { t } = useTranslation();
+  const list = useQuery(queries.adminChannels(bridge));
+  const { call, busy, problem } = useAdminCall(bridge);
+  /** A secret shown once: the channel's, after it was made or renewed. */
+  const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
+  const [templatesOf, setTemplatesOf] = useState<string | null>(null);
+
+  const renew = async (c: ChannelAdmin) => {
+    const a = await call({ call: "new_secret", id: c.channel.id });
+    if (a?.answer === "secret") setSecret({ name: c.channel.name, secret: a.secret });
+  };
+  return (
+    <div className="admin-channels">
+      <Failure error={list.error} />
+      {problem && <p role="alert" className="error">{problem}</p>}
+      {secret && (
+        <div role="status" className="once">
+          <p>{t("admin.secretOnce", { name: secret.name })}</p>
+          <code className="copyable">{secret.secret}</code>
+          <button type="button" onClick={() => setSecret(null)}>{t("admin.secretKept")}</button>
+        </div>
+      )}
+      <table className="admin-table">
+        <caption className="visually-hidden">{t("admin.channels")}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t("admin.name")}</th>
+            <th scope="col">{t("admin.kind")}</th>
+            <th scope="col">{t("admin.state")}</th>
+            <th scope="col">{t("admin.address")}</th>
+            <th scope="col"><span className="visually-hidden">{t("admin.actions")}</span></th>
+          </tr>
+        </thead>
+        <tbody>
+          {(list.data ?? []).map((c) => (
+            <tr key={c.channel.id} className={c.channel.disabled ? "disabled" : undefined}>
+              <td dir="auto">{c.channel.name}</td>
+              <td>
+                {CHANNEL_LABEL[c.channel.kind]}
+                {c.channel.test && <span className="badge test">{t("channels.test")}</span>}
+              </td>
+              <td>{c.channel.disabled ? t("admin.disabled") : t("admin.active")}</td>
+              <td className="address">
+                {c.webhook_url && <code className="copyable">{c.webhook_url}</code>}
+                {c.embed && <code className="copyable">{c.embed}</code>}
+                {c.credentials_set.length > 0 && <span className="muted">{t("admin.credentialsSet", { names: c.credentials_set.map((k) => t(`admin.field.${k}`, { defaultValue: k })).join(", ") })}</span>}
+              </td>
+              <td className="cell-actions">
+                <div>
+                <button type="button" disabled={busy} onClick={() => void call({ call: "change_channel", id: c.channel.id, change: { name: null, disabled: !c.channel.disabled, templates: null, settings: null } })}>
+                  {c.channel.disabled ? t("admin.enable") : t("admin.disable")}
+                </button>
+                <button type="button" disabled={busy} onClick={() => void renew(c)}>{t("admin.newSecret")}</button>
+                {c.channel.kind === "whatsapp" && (
+                  <button type="button" aria-expanded={templatesOf === c.channel.id} onClick={() => setTemplatesOf(templatesOf === c.channel.id ? null : c.channel.id)}>
+                    {t("admin.templates")} ({c.channel.templates.length})
+                  </button>
+                )}
+                </div>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {list.data?.length === 0 && <p className="empty">{t("admin.noChannels")}</p>}
+      {templatesOf && list.data && (
+        <TemplatesEditor
+          key={templatesOf}
+          initial={list.data.find((c) => c.channel.id === templatesOf)?.channel.templates ?? []}
+          busy={busy}
+          onSave={(templates) => void call({ call: "change_channel", id: templatesOf, change: { name: null, disabled: null, templates, settings: null } })}
+        />
+      )}
+      <NewChannel busy={busy} onCreate={async (channel) => {
+        const a = await call({ call: "add_channel", channel });
+        if (a?.answer === "new_channel") setSecret({ name: a.channel.channel.name, secret: a.channel.secret });
+        return a !== null;
+      }} />
+    </div>
+  );
+}
+
+function NewChannel({ busy, onCreate }: { busy: boolean; onCreate: (c: { kind: ChannelKind; name: string; test: boolean; settings: Record<string, unknown> }) => Promise<boolean> }) {
+  const { t } = useTranslation();
+  const [kind, setKind] = useState<ChannelKind>("web_chat");
+  const [test, setTest] = useState(false);
+  const [name, setName] = useState("");
+  const [values, setValues] = useState<Record<string, string>>({});
+  const fields = test ? [] : (FIELDS[kind] ?? []);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const settings: Record<string, unknown> = {};
+    for (const f of fields) {
+      const v = (values[f.key] ?? "").trim();
+      settings[f.key] = f.list ? v.split(/[\s,]+/).filter(Boolean) : v;
+    }
+    if (await onCreate({ kind, name: name.trim(), test, settings })) {
+      setName("");
+      setValues({});
+    }
+  };
+  return (
+    <form className="admin-form" onSubmit={(e) => void submit(e)} aria-labelledby="new-channel-title">
+      <h3 id="new-channel-title">{t("admin.addChannel")}</h3>
+      <label>
+        {t("admin.kind")}
+        <select value={kind} onChange={(e) => setKind(e.target.value as ChannelKind)}>
+          {(test ? ALL : REAL).map((k) => <option key={k} value={k}>{CHANNEL_LABEL[k]}</option>)}
+        </select>
+      </label>
+      <label>
+        {t("admin.name")}
+        <input required value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
+      {fields.map((f) => (
+        <label key={f.key}>
+          {t(`admin.field.${f.key}`)}
+          <input
+            required
+            type={f.secret ? "password" : "text"}
+            autoComplete="off"
+            value={values[f.key] ?? ""}
+            placeholder={f.list ? "https://shop.example" : undefined}
+            onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+          />
+        </label>
+      ))}
+      <label className="check">
+        <input type="checkbox" checked={test} onChange={(e) => { setTest(e.target.checked); if (!e.target.checked && !REAL.includes(kind)) setKind("web_chat"); }} />
+        {t("admin.testChannel")}
+      </label>
+      {test && <p className="hint">{t("admin.testHint")}</p>}
+      <button type="submit" className="primary" disabled={busy}>{t("admin.add")}</button>
+    </form>
+  );
+}
+
+function TemplatesEditor({ initial, busy, onSave }: { initial: Template[]; busy: boolean; onSave: (t: Template[]) => void }) {
+  const { t } = useTranslation();
+  const [rows, setRows] = useState<Template[]>(initial);
+  const set = (i: number, change: Partial<Template>) => setRows(rows.map((r, j) => (j === i ? { ...r, ...change } : r)));
+  return (
+    <form className="admin-form templates" onSubmit={(e) => { e.preventDefault(); onSave(rows.filter((r) => r.name.trim())); }} aria-labelledby="templates-title">
+      <h3 id="templates-title">{t("admin.templates")}</h3>
+      <p className="hint">{t("admin.templatesHint", VARIABLES)}</p>
+      {rows.map((r, i) => (
+        <fieldset key={i} className="template-row">
+          <legend className="visually-hidden">{r.name || t("admin.template")}</legend>
+          <input aria-label={t("admin.templateName")} placeholder={t("admin.templateName")} value={r.name} onChange={(e) => set(i, { name: e.target.value })} />
+          <input aria-label={t("admin.templateLanguage")} placeholder="pt_BR" value={r.language} onChange={(e) => set(i, { language: e.target.value })} />
+          <textarea aria-label={t("admin.templateBody")} placeholder={t("admin.templateBodyExample", VARIABLES)} rows={2} value={r.body} onChange={(e) => set(i, { body: e.target.value })} />
+          <button type="button" className="link" onClick={() => setRows(rows.filter((_, j) => j !== i))}>{t("admin.remove")}</button>
+        </fieldset>
+      ))}
+      <div className="buttons">
+        <button type="button" onClick={() => setRows([...rows, { name: "", language: "pt_BR", body: "" }])}>{t("admin.addTemplate")}</button>
+        <button type="submit" className="primary" disabled={busy}>{t("admin.save")}</button>
+      </div>
+    </form>
+  );
+}
