@@ -256,3 +256,248 @@ async fn test_a_renewed_certificate_is_used_without_a_restart() {
     syncer.sync().await.unwrap();
     server.stop().await;
 }
+
+/// Debian's nginx terminating TLS in front of the server, on loopback, run by an unprivileged
+/// user (nobody, when the test runs as root) from a folder of its own: its configuration, the
+/// certificate, its pid, logs and buffers. Stopped when dropped.
+struct Nginx {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// A port free now on loopback (for nginx to listen on).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn nginx(dir: &Path, cert: &(PathBuf, PathBuf), upstream: std::net::SocketAddr) -> Nginx {
+    use std::os::unix::fs::PermissionsExt;
+    let program = Path::new("/usr/sbin/nginx");
+    assert!(
+        program.exists(),
+        "nginx is not installed: `cargo xtask test` installs it (apt-get install nginx)"
+    );
+    let home = dir.join("nginx");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::copy(&cert.0, home.join("cert.pem")).unwrap();
+    std::fs::copy(&cert.1, home.join("key.pem")).unwrap();
+    let port = free_port();
+    let h = home.display();
+    let conf = format!(
+        r#"
+pid {h}/nginx.pid;
+error_log {h}/error.log info;
+worker_processes 1;
+events {{ worker_connections 64; }}
+http {{
+    access_log {h}/access.log;
+    client_body_temp_path {h}/body;
+    proxy_temp_path {h}/proxy;
+    fastcgi_temp_path {h}/fastcgi;
+    uwsgi_temp_path {h}/uwsgi;
+    scgi_temp_path {h}/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name localhost;
+        ssl_certificate {h}/cert.pem;
+        ssl_certificate_key {h}/key.pem;
+        location / {{
+            proxy_pass http://{upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto https;
+            proxy_read_timeout 1h;
+        }}
+    }}
+}}
+"#
+    );
+    std::fs::write(home.join("nginx.conf"), conf).unwrap();
+    // Readable by the unprivileged user: the folders on the way, and the files in it.
+    for d in [dir, home.as_path()] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    for f in ["cert.pem", "key.pem", "nginx.conf"] {
+        std::fs::set_permissions(home.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let mut command = if root {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(program);
+        c
+    } else {
+        std::process::Command::new(program)
+    };
+    command
+        .arg("-p")
+        .arg(&home)
+        .arg("-e")
+        .arg(home.join("error.log"))
+        .arg("-c")
+        .arg(home.join("nginx.conf"))
+        .args(["-g", "daemon off;"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = command.spawn().unwrap();
+    // Up when it accepts connections.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let log = std::fs::read_to_string(home.join("error.log")).unwrap_or_default();
+            panic!("nginx stopped ({status}):\n{log}");
+        }
+        assert!(std::time::Instant::now() < deadline, "nginx did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Nginx { child, port }
+}
+
+/// The web edition's binary, built beside this test (`cargo xtask test` builds every target
+/// before running any).
+fn web_edition() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("outpost-web");
+    assert!(bin.exists(), "build outpost-web first (cargo build --workspace)");
+    bin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_behind_nginx_terminating_tls_the_core_and_the_web_edition_sign_in_sync_and_stream()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca("Loja Teste CA");
+    trust(dir.path(), &ca);
+    let cert = server_cert(dir.path(), &ca, &["localhost"], (2020, 2100));
+    // The server itself speaks plain http on loopback, trusting the proxy's forwarded headers.
+    let server = outpost_server::start_with(
+        &dir.path().join("server"),
+        "127.0.0.1:0".parse().unwrap(),
+        outpost_server::system_clock(),
+        outpost_server::Options {
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            public_url: None,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    outpost_server::add_agent(
+        &*server.app.storage,
+        "Tânia Segura",
+        "tania@outpost.example",
+        PASSWORD,
+        Role::Owner,
+        Visibility::Unrestricted,
+        vec![],
+    )
+    .unwrap();
+    outpost_server::add_test_channel(
+        &*server.app.storage,
+        ChannelKind::Whatsapp,
+        "WhatsApp",
+        "segredo-do-canal",
+    )
+    .unwrap();
+    let proxy = nginx(dir.path(), &cert, server.addr);
+    let base = format!("https://localhost:{}", proxy.port);
+
+    // The core: sign-in, sync, and the stream (wss through the proxy's upgrade).
+    let syncer = sign_in(&base, &dir.path().join("core")).await.unwrap();
+    syncer.sync().await.unwrap();
+    let engine = Engine::start(syncer.resume_clone());
+    let status = engine.status();
+    until("the stream is up through nginx", || {
+        status.borrow().connection == Connection::Online
+    })
+    .await;
+    let channel = server.app.channel_of(ChannelKind::Whatsapp).unwrap();
+    let m = server
+        .app
+        .receive(
+            channel,
+            outpost_server::workspace::Inbound {
+                from: "5511933330000".into(),
+                name: "Cliente do Proxy".into(),
+                text: "Passou pelo nginx?".into(),
+                id: None,
+                reply_to: None,
+                attachments: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let client = syncer.client().clone();
+    until("the message is in the mirror", || {
+        outpost_e2e::has_message(&client, m)
+    })
+    .await;
+    engine.stop().await;
+
+    // The web edition (its binary), trusting the same private CA, signs in through nginx too.
+    let logs = dir.path().join("web-logs");
+    let ui = dir.path().join("ui");
+    std::fs::create_dir_all(&ui).unwrap();
+    std::fs::write(ui.join("index.html"), "<!doctype html><title>Outpost</title>").unwrap();
+    let mut web = std::process::Command::new(web_edition())
+        .arg("--data-dir")
+        .arg(dir.path().join("web"))
+        .arg("--ui")
+        .arg(&ui)
+        .arg("--log-dir")
+        .arg(&logs)
+        .env("OUTPOST_SIGN_IN_SERVER", &base)
+        .env("OUTPOST_SIGN_IN_EMAIL", "tania@outpost.example")
+        .env("OUTPOST_SIGN_IN_PASSWORD", PASSWORD)
+        .env(outpost_core::tls::CA_FILE_ENV, dir.path().join("ca.pem"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let read_logs = || -> String {
+        std::fs::read_dir(&logs)
+            .map(|files| {
+                files
+                    .flatten()
+                    .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    until("the web edition is online through nginx", || {
+        let text = read_logs();
+        text.contains("signed in") && text.contains("Online")
+    })
+    .await;
+    web.kill().unwrap();
+    web.wait().unwrap();
+
+    // nginx carried it all: its access log has the sign-ins and the stream's upgrade.
+    let access = std::fs::read_to_string(dir.path().join("nginx/access.log")).unwrap();
+    assert!(access.contains("POST /v1/auth/login"), "{access}");
+    assert!(access.contains("GET /v1/stream"), "{access}");
+    drop(proxy);
+    server.stop().await;
+}

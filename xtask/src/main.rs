@@ -291,6 +291,11 @@ fn check_cycles() -> Result {
 
 fn test(args: &[String]) -> Result {
     ensure_build_tools()?;
+    // The reverse proxy the TLS tests put in front of the server (run by the test, as nobody,
+    // on loopback; Debian's package never starts it in a container without an init).
+    if cfg!(target_os = "linux") {
+        ensure_apt(&["nginx"])?;
+    }
     if !has_nextest() {
         eprintln!("xtask: installing cargo-nextest");
         let mut install = cargo();
