@@ -380,13 +380,15 @@ fn web_edition() -> PathBuf {
         .and_then(Path::parent)
         .unwrap()
         .join("outpost-web");
-    assert!(bin.exists(), "build outpost-web first (cargo build --workspace)");
+    assert!(
+        bin.exists(),
+        "build outpost-web first (cargo build --workspace)"
+    );
     bin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn test_behind_nginx_terminating_tls_the_core_and_the_web_edition_sign_in_sync_and_stream()
-{
+async fn test_behind_nginx_terminating_tls_the_core_and_the_web_edition_sign_in_sync_and_stream() {
     let dir = tempfile::tempdir().unwrap();
     let ca = ca("Loja Teste CA");
     trust(dir.path(), &ca);
@@ -460,7 +462,11 @@ async fn test_behind_nginx_terminating_tls_the_core_and_the_web_edition_sign_in_
     let logs = dir.path().join("web-logs");
     let ui = dir.path().join("ui");
     std::fs::create_dir_all(&ui).unwrap();
-    std::fs::write(ui.join("index.html"), "<!doctype html><title>Outpost</title>").unwrap();
+    std::fs::write(
+        ui.join("index.html"),
+        "<!doctype html><title>Outpost</title>",
+    )
+    .unwrap();
     let mut web = std::process::Command::new(web_edition())
         .arg("--data-dir")
         .arg(dir.path().join("web"))
@@ -499,5 +505,72 @@ async fn test_behind_nginx_terminating_tls_the_core_and_the_web_edition_sign_in_
     assert!(access.contains("POST /v1/auth/login"), "{access}");
     assert!(access.contains("GET /v1/stream"), "{access}");
     drop(proxy);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn test_the_apps_private_ca_setting_is_what_lets_it_sign_in() {
+    use outpost_core::api::{Password, Request, Response};
+    let dir = tempfile::tempdir().unwrap();
+    // No OUTPOST_CA_FILE here: only the app's own setting can make this CA trusted.
+    let ca = ca("Loja Configurada CA");
+    let cert = server_cert(dir.path(), &ca, &["localhost"], (2020, 2100));
+    let server = server_with(dir.path(), cert).await;
+    let base = format!("https://localhost:{}", server.addr.port());
+    let app = outpost_core::app::App::start(
+        &dir.path().join("app"),
+        outpost_core::sync::keyring::Keyring::new(&format!(
+            "dev.outpost.test.{}",
+            uuid::Uuid::now_v7()
+        )),
+        Arc::new(outpost_core::SystemClock),
+    )
+    .await;
+    let sign_in = || {
+        app.handle(Request::SignIn {
+            server: base.clone(),
+            email: "tania@outpost.example".into(),
+            password: Password(PASSWORD.into()),
+        })
+    };
+    let reason = |r: Response| match r {
+        Response::Error { error } => error.reason.map(|r| r.key),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert_eq!(reason(sign_in().await).as_deref(), Some("tls_untrusted"));
+
+    // Not a certificate: refused, and nothing is kept.
+    let junk = app
+        .handle(Request::SetTrustedCa {
+            pem: Some(
+                "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n".into(),
+            ),
+        })
+        .await;
+    assert_eq!(reason(junk).as_deref(), Some("ca_unreadable"));
+    assert!(matches!(
+        app.handle(Request::TrustedCa).await,
+        Response::TrustedCa { certificates: 0 }
+    ));
+
+    let set = app
+        .handle(Request::SetTrustedCa {
+            pem: Some(ca.cert.pem()),
+        })
+        .await;
+    assert!(
+        matches!(set, Response::TrustedCa { certificates: 1 }),
+        "{set:?}"
+    );
+    assert!(matches!(sign_in().await, Response::Session { .. }));
+    let kept =
+        std::fs::metadata(dir.path().join("app").join(outpost_core::tls::SETTING_FILE)).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(kept.permissions().mode() & 0o077, 0, "owner-only");
+    app.handle(Request::SignOut).await;
+
+    // Removed: the same server is refused again.
+    app.handle(Request::SetTrustedCa { pem: None }).await;
+    assert_eq!(reason(sign_in().await).as_deref(), Some("tls_untrusted"));
     server.stop().await;
 }

@@ -94,6 +94,10 @@ test("admin area: channels, an invited agent who signs in with the link, disable
 
   // The invited agent: signed out here, they paste the link and choose a password.
   await page.getByRole("button", { name: "Sign out" }).click();
+  // (On the way: a file that is not a CA's certificate is refused, and nothing is trusted.)
+  await page.getByRole("button", { name: "My organisation uses its own certificate authority" }).click();
+  await page.getByLabel("Its certificate (PEM file)").setInputFiles({ name: "ca.pem", mimeType: "application/x-pem-file", buffer: Buffer.from("not a certificate") });
+  await page.getByRole("alert").filter({ hasText: "not a certificate Outpost can trust" }).waitFor();
   await page.getByRole("button", { name: "I have an invitation" }).click();
   await page.getByLabel("Invitation link").fill(link);
   await page.getByLabel("Your password (at least 10 characters)").fill("a senha da Rita 2026");

@@ -132,6 +132,12 @@ pub enum Request {
     },
     /// Signs out: the server session ends, the keyring forgets the token; the mirror stays.
     SignOut,
+    /// How many certificates of a private CA this app trusts besides the platform's (0: none).
+    TrustedCa,
+    /// Trusts a private CA (its PEM text), or none any more; for the next connections.
+    SetTrustedCa {
+        pem: Option<String>,
+    },
     /// Ends every session of the agent (their other desktops too), then signs out here.
     SignOutEverywhere,
     /// A new password, the current one asked again; the agent's other sessions end.
@@ -203,6 +209,9 @@ pub enum Response {
     },
     Admin {
         answer: AdminAnswer,
+    },
+    TrustedCa {
+        certificates: u32,
     },
     /// The action was taken; `op_id` is none when it needed no server (a discarded local send).
     Acted {

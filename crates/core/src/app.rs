@@ -90,6 +90,8 @@ impl App {
     /// Opens the app over `data_dir`, resuming the last account when the keyring still holds
     /// its session.
     pub async fn start(data_dir: &Path, keyring: Keyring, clock: Arc<dyn Clock>) -> App {
+        // The private CA this app was told to trust, for every connection it makes.
+        crate::tls::use_setting_in(data_dir);
         let app = App {
             data_dir: data_dir.to_owned(),
             keyring,
@@ -388,6 +390,24 @@ impl App {
                 password,
             } => self.sign_in(&server, &email, &password).await,
             Request::SignOut => self.sign_out().await,
+            Request::TrustedCa => Response::TrustedCa {
+                certificates: crate::tls::extra_ca_count(&self.data_dir) as u32,
+            },
+            Request::SetTrustedCa { pem } => {
+                match crate::tls::set_extra_ca(&self.data_dir, pem.as_deref()) {
+                    Ok(n) => {
+                        tracing::info!(certificates = n, "the trusted private CA changed");
+                        Response::TrustedCa {
+                            certificates: n as u32,
+                        }
+                    }
+                    Err(e) => error(
+                        ErrorCode::InvalidInput,
+                        "ca_unreadable",
+                        format!("That file cannot be trusted: {e}."),
+                    ),
+                }
+            }
             Request::AcceptInvite { link, password } => {
                 let Some((server, token)) = link.trim().rsplit_once("/invite/") else {
                     return error(

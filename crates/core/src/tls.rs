@@ -1,10 +1,11 @@
 //! How the client reaches a server: over https (and wss) with rustls, trusting the platform's
-//! root certificates, plus those of an extra CA file when the business runs a private CA
-//! (`OUTPOST_CA_FILE`, PEM). Plain http only to this computer (loopback), for development and
+//! root certificates, plus those of an extra CA when the business runs a private CA: a setting
+//! of the app (the agent picks the CA's PEM file; kept as `extra-ca.pem` in the app's folder)
+//! and the environment (`OUTPOST_CA_FILE`, PEM), both trusted when both are there. Plain http only to this computer (loopback), for development and
 //! the tests; anything else is refused with a sentence before a byte is sent.
 
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use outpost_protocol::Reason;
 
@@ -45,20 +46,71 @@ pub fn check_server(server: &str) -> Result<(), (String, Reason)> {
     }
 }
 
-/// The TLS settings every connection uses, built once: the platform's roots and the extra CA
-/// file's. A CA file that cannot be read is logged and left out (the platform's roots stay).
+/// The file of the app's extra CA setting, in its folder.
+pub const SETTING_FILE: &str = "extra-ca.pem";
+
+/// What connections trust now: built when first asked, and again when the setting changes.
+static CONFIG: RwLock<Option<Arc<rustls::ClientConfig>>> = RwLock::new(None);
+/// The setting's file, once the app said where its folder is.
+static SETTING: RwLock<Option<PathBuf>> = RwLock::new(None);
+
+/// The TLS settings a new connection uses: the platform's roots, the environment's CA file and
+/// the app's setting. A CA file that cannot be read is logged and left out (the platform's
+/// roots stay).
 pub fn client_config() -> Arc<rustls::ClientConfig> {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let extra = std::env::var_os(CA_FILE_ENV).map(std::path::PathBuf::from);
-            Arc::new(build(extra.as_deref()))
-        })
-        .clone()
+    if let Some(config) = CONFIG.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        return config.clone();
+    }
+    let mut extra: Vec<PathBuf> = std::env::var_os(CA_FILE_ENV)
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    if let Some(file) = SETTING.read().unwrap_or_else(|p| p.into_inner()).clone()
+        && file.exists()
+    {
+        extra.push(file);
+    }
+    let built = Arc::new(build(&extra));
+    *CONFIG.write().unwrap_or_else(|p| p.into_inner()) = Some(built.clone());
+    built
 }
 
-/// A configuration trusting the platform's roots and `extra_ca`'s certificates.
-fn build(extra_ca: Option<&Path>) -> rustls::ClientConfig {
+/// Where the app keeps its extra CA setting (its data folder); connections made from now on
+/// trust it.
+pub fn use_setting_in(data_dir: &Path) {
+    *SETTING.write().unwrap_or_else(|p| p.into_inner()) = Some(data_dir.join(SETTING_FILE));
+    *CONFIG.write().unwrap_or_else(|p| p.into_inner()) = None;
+}
+
+/// Sets (or, with `None`, removes) the app's extra CA: PEM text holding at least one
+/// certificate, checked before it is kept. Returns how many certificates it holds. Connections
+/// made from now on trust it (a sign-in, the next reconnection).
+pub fn set_extra_ca(data_dir: &Path, pem: Option<&str>) -> Result<usize, String> {
+    let file = data_dir.join(SETTING_FILE);
+    let count = match pem {
+        Some(text) => {
+            let certs = pem_certificates(text.as_bytes())?;
+            crate::owner_only::dir(data_dir).map_err(|e| e.to_string())?;
+            crate::owner_only::write(&file, text.as_bytes()).map_err(|e| e.to_string())?;
+            certs.len()
+        }
+        None => match std::fs::remove_file(&file) {
+            Ok(()) => 0,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(e.to_string()),
+        },
+    };
+    use_setting_in(data_dir);
+    Ok(count)
+}
+
+/// How many certificates the app's extra CA setting holds (0: none set).
+pub fn extra_ca_count(data_dir: &Path) -> usize {
+    read_pem_certificates(&data_dir.join(SETTING_FILE)).map_or(0, |c| c.len())
+}
+
+/// A configuration trusting the platform's roots and the certificates of `extra_ca` files.
+fn build(extra_ca: &[PathBuf]) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for e in &native.errors {
@@ -66,7 +118,7 @@ fn build(extra_ca: Option<&Path>) -> rustls::ClientConfig {
     }
     let (added, ignored) = roots.add_parsable_certificates(native.certs);
     tracing::debug!(added, ignored, "platform root certificates");
-    if let Some(path) = extra_ca {
+    for path in extra_ca {
         match read_pem_certificates(path) {
             Ok(certs) => {
                 let (added, _) = roots.add_parsable_certificates(certs);
@@ -96,13 +148,22 @@ fn build(extra_ca: Option<&Path>) -> rustls::ClientConfig {
 fn read_pem_certificates(
     path: &Path,
 ) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    pem_certificates(&std::fs::read(path).map_err(|e| e.to_string())?)
+}
+
+/// The certificates of PEM text; at least one, each one X.509 that rustls can read.
+fn pem_certificates(pem: &[u8]) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
     use rustls::pki_types::pem::PemObject;
-    let certs: Result<Vec<_>, _> = rustls::pki_types::CertificateDer::pem_file_iter(path)
-        .map_err(|e| e.to_string())?
-        .collect();
-    let certs = certs.map_err(|e| e.to_string())?;
+    let certs: Result<Vec<_>, _> = rustls::pki_types::CertificateDer::pem_slice_iter(pem).collect();
+    let certs = certs.map_err(|e| format!("it is not a PEM certificate file ({e})"))?;
     if certs.is_empty() {
-        return Err("it holds no certificate".into());
+        return Err("it holds no certificate (a PEM file has -----BEGIN CERTIFICATE-----)".into());
+    }
+    for c in &certs {
+        let mut store = rustls::RootCertStore::empty();
+        store
+            .add(c.clone())
+            .map_err(|e| format!("a certificate in it cannot be used: {e}"))?;
     }
     Ok(certs)
 }

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "../bridge";
 import { describe } from "../lib/reasons";
@@ -74,8 +74,60 @@ export function SignIn({
         <button type="button" className="link" onClick={() => setInviting(true)}>
           {t("signIn.haveInvite")}
         </button>
+        <PrivateCa bridge={bridge} />
       </form>
     </main>
+  );
+}
+
+/**
+ * A business with its own certificate authority: the agent picks its PEM file once, and the app
+ * trusts it (besides the system's) from the next connection. Said plainly when it is set.
+ */
+function PrivateCa({ bridge }: { bridge: Bridge }) {
+  const { t } = useTranslation();
+  const [open, setOpen] = useState(false);
+  const [count, setCount] = useState<number | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    void ask(bridge, { type: "trusted_ca" }, "trusted_ca").then((r) => setCount(r.certificates), () => setCount(0));
+  }, [bridge]);
+  const choose = async (file: File | undefined) => {
+    if (!file) return;
+    setProblem(null);
+    try {
+      const r = await ask(bridge, { type: "set_trusted_ca", pem: await file.text() }, "trusted_ca");
+      setCount(r.certificates);
+    } catch (e) {
+      setProblem(describe(e));
+    }
+  };
+  const remove = async () => {
+    const r = await ask(bridge, { type: "set_trusted_ca", pem: null }, "trusted_ca");
+    setCount(r.certificates);
+  };
+  if (!open && !count) {
+    return (
+      <button type="button" className="link" onClick={() => setOpen(true)}>
+        {t("signIn.privateCa")}
+      </button>
+    );
+  }
+  return (
+    <div className="private-ca" role="group" aria-label={t("signIn.privateCa")}>
+      {count ? (
+        <p>
+          {t("signIn.caTrusted", { count })}{" "}
+          <button type="button" className="link" onClick={() => void remove()}>{t("signIn.caRemove")}</button>
+        </p>
+      ) : (
+        <label>
+          {t("signIn.caFile")}
+          <input type="file" accept=".pem,.crt,.cer,application/x-pem-file" onChange={(e) => void choose(e.target.files?.[0])} />
+        </label>
+      )}
+      {problem && <p className="error" role="alert">{problem}</p>}
+    </div>
   );
 }
 
