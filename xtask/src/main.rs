@@ -7,6 +7,7 @@
 //! - `gen-types`: regenerate the UI's TypeScript types from the Rust types.
 
 mod cycles;
+mod package;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -20,9 +21,10 @@ fn main() -> ExitCode {
         Some("gen-types") => gen_types(),
         Some("cycles") => check_cycles(),
         Some("bundle") => bundle(&args[1..]),
+        Some("package-server") => package_server(&args[1..]).map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run              the demo server and Outpost signed in to it (the web edition's address is printed)\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|sync|desktop|triage]  the benchmarks (release build)\n  bundle [FORMAT]  the desktop app's package (here: deb; AppImage, msi, dmg on their platforms)\n  gen-types        regenerate ui/src/generated from the Rust types\n  cycles           the import-cycle check alone"
+                "usage: cargo xtask <command>\n\n  run              the demo server and Outpost signed in to it (the web edition's address is printed)\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|sync|desktop|triage]  the benchmarks (release build)\n  bundle [FORMAT]  the desktop app's package (here: deb; AppImage, msi, dmg on their platforms)\n  gen-types        regenerate ui/src/generated from the Rust types\n  cycles           the import-cycle check alone\n  package-server [--debug]  the server's .deb (systemd unit, /etc/outpost/outpost-server.toml)"
             );
             return ExitCode::from(2);
         }
@@ -338,6 +340,8 @@ fn test(args: &[String]) -> Result {
         "warnings",
     ]);
     status(clippy)?;
+    // The server's Debian package, from the debug build just made: built and checked.
+    package_server(&["--debug".to_owned()])?;
 
     let mut cmd = cargo();
     cmd.args(["nextest", "run", "--workspace", "--no-fail-fast"])
@@ -412,6 +416,33 @@ fn bundle(args: &[String]) -> Result {
     let dir = root().join(format!("target/release/bundle/{format}"));
     eprintln!("xtask: the package is in {}", dir.display());
     Ok(())
+}
+
+/// The server's Debian package, from a release build (or the debug build with `--debug`),
+/// checked once built; returns its path.
+fn package_server(args: &[String]) -> Result<PathBuf> {
+    let debug = args.iter().any(|a| a == "--debug");
+    if !debug {
+        let mut build = cargo();
+        build.args([
+            "build",
+            "--release",
+            "-p",
+            "outpost-server",
+            "--bin",
+            "outpost-server",
+        ]);
+        status(build)?;
+    }
+    let profile = if debug { "debug" } else { "release" };
+    let binary = root().join("target").join(profile).join("outpost-server");
+    let out = root().join("target/package");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let version = env!("CARGO_PKG_VERSION");
+    let deb = package::build(&binary, version, &out, debug)?;
+    package::verify(&deb, version, &out.join("check"))?;
+    eprintln!("xtask: the server's package is {}", deb.display());
+    Ok(deb)
 }
 
 fn npm() -> Command {
