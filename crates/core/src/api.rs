@@ -287,6 +287,8 @@ pub enum Event {
         conversation_id: ConversationId,
         who: Presence,
     },
+    /// The customer is typing (web chat).
+    CustomerTyping { conversation_id: ConversationId },
     /// Who else has a conversation open now (empty: nobody).
     Viewing {
         conversation_id: ConversationId,

@@ -561,6 +561,8 @@ pub enum StreamFrame {
         conversation_id: ConversationId,
         who: Vec<Presence>,
     },
+    /// The customer is typing (on channels that say so: the web-chat widget).
+    CustomerTyping { conversation_id: ConversationId },
 }
 
 /// What a client says on the stream.

@@ -97,6 +97,9 @@ enum Next {
     Simulated(TestRules),
     /// No enabled channel of its kind: it fails, saying so.
     NoChannel,
+    /// A web-chat widget: the server is its provider, holding the message for the visitor's
+    /// widget (sent); the widget says when it has it (delivered) and showed it (read).
+    Widget,
 }
 
 /// Moves outgoing messages along where the server itself is their provider: on test channels,
@@ -120,6 +123,9 @@ pub fn deliver<S: Storage>(
                     .unwrap_or_default();
                 next_of.insert(kind, Next::Simulated(rules));
             }
+            Some(c) if c.kind == ChannelKind::WebChat => {
+                next_of.insert(kind, Next::Widget);
+            }
             Some(_) => {}
             None => {
                 next_of.insert(kind, Next::NoChannel);
@@ -134,6 +140,20 @@ pub fn deliver<S: Storage>(
     let due = storage.messages_in_delivery(now - FOLLOW_FOR, &kinds, 500)?;
     let mut moved = 0;
     for id in due {
+        // Read first: most rounds move nothing (a widget's message waits for its visitor, a
+        // test channel's for its next step), and a read costs no write transaction.
+        if let Some(Entity::Message(m)) = storage.get(EntityRef::Message(id))? {
+            let waits = match next_of.get(&m.channel) {
+                Some(Next::Widget | Next::NoChannel) => m.status != MessageStatus::Pending,
+                Some(Next::Simulated(rules)) => {
+                    now - m.history.last().map_or(m.created_at, |s| s.at) < rules.step_ms
+                }
+                None => true,
+            };
+            if waits || m.direction != Direction::Outgoing {
+                continue;
+            }
+        }
         storage.write(|tx| {
             use crate::storage::Tx;
             let Some(Entity::Message(mut m)) = tx.get(EntityRef::Message(id))? else {
@@ -143,6 +163,7 @@ pub fn deliver<S: Storage>(
                 return Ok(());
             }
             let next = match next_of.get(&m.channel) {
+                Some(Next::Widget) if m.status == MessageStatus::Pending => MessageStatus::Sent,
                 Some(Next::NoChannel) if m.status == MessageStatus::Pending => {
                     m.failure = Some(NO_CHANNEL.into());
                     MessageStatus::Failed

@@ -115,8 +115,10 @@ mod tests {
 
     #[test]
     fn the_packaged_file_is_read_as_written() {
-        let c = Config::parse(include_str!("../../../packaging/server/outpost-server.toml"))
-            .unwrap();
+        let c = Config::parse(include_str!(
+            "../../../packaging/server/outpost-server.toml"
+        ))
+        .unwrap();
         assert_eq!(c.data_dir.as_deref(), Some(Path::new("/var/lib/outpost")));
         assert_eq!(c.listen, Some("127.0.0.1:8750".parse().unwrap()));
         assert_eq!(c.log_format, Some(LogFormat::Human));

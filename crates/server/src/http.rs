@@ -23,6 +23,7 @@ use crate::storage::{Storage, StorageError};
 use crate::workspace::{Inbound, OpError};
 
 mod admin;
+mod widget;
 
 /// Largest request body.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -297,6 +298,7 @@ pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
             axum::routing::put(channel_rules::<S>),
         )
         .merge(admin::routes::<S>())
+        .merge(widget::routes::<S>())
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz::<S>))
         .route("/metrics", get(metrics::<S>))
@@ -883,6 +885,7 @@ async fn serve_stream<S: Storage>(
 ) {
     let mut agent = session.agent;
     let _counted = app.metrics.stream_opened();
+    let _online = Online::new(&app, agent.id);
     let connection = fastrand::u64(..);
     let me = Presence {
         agent_id: agent.id,
@@ -1031,6 +1034,35 @@ async fn serve_stream<S: Storage>(
 }
 
 /// Whether the stream's session still holds.
+/// Counts an agent as connected while their stream is open.
+struct Online<'a, S: Storage> {
+    app: &'a App<S>,
+    agent: AgentId,
+}
+
+impl<'a, S: Storage> Online<'a, S> {
+    fn new(app: &'a App<S>, agent: AgentId) -> Self {
+        *app.online
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(agent)
+            .or_default() += 1;
+        Online { app, agent }
+    }
+}
+
+impl<S: Storage> Drop for Online<'_, S> {
+    fn drop(&mut self) {
+        let mut online = self.app.online.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = online.get_mut(&self.agent) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                online.remove(&self.agent);
+            }
+        }
+    }
+}
+
 async fn session_holds<S: Storage>(app: &Arc<App<S>>, token_hash: &[u8]) -> bool {
     reread_agent(app, token_hash).await.is_some()
 }

@@ -72,6 +72,12 @@ pub struct App<S: Storage> {
     pub serves_tls: bool,
     /// What the server counts, for `/metrics`.
     pub metrics: metrics::Metrics,
+    /// Agents with a stream open now, and how many (for the widget's "someone is available").
+    pub online: std::sync::Mutex<std::collections::HashMap<AgentId, usize>>,
+    /// New web-chat visitors per address,
+    pub visitor_budget: throttle::Buckets<std::net::IpAddr>,
+    /// and frames per visitor.
+    pub visitor_frames: throttle::Buckets<uuid::Uuid>,
     /// Typing and viewing, relayed between the streams of agents who may see the conversation.
     pub presence: tokio::sync::broadcast::Sender<PresenceNote>,
     /// Set when the server stops: open streams close so their clients reconnect elsewhere.
@@ -172,6 +178,9 @@ impl<S: Storage> App<S> {
             public_url: None,
             serves_tls: false,
             metrics: Default::default(),
+            online: Default::default(),
+            visitor_budget: throttle::Buckets::new(0.5, 20.0),
+            visitor_frames: throttle::Buckets::new(10.0, 40.0),
             upload_quota: files::DAILY_QUOTA,
             ops_budget: throttle::Buckets::new(1_000.0, 5_000.0),
             frame_budget: throttle::Buckets::new(10.0, 30.0),

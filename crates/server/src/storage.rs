@@ -189,6 +189,17 @@ pub trait Storage: Send + Sync + 'static {
     fn channel(&self, id: uuid::Uuid) -> Result<Option<(ChannelKind, Vec<u8>)>>;
     /// Every channel: id and kind.
     fn channels(&self) -> Result<Vec<(uuid::Uuid, ChannelKind)>>;
+    /// Keeps a new web-chat visitor of `channel` and their token's hash.
+    fn create_visitor(&self, visitor: &Visitor, token_hash: &[u8]) -> Result<()>;
+    /// The visitor a token names.
+    fn visitor(&self, token_hash: &[u8]) -> Result<Option<Visitor>>;
+    /// The web-chat messages of the contact whose web-chat address is `address`, oldest first,
+    /// at most the newest `limit`.
+    fn web_chat_messages(
+        &self,
+        address: &str,
+        limit: u32,
+    ) -> Result<Vec<outpost_protocol::Message>>;
     /// Outgoing messages the server holds that no provider has taken yet (queued).
     fn outgoing_queue(&self) -> Result<u64>;
     /// Scheduled messages due at `now`.
@@ -223,6 +234,16 @@ pub trait Storage: Send + Sync + 'static {
     fn uploaded_since(&self, agent: AgentId, since: Millis) -> Result<u64>;
     /// Removes uploads no message names that were made before `before`; how many went.
     fn sweep_unclaimed(&self, before: Millis) -> Result<usize>;
+}
+
+/// A visitor of a web-chat widget: who they said they are, on which channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Visitor {
+    pub id: uuid::Uuid,
+    pub channel: uuid::Uuid,
+    pub name: String,
+    pub email: String,
+    pub created_at: Millis,
 }
 
 /// A keyword flow (see `crate::flows`): its trigger word and its automatic replies, in order.

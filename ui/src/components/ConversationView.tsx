@@ -45,6 +45,8 @@ function OpenConversation({ bridge, id, me }: { bridge: Bridge; id: string; me: 
 function usePresence(bridge: Bridge, id: string, me: Agent | null) {
   const [viewing, setViewing] = useState<Presence[]>([]);
   const [typing, setTyping] = useState<Presence | null>(null);
+  /** When the customer last typed (web chat says so), or null. */
+  const [customerTyping, setCustomerTyping] = useState<number | null>(null);
   useEffect(() => {
     void bridge.request({ type: "presence", frame: { type: "viewing", conversation_id: id } });
     return () => {
@@ -57,8 +59,13 @@ function usePresence(bridge: Bridge, id: string, me: Agent | null) {
       setTyping(e.who);
       setTimeout(() => setTyping((w) => (w?.agent_id === e.who.agent_id ? null : w)), 4000);
     }
+    if (e.type === "customer_typing" && e.conversation_id === id) {
+      const at = Date.now();
+      setCustomerTyping(at);
+      setTimeout(() => setCustomerTyping((t) => (t === at ? null : t)), 4000);
+    }
   });
-  return { viewing, typing };
+  return { viewing, typing, customerTyping: customerTyping !== null };
 }
 
 function Loaded({
@@ -68,7 +75,7 @@ function Loaded({
   error,
   setError,
   act,
-  presence: { viewing, typing },
+  presence: { viewing, typing, customerTyping },
 }: {
   bridge: Bridge;
   timeline: Timeline;
@@ -121,6 +128,7 @@ function Loaded({
           <div ref={bottom} />
         </ol>
         {typing && <p className="presence">{t("conversation.typing", { name: typing.name })}</p>}
+        {customerTyping && <p className="presence">{t("conversation.typing", { name: timeline.contact?.name || t("conversation.customer") })}</p>}
         <Failure error={error} />
         {closed && <p className="notice" role="note">{t("conversation.windowClosed")}</p>}
         <Composer bridge={bridge} conversation={c} contact={timeline.contact} me={me} windowClosed={closed} act={act} replyTo={replyTo} onReplied={() => setReplyTo(null)} />

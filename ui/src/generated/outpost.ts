@@ -533,7 +533,7 @@ export type Presence = { agent_id: AgentId, name: string, };
 /**
  * What the server says on `GET /v1/stream`.
  */
-export type StreamFrame = { "type": "changed", seq: number, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, };
+export type StreamFrame = { "type": "changed", seq: number, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, } | { "type": "customer_typing", conversation_id: ConversationId, };
 
 /**
  * What a client says on the stream.
@@ -745,7 +745,7 @@ settings: boolean, } | { "type": "op_refused", op_id: OpId, action: string, conv
 /**
  * In English (logs); the interface says `why` in the agent's language.
  */
-reason: string, why: Reason | null, } | { "type": "status", status: SyncStatus, } | { "type": "sync_progress", stored: number, total: number, recent_ready: boolean, } | { "type": "sign_in_required", server: string, email: string, reason: string, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, } | { "type": "notify", notification: Notification, } | { "type": "open_conversation", conversation_id: ConversationId, };
+reason: string, why: Reason | null, } | { "type": "status", status: SyncStatus, } | { "type": "sync_progress", stored: number, total: number, recent_ready: boolean, } | { "type": "sign_in_required", server: string, email: string, reason: string, } | { "type": "typing", conversation_id: ConversationId, who: Presence, } | { "type": "customer_typing", conversation_id: ConversationId, } | { "type": "viewing", conversation_id: ConversationId, who: Array<Presence>, } | { "type": "notify", notification: Notification, } | { "type": "open_conversation", conversation_id: ConversationId, };
 
 /**
  * A request over the web edition's WebSocket (the Tauri shell has its own IPC for the same).

@@ -170,6 +170,9 @@ fn presence_frame(text: &str) -> Option<Event> {
             conversation_id,
             who,
         }),
+        StreamFrame::CustomerTyping { conversation_id } => {
+            Some(Event::CustomerTyping { conversation_id })
+        }
         StreamFrame::Changed { .. } => None,
     }
 }

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_channel_files.sql"),
     include_str!("migrations/005_authority.sql"),
     include_str!("migrations/006_channel_entities.sql"),
+    include_str!("migrations/007_widget_visitors.sql"),
 ];
 
 /// Copies every page of `src` into `dst` in one backup step: one read transaction, so one
@@ -1109,6 +1110,58 @@ impl Storage for Sqlite {
                 .into_iter()
                 .filter_map(|(id, k)| ChannelKind::parse(&k).map(|k| (id, k)))
                 .collect())
+        })
+    }
+
+    fn create_visitor(&self, v: &super::Visitor, token_hash: &[u8]) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.prepare_cached(
+            "INSERT INTO widget_visitors (id, channel, token_hash, name, email, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![v.id, v.channel, token_hash, v.name, v.email, v.created_at])?;
+        Ok(())
+    }
+
+    fn visitor(&self, token_hash: &[u8]) -> Result<Option<super::Visitor>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT id, channel, name, email, created_at FROM widget_visitors WHERE token_hash = ?1",
+            )?
+            .query_row([token_hash], |r| {
+                Ok(super::Visitor {
+                    id: r.get(0)?,
+                    channel: r.get(1)?,
+                    name: r.get(2)?,
+                    email: r.get(3)?,
+                    created_at: r.get(4)?,
+                })
+            })
+            .optional()?)
+        })
+    }
+
+    fn web_chat_messages(
+        &self,
+        address: &str,
+        limit: u32,
+    ) -> Result<Vec<outpost_protocol::Message>> {
+        self.read(|c| {
+            let rows: Vec<String> = c
+                .prepare_cached(
+                    "SELECT data FROM (
+                        SELECT m.data AS data, json_extract(m.data, '$.created_at') AS at FROM identities i
+                        JOIN conversations c ON c.contact = i.contact
+                        JOIN messages m ON m.conversation = c.id
+                        WHERE i.channel = 'web_chat' AND i.address = ?1
+                          AND json_extract(m.data, '$.channel') = 'web_chat'
+                        ORDER BY at DESC LIMIT ?2
+                     ) ORDER BY at",
+                )?
+                .query_map(params![address, limit], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.iter()
+                .map(|d| serde_json::from_str(d).map_err(StorageError::from))
+                .collect()
         })
     }
 

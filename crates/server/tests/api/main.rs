@@ -27,3 +27,4 @@ mod settings;
 mod stream;
 mod team;
 mod views;
+mod widget;
