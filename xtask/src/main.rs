@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         Some("package-server") => package_server(&args[1..]).map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run              the demo server and Outpost signed in to it (the web edition's address is printed)\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|sync|desktop|triage]  the benchmarks (release build)\n  bundle [FORMAT]  the desktop app's package (here: deb; AppImage, msi, dmg on their platforms)\n  gen-types        regenerate ui/src/generated from the Rust types\n  cycles           the import-cycle check alone\n  package-server [--debug]  the server's .deb (systemd unit, /etc/outpost/outpost-server.toml)"
+                "usage: cargo xtask <command>\n\n  run              the demo server and Outpost signed in to it (the web edition's address is printed)\n  test [ARGS]      every test (ARGS go to cargo nextest)\n  bench [core|server|widget|sync|desktop|triage]  the benchmarks (release build)\n  bundle [FORMAT]  the desktop app's package (here: deb; AppImage, msi, dmg on their platforms)\n  gen-types        regenerate ui/src/generated from the Rust types\n  cycles           the import-cycle check alone\n  package-server [--debug]  the server's .deb (systemd unit, /etc/outpost/outpost-server.toml)"
             );
             return ExitCode::from(2);
         }
@@ -496,10 +496,11 @@ fn bench(args: &[String]) -> Result {
     let (package, example) = match which {
         "core" => ("outpost-core", "bench-core"),
         "server" => ("outpost-server", "bench-server"),
+        "widget" => ("outpost-server", "bench-widget"),
         "sync" => ("outpost-e2e", "bench-sync"),
         other => {
             return Err(format!(
-                "unknown benchmark '{other}' (known: core, server, sync, desktop, triage)"
+                "unknown benchmark '{other}' (known: core, server, widget, sync, desktop, triage)"
             ));
         }
     };

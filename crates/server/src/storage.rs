@@ -200,6 +200,13 @@ pub trait Storage: Send + Sync + 'static {
         address: &str,
         limit: u32,
     ) -> Result<Vec<outpost_protocol::Message>>;
+    /// Whether anything of these conversations changed after `after` (a cheap look at the feed
+    /// before reading them again).
+    fn conversations_changed_since(
+        &self,
+        after: u64,
+        conversations: &[ConversationId],
+    ) -> Result<bool>;
     /// Outgoing messages the server holds that no provider has taken yet (queued).
     fn outgoing_queue(&self) -> Result<u64>;
     /// Scheduled messages due at `now`.

@@ -435,9 +435,19 @@ async fn serve_visitor<S: Storage>(
             .and_then(|r| r)
     };
     let mut known: HashMap<MessageId, Shown> = HashMap::new();
+    // The seq the visitor's view is read at, and their conversations: a change elsewhere in the
+    // workspace (most of them) costs one look at the feed, not a read of their messages.
+    let mut read_at = *seq.borrow_and_update();
     let Ok(history) = read(app.clone(), address.clone()).await else {
         return;
     };
+    let mut mine: Vec<outpost_protocol::ConversationId> = Vec::new();
+    let mut wrote = false;
+    for m in &history {
+        if !mine.contains(&m.conversation_id) {
+            mine.push(m.conversation_id);
+        }
+    }
     let shown_now: Vec<Shown> = history.iter().filter_map(shown).collect();
     for s in &shown_now {
         known.insert(s.id, s.clone());
@@ -479,8 +489,30 @@ async fn serve_visitor<S: Storage>(
                 if changed.is_err() {
                     break;
                 }
-                seq.borrow_and_update();
+                let head = *seq.borrow_and_update();
+                // Nothing of theirs yet: only their own first message brings something to show.
+                if mine.is_empty() && !wrote {
+                    read_at = head;
+                    continue;
+                }
+                if !mine.is_empty() {
+                    let (storage, after, ids) = (app.storage.clone(), read_at, mine.clone());
+                    let touched = tokio::task::spawn_blocking(move || {
+                        storage.conversations_changed_since(after, &ids)
+                    })
+                    .await;
+                    read_at = head;
+                    if matches!(touched, Ok(Ok(false))) {
+                        continue;
+                    }
+                }
+                read_at = head;
                 let Ok(messages) = read(app.clone(), address.clone()).await else { break };
+                for m in &messages {
+                    if !mine.contains(&m.conversation_id) {
+                        mine.push(m.conversation_id);
+                    }
+                }
                 let mut failed = false;
                 for s in messages.iter().filter_map(shown) {
                     if known.get(&s.id) != Some(&s) {
@@ -516,6 +548,7 @@ async fn serve_visitor<S: Storage>(
                         continue;
                     }
                     let Ok(said) = serde_json::from_str::<FromVisitor>(&text) else { continue };
+                    wrote |= matches!(said, FromVisitor::Send { .. });
                     if let Some(answer) = heard(&app, &channel, &visitor, &known, said).await
                         && socket.send(frame(&answer)).await.is_err()
                     {

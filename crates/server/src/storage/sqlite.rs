@@ -1165,6 +1165,27 @@ impl Storage for Sqlite {
         })
     }
 
+    fn conversations_changed_since(
+        &self,
+        after: u64,
+        conversations: &[ConversationId],
+    ) -> Result<bool> {
+        let ids: Vec<Uuid> = conversations.iter().map(|c| c.0).collect();
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT conversation FROM feed WHERE seq > ?1 AND conversation IS NOT NULL",
+            )?;
+            let mut rows = stmt.query([after as i64])?;
+            while let Some(row) = rows.next()? {
+                let id: Uuid = row.get(0)?;
+                if ids.contains(&id) {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+    }
+
     fn outgoing_queue(&self) -> Result<u64> {
         self.read(|c| {
             Ok(
