@@ -267,6 +267,24 @@ pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Waits (up to 15 s) until `found` gives something, and returns it.
+pub async fn until_async<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut found: impl FnMut() -> F,
+) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if let Some(v) = found().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// A message as the mirror holds it.
 pub fn message_in(client: &Client, id: MessageId) -> Option<Message> {
     match client
