@@ -123,9 +123,68 @@ const CUSTOMER_LINES: &[&str] = &[
 /// A receipt a demo customer photographs now and then.
 const RECEIPT_PNG: &[u8] = include_bytes!("../assets/receipt.png");
 
-/// Customers writing now and then, on the WhatsApp test channel, until the server stops; every
-/// sixth one sends a photo of a receipt.
-pub async fn simulate<S: Storage>(app: Arc<App<S>>, every: Duration) {
+/// Web-chat visitors of the demo: each writes through the widget's own protocol (a visitor
+/// token, the widget's WebSocket to this server), as a visitor's browser would.
+struct WebVisitor {
+    socket: futures_util::stream::SplitSink<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        tokio_tungstenite::tungstenite::Message,
+    >,
+}
+
+const WEB_VISITORS: [&str; 3] = ["Lia Navegante", "Tomás del Sitio", "Grace Online"];
+
+impl WebVisitor {
+    async fn join<S: Storage>(
+        app: &App<S>,
+        addr: std::net::SocketAddr,
+        channel: uuid::Uuid,
+        name: &str,
+    ) -> Result<WebVisitor, String> {
+        let (token, hash) = crate::auth::new_token()?;
+        let visitor = crate::storage::Visitor {
+            id: uuid::Uuid::now_v7(),
+            channel,
+            name: name.to_owned(),
+            email: String::new(),
+            created_at: app.now(),
+        };
+        app.storage
+            .create_visitor(&visitor, &hash)
+            .map_err(|e| e.to_string())?;
+        let (socket, _) = tokio_tungstenite::connect_async(format!(
+            "ws://{addr}/v1/widget/{channel}/stream?token={token}"
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+        // What the widget is told (history, answers) is read and let go, as a browser would.
+        let (socket, mut heard) = futures_util::StreamExt::split(socket);
+        tokio::spawn(async move {
+            while let Some(Ok(_)) = futures_util::StreamExt::next(&mut heard).await {}
+        });
+        Ok(WebVisitor { socket })
+    }
+
+    async fn say(&mut self, text: &str) -> Result<(), String> {
+        use futures_util::SinkExt;
+        let frame =
+            serde_json::json!({ "type": "send", "client_id": uuid::Uuid::now_v7(), "text": text });
+        self.socket
+            .send(tokio_tungstenite::tungstenite::Message::text(
+                frame.to_string(),
+            ))
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Customers writing now and then until the server stops: on the WhatsApp test channel (every
+/// sixth sends a photo of a receipt), and every third through the web chat's widget protocol.
+pub async fn simulate<S: Storage>(app: Arc<App<S>>, addr: std::net::SocketAddr, every: Duration) {
+    let web = app.channel_of(ChannelKind::WebChat);
+    let mut visitors: Vec<WebVisitor> = Vec::new();
     let Some(channel) = app.channel_of(ChannelKind::Whatsapp) else {
         tracing::warn!("the demo has no WhatsApp channel: no customer will write");
         return;
@@ -135,6 +194,26 @@ pub async fn simulate<S: Storage>(app: Arc<App<S>>, every: Duration) {
     tick.tick().await;
     for n in 1u64.. {
         tick.tick().await;
+        if n % 3 == 0
+            && let Some(web) = web
+        {
+            let who = rng.usize(..WEB_VISITORS.len());
+            if visitors.len() <= who {
+                match WebVisitor::join(&*app, addr, web, WEB_VISITORS[visitors.len()]).await {
+                    Ok(v) => visitors.push(v),
+                    Err(e) => tracing::warn!("a demo web visitor could not join: {e}"),
+                }
+            }
+            let line = CUSTOMER_LINES[rng.usize(..CUSTOMER_LINES.len())];
+            let at = who.min(visitors.len().saturating_sub(1));
+            if let Some(v) = visitors.get_mut(at)
+                && let Err(e) = v.say(line).await
+            {
+                tracing::warn!("a demo web visitor's message did not go: {e}");
+                visitors.clear();
+            }
+            continue;
+        }
         let from = format!("55{}", 11_900_000_000u64 + rng.u64(0..40));
         let mut text = CUSTOMER_LINES[rng.usize(..CUSTOMER_LINES.len())].to_owned();
         let mut attachments = Vec::new();

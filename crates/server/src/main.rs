@@ -590,6 +590,7 @@ async fn demo(
     if every > 0 {
         tokio::spawn(outpost_server::demo::simulate(
             app,
+            running.addr,
             std::time::Duration::from_secs(every),
         ));
     }

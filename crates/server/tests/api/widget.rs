@@ -335,3 +335,50 @@ async fn test_the_panel_embeds_only_on_the_channels_origins_and_its_script_names
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn test_the_demos_customers_write_through_the_widgets_protocol_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = outpost_server::start(
+        dir.path(),
+        "127.0.0.1:0".parse().unwrap(),
+        outpost_server::system_clock(),
+    )
+    .await
+    .unwrap();
+    let (storage, now) = (server.app.storage.clone(), server.app.now());
+    tokio::task::spawn_blocking(move || outpost_server::demo::seed(&*storage, now))
+        .await
+        .unwrap()
+        .unwrap();
+    let simulating = tokio::spawn(outpost_server::demo::simulate(
+        server.app.clone(),
+        server.addr,
+        std::time::Duration::from_millis(40),
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let web = server.app.channel_of(ChannelKind::WebChat).unwrap();
+    loop {
+        // A visitor of the demo's web chat wrote: their widget identity holds a message.
+        let visitors: i64 = rusqlite::Connection::open(dir.path().join("outpost-server.db"))
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM widget_visitors v JOIN identities i ON i.address = lower(
+                    substr(hex(v.id),1,8)||'-'||substr(hex(v.id),9,4)||'-'||substr(hex(v.id),13,4)||'-'||substr(hex(v.id),17,4)||'-'||substr(hex(v.id),21,12))
+                 WHERE v.channel = ?1 AND i.channel = 'web_chat'",
+                [web],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if visitors > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no demo visitor wrote"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    simulating.abort();
+    server.stop().await;
+}
