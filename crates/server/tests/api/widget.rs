@@ -182,13 +182,51 @@ async fn test_a_visitor_and_an_agent_converse_with_the_widgets_own_receipts() {
     say(&mut ws, json!({ "type": "typing" })).await;
     let typing = next_of(&mut agent, "customer_typing").await;
     assert_eq!(typing["conversation_id"], conversation.to_string());
+
+    // A file from the agent reaches the visitor, fetched with their token.
+    let file = uuid::Uuid::now_v7();
+    assert_eq!(
+        h.put_file(&owner, file, "application/pdf", b"%PDF-1.4 boleto".to_vec())
+            .await,
+        201
+    );
+    h.applied(
+        &owner,
+        Action::SendMessage {
+            message_id: MessageId::new(),
+            conversation_id: conversation,
+            text: "Segue o boleto".into(),
+            attachments: vec![Attachment {
+                kind: AttachmentKind::Document,
+                name: "boleto.pdf".into(),
+                mime: "application/pdf".into(),
+                size: 15,
+                url: format!("/v1/attachments/{file}"),
+            }],
+            template: None,
+            reply_to: None,
+        },
+    )
+    .await;
+    let with_file = next_of(&mut ws, "message").await;
+    assert_eq!(with_file["files"][0]["name"], "boleto.pdf");
+    assert_eq!(with_file["files"][0]["file"], file.to_string());
+    let fetched = h
+        .http
+        .get(h.url(&format!("/v1/widget/{channel}/files/{file}?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(&fetched.bytes().await.unwrap()[..], b"%PDF-1.4 boleto");
+
     let again = connect(&h, &channel, &token).await;
     let mut again = again;
     let hello = next_of(&mut again, "hello").await;
     assert_eq!(hello["available"], true);
     assert_eq!(
         hello["messages"].as_array().unwrap().len(),
-        2,
+        3,
         "the history"
     );
 }
