@@ -43,6 +43,18 @@ test("admin area: channels, an invited agent who signs in with the link, disable
   assert.equal(await site.getByText("test channel").count(), 0, "a real channel is not marked as a test one");
   await shot(page, "admin-channels");
   await once.getByRole("button", { name: "I have kept it" }).click();
+  // Its settings change later: a second site may embed it.
+  await site.getByRole("button", { name: "Edit" }).click();
+  const edit = area.getByRole("form", { name: "Settings of Site da loja" });
+  await edit.getByLabel(/Sites allowed to embed it/).fill("https://loja.example\nhttps://www.loja.example");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await edit.waitFor({ state: "detached" });
+  {
+    const token = await ownerToken();
+    const all = await (await fetch(`${w.base}/v1/admin/channels`, { headers: { authorization: `Bearer ${token}` } })).json();
+    const saved = all.find((c) => c.channel.name === "Site da loja");
+    assert.deepEqual(saved.settings.allowed_origins, ["https://loja.example", "https://www.loja.example"]);
+  }
 
   // Email: the demo's test channel turned off, a real one added. A message by email then waits
   // for its provider: no tick is invented.

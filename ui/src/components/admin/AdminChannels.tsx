@@ -3,7 +3,7 @@ import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import type { Bridge } from "../../bridge";
 import { queries } from "../../data";
-import type { ChannelAdmin, ChannelKind, Template } from "../../generated/outpost";
+import type { ChannelAdmin, ChannelChange, ChannelKind, Template } from "../../generated/outpost";
 import { CHANNEL_LABEL } from "../../lib/format";
 import { Failure } from "../Failure";
 import { useAdminCall } from "./useAdmin";
@@ -30,6 +30,7 @@ export function AdminChannels({ bridge }: { bridge: Bridge }) {
   /** A secret shown once: the channel's, after it was made or renewed. */
   const [secret, setSecret] = useState<{ name: string; secret: string } | null>(null);
   const [templatesOf, setTemplatesOf] = useState<string | null>(null);
+  const [editing, setEditing] = useState<string | null>(null);
 
   const renew = async (c: ChannelAdmin) => {
     const a = await call({ call: "new_secret", id: c.channel.id });
@@ -77,6 +78,11 @@ export function AdminChannels({ bridge }: { bridge: Bridge }) {
                   {c.channel.disabled ? t("admin.enable") : t("admin.disable")}
                 </button>
                 <button type="button" disabled={busy} onClick={() => void renew(c)}>{t("admin.newSecret")}</button>
+                {!c.channel.test && (
+                  <button type="button" aria-expanded={editing === c.channel.id} onClick={() => setEditing(editing === c.channel.id ? null : c.channel.id)}>
+                    {t("admin.edit")}
+                  </button>
+                )}
                 {c.channel.kind === "whatsapp" && (
                   <button type="button" aria-expanded={templatesOf === c.channel.id} onClick={() => setTemplatesOf(templatesOf === c.channel.id ? null : c.channel.id)}>
                     {t("admin.templates")} ({c.channel.templates.length})
@@ -89,6 +95,19 @@ export function AdminChannels({ bridge }: { bridge: Bridge }) {
         </tbody>
       </table>
       {list.data?.length === 0 && <p className="empty">{t("admin.noChannels")}</p>}
+      {editing && list.data && (() => {
+        const c = list.data.find((x) => x.channel.id === editing);
+        return c ? (
+          <EditChannel
+            key={editing}
+            channel={c}
+            busy={busy}
+            onSave={async (change) => {
+              if (await call({ call: "change_channel", id: c.channel.id, change })) setEditing(null);
+            }}
+          />
+        ) : null;
+      })()}
       {templatesOf && list.data && (
         <TemplatesEditor
           key={templatesOf}
@@ -157,6 +176,60 @@ function NewChannel({ busy, onCreate }: { busy: boolean; onCreate: (c: { kind: C
       </label>
       {test && <p className="hint">{t("admin.testHint")}</p>}
       <button type="submit" className="primary" disabled={busy}>{t("admin.add")}</button>
+    </form>
+  );
+}
+
+/** A channel's name and settings changed; a credential left blank keeps the saved one. */
+function EditChannel({ channel: c, busy, onSave }: { channel: ChannelAdmin; busy: boolean; onSave: (change: ChannelChange) => Promise<void> }) {
+  const { t } = useTranslation();
+  const fields = FIELDS[c.channel.kind] ?? [];
+  const [name, setName] = useState(c.channel.name);
+  const [values, setValues] = useState<Record<string, string>>(() =>
+    Object.fromEntries(fields.filter((f) => !f.secret).map((f) => {
+      const v = c.settings[f.key];
+      return [f.key, Array.isArray(v) ? v.join("\n") : typeof v === "string" ? v : ""];
+    })),
+  );
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const settings: Record<string, unknown> = {};
+    for (const f of fields) {
+      const v = (values[f.key] ?? "").trim();
+      if (f.secret && v === "") continue;
+      settings[f.key] = f.list ? v.split(/[\s,]+/).filter(Boolean) : v;
+    }
+    await onSave({ name: name.trim(), disabled: null, templates: null, settings });
+  };
+  return (
+    <form className="admin-form" onSubmit={(e) => void submit(e)} aria-labelledby="edit-channel-title">
+      <h3 id="edit-channel-title" dir="auto">{t("admin.editChannel", { name: c.channel.name })}</h3>
+      <label>
+        {t("admin.name")}
+        <input required value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
+      {fields.map((f) =>
+        f.list ? (
+          <label key={f.key}>
+            {t(`admin.field.${f.key}`)}
+            <textarea rows={3} value={values[f.key] ?? ""} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })} />
+          </label>
+        ) : (
+          <label key={f.key}>
+            {t(`admin.field.${f.key}`)}
+            <input
+              type={f.secret ? "password" : "text"}
+              autoComplete="off"
+              value={values[f.key] ?? ""}
+              placeholder={f.secret && c.credentials_set.includes(f.key) ? t("admin.keepCredential") : undefined}
+              onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
+            />
+          </label>
+        ),
+      )}
+      <div className="buttons">
+        <button type="submit" className="primary" disabled={busy}>{t("admin.save")}</button>
+      </div>
     </form>
   );
 }
