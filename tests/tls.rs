@@ -65,10 +65,8 @@ fn trust(dir: &Path, ca: &Ca) {
 }
 
 async fn server_with(dir: &Path, cert: (PathBuf, PathBuf)) -> outpost_server::Running {
-    let server = outpost_server::start_with(
-        &dir.join("server"),
-        "127.0.0.1:0".parse().unwrap(),
-        outpost_server::system_clock(),
+    server_opts(
+        dir,
         outpost_server::Options {
             tls: Some(outpost_server::tls::TlsFiles {
                 cert: cert.0,
@@ -76,6 +74,17 @@ async fn server_with(dir: &Path, cert: (PathBuf, PathBuf)) -> outpost_server::Ru
             }),
             ..Default::default()
         },
+    )
+    .await
+}
+
+/// The server with `options`, its owner Tânia and a WhatsApp test channel.
+async fn server_opts(dir: &Path, options: outpost_server::Options) -> outpost_server::Running {
+    let server = outpost_server::start_with(
+        &dir.join("server"),
+        "127.0.0.1:0".parse().unwrap(),
+        outpost_server::system_clock(),
+        options,
     )
     .await
     .unwrap();
@@ -394,35 +403,14 @@ async fn test_behind_nginx_terminating_tls_the_core_and_the_web_edition_sign_in_
     trust(dir.path(), &ca);
     let cert = server_cert(dir.path(), &ca, &["localhost"], (2020, 2100));
     // The server itself speaks plain http on loopback, trusting the proxy's forwarded headers.
-    let server = outpost_server::start_with(
-        &dir.path().join("server"),
-        "127.0.0.1:0".parse().unwrap(),
-        outpost_server::system_clock(),
+    let server = server_opts(
+        dir.path(),
         outpost_server::Options {
             trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
-            public_url: None,
             ..Default::default()
         },
     )
-    .await
-    .unwrap();
-    outpost_server::add_agent(
-        &*server.app.storage,
-        "Tânia Segura",
-        "tania@outpost.example",
-        PASSWORD,
-        Role::Owner,
-        Visibility::Unrestricted,
-        vec![],
-    )
-    .unwrap();
-    outpost_server::add_test_channel(
-        &*server.app.storage,
-        ChannelKind::Whatsapp,
-        "WhatsApp",
-        "segredo-do-canal",
-    )
-    .unwrap();
+    .await;
     let proxy = nginx(dir.path(), &cert, server.addr);
     let base = format!("https://localhost:{}", proxy.port);
 

@@ -241,6 +241,37 @@ async fn blocking<T: Send + 'static, E: Into<SyncError> + Send + 'static>(
         .map_err(Into::into)
 }
 
+/// Posts credentials (a sign-in, an invitation's password) to `server`: the HTTP client used
+/// and the session the server opened. A 401 is `refused` (its sentence and reason key); https
+/// only, but to this computer.
+async fn credentials(
+    server: &str,
+    path: &str,
+    body: serde_json::Value,
+    refused: (&str, &str),
+) -> Result<(reqwest::Client, LoginAnswer), SyncError> {
+    crate::tls::check_server(server)
+        .map_err(|(sentence, reason)| SyncError::Tls(sentence, reason))?;
+    let http = http_client(REQUEST_TIMEOUT);
+    let response = http
+        .post(format!("{server}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .map_err(network)?;
+    if !response.status().is_success() {
+        return Err(match error_of(response).await {
+            SyncError::SignedOut => SyncError::Refused(
+                refused.0.into(),
+                Some(outpost_protocol::Reason::new(refused.1)),
+            ),
+            other => other,
+        });
+    }
+    let answer: LoginAnswer = response.json().await.map_err(network)?;
+    Ok((http, answer))
+}
+
 impl Syncer {
     /// Signs in with an email and a password; the mirror is signed in as the agent.
     pub async fn login(
@@ -249,26 +280,14 @@ impl Syncer {
         email: &str,
         password: &str,
     ) -> Result<Syncer, SyncError> {
-        crate::tls::check_server(server)
-            .map_err(|(sentence, reason)| SyncError::Tls(sentence, reason))?;
-        let http = http_client(REQUEST_TIMEOUT);
         let server = server.trim_end_matches('/');
-        let response = http
-            .post(format!("{server}/v1/auth/login"))
-            .json(&serde_json::json!({ "email": email, "password": password }))
-            .send()
-            .await
-            .map_err(network)?;
-        if !response.status().is_success() {
-            return Err(match error_of(response).await {
-                SyncError::SignedOut => SyncError::Refused(
-                    "The email or the password is wrong.".into(),
-                    Some(outpost_protocol::Reason::new("wrong_password")),
-                ),
-                other => other,
-            });
-        }
-        let answer: LoginAnswer = response.json().await.map_err(network)?;
+        let (http, answer) = credentials(
+            server,
+            "/v1/auth/login",
+            serde_json::json!({ "email": email, "password": password }),
+            ("The email or the password is wrong.", "wrong_password"),
+        )
+        .await?;
         let session = Session::new(server, email, answer.token);
         let (c, agent) = (client.clone(), answer.agent.clone());
         let account = Account {
@@ -322,25 +341,16 @@ impl Syncer {
         token: &str,
         password: &str,
     ) -> Result<String, SyncError> {
-        crate::tls::check_server(server)
-            .map_err(|(sentence, reason)| SyncError::Tls(sentence, reason))?;
-        let http = http_client(REQUEST_TIMEOUT);
-        let response = http
-            .post(format!("{server}/v1/auth/invite"))
-            .json(&serde_json::json!({ "token": token, "password": password }))
-            .send()
-            .await
-            .map_err(network)?;
-        if !response.status().is_success() {
-            return Err(match error_of(response).await {
-                SyncError::SignedOut => SyncError::Refused(
-                    "This invitation was used, has expired or does not exist: ask an admin for a new one.".into(),
-                    Some(outpost_protocol::Reason::new("invite_invalid")),
-                ),
-                other => other,
-            });
-        }
-        let answer: LoginAnswer = response.json().await.map_err(network)?;
+        let (http, answer) = credentials(
+            server,
+            "/v1/auth/invite",
+            serde_json::json!({ "token": token, "password": password }),
+            (
+                "This invitation was used, has expired or does not exist: ask an admin for a new one.",
+                "invite_invalid",
+            ),
+        )
+        .await?;
         let ended = http
             .post(format!("{server}/v1/auth/logout"))
             .bearer_auth(&answer.token)

@@ -308,16 +308,9 @@ pub fn add_agent<S: Storage>(
     teams: Vec<TeamId>,
 ) -> Result<Agent, String> {
     let normalized = email.trim().to_lowercase();
-    let agent = Agent::new(AgentId::new(), name, &normalized, role, visibility, teams);
-    agent.validate().map_err(|e| e.to_string())?;
-    auth::check_password(password, &agent.email)?;
+    auth::check_password(password, &normalized)?;
     let hash = auth::hash_password(password)?;
-    storage
-        .write(|tx| {
-            use storage::Tx;
-            tx.put(&Entity::Agent(agent.clone()))
-        })
-        .map_err(|e| e.to_string())?;
+    let agent = add_invited_agent(storage, name, email, role, visibility, teams)?;
     storage
         .set_password(agent.id, email, &hash)
         .map_err(|e| e.to_string())?;

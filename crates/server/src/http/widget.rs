@@ -761,17 +761,7 @@ async fn download<S: Storage>(
             "There is no such file.",
         ));
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-            (header::CONTENT_DISPOSITION, "attachment".to_owned()),
-            (header::CONTENT_SECURITY_POLICY, "sandbox".to_owned()),
-            (header::CACHE_CONTROL, "private, no-store".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(super::file_response(mime, bytes, "private, no-store"))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ import type { Bridge } from "../../bridge";
 import { queries, useTeams } from "../../data";
 import type { Agent, AgentChange, Role, Team, Visibility } from "../../generated/outpost";
 import { Failure } from "../Failure";
+import { ShownOnce } from "./ShownOnce";
 import { useAdminCall } from "./useAdmin";
 
 const VISIBILITIES: Visibility[] = ["unrestricted", "team", "own_only"];
@@ -23,13 +24,7 @@ export function AdminAgents({ bridge, me }: { bridge: Bridge; me: Agent }) {
     <div className="admin-agents">
       <Failure error={list.error} />
       {problem && <p role="alert" className="error">{problem}</p>}
-      {invite && (
-        <div role="status" className="once">
-          <p>{t("admin.inviteOnce", { name: invite.name })}</p>
-          <code className="copyable">{invite.url}</code>
-          <button type="button" onClick={() => setInvite(null)}>{t("admin.secretKept")}</button>
-        </div>
-      )}
+      {invite && <ShownOnce sentence={t("admin.inviteOnce", { name: invite.name })} value={invite.url} onKept={() => setInvite(null)} />}
       <table className="admin-table">
         <caption className="visually-hidden">{t("admin.agents")}</caption>
         <thead>

@@ -6,6 +6,7 @@ import { queries } from "../../data";
 import type { ChannelAdmin, ChannelChange, ChannelKind, Template } from "../../generated/outpost";
 import { CHANNEL_LABEL } from "../../lib/format";
 import { Failure } from "../Failure";
+import { ShownOnce } from "./ShownOnce";
 import { useAdminCall } from "./useAdmin";
 
 /** A setting of a channel kind: its name at the server, and whether it is a credential. */
@@ -40,13 +41,7 @@ export function AdminChannels({ bridge }: { bridge: Bridge }) {
     <div className="admin-channels">
       <Failure error={list.error} />
       {problem && <p role="alert" className="error">{problem}</p>}
-      {secret && (
-        <div role="status" className="once">
-          <p>{t("admin.secretOnce", { name: secret.name })}</p>
-          <code className="copyable">{secret.secret}</code>
-          <button type="button" onClick={() => setSecret(null)}>{t("admin.secretKept")}</button>
-        </div>
-      )}
+      {secret && <ShownOnce sentence={t("admin.secretOnce", { name: secret.name })} value={secret.secret} onKept={() => setSecret(null)} />}
       <table className="admin-table">
         <caption className="visually-hidden">{t("admin.channels")}</caption>
         <thead>
