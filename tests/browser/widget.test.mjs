@@ -142,6 +142,15 @@ test("web chat: embedded on another origin under a strict CSP, a visitor and an 
   await shot(other, "widget-second-visitor");
   await other.context().close();
 
+  // Looked at in the dark theme too.
+  const dark = await w.page("pt-BR", "dark");
+  await dark.goto(origin);
+  const darkChat = dark.frameLocator("iframe[data-outpost-widget]");
+  await darkChat.getByRole("button", { name: /Converse conosco/ }).click();
+  await darkChat.getByLabel("Sua mensagem").fill("Boa noite!");
+  await shot(dark, "widget-dark");
+  await dark.context().close();
+
   // A site that is not listed cannot show it.
   const stranger = await site(w.base, channel, { csp: false });
   const elsewhere = await w.page();

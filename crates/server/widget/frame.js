@@ -255,5 +255,12 @@
     render({ id: "local:" + q.client_id, from: "visitor", text: q.text, at: Date.now(), waiting: true, files: q.files });
   });
   resize();
-  connect();
+  if (me) connect();
+  else {
+    // Not written yet: whether anyone is there to answer, said before they write.
+    fetch("/v1/widget/" + channel + "/available").then(function (r) { return r.json(); }).then(function (a) {
+      $("away").hidden = !!a.available;
+      $("state").textContent = T.online;
+    }, function () { /* said once connected */ });
+  }
 })();

@@ -52,6 +52,7 @@ pub(super) fn routes<S: Storage>() -> Router<Arc<App<S>>> {
             get(|| async { asset(FRAME_CSS, "text/css") }),
         )
         .route("/v1/widget/{channel}/visitors", post(new_visitor::<S>))
+        .route("/v1/widget/{channel}/available", get(available::<S>))
         .route("/v1/widget/{channel}/stream", get(stream::<S>))
         .route(
             "/v1/widget/{channel}/files/{file}",
@@ -172,6 +173,17 @@ fn html_escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+/// Whether someone can answer now, for a visitor who has not written yet.
+async fn available<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    web_chat(&app, &id).await?;
+    let app2 = app.clone();
+    let available = blocking(move || Ok::<_, StorageError>(anyone_available(&*app2))).await?;
+    Ok(Json(serde_json::json!({ "available": available })))
 }
 
 #[derive(Deserialize)]

@@ -84,6 +84,16 @@ async fn test_a_visitor_and_an_agent_converse_with_the_widgets_own_receipts() {
     let h = harness().await;
     let owner = h.login(&h.owner).await;
     let channel = web_chat(&h, &owner).await;
+    let available: Value = h
+        .http
+        .get(h.url(&format!("/v1/widget/{channel}/available")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(available["available"], false, "no agent is connected yet");
     let token = visitor(&h, &channel, "Vera Visitante").await;
     let mut ws = connect(&h, &channel, &token).await;
     let hello = next_of(&mut ws, "hello").await;
