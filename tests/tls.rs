@@ -125,10 +125,36 @@ async fn test_over_https_the_client_signs_in_syncs_and_streams_trusting_the_priv
     let cert = server_cert(dir.path(), &ca, &["localhost", "127.0.0.1"], (2020, 2100));
     let server = server_with(dir.path(), cert).await;
     let base = format!("https://localhost:{}", server.addr.port());
-    let syncer = sign_in(&base, dir.path()).await.unwrap();
-    syncer.sync().await.unwrap();
+    sync_and_stream(
+        &server,
+        &base,
+        dir.path(),
+        "5511944440000",
+        "Chegou pelo https?",
+    )
+    .await;
 
-    // The stream (wss) tells of a customer's message at once; the pull brings it.
+    // Plain http to the same server: its port speaks TLS only, so nothing gets through.
+    let plain = sign_in(
+        &format!("http://127.0.0.1:{}", server.addr.port()),
+        &dir.path().join("p"),
+    )
+    .await;
+    assert!(plain.is_err());
+    server.stop().await;
+}
+
+/// Signs in to `base`, syncs, and waits for the stream (wss) to be up; a customer's message then
+/// reaches the mirror through it.
+async fn sync_and_stream(
+    server: &outpost_server::Running,
+    base: &str,
+    dir: &Path,
+    from: &str,
+    text: &str,
+) {
+    let syncer = sign_in(base, dir).await.unwrap();
+    syncer.sync().await.unwrap();
     let engine = Engine::start(syncer.resume_clone());
     let status = engine.status();
     until("the stream is up", || {
@@ -141,9 +167,9 @@ async fn test_over_https_the_client_signs_in_syncs_and_streams_trusting_the_priv
         .receive(
             channel,
             outpost_server::workspace::Inbound {
-                from: "5511944440000".into(),
+                from: from.into(),
                 name: "Cliente Cifrado".into(),
-                text: "Chegou pelo https?".into(),
+                text: text.into(),
                 id: None,
                 reply_to: None,
                 attachments: Vec::new(),
@@ -157,15 +183,6 @@ async fn test_over_https_the_client_signs_in_syncs_and_streams_trusting_the_priv
     })
     .await;
     engine.stop().await;
-
-    // Plain http to the same server: its port speaks TLS only, so nothing gets through.
-    let plain = sign_in(
-        &format!("http://127.0.0.1:{}", server.addr.port()),
-        &dir.path().join("p"),
-    )
-    .await;
-    assert!(plain.is_err());
-    server.stop().await;
 }
 
 /// What signing in to a server with this certificate says, the client trusting `trusted`.
@@ -415,36 +432,14 @@ async fn test_behind_nginx_terminating_tls_the_core_and_the_web_edition_sign_in_
     let base = format!("https://localhost:{}", proxy.port);
 
     // The core: sign-in, sync, and the stream (wss through the proxy's upgrade).
-    let syncer = sign_in(&base, &dir.path().join("core")).await.unwrap();
-    syncer.sync().await.unwrap();
-    let engine = Engine::start(syncer.resume_clone());
-    let status = engine.status();
-    until("the stream is up through nginx", || {
-        status.borrow().connection == Connection::Online
-    })
+    sync_and_stream(
+        &server,
+        &base,
+        &dir.path().join("core"),
+        "5511933330000",
+        "Passou pelo nginx?",
+    )
     .await;
-    let channel = server.app.channel_of(ChannelKind::Whatsapp).unwrap();
-    let m = server
-        .app
-        .receive(
-            channel,
-            outpost_server::workspace::Inbound {
-                from: "5511933330000".into(),
-                name: "Cliente do Proxy".into(),
-                text: "Passou pelo nginx?".into(),
-                id: None,
-                reply_to: None,
-                attachments: Vec::new(),
-            },
-        )
-        .await
-        .unwrap();
-    let client = syncer.client().clone();
-    until("the message is in the mirror", || {
-        outpost_e2e::has_message(&client, m)
-    })
-    .await;
-    engine.stop().await;
 
     // The web edition (its binary), trusting the same private CA, signs in through nginx too.
     let logs = dir.path().join("web-logs");
