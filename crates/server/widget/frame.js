@@ -139,11 +139,12 @@
   function heard(m) {
     var fresh = !shown[m.id];
     render(m);
-    if (m.from === "us") {
+    if (m.from === "us" && fresh) {
+      // The widget has it: delivered (said once; a status change comes back as the same id).
       tell("received", { ids: [m.id] });
-      if (fresh && !open) { unread += 1; badge(); }
-      seen();
+      if (!open) { unread += 1; badge(); }
     }
+    if (m.from === "us") seen();
   }
   function problem(message) {
     var p = $("problem");

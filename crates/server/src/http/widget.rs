@@ -648,6 +648,16 @@ async fn heard<S: Storage>(
     }
 }
 
+/// How far along a message the widget reports on is (0: not one it reports on).
+fn rank(s: MessageStatus) -> u8 {
+    match s {
+        MessageStatus::Sent => 1,
+        MessageStatus::Delivered => 2,
+        MessageStatus::Read => 3,
+        _ => 0,
+    }
+}
+
 /// Moves the business's messages the visitor's widget has (delivered) or showed (read) on to
 /// that status, never back; only messages of their own conversation.
 async fn advance<S: Storage>(
@@ -656,9 +666,14 @@ async fn advance<S: Storage>(
     ids: Vec<MessageId>,
     to: MessageStatus,
 ) {
+    // Only what would move: a receipt said again, or for an older status, costs no write.
     let ours: Vec<MessageId> = ids
         .into_iter()
-        .filter(|id| known.get(id).is_some_and(|s| s.from == "us"))
+        .filter(|id| {
+            known
+                .get(id)
+                .is_some_and(|s| s.from == "us" && rank(s.status) < rank(to))
+        })
         .take(HISTORY as usize)
         .collect();
     if ours.is_empty() {
@@ -672,12 +687,6 @@ async fn advance<S: Storage>(
             for id in ours {
                 let Some(Entity::Message(mut m)) = tx.get(EntityRef::Message(id))? else {
                     continue;
-                };
-                let rank = |s: MessageStatus| match s {
-                    MessageStatus::Sent => 1,
-                    MessageStatus::Delivered => 2,
-                    MessageStatus::Read => 3,
-                    _ => 0,
                 };
                 if rank(m.status) == 0 || rank(to) <= rank(m.status) {
                     continue;
