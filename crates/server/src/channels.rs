@@ -56,18 +56,9 @@ impl Default for TestRules {
     }
 }
 
-/// Every channel of the workspace, oldest first.
+/// Every channel of the workspace, oldest first (one read: the timers ask every round).
 pub fn all<S: Storage>(storage: &S) -> Result<Vec<Channel>, StorageError> {
-    let mut out = Vec::new();
-    for (id, _) in storage.channels()? {
-        if let Some(Entity::Channel(c)) =
-            storage.get(EntityRef::Channel(outpost_protocol::ChannelId(id)))?
-        {
-            out.push(c);
-        }
-    }
-    out.sort_by_key(|c| c.id);
-    Ok(out)
+    storage.channel_entities()
 }
 
 /// The channel each kind's outgoing messages leave through: the oldest enabled one.

@@ -187,6 +187,8 @@ pub trait Storage: Send + Sync + 'static {
     fn set_channel_secret(&self, id: uuid::Uuid, secret_hash: &[u8]) -> Result<()>;
     /// The kind and secret hash of a channel.
     fn channel(&self, id: uuid::Uuid) -> Result<Option<(ChannelKind, Vec<u8>)>>;
+    /// Every channel as agents see it, oldest first.
+    fn channel_entities(&self) -> Result<Vec<outpost_protocol::Channel>>;
     /// Every channel: id and kind.
     fn channels(&self) -> Result<Vec<(uuid::Uuid, ChannelKind)>>;
     /// Keeps a new web-chat visitor of `channel` and their token's hash.

@@ -49,8 +49,14 @@ struct Served {
 
 impl Drop for Served {
     fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
+        // One that already ended is fine; anything else is said.
+        if let Err(e) = self
+            .child
+            .kill()
+            .and_then(|()| self.child.wait().map(|_| ()))
+        {
+            eprintln!("a process the test started did not stop: {e}");
+        }
     }
 }
 

@@ -1100,6 +1100,18 @@ impl Storage for Sqlite {
         })
     }
 
+    fn channel_entities(&self) -> Result<Vec<outpost_protocol::Channel>> {
+        self.read(|c| {
+            let rows: Vec<String> = c
+                .prepare_cached("SELECT data FROM channel_entities ORDER BY id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            rows.iter()
+                .map(|d| serde_json::from_str(d).map_err(StorageError::from))
+                .collect()
+        })
+    }
+
     fn channels(&self) -> Result<Vec<(Uuid, ChannelKind)>> {
         self.read(|c| {
             let rows: Vec<(Uuid, String)> = c
