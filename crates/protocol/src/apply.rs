@@ -627,6 +627,9 @@ fn retry_message<W: Workspace>(
     m.template = template.clone();
     m.status = MessageStatus::Pending;
     m.failure = None;
+    m.failure_reason = None;
+    // It leaves through the channel the conversation is on now.
+    m.channel_id = c.channel_id;
     m.history.push(StatusStamp {
         status: MessageStatus::Pending,
         at: a.at,

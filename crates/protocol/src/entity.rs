@@ -188,6 +188,11 @@ pub struct Conversation {
     pub closing_note: String,
     pub closing_category: String,
     pub created_at: Millis,
+    /// The channel (of `channel`'s kind) the contact last wrote on: replies leave through it
+    /// while it is enabled. Unset until they write, and on conversations from before channels
+    /// were told apart.
+    #[serde(default)]
+    pub channel_id: Option<ChannelId>,
 }
 
 impl Conversation {
@@ -217,6 +222,7 @@ impl Conversation {
             closing_note: String::new(),
             closing_category: String::new(),
             created_at: at,
+            channel_id: None,
         }
     }
 }
@@ -353,6 +359,20 @@ pub struct Message {
     /// The message this one replies to, on channels that carry it.
     pub reply_to: Option<MessageId>,
     pub created_at: Millis,
+    /// The channel it came by or left through (one of several of its kind); unset on messages
+    /// from before channels were told apart, and on outgoing ones until they leave.
+    #[serde(default)]
+    pub channel_id: Option<ChannelId>,
+    /// Email: the subject line, as written.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// When the customer last edited it (channels that report edits: Telegram).
+    #[serde(default)]
+    pub edited_at: Option<Millis>,
+    /// Why it failed, as a reason the interface says in the agent's language (the provider's
+    /// own code and words stay in `failure`).
+    #[serde(default)]
+    pub failure_reason: Option<crate::Reason>,
 }
 
 impl Message {
@@ -385,6 +405,10 @@ impl Message {
             send_at: None,
             reply_to: None,
             created_at: at,
+            channel_id: conversation.channel_id,
+            subject: None,
+            edited_at: None,
+            failure_reason: None,
         }
     }
 }

@@ -620,6 +620,14 @@ impl Generator {
             send_at: (status == MessageStatus::Scheduled).then_some(spec.now + DAY),
             reply_to: None,
             created_at: at,
+            channel_id: None,
+            subject: None,
+            edited_at: None,
+            failure_reason: (status == MessageStatus::Failed).then(|| {
+                let mut r = crate::Reason::new("whatsapp_131047");
+                r.params.insert("code".into(), "131047".into());
+                r
+            }),
         };
         if incoming {
             rules::on_incoming(c, &m);

@@ -28,6 +28,8 @@ pub const MAX_TAGS: usize = 100;
 pub const MAX_FIELDS: usize = 100;
 /// Quick replies of one team, and templates of one channel.
 pub const MAX_SNIPPETS: usize = 500;
+/// An email subject, in characters (RFC 5322 lines stop at 998).
+pub const MAX_SUBJECT_CHARS: usize = 998;
 /// The messaging window of channels that have one.
 pub const MESSAGING_WINDOW_MS: Millis = 24 * 60 * 60 * 1000;
 
@@ -227,6 +229,12 @@ impl Message {
         }
         if let Some(f) = &self.failure {
             check_len("failure", f, MAX_NOTE_CHARS)?;
+        }
+        if let Some(subject) = &self.subject {
+            check_len("subject", subject, MAX_SUBJECT_CHARS)?;
+        }
+        if let Some(at) = self.edited_at {
+            check_time("edited_at", at)?;
         }
         check_len("sender", &self.sender.name, MAX_SHORT_TEXT_CHARS)
     }

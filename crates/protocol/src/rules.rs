@@ -165,6 +165,17 @@ pub fn on_incoming(c: &mut Conversation, m: &Message) -> Vec<EventKind> {
     events
 }
 
+/// A message a machine sent for the contact (an email auto-reply: `Auto-Submitted`): kept in
+/// the conversation, but it neither reopens a closed or snoozed one nor asks for a reply, and it
+/// opens no messaging window.
+pub fn on_automatic(c: &mut Conversation, m: &Message) -> Vec<EventKind> {
+    if c.state == ConversationState::Open {
+        c.unread_count = c.unread_count.saturating_add(1);
+    }
+    note_last_message(c, m);
+    Vec::new()
+}
+
 /// A reply from the organisation. An agent's reply to an unassigned conversation assigns it to
 /// them; any reply answers the contact.
 pub fn on_reply(c: &mut Conversation, m: &Message) -> Vec<EventKind> {

@@ -16,8 +16,8 @@
 use std::collections::HashMap;
 
 use outpost_protocol::{
-    Channel, ChannelKind, Contact, Direction, Entity, EntityRef, Message, MessageStatus, Millis,
-    StatusStamp,
+    Channel, ChannelId, ChannelKind, Contact, Direction, Entity, EntityRef, Message, MessageStatus,
+    Millis, StatusStamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -72,8 +72,32 @@ pub fn routes<S: Storage>(storage: &S) -> Result<HashMap<ChannelKind, Channel>, 
     Ok(routes)
 }
 
+/// The channel an outgoing message leaves through: the one it names while that is enabled (the
+/// one its customer wrote on), else the oldest enabled channel of its kind; none when its kind
+/// has no enabled channel. `channels` oldest first, as [`all`] gives them.
+pub fn route_of(
+    channel_id: Option<ChannelId>,
+    kind: ChannelKind,
+    channels: &[Channel],
+) -> Option<&Channel> {
+    let enabled = |c: &&Channel| !c.disabled && c.kind == kind;
+    channel_id
+        .and_then(|id| channels.iter().filter(enabled).find(|c| c.id == id))
+        .or_else(|| channels.iter().find(enabled))
+}
+
+/// Whether the channel's provider is one of the adapters of `crate::providers` (a real
+/// WhatsApp number, Telegram bot or mailbox), not the server itself or a simulation.
+pub fn has_provider(c: &Channel) -> bool {
+    !c.test
+        && matches!(
+            c.kind,
+            ChannelKind::Whatsapp | ChannelKind::Telegram | ChannelKind::Email
+        )
+}
+
 /// The address a message goes to on its channel: the contact's identity there, or their phone.
-fn address(contact: &Contact, m: &Message) -> String {
+pub fn address(contact: &Contact, m: &Message) -> String {
     contact
         .identities
         .iter()
@@ -82,7 +106,7 @@ fn address(contact: &Contact, m: &Message) -> String {
         .unwrap_or_else(|| contact.phone.clone())
 }
 
-/// What happens next to an outgoing message, by where its kind's messages leave.
+/// What happens next to an outgoing message, by the channel it leaves through.
 enum Next {
     /// The test channel's simulated provider moves it along, by these rules.
     Simulated(TestRules),
@@ -91,6 +115,8 @@ enum Next {
     /// A web-chat widget: the server is its provider, holding the message for the visitor's
     /// widget (sent); the widget says when it has it (delivered) and showed it (read).
     Widget,
+    /// A real provider's: `crate::providers` hands it over.
+    Provider,
 }
 
 /// Moves outgoing messages along where the server itself is their provider: on test channels,
@@ -101,50 +127,70 @@ pub fn deliver<S: Storage>(
     now: Millis,
     metrics: &crate::metrics::Metrics,
 ) -> Result<usize, StorageError> {
-    let routes = routes(storage)?;
-    // Each kind's fate, read once per round (not once per message, inside its write).
-    let mut next_of: HashMap<ChannelKind, Next> = HashMap::new();
-    for kind in ChannelKind::ALL {
-        match routes.get(&kind) {
-            Some(c) if c.test => {
-                let rules: TestRules = storage
-                    .channel_settings(c.id.0)?
-                    .and_then(|v| v.get("rules").cloned())
-                    .and_then(|r| serde_json::from_value(r).ok())
-                    .unwrap_or_default();
-                next_of.insert(kind, Next::Simulated(rules));
-            }
-            Some(c) if c.kind == ChannelKind::WebChat => {
-                next_of.insert(kind, Next::Widget);
-            }
-            Some(_) => {}
-            None => {
-                next_of.insert(kind, Next::NoChannel);
-            }
-        }
-    }
-    if next_of.is_empty() {
+    let channels = all(storage)?;
+    // Kinds whose messages may be the server's to move: with a test or web-chat channel, or
+    // with no enabled channel at all. A kind with only real providers is theirs alone (its
+    // messages wait a week for statuses: not read here four times a second).
+    let kinds: Vec<ChannelKind> = ChannelKind::ALL
+        .into_iter()
+        .filter(|k| {
+            let mut enabled = channels.iter().filter(|c| c.kind == *k && !c.disabled);
+            let mut any = false;
+            let ours = enabled.any(|c| {
+                any = true;
+                !has_provider(c)
+            });
+            ours || !any
+        })
+        .collect();
+    if kinds.is_empty() {
         return Ok(0);
     }
-    let kinds: Vec<ChannelKind> = next_of.keys().copied().collect();
+    // Each channel's fate, read once per round (not once per message, inside its write).
+    let mut next_of: HashMap<Option<ChannelId>, Next> = HashMap::new();
+    let mut next = |m: &Message| -> Result<(Option<ChannelId>, bool), StorageError> {
+        let route = route_of(m.channel_id, m.channel, &channels);
+        let key = route.map(|c| c.id);
+        if !next_of.contains_key(&key) {
+            let n = match route {
+                None => Next::NoChannel,
+                Some(c) if c.test => {
+                    let rules: TestRules = storage
+                        .channel_settings(c.id.0)?
+                        .and_then(|v| v.get("rules").cloned())
+                        .and_then(|r| serde_json::from_value(r).ok())
+                        .unwrap_or_default();
+                    Next::Simulated(rules)
+                }
+                Some(c) if c.kind == ChannelKind::WebChat => Next::Widget,
+                Some(_) => Next::Provider,
+            };
+            next_of.insert(key, n);
+        }
+        let waits = match next_of.get(&key) {
+            Some(Next::Widget | Next::NoChannel) => m.status != MessageStatus::Pending,
+            Some(Next::Simulated(rules)) => {
+                now - m.history.last().map_or(m.created_at, |s| s.at) < rules.step_ms
+            }
+            Some(Next::Provider) | None => true,
+        };
+        Ok((key, waits))
+    };
     // A provider stops reporting on old messages: only those that moved in the last week move on.
     let due = storage.messages_in_delivery(now - FOLLOW_FOR, &kinds, 500)?;
-    let mut moved = 0;
+    let mut moving = Vec::new();
     for id in due {
         // Read first: most rounds move nothing (a widget's message waits for its visitor, a
         // test channel's for its next step), and a read costs no write transaction.
         if let Some(Entity::Message(m)) = storage.get(EntityRef::Message(id))? {
-            let waits = match next_of.get(&m.channel) {
-                Some(Next::Widget | Next::NoChannel) => m.status != MessageStatus::Pending,
-                Some(Next::Simulated(rules)) => {
-                    now - m.history.last().map_or(m.created_at, |s| s.at) < rules.step_ms
-                }
-                None => true,
-            };
-            if waits || m.direction != Direction::Outgoing {
-                continue;
+            let (route, waits) = next(&m)?;
+            if !waits && m.direction == Direction::Outgoing {
+                moving.push((id, route));
             }
         }
+    }
+    let mut moved = 0;
+    for (id, route) in moving {
         storage.write(|tx| {
             use crate::storage::Tx;
             let Some(Entity::Message(mut m)) = tx.get(EntityRef::Message(id))? else {
@@ -153,10 +199,11 @@ pub fn deliver<S: Storage>(
             if m.direction != Direction::Outgoing {
                 return Ok(());
             }
-            let next = match next_of.get(&m.channel) {
+            let next = match next_of.get(&route) {
                 Some(Next::Widget) if m.status == MessageStatus::Pending => MessageStatus::Sent,
                 Some(Next::NoChannel) if m.status == MessageStatus::Pending => {
                     m.failure = Some(NO_CHANNEL.into());
+                    m.failure_reason = Some(outpost_protocol::Reason::new("no_channel"));
                     MessageStatus::Failed
                 }
                 Some(Next::Simulated(rules)) => {
@@ -188,6 +235,9 @@ pub fn deliver<S: Storage>(
                 }
                 _ => return Ok(()),
             };
+            if m.status == MessageStatus::Pending && route.is_some() {
+                m.channel_id = route;
+            }
             m.status = next;
             m.history.push(StatusStamp {
                 status: next,

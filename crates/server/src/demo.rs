@@ -239,6 +239,7 @@ pub async fn simulate<S: Storage>(app: Arc<App<S>>, addr: std::net::SocketAddr, 
             id: None,
             reply_to: None,
             attachments,
+            ..Default::default()
         };
         if let Err(e) = app.receive(channel, message).await {
             tracing::warn!(error = %e, "the simulated customer's message was refused");

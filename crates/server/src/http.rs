@@ -23,6 +23,7 @@ use crate::storage::{Storage, StorageError};
 use crate::workspace::{Inbound, OpError};
 
 mod admin;
+mod hooks;
 mod widget;
 
 /// Largest request body.
@@ -299,6 +300,7 @@ pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
         )
         .merge(admin::routes::<S>())
         .merge(widget::routes::<S>())
+        .merge(hooks::routes::<S>())
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz::<S>))
         .route("/metrics", get(metrics::<S>))

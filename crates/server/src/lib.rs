@@ -28,6 +28,7 @@ pub mod files;
 pub mod flows;
 pub mod http;
 pub mod metrics;
+pub mod providers;
 pub mod serve;
 pub mod storage;
 pub mod throttle;
@@ -78,6 +79,8 @@ pub struct App<S: Storage> {
     pub visitor_budget: throttle::Buckets<std::net::IpAddr>,
     /// and frames per visitor.
     pub visitor_frames: throttle::Buckets<uuid::Uuid>,
+    /// The real channels' providers: their HTTP client, and the outgoing queue's state.
+    pub providers: providers::Hub,
     /// Typing and viewing, relayed between the streams of agents who may see the conversation.
     pub presence: tokio::sync::broadcast::Sender<PresenceNote>,
     /// Set when the server stops: open streams close so their clients reconnect elsewhere.
@@ -162,6 +165,7 @@ impl<S: Storage> App<S> {
         let committer = workspace::Committer::start(storage.clone())
             .map_err(|e| storage::StorageError::Invalid(format!("no writer thread: {e}")))?;
         Ok(App {
+            providers: providers::Hub::new().map_err(storage::StorageError::Invalid)?,
             committer,
             storage,
             seq,
@@ -241,6 +245,21 @@ impl<S: Storage> App<S> {
         .map_err(|e| storage::StorageError::Invalid(format!("the write stopped: {e}")))??;
         self.announce();
         Ok(id)
+    }
+
+    /// Whether the message a provider calls `provider_id` on `channel` is already stored (a
+    /// webhook delivered again: its files need not be fetched again).
+    pub async fn knows(
+        &self,
+        channel: uuid::Uuid,
+        provider_id: &str,
+    ) -> Result<bool, storage::StorageError> {
+        let id = workspace::provider_message_id(channel, provider_id);
+        let storage = self.storage.clone();
+        tokio::task::spawn_blocking(move || storage.get(EntityRef::Message(id)))
+            .await
+            .map_err(|e| storage::StorageError::Invalid(format!("the read stopped: {e}")))?
+            .map(|m| m.is_some())
     }
 
     /// A file a customer sent, kept for the channel `channel` under a new id, for the inbound
@@ -484,9 +503,11 @@ pub async fn start_with(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let timers = tokio::spawn(run_timers(app.clone()));
+    let providers = tokio::spawn(providers::run(app.clone()));
     let router = http::router(app.clone()).layer(tower_http::trace::TraceLayer::new_for_http());
     let mut limits = options.connections.clone();
     limits.exempt.extend(app.trusted_proxies.iter().copied());
+    let app_of_task = app.clone();
     let task = tokio::spawn(async move {
         serve::serve(listener, router, limits, tls, async {
             // A dropped sender stops the server too.
@@ -494,6 +515,11 @@ pub async fn start_with(
         })
         .await;
         timers.abort();
+        app_of_task.closing.send_replace(true);
+        // Requests out to providers finish (their answers are written) before the lock goes.
+        if let Err(e) = providers.await {
+            tracing::error!("the providers' queue ended with a panic: {e}");
+        }
         // The data directory is free for another server once this one has stopped.
         drop(lock);
     });

@@ -73,6 +73,41 @@ pub trait Tx {
         message: MessageId,
         conversation: ConversationId,
     ) -> Result<()>;
+    /// The message a provider's id names on a channel (see `crate::providers`).
+    fn provider_message(&self, channel: uuid::Uuid, provider_id: &str)
+    -> Result<Option<MessageId>>;
+    /// Records a message's id at its channel's provider.
+    fn set_provider_message(
+        &mut self,
+        channel: uuid::Uuid,
+        provider_id: &str,
+        message: MessageId,
+    ) -> Result<()>;
+    /// Keeps a provider's status (its JSON) about an id no message has yet.
+    fn keep_early_status(
+        &mut self,
+        channel: uuid::Uuid,
+        provider_id: &str,
+        status: &str,
+        at: Millis,
+    ) -> Result<()>;
+    /// Takes the statuses kept for a provider id, in the order they came.
+    fn take_early_statuses(
+        &mut self,
+        channel: uuid::Uuid,
+        provider_id: &str,
+    ) -> Result<Vec<String>>;
+    /// A message's delivery is over (its provider took it, refused it, or it is gone).
+    fn end_delivery(&mut self, message: MessageId) -> Result<()>;
+    /// A request for a message is over without sending all of it: the provider took its first
+    /// `parts` parts (a retry goes on from there); the next attempt is at `next_at`.
+    fn delay_delivery(
+        &mut self,
+        message: MessageId,
+        parts: u32,
+        next_at: Millis,
+        error: &str,
+    ) -> Result<()>;
     /// Starts a part of the transaction that [`Tx::rollback_attempt`] can undo alone.
     fn begin_attempt(&mut self) -> Result<()>;
     fn rollback_attempt(&mut self) -> Result<()>;
@@ -243,6 +278,42 @@ pub trait Storage: Send + Sync + 'static {
     fn uploaded_since(&self, agent: AgentId, since: Millis) -> Result<u64>;
     /// Removes uploads no message names that were made before `before`; how many went.
     fn sweep_unclaimed(&self, before: Millis) -> Result<usize>;
+    /// Outgoing messages queued for a provider on channels of these kinds, the longest waiting
+    /// first, with where their delivery stands.
+    fn pending_deliveries(&self, kinds: &[ChannelKind], limit: u32) -> Result<Vec<Pending>>;
+    /// Claims a queued message for one request to `channel`'s provider: `None` when it is no
+    /// longer queued or a request for it is already out; else the attempt's number and how
+    /// many of its parts the provider already took.
+    fn claim_delivery(
+        &self,
+        message: MessageId,
+        channel: uuid::Uuid,
+        now: Millis,
+    ) -> Result<Option<(u32, u32)>>;
+    /// The id a message has at its channel's provider (its first part's), if it left.
+    fn provider_id_of(&self, message: MessageId) -> Result<Option<(uuid::Uuid, String)>>;
+    /// The request went unanswered or was refused for now: try again at `next_at`.
+    fn retry_delivery(&self, message: MessageId, next_at: Millis, error: &str) -> Result<()>;
+    /// Deliveries with a request out: at start, requests whose answer never came.
+    fn deliveries_sending(&self) -> Result<Vec<(MessageId, uuid::Uuid)>>;
+    /// When a message's delivery began (its first attempt), while it lasts.
+    fn delivery_began(&self, message: MessageId) -> Result<Option<Millis>>;
+    /// Forgets statuses kept before `before` for ids no message ever took.
+    fn sweep_early_statuses(&self, before: Millis) -> Result<usize>;
+    /// Where a channel's reading stands (`name`: an update offset, a mailbox's UIDs…).
+    fn channel_cursor(&self, channel: uuid::Uuid, name: &str) -> Result<Option<String>>;
+    fn set_channel_cursor(&self, channel: uuid::Uuid, name: &str, value: &str) -> Result<()>;
+}
+
+/// An outgoing message queued for a provider, and where its delivery stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub message: MessageId,
+    pub conversation: ConversationId,
+    /// Its attempts so far are waiting until then to try again.
+    pub next_at: Option<Millis>,
+    /// A request for it is out now.
+    pub sending: bool,
 }
 
 /// A visitor of a web-chat widget: who they said they are, on which channel.

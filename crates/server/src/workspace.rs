@@ -574,7 +574,7 @@ fn uploads_of<T: Tx>(
 }
 
 /// A customer's message arriving on a channel.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct Inbound {
     /// The customer's address on the channel (digits only for phone channels).
     pub from: String,
@@ -591,6 +591,50 @@ pub struct Inbound {
     /// (`PUT /v1/channels/<id>/files/<file>`).
     #[serde(default)]
     pub attachments: Vec<InboundFile>,
+    /// The provider's own id of the message (a wamid, a Message-ID…): the message's id derives
+    /// from it, so a webhook delivered twice stores one message, and replies can name it.
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    /// The provider's id of the message this one replies to (ours or the customer's).
+    #[serde(default)]
+    pub reply_to_provider: Option<String>,
+    /// Email: the subject line.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Sent by a machine (an email auto-reply, `Auto-Submitted`): kept, but it does not reopen a
+    /// closed conversation or make it unanswered.
+    #[serde(default)]
+    pub automatic: bool,
+}
+
+/// The id of a message a provider names `provider_id` on channel `channel`: the same each time
+/// (a UUID of version 8 from a SHA-256 of both), so a webhook delivered again finds it.
+pub fn provider_message_id(channel: uuid::Uuid, provider_id: &str) -> MessageId {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(channel.as_bytes());
+    h.update(provider_id.as_bytes());
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    MessageId(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+}
+
+/// The message a provider's id names on `channel`: one we sent (recorded when it left), or one
+/// the customer sent (its id derived from it).
+pub fn provider_reference<T: Tx>(
+    tx: &T,
+    channel: uuid::Uuid,
+    provider_id: &str,
+) -> Result<Option<MessageId>, StorageError> {
+    if let Some(id) = tx.provider_message(channel, provider_id)? {
+        return Ok(Some(id));
+    }
+    let derived = provider_message_id(channel, provider_id);
+    Ok(tx
+        .get(EntityRef::Message(derived))?
+        .is_some()
+        .then_some(derived))
 }
 
 /// A file of an inbound message: the id the channel uploaded it under, and its name.
@@ -699,11 +743,19 @@ pub fn inbound<S: Storage>(
 ) -> Result<MessageId, OpError> {
     check_inbound(channel, msg)?;
     storage.write(|tx| {
-        let message_id = MessageId(msg.id.unwrap_or_else(uuid::Uuid::now_v7));
+        let message_id = match (&msg.provider_id, msg.id) {
+            (Some(p), _) => provider_message_id(channel_id, p),
+            (None, Some(id)) => MessageId(id),
+            (None, None) => MessageId::new(),
+        };
         // Delivered twice (or its id ever used): stored once, never brought back.
         if tx.ever_stored(EntityRef::Message(message_id))? {
             return Ok(message_id);
         }
+        let reply_to = match &msg.reply_to_provider {
+            Some(p) => provider_reference(&*tx, channel_id, p)?,
+            None => msg.reply_to,
+        };
         let attachments = inbound_files(&*tx, channel_id, &msg.attachments)?;
         let mut contact = match tx.contact_by_identity(channel, &msg.from)? {
             Some(id) => match tx.get(EntityRef::Contact(id))? {
@@ -744,11 +796,18 @@ pub fn inbound<S: Storage>(
             now,
         );
         message.channel = channel;
+        message.channel_id = Some(outpost_protocol::ChannelId(channel_id));
         message.attachments = attachments;
-        message.via_flow = crate::flows::on_inbound(tx, &mut contact, &msg.text)?;
-        message.reply_to = msg.reply_to;
+        message.subject = msg.subject.clone().filter(|s| !s.trim().is_empty());
+        message.via_flow = !msg.automatic && crate::flows::on_inbound(tx, &mut contact, &msg.text)?;
+        message.reply_to = reply_to;
         message.validate()?;
-        let mut events = rules::on_incoming(&mut conversation, &message);
+        let mut events = if msg.automatic {
+            rules::on_automatic(&mut conversation, &message)
+        } else {
+            rules::on_incoming(&mut conversation, &message)
+        };
+        conversation.channel_id = Some(outpost_protocol::ChannelId(channel_id));
         if opened {
             // The contact's first message opened it: the timeline says so.
             events.insert(0, EventKind::Opened);
@@ -760,6 +819,9 @@ pub fn inbound<S: Storage>(
             }
         }
         tx.put(&Entity::Message(message))?;
+        if let Some(p) = &msg.provider_id {
+            tx.set_provider_message(channel_id, p, message_id)?;
+        }
         if in_flow {
             crate::flows::reply(tx, &mut contact, &mut conversation, now)?;
         }
@@ -771,6 +833,37 @@ pub fn inbound<S: Storage>(
         };
         record_events(tx, &conversation, actor, events, now)?;
         Ok(message_id)
+    })
+}
+
+/// A customer edited a message they sent (channels that say so: Telegram): its text becomes the
+/// new one, marked edited at `at`. Returns whether a message changed; an edit of a message never
+/// stored (sent before the channel was connected) changes nothing.
+pub fn edit_inbound<S: Storage>(
+    storage: &S,
+    channel: uuid::Uuid,
+    provider_id: &str,
+    text: &str,
+    at: Millis,
+) -> Result<bool, StorageError> {
+    let id = provider_message_id(channel, provider_id);
+    storage.write(|tx| {
+        let Some(Entity::Message(mut m)) = tx.get(EntityRef::Message(id))? else {
+            return Ok(false);
+        };
+        if m.direction != Direction::Incoming
+            || m.text == text
+            || m.edited_at.is_some_and(|e| e >= at)
+        {
+            return Ok(false);
+        }
+        m.text = text.to_owned();
+        m.edited_at = Some(at.max(m.created_at));
+        if m.validate().is_err() {
+            return Ok(false);
+        }
+        tx.put(&Entity::Message(m))?;
+        Ok(true)
     })
 }
 

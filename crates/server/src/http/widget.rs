@@ -611,6 +611,7 @@ async fn heard<S: Storage>(
                 id: Some(message_id_of(visitor.id, client_id)),
                 reply_to: None,
                 attachments: files,
+                ..Default::default()
             };
             Some(match app.receive(channel.id.0, inbound).await {
                 Ok(id) => ToVisitor::Sent { client_id, id },

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_authority.sql"),
     include_str!("migrations/006_channel_entities.sql"),
     include_str!("migrations/007_widget_visitors.sql"),
+    include_str!("migrations/008_providers.sql"),
 ];
 
 /// Copies every page of `src` into `dst` in one backup step: one read transaction, so one
@@ -603,6 +604,82 @@ impl Tx for SqliteTx<'_> {
 
     fn attachment(&self, id: Uuid) -> Result<Option<Upload>> {
         upload_of(&self.tx, id)
+    }
+
+    fn provider_message(&self, channel: Uuid, provider_id: &str) -> Result<Option<MessageId>> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT message FROM provider_messages WHERE channel = ?1 AND provider_id = ?2",
+            )?
+            .query_row(params![channel, provider_id], |r| r.get(0).map(MessageId))
+            .optional()?)
+    }
+
+    fn set_provider_message(
+        &mut self,
+        channel: Uuid,
+        provider_id: &str,
+        message: MessageId,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO provider_messages (channel, provider_id, message) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![channel, provider_id, message.0])?;
+        Ok(())
+    }
+
+    fn keep_early_status(
+        &mut self,
+        channel: Uuid,
+        provider_id: &str,
+        status: &str,
+        at: Millis,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO early_statuses (channel, provider_id, status, received_at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![channel, provider_id, status, at])?;
+        Ok(())
+    }
+
+    fn take_early_statuses(&mut self, channel: Uuid, provider_id: &str) -> Result<Vec<String>> {
+        let statuses = self
+            .tx
+            .prepare_cached(
+                "DELETE FROM early_statuses WHERE channel = ?1 AND provider_id = ?2 RETURNING rowid, status",
+            )?
+            .query_map(params![channel, provider_id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut statuses = statuses;
+        statuses.sort_by_key(|(rowid, _)| *rowid);
+        Ok(statuses.into_iter().map(|(_, s)| s).collect())
+    }
+
+    fn end_delivery(&mut self, message: MessageId) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM deliveries WHERE message = ?1")?
+            .execute([message.0])?;
+        Ok(())
+    }
+
+    fn delay_delivery(
+        &mut self,
+        message: MessageId,
+        parts: u32,
+        next_at: Millis,
+        error: &str,
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE deliveries SET parts = ?2, sending = 0, next_at = ?3, last_error = ?4 WHERE message = ?1",
+            )?
+            .execute(params![message.0, parts, next_at, error])?;
+        Ok(())
     }
 
     fn link_attachment(
@@ -1320,6 +1397,118 @@ impl Storage for Sqlite {
             .query_row([id], |r| Ok((upload_row(r)?, r.get(6)?)))
             .optional()?)
         })
+    }
+
+    fn pending_deliveries(&self, kinds: &[ChannelKind], limit: u32) -> Result<Vec<super::Pending>> {
+        let kinds = serde_json::to_string(&kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>())?;
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT m.id, m.conversation, d.next_at, d.sending FROM messages m
+                 LEFT JOIN deliveries d ON d.message = m.id
+                 WHERE m.status = 'pending'
+                   AND json_extract(m.data, '$.channel') IN (SELECT value FROM json_each(?2))
+                 ORDER BY m.moved_at LIMIT ?1",
+            )?
+            .query_map(params![limit, kinds], |r| {
+                Ok(super::Pending {
+                    message: MessageId(r.get(0)?),
+                    conversation: ConversationId(r.get(1)?),
+                    next_at: r.get(2)?,
+                    sending: r.get::<_, Option<i64>>(3)?.unwrap_or(0) != 0,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn claim_delivery(
+        &self,
+        message: MessageId,
+        channel: Uuid,
+        now: Millis,
+    ) -> Result<Option<(u32, u32)>> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        // One statement: the message is still queued, and no request for it is out.
+        let claimed: Option<(i64, i64)> = conn
+            .prepare_cached(
+                "INSERT INTO deliveries (message, channel, attempts, sending, first_at, next_at)
+                 SELECT id, ?2, 1, 1, ?3, ?3 FROM messages WHERE id = ?1 AND status = 'pending'
+                 ON CONFLICT (message) DO UPDATE
+                   SET attempts = attempts + 1, sending = 1, channel = excluded.channel
+                   WHERE deliveries.sending = 0
+                 RETURNING attempts, parts",
+            )?
+            .query_row(params![message.0, channel, now], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        Ok(claimed.map(|(a, p)| (a as u32, p as u32)))
+    }
+
+    fn provider_id_of(&self, message: MessageId) -> Result<Option<(Uuid, String)>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT channel, provider_id FROM provider_messages WHERE message = ?1 ORDER BY rowid LIMIT 1",
+            )?
+            .query_row([message.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+        })
+    }
+
+    fn retry_delivery(&self, message: MessageId, next_at: Millis, error: &str) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.prepare_cached(
+            "UPDATE deliveries SET sending = 0, next_at = ?2, last_error = ?3 WHERE message = ?1",
+        )?
+        .execute(params![message.0, next_at, error])?;
+        Ok(())
+    }
+
+    fn deliveries_sending(&self) -> Result<Vec<(MessageId, Uuid)>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT message, channel FROM deliveries WHERE sending = 1")?
+                    .query_map([], |r| Ok((MessageId(r.get(0)?), r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?,
+            )
+        })
+    }
+
+    fn delivery_began(&self, message: MessageId) -> Result<Option<Millis>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT first_at FROM deliveries WHERE message = ?1")?
+                    .query_row([message.0], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+    }
+
+    fn sweep_early_statuses(&self, before: Millis) -> Result<usize> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(conn
+            .prepare_cached("DELETE FROM early_statuses WHERE received_at < ?1")?
+            .execute([before])?)
+    }
+
+    fn channel_cursor(&self, channel: Uuid, name: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT value FROM channel_cursors WHERE channel = ?1 AND name = ?2",
+            )?
+            .query_row(params![channel, name], |r| r.get(0))
+            .optional()?)
+        })
+    }
+
+    fn set_channel_cursor(&self, channel: Uuid, name: &str, value: &str) -> Result<()> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        conn.prepare_cached(
+            "INSERT INTO channel_cursors (channel, name, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (channel, name) DO UPDATE SET value = excluded.value",
+        )?
+        .execute(params![channel, name, value])?;
+        Ok(())
     }
 }
 
