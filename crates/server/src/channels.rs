@@ -151,7 +151,7 @@ pub fn deliver<S: Storage>(
     let mut next = |m: &Message| -> Result<(Option<ChannelId>, bool), StorageError> {
         let route = route_of(m.channel_id, m.channel, &channels);
         let key = route.map(|c| c.id);
-        if !next_of.contains_key(&key) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = next_of.entry(key) {
             let n = match route {
                 None => Next::NoChannel,
                 Some(c) if c.test => {
@@ -165,7 +165,7 @@ pub fn deliver<S: Storage>(
                 Some(c) if c.kind == ChannelKind::WebChat => Next::Widget,
                 Some(_) => Next::Provider,
             };
-            next_of.insert(key, n);
+            slot.insert(n);
         }
         let waits = match next_of.get(&key) {
             Some(Next::Widget | Next::NoChannel) => m.status != MessageStatus::Pending,
@@ -304,7 +304,7 @@ fn settings_of(kind: ChannelKind) -> (&'static [&'static str], &'static [&'stati
             ],
             &["access_token", "app_secret"],
         ),
-        ChannelKind::Telegram => (&["bot_token"], &["bot_token"]),
+        ChannelKind::Telegram => (&["bot_token"], &["bot_token", "webhook_secret"]),
         ChannelKind::Email => (
             &["address", "imap_host", "smtp_host", "username", "password"],
             &["password"],
@@ -346,6 +346,24 @@ pub fn check_settings(
         if !present {
             return Err(format!("A {} channel needs {key}.", kind.as_str()));
         }
+    }
+    if let Some(base) = map.get("api_base") {
+        let ok = base
+            .as_str()
+            .is_some_and(|b| b.is_empty() || b.starts_with("https://") || b.starts_with("http://"));
+        if !ok {
+            return Err(format!(
+                "{base} is not an address: write the provider's API as https://host/path."
+            ));
+        }
+    }
+    if kind == ChannelKind::Telegram
+        && let Some(mode) = map.get("mode")
+        && !matches!(mode.as_str(), Some("webhook" | "polling"))
+    {
+        return Err(format!(
+            "{mode} is no way to get Telegram's updates: say webhook or polling."
+        ));
     }
     if kind == ChannelKind::WebChat {
         let origins = map

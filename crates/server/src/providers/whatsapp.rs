@@ -1104,11 +1104,7 @@ pub async fn fetch_templates(
                             offered = false;
                         }
                     }
-                    "BUTTONS" => {
-                        if c.to_string().contains("{{") {
-                            offered = false;
-                        }
-                    }
+                    "BUTTONS" if c.to_string().contains("{{") => offered = false,
                     _ => {}
                 }
             }

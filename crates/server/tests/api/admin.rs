@@ -228,11 +228,12 @@ async fn test_a_new_secret_replaces_the_old_and_a_disabled_channel_neither_recei
 async fn test_without_a_provider_report_a_message_stays_queued_and_never_gets_ticks() {
     let h = harness().await;
     let owner = h.login(&h.owner).await;
-    // A real Telegram channel: its provider, not the server, reports what becomes of a message.
+    // A real Telegram channel: its provider, not the server, reports what becomes of a message
+    // (here one that cannot be reached: the message waits for it, retried).
     created(
         &h,
         &owner,
-        json!({ "kind": "telegram", "name": "@loja_bot", "settings": { "bot_token": "123456:ABC-DEF" } }),
+        json!({ "kind": "telegram", "name": "@loja_bot", "settings": { "bot_token": "123456:ABC-DEF", "mode": "polling", "api_base": "http://127.0.0.1:1" } }),
     )
     .await;
     let (conversation_id, message_id) = (ConversationId::new(), MessageId::new());
@@ -242,7 +243,7 @@ async fn test_without_a_provider_report_a_message_stays_queued_and_never_gets_ti
             conversation_id,
             contact_id: ContactId::new(),
             channel: ChannelKind::Telegram,
-            address: "ana_souza".into(),
+            address: "123456789".into(),
             message_id,
             text: "Olá Ana!".into(),
             template: None,

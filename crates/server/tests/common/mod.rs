@@ -32,13 +32,19 @@ pub struct Harness {
 }
 
 pub async fn harness() -> Harness {
+    harness_with(outpost_server::Options::default()).await
+}
+
+/// [`harness`], the server started with `options`.
+pub async fn harness_with(options: outpost_server::Options) -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
     let clock = Arc::new(AtomicI64::new(T0));
     let c = clock.clone();
-    let server = outpost_server::start(
+    let server = outpost_server::start_with(
         dir.path(),
         "127.0.0.1:0".parse().unwrap(),
         Arc::new(move || c.load(Ordering::SeqCst)),
+        options,
     )
     .await
     .expect("server starts");
@@ -396,5 +402,52 @@ pub fn refused(r: &[OpResult]) -> (ErrorCode, String) {
     match &r[0].outcome {
         OpOutcome::Refused { code, reason, .. } => (*code, reason.clone()),
         other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Waits (up to ten seconds, checking every 50 ms) until `check` gives a value; panics saying
+/// `what` otherwise.
+pub async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+impl Harness {
+    /// The message as the owner's feed says it now.
+    pub async fn message(&self, token: &str, id: MessageId) -> Option<Message> {
+        match self
+            .synced(token, 1000)
+            .await
+            .entities
+            .remove(&EntityRef::Message(id))
+        {
+            Some(Entity::Message(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Every message the agent of `token` sees.
+    pub async fn messages(&self, token: &str) -> Vec<Message> {
+        let mut all: Vec<Message> = self
+            .synced(token, 1000)
+            .await
+            .entities
+            .into_values()
+            .filter_map(|e| match e {
+                Entity::Message(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        all.sort_by_key(|m| (m.created_at, m.id.0));
+        all
     }
 }
