@@ -1,7 +1,7 @@
 import { useTranslation } from "react-i18next";
 import type { Bridge } from "../bridge";
 import type { ConversationEvent, Message, Timeline } from "../generated/outpost";
-import { formatAt, ticks } from "../lib/format";
+import { CHANNEL_LABEL, formatAt, ticks } from "../lib/format";
 import { useAct } from "../lib/act";
 import { Attachments } from "./Attachments";
 import { useJournal } from "../data";
@@ -13,6 +13,9 @@ export function quotedOf(m: Message, timeline: Timeline): Message | null {
   for (const item of timeline.items) if (item.type === "message" && item.message.id === m.reply_to) return item.message;
   return timeline.replied.find((r) => r.id === m.reply_to) ?? null;
 }
+
+/** Channels whose provider says when it sent a message, and nothing after. */
+const NO_RECEIPTS: Message["channel"][] = ["telegram", "email"];
 
 export function MessageBubble({
   m,
@@ -32,7 +35,11 @@ export function MessageBubble({
   const { t } = useTranslation();
   const time = formatAt(m.created_at, "time", locale);
   // The hover card: who sent it, each status and its time.
-  const title = `${m.sender.name} (${m.sender.kind})\n${m.history.map((h) => `${t(`messageStatus.${h.status}`)} ${formatAt(h.at, "full", locale)}`).join("\n")}`;
+  const lines = [`${m.sender.name} (${m.sender.kind})`, ...m.history.map((h) => `${t(`messageStatus.${h.status}`)} ${formatAt(h.at, "full", locale)}`)];
+  if (m.edited_at !== null) lines.push(t("conversation.editedAt", { at: formatAt(m.edited_at, "full", locale) }));
+  // Channels whose provider reports no delivery or reading: the card says why "sent" stays.
+  if (m.direction === "outgoing" && NO_RECEIPTS.includes(m.channel)) lines.push(t("conversation.noReceipts", { channel: CHANNEL_LABEL[m.channel] }));
+  const title = lines.join("\n");
   const act = useAct(bridge, (e) => e && onError(e));
   // Read only for a failed message (a refusal's reason is kept in the journal).
   const journal = useJournal(bridge, m.status === "failed").data ?? [];
@@ -45,9 +52,11 @@ export function MessageBubble({
           {quoted.text}
         </blockquote>
       )}
+      {m.subject && <p className="subject" dir="auto">{m.subject}</p>}
       {m.text && <p className="text" dir="auto">{m.text}</p>}
       <Attachments bridge={bridge} message={m.id} files={m.attachments} locale={locale} onError={onError} />
       <span className="meta">
+        {m.edited_at !== null && <span className="edited">{t("conversation.edited")}</span>}
         <time dateTime={new Date(m.created_at).toISOString()}>{time}</time>
         {m.direction === "outgoing" && <span className={`ticks ${m.status}`} aria-label={t(`messageStatus.${m.status}`)}>{ticks(m.status)}</span>}
         <button type="button" className="reply" onClick={onReply} aria-label={t("conversation.reply")}>↩</button>

@@ -126,7 +126,13 @@ last_message_preview: string,
 /**
  * When the contact last wrote: opens the 24-hour messaging window.
  */
-last_incoming_at: number | null, closing_note: string, closing_category: string, created_at: number, };
+last_incoming_at: number | null, closing_note: string, closing_category: string, created_at: number, 
+/**
+ * The channel (of `channel`'s kind) the contact last wrote on: replies leave through it
+ * while it is enabled. Unset until they write, and on conversations from before channels
+ * were told apart.
+ */
+channel_id: ChannelId | null, };
 
 /**
  * Where a message is in its life. Incoming messages are `Received`; outgoing ones go
@@ -200,7 +206,25 @@ send_at: number | null,
 /**
  * The message this one replies to, on channels that carry it.
  */
-reply_to: MessageId | null, created_at: number, };
+reply_to: MessageId | null, created_at: number, 
+/**
+ * The channel it came by or left through (one of several of its kind); unset on messages
+ * from before channels were told apart, and on outgoing ones until they leave.
+ */
+channel_id: ChannelId | null, 
+/**
+ * Email: the subject line, as written.
+ */
+subject: string | null, 
+/**
+ * When the customer last edited it (channels that report edits: Telegram).
+ */
+edited_at: number | null, 
+/**
+ * Why it failed, as a reason the interface says in the agent's language (the provider's
+ * own code and words stay in `failure`).
+ */
+failure_reason: Reason | null, };
 
 /**
  * Who did something in a conversation's timeline.

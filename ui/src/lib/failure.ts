@@ -8,10 +8,11 @@ export function entryOf(journal: JournalEntry[], id: string): JournalEntry | und
 
 /**
  * Why a message failed, in the agent's language: a refusal by the server is said from its
- * reason (kept in the journal); a channel's failure is the provider's own words.
+ * reason (kept in the journal); a provider's failure from the reason the server gave it (the
+ * provider's own code and words when the interface has no sentence for it).
  */
-export function failureOf(m: Pick<Message, "id" | "failure">, journal: JournalEntry[]): string {
+export function failureOf(m: Pick<Message, "id" | "failure" | "failure_reason">, journal: JournalEntry[]): string {
   const entry = entryOf(journal, m.id);
   if (entry?.state === "refused") return phrase(entry.refusal_why, m.failure ?? entry.refusal_reason);
-  return m.failure ?? "";
+  return phrase(m.failure_reason, m.failure ?? "");
 }

@@ -76,3 +76,30 @@ describe("notification settings", () => {
     expect(dndPresets(new Date(2026, 10, 21, 17, 30)).map((p) => p.key)).toEqual(["hour", "tomorrow"]);
   });
 });
+
+import i18n from "../i18n";
+import { failureOf } from "./failure";
+
+describe("a provider's failure", () => {
+  const failed = (key: string, params: Record<string, string> = {}) => ({
+    id: "m1",
+    failure: "(#131047) Re-engagement message: Message failed to send because more than 24 hours have passed.",
+    failure_reason: { key, params },
+  });
+
+  it("is said in the agent's language from its reason", async () => {
+    await i18n.changeLanguage("pt-BR");
+    expect(failureOf(failed("whatsapp_131047"), [])).toMatch(/mais de 24 horas/);
+    await i18n.changeLanguage("es");
+    expect(failureOf(failed("telegram_blocked"), [])).toMatch(/bloqueó el bot/);
+    await i18n.changeLanguage("en");
+    expect(failureOf(failed("provider_error", { provider: "WhatsApp", code: "131999", detail: "Something new" }), [])).toBe(
+      "WhatsApp refused it (code 131999): Something new",
+    );
+  });
+
+  it("falls back to the provider's own words for a reason the interface does not know", async () => {
+    await i18n.changeLanguage("en");
+    expect(failureOf(failed("whatsapp_999999"), [])).toMatch(/^\(#131047\) Re-engagement/);
+  });
+});

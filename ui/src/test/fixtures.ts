@@ -17,7 +17,7 @@ export function conversation(id: string, contactId: string): Conversation {
     id, contact_id: contactId, channel: "web_chat", state: "open", snoozed_until: null, assignee: null,
     team: null, unanswered: false, unread_count: 0, opened_at: T0, last_message_at: T0,
     last_message_direction: null, last_message_preview: "", last_incoming_at: T0, closing_note: "",
-    closing_category: "", created_at: T0,
+    closing_category: "", created_at: T0, channel_id: null,
   };
 }
 

@@ -30,6 +30,14 @@ struct MessageDataRef<'a> {
     archived: bool,
     send_at: Option<Millis>,
     reply_to: Option<MessageId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    channel_id: Option<outpost_protocol::ChannelId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    edited_at: Option<Millis>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_reason: &'a Option<outpost_protocol::Reason>,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +53,14 @@ struct MessageData {
     archived: bool,
     send_at: Option<Millis>,
     reply_to: Option<MessageId>,
+    #[serde(default)]
+    channel_id: Option<outpost_protocol::ChannelId>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    edited_at: Option<Millis>,
+    #[serde(default)]
+    failure_reason: Option<outpost_protocol::Reason>,
 }
 
 /// The stored form of a message's fields other than its own columns (the `data` column).
@@ -61,6 +77,10 @@ pub fn message_data_json(m: &Message) -> Result<String> {
         archived: m.archived,
         send_at: m.send_at,
         reply_to: m.reply_to,
+        channel_id: m.channel_id,
+        subject: &m.subject,
+        edited_at: m.edited_at,
+        failure_reason: &m.failure_reason,
     })
 }
 
@@ -99,6 +119,10 @@ pub(crate) fn message_from_row(row: &rusqlite::Row) -> rusqlite::Result<(i64, Re
             send_at: d.send_at,
             reply_to: d.reply_to,
             created_at,
+            channel_id: d.channel_id,
+            subject: d.subject,
+            edited_at: d.edited_at,
+            failure_reason: d.failure_reason,
         })
         .map_err(Error::from);
     Ok((rowid, message))
