@@ -138,6 +138,7 @@ impl World {
             id: None,
             reply_to: None,
             attachments,
+            ..Default::default()
         };
         app.receive(channel, message).await.unwrap()
     }

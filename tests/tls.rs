@@ -173,6 +173,7 @@ async fn sync_and_stream(
                 id: None,
                 reply_to: None,
                 attachments: Vec::new(),
+                ..Default::default()
             },
         )
         .await

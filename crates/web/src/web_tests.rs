@@ -230,6 +230,7 @@ async fn test_agent_signs_in_works_and_signs_out_through_the_bridge() {
                 id: None,
                 reply_to: None,
                 attachments: Vec::new(),
+                ..Default::default()
             },
         )
         .await

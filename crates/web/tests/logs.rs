@@ -56,6 +56,7 @@ async fn test_the_log_file_says_what_happened_and_nothing_secret() {
                 id: None,
                 reply_to: None,
                 attachments: Vec::new(),
+                ..Default::default()
             },
         )
         .await

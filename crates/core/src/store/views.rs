@@ -150,7 +150,7 @@ pub struct MessagePage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TimelineItem {
-    Message { row: i64, message: Message },
+    Message { row: i64, message: Box<Message> },
     Event { event: ConversationEvent },
 }
 
@@ -536,7 +536,7 @@ impl Store {
             )?;
             let mut items: Vec<(Millis, TimelineItem)> = Vec::with_capacity(messages.len() + events.len());
             for (row, message) in messages.iter().cloned() {
-                items.push((message.created_at, TimelineItem::Message { row, message }));
+                items.push((message.created_at, TimelineItem::Message { row, message: Box::new(message) }));
             }
             for json in events {
                 let event: ConversationEvent = serde_json::from_str(&json)?;
