@@ -293,10 +293,11 @@ fn check_cycles() -> Result {
 
 fn test(args: &[String]) -> Result {
     ensure_build_tools()?;
-    // The reverse proxy the TLS tests put in front of the server (run by the test, as nobody,
-    // on loopback; Debian's package never starts it in a container without an init).
+    // The reverse proxy the TLS tests put in front of the server, and the mail server the
+    // email channel's tests read and send through (Dovecot's IMAP, Exim's SMTP): each started
+    // by its test, as nobody, on loopback ports of its own; openssl makes their certificates.
     if cfg!(target_os = "linux") {
-        ensure_apt(&["nginx"])?;
+        ensure_apt(&["nginx", "dovecot-imapd", "exim4-daemon-light", "openssl"])?;
     }
     if !has_nextest() {
         eprintln!("xtask: installing cargo-nextest");

@@ -19,6 +19,7 @@
 //! Parts: a message with a text and two files is three provider messages; the delivery counts
 //! the parts the provider took, so a retry goes on from the next part and none leaves twice.
 
+pub mod email;
 pub mod telegram;
 pub mod whatsapp;
 
@@ -153,6 +154,10 @@ pub struct Outgoing {
     pub files: Vec<File>,
     /// Parts the provider already took (a retry goes on from the next).
     pub parts_done: u32,
+    /// Email: the conversation's subject (its latest), and the provider ids of its messages,
+    /// oldest first (the thread's `References`).
+    pub subject: Option<String>,
+    pub references: Vec<String>,
     /// The channel's settings (credentials included).
     pub settings: serde_json::Value,
 }
@@ -375,7 +380,7 @@ pub async fn run<S: Storage>(app: Arc<App<S>>) {
     let mut seq = app.seq.subscribe();
     let mut closing = app.closing.subscribe();
     let mut tasks = tokio::task::JoinSet::new();
-    let mut templates_at: HashMap<uuid::Uuid, Millis> = HashMap::new();
+    let mut templates_at: HashMap<uuid::Uuid, std::time::Instant> = HashMap::new();
     let mut listeners = Listeners::default();
     loop {
         tokio::select! {
@@ -412,41 +417,49 @@ struct Listeners {
     /// Per channel: the settings it was set up with (token, mode, base), the poller if it
     /// polls, and when its webhook was last set (or tried).
     by_channel: HashMap<uuid::Uuid, Listener>,
-    looked_at: Option<Millis>,
+    /// Paced by the machine's clock (the server's may be a test's, standing still).
+    looked_at: Option<std::time::Instant>,
 }
 
 struct Listener {
     fingerprint: String,
     poller: Option<tokio::task::JoinHandle<()>>,
-    webhook: Option<(Millis, bool)>,
+    webhook: Option<(std::time::Instant, bool)>,
 }
 
 impl Listeners {
     async fn keep_up<S: Storage>(&mut self, app: &Arc<App<S>>, channels: &[Channel]) {
-        let now = app.now();
-        if self.looked_at.is_some_and(|at| now - at < 2_000) {
+        let now = std::time::Instant::now();
+        if self
+            .looked_at
+            .is_some_and(|at| now - at < Duration::from_secs(2))
+        {
             return;
         }
         self.looked_at = Some(now);
-        let live: Vec<uuid::Uuid> = channels
+        let live: Vec<(uuid::Uuid, ChannelKind)> = channels
             .iter()
-            .filter(|c| c.kind == ChannelKind::Telegram && has_real(c))
-            .map(|c| c.id.0)
+            .filter(|c| matches!(c.kind, ChannelKind::Telegram | ChannelKind::Email) && has_real(c))
+            .map(|c| (c.id.0, c.kind))
             .collect();
         self.by_channel.retain(|id, l| {
-            let keep = live.contains(id);
+            let keep = live.iter().any(|(c, _)| c == id);
             if !keep && let Some(p) = l.poller.take() {
                 p.abort();
             }
             keep
         });
-        for id in live {
+        for (id, kind) in live {
             let storage = app.storage.clone();
             let settings =
                 match tokio::task::spawn_blocking(move || storage.channel_settings(id)).await {
                     Ok(Ok(Some(v))) => v,
                     _ => continue,
                 };
+            if kind == ChannelKind::Email {
+                self.keep_email(app, id, &settings);
+                continue;
+            }
             let s = match telegram::Settings::of(&settings) {
                 Ok(s) => s,
                 Err(e) => {
@@ -485,7 +498,7 @@ impl Listeners {
             let due = match l.webhook {
                 None => true,
                 Some((_, true)) => false,
-                Some((at, false)) => now - at > 60_000,
+                Some((at, false)) => now - at > Duration::from_secs(60),
             };
             if !due {
                 continue;
@@ -508,6 +521,44 @@ impl Listeners {
         }
     }
 
+    /// An email channel's mailbox is watched with its current settings.
+    fn keep_email<S: Storage>(
+        &mut self,
+        app: &Arc<App<S>>,
+        id: uuid::Uuid,
+        settings: &serde_json::Value,
+    ) {
+        let fingerprint = settings.to_string();
+        if self
+            .by_channel
+            .get(&id)
+            .is_some_and(|l| l.fingerprint == fingerprint)
+        {
+            return;
+        }
+        if let Some(mut old) = self.by_channel.remove(&id)
+            && let Some(p) = old.poller.take()
+        {
+            p.abort();
+        }
+        let s = match email::Settings::of(settings) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(channel = %id, "email: {e}");
+                return;
+            }
+        };
+        let poller = Some(tokio::spawn(email::watch(app.clone(), id, s)));
+        self.by_channel.insert(
+            id,
+            Listener {
+                fingerprint,
+                poller,
+                webhook: None,
+            },
+        );
+    }
+
     fn stop(&mut self) {
         for l in self.by_channel.values_mut() {
             if let Some(p) = l.poller.take() {
@@ -526,16 +577,16 @@ fn has_real(c: &Channel) -> bool {
 fn refresh_templates<S: Storage>(
     app: &Arc<App<S>>,
     channels: &[Channel],
-    fetched_at: &mut HashMap<uuid::Uuid, Millis>,
+    fetched_at: &mut HashMap<uuid::Uuid, std::time::Instant>,
 ) {
-    let now = app.now();
+    let now = std::time::Instant::now();
     for c in channels {
         if c.kind != ChannelKind::Whatsapp || c.disabled || c.test {
             continue;
         }
         if fetched_at
             .get(&c.id.0)
-            .is_some_and(|at| now - at < 60 * 60 * 1000)
+            .is_some_and(|at| now - *at < Duration::from_secs(60 * 60))
         {
             continue;
         }
@@ -709,6 +760,29 @@ fn prepare<S: Storage>(
     let settings = storage
         .channel_settings(channel.id.0)?
         .unwrap_or(serde_json::Value::Null);
+    let (mut subject, mut references) = (None, Vec::new());
+    if channel.kind == ChannelKind::Email {
+        let ids = storage.write(|tx| tx.messages_of(m.conversation_id))?;
+        let mut thread = Vec::new();
+        for id in ids {
+            if let Some(Entity::Message(t)) = storage.get(EntityRef::Message(id))?
+                && t.id != m.id
+            {
+                thread.push(t);
+            }
+        }
+        thread.sort_by_key(|t| t.created_at);
+        subject = thread.iter().rev().find_map(|t| t.subject.clone());
+        for t in &thread {
+            if let Some((ch, p)) = storage.provider_id_of(t.id)?
+                && ch == channel.id.0
+            {
+                references.push(p);
+            }
+        }
+        let keep = references.len().saturating_sub(10);
+        references.drain(..keep);
+    }
     Ok(Some(Outgoing {
         message: m,
         to,
@@ -716,6 +790,8 @@ fn prepare<S: Storage>(
         files,
         parts_done,
         settings,
+        subject,
+        references,
     }))
 }
 
@@ -754,6 +830,7 @@ async fn send_one<S: Storage>(
     let report = match channel.kind {
         ChannelKind::Whatsapp => whatsapp::send(&hub.client, &outgoing).await,
         ChannelKind::Telegram => telegram::send(&hub.client, &outgoing).await,
+        ChannelKind::Email => email::send(&outgoing).await,
         _ => Report {
             sent: Vec::new(),
             outcome: Err(SendError::Permanent(Failure::new(
