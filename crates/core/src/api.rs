@@ -36,6 +36,10 @@ pub enum AdminCall {
     NewSecret {
         id: ChannelId,
     },
+    /// A WhatsApp channel's approved templates, fetched again from the business account.
+    RefreshTemplates {
+        id: ChannelId,
+    },
     ListAgents,
     AddAgent {
         agent: admin::NewAgent,

@@ -458,6 +458,11 @@ impl Syncer {
                 format!("/v1/admin/channels/{id}/secret"),
                 None,
             ),
+            AdminCall::RefreshTemplates { id } => (
+                Method::POST,
+                format!("/v1/admin/channels/{id}/templates"),
+                None,
+            ),
             AdminCall::ListAgents => (Method::GET, "/v1/admin/agents".into(), None),
             AdminCall::AddAgent { agent } => (
                 Method::POST,
@@ -500,9 +505,11 @@ impl Syncer {
             AdminCall::AddChannel { .. } => AdminAnswer::NewChannel {
                 channel: answer.json().await.map_err(decode)?,
             },
-            AdminCall::ChangeChannel { .. } => AdminAnswer::Channel {
-                channel: answer.json().await.map_err(decode)?,
-            },
+            AdminCall::ChangeChannel { .. } | AdminCall::RefreshTemplates { .. } => {
+                AdminAnswer::Channel {
+                    channel: answer.json().await.map_err(decode)?,
+                }
+            }
             AdminCall::NewSecret { .. } => {
                 let s: outpost_protocol::admin::SecretAnswer =
                     answer.json().await.map_err(decode)?;

@@ -750,7 +750,7 @@ actions: Array<QuickAction>, };
 /**
  * One call of the administration API (see `outpost_protocol::admin`).
  */
-export type AdminCall = { "call": "list_channels" } | { "call": "add_channel", channel: NewChannel, } | { "call": "change_channel", id: ChannelId, change: ChannelChange, } | { "call": "new_secret", id: ChannelId, } | { "call": "list_agents" } | { "call": "add_agent", agent: NewAgent, } | { "call": "change_agent", id: AgentId, change: AgentChange, } | { "call": "add_team", team: NewTeam, } | { "call": "change_team", id: TeamId, change: TeamChange, };
+export type AdminCall = { "call": "list_channels" } | { "call": "add_channel", channel: NewChannel, } | { "call": "change_channel", id: ChannelId, change: ChannelChange, } | { "call": "new_secret", id: ChannelId, } | { "call": "refresh_templates", id: ChannelId, } | { "call": "list_agents" } | { "call": "add_agent", agent: NewAgent, } | { "call": "change_agent", id: AgentId, change: AgentChange, } | { "call": "add_team", team: NewTeam, } | { "call": "change_team", id: TeamId, change: TeamChange, };
 
 /**
  * What an [`AdminCall`] answers.

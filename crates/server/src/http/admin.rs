@@ -46,6 +46,10 @@ pub(super) fn routes<S: Storage>() -> Router<Arc<App<S>>> {
             get(show_channel::<S>).patch(update_channel::<S>),
         )
         .route("/v1/admin/channels/{id}/secret", post(rotate_secret::<S>))
+        .route(
+            "/v1/admin/channels/{id}/templates",
+            post(refresh_templates::<S>),
+        )
 }
 
 fn require_admin(agent: &Agent) -> Result<(), ApiError> {
@@ -535,11 +539,23 @@ async fn update_channel<S: Storage>(
         if channel.kind != ChannelKind::Whatsapp {
             return Err(invalid("Only WhatsApp channels have templates."));
         }
+        if !channel.test {
+            return Err(invalid(
+                "A WhatsApp channel's templates are the ones WhatsApp approved: fetch them again instead.",
+            ));
+        }
         channel.templates = templates;
     }
     if let Some(more) = change.settings {
         let mut merged = settings.as_object().cloned().unwrap_or_default();
-        merged.extend(more);
+        // A setting given as null goes back to its default.
+        for (k, v) in more {
+            if v.is_null() {
+                merged.remove(&k);
+            } else {
+                merged.insert(k, v);
+            }
+        }
         settings = serde_json::Value::Object(merged);
         crate::channels::check_settings(channel.kind, channel.test, &settings).map_err(invalid)?;
         let (storage, id, saved) = (app.storage.clone(), channel.id.0, settings.clone());
@@ -547,6 +563,39 @@ async fn update_channel<S: Storage>(
     }
     put(&app, outpost_protocol::Entity::Channel(channel.clone())).await?;
     tracing::info!(channel = %channel.id, disabled = channel.disabled, by = %agent.id, "channel changed");
+    Ok(Json(admin_view(
+        channel,
+        settings,
+        &app.public_base(&headers),
+    )))
+}
+
+/// A real WhatsApp channel's approved templates, fetched again now from its business account.
+async fn refresh_templates<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Authed(agent): Authed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<ChannelAdmin>, ApiError> {
+    require_admin(&agent)?;
+    let (channel, _) = load_channel(&app, &id).await?;
+    if channel.kind != ChannelKind::Whatsapp || channel.test {
+        return Err(invalid(
+            "Only a WhatsApp channel (not a test one) has templates to fetch.",
+        ));
+    }
+    let count = crate::providers::whatsapp::refresh_templates(&app, channel.id.0)
+        .await
+        .map_err(|e| {
+            tracing::warn!(channel = %channel.id, "templates not fetched: {e}");
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                ErrorCode::Internal,
+                format!("WhatsApp's templates could not be fetched: {e}"),
+            )
+        })?;
+    tracing::info!(channel = %channel.id, count, by = %agent.id, "WhatsApp templates fetched");
+    let (channel, settings) = load_channel(&app, &id).await?;
     Ok(Json(admin_view(
         channel,
         settings,

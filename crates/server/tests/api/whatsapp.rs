@@ -769,3 +769,43 @@ fn the_signature_is_hmac_sha256_of_the_raw_body_with_the_app_secret() {
     assert!(!whatsapp::signed("s3cr3t", body, None));
     let _ = standin::BOT_TOKEN;
 }
+
+#[tokio::test]
+async fn an_admin_fetches_the_templates_again_and_cannot_write_them_by_hand() {
+    let h = harness().await;
+    let owner = h.login(&h.owner).await;
+    let agent = h.login(&h.team_agent).await;
+    let stand = StandIn::start().await;
+    let (id, _) = wa_channel(&h, &owner, &stand.graph()).await;
+    let fetches = stand.to("/message_templates").len();
+    let r = h
+        .post_empty(&owner, &format!("/v1/admin/channels/{id}/templates"))
+        .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["channel"]["templates"].as_array().unwrap().len(), 2);
+    assert_eq!(stand.to("/message_templates").len(), fetches + 1);
+    assert_eq!(
+        h.post_empty(&agent, &format!("/v1/admin/channels/{id}/templates"))
+            .await
+            .status(),
+        403
+    );
+    let r = h
+        .http
+        .patch(h.url(&format!("/v1/admin/channels/{id}")))
+        .bearer_auth(&owner)
+        .json(&json!({ "templates": [{ "name": "mine", "language": "en", "body": "Hi" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    // The test channel's templates are written by hand, and fetched from nowhere.
+    let r = h
+        .post_empty(
+            &owner,
+            &format!("/v1/admin/channels/{}/templates", h.channel),
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+}

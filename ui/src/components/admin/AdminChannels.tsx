@@ -9,16 +9,106 @@ import { Failure } from "../Failure";
 import { ShownOnce } from "./ShownOnce";
 import { useAdminCall } from "./useAdmin";
 
-/** A setting of a channel kind: its name at the server, and whether it is a credential. */
-type Field = { key: string; secret?: boolean; list?: boolean };
+/**
+ * A setting of a channel kind: its name at the server; a credential (never shown again), a list,
+ * a choice among `options` (the first is the default), a port number, a block of text; optional
+ * ones may stay empty (the server's default then, shown as the placeholder).
+ */
+type Field = {
+  key: string;
+  secret?: boolean;
+  list?: boolean;
+  options?: string[];
+  number?: boolean;
+  multiline?: boolean;
+  optional?: boolean;
+  placeholder?: string;
+};
 
 /** What each kind with a real provider needs (the server checks the same). */
 const FIELDS: Partial<Record<ChannelKind, Field[]>> = {
-  web_chat: [{ key: "allowed_origins", list: true }],
-  whatsapp: [{ key: "phone_number_id" }, { key: "business_account_id" }, { key: "access_token", secret: true }, { key: "app_secret", secret: true }],
-  telegram: [{ key: "bot_token", secret: true }],
-  email: [{ key: "address" }, { key: "imap_host" }, { key: "smtp_host" }, { key: "username" }, { key: "password", secret: true }],
+  web_chat: [{ key: "allowed_origins", list: true, placeholder: "https://shop.example" }],
+  whatsapp: [
+    { key: "phone_number_id" },
+    { key: "business_account_id" },
+    { key: "access_token", secret: true },
+    { key: "app_secret", secret: true },
+    { key: "api_base", optional: true, placeholder: "https://graph.facebook.com/v21.0" },
+  ],
+  telegram: [
+    { key: "bot_token", secret: true },
+    { key: "mode", options: ["webhook", "polling"] },
+    { key: "api_base", optional: true, placeholder: "https://api.telegram.org" },
+  ],
+  email: [
+    { key: "address", placeholder: "support@shop.example" },
+    { key: "display_name", optional: true },
+    { key: "imap_host", placeholder: "imap.shop.example" },
+    { key: "imap_security", options: ["tls", "starttls"] },
+    { key: "imap_port", number: true, optional: true, placeholder: "993 / 143" },
+    { key: "smtp_host", placeholder: "smtp.shop.example" },
+    { key: "smtp_security", options: ["tls", "starttls"] },
+    { key: "smtp_port", number: true, optional: true, placeholder: "465 / 587" },
+    { key: "username" },
+    { key: "password", secret: true },
+    { key: "mailbox", optional: true, placeholder: "INBOX" },
+    { key: "ca_pem", multiline: true, optional: true, placeholder: "-----BEGIN CERTIFICATE-----" },
+  ],
 };
+
+/** A field's typed value for the server, or `undefined` to leave it out. */
+function valueOf(f: Field, raw: string | undefined): unknown {
+  const v = (raw || (f.options?.[0] ?? "")).trim();
+  if (f.list) return v.split(/[\s,]+/).filter(Boolean);
+  if (v === "" && f.optional) return undefined;
+  if (f.number) return Number(v);
+  return v;
+}
+
+/** One setting's input: a choice, a block of text, or a line (a credential hidden). */
+function FieldInput({ f, value, required, keepCredential, onChange }: {
+  f: Field;
+  value: string;
+  required: boolean;
+  keepCredential: boolean;
+  onChange: (v: string) => void;
+}) {
+  const { t } = useTranslation();
+  const label = t(`admin.field.${f.key}`);
+  if (f.options) {
+    return (
+      <label>
+        {label}
+        <select value={value || f.options[0]} onChange={(e) => onChange(e.target.value)}>
+          {f.options.map((o) => <option key={o} value={o}>{t(`admin.option.${o}`)}</option>)}
+        </select>
+      </label>
+    );
+  }
+  if (f.list || f.multiline) {
+    return (
+      <label>
+        {label}
+        <textarea rows={f.multiline ? 4 : 3} required={required} value={value} placeholder={f.placeholder} spellCheck={false} onChange={(e) => onChange(e.target.value)} />
+      </label>
+    );
+  }
+  return (
+    <label>
+      {label}
+      <input
+        required={required}
+        type={f.secret ? "password" : f.number ? "number" : "text"}
+        min={f.number ? 1 : undefined}
+        max={f.number ? 65535 : undefined}
+        autoComplete="off"
+        value={value}
+        placeholder={keepCredential ? t("admin.keepCredential") : f.placeholder}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </label>
+  );
+}
 const REAL: ChannelKind[] = ["web_chat", "whatsapp", "telegram", "email"];
 const ALL = Object.keys(CHANNEL_LABEL) as ChannelKind[];
 /** A template's variables as the provider writes them, for sentences that show them. */
@@ -103,14 +193,20 @@ export function AdminChannels({ bridge }: { bridge: Bridge }) {
           />
         ) : null;
       })()}
-      {templatesOf && list.data && (
-        <TemplatesEditor
-          key={templatesOf}
-          initial={list.data.find((c) => c.channel.id === templatesOf)?.channel.templates ?? []}
-          busy={busy}
-          onSave={(templates) => void call({ call: "change_channel", id: templatesOf, change: { name: null, disabled: null, templates, settings: null } })}
-        />
-      )}
+      {templatesOf && list.data && (() => {
+        const c = list.data.find((x) => x.channel.id === templatesOf);
+        if (!c) return null;
+        return c.channel.test ? (
+          <TemplatesEditor
+            key={templatesOf}
+            initial={c.channel.templates}
+            busy={busy}
+            onSave={(templates) => void call({ call: "change_channel", id: templatesOf, change: { name: null, disabled: null, templates, settings: null } })}
+          />
+        ) : (
+          <ApprovedTemplates channel={c} busy={busy} onRefresh={() => void call({ call: "refresh_templates", id: c.channel.id })} />
+        );
+      })()}
       <NewChannel busy={busy} onCreate={async (channel) => {
         const a = await call({ call: "add_channel", channel });
         if (a?.answer === "new_channel") setSecret({ name: a.channel.channel.name, secret: a.channel.secret });
@@ -131,8 +227,8 @@ function NewChannel({ busy, onCreate }: { busy: boolean; onCreate: (c: { kind: C
     e.preventDefault();
     const settings: Record<string, unknown> = {};
     for (const f of fields) {
-      const v = (values[f.key] ?? "").trim();
-      settings[f.key] = f.list ? v.split(/[\s,]+/).filter(Boolean) : v;
+      const v = valueOf(f, values[f.key]);
+      if (v !== undefined) settings[f.key] = v;
     }
     if (await onCreate({ kind, name: name.trim(), test, settings })) {
       setName("");
@@ -153,18 +249,10 @@ function NewChannel({ busy, onCreate }: { busy: boolean; onCreate: (c: { kind: C
         <input required value={name} onChange={(e) => setName(e.target.value)} />
       </label>
       {fields.map((f) => (
-        <label key={f.key}>
-          {t(`admin.field.${f.key}`)}
-          <input
-            required
-            type={f.secret ? "password" : "text"}
-            autoComplete="off"
-            value={values[f.key] ?? ""}
-            placeholder={f.list ? "https://shop.example" : undefined}
-            onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
-          />
-        </label>
+        <FieldInput key={f.key} f={f} value={values[f.key] ?? ""} required={!f.optional} keepCredential={false} onChange={(v) => setValues({ ...values, [f.key]: v })} />
       ))}
+      {!test && kind === "telegram" && <p className="hint">{t("admin.telegramModeHint")}</p>}
+      {!test && kind === "whatsapp" && <p className="hint">{t("admin.whatsappHint")}</p>}
       <label className="check">
         <input type="checkbox" checked={test} onChange={(e) => { setTest(e.target.checked); if (!e.target.checked && !REAL.includes(kind)) setKind("web_chat"); }} />
         {t("admin.testChannel")}
@@ -183,16 +271,16 @@ function EditChannel({ channel: c, busy, onSave }: { channel: ChannelAdmin; busy
   const [values, setValues] = useState<Record<string, string>>(() =>
     Object.fromEntries(fields.filter((f) => !f.secret).map((f) => {
       const v = c.settings[f.key];
-      return [f.key, Array.isArray(v) ? v.join("\n") : typeof v === "string" ? v : ""];
+      return [f.key, Array.isArray(v) ? v.join("\n") : typeof v === "string" || typeof v === "number" ? String(v) : ""];
     })),
   );
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const settings: Record<string, unknown> = {};
     for (const f of fields) {
-      const v = (values[f.key] ?? "").trim();
-      if (f.secret && v === "") continue;
-      settings[f.key] = f.list ? v.split(/[\s,]+/).filter(Boolean) : v;
+      if (f.secret && (values[f.key] ?? "").trim() === "") continue;
+      // An optional setting emptied goes back to the default (null removes it).
+      settings[f.key] = valueOf(f, values[f.key]) ?? null;
     }
     await onSave({ name: name.trim(), disabled: null, templates: null, settings });
   };
@@ -203,29 +291,46 @@ function EditChannel({ channel: c, busy, onSave }: { channel: ChannelAdmin; busy
         {t("admin.name")}
         <input required value={name} onChange={(e) => setName(e.target.value)} />
       </label>
-      {fields.map((f) =>
-        f.list ? (
-          <label key={f.key}>
-            {t(`admin.field.${f.key}`)}
-            <textarea rows={3} value={values[f.key] ?? ""} onChange={(e) => setValues({ ...values, [f.key]: e.target.value })} />
-          </label>
-        ) : (
-          <label key={f.key}>
-            {t(`admin.field.${f.key}`)}
-            <input
-              type={f.secret ? "password" : "text"}
-              autoComplete="off"
-              value={values[f.key] ?? ""}
-              placeholder={f.secret && c.credentials_set.includes(f.key) ? t("admin.keepCredential") : undefined}
-              onChange={(e) => setValues({ ...values, [f.key]: e.target.value })}
-            />
-          </label>
-        ),
-      )}
+      {fields.map((f) => (
+        <FieldInput
+          key={f.key}
+          f={f}
+          value={values[f.key] ?? ""}
+          required={!f.optional && !f.secret}
+          keepCredential={Boolean(f.secret && c.credentials_set.includes(f.key))}
+          onChange={(v) => setValues({ ...values, [f.key]: v })}
+        />
+      ))}
       <div className="buttons">
         <button type="submit" className="primary" disabled={busy}>{t("admin.save")}</button>
       </div>
     </form>
+  );
+}
+
+/** A real WhatsApp channel's templates: the ones WhatsApp approved, fetched again on demand. */
+function ApprovedTemplates({ channel: c, busy, onRefresh }: { channel: ChannelAdmin; busy: boolean; onRefresh: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <section className="admin-form templates" aria-labelledby="approved-title">
+      <h3 id="approved-title">{t("admin.templates")}</h3>
+      <p className="hint">{t("admin.approvedHint")}</p>
+      {c.channel.templates.length === 0 ? (
+        <p className="empty">{t("admin.noApproved")}</p>
+      ) : (
+        <ul className="approved">
+          {c.channel.templates.map((tpl) => (
+            <li key={`${tpl.name}/${tpl.language}`}>
+              <strong dir="auto">{tpl.name}</strong> <span className="muted">{tpl.language}</span>
+              <p dir="auto">{tpl.body}</p>
+            </li>
+          ))}
+        </ul>
+      )}
+      <div className="buttons">
+        <button type="button" className="primary" disabled={busy} onClick={onRefresh}>{t("admin.fetchTemplates")}</button>
+      </div>
+    </section>
   );
 }
 
