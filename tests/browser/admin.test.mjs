@@ -71,6 +71,9 @@ test("admin area: channels, an invited agent who signs in with the link, disable
   ]) {
     await form.getByLabel(label, { exact: true }).fill(value);
   }
+  await form.getByLabel("SMTP security").selectOption("starttls");
+  await form.scrollIntoViewIfNeeded();
+  await shot(page, "admin-channel-email-form");
   await form.getByRole("button", { name: "Add" }).click();
   await area.getByRole("status").filter({ hasText: "shown this once" }).getByRole("button", { name: "I have kept it" }).click();
   const mail = area.locator("tr", { hasText: "contato@loja.example" });

@@ -87,7 +87,7 @@ function FieldInput({ f, value, required, keepCredential, onChange }: {
   }
   if (f.list || f.multiline) {
     return (
-      <label>
+      <label className={f.multiline ? "wide" : undefined}>
         {label}
         <textarea rows={f.multiline ? 4 : 3} required={required} value={value} placeholder={f.placeholder} spellCheck={false} onChange={(e) => onChange(e.target.value)} />
       </label>
