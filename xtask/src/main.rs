@@ -498,10 +498,11 @@ fn bench(args: &[String]) -> Result {
         "core" => ("outpost-core", "bench-core"),
         "server" => ("outpost-server", "bench-server"),
         "widget" => ("outpost-server", "bench-widget"),
+        "providers" => ("outpost-server", "bench-providers"),
         "sync" => ("outpost-e2e", "bench-sync"),
         other => {
             return Err(format!(
-                "unknown benchmark '{other}' (known: core, server, widget, sync, desktop, triage)"
+                "unknown benchmark '{other}' (known: core, server, widget, providers, sync, desktop, triage)"
             ));
         }
     };

@@ -8,7 +8,9 @@
 //! - **outbound**: [`run`] hands queued messages to their channel's provider, one at a time per
 //!   conversation (order kept), at most [`PER_CHANNEL`] at once per channel. A refusal for now
 //!   (429, 5xx, the provider unreachable) waits and tries again (its `Retry-After`, else an
-//!   exponential backoff; a rate limit pauses the whole channel); a permanent one fails the
+//!   exponential backoff; a rate limit pauses the whole channel and halves how many requests
+//!   it may have out, which grows back by one per window of successes: the queue settles at
+//!   the provider's pace instead of bursting into its limit again); a permanent one fails the
 //!   message with the provider's own code and words, and a reason the interface says in the
 //!   agent's language. A request whose answer never came (a timeout after it left, the server
 //!   stopped mid-request) is not sent again: the message fails saying it may have left;
@@ -169,6 +171,9 @@ pub struct Hub {
     paused: Mutex<HashMap<uuid::Uuid, Millis>>,
     busy: Mutex<HashSet<ConversationId>>,
     in_flight: Mutex<HashMap<uuid::Uuid, usize>>,
+    /// Requests a channel may have out now (AIMD: halved by a rate limit, grown back by one
+    /// per window of successes), at most [`PER_CHANNEL`].
+    window: Mutex<HashMap<uuid::Uuid, f64>>,
 }
 
 impl Hub {
@@ -178,7 +183,27 @@ impl Hub {
             paused: Default::default(),
             busy: Default::default(),
             in_flight: Default::default(),
+            window: Default::default(),
         })
+    }
+
+    /// How many requests the channel may have out now.
+    fn window_of(&self, channel: uuid::Uuid) -> usize {
+        let w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        w.get(&channel)
+            .map_or(PER_CHANNEL, |w| (*w as usize).clamp(1, PER_CHANNEL))
+    }
+
+    /// A request went through (the window grows by one per window's worth of successes), or
+    /// met a rate limit (it halves).
+    fn settle(&self, channel: uuid::Uuid, limited: bool) {
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        let now = w.entry(channel).or_insert(PER_CHANNEL as f64);
+        *now = if limited {
+            (*now / 2.0).max(1.0)
+        } else {
+            (*now + 1.0 / now.max(1.0)).min(PER_CHANNEL as f64)
+        };
     }
 
     fn pause(&self, channel: uuid::Uuid, until: Millis) {
@@ -631,10 +656,19 @@ async fn round<S: Storage>(
         .unwrap_or_else(|p| p.into_inner())
         .clone();
     let paused = hub.paused.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let windows: HashMap<uuid::Uuid, usize> = channels
+        .iter()
+        .map(|c| (c.id.0, hub.window_of(c.id.0)))
+        .collect();
     let chosen = {
         let (s, channels) = (storage.clone(), channels.clone());
         tokio::task::spawn_blocking(move || {
-            choose(&*s, &channels, &kinds, &busy, in_flight, &paused, now)
+            let limits = Limits {
+                busy: &busy,
+                paused: &paused,
+                windows: &windows,
+            };
+            choose(&*s, &channels, &kinds, &limits, in_flight, now)
         })
         .await
         .map_err(|e| StorageError::Invalid(format!("the read stopped: {e}")))??
@@ -673,17 +707,29 @@ async fn round<S: Storage>(
 
 type Chosen = (MessageId, ConversationId, Channel, u32, u32);
 
+/// What holds messages back: conversations with a request out, channels paused by a rate
+/// limit, and each channel's window of requests out.
+struct Limits<'a> {
+    busy: &'a HashSet<ConversationId>,
+    paused: &'a HashMap<uuid::Uuid, Millis>,
+    windows: &'a HashMap<uuid::Uuid, usize>,
+}
+
 /// The queued messages that go now: each conversation's first (order kept), not waiting for a
-/// retry, its channel not paused and under [`PER_CHANNEL`] requests out; each claimed.
+/// retry, its channel not paused and under its window of requests out; each claimed.
 fn choose<S: Storage>(
     storage: &S,
     channels: &[Channel],
     kinds: &[ChannelKind],
-    busy: &HashSet<ConversationId>,
+    limits: &Limits,
     mut in_flight: HashMap<uuid::Uuid, usize>,
-    paused: &HashMap<uuid::Uuid, Millis>,
     now: Millis,
 ) -> Result<Vec<Chosen>, StorageError> {
+    let Limits {
+        busy,
+        paused,
+        windows,
+    } = limits;
     let mut seen: HashSet<ConversationId> = HashSet::new();
     let mut chosen = Vec::new();
     for p in storage.pending_deliveries(kinds, 2_000)? {
@@ -706,7 +752,7 @@ fn choose<S: Storage>(
             continue;
         }
         let out = in_flight.entry(channel.id.0).or_default();
-        if *out >= PER_CHANNEL {
+        if *out >= windows.get(&channel.id.0).copied().unwrap_or(PER_CHANNEL) {
             continue;
         }
         if let Some((attempt, parts)) = storage.claim_delivery(m.id, channel.id.0, now)? {
@@ -847,12 +893,15 @@ async fn send_one<S: Storage>(
     let provider = provider_name(channel.kind);
     let kind = channel.kind;
     match &report.outcome {
-        Ok(_) => {}
+        Ok(_) => hub.settle(channel.id.0, false),
         Err(SendError::Retry {
             after,
             why,
             whole_channel,
         }) => {
+            if *whole_channel {
+                hub.settle(channel.id.0, true);
+            }
             app.metrics.provider_error(kind);
             let wait = after.map_or_else(|| backoff(attempt), |d| d.as_millis() as Millis);
             if *whole_channel {
