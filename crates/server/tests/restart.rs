@@ -277,3 +277,144 @@ async fn test_kill_9_mid_load_loses_nothing_acknowledged() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// A stand-in of the Graph API that takes requests and never answers; it counts the sends.
+async fn silent_provider() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sends = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = sends.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let counted = counted.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    if String::from_utf8_lossy(&seen).contains("/messages") {
+                        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        seen.clear();
+                    }
+                }
+                // Held open, never answered.
+                tokio::time::sleep(Duration::from_secs(600)).await;
+            });
+        }
+    });
+    (port, sends)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_send_whose_answer_never_came_is_failed_after_kill_9_and_not_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut server = spawn(dir.path(), port);
+    let token = login(&http, &base).await;
+    let (graph, sends) = silent_provider().await;
+    let r = http
+        .post(format!("{base}/v1/admin/channels"))
+        .bearer_auth(&token)
+        .json(
+            &json!({ "kind": "whatsapp", "name": "WhatsApp", "settings": {
+            "phone_number_id": "1001", "business_account_id": "2002", "access_token": "token-1",
+            "app_secret": "app-secret-1", "api_base": format!("http://127.0.0.1:{graph}/v21.0"),
+        } }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let channel = r.json::<Value>().await.unwrap()["channel"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A customer writes (a signed webhook), the owner replies.
+    let body = serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "2002", "changes": [{ "field": "messages", "value": {
+        "messaging_product": "whatsapp", "metadata": { "display_phone_number": "551140000000", "phone_number_id": "1001" },
+        "contacts": [{ "profile": { "name": "Ana" }, "wa_id": "5511988887777" }],
+        "messages": [{ "from": "5511988887777", "id": "wamid.K1", "timestamp": "1767225600", "type": "text", "text": { "body": "Oi" } }]
+    } }] }] }))
+    .unwrap();
+    let r = http
+        .post(format!("{base}/v1/webhooks/whatsapp/{channel}"))
+        .header("content-type", "application/json")
+        .header(
+            "x-hub-signature-256",
+            outpost_server::providers::whatsapp::signature("app-secret-1", &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let conversation = all_changes(&http, &base, &token)
+        .await
+        .into_iter()
+        .find_map(|e| match e {
+            Entity::Conversation(c) => Some(c.id),
+            _ => None,
+        })
+        .unwrap();
+    let reply = MessageId::new();
+    let op = Op {
+        op_id: OpId::new(),
+        at: now(),
+        action: Action::SendMessage {
+            message_id: reply,
+            conversation_id: conversation,
+            text: "Olá Ana!".into(),
+            attachments: vec![],
+            template: None,
+            reply_to: None,
+        },
+    };
+    assert!(post_ops(&http, &base, &token, &[op]).await.is_some());
+    // The request is out, its answer never comes: the server dies.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sends.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the send never reached the provider"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let mut server = spawn(dir.path(), port);
+    let token = login(&http, &base).await;
+    // It may have left: failed, saying so, and not sent a second time.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let failed = loop {
+        let m = all_changes(&http, &base, &token)
+            .await
+            .into_iter()
+            .find_map(|e| match e {
+                Entity::Message(m) if m.id == reply => Some(m),
+                _ => None,
+            });
+        if let Some(m) = m.filter(|m| m.status == MessageStatus::Failed) {
+            break m;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the unanswered send was not settled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(failed.failure_reason.unwrap().key, "provider_uncertain");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        sends.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "not sent again"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

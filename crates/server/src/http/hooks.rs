@@ -82,6 +82,28 @@ struct Verification {
     challenge: String,
 }
 
+/// Whether a delivery says its body is JSON (`application/json`, with or without a charset).
+fn says_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn not_json(channel: uuid::Uuid, provider: &str, headers: &HeaderMap) -> ApiError {
+    let given = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("none");
+    tracing::warn!(%channel, content_type = given, "{provider}: a delivery that is not JSON, refused");
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::InvalidInput,
+        format!("A {provider} delivery is JSON (Content-Type: application/json), not {given}."),
+    )
+}
+
 /// Meta's verification: `hub.mode=subscribe`, the channel's secret as `hub.verify_token`; the
 /// answer is `hub.challenge`, as plain text.
 async fn whatsapp_verify<S: Storage>(
@@ -129,6 +151,9 @@ async fn whatsapp_delivery<S: Storage>(
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
+    if whatsapp::signed(&settings.app_secret, &body, signature) && !says_json(&headers) {
+        return Err(not_json(id, "WhatsApp", &headers));
+    }
     match whatsapp::take(&app, id, &settings, &body, signature).await {
         Ok((messages, statuses)) => {
             tracing::debug!(channel = %id, messages, statuses, "WhatsApp delivery taken");
@@ -189,6 +214,9 @@ async fn telegram_update<S: Storage>(
             ErrorCode::NotAllowed,
             "The update does not carry this channel's secret token.",
         ));
+    }
+    if !says_json(&headers) {
+        return Err(not_json(id, "Telegram", &headers));
     }
     let update = telegram::parse(&body).map_err(|why| {
         tracing::warn!(channel = %id, "Telegram: a malformed update, refused: {why}");

@@ -83,6 +83,14 @@ async fn customers_emails_arrive_once_as_plain_text_threaded_with_subjects_and_f
     });
     email_channel(&h, &owner, &mail, mail.imaps).await;
     let mail = &mail;
+    // Not an email anyone could answer (no sender): left alone, and the next ones still come.
+    mail.submit(
+        ANA,
+        ANA.0,
+        &[SHOP.0],
+        b"Subject: \xff\xfe garbage\r\n\r\n\x00\x01 not a message\r\n",
+    )
+    .await;
     let send = |raw: Vec<u8>| async move { mail.submit(ANA, ANA.0, &[SHOP.0], &raw).await };
     send(crlf(
         "From: Ana Souza <ana@cliente.test>\nTo: loja@loja.test\nSubject: Pedido 4521\nMessage-ID: <p1@cliente.test>\nDate: Thu, 01 Jan 2026 00:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n\nOlá! Meu pedido 4521 não chegou.\n",

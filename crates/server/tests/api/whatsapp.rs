@@ -284,12 +284,43 @@ async fn a_delivery_not_signed_by_the_app_secret_or_malformed_is_refused_and_not
     let r = h
         .http
         .post(&url)
+        .header("content-type", "application/json")
         .header("x-hub-signature-256", whatsapp::signature(APP_SECRET, &raw))
         .body(raw)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+    // Signed, but not JSON by its own account: 415.
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let r = h
+        .http
+        .post(&url)
+        .header("content-type", "text/plain")
+        .header(
+            "x-hub-signature-256",
+            whatsapp::signature(APP_SECRET, &bytes),
+        )
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    // Larger than any webhook: refused before it is read whole.
+    let huge = vec![b' '; 5 * 1024 * 1024];
+    let r = h
+        .http
+        .post(&url)
+        .header("content-type", "application/json")
+        .header(
+            "x-hub-signature-256",
+            whatsapp::signature(APP_SECRET, &huge),
+        )
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
     assert_eq!(h.storage().seq().unwrap(), seq, "nothing was stored");
     // A disabled channel refuses even a signed delivery.
     let r = h
