@@ -49,7 +49,7 @@ export function Composer({
   );
   const [when, setWhen] = useState("");
   const [template, setTemplate] = useState<TemplateInput>({ name: "", language: "", params: [] });
-  const templates = useChannels(bridge).route(c.channel)?.templates ?? [];
+  const templates = useChannels(bridge).route(c.channel, c.channel_id)?.templates ?? [];
   const teams = useTeams(bridge).data ?? [];
   /** The quick replies an admin set for the agent's teams, by shortcut. */
   const shared: QuickReply[] = teams

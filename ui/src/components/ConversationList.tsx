@@ -193,7 +193,7 @@ function Rows({
               <button type="button" className="row" aria-current={selected === c.id ? "true" : undefined} onClick={() => onOpen(c.id)} style={{ height: "100%" }}>
                 <span className="avatar" aria-hidden="true">
                   {initials(row.contact_name)}
-                  <span className={`channel ${c.channel}`} title={channelName(c.channel)}>{CHANNEL_BADGE[c.channel]}</span>
+                  <span className={`channel ${c.channel}`} title={channelName(c.channel, c.channel_id)}>{CHANNEL_BADGE[c.channel]}</span>
                 </span>
                 <span className="main">
                   <span className="top">

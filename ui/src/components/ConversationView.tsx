@@ -107,7 +107,7 @@ function Loaded({
   return (
     <div className={card ? "conversation-with-card" : "conversation-alone"}>
       <section className="conversation" aria-label={contactName}>
-        <ConversationHeader conversation={c} contactName={contactName} channelName={channelName(c.channel)} me={me} act={act} card={card} onCard={() => setCard(!card)} />
+        <ConversationHeader conversation={c} contactName={contactName} channelName={channelName(c.channel, c.channel_id)} me={me} act={act} card={card} onCard={() => setCard(!card)} />
         {viewing.length > 0 && <p className="presence">{t("conversation.viewing", { names: viewing.map((p) => p.name).join(", ") })}</p>}
         <ol className="timeline" aria-live="polite">
           {timeline.items.map((item) =>

@@ -52,7 +52,7 @@ export function FolderView({
             <li key={m.id} className={`folder-row ${m.status}`}>
               <button type="button" className="open" onClick={() => onOpenConversation(m.conversation_id)}>
                 <span className="who" dir="auto">{contact_name}</span>
-                <span className="channel">{channelName(m.channel)}</span>
+                <span className="channel">{channelName(m.channel, m.channel_id)}</span>
                 <span className="text" dir="auto">{m.text || m.attachments.map((a) => a.name).join(", ") || (m.template ? `[${m.template.name}]` : "")}</span>
                 <time>{when(m.send_at ?? m.created_at, now, i18n.language)}</time>
                 <span className={`ticks ${m.status}`} aria-label={t(`messageStatus.${m.status}`)}>{ticks(m.status)}</span>

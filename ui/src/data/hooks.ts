@@ -26,15 +26,22 @@ export function useTimeline(bridge: Bridge, id: ConversationId | null) {
 }
 
 /**
- * The workspace's channels, and `channelName(kind)`: the kind's label, with "test channel" when
- * the channel its messages leave through is one (the first enabled channel of the kind).
+ * The workspace's channels, `route(kind, id)`: the channel a message leaves through (the one the
+ * conversation is on while it is enabled, else the first enabled one of the kind: the server's
+ * rule), and `channelName(kind, id)`: the kind's label, with "test channel" when that one is.
  */
 export function useChannels(bridge: Bridge) {
   const { t } = useTranslation();
   const channels = useQuery(queries.channels(bridge)).data;
-  const route = useCallback((kind: ChannelKind) => channels?.find((c) => c.kind === kind && !c.disabled) ?? null, [channels]);
+  const route = useCallback(
+    (kind: ChannelKind, id: string | null = null) => {
+      const enabled = (channels ?? []).filter((c) => c.kind === kind && !c.disabled);
+      return enabled.find((c) => c.id === id) ?? enabled[0] ?? null;
+    },
+    [channels],
+  );
   const channelName = useCallback(
-    (kind: ChannelKind) => (route(kind)?.test ? `${CHANNEL_LABEL[kind]} · ${t("channels.test")}` : CHANNEL_LABEL[kind]),
+    (kind: ChannelKind, id: string | null = null) => (route(kind, id)?.test ? `${CHANNEL_LABEL[kind]} · ${t("channels.test")}` : CHANNEL_LABEL[kind]),
     [route, t],
   );
   return { channels: channels ?? [], route, channelName, loaded: channels !== undefined };
