@@ -104,6 +104,37 @@ test("folder screens: Failed says why and offers retry and discard; Outbox, Sche
   await page.context().close();
 });
 
+test("a provider's failure is said in the agent's language; an email shows its subject", async () => {
+  const page = await w.page("pt-BR");
+  await signIn(page, w);
+  // The demo's failures are each channel's provider's (WhatsApp's code 131047, a Telegram bot
+  // blocked, an SMS gateway's code): said in Portuguese, the provider's own words only where the
+  // interface has no sentence of its own.
+  await page.locator("nav.sidebar").getByRole("button", { name: /^Com falha/ }).click();
+  await page.locator(".folder-row").first().waitFor();
+  const reasonOf = (channel) => page.locator(".folder-row", { has: page.locator(".channel", { hasText: channel }) }).first().locator(".reason").innerText();
+  assert.match(await reasonOf("WhatsApp"), /mais de 24 horas desde a última mensagem do cliente no WhatsApp/);
+  assert.match(await reasonOf("Telegram"), /O cliente bloqueou o bot no Telegram/);
+  assert.match(await reasonOf("SMS"), /O SMS recusou \(código 30003\): Unreachable destination handset/);
+  await shot(page, "folder-failed-pt");
+  // An email keeps its subject, shown above its text (as text: markup stays markup).
+  const r = await fetch(w.hooks.email, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-outpost-channel-secret": "outpost-demo-channel" },
+    body: JSON.stringify({ from: "clara@cliente.example", name: "Clara Assunto", text: "Olá! Meu boleto venceu ontem, podem reenviar?", subject: "Boleto <b>vencido</b> — pedido 7781" }),
+  });
+  assert.equal(r.status, 200, await r.text());
+  await page.locator("nav.sidebar").getByRole("button", { name: /^Sem responsável/ }).first().click();
+  await page.locator(".row", { hasText: "Clara Assunto" }).click();
+  const subject = page.locator(".bubble .subject", { hasText: "Boleto" });
+  await subject.waitFor();
+  assert.equal(await subject.innerText(), "Boleto <b>vencido</b> — pedido 7781");
+  await page.emulateMedia({ colorScheme: "dark" });
+  await shot(page, "email-subject-dark-pt");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test("the interface speaks Portuguese and Spanish at the agent's choice", async () => {
   const page = await w.page("en-US");
   await signIn(page, w);

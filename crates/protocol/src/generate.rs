@@ -595,7 +595,11 @@ impl Generator {
         let m = Message {
             id: message_id,
             conversation_id: id,
-            direction: if incoming { Direction::Incoming } else { Direction::Outgoing },
+            direction: if incoming {
+                Direction::Incoming
+            } else {
+                Direction::Outgoing
+            },
             channel,
             text,
             attachments: if self.rng.u8(..40) == 0 {
@@ -613,8 +617,7 @@ impl Generator {
             sender,
             status,
             history,
-            failure: (status == MessageStatus::Failed)
-                .then(|| "(#131047) Re-engagement message: more than 24 hours have passed since the customer last replied.".to_owned()),
+            failure: (status == MessageStatus::Failed).then(|| failure_of(channel).0),
             via_flow: incoming && via_flow,
             archived: incoming && self.rng.u8(..20) == 0,
             send_at: (status == MessageStatus::Scheduled).then_some(spec.now + DAY),
@@ -623,11 +626,7 @@ impl Generator {
             channel_id: None,
             subject: None,
             edited_at: None,
-            failure_reason: (status == MessageStatus::Failed).then(|| {
-                let mut r = crate::Reason::new("whatsapp_131047");
-                r.params.insert("code".into(), "131047".into());
-                r
-            }),
+            failure_reason: (status == MessageStatus::Failed).then(|| failure_of(channel).1),
         };
         if incoming {
             rules::on_incoming(c, &m);
@@ -775,5 +774,41 @@ impl Generator {
     /// How many messages were produced so far.
     pub fn messages_made(&self) -> usize {
         self.messages_made
+    }
+}
+
+/// A failure as each channel's provider would report it: its words, and the reason the
+/// interface says.
+fn failure_of(channel: ChannelKind) -> (String, crate::Reason) {
+    let reason = |key: &str, params: &[(&str, &str)]| {
+        let mut r = crate::Reason::new(key);
+        for (k, v) in params {
+            r.params.insert((*k).into(), (*v).into());
+        }
+        r
+    };
+    let provider = |name: &str, code: &str, detail: &str| {
+        (
+            format!("({code}) {detail}"),
+            reason(
+                "provider_error",
+                &[("provider", name), ("code", code), ("detail", detail)],
+            ),
+        )
+    };
+    match channel {
+        ChannelKind::Whatsapp => (
+            "(#131047) Re-engagement message: more than 24 hours have passed since the customer last replied.".into(),
+            reason("whatsapp_131047", &[("code", "131047")]),
+        ),
+        ChannelKind::Telegram => (
+            "(403) Forbidden: bot was blocked by the user".into(),
+            reason("telegram_blocked", &[("code", "403")]),
+        ),
+        ChannelKind::Email => provider("Email", "550", "5.1.1 User unknown"),
+        ChannelKind::Sms => provider("SMS", "30003", "Unreachable destination handset"),
+        ChannelKind::Instagram => provider("Instagram", "551", "This person isn't available right now"),
+        ChannelKind::Messenger => provider("Messenger", "551", "This person isn't available right now"),
+        ChannelKind::WebChat => provider("Web chat", "gone", "The visitor closed the chat before it arrived"),
     }
 }

@@ -223,6 +223,7 @@ pub fn deliver<S: Storage>(
                     match m.status {
                         MessageStatus::Pending if rules.fail.contains(&to) => {
                             m.failure = Some(rules.failure_reason.clone());
+                            m.failure_reason = simulated_reason(m.channel, &rules.failure_reason);
                             metrics.provider_error(m.channel);
                             MessageStatus::Failed
                         }
@@ -249,6 +250,19 @@ pub fn deliver<S: Storage>(
         })?;
     }
     Ok(moved)
+}
+
+/// The reason of a simulated provider's failure: for WhatsApp, its "(#code) title: details"
+/// read as the real one's would be.
+fn simulated_reason(kind: ChannelKind, text: &str) -> Option<outpost_protocol::Reason> {
+    if kind != ChannelKind::Whatsapp {
+        return None;
+    }
+    let rest = text.strip_prefix("(#")?;
+    let (code, words) = rest.split_once(')')?;
+    let code: i64 = code.parse().ok()?;
+    let (title, details) = words.trim().split_once(':').unwrap_or((words.trim(), ""));
+    Some(crate::providers::whatsapp::failure_of(code, title, details).reason)
 }
 
 /// Gives an entity to channels made before channels were entities: they were all simulated, so
