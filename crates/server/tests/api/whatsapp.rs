@@ -840,3 +840,81 @@ async fn an_admin_fetches_the_templates_again_and_cannot_write_them_by_hand() {
         .await;
     assert_eq!(r.status(), 422);
 }
+
+#[tokio::test]
+async fn a_text_and_two_files_go_as_three_messages_and_a_retry_never_repeats_a_part() {
+    let h = harness().await;
+    let owner = h.login(&h.owner).await;
+    let stand = StandIn::start().await;
+    let (id, _) = wa_channel(&h, &owner, &stand.graph()).await;
+    let (c, _) = customer_wrote(&h, &owner, &id).await;
+    let pdf = b"%PDF-1.7 the invoice".to_vec();
+    let voice = b"ID3 a voice note".to_vec();
+    let mut attachments = Vec::new();
+    for (name, mime, kind, bytes) in [
+        (
+            "nota.pdf",
+            "application/pdf",
+            AttachmentKind::Document,
+            &pdf,
+        ),
+        ("audio.mp3", "audio/mpeg", AttachmentKind::Audio, &voice),
+    ] {
+        let file = uuid::Uuid::now_v7();
+        assert_eq!(h.put_file(&owner, file, mime, bytes.clone()).await, 201);
+        attachments.push(Attachment {
+            kind,
+            name: name.into(),
+            mime: mime.into(),
+            size: bytes.len() as u64,
+            url: format!("/v1/attachments/{file}"),
+        });
+    }
+    // The text goes; the document's send meets a 503; then all is well.
+    stand.then(Scripted::error(
+        200,
+        fixture("whatsapp", "send_response.json"),
+    ));
+    stand.then(Scripted::error(503, Value::Null));
+    let mine = MessageId::new();
+    h.applied(
+        &owner,
+        Action::SendMessage {
+            message_id: mine,
+            conversation_id: c,
+            text: "Segue a nota e um áudio explicando.".into(),
+            attachments,
+            template: None,
+            reply_to: None,
+        },
+    )
+    .await;
+    until("the refused part", || async {
+        (stand.to("/messages").len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        h.message(&owner, mine).await.unwrap().status,
+        MessageStatus::Pending
+    );
+    h.advance(5_000);
+    status_is(&h, &owner, mine, MessageStatus::Wired).await;
+    let kinds: Vec<String> = stand
+        .to("/messages")
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["text", "document", "document", "audio"],
+        "the text went once"
+    );
+    let sent = stand.to("/messages");
+    assert_eq!(
+        sent[0].json()["text"]["body"],
+        "Segue a nota e um áudio explicando."
+    );
+    assert_eq!(sent[2].json()["document"]["filename"], "nota.pdf");
+    let uploads = stand.to("/media");
+    assert!(uploads.iter().any(|u| u.carries(&pdf)) && uploads.iter().any(|u| u.carries(&voice)));
+}
