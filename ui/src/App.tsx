@@ -127,21 +127,25 @@ function Workspace({
       });
     }
   });
-  const { i18n } = useTranslation();
+  const { t, i18n } = useTranslation();
   useInterfaceState(bridge, open, i18n.language);
   return (
     <div className="workspace">
       <Sidebar counts={counts} place={place} onPlace={(p) => { setPlace(p); setOpen(null); }} bridge={bridge} me={session.agent?.id ?? ""} admin={session.agent?.role === "owner" || session.agent?.role === "admin"} />
-      {place.kind === "admin" && session.agent ? (
-        <AdminArea bridge={bridge} me={session.agent} />
-      ) : place.kind === "view" ? (
-        <>
-          <ConversationList bridge={bridge} view={place.view} selected={open} onOpen={setOpen} me={session.agent} onListed={setListed} onWriteFirst={() => setWriting(true)} />
-          <ConversationView bridge={bridge} conversationId={open} me={session.agent} />
-        </>
-      ) : place.kind === "folder" ? (
-        <FolderView bridge={bridge} folder={place.folder} onOpenConversation={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />
-      ) : null}
+      {/* The place the agent is at: the page's main landmark (its boxes stay the grid's). */}
+      <main className="place">
+        {place.kind === "admin" && session.agent ? (
+          <AdminArea bridge={bridge} me={session.agent} />
+        ) : place.kind === "view" ? (
+          <>
+            <h1 className="visually-hidden">{t("list.heading")}</h1>
+            <ConversationList bridge={bridge} view={place.view} selected={open} onOpen={setOpen} me={session.agent} onListed={setListed} onWriteFirst={() => setWriting(true)} />
+            <ConversationView bridge={bridge} conversationId={open} me={session.agent} />
+          </>
+        ) : place.kind === "folder" ? (
+          <FolderView bridge={bridge} folder={place.folder} onOpenConversation={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />
+        ) : null}
+      </main>
       <StatusBar status={status} progress={progress} session={session} bridge={bridge} onSignedOut={onSignedOut} onHelp={() => setHelp(true)} onNotifications={() => setNotifying(true)} onAccount={() => setAccount(true)} />
       {help && <ShortcutHelp onClose={() => setHelp(false)} />}
       {notifying && <NotifySettingsDialog bridge={bridge} onClose={() => setNotifying(false)} />}

@@ -54,7 +54,7 @@ export function ConversationList({
   }, [rows, onListed]);
 
   return (
-    <section className="list" aria-label="Conversations">
+    <section className="list" aria-label={t("list.heading")}>
       <div className="list-tools">
         <div className="search-row">
           <input type="search" placeholder={t("list.search")} aria-label={t("list.search")} value={search} onChange={(e) => setSearch(e.target.value)} data-shortcut="search" />

@@ -90,7 +90,7 @@ function Loaded({
   const [card, setCard] = useState(false);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const { name: agentName } = useAgents(bridge);
-  const bottom = useRef<HTMLDivElement>(null);
+  const bottom = useRef<HTMLLIElement>(null);
   const now = useNow();
   const c = timeline.conversation;
   const contactName = timeline.contact?.name || timeline.contact?.phone || "…";
@@ -125,7 +125,7 @@ function Loaded({
               <EventLine key={item.event.id} e={item.event} locale={i18n.language} agentName={agentName} />
             ),
           )}
-          <div ref={bottom} />
+          <li ref={bottom} className="timeline-end" aria-hidden="true" />
         </ol>
         {typing && <p className="presence">{t("conversation.typing", { name: typing.name })}</p>}
         {customerTyping && <p className="presence">{t("conversation.typing", { name: timeline.contact?.name || t("conversation.customer") })}</p>}

@@ -20,7 +20,7 @@ export function AdminArea({ bridge, me }: { bridge: Bridge; me: Agent }) {
   return (
     <section className="admin" aria-labelledby="admin-title">
       <header>
-        <h2 id="admin-title">{t("admin.title")}</h2>
+        <h1 id="admin-title">{t("admin.title")}</h1>
         <div role="tablist" aria-label={t("admin.title")} className="tabs">
           {TABS.map((x) => (
             <button key={x} type="button" role="tab" id={`admin-tab-${x}`} aria-selected={tab === x} aria-controls={`admin-panel-${x}`} onClick={() => setTab(x)}>
