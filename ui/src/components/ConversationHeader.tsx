@@ -1,7 +1,7 @@
 import { useTranslation } from "react-i18next";
 import type { Action, Agent, Conversation } from "../generated/outpost";
 import { MAX_NOTE_CHARS } from "../generated/limits";
-import { initials } from "../lib/format";
+import { Avatar } from "./Avatar";
 
 /** The open conversation's title and its actions: assign, snooze, close (with a note), reopen. */
 export function ConversationHeader({
@@ -26,7 +26,7 @@ export function ConversationHeader({
   const { t } = useTranslation();
   return (
     <header>
-      <span className="avatar" aria-hidden="true">{initials(contactName)}</span>
+      <Avatar name={contactName} channel={c.channel} />
       <div className="title">
         <h2 dir="auto">{contactName}</h2>
         <span className="sub">{channelName} · {t(`list.${c.state}`)}</span>

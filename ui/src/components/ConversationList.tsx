@@ -4,7 +4,8 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import type { Bridge } from "../bridge";
 import { useAgents, useChannels, useConversations, useSearch } from "../data";
 import type { Agent, ChannelKind, ConversationState, ConversationSummary, Sort, ViewRef } from "../generated/outpost";
-import { CHANNEL_BADGE, CHANNEL_LABEL, initials, when } from "../lib/format";
+import { CHANNEL_BADGE, CHANNEL_LABEL, when } from "../lib/format";
+import { Avatar } from "./Avatar";
 import { afterPaint } from "../lib/paint";
 import { useNow } from "../lib/now";
 import { useDebounced } from "../lib/debounce";
@@ -191,10 +192,9 @@ function Rows({
           return (
             <div key={c.id} role="listitem" style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}>
               <button type="button" className="row" aria-current={selected === c.id ? "true" : undefined} onClick={() => onOpen(c.id)} style={{ height: "100%" }}>
-                <span className="avatar" aria-hidden="true">
-                  {initials(row.contact_name)}
+                <Avatar name={row.contact_name} channel={c.channel}>
                   <span className={`channel ${c.channel}`} title={channelName(c.channel, c.channel_id)}>{CHANNEL_BADGE[c.channel]}</span>
-                </span>
+                </Avatar>
                 <span className="main">
                   <span className="top">
                     <span className="name" dir="auto">{row.contact_name}</span>

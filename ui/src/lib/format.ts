@@ -80,7 +80,9 @@ export function when(at: number, now: number, locale: string): string {
 }
 
 export function initials(name: string): string {
-  const parts = name.trim().split(/\s+/).filter(Boolean);
-  const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : parts;
-  return letters.map((p) => Array.from(p ?? "")[0] ?? "").join("").toUpperCase() || "?";
+  // Words that begin with a letter, in any script: a phone number, an emoji or punctuation is
+  // no initial (a nameless contact gets a person glyph instead).
+  const words = name.match(/\p{L}[\p{L}\p{M}]*/gu) ?? [];
+  const letters = words.length > 1 ? [words[0], words[words.length - 1]] : words;
+  return letters.map((w) => Array.from(w ?? "")[0] ?? "").join("").toUpperCase();
 }

@@ -20,8 +20,10 @@ describe("format", () => {
   it("takes initials of the first and last names, whatever the script", () => {
     expect(initials("Ana Lima")).toBe("AL");
     expect(initials("Íris de Souza Nuñez")).toBe("ÍN");
-    expect(initials("  ")).toBe("?");
-    expect(initials("👩🏽‍💻 Bia")).toBe("👩B");
+    expect(initials("  ")).toBe("");
+    expect(initials("👩🏽‍💻 Bia")).toBe("B");
+    expect(initials("5521988887777")).toBe(""); // a number is no name
+    expect(initials("+55 11 98888-7777")).toBe("");
   });
   it("shows today's time, this week's weekday, older dates", () => {
     const now = new Date(2026, 10, 21, 15, 0).getTime();
