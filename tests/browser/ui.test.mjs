@@ -47,6 +47,10 @@ test("an agent signs in and triages a conversation: assign, reply, snooze, close
   await row.click();
   const pane = page.locator("section.conversation");
   await pane.getByText("meu pedido #4411").waitFor();
+  // The day it was written, and where the unread part begins (the customer's new message).
+  await pane.getByRole("heading", { name: "Today" }).waitFor();
+  await pane.locator(".new-messages", { hasText: "New messages" }).waitFor();
+  assert.match(await pane.locator(".new-messages + .bubble").innerText(), /meu pedido #4411/);
   await pane.getByRole("button", { name: "Assign to me" }).click();
   await pane.getByRole("button", { name: "Assign to me" }).waitFor({ state: "detached" });
 

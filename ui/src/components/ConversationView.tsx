@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { Fragment, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { Bridge } from "../bridge";
 import { useAgents, useChannels, useTimeline } from "../data";
@@ -6,6 +6,7 @@ import type { Agent, Message, Presence, Timeline } from "../generated/outpost";
 import { useEvents } from "../lib/events";
 import { useAct } from "../lib/act";
 import { useNow } from "../lib/now";
+import { dayLabel, dayOf } from "../lib/format";
 import { phrase } from "../lib/reasons";
 import { windowClosed } from "../lib/rules";
 import { ContactCard } from "./ContactCard";
@@ -38,7 +39,7 @@ function OpenConversation({ bridge, id, me }: { bridge: Bridge; id: string; me: 
       </section>
     );
   }
-  return <Loaded bridge={bridge} timeline={timeline.data} me={me} error={error} setError={setError} act={act} presence={presence} />;
+  return <Loaded key={timeline.data.conversation.id} bridge={bridge} timeline={timeline.data} me={me} error={error} setError={setError} act={act} presence={presence} />;
 }
 
 /** Who else has the conversation open, and who is typing in it (from the server's stream). */
@@ -95,6 +96,14 @@ function Loaded({
   const c = timeline.conversation;
   const contactName = timeline.contact?.name || timeline.contact?.phone || "…";
   const closed = windowClosed(c, now);
+  // Where the agent stopped reading, as it was when the conversation opened (reading it now
+  // clears the count; the line stays until another conversation is opened).
+  const [firstUnread] = useState<string | null>(() => {
+    if (c.unread_count === 0) return null;
+    const incoming = timeline.items.filter((i) => i.type === "message" && i.message.direction === "incoming");
+    const first = incoming[Math.max(0, incoming.length - c.unread_count)];
+    return first?.type === "message" ? first.message.id : null;
+  });
 
   // Opened: the agent read it; and the newest message is in sight.
   useEffect(() => {
@@ -110,21 +119,39 @@ function Loaded({
         <ConversationHeader conversation={c} contactName={contactName} channelName={channelName(c.channel, c.channel_id)} me={me} act={act} card={card} onCard={() => setCard(!card)} />
         {viewing.length > 0 && <p className="presence">{t("conversation.viewing", { names: viewing.map((p) => p.name).join(", ") })}</p>}
         <ol className="timeline" aria-live="polite">
-          {timeline.items.map((item) =>
-            item.type === "message" ? (
-              <MessageBubble
-                key={item.message.id}
-                m={item.message}
-                quoted={quotedOf(item.message, timeline)}
-                locale={i18n.language}
-                bridge={bridge}
-                onError={setError}
-                onReply={() => setReplyTo(item.message)}
-              />
-            ) : (
-              <EventLine key={item.event.id} e={item.event} locale={i18n.language} agentName={agentName} />
-            ),
-          )}
+          {timeline.items.map((item, n) => {
+            const at = item.type === "message" ? item.message.created_at : item.event.at;
+            const previous = n > 0 ? timeline.items[n - 1] : undefined;
+            const previousAt = previous ? (previous.type === "message" ? previous.message.created_at : previous.event.at) : null;
+            const newDay = previousAt === null || dayOf(previousAt) !== dayOf(at);
+            const unreadStarts = item.type === "message" && item.message.id === firstUnread;
+            return (
+              <Fragment key={item.type === "message" ? item.message.id : item.event.id}>
+                {newDay && (
+                  <li className="day">
+                    <h3>{dayLabel(at, now, i18n.language)}</h3>
+                  </li>
+                )}
+                {unreadStarts && (
+                  <li className="new-messages">
+                    <span>{t("conversation.newMessages")}</span>
+                  </li>
+                )}
+                {item.type === "message" ? (
+                  <MessageBubble
+                    m={item.message}
+                    quoted={quotedOf(item.message, timeline)}
+                    locale={i18n.language}
+                    bridge={bridge}
+                    onError={setError}
+                    onReply={() => setReplyTo(item.message)}
+                  />
+                ) : (
+                  <EventLine e={item.event} locale={i18n.language} agentName={agentName} />
+                )}
+              </Fragment>
+            );
+          })}
           <li ref={bottom} className="timeline-end" aria-hidden="true" />
         </ol>
         {typing && <p className="presence">{t("conversation.typing", { name: typing.name })}</p>}

@@ -50,6 +50,7 @@ const KINDS = {
   time: { hour: "2-digit", minute: "2-digit" },
   weekday: { weekday: "short" },
   day: { day: "2-digit", month: "short" },
+  date: { weekday: "long", day: "numeric", month: "long", year: "numeric" },
   full: { year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "2-digit", second: "2-digit" },
 } satisfies Record<string, Intl.DateTimeFormatOptions>;
 
@@ -85,4 +86,31 @@ export function initials(name: string): string {
   const words = name.match(/\p{L}[\p{L}\p{M}]*/gu) ?? [];
   const letters = words.length > 1 ? [words[0], words[words.length - 1]] : words;
   return letters.map((w) => Array.from(w ?? "")[0] ?? "").join("").toUpperCase();
+}
+
+/** The local calendar day of `at` ("2026-12-03"), to tell days apart. */
+export function dayOf(at: number): string {
+  const d = new Date(at);
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+}
+
+/** A day as a timeline says it: "Today", "Yesterday", else the weekday and date, in `locale`. */
+export function dayLabel(at: number, now: number, locale: string): string {
+  const days = Math.round((startOfDay(now) - startOfDay(at)) / 86_400_000);
+  if (days === 0 || days === 1) {
+    let words: string;
+    try {
+      words = new Intl.RelativeTimeFormat(locale, { numeric: "auto" }).format(-days, "day");
+    } catch {
+      words = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }).format(-days, "day");
+    }
+    return words.charAt(0).toLocaleUpperCase(locale) + words.slice(1);
+  }
+  const date = formatAt(at, "date", locale);
+  return date.charAt(0).toLocaleUpperCase(locale) + date.slice(1);
+}
+
+function startOfDay(at: number): number {
+  const d = new Date(at);
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
 }

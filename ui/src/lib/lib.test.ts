@@ -105,3 +105,20 @@ describe("a provider's failure", () => {
     expect(failureOf(failed("whatsapp_999999"), [])).toMatch(/^\(#131047\) Re-engagement/);
   });
 });
+
+import { dayLabel, dayOf } from "./format";
+
+describe("the timeline's days", () => {
+  const now = new Date(2026, 11, 3, 15, 0).getTime();
+  it("says today and yesterday in the agent's language, else the date", () => {
+    expect(dayLabel(new Date(2026, 11, 3, 8, 0).getTime(), now, "en")).toBe("Today");
+    expect(dayLabel(new Date(2026, 11, 2, 23, 59).getTime(), now, "pt-BR")).toBe("Ontem");
+    expect(dayLabel(new Date(2026, 11, 3, 0, 1).getTime(), now, "es")).toBe("Hoy");
+    expect(dayLabel(new Date(2026, 0, 1, 12, 0).getTime(), now, "pt-BR")).toBe("Quinta-feira, 1 de janeiro de 2026");
+    expect(dayLabel(new Date(2026, 0, 1, 12, 0).getTime(), now, "en")).toBe("Thursday, January 1, 2026");
+  });
+  it("tells days apart by the local calendar", () => {
+    expect(dayOf(new Date(2026, 11, 3, 0, 0).getTime())).toBe(dayOf(new Date(2026, 11, 3, 23, 59).getTime()));
+    expect(dayOf(new Date(2026, 11, 3, 0, 0).getTime())).not.toBe(dayOf(new Date(2026, 11, 2, 23, 59).getTime()));
+  });
+});
