@@ -262,7 +262,7 @@ fn simulated_reason(kind: ChannelKind, text: &str) -> Option<outpost_protocol::R
     let (code, words) = rest.split_once(')')?;
     let code: i64 = code.parse().ok()?;
     let (title, details) = words.trim().split_once(':').unwrap_or((words.trim(), ""));
-    Some(crate::providers::whatsapp::failure_of(code, title, details).reason)
+    Some(crate::reasons::whatsapp(code, title, details).1)
 }
 
 /// Gives an entity to channels made before channels were entities: they were all simulated, so

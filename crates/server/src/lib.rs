@@ -29,6 +29,7 @@ pub mod flows;
 pub mod http;
 pub mod metrics;
 pub mod providers;
+pub mod reasons;
 pub mod serve;
 pub mod storage;
 pub mod throttle;

@@ -293,13 +293,6 @@ pub struct ErrorData {
     pub details: Option<String>,
 }
 
-/// Error codes the interface explains in its own words (`reasons.whatsapp_<code>`); any other
-/// is said as the provider's code and words.
-const KNOWN: &[i64] = &[
-    190, 130429, 131026, 131047, 131048, 131049, 131051, 131056, 131030, 131031, 132000, 132001,
-    133010,
-];
-
 /// Codes that mean "not now": the request was not taken, try again later.
 const TRY_AGAIN: &[i64] = &[1, 2, 4, 80007, 130429, 131000, 131016, 131056, 133004];
 /// Of those, the ones that are a limit on the whole number (pause the channel).
@@ -307,30 +300,8 @@ const WHOLE_NUMBER: &[i64] = &[4, 80007, 130429];
 
 /// A WhatsApp error, as a failure: "(#code) title: details", and a reason.
 pub fn failure_of(code: i64, title: &str, details: &str) -> Failure {
-    let mut text = format!("(#{code}) {}", title.trim());
-    if !details.trim().is_empty() && details.trim() != title.trim() {
-        text.push_str(": ");
-        text.push_str(details.trim());
-    }
-    let code_s = code.to_string();
-    if KNOWN.contains(&code) {
-        Failure::new(text, &format!("whatsapp_{code}"), &[("code", &code_s)])
-    } else {
-        let detail = if details.trim().is_empty() {
-            title
-        } else {
-            details
-        };
-        Failure::new(
-            text.clone(),
-            "provider_error",
-            &[
-                ("provider", "WhatsApp"),
-                ("code", &code_s),
-                ("detail", detail.trim()),
-            ],
-        )
-    }
+    let (text, reason) = crate::reasons::whatsapp(code, title, details);
+    Failure { text, reason }
 }
 
 fn error_failure(e: &WaError) -> Failure {
