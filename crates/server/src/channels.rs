@@ -135,12 +135,7 @@ pub fn deliver<S: Storage>(
         .into_iter()
         .filter(|k| {
             let mut enabled = channels.iter().filter(|c| c.kind == *k && !c.disabled);
-            let mut any = false;
-            let ours = enabled.any(|c| {
-                any = true;
-                !has_provider(c)
-            });
-            ours || !any
+            enabled.clone().next().is_none() || enabled.any(|c| !has_provider(c))
         })
         .collect();
     if kinds.is_empty() {

@@ -290,6 +290,8 @@ pub trait Storage: Send + Sync + 'static {
         channel: uuid::Uuid,
         now: Millis,
     ) -> Result<Option<(u32, u32)>>;
+    /// A conversation's messages (a read: no write transaction).
+    fn messages_of(&self, conversation: ConversationId) -> Result<Vec<MessageId>>;
     /// The id a message has at its channel's provider (its first part's), if it left.
     fn provider_id_of(&self, message: MessageId) -> Result<Option<(uuid::Uuid, String)>>;
     /// The request went unanswered or was refused for now: try again at `next_at`.

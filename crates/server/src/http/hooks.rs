@@ -151,21 +151,22 @@ async fn whatsapp_delivery<S: Storage>(
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
-    if whatsapp::signed(&settings.app_secret, &body, signature) && !says_json(&headers) {
+    // The signature first (nothing is read from an unsigned body), then what it says it is.
+    if !whatsapp::signed(&settings.app_secret, &body, signature) {
+        tracing::warn!(channel = %id, bytes = body.len(), "WhatsApp: a delivery without a valid X-Hub-Signature-256, refused");
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "The delivery is not signed with this channel's app secret.",
+        ));
+    }
+    if !says_json(&headers) {
         return Err(not_json(id, "WhatsApp", &headers));
     }
-    match whatsapp::take(&app, id, &settings, &body, signature).await {
+    match whatsapp::take(&app, id, &settings, &body).await {
         Ok((messages, statuses)) => {
             tracing::debug!(channel = %id, messages, statuses, "WhatsApp delivery taken");
             Ok((StatusCode::OK, "ok").into_response())
-        }
-        Err(whatsapp::HookError::Unsigned) => {
-            tracing::warn!(channel = %id, bytes = body.len(), "WhatsApp: a delivery without a valid X-Hub-Signature-256, refused");
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::Unauthenticated,
-                "The delivery is not signed with this channel's app secret.",
-            ))
         }
         Err(whatsapp::HookError::Malformed(why)) => {
             tracing::warn!(channel = %id, "WhatsApp: a malformed delivery, refused: {why}");

@@ -113,22 +113,8 @@ impl Settings {
 
     /// TLS for this channel's servers: the platform's roots, and its own CA if it has one.
     fn tls(&self) -> Arc<rustls::ClientConfig> {
-        let mut config = super::tls_config();
-        if let Some(pem) = self.ca_pem.as_deref().filter(|p| !p.trim().is_empty()) {
-            let mut roots = rustls::RootCertStore::empty();
-            let native = rustls_native_certs::load_native_certs();
-            roots.add_parsable_certificates(native.certs);
-            let certs = rustls::pki_types::pem::PemObject::pem_slice_iter(pem.as_bytes())
-                .filter_map(|c: Result<rustls::pki_types::CertificateDer<'static>, _>| c.ok());
-            roots.add_parsable_certificates(certs);
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            if let Ok(b) = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-            {
-                config = b.with_root_certificates(roots).with_no_client_auth();
-            }
-        }
-        Arc::new(config)
+        let ca = self.ca_pem.as_deref().filter(|p| !p.trim().is_empty());
+        Arc::new(super::tls_config_with(ca))
     }
 }
 
@@ -693,19 +679,10 @@ pub fn message_id_of(message: outpost_protocol::MessageId, domain: &str) -> Stri
 
 /// Sends a message as one email: text, files attached, threaded at the customer's.
 pub async fn send(o: &Outgoing) -> Report {
-    let fail = |f: Failure| Report {
-        sent: Vec::new(),
-        outcome: Err(SendError::Permanent(f)),
-    };
+    let fail = Report::refused;
     let s = match Settings::of(&o.settings) {
         Ok(s) => s,
-        Err(e) => {
-            return fail(Failure::new(
-                e,
-                "channel_settings",
-                &[("provider", "Email")],
-            ));
-        }
+        Err(e) => return fail(Failure::settings(e, "Email")),
     };
     if o.message.template.is_some() {
         return fail(Failure::new(
@@ -745,13 +722,7 @@ pub async fn send(o: &Outgoing) -> Report {
     };
     let transport = match transport(&s) {
         Ok(t) => t,
-        Err(e) => {
-            return fail(Failure::new(
-                e,
-                "channel_settings",
-                &[("provider", "Email")],
-            ));
-        }
+        Err(e) => return fail(Failure::settings(e, "Email")),
     };
     use lettre::AsyncTransport;
     match transport.send(mail).await {
@@ -803,9 +774,7 @@ fn transport(s: &Settings) -> Result<lettre::AsyncSmtpTransport<lettre::Tokio1Ex
     use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
     let mut params = TlsParameters::builder(s.smtp_host.clone());
     if let Some(pem) = s.ca_pem.as_deref().filter(|p| !p.trim().is_empty()) {
-        let certs = rustls::pki_types::pem::PemObject::pem_slice_iter(pem.as_bytes())
-            .filter_map(|c: Result<rustls::pki_types::CertificateDer<'static>, _>| c.ok());
-        for c in certs {
+        for c in super::pem_certificates(pem.as_bytes()) {
             let c =
                 Certificate::from_der(c.to_vec()).map_err(|e| format!("the channel's CA: {e}"))?;
             params = params.add_root_certificate(c);

@@ -60,6 +60,19 @@ pub fn client() -> Result<reqwest::Client, String> {
 
 /// TLS for the providers' connections (HTTP, IMAP, SMTP).
 pub fn tls_config() -> rustls::ClientConfig {
+    tls_config_with(None)
+}
+
+/// The certificates in PEM text (others, and what is not a certificate, left out).
+pub fn pem_certificates(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    rustls::pki_types::pem::PemObject::pem_slice_iter(pem)
+        .filter_map(|c: Result<rustls::pki_types::CertificateDer<'static>, _>| c.ok())
+        .collect()
+}
+
+/// [`tls_config`], trusting besides the platform's roots and `OUTPOST_PROVIDER_CA_FILE` the
+/// certificates of `extra_pem` (a channel's own CA).
+pub fn tls_config_with(extra_pem: Option<&str>) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     for e in &native.errors {
@@ -69,13 +82,14 @@ pub fn tls_config() -> rustls::ClientConfig {
     if let Some(file) = std::env::var_os("OUTPOST_PROVIDER_CA_FILE") {
         match std::fs::read(&file) {
             Ok(pem) => {
-                let certs = rustls::pki_types::pem::PemObject::pem_slice_iter(&pem)
-                    .filter_map(|c: Result<rustls::pki_types::CertificateDer<'static>, _>| c.ok());
-                let (added, _) = roots.add_parsable_certificates(certs);
+                let (added, _) = roots.add_parsable_certificates(pem_certificates(&pem));
                 tracing::info!(file = ?file, added, "providers: trusting an extra CA");
             }
             Err(e) => tracing::error!(file = ?file, "providers: the CA file cannot be read: {e}"),
         }
+    }
+    if let Some(pem) = extra_pem {
+        roots.add_parsable_certificates(pem_certificates(pem.as_bytes()));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     match rustls::ClientConfig::builder_with_provider(provider)
@@ -100,6 +114,11 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// The channel's settings cannot be read (`why`): an admin must finish them.
+    pub fn settings(why: String, provider: &str) -> Failure {
+        Failure::new(why, "channel_settings", &[("provider", provider)])
+    }
+
     /// A failure with a reason of ours (`key`) and its values.
     pub fn new(text: impl Into<String>, key: &str, params: &[(&str, &str)]) -> Failure {
         let mut reason = Reason::new(key);
@@ -134,6 +153,16 @@ pub enum SendError {
 pub struct Report {
     pub sent: Vec<String>,
     pub outcome: Result<MessageStatus, SendError>,
+}
+
+impl Report {
+    /// Nothing sent, and never will be: the message fails.
+    pub fn refused(f: Failure) -> Report {
+        Report {
+            sent: Vec::new(),
+            outcome: Err(SendError::Permanent(f)),
+        }
+    }
 }
 
 /// A file of an outgoing message, with its bytes.
@@ -808,7 +837,7 @@ fn prepare<S: Storage>(
         .unwrap_or(serde_json::Value::Null);
     let (mut subject, mut references) = (None, Vec::new());
     if channel.kind == ChannelKind::Email {
-        let ids = storage.write(|tx| tx.messages_of(m.conversation_id))?;
+        let ids = storage.messages_of(m.conversation_id)?;
         let mut thread = Vec::new();
         for id in ids {
             if let Some(Entity::Message(t)) = storage.get(EntityRef::Message(id))?

@@ -469,19 +469,10 @@ fn plan(o: &Outgoing) -> Result<Vec<Part<'_>>, Failure> {
 /// Sends a message, part after part from the first Telegram has not taken yet. What Telegram
 /// takes is sent: it reports nothing after.
 pub async fn send(client: &reqwest::Client, o: &Outgoing) -> Report {
-    let fail = |f: Failure| Report {
-        sent: Vec::new(),
-        outcome: Err(SendError::Permanent(f)),
-    };
+    let fail = Report::refused;
     let s = match Settings::of(&o.settings) {
         Ok(s) => s,
-        Err(e) => {
-            return fail(Failure::new(
-                e,
-                "channel_settings",
-                &[("provider", "Telegram")],
-            ));
-        }
+        Err(e) => return fail(Failure::settings(e, "Telegram")),
     };
     let parts = match plan(o) {
         Ok(p) => p,

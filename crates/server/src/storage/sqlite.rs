@@ -526,11 +526,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn messages_of(&self, conversation: ConversationId) -> Result<Vec<MessageId>> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT id FROM messages WHERE conversation = ?1")?
-            .query_map([conversation.0], |r| r.get(0).map(MessageId))?
-            .collect::<rusqlite::Result<_>>()?)
+        messages_of(&self.tx, conversation)
     }
 
     fn events_of(&self, conversation: ConversationId) -> Result<Vec<EventId>> {
@@ -1445,6 +1441,10 @@ impl Storage for Sqlite {
         Ok(claimed.map(|(a, p)| (a as u32, p as u32)))
     }
 
+    fn messages_of(&self, conversation: ConversationId) -> Result<Vec<MessageId>> {
+        self.read(|c| messages_of(c, conversation))
+    }
+
     fn provider_id_of(&self, message: MessageId) -> Result<Option<(Uuid, String)>> {
         self.read(|c| {
             Ok(c.prepare_cached(
@@ -1510,6 +1510,13 @@ impl Storage for Sqlite {
         .execute(params![channel, name, value])?;
         Ok(())
     }
+}
+
+fn messages_of(conn: &Connection, conversation: ConversationId) -> Result<Vec<MessageId>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM messages WHERE conversation = ?1")?
+        .query_map([conversation.0], |r| r.get(0).map(MessageId))?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 fn upload_of(conn: &Connection, id: Uuid) -> Result<Option<Upload>> {

@@ -25,10 +25,20 @@ pub struct MailServer {
 impl Drop for MailServer {
     fn drop(&mut self) {
         for c in &mut self.children {
-            let _ = Command::new("kill").arg(c.id().to_string()).status();
+            if let Err(e) = Command::new("kill").arg(c.id().to_string()).status() {
+                eprintln!(
+                    "the mail server's process {} could not be stopped: {e}",
+                    c.id()
+                );
+            }
         }
         for c in &mut self.children {
-            let _ = c.wait();
+            if let Err(e) = c.wait() {
+                eprintln!(
+                    "the mail server's process {} was not waited for: {e}",
+                    c.id()
+                );
+            }
         }
     }
 }

@@ -24,21 +24,6 @@ async fn tg_channel(h: &Harness, owner: &str, stand: &StandIn, mode: &str) -> St
         .to_owned()
 }
 
-async fn incoming(h: &Harness, token: &str) -> Vec<Message> {
-    h.messages(token)
-        .await
-        .into_iter()
-        .filter(|m| m.direction == Direction::Incoming)
-        .collect()
-}
-
-async fn status_is(h: &Harness, token: &str, id: MessageId, want: MessageStatus) -> Message {
-    until(&format!("{want:?}"), || async {
-        h.message(token, id).await.filter(|m| m.status == want)
-    })
-    .await
-}
-
 #[tokio::test]
 async fn polling_takes_each_update_once_with_files_replies_and_edits() {
     let h = harness().await;
@@ -63,7 +48,7 @@ async fn polling_takes_each_update_once_with_files_replies_and_edits() {
     }
     let id = tg_channel(&h, &owner, &stand, "polling").await;
     let got = until("the updates", || async {
-        let got = incoming(&h, &owner).await;
+        let got = h.incoming(&owner).await;
         let edited = got.iter().any(|m| m.edited_at.is_some());
         (got.len() == 4 && edited).then_some(got)
     })
@@ -125,7 +110,7 @@ async fn polling_takes_each_update_once_with_files_replies_and_edits() {
     .await;
     // Polled again and again: still four messages.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(incoming(&h, &owner).await.len(), 4);
+    assert_eq!(h.incoming(&owner).await.len(), 4);
 }
 
 #[tokio::test]
@@ -181,7 +166,7 @@ async fn the_webhook_is_set_with_a_secret_and_an_update_without_it_is_refused() 
     );
     assert_eq!(post(Some(&secret), update).await.unwrap().status(), 200);
     assert_eq!(
-        incoming(&h, &owner).await.len(),
+        h.incoming(&owner).await.len(),
         1,
         "delivered twice, stored once"
     );
@@ -202,7 +187,7 @@ async fn a_reply_goes_with_reply_parameters_and_stays_sent_for_telegram_reports_
     stand.update(fixture("telegram", "message_text.json"));
     tg_channel(&h, &owner, &stand, "polling").await;
     let theirs = until("the customer's message", || async {
-        incoming(&h, &owner).await.pop()
+        h.incoming(&owner).await.pop()
     })
     .await;
     let mine = MessageId::new();
@@ -218,7 +203,7 @@ async fn a_reply_goes_with_reply_parameters_and_stays_sent_for_telegram_reports_
         },
     )
     .await;
-    status_is(&h, &owner, mine, MessageStatus::Sent).await;
+    h.status_is(&owner, mine, MessageStatus::Sent).await;
     let sent = stand.to("/sendMessage");
     assert_eq!(sent.len(), 1);
     let body = sent[0].json();
@@ -241,7 +226,7 @@ async fn photos_go_by_send_photo_a_rate_limit_waits_and_a_blocked_bot_fails_the_
     stand.update(fixture("telegram", "message_text.json"));
     tg_channel(&h, &owner, &stand, "polling").await;
     let theirs = until("the customer's message", || async {
-        incoming(&h, &owner).await.pop()
+        h.incoming(&owner).await.pop()
     })
     .await;
     let c = theirs.conversation_id;
@@ -279,7 +264,7 @@ async fn photos_go_by_send_photo_a_rate_limit_waits_and_a_blocked_bot_fails_the_
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(stand.to("/sendPhoto").len(), 1, "retry_after is kept");
     h.advance(4_000);
-    status_is(&h, &owner, mine, MessageStatus::Sent).await;
+    h.status_is(&owner, mine, MessageStatus::Sent).await;
     let sends = stand.to("/sendPhoto");
     assert_eq!(sends.len(), 2);
     assert!(sends[1].carries(&photo) && sends[1].carries(b"Tabela de tamanhos"));
@@ -291,7 +276,7 @@ async fn photos_go_by_send_photo_a_rate_limit_waits_and_a_blocked_bot_fails_the_
     let blocked = MessageId::new();
     h.applied(&owner, send_with_id(c, blocked, "Ainda está aí?"))
         .await;
-    let m = status_is(&h, &owner, blocked, MessageStatus::Failed).await;
+    let m = h.status_is(&owner, blocked, MessageStatus::Failed).await;
     assert_eq!(m.failure_reason.unwrap().key, "telegram_blocked");
     assert_eq!(
         m.failure.as_deref(),

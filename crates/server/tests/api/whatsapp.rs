@@ -4,7 +4,7 @@
 //! with their reasons, media both ways, templates.
 
 use super::standin::{
-    self, ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, Scripted, StandIn, WABA_ID, fixture,
+    ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, Scripted, StandIn, WABA_ID, fixture,
 };
 use super::*;
 use outpost_server::providers::whatsapp;
@@ -70,14 +70,6 @@ fn status_of(name: &str, wamid: &str) -> Value {
 }
 
 /// The incoming messages the owner sees, by text.
-async fn incoming(h: &Harness, token: &str) -> Vec<Message> {
-    h.messages(token)
-        .await
-        .into_iter()
-        .filter(|m| m.direction == Direction::Incoming)
-        .collect()
-}
-
 #[tokio::test]
 async fn webhook_verification_answers_the_challenge_only_with_the_channels_secret() {
     let h = harness().await;
@@ -158,7 +150,7 @@ async fn every_message_type_arrives_once_with_its_files_and_reply_context() {
             "{k} again"
         );
     }
-    let got = incoming(&h, &owner).await;
+    let got = h.incoming(&owner).await;
     assert_eq!(got.len(), kinds.len(), "{got:#?}");
     let by_text = |t: &str| {
         got.iter()
@@ -333,7 +325,7 @@ async fn a_delivery_not_signed_by_the_app_secret_or_malformed_is_refused_and_not
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(deliver(&h, &id, &body).await, 403);
-    assert!(incoming(&h, &owner).await.is_empty());
+    assert!(h.incoming(&owner).await.is_empty());
 }
 
 /// A customer writes on the stand-in's channel; the conversation and the message's id.
@@ -342,7 +334,7 @@ async fn customer_wrote(h: &Harness, owner: &str, channel: &str) -> (Conversatio
         deliver(h, channel, &fixture("whatsapp", "text.json")).await,
         200
     );
-    let m = incoming(h, owner).await.pop().unwrap();
+    let m = h.incoming(owner).await.pop().unwrap();
     (m.conversation_id, m.id)
 }
 
@@ -361,13 +353,6 @@ fn reply(c: ConversationId, text: &str, reply_to: Option<MessageId>) -> (Message
     )
 }
 
-async fn status_is(h: &Harness, token: &str, id: MessageId, want: MessageStatus) -> Message {
-    until(&format!("{want:?}"), || async {
-        h.message(token, id).await.filter(|m| m.status == want)
-    })
-    .await
-}
-
 #[tokio::test]
 async fn a_reply_leaves_with_its_context_and_only_the_providers_statuses_move_it_forward() {
     let h = harness().await;
@@ -378,7 +363,7 @@ async fn a_reply_leaves_with_its_context_and_only_the_providers_statuses_move_it
     let (mine, action) = reply(c, "Vou verificar agora mesmo.", Some(theirs));
     h.applied(&owner, action).await;
     // Handed over (a clock): WhatsApp has not said it sent it yet.
-    let m = status_is(&h, &owner, mine, MessageStatus::Wired).await;
+    let m = h.status_is(&owner, mine, MessageStatus::Wired).await;
     assert_eq!(m.channel_id.map(|c| c.0.to_string()), Some(id.clone()));
     let sent = stand.to("/messages");
     assert_eq!(sent.len(), 1);
@@ -404,7 +389,7 @@ async fn a_reply_leaves_with_its_context_and_only_the_providers_statuses_move_it
         deliver(&h, &id, &status_of("status_read.json", &wamid)).await,
         200
     );
-    status_is(&h, &owner, mine, MessageStatus::Read).await;
+    h.status_is(&owner, mine, MessageStatus::Read).await;
     for late in [
         "status_sent.json",
         "status_delivered.json",
@@ -459,7 +444,7 @@ async fn a_status_that_overtakes_the_sends_answer_applies_when_the_answer_lands(
         h.message(&owner, mine).await.unwrap().status,
         MessageStatus::Pending
     );
-    let m = status_is(&h, &owner, mine, MessageStatus::Delivered).await;
+    let m = h.status_is(&owner, mine, MessageStatus::Delivered).await;
     let steps: Vec<MessageStatus> = m.history.iter().map(|s| s.status).collect();
     assert_eq!(
         steps,
@@ -519,7 +504,7 @@ async fn rate_limits_and_outages_delay_messages_and_each_leaves_once_in_order() 
         }
     }
     for m in &mine {
-        status_is(&h, &owner, *m, MessageStatus::Wired).await;
+        h.status_is(&owner, *m, MessageStatus::Wired).await;
     }
     // Each text reached WhatsApp accepted once, in the order written.
     let texts: Vec<String> = stand
@@ -572,7 +557,7 @@ async fn a_provider_that_cannot_be_reached_keeps_the_message_queued_until_it_can
             break;
         }
     }
-    status_is(&h, &owner, mine, MessageStatus::Wired).await;
+    h.status_is(&owner, mine, MessageStatus::Wired).await;
     assert_eq!(stand.to("/messages").len(), 1);
 }
 
@@ -589,7 +574,7 @@ async fn a_permanent_error_fails_the_message_with_the_providers_code_and_our_rea
     ));
     let (refused, action) = reply(c, "Vai falhar", None);
     h.applied(&owner, action).await;
-    let m = status_is(&h, &owner, refused, MessageStatus::Failed).await;
+    let m = h.status_is(&owner, refused, MessageStatus::Failed).await;
     assert!(
         m.failure
             .as_deref()
@@ -604,13 +589,13 @@ async fn a_permanent_error_fails_the_message_with_the_providers_code_and_our_rea
     // Accepted, then failed by a status: the provider's reason too.
     let (later, action) = reply(c, "Depois da janela", None);
     h.applied(&owner, action).await;
-    status_is(&h, &owner, later, MessageStatus::Wired).await;
+    h.status_is(&owner, later, MessageStatus::Wired).await;
     let wamid = stand.last_given();
     assert_eq!(
         deliver(&h, &id, &status_of("status_failed_131047.json", &wamid)).await,
         200
     );
-    let m = status_is(&h, &owner, later, MessageStatus::Failed).await;
+    let m = h.status_is(&owner, later, MessageStatus::Failed).await;
     assert_eq!(m.failure_reason.as_ref().unwrap().key, "whatsapp_131047");
     assert!(m.failure.unwrap().contains("more than 24 hours"));
     // An error the interface has no words for is said with WhatsApp's code and words.
@@ -628,7 +613,7 @@ async fn a_permanent_error_fails_the_message_with_the_providers_code_and_our_rea
         },
     )
     .await;
-    status_is(&h, &owner, refused, MessageStatus::Wired).await;
+    h.status_is(&owner, refused, MessageStatus::Wired).await;
 }
 
 #[tokio::test]
@@ -663,7 +648,7 @@ async fn files_are_uploaded_then_sent_by_id_with_the_text_as_caption() {
         },
     )
     .await;
-    status_is(&h, &owner, mine, MessageStatus::Wired).await;
+    h.status_is(&owner, mine, MessageStatus::Wired).await;
     let uploads = stand.to("/media");
     assert_eq!(uploads.len(), 1);
     assert!(uploads[0].carries(&photo), "the file's bytes were uploaded");
@@ -701,7 +686,7 @@ async fn a_customers_file_that_cannot_be_fetched_now_is_asked_again_and_one_too_
         deliver(&h, &id, &fixture("whatsapp", "image.json")).await,
         200
     );
-    let got = incoming(&h, &owner).await;
+    let got = h.incoming(&owner).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].attachments.len(), 1);
     // A video larger than Outpost keeps: the message arrives saying so, without the file.
@@ -716,7 +701,7 @@ async fn a_customers_file_that_cannot_be_fetched_now_is_asked_again_and_one_too_
         deliver(&h, &id, &fixture("whatsapp", "video.json")).await,
         200
     );
-    let got = incoming(&h, &owner).await;
+    let got = h.incoming(&owner).await;
     let video = got
         .iter()
         .find(|m| m.text.contains("Veja o defeito"))
@@ -773,7 +758,7 @@ async fn approved_templates_come_from_the_business_account_and_go_with_their_var
         },
     )
     .await;
-    status_is(&h, &owner, mine, MessageStatus::Wired).await;
+    h.status_is(&owner, mine, MessageStatus::Wired).await;
     let body = stand.to("/messages").last().unwrap().json();
     assert_eq!(body["type"], "template");
     assert_eq!(body["template"]["name"], "order_update");
@@ -798,7 +783,6 @@ fn the_signature_is_hmac_sha256_of_the_raw_body_with_the_app_secret() {
         Some(sig.trim_start_matches("sha256="))
     ));
     assert!(!whatsapp::signed("s3cr3t", body, None));
-    let _ = standin::BOT_TOKEN;
 }
 
 #[tokio::test]
@@ -898,7 +882,7 @@ async fn a_text_and_two_files_go_as_three_messages_and_a_retry_never_repeats_a_p
         MessageStatus::Pending
     );
     h.advance(5_000);
-    status_is(&h, &owner, mine, MessageStatus::Wired).await;
+    h.status_is(&owner, mine, MessageStatus::Wired).await;
     let kinds: Vec<String> = stand
         .to("/messages")
         .iter()

@@ -435,6 +435,23 @@ impl Harness {
         }
     }
 
+    /// The customers' messages the agent of `token` sees.
+    pub async fn incoming(&self, token: &str) -> Vec<Message> {
+        self.messages(token)
+            .await
+            .into_iter()
+            .filter(|m| m.direction == Direction::Incoming)
+            .collect()
+    }
+
+    /// Waits until the message reaches `want` (the feed says so); the message then.
+    pub async fn status_is(&self, token: &str, id: MessageId, want: MessageStatus) -> Message {
+        until(&format!("{want:?}"), || async {
+            self.message(token, id).await.filter(|m| m.status == want)
+        })
+        .await
+    }
+
     /// Every message the agent of `token` sees.
     pub async fn messages(&self, token: &str) -> Vec<Message> {
         let mut all: Vec<Message> = self
