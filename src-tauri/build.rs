@@ -1,6 +1,15 @@
 fn main() {
     // The app's own commands, each with a permission a capability must grant (capabilities/).
-    let manifest = tauri_build::AppManifest::new().commands(&["request", "subscribe", "painted"]);
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "request",
+        "subscribe",
+        "painted",
+        "desktop_settings",
+        "save_desktop_settings",
+        "about",
+        "open_log_folder",
+        "quit",
+    ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         panic!("tauri build: {e:#}");
     }

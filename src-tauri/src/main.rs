@@ -11,10 +11,13 @@
 
 use std::sync::Arc;
 
+mod desktop;
+mod links;
 mod logs;
 mod native;
 mod notifier;
 mod tray;
+mod updates;
 
 use logs::or_log;
 
@@ -26,6 +29,8 @@ use tauri::{Manager, State};
 
 struct Shell {
     app: Arc<App>,
+    /// An `outpost://` link Outpost was started with: opened once the interface is there.
+    link_at_start: std::sync::Mutex<Option<String>>,
     /// When the process started, for the startup figure the interface's first paint completes.
     started: std::time::Instant,
     /// How long the setup (the core's start) took, in ms.
@@ -39,8 +44,16 @@ struct Shell {
 /// the time since start is printed (the desktop benchmark reads it); otherwise nothing happens.
 /// `in_page`: milliseconds since the page began loading, as the page counts them.
 #[tauri::command]
-fn painted(shell: State<'_, Shell>, in_page: f64, marks: String) {
+fn painted(handle: tauri::AppHandle, shell: State<'_, Shell>, in_page: f64, marks: String) {
     shell.first_screen.notify_one();
+    let link = shell
+        .link_at_start
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    if let Some(link) = link {
+        links::open(&handle, &link);
+    }
     shell.painted.call_once(|| {
         if std::env::var_os("OUTPOST_STARTUP_REPORT").is_some() {
             let total = shell.started.elapsed().as_secs_f64() * 1000.0;
@@ -71,14 +84,31 @@ fn subscribe(shell: State<'_, Shell>, events: Channel<Event>) {
     });
 }
 
+/// The argument Outpost is started with at login: it stays in the tray until opened.
+const HIDDEN: &str = "--hidden";
+
+fn started_hidden() -> bool {
+    std::env::args().skip(1).any(|a| a == HIDDEN)
+}
+
 fn main() {
     let started = std::time::Instant::now();
     let built = tauri::Builder::default()
         // First, so that everything after it is in the log.
         .plugin(logs::plugin())
+        // Starting Outpost again shows the running one; with a link (outpost://…) as its
+        // argument, the deep-link plugin (next) hands it to the running one's on_open_url.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             notifier::focus(app);
         }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(links::guard())
+        // At login Outpost starts in the tray (--hidden): the agent opens it when needed.
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![HIDDEN]),
+        ))
         // The window is created hidden and shown once its page has loaded (below): whether it
         // was visible is not restored, or the plugin would show it at once.
         .plugin(
@@ -95,7 +125,7 @@ fn main() {
         .on_page_load(|webview, payload| {
             if payload.event() == tauri::webview::PageLoadEvent::Finished {
                 let window = webview.window();
-                if !window.is_visible().unwrap_or(true) {
+                if !window.is_visible().unwrap_or(true) && !started_hidden() {
                     or_log("show the window", window.show());
                     or_log("focus the window", window.set_focus());
                 }
@@ -115,8 +145,30 @@ fn main() {
             });
             let core = Arc::new(core);
             notifier::start(app.handle().clone(), core.clone())?;
+            app.manage(desktop::Desktop::load(&data_dir));
+            // Links: the one Outpost was started with (opened once the interface is there),
+            // and those opened while it runs.
+            use tauri_plugin_deep_link::DeepLinkExt;
+            let at_start = app
+                .deep_link()
+                .get_current()
+                .ok()
+                .flatten()
+                .and_then(|urls| urls.into_iter().next())
+                .map(|url| url.to_string());
+            let on_link = app.handle().clone();
+            app.deep_link().on_open_url(move |event| {
+                for url in event.urls() {
+                    links::open(&on_link, url.as_str());
+                }
+            });
+            // Linux and Windows learn the scheme when Outpost runs (the packages declare it
+            // too); macOS only from the bundle.
+            #[cfg(any(target_os = "linux", windows))]
+            logs::or_log("register outpost:// links", app.deep_link().register_all());
             app.manage(Shell {
                 app: core.clone(),
+                link_at_start: std::sync::Mutex::new(at_start),
                 started,
                 setup: std::sync::OnceLock::new(),
                 painted: std::sync::Once::new(),
@@ -138,9 +190,14 @@ fn main() {
                 }
                 let main = handle.clone();
                 let started = handle.run_on_main_thread(move || {
-                    // A desktop without a tray (or its library) still runs Outpost.
-                    if let Err(e) = tray::start(&main, for_tray) {
-                        log::warn!("no tray icon: {e}");
+                    // A desktop without a tray (or its library) still runs Outpost; closing
+                    // its window then quits.
+                    match tray::start(&main, for_tray) {
+                        Ok(()) => main
+                            .state::<desktop::Desktop>()
+                            .tray
+                            .store(true, std::sync::atomic::Ordering::Relaxed),
+                        Err(e) => log::warn!("no tray icon: {e}"),
                     }
                 });
                 or_log("start the tray", started);
@@ -167,21 +224,37 @@ fn main() {
             }
             // Should the page never report its load (a broken install), the window still shows.
             let handle = app.handle().clone();
-            tauri::async_runtime::spawn(async move {
-                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-                if let Some(window) = handle.get_webview_window("main")
-                    && !window.is_visible().unwrap_or(true)
-                {
-                    or_log("show the window", window.show());
-                }
-            });
+            if !started_hidden() {
+                tauri::async_runtime::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                    if let Some(window) = handle.get_webview_window("main")
+                        && !window.is_visible().unwrap_or(true)
+                    {
+                        or_log("show the window", window.show());
+                    }
+                });
+            }
             let took = started.elapsed().as_secs_f64() * 1000.0;
             if app.state::<Shell>().setup.set(took).is_err() {
                 log::warn!("the setup ran twice; the first one's time is kept");
             }
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![request, subscribe, painted])
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                desktop::on_close(window.app_handle(), window, api);
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            request,
+            subscribe,
+            painted,
+            desktop::desktop_settings,
+            desktop::save_desktop_settings,
+            desktop::about,
+            desktop::open_log_folder,
+            desktop::quit,
+        ])
         .build(tauri::generate_context!());
     match built {
         Ok(app) => app.run(|handle, event| {

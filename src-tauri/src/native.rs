@@ -13,12 +13,22 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// What the desktop's notification server says it can do (freedesktop's
+    /// `GetCapabilities`).
+    #[cfg(all(unix, not(target_os = "macos")))]
     pub fn ask() -> Daemon {
         let caps = notify_rust::get_capabilities().unwrap_or_default();
         Daemon {
             markup: caps.iter().any(|c| c == "body-markup"),
             inline_reply: caps.iter().any(|c| c == "inline-reply"),
         }
+    }
+
+    /// Windows' toasts and macOS's notification centre take plain text and offer no inline
+    /// reply through notify-rust.
+    #[cfg(not(all(unix, not(target_os = "macos"))))]
+    pub fn ask() -> Daemon {
+        Daemon::default()
     }
 }
 
@@ -40,8 +50,13 @@ pub fn native(
             n.body.clone()
         })
         // The app's icon, as the package installs it (hicolor/*/apps/outpost-desktop.png).
-        .icon("outpost-desktop")
-        .hint(notify_rust::Hint::Category("im.received".into()));
+        .icon("outpost-desktop");
+    // Hints are freedesktop's; Windows needs the app's id (the one its installer registers)
+    // for the toast to be shown as Outpost's.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    native.hint(notify_rust::Hint::Category("im.received".into()));
+    #[cfg(target_os = "windows")]
+    native.app_id("dev.outpost.desktop");
     if n.conversation_id.is_some() {
         let open = n
             .actions

@@ -53,6 +53,24 @@ pub fn start(handle: AppHandle, core: Arc<App>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Windows and macOS: shown, replacing nothing; notify-rust reports no click or action there
+/// (the system brings the app forward on a click), so quick actions are the window's.
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn show(
+    _core: &Arc<App>,
+    _shown: &Arc<Mutex<Shown>>,
+    n: &Notification,
+    daemon: crate::native::Daemon,
+) -> Result<(), String> {
+    crate::native::native(n, daemon, None)
+        .show()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Linux and the BSDs (freedesktop notifications): a conversation's notification replaces its
+/// earlier one, and a click or an action is waited for on a thread of its own.
+#[cfg(all(unix, not(target_os = "macos")))]
 fn show(
     core: &Arc<App>,
     shown: &Arc<Mutex<Shown>>,
@@ -146,6 +164,7 @@ fn listen_for_replies(core: Arc<App>, shown: Arc<Mutex<Shown>>) {
 }
 
 /// Runs what the agent chose on a notification.
+#[cfg(all(unix, not(target_os = "macos")))]
 /// Opening goes through [`App::quick_action`] too: its `Event::OpenConversation` focuses the
 /// window (above) and the interface shows the conversation.
 fn act(core: &Arc<App>, action: &str, conversation_id: ConversationId) {
@@ -175,5 +194,23 @@ pub(crate) fn focus(handle: &AppHandle) {
         crate::or_log("unminimise the window", window.unminimize());
         crate::or_log("show the window", window.show());
         crate::or_log("focus the window", window.set_focus());
+    }
+}
+
+/// Said once, the first time the window is closed: Outpost went to the tray, not away.
+pub(crate) fn told_about_tray(handle: &AppHandle) {
+    let Some(shell) = handle.try_state::<crate::Shell>() else {
+        return;
+    };
+    let lang = tauri::async_runtime::block_on(shell.app.interface_language());
+    let word = |key: &str| outpost_core::i18n::t(&lang, &format!("native.tray.{key}"), &[]);
+    let mut native = notify_rust::Notification::new();
+    native
+        .appname("Outpost")
+        .summary(&word("stillRunningTitle"))
+        .body(&word("stillRunning"))
+        .icon("outpost-desktop");
+    if let Err(e) = native.show() {
+        log::warn!("could not say that Outpost is in the tray: {e}");
     }
 }

@@ -1,13 +1,13 @@
-import { useCallback, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useQueryClient } from "@tanstack/react-query";
 import type { Bridge } from "./bridge";
-import { forgetWorkspace, keys, useCounts, useSession } from "./data";
+import { forgetWorkspace, keys, useCounts, useSession, useTeams, useViews } from "./data";
 import type { Action, SessionInfo, SyncStatus } from "./generated/outpost";
 import type { Place } from "./lib/place";
 import { Sidebar } from "./components/Sidebar";
 import { ConversationList } from "./components/ConversationList";
-import { ConversationView } from "./components/ConversationView";
+import { ConversationView, type MessageAt } from "./components/ConversationView";
 import { FolderView } from "./components/FolderView";
 import { SignIn } from "./components/SignIn";
 import { WriteFirst } from "./components/WriteFirst";
@@ -19,6 +19,13 @@ import { NotifySettingsDialog } from "./components/NotifySettingsDialog";
 import { AccountDialog } from "./components/AccountDialog";
 import { AdminArea } from "./components/admin/AdminArea";
 import { ShortcutHelp, useShortcuts, type ShortcutAction } from "./components/Shortcuts";
+import { MOD, UNDO_EVENT, UndoToast } from "./components/UndoToast";
+import { Palette } from "./components/Palette";
+import { buildCommands, conversationLink } from "./lib/commands";
+import { conversationBefore, useUndoable } from "./lib/undo";
+import { ask } from "./bridge";
+import { DesktopDialog } from "./components/DesktopDialog";
+import { useAct } from "./lib/act";
 
 
 export function App({ bridge }: { bridge: Bridge }) {
@@ -71,8 +78,15 @@ function Workspace({
   status: SyncStatus;
   onSignedOut: () => void;
 }) {
+  const { t, i18n } = useTranslation();
   const [place, setPlace] = useState<Place>({ kind: "view", view: { type: "all" } });
-  const [open, setOpen] = useState<string | null>(null);
+  const [open, setOpened] = useState<string | null>(null);
+  /** The message the open conversation was opened at (a search hit), if any. */
+  const [openAt, setOpenAt] = useState<MessageAt | null>(null);
+  const setOpen = useCallback((id: string | null, at: MessageAt | null = null) => {
+    setOpened(id);
+    setOpenAt(at);
+  }, []);
   const counts = useCounts(bridge).data ?? null;
   const [progress, setProgress] = useState<{ stored: number; total: number } | null>(null);
   const [listed, setListed] = useState<string[]>([]);
@@ -80,11 +94,20 @@ function Workspace({
   const [notifying, setNotifying] = useState(false);
   const [account, setAccount] = useState(false);
   const [writing, setWriting] = useState(false);
+  const [desktopOpen, setDesktopOpen] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const triage = useAct(bridge, setProblem);
+  // A refusal of a shortcut's action is said for a moment (the pane's own errors stay in it).
+  useEffect(() => {
+    if (!problem) return;
+    const end = setTimeout(() => setProblem(null), 6000);
+    return () => clearTimeout(end);
+  }, [problem]);
   const onShortcut = useCallback(
     (a: ShortcutAction) => {
       const me = session.agent;
       const at = open ? listed.indexOf(open) : -1;
-      const act = (action: Action) => void bridge.request({ type: "act", action });
+      const act = (action: Action) => void triage(action);
       switch (a) {
         case "next":
           if (listed.length) setOpen(listed[Math.min(at + 1, listed.length - 1)] ?? null);
@@ -109,9 +132,60 @@ function Workspace({
           break;
       }
     },
-    [bridge, listed, open, session.agent],
+    [listed, open, session.agent, setOpen, triage],
   );
   useShortcuts(onShortcut);
+  const [palette, setPalette] = useState(false);
+  // Ctrl/Cmd+K opens the palette from anywhere, a text field too; Ctrl/Cmd+Q quits the desktop app.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!(e.ctrlKey || e.metaKey) || e.altKey || e.shiftKey) return;
+      const key = e.key.toLowerCase();
+      if (key === "k") {
+        e.preventDefault();
+        setPalette((p) => !p);
+      } else if (key === "q" && bridge.desktop) {
+        e.preventDefault();
+        void bridge.desktop.quit();
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [bridge]);
+  const data = useQueryClient();
+  const teams = useTeams(bridge).data;
+  const views = useViews(bridge).data;
+  const canUndo = useUndoable() !== null;
+  const admin = session.agent?.role === "owner" || session.agent?.role === "admin";
+  const commands = useCallback(
+    () =>
+      buildCommands({
+        t,
+        mod: MOD,
+        open: open ? conversationBefore(data, open) : null,
+        me: session.agent?.id ?? null,
+        admin,
+        teams: teams ?? [],
+        views: views ?? [],
+        desktop: bridge.desktop !== undefined,
+        canUndo,
+        go: (p) => {
+          setPlace(p);
+          setOpen(null);
+        },
+        shortcut: onShortcut,
+        act: (a) => void triage(a),
+        copyLink: (id) => void navigator.clipboard.writeText(conversationLink(id)),
+        undo: () => window.dispatchEvent(new Event(UNDO_EVENT)),
+        writeFirst: () => setWriting(true),
+        notifications: () => setNotifying(true),
+        account: () => setAccount(true),
+        thisComputer: () => setDesktopOpen(true),
+        signOut: () => void ask(bridge, { type: "sign_out" }, "done").then(onSignedOut),
+        quit: () => void bridge.desktop?.quit(),
+      }),
+    [t, open, data, session.agent, admin, teams, views, bridge, canUndo, onShortcut, triage, setOpen, onSignedOut],
+  );
   useEvents(bridge, (e) => {
     if (e.type === "sync_progress") setProgress(e.stored >= e.total ? null : { stored: e.stored, total: e.total });
     // A click on a notification: its conversation, in All (whatever view was on screen).
@@ -127,11 +201,10 @@ function Workspace({
       });
     }
   });
-  const { t, i18n } = useTranslation();
   useInterfaceState(bridge, open, i18n.language);
   return (
     <div className="workspace">
-      <Sidebar counts={counts} place={place} onPlace={(p) => { setPlace(p); setOpen(null); }} bridge={bridge} me={session.agent?.id ?? ""} admin={session.agent?.role === "owner" || session.agent?.role === "admin"} />
+      <Sidebar counts={counts} place={place} onPlace={(p) => { setPlace(p); setOpen(null); }} bridge={bridge} me={session.agent?.id ?? ""} admin={admin} />
       {/* The place the agent is at: the page's main landmark (its boxes stay the grid's). */}
       <main className="place">
         {place.kind === "admin" && session.agent ? (
@@ -140,14 +213,22 @@ function Workspace({
           <>
             <h1 className="visually-hidden">{t("list.heading")}</h1>
             <ConversationList bridge={bridge} view={place.view} selected={open} onOpen={setOpen} me={session.agent} onListed={setListed} onWriteFirst={() => setWriting(true)} />
-            <ConversationView bridge={bridge} conversationId={open} me={session.agent} />
+            <ConversationView bridge={bridge} conversationId={open} at={openAt} me={session.agent} />
           </>
         ) : place.kind === "folder" ? (
           <FolderView bridge={bridge} folder={place.folder} onOpenConversation={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />
         ) : null}
       </main>
-      <StatusBar status={status} progress={progress} session={session} bridge={bridge} onSignedOut={onSignedOut} onHelp={() => setHelp(true)} onNotifications={() => setNotifying(true)} onAccount={() => setAccount(true)} />
+      <StatusBar status={status} progress={progress} session={session} bridge={bridge} onSignedOut={onSignedOut} onHelp={() => setHelp(true)} onNotifications={() => setNotifying(true)} onAccount={() => setAccount(true)} onDesktop={bridge.desktop ? () => setDesktopOpen(true) : undefined} />
+      {problem && (
+        <p className="toast problem toast-problem" role="alert">
+          {problem}
+        </p>
+      )}
+      <UndoToast bridge={bridge} />
       {help && <ShortcutHelp onClose={() => setHelp(false)} />}
+      {palette && <Palette commands={commands()} onClose={() => setPalette(false)} />}
+      {desktopOpen && bridge.desktop && <DesktopDialog desktop={bridge.desktop} onClose={() => setDesktopOpen(false)} />}
       {notifying && <NotifySettingsDialog bridge={bridge} onClose={() => setNotifying(false)} />}
       {account && session.agent && (
         <AccountDialog

@@ -8,6 +8,15 @@ import { connect } from "./bridge/connect";
 import { createData, prefetchFirstScreen } from "./data";
 
 performance.mark("script");
+// A file dropped where nothing takes it (outside the composer) is refused, never opened: the
+// browser (and the desktop app's web view) would otherwise navigate to it.
+for (const kind of ["dragover", "drop"] as const) {
+  window.addEventListener(kind, (e) => {
+    if (e.defaultPrevented || !e.dataTransfer?.types.includes("Files")) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = "none";
+  });
+}
 const root = createRoot(document.getElementById("root")!);
 connect().then(
   async (bridge) => {

@@ -111,6 +111,13 @@ pub enum Request {
     Act {
         action: Action,
     },
+    /// Take back an action just taken: withdrawn from the journal when it has not been sent
+    /// (the server never sees it), else the `inverse` actions are taken, in order (reopen and
+    /// the assignee before for a close…). Without any, an action already sent stays.
+    Undo {
+        op_id: OpId,
+        inverse: Vec<Action>,
+    },
     SaveDraft {
         conversation_id: ConversationId,
         text: String,
@@ -220,6 +227,11 @@ pub enum Response {
     /// The action was taken; `op_id` is none when it needed no server (a discarded local send).
     Acted {
         op_id: Option<OpId>,
+    },
+    /// An action was taken back: `withdrawn` (never sent), or reversed by the ops `reversed_by`.
+    Undone {
+        withdrawn: bool,
+        reversed_by: Vec<OpId>,
     },
     Draft {
         text: String,

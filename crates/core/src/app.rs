@@ -560,6 +560,16 @@ impl App {
                 })
                 .await
             }
+            Request::Undo { op_id, inverse } => {
+                self.mirror(move |c| {
+                    let (withdrawn, reversed_by) = c.undo(op_id, inverse)?;
+                    Ok(Response::Undone {
+                        withdrawn,
+                        reversed_by,
+                    })
+                })
+                .await
+            }
             Request::SaveDraft {
                 conversation_id,
                 text,

@@ -274,6 +274,28 @@ impl Client {
         Ok(queued.then_some(op.op_id))
     }
 
+    /// Takes back the action `op_id`: withdrawn when it has not been sent, else the `inverse`
+    /// actions are taken in order. Answers whether it was withdrawn, and the inverse's ops.
+    pub fn undo(&self, op_id: OpId, inverse: Vec<Action>) -> Result<(bool, Vec<OpId>)> {
+        let (withdrawn, changed) = self.store.withdraw(op_id)?;
+        self.emit_changed(changed);
+        if withdrawn {
+            return Ok((true, Vec::new()));
+        }
+        if inverse.is_empty() {
+            return Err(crate::Error::Refused(outpost_protocol::rules::refuse(
+                outpost_protocol::ErrorCode::WrongState,
+                "undo_too_late",
+                "This action has already reached the server and cannot be taken back.",
+            )));
+        }
+        let mut ops = Vec::with_capacity(inverse.len());
+        for action in inverse {
+            ops.extend(self.act(action)?);
+        }
+        Ok((false, ops))
+    }
+
     /// Keeps a file the agent attaches, named for a message's `attachments`.
     pub fn stage_attachment(
         &self,

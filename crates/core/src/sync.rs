@@ -814,7 +814,12 @@ impl Syncer {
             self.upload_files_of(&ops).await?;
             let ids: Vec<_> = ops.iter().map(|o| o.op_id).collect();
             let client = self.client.clone();
-            blocking(move || client.store().mark_in_flight(&ids)).await?;
+            // What is sent is what the claim returns: an op withdrawn meanwhile (undo) is not
+            // sent, one edited meanwhile is sent as edited.
+            let ops = blocking(move || client.store().claim_for_sending(&ids)).await?;
+            if ops.is_empty() {
+                continue;
+            }
             let response = self
                 .http
                 .post(format!("{}/v1/ops", self.session.server))

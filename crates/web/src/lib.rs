@@ -225,8 +225,13 @@ async fn serve_bridge(socket: WebSocket, app: Arc<App>) {
                 });
                 continue;
             }
+            // The request's id is still read when its request is not one (an interface newer or
+            // older than this server): its caller hears why instead of waiting for ever.
             Err(e) => BridgeReply::Answer {
-                id: 0,
+                id: serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|v| v.get("id")?.as_u64())
+                    .unwrap_or(0),
                 response: outpost_core::Response::Error {
                     error: outpost_protocol::ErrorBody::because(
                         outpost_protocol::ErrorCode::InvalidInput,

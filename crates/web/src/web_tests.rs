@@ -134,6 +134,35 @@ async fn test_bridge_refuses_without_the_token_or_from_another_origin() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_a_request_this_server_does_not_know_is_answered_with_why_under_its_id() {
+    let f = fixture().await;
+    let own = format!("http://{}", f.web.addr);
+    let mut ws = connect(&f, &f.web.token, Some(&own)).await.unwrap();
+    ws.send(Message::Text(
+        r#"{"id": 41, "request": {"type": "from_a_newer_interface"}}"#.into(),
+    ))
+    .await
+    .unwrap();
+    loop {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+            .await
+            .expect("an answer in time")
+            .unwrap()
+            .unwrap();
+        if let BridgeReply::Answer { id, response } =
+            serde_json::from_str::<BridgeReply>(msg.to_text().unwrap()).unwrap()
+        {
+            assert_eq!(id, 41, "its caller hears it");
+            assert!(
+                matches!(&response, Response::Error { error } if error.message.starts_with("Not a request")),
+                "{response:?}"
+            );
+            break;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_interface_is_served_under_a_strict_content_security_policy() {
     let f = fixture().await;
     for path in ["/", "/assets/app.js", "/some/route/of/the/app"] {

@@ -14,6 +14,32 @@ export interface Bridge {
   /** The shell shows the core's notifications natively (the desktop app); otherwise the interface
    *  shows them through the browser (the web edition). */
   nativeNotifications?: boolean;
+  /** Opens a link (http, https, mailto, tel: lib/links.ts) outside the app: the system's browser,
+   *  mail or phone app. Never the app's own window. */
+  openExternal(href: string): Promise<void>;
+  /** What only the desktop app has (its tray, login item, updates, log files); absent on the web. */
+  desktop?: DesktopShell;
+}
+
+/** This computer's app settings (kept by the shell in desktop.json, not at the server). */
+export type DesktopSettings = {
+  close_to_tray: boolean;
+  start_at_login: boolean;
+  update_endpoint: string;
+  told_about_tray: boolean;
+};
+
+/** Help → About. */
+export type About = { version: string; server: string | null; stored_bytes: number; log_dir: string; platform: string };
+
+
+export interface DesktopShell {
+  settings(): Promise<DesktopSettings>;
+  /** Saves; the answer is what was kept. Rejects with the shell's words when it cannot. */
+  save(settings: DesktopSettings): Promise<DesktopSettings>;
+  about(): Promise<About>;
+  openLogFolder(): Promise<void>;
+  quit(): Promise<void>;
 }
 
 /** A response of the wrong kind, or an error the core explained: `message` in English (logs),

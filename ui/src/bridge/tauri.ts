@@ -2,7 +2,7 @@
 // Response; events arrive on a Channel the shell feeds.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Event, Request, Response } from "../generated/outpost";
-import type { Bridge } from "./index";
+import type { About, Bridge, DesktopSettings } from "./index";
 
 export async function tauriBridge(): Promise<Bridge> {
   const listeners = new Set<(e: Event) => void>();
@@ -12,6 +12,16 @@ export async function tauriBridge(): Promise<Bridge> {
   return {
     request: (request: Request) => invoke<Response>("request", { request }),
     nativeNotifications: true,
+    // tauri-plugin-opener: the system's handler for the scheme (its capability allows only
+    // http, https, mailto and tel).
+    openExternal: (href: string) => invoke("plugin:opener|open_url", { url: href }),
+    desktop: {
+      settings: () => invoke<DesktopSettings>("desktop_settings"),
+      save: (settings: DesktopSettings) => invoke<DesktopSettings>("save_desktop_settings", { settings }),
+      about: () => invoke<About>("about"),
+      openLogFolder: () => invoke("open_log_folder"),
+      quit: () => invoke("quit"),
+    },
     subscribe(on) {
       listeners.add(on);
       return () => listeners.delete(on);

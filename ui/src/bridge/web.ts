@@ -93,5 +93,10 @@ export function webBridge(
       connectionListeners.add(on);
       return () => connectionListeners.delete(on);
     },
+    // A new tab of the browser, which knows nothing of this page (no opener, no referrer);
+    // mailto and tel go to the system's handlers the browser knows.
+    async openExternal(href: string) {
+      window.open(href, "_blank", "noopener,noreferrer");
+    },
   };
 }

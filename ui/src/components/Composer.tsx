@@ -40,6 +40,8 @@ export function Composer({
   const [edited, setEdited] = useState<string | null>(null);
   const draft = edited ?? stored.data ?? "";
   const [files, setFiles] = useState<File[]>([]);
+  /** Files are being dragged over the composer. */
+  const [dropping, setDropping] = useState(false);
   const [fileError, setFileError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const picker = useRef<HTMLInputElement>(null);
@@ -158,12 +160,20 @@ export function Composer({
     // button does for the keyboard.
     // eslint-disable-next-line jsx-a11y/no-static-element-interactions
     <div
-      className="composer-box"
+      className={dropping ? "composer-box dropping" : "composer-box"}
+      data-drop-hint={t("composer.dropHere")}
       onDragOver={(e) => {
-        if (e.dataTransfer.types.includes("Files")) e.preventDefault();
+        if (!e.dataTransfer.types.includes("Files") || windowClosed) return;
+        e.preventDefault();
+        e.dataTransfer.dropEffect = "copy";
+        setDropping(true);
+      }}
+      onDragLeave={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDropping(false);
       }}
       onDrop={(e) => {
-        if (e.dataTransfer.files.length === 0) return;
+        setDropping(false);
+        if (e.dataTransfer.files.length === 0 || windowClosed) return;
         e.preventDefault();
         attach([...e.dataTransfer.files]);
       }}
@@ -189,9 +199,9 @@ export function Composer({
               e.target.value = "";
             }}
           />
-          <button type="button" aria-label={t("composer.emoji")} aria-expanded={panel === "emoji"} onClick={() => setPanel(panel === "emoji" ? null : "emoji")}>☺</button>
-          <button type="button" aria-label={t("composer.quickReplies")} aria-expanded={panel === "replies"} onClick={() => setPanel(panel === "replies" ? null : "replies")}>⚡</button>
-          <button type="button" aria-label={t("composer.scheduleTitle")} aria-expanded={panel === "schedule"} onClick={() => setPanel(panel === "schedule" ? null : "schedule")}>◷</button>
+          <button type="button" aria-label={t("composer.emoji")} aria-expanded={panel === "emoji"} onClick={() => setPanel(panel === "emoji" ? null : "emoji")}><Icon name="emoji" /></button>
+          <button type="button" aria-label={t("composer.quickReplies")} aria-expanded={panel === "replies"} onClick={() => setPanel(panel === "replies" ? null : "replies")}><Icon name="quickReplies" /></button>
+          <button type="button" aria-label={t("composer.scheduleTitle")} aria-expanded={panel === "schedule"} onClick={() => setPanel(panel === "schedule" ? null : "schedule")}><Icon name="schedule" /></button>
         </div>
         <textarea
           ref={area}

@@ -1,6 +1,7 @@
 // The composer's parts: the panels its tool buttons open (emoji, quick replies, schedule), the
 // files waiting to go, the template fields once a window has closed, and the message it answers.
 import { useTranslation } from "react-i18next";
+import { Icon } from "./Icon";
 import type { Agent, Contact, Message, Template } from "../generated/outpost";
 import { formatSize } from "../lib/files";
 import { fillVariables, type QuickReply } from "../lib/quickReplies";
@@ -87,7 +88,7 @@ export function StagedFiles({ files, busy, onRemove }: { files: File[]; busy: bo
         <li key={`${f.name}-${i}`}>
           <span className="name" dir="auto">{f.name}</span>
           <span className="size">{formatSize(f.size, i18n.language)}</span>
-          <button type="button" className="link" aria-label={t("composer.removeFile", { name: f.name })} onClick={() => onRemove(i)} disabled={busy}>✕</button>
+          <button type="button" className="link" aria-label={t("composer.removeFile", { name: f.name })} onClick={() => onRemove(i)} disabled={busy}><Icon name="remove" /></button>
         </li>
       ))}
     </ul>
@@ -170,7 +171,7 @@ export function Replying({ to, onCancel }: { to: Message; onCancel: () => void }
     <div className="replying" role="note">
       <span>{t("composer.replyingTo")}</span>
       <q dir="auto">{to.text}</q>
-      <button type="button" className="link" onClick={onCancel} aria-label={t("composer.cancelReply")}>✕</button>
+      <button type="button" className="link" onClick={onCancel} aria-label={t("composer.cancelReply")}><Icon name="remove" /></button>
     </div>
   );
 }

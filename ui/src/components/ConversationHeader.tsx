@@ -1,7 +1,10 @@
+import { useEffect, useState } from "react";
+import { Icon } from "./Icon";
 import { useTranslation } from "react-i18next";
 import type { Action, Agent, Conversation } from "../generated/outpost";
 import { MAX_NOTE_CHARS } from "../generated/limits";
 import { Avatar } from "./Avatar";
+import { conversationLink, tomorrowAt9 } from "../lib/commands";
 
 /** The open conversation's title and its actions: assign, snooze, close (with a note), reopen. */
 export function ConversationHeader({
@@ -44,7 +47,7 @@ export function ConversationHeader({
           <>
             <button type="button" onClick={() => act({ type: "close", conversation_id: c.id, note: "", category: "" })}>{t("conversation.close")}</button>
             <details className="menu">
-              <summary aria-label={t("conversation.closeWithNote")}>✎</summary>
+              <summary aria-label={t("conversation.closeWithNote")}><Icon name="edit" /></summary>
               <form
                 onSubmit={(e) => {
                   e.preventDefault();
@@ -66,6 +69,7 @@ export function ConversationHeader({
           </div>
         </details>
         <button type="button" aria-pressed={card} onClick={onCard}>{t("contact.show")}</button>
+        <CopyLink id={c.id} />
         {!c.unanswered && (
           <button type="button" onClick={() => act({ type: "set_unanswered", conversation_id: c.id, unanswered: true })}>{t("conversation.markUnanswered")}</button>
         )}
@@ -74,10 +78,25 @@ export function ConversationHeader({
   );
 }
 
-/** Tomorrow at 9:00, local time. */
-function tomorrowAt9(): number {
-  const d = new Date();
-  d.setDate(d.getDate() + 1);
-  d.setHours(9, 0, 0, 0);
-  return d.getTime();
+
+
+/** Copies the conversation's outpost:// link (it opens this conversation in the desktop app). */
+function CopyLink({ id }: { id: string }) {
+  const { t } = useTranslation();
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    if (!copied) return;
+    const end = setTimeout(() => setCopied(false), 2000);
+    return () => clearTimeout(end);
+  }, [copied]);
+  return (
+    <button
+      type="button"
+      onClick={() => {
+        void navigator.clipboard.writeText(conversationLink(id)).then(() => setCopied(true));
+      }}
+    >
+      {copied ? t("conversation.linkCopied") : t("conversation.copyLink")}
+    </button>
+  );
 }

@@ -1,4 +1,5 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { Icon } from "./Icon";
 import { useTranslation } from "react-i18next";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import type { Bridge } from "../bridge";
@@ -11,6 +12,7 @@ import { useNow } from "../lib/now";
 import { useDebounced } from "../lib/debounce";
 import { LIST_DEFAULTS, listQuery, type ListFilters } from "../lib/listQuery";
 import { Failure } from "./Failure";
+import type { MessageAt } from "./ConversationView";
 
 const STATES: ConversationState[] = ["open", "closed", "snoozed"];
 const SORTS: Sort[] = ["newest_message", "oldest_message", "longest_open", "shortest_open"];
@@ -29,7 +31,8 @@ export function ConversationList({
   bridge: Bridge;
   view: ViewRef;
   selected: string | null;
-  onOpen: (id: string) => void;
+  /** Opens a conversation (at a message: a search hit). */
+  onOpen: (id: string, at?: MessageAt) => void;
   me: Agent | null;
   /** The listed conversations' ids, in order (for next/previous). */
   onListed?: (ids: string[]) => void;
@@ -60,7 +63,7 @@ export function ConversationList({
         <div className="search-row">
           <input type="search" placeholder={t("list.search")} aria-label={t("list.search")} value={search} onChange={(e) => setSearch(e.target.value)} data-shortcut="search" />
           {onWriteFirst && (
-            <button type="button" aria-label={t("writeFirst.button")} title={t("writeFirst.button")} onClick={onWriteFirst}>✎</button>
+            <button type="button" aria-label={t("writeFirst.button")} title={t("writeFirst.button")} onClick={onWriteFirst}><Icon name="write" /></button>
           )}
         </div>
         <Filters bridge={bridge} filters={filters} onChange={setFilters} />
@@ -69,7 +72,7 @@ export function ConversationList({
         <ul className="hits">
           {(hits.data?.messages ?? []).map((h) => (
             <li key={h.message.id}>
-              <button type="button" onClick={() => onOpen(h.message.conversation_id)}>
+              <button type="button" onClick={() => onOpen(h.message.conversation_id, { id: h.message.id, row: h.row })}>
                 <strong>{h.contact_name}</strong>
                 <span className="preview" dir="auto">{h.message.text}</span>
               </button>

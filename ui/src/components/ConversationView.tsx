@@ -1,4 +1,4 @@
-import { Fragment, useEffect, useRef, useState } from "react";
+import { Fragment, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { Bridge } from "../bridge";
 import { useAgents, useChannels, useTimeline } from "../data";
@@ -15,16 +15,33 @@ import { ConversationHeader } from "./ConversationHeader";
 import { EventLine, MessageBubble, quotedOf } from "./TimelineItems";
 import { Failure } from "./Failure";
 
+/** A message to show when a conversation opens (a search hit): its id and its row. */
+export type MessageAt = { id: string; row: number };
+
+/** Rows from the top within which scrolling up reads older messages. */
+const NEAR_TOP_PX = 600;
+
 /** The open conversation: its timeline, who else is there, and the composer; or a hint when none is. */
-export function ConversationView({ bridge, conversationId, me }: { bridge: Bridge; conversationId: string | null; me: Agent | null }) {
+export function ConversationView({
+  bridge,
+  conversationId,
+  me,
+  at = null,
+}: {
+  bridge: Bridge;
+  conversationId: string | null;
+  me: Agent | null;
+  /** Open at this message (highlighted) instead of the newest. */
+  at?: MessageAt | null;
+}) {
   const { t } = useTranslation();
   if (!conversationId) return <section className="conversation empty-pane"><p>{t("conversation.none")}</p></section>;
   // One per conversation: what belongs to one (who is typing, the reply being written, an error
   // shown) never carries over to the next.
-  return <OpenConversation key={conversationId} bridge={bridge} id={conversationId} me={me} />;
+  return <OpenConversation key={`${conversationId}/${at?.id ?? ""}`} bridge={bridge} id={conversationId} me={me} at={at} />;
 }
 
-function OpenConversation({ bridge, id, me }: { bridge: Bridge; id: string; me: Agent | null }) {
+function OpenConversation({ bridge, id, me, at }: { bridge: Bridge; id: string; me: Agent | null; at: MessageAt | null }) {
   const timeline = useTimeline(bridge, id);
   const [error, setError] = useState<string | null>(null);
   const presence = usePresence(bridge, id, me);
@@ -39,7 +56,15 @@ function OpenConversation({ bridge, id, me }: { bridge: Bridge; id: string; me: 
       </section>
     );
   }
-  return <Loaded key={timeline.data.conversation.id} bridge={bridge} timeline={timeline.data} me={me} error={error} setError={setError} act={act} presence={presence} />;
+  const older = {
+    more: timeline.hasNextPage,
+    reading: timeline.isFetchingNextPage,
+    // Any read under way (a change read again too): the next page waits for it, or the two
+    // would cancel each other.
+    busy: timeline.isFetching,
+    read: () => void timeline.fetchNextPage({ cancelRefetch: false }),
+  };
+  return <Loaded key={timeline.data.conversation.id} bridge={bridge} timeline={timeline.data} older={older} at={at} me={me} error={error} setError={setError} act={act} presence={presence} />;
 }
 
 /** Who else has the conversation open, and who is typing in it (from the server's stream). */
@@ -69,9 +94,19 @@ function usePresence(bridge: Bridge, id: string, me: Agent | null) {
   return { viewing, typing, customerTyping: customerTyping !== null };
 }
 
+/** Older messages: whether there are more, whether they are being read (or anything is), and reading them. */
+type Older = { more: boolean; reading: boolean; busy: boolean; read: () => void };
+
+/** The first item's and the last item's keys, and the list's height, as last painted. */
+type Painted = { first: string | null; last: string | null; height: number };
+
+const keyOf = (item: Timeline["items"][number]) => (item.type === "message" ? item.message.id : item.event.id);
+
 function Loaded({
   bridge,
   timeline,
+  older,
+  at,
   me,
   error,
   setError,
@@ -80,6 +115,8 @@ function Loaded({
 }: {
   bridge: Bridge;
   timeline: Timeline;
+  older: Older;
+  at: MessageAt | null;
   me: Agent | null;
   error: string | null;
   setError: (e: string | null) => void;
@@ -91,34 +128,107 @@ function Loaded({
   const [card, setCard] = useState(false);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const { name: agentName } = useAgents(bridge);
-  const bottom = useRef<HTMLLIElement>(null);
+  const scroller = useRef<HTMLOListElement>(null);
+  const painted = useRef<Painted | null>(null);
+  /** Whether the newest message was in sight at the last scroll: a new one keeps it in sight. */
+  const atBottom = useRef(true);
+  const [highlight, setHighlight] = useState<string | null>(at?.id ?? null);
   const now = useNow();
   const c = timeline.conversation;
   const contactName = timeline.contact?.name || timeline.contact?.phone || "…";
   const closed = windowClosed(c, now);
   // Where the agent stopped reading, as it was when the conversation opened (reading it now
-  // clears the count; the line stays until another conversation is opened).
-  const [firstUnread] = useState<string | null>(() => {
-    if (c.unread_count === 0) return null;
+  // clears the count; the line stays until another conversation is opened): the count, and the
+  // newest customer message then, so that messages arriving later do not move the line.
+  const [unreadAtOpen] = useState(() => {
     const incoming = timeline.items.filter((i) => i.type === "message" && i.message.direction === "incoming");
-    const first = incoming[Math.max(0, incoming.length - c.unread_count)];
-    return first?.type === "message" ? first.message.id : null;
+    const newest = incoming[incoming.length - 1];
+    return c.unread_count > 0 && newest?.type === "message" ? { count: c.unread_count, upTo: newest.message.id } : null;
   });
+  const firstUnread = firstUnreadOf(timeline, unreadAtOpen);
+  const items = timeline.items;
+  const oldest = items.find((i) => i.type === "message");
+  const rowOfOldest = oldest?.type === "message" ? oldest.row : null;
 
-  // Opened: the agent read it; and the newest message is in sight.
+  // Opened: the agent read it.
   useEffect(() => {
     if (c.unread_count > 0) void act({ type: "mark_read", conversation_id: c.id });
   }, [act, c.id, c.unread_count]);
+
+  // Opened at a message further back than what is read: older pages until it is there.
+  const waitingFor = at !== null && !items.some((i) => i.type === "message" && i.message.id === at.id);
   useEffect(() => {
-    bottom.current?.scrollIntoView({ block: "end" });
-  }, [c.id, timeline.items.length]);
+    if (waitingFor && older.more && !older.busy && (rowOfOldest === null || rowOfOldest > at.row)) older.read();
+  }, [waitingFor, older, rowOfOldest, at]);
+
+  // Near the top (scrolled there, or still there when a read ends): the next older page.
+  const nearTop = () => {
+    const list = scroller.current;
+    if (list && list.scrollTop < NEAR_TOP_PX && list.scrollHeight > list.clientHeight && older.more && !older.busy) older.read();
+  };
+  useEffect(nearTop);
+
+  // Before each paint: where the list is scrolled. The first time, at the message asked for, else
+  // at the first unread (when the unread part is taller than the box), else at the newest; older
+  // messages added above keep what the agent was reading where it was; a new message at the end
+  // is brought into sight when the end was in sight.
+  useLayoutEffect(() => {
+    const list = scroller.current;
+    if (!list) return;
+    const first = items.length ? keyOf(items[0]!) : null;
+    const last = items.length ? keyOf(items[items.length - 1]!) : null;
+    const before = painted.current;
+    painted.current = { first, last, height: list.scrollHeight };
+    if (before === null) {
+      if (at) return; // placed once the message is read (below)
+      const line = list.querySelector<HTMLElement>(".new-messages");
+      if (line && line.offsetTop < list.scrollHeight - list.clientHeight) list.scrollTop = line.offsetTop - 8;
+      else list.scrollTop = list.scrollHeight;
+      return;
+    }
+    if (before.first !== first && before.last === last) {
+      list.scrollTop += list.scrollHeight - before.height;
+    } else if (before.last !== last && atBottom.current) {
+      list.scrollTop = list.scrollHeight;
+    }
+  }, [items, at]);
+
+  // The message asked for, once it is read: in the middle of the box, highlighted for a moment.
+  const placed = useRef(false);
+  useLayoutEffect(() => {
+    if (!at || waitingFor || placed.current) return;
+    const element = scroller.current?.querySelector<HTMLElement>(`[data-message="${CSS.escape(at.id)}"]`);
+    if (!element) return;
+    placed.current = true;
+    element.scrollIntoView({ block: "center" });
+    element.focus({ preventScroll: true });
+    const done = setTimeout(() => setHighlight(null), 4000);
+    return () => clearTimeout(done);
+  }, [at, waitingFor]);
+
+  const onScroll = () => {
+    const list = scroller.current;
+    if (!list) return;
+    atBottom.current = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    nearTop();
+  };
 
   return (
     <div className={card ? "conversation-with-card" : "conversation-alone"}>
       <section className="conversation" aria-label={contactName}>
         <ConversationHeader conversation={c} contactName={contactName} channelName={channelName(c.channel, c.channel_id)} me={me} act={act} card={card} onCard={() => setCard(!card)} />
         {viewing.length > 0 && <p className="presence">{t("conversation.viewing", { names: viewing.map((p) => p.name).join(", ") })}</p>}
-        <ol className="timeline" aria-live="polite">
+        <ol className="timeline" aria-live="polite" ref={scroller} onScroll={onScroll} aria-busy={older.reading || waitingFor}>
+          {!older.more && (
+            <li className="start">
+              <span>{t("conversation.start")}</span>
+            </li>
+          )}
+          {older.more && older.reading && (
+            <li className="loading-older" aria-hidden="true">
+              <span>{t("conversation.loadingOlder")}</span>
+            </li>
+          )}
           {timeline.items.map((item, n) => {
             const at = item.type === "message" ? item.message.created_at : item.event.at;
             const previous = n > 0 ? timeline.items[n - 1] : undefined;
@@ -145,6 +255,7 @@ function Loaded({
                     bridge={bridge}
                     onError={setError}
                     onReply={() => setReplyTo(item.message)}
+                    highlighted={highlight === item.message.id}
                   />
                 ) : (
                   <EventLine e={item.event} locale={i18n.language} agentName={agentName} />
@@ -152,7 +263,6 @@ function Loaded({
               </Fragment>
             );
           })}
-          <li ref={bottom} className="timeline-end" aria-hidden="true" />
         </ol>
         {typing && <p className="presence">{t("conversation.typing", { name: typing.name })}</p>}
         {customerTyping && <p className="presence">{t("conversation.typing", { name: timeline.contact?.name || t("conversation.customer") })}</p>}
@@ -163,4 +273,17 @@ function Loaded({
       {card && timeline.contact && <ContactCard bridge={bridge} contact={timeline.contact} />}
     </div>
   );
+}
+
+/** The first message that was unread when the conversation opened, if it is read in yet. */
+function firstUnreadOf(timeline: Timeline, unread: { count: number; upTo: string } | null): string | null {
+  if (!unread) return null;
+  const incoming: string[] = [];
+  for (const item of timeline.items) {
+    if (item.type !== "message" || item.message.direction !== "incoming") continue;
+    incoming.push(item.message.id);
+    if (item.message.id === unread.upTo) break;
+  }
+  // Fewer read in than were unread: the line is further back, above what is shown.
+  return incoming.length >= unread.count ? (incoming[incoming.length - unread.count] ?? null) : null;
 }

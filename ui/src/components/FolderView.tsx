@@ -1,4 +1,5 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
+import { Icon } from "./Icon";
 import { useTranslation } from "react-i18next";
 import type { Bridge } from "../bridge";
 import { useChannels, useFolder, useJournal } from "../data";
@@ -9,6 +10,9 @@ import { useNow } from "../lib/now";
 import { Failure } from "./Failure";
 import { entryOf, failureOf } from "../lib/failure";
 import { phrase } from "../lib/reasons";
+
+/** Pixels from the end within which the next page is read. */
+const NEAR_END_PX = 800;
 
 export function FolderView({
   bridge,
@@ -22,7 +26,8 @@ export function FolderView({
   const { t, i18n } = useTranslation();
   const page = useFolder(bridge, folder);
   const { channelName } = useChannels(bridge);
-  const rows = page.data?.rows ?? [];
+  const rows = useMemo(() => page.data?.pages.flatMap((p) => p.rows) ?? [], [page.data]);
+  const more = page.hasNextPage;
   const journal = useJournal(bridge, folder === "outbox" || folder === "failed").data ?? [];
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<string | null>(null);
@@ -36,12 +41,31 @@ export function FolderView({
     return t(`folder.waiting.${entry.state}`);
   };
   return (
-    <section className="folder" aria-label={t(`folders.${folder}`)}>
+    <section
+      className="folder"
+      aria-label={t(`folders.${folder}`)}
+      aria-busy={page.isFetchingNextPage}
+      onScroll={(e) => {
+        // Near the end of what is read: the next page.
+        const box = e.currentTarget;
+        if (more && !page.isFetchingNextPage && box.scrollHeight - box.scrollTop - box.clientHeight < NEAR_END_PX) void page.fetchNextPage();
+      }}
+    >
       <h1>{t(`folders.${folder}`)}</h1>
       <Failure error={error ?? page.error} />
       {folder === "failed" && rows.length > 1 && (
-        <button type="button" onClick={() => rows.forEach((r) => void act({ type: "retry_message", message_id: r.message.id, text: r.message.text, template: r.message.template }))}>
-          {t("conversation.retry")} ({rows.length})
+        <button
+          type="button"
+          onClick={async () => {
+            // Every failed message, not only the pages read so far.
+            let all = page.data;
+            while (all?.pages[all.pages.length - 1]?.next != null) all = (await page.fetchNextPage()).data;
+            for (const r of all?.pages.flatMap((p) => p.rows) ?? []) {
+              void act({ type: "retry_message", message_id: r.message.id, text: r.message.text, template: r.message.template });
+            }
+          }}
+        >
+          {more ? t("folder.retryAll") : `${t("conversation.retry")} (${rows.length})`}
         </button>
       )}
       {page.isPending ? null : rows.length === 0 ? (
@@ -86,18 +110,28 @@ export function FolderView({
                 {folder === "scheduled" && (
                   <>
                     <button type="button" onClick={() => setEditing(editing === m.id ? null : m.id)}>{t("folder.edit")}</button>
-                    <button type="button" aria-label={t("folder.cancelScheduled")} onClick={() => act({ type: "cancel_scheduled", message_id: m.id })}>✕</button>
+                    <button type="button" aria-label={t("folder.cancelScheduled")} onClick={() => act({ type: "cancel_scheduled", message_id: m.id })}><Icon name="remove" /></button>
                   </>
+                )}
+                {folder === "inbox" && (
+                  <button type="button" onClick={() => act({ type: "archive", message_ids: [m.id] })}><Icon name="archive" /> {t("folder.archive")}</button>
                 )}
                 {folder === "archived" && (
                   <>
-                    <button type="button" onClick={() => act({ type: "restore", message_ids: [m.id] })}>↩</button>
-                    <button type="button" onClick={() => act({ type: "delete_archived", message_ids: [m.id] })}>🗑</button>
+                    <button type="button" aria-label={t("folder.restore")} title={t("folder.restore")} onClick={() => act({ type: "restore", message_ids: [m.id] })}><Icon name="restore" /></button>
+                    <button type="button" aria-label={t("folder.delete")} title={t("folder.delete")} onClick={() => act({ type: "delete_archived", message_ids: [m.id] })}><Icon name="delete" /></button>
                   </>
                 )}
               </span>
             </li>
           ))}
+          {more && (
+            <li className="folder-more">
+              <button type="button" disabled={page.isFetchingNextPage} onClick={() => void page.fetchNextPage()}>
+                {t("folder.more")}
+              </button>
+            </li>
+          )}
         </ul>
       )}
     </section>

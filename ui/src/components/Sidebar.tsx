@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+import { Icon } from "./Icon";
 import { createPortal } from "react-dom";
 import { useTranslation } from "react-i18next";
 import type { Bridge } from "../bridge";
@@ -50,11 +51,11 @@ export function Sidebar({
       <li key={JSON.stringify(v)}>
         <button type="button" aria-current={current ? "page" : undefined} onClick={() => onPlace({ kind: "view", view: v })}>
           <span className="label">{label}</span>
-          {c?.dot && <span className="new-dot" aria-label="new messages" />}
+          {c?.dot && <span className="new-dot" role="img" aria-label={t("conversation.newMessages")} />}
           {c && c.open > 0 && <span className="count">{c.open}</span>}
         </button>
         {custom && custom.owner === me && (
-          <button type="button" className="edit" aria-label={`${t("viewEditor.edit")}: ${custom.name}`} onClick={() => setEditing(custom)}>✎</button>
+          <button type="button" className="edit" aria-label={`${t("viewEditor.edit")}: ${custom.name}`} onClick={() => setEditing(custom)}><Icon name="edit" /></button>
         )}
       </li>
     );
@@ -76,7 +77,7 @@ export function Sidebar({
       )}
       <h2 className="with-action">
         {t("views.custom")}
-        <button type="button" className="add" aria-label={t("viewEditor.new")} onClick={() => setEditing("new")}>+</button>
+        <button type="button" className="add" aria-label={t("viewEditor.new")} onClick={() => setEditing("new")}><Icon name="add" /></button>
       </h2>
       <ul>{(views ?? []).map((v) => viewItem({ type: "custom", id: v.id }, v.name, v))}</ul>
       <h2>{t("folders.title")}</h2>

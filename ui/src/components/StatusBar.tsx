@@ -13,6 +13,7 @@ export function StatusBar({
   onHelp,
   onNotifications,
   onAccount,
+  onDesktop,
 }: {
   status: SyncStatus;
   progress: { stored: number; total: number } | null;
@@ -22,6 +23,8 @@ export function StatusBar({
   onHelp: () => void;
   onNotifications: () => void;
   onAccount: () => void;
+  /** The desktop app's settings and About (absent in the web edition). */
+  onDesktop?: () => void;
 }) {
   const { t, i18n } = useTranslation();
   const [availability, setAvailability] = useState<Availability | null>(null);
@@ -72,6 +75,11 @@ export function StatusBar({
       <button type="button" className="link" onClick={onAccount}>
         {t("account.button")}
       </button>
+      {onDesktop && (
+        <button type="button" className="link" onClick={onDesktop}>
+          {t("desktop.button")}
+        </button>
+      )}
       <button type="button" className="link" onClick={onHelp} aria-keyshortcuts="?">
         {t("shortcuts.title")}
       </button>

@@ -1,9 +1,11 @@
 import { useTranslation } from "react-i18next";
+import { Icon } from "./Icon";
 import type { Bridge } from "../bridge";
 import type { ConversationEvent, Message, Timeline } from "../generated/outpost";
 import { CHANNEL_LABEL, formatAt, ticks } from "../lib/format";
 import { useAct } from "../lib/act";
 import { Attachments } from "./Attachments";
+import { Linked } from "./Linked";
 import { useJournal } from "../data";
 import { failureOf } from "../lib/failure";
 
@@ -24,6 +26,7 @@ export function MessageBubble({
   bridge,
   onError,
   onReply,
+  highlighted = false,
 }: {
   m: Message;
   quoted: Message | null;
@@ -31,6 +34,8 @@ export function MessageBubble({
   bridge: Bridge;
   onError: (e: string) => void;
   onReply: () => void;
+  /** The message a search opened the conversation at. */
+  highlighted?: boolean;
 }) {
   const { t } = useTranslation();
   const time = formatAt(m.created_at, "time", locale);
@@ -44,7 +49,7 @@ export function MessageBubble({
   // Read only for a failed message (a refusal's reason is kept in the journal).
   const journal = useJournal(bridge, m.status === "failed").data ?? [];
   return (
-    <li className={`bubble ${m.direction} ${m.status}`} title={title}>
+    <li className={`bubble ${m.direction} ${m.status}${highlighted ? " highlighted" : ""}`} title={title} data-message={m.id} tabIndex={highlighted ? -1 : undefined}>
       {m.direction === "outgoing" && <span className="sender">{m.sender.name}</span>}
       {quoted && (
         <blockquote className="quote" dir="auto">
@@ -53,13 +58,17 @@ export function MessageBubble({
         </blockquote>
       )}
       {m.subject && <p className="subject" dir="auto">{m.subject}</p>}
-      {m.text && <p className="text" dir="auto">{m.text}</p>}
+      {m.text && (
+        <p className="text" dir="auto">
+          <Linked text={m.text} bridge={bridge} />
+        </p>
+      )}
       <Attachments bridge={bridge} message={m.id} files={m.attachments} locale={locale} onError={onError} />
       <span className="meta">
         {m.edited_at !== null && <span className="edited">{t("conversation.edited")}</span>}
         <time dateTime={new Date(m.created_at).toISOString()}>{time}</time>
         {m.direction === "outgoing" && <span className={`ticks ${m.status}`} aria-label={t(`messageStatus.${m.status}`)}>{ticks(m.status)}</span>}
-        <button type="button" className="reply" onClick={onReply} aria-label={t("conversation.reply")}>↩</button>
+        <button type="button" className="reply" onClick={onReply} aria-label={t("conversation.reply")}><Icon name="reply" /></button>
       </span>
       {m.status === "failed" && (
         <div className="failure">

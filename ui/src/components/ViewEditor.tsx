@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { Icon } from "./Icon";
 import { useTranslation } from "react-i18next";
 import { Modal } from "./Modal";
 import { ask, type Bridge } from "../bridge";
@@ -41,7 +42,7 @@ function ConditionEditor({ value, onChange, onRemove, depth }: { value: Conditio
     </select>
   );
   const remove = onRemove && (
-    <button type="button" className="link" onClick={onRemove} aria-label={t("viewEditor.remove")}>✕</button>
+    <button type="button" className="link" onClick={onRemove} aria-label={t("viewEditor.remove")}><Icon name="remove" /></button>
   );
   switch (value.type) {
     case "all":

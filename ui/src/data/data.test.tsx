@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { act, cleanup, render, screen } from "@testing-library/react";
+import { act, cleanup, render, renderHook, screen } from "@testing-library/react";
 import { QueryClientProvider } from "@tanstack/react-query";
 import { createData, prefetchFirstScreen, staleAfter, useCounts, useTimeline } from "./index";
 import { fakeBridge, timeline } from "../test/fixtures";
@@ -80,5 +80,42 @@ describe("the data layer", () => {
     expect(keys(changed({ settings: true }))).toEqual(['["notify_settings"]']);
     expect(keys(changed({ journal: true }))).toEqual(expect.arrayContaining(['["journal"]', '["folder"]']));
     expect(keys(changed({}))).toEqual([]);
+  });
+});
+
+describe("a timeline read in pages", () => {
+  /** A conversation of `n` messages (rows 1..n, text "m<row>"), answered a page at a time as the core does. */
+  function pagedCore(n: number, replyTo: Record<number, number> = {}) {
+    const message = (row: number) => ({ id: `m${row}`, row, reply_to: replyTo[row] ? `m${replyTo[row]}` : null, created_at: row });
+    return fakeBridge((r: Request): Response | undefined => {
+      if (r.type !== "open_conversation") return undefined;
+      const before = r.before ?? n + 1;
+      const rows: number[] = [];
+      for (let row = before - 1; row >= 1 && rows.length < r.limit; row--) rows.unshift(row);
+      const more = rows.length === r.limit && rows[0]! > 1;
+      const items = rows.map((row) => ({ type: "message", row, message: message(row) }));
+      const replied = rows.flatMap((row) => (replyTo[row] && !rows.includes(replyTo[row]!) ? [message(replyTo[row]!)] : []));
+      return { type: "timeline", timeline: { ...timeline("A", "Ana"), items, replied, older: more ? rows[0]! : null } } as unknown as Response;
+    });
+  }
+
+  it("reads older pages, each twice the last, to the first message, oldest first and none twice", async () => {
+    const { bridge, sent } = pagedCore(500, { 480: 10 });
+    const data = createData(bridge);
+    const { result } = renderHook(() => useTimeline(bridge, "A"), {
+      wrapper: ({ children }) => <QueryClientProvider client={data}>{children}</QueryClientProvider>,
+    });
+    await act(() => new Promise((r) => setTimeout(r, 20)));
+    expect(result.current.data!.items.length).toBe(50);
+    // The message 480 replies to is not in the page: it is in the reply context.
+    expect(result.current.data!.replied.map((m) => m.id)).toEqual(["m10"]);
+    while (result.current.hasNextPage) await act(async () => void (await result.current.fetchNextPage()));
+    const rows = result.current.data!.items.map((i) => (i.type === "message" ? i.row : -1));
+    expect(rows).toEqual(Array.from({ length: 500 }, (_, n) => n + 1));
+    expect(result.current.data!.older).toBeNull();
+    // Once m10 is read in, it is no longer reply context.
+    expect(result.current.data!.replied).toEqual([]);
+    const limits = sent.flatMap((r) => (r.type === "open_conversation" ? [r.limit] : []));
+    expect(limits).toEqual([50, 100, 200, 400]);
   });
 });

@@ -1,28 +1,42 @@
 // The reads components use. Each returns TanStack Query's result: `data` (undefined until the
 // first answer), `error` (a BridgeError, shown with <Failure>), `isPending`.
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery, useQuery, type InfiniteData } from "@tanstack/react-query";
 import { useCallback } from "react";
 import type { Bridge } from "../bridge";
 import { useTranslation } from "react-i18next";
-import type { ChannelKind, ConversationId, Folder, ListQuery } from "../generated/outpost";
+import type { ChannelKind, ConversationId, Folder, ListQuery, Timeline } from "../generated/outpost";
 import { CHANNEL_LABEL } from "../lib/format";
-import { queries } from "./queries";
+import { queries, type TimelineCursor } from "./queries";
 
 export const useSession = (bridge: Bridge) => useQuery(queries.session(bridge));
 export const useCounts = (bridge: Bridge) => useQuery(queries.counts(bridge));
 export const useTeams = (bridge: Bridge) => useQuery(queries.teams(bridge));
 export const useViews = (bridge: Bridge) => useQuery(queries.views(bridge));
 export const useConversations = (bridge: Bridge, query: ListQuery) => useInfiniteQuery(queries.conversations(bridge, query));
-export const useFolder = (bridge: Bridge, folder: Folder) => useQuery(queries.folder(bridge, folder));
+export const useFolder = (bridge: Bridge, folder: Folder) => useInfiniteQuery(queries.folder(bridge, folder));
 export const useJournal = (bridge: Bridge, enabled: boolean) => useQuery({ ...queries.journal(bridge), enabled });
 export const useNotifySettings = (bridge: Bridge) => useQuery(queries.notifySettings(bridge));
 export const useDraft = (bridge: Bridge, id: ConversationId) => useQuery(queries.draft(bridge, id));
 /** Searches once the text is not blank. */
 export const useSearch = (bridge: Bridge, text: string) => useQuery({ ...queries.search(bridge, text), enabled: text.trim() !== "" });
 
-/** The open conversation's timeline: the answer shown is always the one for `id`. */
+/**
+ * The open conversation's timeline, as one [`Timeline`] of the pages read so far (oldest first);
+ * `fetchNextPage` reads older messages. The answer shown is always the one for `id`.
+ */
 export function useTimeline(bridge: Bridge, id: ConversationId | null) {
-  return useQuery({ ...queries.timeline(bridge, id ?? ""), enabled: id !== null });
+  return useInfiniteQuery({ ...queries.timeline(bridge, id ?? ""), enabled: id !== null, select: joinPages });
+}
+
+/** Pages of a timeline (newest first) as one: the newest page's conversation, items oldest first. */
+export function joinPages(data: InfiniteData<Timeline, TimelineCursor>): Timeline {
+  const newest = data.pages[0]!;
+  if (data.pages.length === 1) return newest;
+  const pages = [...data.pages].reverse();
+  const items = pages.flatMap((p) => p.items);
+  const seen = new Set(items.flatMap((i) => (i.type === "message" ? [i.message.id] : [])));
+  const replied = pages.flatMap((p) => p.replied).filter((m, n, all) => !seen.has(m.id) && all.findIndex((r) => r.id === m.id) === n);
+  return { ...newest, items, replied, older: data.pages[data.pages.length - 1]!.older };
 }
 
 /**

@@ -4,10 +4,14 @@ import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
 import { ask, type Bridge } from "../bridge";
 import type { AdminAnswer, AdminCall, ConversationId, Folder, ListCursor, ListQuery } from "../generated/outpost";
 
-/** Messages of a timeline read at a time. */
+/** Messages of a timeline read first; each older page is twice the one before, up to 400. */
 export const TIMELINE_PAGE = 50;
+const TIMELINE_PAGE_MAX = 400;
 /** Messages of a folder read at a time. */
 export const FOLDER_PAGE = 200;
+
+/** Where a timeline page starts (the row before which it reads) and how many it reads. */
+export type TimelineCursor = { before: number | null; limit: number };
 
 /** The keys every read is cached under; invalidation names them by their first part. */
 export const keys = {
@@ -71,16 +75,27 @@ export const queries = {
       initialPageParam: null as ListCursor | null,
       getNextPageParam: (page) => page.next,
     }),
+  /**
+   * A conversation's timeline in pages, newest first: scrolling up asks for the next (older) one,
+   * to the conversation's first message. A change reads the pages shown again, each from where
+   * the one after it now ends, so nothing is missed or shown twice when a message arrives.
+   */
   timeline: (bridge: Bridge, id: ConversationId) =>
-    queryOptions({
+    infiniteQueryOptions({
       queryKey: [...keys.timeline, id],
-      queryFn: async () =>
-        (await ask(bridge, { type: "open_conversation", conversation_id: id, before: null, limit: TIMELINE_PAGE }, "timeline")).timeline,
+      queryFn: async ({ pageParam }) =>
+        (await ask(bridge, { type: "open_conversation", conversation_id: id, before: pageParam.before, limit: pageParam.limit }, "timeline")).timeline,
+      initialPageParam: { before: null, limit: TIMELINE_PAGE } as TimelineCursor,
+      getNextPageParam: (page, pages): TimelineCursor | undefined =>
+        page.older === null ? undefined : { before: page.older, limit: Math.min(TIMELINE_PAGE_MAX, TIMELINE_PAGE << pages.length) },
     }),
+  /** A folder's messages in pages of FOLDER_PAGE, newest first, to the oldest. */
   folder: (bridge: Bridge, folder: Folder) =>
-    queryOptions({
+    infiniteQueryOptions({
       queryKey: [...keys.folder, folder],
-      queryFn: async () => (await ask(bridge, { type: "list_folder", folder, before: null, limit: FOLDER_PAGE }, "folder")).page,
+      queryFn: async ({ pageParam }) => (await ask(bridge, { type: "list_folder", folder, before: pageParam, limit: FOLDER_PAGE }, "folder")).page,
+      initialPageParam: null as number | null,
+      getNextPageParam: (page) => page.next ?? undefined,
     }),
   journal: (bridge: Bridge) =>
     queryOptions({ queryKey: keys.journal, queryFn: async () => (await ask(bridge, { type: "journal" }, "journal")).entries }),

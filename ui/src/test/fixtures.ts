@@ -33,6 +33,7 @@ export function fakeBridge(answer: (r: Request) => Response | Promise<Response> 
   const sent: Request[] = [];
   const listeners = new Set<(e: Event) => void>();
   const bridge: Bridge = {
+    openExternal: async () => {},
     request: async (r) => {
       sent.push(r);
       return (await answer(r)) ?? ({ type: "done" } as Response);

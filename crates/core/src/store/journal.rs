@@ -352,16 +352,53 @@ impl Store {
 
     /// Marks ops as sent and waiting for an answer.
     pub fn mark_in_flight(&self, ops: &[OpId]) -> Result<()> {
-        self.write(IndexMode::Immediate, |tx| {
-            let mut stmt = tx
-                .conn()
-                .prepare_cached("UPDATE ops SET state = 1 WHERE op_id = ?1 AND state = 0")?;
+        self.claim_for_sending(ops).map(|_| ())
+    }
+
+    /// Marks ops as sent and waiting for an answer, and returns them as the journal has them
+    /// now, in journal order: one withdrawn (undone) since it was read is not sent at all, one
+    /// edited since is sent as edited. From here on it can no longer be withdrawn.
+    pub fn claim_for_sending(&self, ops: &[OpId]) -> Result<Vec<Op>> {
+        let (bodies, _) = self.write(IndexMode::Immediate, |tx| {
+            let mut claim = tx.conn().prepare_cached(
+                "UPDATE ops SET state = 1 WHERE op_id = ?1 AND state IN (0, 1) RETURNING seq, body",
+            )?;
+            let mut claimed: Vec<(i64, String)> = Vec::with_capacity(ops.len());
             for id in ops {
-                stmt.execute([id.0])?;
+                if let Some(row) = claim
+                    .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?
+                {
+                    claimed.push(row);
+                }
             }
-            Ok(())
+            claimed.sort_by_key(|(seq, _)| *seq);
+            Ok(claimed)
         })?;
-        Ok(())
+        bodies
+            .iter()
+            .map(|(_, b)| serde_json::from_str(b).map_err(Error::from))
+            .collect()
+    }
+
+    /// Takes back an op the server has not been sent: its effect is undone exactly and it leaves
+    /// the journal, as if it had never been taken. False (and nothing changes) when it has left
+    /// already (in flight or answered) or is not in the journal.
+    pub fn withdraw(&self, op_id: OpId) -> Result<(bool, Changed)> {
+        self.write(IndexMode::Immediate, |tx| {
+            let row: Option<(i64, i64)> = tx
+                .conn()
+                .prepare_cached("SELECT seq, state FROM ops WHERE op_id = ?1")?
+                .query_row([op_id.0], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            match row {
+                Some((seq, 0)) => {
+                    tx.remove_op(seq)?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
     }
 
     /// Records the server's answers. Applied ops become done (and are settled at once when the

@@ -1515,3 +1515,105 @@ fn test_the_index_is_built_in_chunks_and_writes_between_them_keep_it_whole() {
     }
     assert_eq!(hits("construção"), 1);
 }
+
+#[test]
+fn test_an_action_not_yet_sent_is_withdrawn_exactly_and_one_claimed_for_sending_is_not() {
+    let (f, _me, other, _k, c, _m) = admin_fixture();
+    let before = f.snapshot();
+    let close = f
+        .act(Action::Close {
+            conversation_id: c.id,
+            note: String::new(),
+            category: String::new(),
+        })
+        .unwrap()
+        .unwrap();
+    let assign = f
+        .act(Action::Assign {
+            conversation_id: c.id,
+            assignee: Some(other.id),
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        f.conversation(c.id).unwrap().state,
+        ConversationState::Closed
+    );
+
+    // The close is taken back from under the later assignment: the assignment stays.
+    assert!(f.store().withdraw(close).unwrap().0);
+    let now = f.conversation(c.id).unwrap();
+    assert_eq!(now.state, c.state, "as before the close");
+    assert_eq!(now.assignee, Some(other.id), "the later op replayed");
+    let ops = |f: &Fixture| -> Vec<OpId> {
+        f.store()
+            .journal()
+            .unwrap()
+            .iter()
+            .map(|e| e.op.op_id)
+            .collect()
+    };
+    assert_eq!(ops(&f), [assign], "the close left the journal");
+    assert!(f.store().withdraw(assign).unwrap().0);
+    assert_eq!(
+        f.snapshot(),
+        before,
+        "both taken back: the mirror as it was"
+    );
+    assert!(ops(&f).is_empty());
+    assert!(
+        !f.store().withdraw(assign).unwrap().0,
+        "gone: nothing to take back"
+    );
+
+    // Claimed for sending, an op can no longer be withdrawn; one withdrawn is never claimed.
+    let snooze = f
+        .act(Action::Snooze {
+            conversation_id: c.id,
+            until: T0 + 3_600_000,
+        })
+        .unwrap()
+        .unwrap();
+    let unanswered = f
+        .act(Action::SetUnanswered {
+            conversation_id: c.id,
+            unanswered: true,
+        })
+        .unwrap()
+        .unwrap();
+    assert!(f.store().withdraw(unanswered).unwrap().0);
+    let claimed: Vec<OpId> = f
+        .store()
+        .claim_for_sending(&[snooze, unanswered])
+        .unwrap()
+        .iter()
+        .map(|o| o.op_id)
+        .collect();
+    assert_eq!(claimed, [snooze], "the withdrawn op is not sent");
+    assert!(
+        !f.store().withdraw(snooze).unwrap().0,
+        "in flight: too late"
+    );
+    assert_eq!(
+        f.conversation(c.id).unwrap().state,
+        ConversationState::Snoozed
+    );
+    // Undo then takes the inverse, as a new op; without one it says it is too late.
+    let (withdrawn, reversed_by) = f
+        .client
+        .undo(
+            snooze,
+            vec![Action::Unsnooze {
+                conversation_id: c.id,
+            }],
+        )
+        .unwrap();
+    assert!(!withdrawn);
+    assert_eq!(ops(&f), [vec![snooze], reversed_by].concat());
+    assert_eq!(f.conversation(c.id).unwrap().state, ConversationState::Open);
+    assert!(matches!(
+        f.client.undo(snooze, Vec::new()),
+        Err(Error::Refused(r)) if r.why.key == "undo_too_late"
+    ));
+    f.check_invariants();
+}

@@ -1,0 +1,85 @@
+import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
+import type { About, DesktopSettings, DesktopShell } from "../bridge";
+import { formatSize } from "../lib/files";
+import { Modal } from "./Modal";
+
+/**
+ * The desktop app on this computer: staying in the tray when the window closes, starting at
+ * login, where updates come from; and About (version, server, the mirror's size) with the log
+ * folder. Only the desktop app has it.
+ */
+export function DesktopDialog({ desktop, onClose }: { desktop: DesktopShell; onClose: () => void }) {
+  const { t, i18n } = useTranslation();
+  const [settings, setSettings] = useState<DesktopSettings | null>(null);
+  const [about, setAbout] = useState<About | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    desktop.settings().then(setSettings, (e) => setProblem(String(e)));
+    desktop.about().then(setAbout, (e) => setProblem(String(e)));
+  }, [desktop]);
+  const change = (next: Partial<DesktopSettings>) => {
+    if (settings) setSettings({ ...settings, ...next });
+    setSaved(false);
+  };
+  return (
+    <Modal onClose={onClose} labelledBy="desktop-title">
+      <form
+        className="dialog desktop-settings"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (!settings) return;
+          try {
+            setSettings(await desktop.save(settings));
+            setProblem(null);
+            setSaved(true);
+          } catch (err) {
+            setProblem(String(err));
+          }
+        }}
+      >
+        <h2 id="desktop-title">{t("desktop.title")}</h2>
+        {problem && <p role="alert" className="problem">{problem}</p>}
+        {settings && (
+          <fieldset>
+            <legend>{t("desktop.behaviour")}</legend>
+            <label className="check">
+              <input type="checkbox" checked={settings.close_to_tray} onChange={(e) => change({ close_to_tray: e.target.checked })} />
+              {t("desktop.closeToTray")}
+            </label>
+            <label className="check">
+              <input type="checkbox" checked={settings.start_at_login} onChange={(e) => change({ start_at_login: e.target.checked })} />
+              {t("desktop.startAtLogin")}
+            </label>
+            <label className="field">
+              <span>{t("desktop.updateEndpoint")}</span>
+              <input type="url" value={settings.update_endpoint} placeholder={t("desktop.updateDefault")} onChange={(e) => change({ update_endpoint: e.target.value })} />
+            </label>
+          </fieldset>
+        )}
+        {about && (
+          <fieldset className="about">
+            <legend>{t("desktop.about")}</legend>
+            <dl>
+              <dt>{t("desktop.version")}</dt>
+              <dd data-testid="version">{about.version}</dd>
+              <dt>{t("desktop.server")}</dt>
+              <dd>{about.server ?? "—"}</dd>
+              <dt>{t("desktop.stored")}</dt>
+              <dd>{formatSize(about.stored_bytes, i18n.language)}</dd>
+            </dl>
+            <button type="button" onClick={() => desktop.openLogFolder().catch((e) => setProblem(String(e)))}>
+              {t("desktop.openLogs")}
+            </button>
+          </fieldset>
+        )}
+        <div className="buttons">
+          {saved && <span role="status">{t("desktop.saved")}</span>}
+          <button type="button" onClick={onClose}>{t("desktop.close")}</button>
+          <button type="submit" className="primary" disabled={!settings}>{t("desktop.save")}</button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
