@@ -220,6 +220,13 @@ fn autostart_enabled(handle: &AppHandle) -> Option<bool> {
 
 fn set_autostart(handle: &AppHandle, on: bool) -> Result<(), String> {
     use tauri_plugin_autostart::ManagerExt;
+    // The XDG autostart folder (~/.config/autostart) may not exist yet; the login item's
+    // library creates only its last part.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if on && let Ok(home) = handle.path().home_dir() {
+        std::fs::create_dir_all(home.join(".config").join("autostart"))
+            .map_err(|e| e.to_string())?;
+    }
     let launcher = handle.autolaunch();
     if on {
         launcher.enable()

@@ -2,7 +2,7 @@
 // app in a WebDriver session (its own data directory). `beforeApp(env)` starts what must run
 // before the app does (a notification daemon, a tray). All in the D-Bus session xtask provides.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -49,8 +49,19 @@ export async function desktopSession(name, { beforeApp } = {}) {
   const display = `:${70 + Math.floor(Math.random() * 29)}`;
   const xvfb = spawn("Xvfb", [display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"], { stdio: "ignore" });
   await sleep(800);
-  // XDG_DATA_HOME: the app's own folders (its log folder among them) under this session's.
-  const env = { ...process.env, DISPLAY: display, OUTPOST_DATA_DIR: join(dir, "app"), XDG_DATA_HOME: join(dir, "data"), WEBKIT_DISABLE_COMPOSITING_MODE: "1" };
+  // The app's own folders (its log folder among them), its settings (the outpost:// handler it
+  // registers, a login item) and its home under this session's: nothing of the machine's.
+  const home = join(dir, "home");
+  mkdirSync(home, { recursive: true });
+  const env = {
+    ...process.env,
+    DISPLAY: display,
+    HOME: home,
+    OUTPOST_DATA_DIR: join(dir, "app"),
+    XDG_DATA_HOME: join(dir, "data"),
+    XDG_CONFIG_HOME: join(dir, "config"),
+    WEBKIT_DISABLE_COMPOSITING_MODE: "1",
+  };
   const stops = [];
   if (beforeApp) stops.push(...[await beforeApp(env, dir)].flat().filter(Boolean));
   // tauri-driver says nothing when ready: its port answering is the sign.

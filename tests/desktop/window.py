@@ -1,0 +1,112 @@
+"""The desktop's part in the tests of the real app: what a window manager does with Outpost's
+window, through Xlib itself (ctypes, no window manager under Xvfb). Commands on the command line:
+
+  state <title>   {"found": bool, "viewable": bool} for the top-level window named <title>
+  close <title>   asks the window to close as a window manager does when its close button is
+                  pressed (the WM_DELETE_WINDOW client message, ICCCM 4.2.8.1), {"sent": bool}
+"""
+
+import ctypes
+import json
+import sys
+
+X = ctypes.cdll.LoadLibrary("libX11.so.6")
+Window = ctypes.c_ulong
+Atom = ctypes.c_ulong
+X.XOpenDisplay.restype = ctypes.c_void_p
+X.XOpenDisplay.argtypes = [ctypes.c_char_p]
+X.XDefaultRootWindow.restype = Window
+X.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+X.XQueryTree.argtypes = [ctypes.c_void_p, Window, ctypes.POINTER(Window), ctypes.POINTER(Window), ctypes.POINTER(ctypes.POINTER(Window)), ctypes.POINTER(ctypes.c_uint)]
+X.XFetchName.argtypes = [ctypes.c_void_p, Window, ctypes.POINTER(ctypes.c_char_p)]
+X.XInternAtom.restype = Atom
+X.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+X.XFree.argtypes = [ctypes.c_void_p]
+
+
+class Attributes(ctypes.Structure):
+    _fields_ = [
+        ("x", ctypes.c_int), ("y", ctypes.c_int), ("width", ctypes.c_int), ("height", ctypes.c_int),
+        ("border_width", ctypes.c_int), ("depth", ctypes.c_int), ("visual", ctypes.c_void_p),
+        ("root", Window), ("class_", ctypes.c_int), ("bit_gravity", ctypes.c_int),
+        ("win_gravity", ctypes.c_int), ("backing_store", ctypes.c_int),
+        ("backing_planes", ctypes.c_ulong), ("backing_pixel", ctypes.c_ulong),
+        ("save_under", ctypes.c_int), ("colormap", ctypes.c_ulong), ("map_installed", ctypes.c_int),
+        ("map_state", ctypes.c_int), ("all_event_masks", ctypes.c_long),
+        ("your_event_mask", ctypes.c_long), ("do_not_propagate_mask", ctypes.c_long),
+        ("override_redirect", ctypes.c_int), ("screen", ctypes.c_void_p),
+    ]
+
+
+class ClientMessage(ctypes.Structure):
+    _fields_ = [
+        ("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+        ("display", ctypes.c_void_p), ("window", Window), ("message_type", Atom),
+        ("format", ctypes.c_int), ("l", ctypes.c_long * 5),
+    ]
+
+
+class Event(ctypes.Union):
+    _fields_ = [("xclient", ClientMessage), ("pad", ctypes.c_long * 24)]
+
+
+X.XGetWindowAttributes.argtypes = [ctypes.c_void_p, Window, ctypes.POINTER(Attributes)]
+X.XSendEvent.argtypes = [ctypes.c_void_p, Window, ctypes.c_int, ctypes.c_long, ctypes.POINTER(Event)]
+IS_VIEWABLE = 2
+CLIENT_MESSAGE = 33
+
+
+def windows(display, window):
+    root, parent = Window(), Window()
+    children = ctypes.POINTER(Window)()
+    count = ctypes.c_uint()
+    if not X.XQueryTree(display, window, ctypes.byref(root), ctypes.byref(parent), ctypes.byref(children), ctypes.byref(count)):
+        return
+    found = [children[i] for i in range(count.value)]
+    if children:
+        X.XFree(children)
+    for child in found:
+        yield child
+        yield from windows(display, child)
+
+
+def named(display, title):
+    for window in windows(display, X.XDefaultRootWindow(display)):
+        name = ctypes.c_char_p()
+        if X.XFetchName(display, window, ctypes.byref(name)) and name.value is not None:
+            if name.value.decode("utf-8", "replace") == title:
+                return window
+    return None
+
+
+def main():
+    command, title = sys.argv[1], sys.argv[2]
+    display = X.XOpenDisplay(None)
+    if not display:
+        print(json.dumps({"error": "no display"}))
+        return
+    window = named(display, title)
+    if command == "state":
+        viewable = False
+        if window is not None:
+            attributes = Attributes()
+            X.XGetWindowAttributes(display, window, ctypes.byref(attributes))
+            viewable = attributes.map_state == IS_VIEWABLE
+        print(json.dumps({"found": window is not None, "viewable": viewable}))
+    elif command == "close":
+        if window is None:
+            print(json.dumps({"sent": False}))
+            return
+        event = Event()
+        event.xclient.type = CLIENT_MESSAGE
+        event.xclient.window = window
+        event.xclient.message_type = X.XInternAtom(display, b"WM_PROTOCOLS", 0)
+        event.xclient.format = 32
+        event.xclient.l[0] = X.XInternAtom(display, b"WM_DELETE_WINDOW", 0)
+        event.xclient.l[1] = 0  # CurrentTime
+        X.XSendEvent(display, window, 0, 0, ctypes.byref(event))
+        X.XFlush(display)
+        print(json.dumps({"sent": True}))
+
+
+main()
