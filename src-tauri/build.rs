@@ -9,6 +9,9 @@ fn main() {
         "about",
         "open_log_folder",
         "quit",
+        "check_update",
+        "install_update",
+        "restart",
     ]);
     if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest)) {
         panic!("tauri build: {e:#}");

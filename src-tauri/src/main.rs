@@ -104,6 +104,7 @@ fn main() {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(links::guard())
+        .plugin(tauri_plugin_updater::Builder::new().build())
         // At login Outpost starts in the tray (--hidden): the agent opens it when needed.
         .plugin(tauri_plugin_autostart::init(
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
@@ -146,6 +147,7 @@ fn main() {
             let core = Arc::new(core);
             notifier::start(app.handle().clone(), core.clone())?;
             app.manage(desktop::Desktop::load(&data_dir));
+            app.manage(updates::Pending::default());
             // Links: the one Outpost was started with (opened once the interface is there),
             // and those opened while it runs.
             use tauri_plugin_deep_link::DeepLinkExt;
@@ -254,6 +256,9 @@ fn main() {
             desktop::about,
             desktop::open_log_folder,
             desktop::quit,
+            updates::check_update,
+            updates::install_update,
+            updates::restart,
         ])
         .build(tauri::generate_context!());
     match built {

@@ -33,6 +33,9 @@ export type DesktopSettings = {
 export type About = { version: string; server: string | null; stored_bytes: number; log_dir: string; platform: string };
 
 
+/** An update the release channel offers. */
+export type UpdateFound = { version: string; notes: string | null; date: string | null };
+
 export interface DesktopShell {
   settings(): Promise<DesktopSettings>;
   /** Saves; the answer is what was kept. Rejects with the shell's words when it cannot. */
@@ -40,6 +43,11 @@ export interface DesktopShell {
   about(): Promise<About>;
   openLogFolder(): Promise<void>;
   quit(): Promise<void>;
+  /** Asks the update address for a newer version (null: up to date). */
+  checkUpdate(): Promise<UpdateFound | null>;
+  /** Downloads the update found, verifies its signature and installs it: the version installed. */
+  installUpdate(): Promise<string>;
+  restart(): Promise<void>;
 }
 
 /** A response of the wrong kind, or an error the core explained: `message` in English (logs),

@@ -2,7 +2,7 @@
 // Response; events arrive on a Channel the shell feeds.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import type { Event, Request, Response } from "../generated/outpost";
-import type { About, Bridge, DesktopSettings } from "./index";
+import type { About, Bridge, DesktopSettings, UpdateFound } from "./index";
 
 export async function tauriBridge(): Promise<Bridge> {
   const listeners = new Set<(e: Event) => void>();
@@ -21,6 +21,9 @@ export async function tauriBridge(): Promise<Bridge> {
       about: () => invoke<About>("about"),
       openLogFolder: () => invoke("open_log_folder"),
       quit: () => invoke("quit"),
+      checkUpdate: () => invoke<UpdateFound | null>("check_update"),
+      installUpdate: () => invoke<string>("install_update"),
+      restart: () => invoke("restart"),
     },
     subscribe(on) {
       listeners.add(on);

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
-import type { About, DesktopSettings, DesktopShell } from "../bridge";
+import type { About, DesktopSettings, DesktopShell, UpdateFound } from "../bridge";
 import { formatSize } from "../lib/files";
 import { Modal } from "./Modal";
 
@@ -58,6 +58,7 @@ export function DesktopDialog({ desktop, onClose }: { desktop: DesktopShell; onC
             </label>
           </fieldset>
         )}
+        <Updates desktop={desktop} />
         {about && (
           <fieldset className="about">
             <legend>{t("desktop.about")}</legend>
@@ -81,5 +82,58 @@ export function DesktopDialog({ desktop, onClose }: { desktop: DesktopShell; onC
         </div>
       </form>
     </Modal>
+  );
+}
+
+/** Looking for updates, installing the one found, restarting into it. */
+function Updates({ desktop }: { desktop: DesktopShell }) {
+  const { t } = useTranslation();
+  type State =
+    | { step: "idle" }
+    | { step: "checking" }
+    | { step: "current" }
+    | { step: "found"; update: UpdateFound }
+    | { step: "installing"; update: UpdateFound }
+    | { step: "installed"; version: string }
+    | { step: "failed"; why: string };
+  const [state, setState] = useState<State>({ step: "idle" });
+  const check = async () => {
+    setState({ step: "checking" });
+    try {
+      const update = await desktop.checkUpdate();
+      setState(update ? { step: "found", update } : { step: "current" });
+    } catch (e) {
+      setState({ step: "failed", why: String(e) });
+    }
+  };
+  const install = async (update: UpdateFound) => {
+    setState({ step: "installing", update });
+    try {
+      setState({ step: "installed", version: await desktop.installUpdate() });
+    } catch (e) {
+      setState({ step: "failed", why: String(e) });
+    }
+  };
+  return (
+    <fieldset className="updates" aria-busy={state.step === "checking" || state.step === "installing"}>
+      <legend>{t("desktop.updates")}</legend>
+      <p role="status" className="update-state">
+        {state.step === "checking" && t("desktop.checking")}
+        {state.step === "current" && t("desktop.upToDate")}
+        {(state.step === "found" || state.step === "installing") && t("desktop.found", { version: state.update.version })}
+        {state.step === "installed" && t("desktop.installed", { version: state.version })}
+      </p>
+      {state.step === "failed" && <p role="alert" className="problem">{state.why}</p>}
+      {(state.step === "found" || state.step === "installing") && state.update.notes && <p className="notes">{state.update.notes}</p>}
+      <div className="buttons">
+        {state.step === "found" ? (
+          <button type="button" className="primary" onClick={() => void install(state.update)}>{t("desktop.install")}</button>
+        ) : state.step === "installed" ? (
+          <button type="button" className="primary" onClick={() => void desktop.restart()}>{t("desktop.restart")}</button>
+        ) : (
+          <button type="button" onClick={() => void check()} disabled={state.step === "checking" || state.step === "installing"}>{t("desktop.check")}</button>
+        )}
+      </div>
+    </fieldset>
   );
 }
