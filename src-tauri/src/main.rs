@@ -84,6 +84,30 @@ fn subscribe(shell: State<'_, Shell>, events: Channel<Event>) {
     });
 }
 
+/// The languages the composer's spelling is checked in: the agents' (hunspell's names).
+#[cfg(target_os = "linux")]
+const SPELLING: [&str; 3] = ["en_US", "pt_BR", "es_ES"];
+
+/// Spelling is checked as the agent types (red underlines, suggestions on right click): WebKitGTK
+/// does it when asked, with the dictionaries the system has (hunspell-en-us, -pt-br, -es). The
+/// web views of Windows (WebView2) and macOS (WKWebView) check spelling themselves.
+#[cfg(target_os = "linux")]
+fn spelling(window: &tauri::WebviewWindow) {
+    or_log(
+        "check spelling",
+        window.with_webview(|webview| {
+            use webkit2gtk::{WebContextExt, WebViewExt};
+            if let Some(context) = webview.inner().context() {
+                context.set_spell_checking_enabled(true);
+                context.set_spell_checking_languages(&SPELLING);
+            }
+        }),
+    );
+}
+
+#[cfg(not(target_os = "linux"))]
+fn spelling(_window: &tauri::WebviewWindow) {}
+
 /// The argument Outpost is started with at login: it stays in the tray until opened.
 const HIDDEN: &str = "--hidden";
 
@@ -147,6 +171,9 @@ fn main() {
             let core = Arc::new(core);
             notifier::start(app.handle().clone(), core.clone())?;
             app.manage(desktop::Desktop::load(&data_dir));
+            if let Some(window) = app.get_webview_window("main") {
+                spelling(&window);
+            }
             app.manage(updates::Pending::default());
             // Links: the one Outpost was started with (opened once the interface is there),
             // and those opened while it runs.

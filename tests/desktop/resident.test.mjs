@@ -177,3 +177,26 @@ test("this computer's settings: start at login writes the login item; About says
   await app.execute("document.querySelector('.desktop-settings button[type=submit]').click()");
   await until("the login item removed", () => !existsSync(join(items, item)));
 });
+
+/**
+ * Red pixels (a misspelling's underline) in the composer's box, as the X server shows them
+ * (WebKitWebDriver's own screenshot brings the app down once misspellings are marked).
+ */
+async function redInComposer() {
+  const [x, y, w, h] = await app.execute("const r = document.querySelector('.composer textarea').getBoundingClientRect(); return [r.left, r.top, r.width, r.height].map(Math.round)");
+  const { red, error } = JSON.parse(execFileSync("/usr/bin/python3", [fileURLToPath(new URL("./window.py", import.meta.url)), "red", "Outpost", x, y, w, h].map(String), { env, encoding: "utf8" }));
+  if (error) throw new Error(error);
+  return red;
+}
+
+test("the composer checks spelling in English, Portuguese and Spanish", async () => {
+  await app.execute("[...document.querySelectorAll('.desktop-settings button')].find((b) => b.textContent === 'Close')?.click()");
+  await app.execute("[...document.querySelectorAll('.row')].find((r) => r.textContent.includes('Dora Drop')).click()");
+  const composer = await app.find(".composer textarea");
+  await app.type(composer, "Obrigado pelo contato, gracias por escribir, thanks for writing ");
+  await sleep(800);
+  assert.equal(await redInComposer(), 0, "well spelt in three languages: nothing underlined");
+  await app.type(composer, "Obrigadu pelo contatto, thanks for writting ");
+  await until("the misspelt words are underlined", async () => (await redInComposer()) > 20, 5000);
+  await app.cmd("POST", `/element/${composer}/clear`, {});
+});

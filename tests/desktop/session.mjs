@@ -65,7 +65,7 @@ export async function desktopSession(name, { beforeApp } = {}) {
   const stops = [];
   if (beforeApp) stops.push(...[await beforeApp(env, dir)].flat().filter(Boolean));
   // tauri-driver says nothing when ready: its port answering is the sign.
-  const driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", "4444"], { env, stdio: "ignore" });
+  const driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", "4444"], { env, stdio: process.env.DRIVER_LOG ? "inherit" : "ignore" });
   await until("tauri-driver answers", () => fetch("http://127.0.0.1:4444/status").then(() => true, () => false));
   const app = await WebDriver.session("http://127.0.0.1:4444", {
     "tauri:options": { application: join(bin, "outpost-desktop") },

@@ -2,12 +2,16 @@
 window, through Xlib itself (ctypes, no window manager under Xvfb). Commands on the command line:
 
   state <title>   {"found": bool, "viewable": bool} for the top-level window named <title>
+  red <title> x y w h
+                  {"red": n}: how many pixels of that part of the window, as the X server has
+                  them on screen, are red (a misspelling's underline)
   close <title>   asks the window to close as a window manager does when its close button is
                   pressed (the WM_DELETE_WINDOW client message, ICCCM 4.2.8.1), {"sent": bool}
 """
 
 import ctypes
 import json
+import os
 import sys
 
 X = ctypes.cdll.LoadLibrary("libX11.so.6")
@@ -52,6 +56,22 @@ class Event(ctypes.Union):
 
 X.XGetWindowAttributes.argtypes = [ctypes.c_void_p, Window, ctypes.POINTER(Attributes)]
 X.XSendEvent.argtypes = [ctypes.c_void_p, Window, ctypes.c_int, ctypes.c_long, ctypes.POINTER(Event)]
+
+
+class Image(ctypes.Structure):
+    _fields_ = [
+        ("width", ctypes.c_int), ("height", ctypes.c_int), ("xoffset", ctypes.c_int),
+        ("format", ctypes.c_int), ("data", ctypes.POINTER(ctypes.c_ubyte)),
+        ("byte_order", ctypes.c_int), ("bitmap_unit", ctypes.c_int),
+        ("bitmap_bit_order", ctypes.c_int), ("bitmap_pad", ctypes.c_int), ("depth", ctypes.c_int),
+        ("bytes_per_line", ctypes.c_int), ("bits_per_pixel", ctypes.c_int),
+    ]
+
+
+X.XGetImage.restype = ctypes.POINTER(Image)
+X.XGetImage.argtypes = [ctypes.c_void_p, Window, ctypes.c_int, ctypes.c_int, ctypes.c_uint, ctypes.c_uint, ctypes.c_ulong, ctypes.c_int]
+Z_PIXMAP = 2
+ALL_PLANES = 0xFFFFFFFF
 IS_VIEWABLE = 2
 CLIENT_MESSAGE = 33
 
@@ -93,6 +113,28 @@ def main():
             X.XGetWindowAttributes(display, window, ctypes.byref(attributes))
             viewable = attributes.map_state == IS_VIEWABLE
         print(json.dumps({"found": window is not None, "viewable": viewable}))
+    elif command == "red":
+        x, y, w, h = (int(v) for v in sys.argv[3:7])
+        image = X.XGetImage(display, window, x, y, w, h, ALL_PLANES, Z_PIXMAP) if window is not None else None
+        if not image or image.contents.bits_per_pixel != 32:
+            print(json.dumps({"error": "no image of the window"}))
+            return
+        i = image.contents
+        red = 0
+        for row in range(i.height):
+            for col in range(i.width):
+                at = row * i.bytes_per_line + col * 4
+                b, g, r = i.data[at], i.data[at + 1], i.data[at + 2]
+                if r > 150 and r - g > 60 and r - b > 60:
+                    red += 1
+        if os.environ.get("OUTPOST_DUMP"):
+            with open(os.environ["OUTPOST_DUMP"], "wb") as out:
+                out.write(b"P6 %d %d 255\n" % (i.width, i.height))
+                for row in range(i.height):
+                    for col in range(i.width):
+                        at = row * i.bytes_per_line + col * 4
+                        out.write(bytes([i.data[at + 2], i.data[at + 1], i.data[at]]))
+        print(json.dumps({"red": red}))
     elif command == "close":
         if window is None:
             print(json.dumps({"sent": False}))

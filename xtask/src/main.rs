@@ -370,6 +370,12 @@ fn desktop_tests() -> Result {
         "dunst",
         "dbus-bin",
         "python3-gi",
+        // The composer's spelling, in the agents' three languages.
+        "hunspell-en-us",
+        "hunspell-pt-br",
+        "hunspell-es",
+        // Test certificates for the local update server.
+        "openssl",
     ])?;
     let driver_ok = Command::new("tauri-driver")
         .arg("--help")
