@@ -1,7 +1,7 @@
 // Accessibility: axe-core (the npm package, injected into the page) on each main screen, in
 // both themes: sign-in, the inbox, an open conversation, each folder, the settings, the account,
-// and the Admin area's tabs. No serious or critical violation may remain. (The command palette
-// of issue 15 joins this list when it exists.)
+// the command palette, the undo toast and the Admin area's tabs. No serious or critical
+// violation may remain.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -72,6 +72,22 @@ for (const scheme of ["light", "dark"]) {
     await page.getByRole("dialog").waitFor();
     await check(page, "account", found);
     await page.keyboard.press("Escape");
+    // The command palette, with a conversation open (its actions listed) and a query typed.
+    await page.locator("nav.sidebar").getByRole("button", { name: /^All/ }).click();
+    await page.locator(".row").first().click();
+    await page.keyboard.press("Control+k");
+    await page.getByRole("dialog", { name: "Commands" }).waitFor();
+    await check(page, "palette", found);
+    await page.getByRole("combobox", { name: "Commands" }).fill("snooze");
+    await check(page, "palette filtered", found);
+    await page.keyboard.press("Escape");
+    // An action's undo toast (the close taken back after).
+    await page.locator("body").click({ position: { x: 600, y: 5 } });
+    await page.keyboard.press("e");
+    await page.getByRole("status").filter({ hasText: "Conversation closed" }).waitFor();
+    await check(page, "undo toast", found);
+    await page.keyboard.press("Control+z");
+    await page.getByRole("status").filter({ hasText: /^Undone/ }).waitFor();
     await page.locator("nav.sidebar").getByRole("button", { name: "Admin" }).click();
     for (const tab of ["Channels", "Agents", "Teams"]) {
       await page.getByRole("tab", { name: tab }).click();
