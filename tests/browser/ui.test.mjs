@@ -304,7 +304,7 @@ test("custom views: create one with nested filters, share it, rename it, delete 
   await dialog.getByRole("button", { name: "Save" }).click();
   await dialog.waitFor({ state: "detached" });
   await nav.getByRole("button", { name: /^Brasileiros esperando/ }).click();
-  await page.locator(".row, .empty").first().waitFor();
+  await page.locator(".row, .empty-state").first().waitFor();
 
   // The server has it as written: nested, and shared with the team.
   const view = await w.atServer("the view", (feed) => feed.find((c) => c.entity?.type === "view" && c.entity.data?.name === "Brasileiros esperando")?.entity.data);

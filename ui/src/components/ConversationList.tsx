@@ -12,6 +12,7 @@ import { useNow } from "../lib/now";
 import { useDebounced } from "../lib/debounce";
 import { LIST_DEFAULTS, listQuery, type ListFilters } from "../lib/listQuery";
 import { Failure } from "./Failure";
+import { EmptyState } from "./EmptyState";
 import type { MessageAt } from "./ConversationView";
 
 const STATES: ConversationState[] = ["open", "closed", "snoozed"];
@@ -68,7 +69,9 @@ export function ConversationList({
         </div>
         <Filters bridge={bridge} filters={filters} onChange={setFilters} />
       </div>
-      {searching !== "" ? (
+      {searching !== "" && hits.data && hits.data.messages.length === 0 && !hits.data.index_pending ? (
+        <EmptyState icon="noResults" title={t("empty.list.search", { text: searching })} hint={t("empty.list.searchHint")} />
+      ) : searching !== "" ? (
         <ul className="hits">
           {(hits.data?.messages ?? []).map((h) => (
             <li key={h.message.id}>
@@ -82,7 +85,7 @@ export function ConversationList({
       ) : list.error ? (
         <Failure error={list.error} className="empty" />
       ) : rows.length === 0 ? (
-        listed && <p className="empty">{t("list.empty")}</p>
+        listed && <EmptyState icon="done" title={t("empty.list.title")} hint={t(`empty.list.${filters.state}`)} />
       ) : (
         <Rows
           bridge={bridge}

@@ -14,6 +14,8 @@ import { Composer } from "./Composer";
 import { ConversationHeader } from "./ConversationHeader";
 import { EventLine, MessageBubble, quotedOf } from "./TimelineItems";
 import { Failure } from "./Failure";
+import { EmptyState } from "./EmptyState";
+import { MOD } from "./UndoToast";
 
 /** A message to show when a conversation opens (a search hit): its id and its row. */
 export type MessageAt = { id: string; row: number };
@@ -35,7 +37,13 @@ export function ConversationView({
   at?: MessageAt | null;
 }) {
   const { t } = useTranslation();
-  if (!conversationId) return <section className="conversation empty-pane"><p>{t("conversation.none")}</p></section>;
+  if (!conversationId) {
+    return (
+      <section className="conversation empty-pane" aria-label={t("empty.conversation.title")}>
+        <EmptyState icon="conversations" title={t("empty.conversation.title")} hint={t("empty.conversation.hint", { mod: MOD })} />
+      </section>
+    );
+  }
   // One per conversation: what belongs to one (who is typing, the reply being written, an error
   // shown) never carries over to the next.
   return <OpenConversation key={`${conversationId}/${at?.id ?? ""}`} bridge={bridge} id={conversationId} me={me} at={at} />;

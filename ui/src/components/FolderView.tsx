@@ -8,8 +8,21 @@ import { ticks, when } from "../lib/format";
 import { useAct } from "../lib/act";
 import { useNow } from "../lib/now";
 import { Failure } from "./Failure";
+import { EmptyState } from "./EmptyState";
+import type { IconName } from "./Icon";
 import { entryOf, failureOf } from "../lib/failure";
 import { phrase } from "../lib/reasons";
+
+/** Each folder's picture when it is empty. */
+const FOLDER_ICONS: Record<Folder, IconName> = {
+  inbox: "inbox",
+  flows: "flows",
+  archived: "archive",
+  outbox: "outbox",
+  sent: "sent",
+  scheduled: "scheduled",
+  failed: "done",
+};
 
 /** Pixels from the end within which the next page is read. */
 const NEAR_END_PX = 800;
@@ -69,7 +82,7 @@ export function FolderView({
         </button>
       )}
       {page.isPending ? null : rows.length === 0 ? (
-        <p className="empty">{t("folder.empty")}</p>
+        <EmptyState icon={FOLDER_ICONS[folder]} title={t("folder.empty")} hint={t(`empty.folder.${folder}`)} />
       ) : (
         <ul className="messages">
           {rows.map(({ message: m, contact_name }) => (

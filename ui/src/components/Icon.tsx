@@ -2,6 +2,14 @@
 // interface uses. Decorative: the button or text beside an icon says what it does.
 import {
   Archive,
+  CalendarClock,
+  CircleCheck,
+  Hourglass,
+  Inbox,
+  MessagesSquare,
+  SearchX,
+  Send,
+  Workflow,
   ArchiveArrowUp,
   AudioLines,
   Clock,
@@ -41,6 +49,14 @@ const ICONS = {
   link: Link,
   add: Plus,
   undo: Undo2,
+  inbox: Inbox,
+  flows: Workflow,
+  outbox: Hourglass,
+  sent: Send,
+  scheduled: CalendarClock,
+  done: CircleCheck,
+  conversations: MessagesSquare,
+  noResults: SearchX,
 } satisfies Record<string, LucideIcon>;
 
 export type IconName = keyof typeof ICONS;
