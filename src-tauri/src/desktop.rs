@@ -107,6 +107,17 @@ impl Desktop {
     }
 }
 
+/// An update address the agent may set: https only; `{{target}}`, `{{arch}}` and
+/// `{{current_version}}` are filled in by the updater.
+pub fn check_endpoint(endpoint: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(endpoint)
+        .map_err(|e| format!("The update address is not an address: {e}"))?;
+    match url.scheme() {
+        "https" if url.host_str().is_some() => Ok(url),
+        _ => Err("Updates are fetched over https only.".into()),
+    }
+}
+
 /// The window's close button was pressed: hide it and keep running, or let it close (quit).
 /// The first time it hides, a notification says where Outpost went (once per computer).
 pub fn on_close(handle: &AppHandle, window: &tauri::Window, api: &tauri::CloseRequestApi) {
@@ -154,7 +165,7 @@ pub fn save_desktop_settings(
 ) -> Result<DesktopSettings, String> {
     let endpoint = settings.update_endpoint.trim().to_owned();
     if !endpoint.is_empty() {
-        crate::updates::check_endpoint(&endpoint)?;
+        check_endpoint(&endpoint)?;
     }
     let before = desktop.get();
     if settings.start_at_login != autostart_enabled(&handle).unwrap_or(before.start_at_login) {
@@ -239,6 +250,20 @@ fn set_autostart(handle: &AppHandle, on: bool) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::{Desktop, DesktopSettings};
+
+    #[test]
+    fn updates_come_over_https_only() {
+        use super::check_endpoint;
+        assert!(
+            check_endpoint("https://updates.example/{{target}}/{{arch}}/{{current_version}}")
+                .is_ok()
+        );
+        assert!(check_endpoint("https://127.0.0.1:9000/latest.json").is_ok());
+        assert!(check_endpoint("http://127.0.0.1:9000/latest.json").is_err());
+        assert!(check_endpoint("http://updates.example/latest.json").is_err());
+        assert!(check_endpoint("file:///tmp/latest.json").is_err());
+        assert!(check_endpoint("latest.json").is_err());
+    }
 
     #[test]
     fn settings_are_kept_and_a_broken_file_falls_back_to_the_defaults() {
