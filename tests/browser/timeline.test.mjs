@@ -25,6 +25,9 @@ const shown = (page) => page.locator(".timeline .bubble .text").allTextContents(
 test("scrolling up reads older messages to the conversation's first, keeping the place at each page", async () => {
   const page = await w.page();
   await signIn(page, w);
+  // The first sync brings each conversation's newest messages before its history: this test is
+  // about paging through what is stored, so it waits for the history.
+  await page.getByTestId("connection").getByText(/^Online$/).waitFor({ timeout: 60_000 });
   await page.locator(".row", { hasText: LONG }).click();
   const timeline = page.locator(".timeline");
   await timeline.locator(".bubble", { hasText: text(MESSAGES) }).waitFor();
@@ -70,6 +73,7 @@ test("scrolling up reads older messages to the conversation's first, keeping the
 test("a search hit opens its conversation at that message, highlighted", async () => {
   const page = await w.page("pt-BR", "dark");
   await signIn(page, w);
+  await page.getByTestId("connection").getByText(/^Conectado$/).waitFor({ timeout: 60_000 });
   await page.locator("input[type=search]").fill("XK42Q");
   const hit = page.locator(".hits button", { hasText: "XK42Q" });
   await hit.click();

@@ -135,6 +135,13 @@ function Workspace({
     [listed, open, session.agent, setOpen, triage],
   );
   useShortcuts(onShortcut);
+  // A sync ended: timelines are read again (a first sync's history may have reached the open one
+  // without naming it in a change).
+  const syncing = status.connection.state === "syncing";
+  const cache = useQueryClient();
+  useEffect(() => {
+    if (!syncing) void cache.invalidateQueries({ queryKey: keys.timeline });
+  }, [syncing, cache]);
   const [palette, setPalette] = useState(false);
   // Ctrl/Cmd+K opens the palette from anywhere, a text field too; Ctrl/Cmd+Q quits the desktop app.
   useEffect(() => {
@@ -213,7 +220,7 @@ function Workspace({
           <>
             <h1 className="visually-hidden">{t("list.heading")}</h1>
             <ConversationList bridge={bridge} view={place.view} selected={open} onOpen={setOpen} me={session.agent} onListed={setListed} onWriteFirst={() => setWriting(true)} />
-            <ConversationView bridge={bridge} conversationId={open} at={openAt} me={session.agent} />
+            <ConversationView bridge={bridge} conversationId={open} at={openAt} me={session.agent} syncing={status.connection.state === "syncing"} />
           </>
         ) : place.kind === "folder" ? (
           <FolderView bridge={bridge} folder={place.folder} onOpenConversation={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />

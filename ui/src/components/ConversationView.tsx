@@ -29,10 +29,13 @@ export function ConversationView({
   conversationId,
   me,
   at = null,
+  syncing = false,
 }: {
   bridge: Bridge;
   conversationId: string | null;
   me: Agent | null;
+  /** A sync is under way: a first sync may still be bringing older messages. */
+  syncing?: boolean;
   /** Open at this message (highlighted) instead of the newest. */
   at?: MessageAt | null;
 }) {
@@ -46,10 +49,10 @@ export function ConversationView({
   }
   // One per conversation: what belongs to one (who is typing, the reply being written, an error
   // shown) never carries over to the next.
-  return <OpenConversation key={`${conversationId}/${at?.id ?? ""}`} bridge={bridge} id={conversationId} me={me} at={at} />;
+  return <OpenConversation key={`${conversationId}/${at?.id ?? ""}`} bridge={bridge} id={conversationId} me={me} at={at} syncing={syncing} />;
 }
 
-function OpenConversation({ bridge, id, me, at }: { bridge: Bridge; id: string; me: Agent | null; at: MessageAt | null }) {
+function OpenConversation({ bridge, id, me, at, syncing }: { bridge: Bridge; id: string; me: Agent | null; at: MessageAt | null; syncing: boolean }) {
   const timeline = useTimeline(bridge, id);
   const [error, setError] = useState<string | null>(null);
   const presence = usePresence(bridge, id, me);
@@ -72,7 +75,7 @@ function OpenConversation({ bridge, id, me, at }: { bridge: Bridge; id: string; 
     busy: timeline.isFetching,
     read: () => void timeline.fetchNextPage({ cancelRefetch: false }),
   };
-  return <Loaded key={timeline.data.conversation.id} bridge={bridge} timeline={timeline.data} older={older} at={at} me={me} error={error} setError={setError} act={act} presence={presence} />;
+  return <Loaded key={timeline.data.conversation.id} bridge={bridge} timeline={timeline.data} older={older} syncing={syncing} at={at} me={me} error={error} setError={setError} act={act} presence={presence} />;
 }
 
 /** Who else has the conversation open, and who is typing in it (from the server's stream). */
@@ -114,6 +117,7 @@ function Loaded({
   bridge,
   timeline,
   older,
+  syncing,
   at,
   me,
   error,
@@ -124,6 +128,7 @@ function Loaded({
   bridge: Bridge;
   timeline: Timeline;
   older: Older;
+  syncing: boolean;
   at: MessageAt | null;
   me: Agent | null;
   error: string | null;
@@ -227,9 +232,16 @@ function Loaded({
         <ConversationHeader conversation={c} contactName={contactName} channelName={channelName(c.channel, c.channel_id)} me={me} act={act} card={card} onCard={() => setCard(!card)} />
         {viewing.length > 0 && <p className="presence">{t("conversation.viewing", { names: viewing.map((p) => p.name).join(", ") })}</p>}
         <ol className="timeline" aria-live="polite" ref={scroller} onScroll={onScroll} aria-busy={older.reading || waitingFor}>
-          {!older.more && (
+          {/* The beginning, once nothing older can still be on its way (a first sync brings the
+              newest messages of each conversation before their history). */}
+          {!older.more && !syncing && (
             <li className="start">
               <span>{t("conversation.start")}</span>
+            </li>
+          )}
+          {!older.more && syncing && (
+            <li className="loading-older">
+              <span>{t("conversation.olderArriving")}</span>
             </li>
           )}
           {older.more && older.reading && (
