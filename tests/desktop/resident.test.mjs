@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { bin, screenshots } from "../browser/harness.mjs";
 import { desktopSession, sleep, standIn, until } from "./session.mjs";
 
-let session, server, app, env, dir;
+let session, server, app, env, dir, tray;
 const opened = () => (existsSync(join(dir, "opened")) ? readFileSync(join(dir, "opened"), "utf8").trim().split("\n") : []);
 
 const dunstctl = (...args) => execFileSync("dunstctl", args, { env, encoding: "utf8" });
@@ -56,7 +56,7 @@ before(async () => {
           return false;
         }
       });
-      const tray = await standIn("./sni_watcher.py", env);
+      tray = await standIn("./sni_watcher.py", env);
       return [() => dunst.kill(), tray.stop];
     },
   });
@@ -73,6 +73,8 @@ after(async () => {
 });
 
 test("closing the window keeps Outpost in the tray: said once, notifications still come, a click shows it", async () => {
+  // The tray is up once the first screen is painted (closing quits when there is none).
+  await until("the tray icon is up", async () => (await tray.ask("state")).items === 1);
   assert.equal(windowDoes("close").sent, true);
   await until("the window is hidden", () => !windowDoes("state").viewable);
   assert.equal(await app.execute("return 1 + 1"), 2, "the app still runs");

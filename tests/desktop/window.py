@@ -91,12 +91,17 @@ def windows(display, window):
 
 
 def named(display, title):
+    """The app's top-level window: of the windows named `title`, the largest (GTK and WebKit
+    name a few small helper windows after the app too)."""
+    found = []
     for window in windows(display, X.XDefaultRootWindow(display)):
         name = ctypes.c_char_p()
         if X.XFetchName(display, window, ctypes.byref(name)) and name.value is not None:
             if name.value.decode("utf-8", "replace") == title:
-                return window
-    return None
+                attributes = Attributes()
+                X.XGetWindowAttributes(display, window, ctypes.byref(attributes))
+                found.append((attributes.width * attributes.height, window))
+    return max(found)[1] if found else None
 
 
 def main():
