@@ -3,8 +3,7 @@
 // was), links in messages opened outside the app, and files by paste and by drop.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { deflateSync } from "node:zlib";
-import { shot, signIn, world } from "./harness.mjs";
+import { png, shot, signIn, until, world } from "./harness.mjs";
 
 let w;
 before(async () => {
@@ -23,16 +22,6 @@ async function atServer(name) {
   return { conversation, events };
 }
 
-/** Polls `check` (async) until it returns something true, for up to 15 s. */
-async function eventually(what, check) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const got = await check();
-    if (got) return got;
-    if (Date.now() > deadline) throw new Error(`not at the server: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** What undo must leave as it was. */
 const triageState = (c) => ({ state: c.state, assignee: c.assignee, unanswered: c.unanswered, snoozed_until: c.snoozed_until });
@@ -56,7 +45,7 @@ test("the command palette runs every action and view by name, its shortcut shown
   await page.keyboard.press("Enter");
   await palette.waitFor({ state: "detached" });
   const me = (await w.login()).agent;
-  await eventually("assigned by the palette", async () => (await atServer("Paulo Paleta")).conversation?.assignee === me.id);
+  await until("assigned by the palette", async () => (await atServer("Paulo Paleta")).conversation?.assignee === me.id, 15_000);
 
   // A place by name, with the keyboard only.
   await page.keyboard.press("Control+k");
@@ -80,10 +69,10 @@ test("undo after the close reached the server: reopened, and back with its agent
   const pane = page.locator("section.conversation");
   await pane.getByRole("button", { name: "Assign to me" }).click();
   const me = (await w.login()).agent;
-  const { conversation: assigned } = await eventually("assigned", async () => {
+  const { conversation: assigned } = await until("assigned", async () => {
     const s = await atServer("Ulisses Undo");
     return s.conversation?.assignee === me.id && s;
-  });
+  }, 15_000);
   const beforeState = triageState(assigned);
   // Close with the keyboard; the server closes it (and unassigns it: the rule).
   await page.locator("body").click({ position: { x: 600, y: 5 } });
@@ -91,13 +80,13 @@ test("undo after the close reached the server: reopened, and back with its agent
   const toast = page.getByRole("status").filter({ hasText: "Conversation closed" });
   await toast.waitFor();
   await shot(page, "undo-toast");
-  await eventually("closed at the server", async () => (await atServer("Ulisses Undo")).conversation?.state === "closed");
+  await until("closed at the server", async () => (await atServer("Ulisses Undo")).conversation?.state === "closed", 15_000);
   await toast.getByRole("button", { name: "Undo" }).click();
   await page.getByRole("status").filter({ hasText: /^Undone$/ }).waitFor();
-  const back = await eventually("reopened and assigned again", async () => {
+  const back = await until("reopened and assigned again", async () => {
     const s = await atServer("Ulisses Undo");
     return s.conversation?.state === "open" && s.conversation.assignee === me.id && s;
-  });
+  }, 15_000);
   assert.deepEqual(triageState(back.conversation), beforeState, "the server has it as before the close");
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -153,33 +142,6 @@ test("links in messages open outside the app, for web, mail and phone only", asy
   await page.context().close();
 });
 
-/** A small PNG of one colour. */
-function png(width, height, [r, g, b]) {
-  const crc = (buf) => {
-    let c = ~0;
-    for (const byte of buf) {
-      c ^= byte;
-      for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-    }
-    return ~c >>> 0;
-  };
-  const chunk = (type, data) => {
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    out.write(type, 4, "ascii");
-    data.copy(out, 8);
-    out.writeUInt32BE(crc(out.subarray(4, 8 + data.length)), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3).map((_, i) => [r, g, b][i % 3])]);
-  const raw = Buffer.concat(Array.from({ length: height }, () => row));
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
-}
 
 test("a pasted image and a dropped file are attached and sent", async () => {
   await w.customerWrites("web_chat", "visitante_paste", "Manda o print?", "Pedro Paste");

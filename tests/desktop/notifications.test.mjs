@@ -10,7 +10,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { desktopSession, sleep, standIn, until } from "./session.mjs";
+import { desktopSession, sleep, standIn, startDunst, until } from "./session.mjs";
 
 let session, server, app, env, dir, tray;
 let signals = "";
@@ -50,21 +50,13 @@ before(async () => {
       const menu = join(dir, "menu.sh");
       writeFileSync(menu, `#!/bin/sh\ngrep -F "$(cat '${join(dir, "choose")}')" | head -n 1\n`);
       chmodSync(menu, 0o755);
-      writeFileSync(join(dir, "dunstrc"), `[global]\n    dmenu = ${menu}\n    timeout = 0\n`);
       choose("none");
-      const dunst = spawn("dunst", ["-config", join(dir, "dunstrc")], { env, stdio: "ignore" });
-      await until("dunst answers", () => {
-        try {
-          return dunstctl("is-paused").trim() === "false";
-        } catch {
-          return false;
-        }
-      });
+      const stopDunst = await startDunst(env, dir, `    dmenu = ${menu}\n`);
       // The desktop's tray, and what the app says on the bus about its badge.
       tray = await standIn("./sni_watcher.py", env);
       const monitor = spawn("dbus-monitor", ["--session", "interface='com.canonical.Unity.LauncherEntry'"], { env, stdio: ["ignore", "pipe", "ignore"] });
       monitor.stdout.on("data", (d) => (signals += d.toString()));
-      return [() => dunst.kill(), tray.stop, () => monitor.kill()];
+      return [stopDunst, tray.stop, () => monitor.kill()];
     },
   });
   ({ server, app } = session);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { bin, screenshots } from "../browser/harness.mjs";
-import { desktopSession, sleep, standIn, until } from "./session.mjs";
+import { desktopSession, sleep, standIn, startDunst, until } from "./session.mjs";
 
 let session, server, app, env, dir, tray;
 const opened = () => (existsSync(join(dir, "opened")) ? readFileSync(join(dir, "opened"), "utf8").trim().split("\n") : []);
@@ -47,17 +47,9 @@ before(async () => {
         join(env.XDG_CONFIG_HOME, "mimeapps.list"),
         "[Default Applications]\n" + ["http", "https", "mailto", "tel"].map((s) => `x-scheme-handler/${s}=standin-browser.desktop`).join("\n") + "\n",
       );
-      writeFileSync(join(dir, "dunstrc"), "[global]\n    timeout = 0\n");
-      const dunst = spawn("dunst", ["-config", join(dir, "dunstrc")], { env, stdio: "ignore" });
-      await until("dunst answers", () => {
-        try {
-          return dunstctl("is-paused").trim() === "false";
-        } catch {
-          return false;
-        }
-      });
+      const stopDunst = await startDunst(env, dir);
       tray = await standIn("./sni_watcher.py", env);
-      return [() => dunst.kill(), tray.stop];
+      return [stopDunst, tray.stop];
     },
   });
   ({ server, app } = session);

@@ -1,26 +1,37 @@
 // What every test of the real desktop app starts: the demo server, Xvfb, tauri-driver, and the
 // app in a WebDriver session (its own data directory). `beforeApp(env)` starts what must run
 // before the app does (a notification daemon, a tray). All in the D-Bus session xtask provides.
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { bin, demoServer, OWNER } from "../browser/harness.mjs";
+import { bin, demoServer, OWNER, until } from "../browser/harness.mjs";
+
+export { until };
 import { WebDriver } from "./webdriver.mjs";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `check` until it returns something true (or fails after `timeout` ms). */
-export async function until(what, check, timeout = 10_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const got = await check();
-    if (got) return got;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(100);
-  }
+
+/**
+ * dunst, the session's notification daemon, with `settings` added to its [global] section (no
+ * timeout: what it shows stays until the test closes it); resolves once it answers. Returns
+ * its stop.
+ */
+export async function startDunst(env, dir, settings = "") {
+  const config = join(dir, "dunstrc");
+  writeFileSync(config, `[global]\n${settings}    timeout = 0\n`);
+  const dunst = spawn("dunst", ["-config", config], { env, stdio: "ignore" });
+  await until("dunst answers", () => {
+    try {
+      return execFileSync("dunstctl", ["is-paused"], { env, encoding: "utf8" }).trim() === "false";
+    } catch {
+      return false;
+    }
+  });
+  return () => dunst.kill();
 }
 
 /**

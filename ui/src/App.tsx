@@ -138,10 +138,10 @@ function Workspace({
   // A sync ended: timelines are read again (a first sync's history may have reached the open one
   // without naming it in a change).
   const syncing = status.connection.state === "syncing";
-  const cache = useQueryClient();
+  const data = useQueryClient();
   useEffect(() => {
-    if (!syncing) void cache.invalidateQueries({ queryKey: keys.timeline });
-  }, [syncing, cache]);
+    if (!syncing) void data.invalidateQueries({ queryKey: keys.timeline });
+  }, [syncing, data]);
   const [palette, setPalette] = useState(false);
   // Ctrl/Cmd+K opens the palette from anywhere, a text field too; Ctrl/Cmd+Q quits the desktop app.
   useEffect(() => {
@@ -159,7 +159,6 @@ function Workspace({
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [bridge]);
-  const data = useQueryClient();
   const teams = useTeams(bridge).data;
   const views = useViews(bridge).data;
   const canUndo = useUndoable() !== null;

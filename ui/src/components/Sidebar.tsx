@@ -5,10 +5,9 @@ import { useTranslation } from "react-i18next";
 import type { Bridge } from "../bridge";
 import { useTeams, useViews } from "../data";
 import type { Counts, CustomView, Folder, ViewRef } from "../generated/outpost";
-import type { Place } from "../lib/place";
+import { FOLDERS, type Place } from "../lib/place";
 import { ViewEditor } from "./ViewEditor";
 
-const FOLDERS: Folder[] = ["inbox", "flows", "archived", "outbox", "sent", "scheduled", "failed"];
 
 function sameView(a: ViewRef, b: ViewRef): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { ask, type Bridge } from "../bridge";
 import { useAgents } from "../data";
@@ -37,36 +37,31 @@ export function UndoToast({ bridge }: { bridge: Bridge }) {
     return () => clearTimeout(end);
   }, [said]);
 
+  const undo = useCallback(async () => {
+    const taken = undoStore.take(Date.now());
+    if (!taken) return;
+    try {
+      const r = await ask(bridge, { type: "undo", op_id: taken.opId, inverse: taken.inverse }, "undone");
+      setSaid({ text: r.withdrawn ? t("undo.withdrawn") : t("undo.reversed"), problem: false });
+    } catch (e) {
+      setSaid({ text: describe(e), problem: true });
+    }
+  }, [bridge, t]);
   useEffect(() => {
-    const undo = async () => {
-      const taken = undoStore.take(Date.now());
-      if (!taken) return;
-      try {
-        const r = await ask(bridge, { type: "undo", op_id: taken.opId, inverse: taken.inverse }, "undone");
-        setSaid({ text: r.withdrawn ? t("undo.withdrawn") : t("undo.reversed"), problem: false });
-      } catch (e) {
-        setSaid({ text: describe(e), problem: true });
-      }
-    };
     const onKey = (e: KeyboardEvent) => {
       if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === "z" && !isTyping(e.target) && undoStore.current()) {
         e.preventDefault();
         void undo();
       }
     };
-    const onClick = (e: Event) => {
-      if ((e.target as HTMLElement).closest?.("[data-undo]")) void undo();
-    };
     const asked = () => void undo();
     window.addEventListener("keydown", onKey);
-    window.addEventListener("click", onClick);
     window.addEventListener(UNDO_EVENT, asked);
     return () => {
       window.removeEventListener("keydown", onKey);
-      window.removeEventListener("click", onClick);
       window.removeEventListener(UNDO_EVENT, asked);
     };
-  }, [bridge, t]);
+  }, [undo]);
 
   const what = (a: Action): string => {
     switch (a.type) {
@@ -85,7 +80,7 @@ export function UndoToast({ bridge }: { bridge: Bridge }) {
       {offer && (
         <div className="toast" role="status">
           <span>{what(offer.action)}</span>
-          <button type="button" className="link" data-undo aria-keyshortcuts={`${MOD === "⌘" ? "Meta" : "Control"}+Z`}>
+          <button type="button" className="link" onClick={() => void undo()} aria-keyshortcuts={`${MOD === "⌘" ? "Meta" : "Control"}+Z`}>
             {t("undo.button")}
           </button>
           <kbd>{MOD}+Z</kbd>

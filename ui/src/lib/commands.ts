@@ -1,11 +1,9 @@
 // The command palette's commands: every view and folder, the open conversation's actions and the
 // app's, each with its shortcut. Built from what the workspace has now (pure: tested in Vitest).
 import type { TFunction } from "i18next";
-import type { Conversation, CustomView, Folder, Team, ViewRef } from "../generated/outpost";
+import type { Conversation, CustomView, Team, ViewRef } from "../generated/outpost";
 import type { Command } from "../components/Palette";
-import type { Place } from "./place";
-
-export const FOLDERS: Folder[] = ["inbox", "flows", "archived", "outbox", "sent", "scheduled", "failed"];
+import { FOLDERS, type Place } from "./place";
 
 /** The link that opens a conversation in the desktop app. */
 export const conversationLink = (id: string) => `outpost://conversation/${id}`;
