@@ -1,16 +1,24 @@
 //! The desktop benchmark (`cargo xtask bench desktop`, which builds what it needs and runs this
-//! under Xvfb inside a D-Bus session with its own unlocked keyring):
+//! under Xvfb inside a D-Bus session with its own unlocked keyring), with a mirror of 1,000,000
+//! messages (one conversation of 5,000 among them):
 //!
-//! - cold start: the release app, started with a mirror of 1,000,000 messages, until it says its
-//!   first screen with the inbox was painted (the interface reports the frame after its first
-//!   list, the shell prints it; the time is taken here, from the spawn);
+//! - cold start: the release app until it says its first screen with the inbox was painted (the
+//!   interface reports the frame after its first list, the shell prints it; the time is taken
+//!   here, from the spawn), first with the page cache dropped, then with files cached;
 //! - memory: PSS (`/proc/PID/smaps_rollup`) of the app and every process it started (WebKit's
 //!   web and network processes), with that mirror open, next to an empty Tauri app measured the
 //!   same way;
-//! - click on a conversation to painted timeline in the web edition (tests/bench, Chromium).
+//! - interactions in the app itself (WebKitGTK, driven through tauri-driver:
+//!   tests/bench/desktop-interactions.mjs): click on a conversation, j/k, a search keystroke,
+//!   each until its result is painted; scrolling the list and the long conversation (to its
+//!   first message), each frame's work and the intervals between frames;
+//! - click on a conversation to painted timeline in the web edition too (Chromium).
 //!
 //! The app is signed in to a server that is not there (a closed port): the figures are the app's
-//! own, not the network's. Options: `--messages N`, `--runs N`, `--clicks N`; `--prepare-only` makes the mirror and stops.
+//! own, not the network's. The first sync's figures (until searchable, and an agent's write
+//! meanwhile) are `cargo xtask bench sync`'s: they need the server. Options: `--messages N`,
+//! `--runs N`, `--clicks N` (interactions of each kind); `--prepare-only` makes the mirror and
+//! stops.
 
 // A test or a benchmark: a panic is its report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -24,11 +32,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use outpost_core::generate::Generator;
+use outpost_core::generate::{Generator, Spec};
 use outpost_core::sync::keyring::Keyring;
 use outpost_core::{Account, Client, IndexMode, ManualClock};
+use outpost_protocol::{ChangeKind, Entity};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The long conversation's messages (its timeline is scrolled from the newest to the first).
+const LONG_MESSAGES: usize = 5_000;
 
 /// Nothing listens here: the app goes offline at once and shows its mirror.
 const SERVER: &str = "http://127.0.0.1:9";
@@ -39,7 +51,7 @@ fn root() -> PathBuf {
 
 /// A mirror of `spec`'s workspace for one agent, as a finished first sync leaves it, with the
 /// account the app resumes (its token in the keyring). Kept between runs of the benchmark.
-fn prepare(data_dir: &Path, args: &[String]) -> Result<u64, Error> {
+fn prepare(data_dir: &Path, args: &[String]) -> Result<(u64, String), Error> {
     let now = bench::now();
     let spec = bench::spec_from_args(args, now)?;
     let mut generator = Generator::new(spec.clone());
@@ -49,7 +61,7 @@ fn prepare(data_dir: &Path, args: &[String]) -> Result<u64, Error> {
         email: me.email.clone(),
     };
     let mirror = outpost_core::app::mirror_path(data_dir, &account);
-    let done = data_dir.join(format!("ready-{}", spec.messages));
+    let done = data_dir.join(format!("ready-{}-long", spec.messages));
     Keyring::default().save(SERVER, &me.email, "benchmark-token-not-valid-anywhere")?;
     std::fs::write(
         data_dir.join("account.json"),
@@ -57,7 +69,8 @@ fn prepare(data_dir: &Path, args: &[String]) -> Result<u64, Error> {
     )?;
     if done.exists() {
         println!("mirror: {} (kept from an earlier run)", mirror.display());
-        return Ok(spec.messages as u64);
+        let long = std::fs::read_to_string(data_dir.join("long-conversation"))?;
+        return Ok((spec.messages as u64, long));
     }
     let _ = std::fs::remove_dir_all(data_dir.join("mirrors"));
     std::fs::create_dir_all(data_dir.join("mirrors"))?;
@@ -66,9 +79,39 @@ fn prepare(data_dir: &Path, args: &[String]) -> Result<u64, Error> {
     let client = Client::open(&mirror, Arc::new(ManualClock::new(now)))?;
     client.set_account(&account)?;
     client.set_me(&me)?;
+    let mut cursor = 0;
     while let Some(page) = generator.next_page(5_000) {
+        cursor = page.cursor;
         client.ingest(&page, IndexMode::Deferred)?;
     }
+    // And one long conversation (the workspace's average is 20 messages): 5,000 messages with
+    // one customer, for the timeline's scrolling. Its own seed: its ids are new.
+    let mut long = Generator::new(Spec {
+        contacts: 1,
+        conversations: 1,
+        messages: LONG_MESSAGES,
+        seed: spec.seed + 1,
+        ..spec.clone()
+    });
+    let mut long_id = None;
+    while let Some(mut page) = long.next_page(5_000) {
+        // Later in the same feed.
+        page.cursor += cursor;
+        for change in &mut page.changes {
+            change.seq += cursor;
+        }
+        for change in &page.changes {
+            if let ChangeKind::Upsert {
+                entity: Entity::Conversation(c),
+            } = &change.kind
+            {
+                long_id = Some(c.id);
+            }
+        }
+        client.ingest(&page, IndexMode::Deferred)?;
+    }
+    let long_id = long_id.ok_or("the long conversation was not made")?;
+    std::fs::write(data_dir.join("long-conversation"), long_id.to_string())?;
     client.store().finish_bulk_load()?;
     drop(client);
     std::fs::write(&done, "")?;
@@ -78,7 +121,7 @@ fn prepare(data_dir: &Path, args: &[String]) -> Result<u64, Error> {
         started.elapsed().as_secs_f64(),
         std::fs::metadata(&mirror)?.len() as f64 / 1048576.0
     );
-    Ok(generator.messages_made() as u64)
+    Ok((generator.messages_made() as u64, long_id.to_string()))
 }
 
 /// Every process `pid` started, and theirs, and `pid`.
@@ -195,6 +238,25 @@ fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// The JSON line a benchmark script printed.
+fn json_line(stdout: &[u8]) -> Result<serde_json::Value, Error> {
+    let line = stdout
+        .split(|b| *b == b'\n')
+        .find(|l| l.starts_with(b"{"))
+        .ok_or("the script printed no result")?;
+    Ok(serde_json::from_slice(line)?)
+}
+
+/// Milliseconds (a JSON array of numbers) as durations.
+fn samples(ms: &serde_json::Value) -> Vec<Duration> {
+    ms.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_f64)
+        .map(|v| Duration::from_secs_f64(v / 1000.0))
+        .collect()
+}
+
 fn drop_caches() -> bool {
     let _ = Command::new("sync").status();
     std::fs::write("/proc/sys/vm/drop_caches", "3").is_ok()
@@ -211,7 +273,7 @@ fn main() -> Result<(), Error> {
     let dir = root().join("target/bench-desktop");
     let data_dir = dir.join("app");
     std::fs::create_dir_all(&data_dir)?;
-    let messages = prepare(&data_dir, &args)?;
+    let (messages, long_conversation) = prepare(&data_dir, &args)?;
     if args.iter().any(|a| a == "--prepare-only") {
         // The mirror and the token are ready (for profiling the app by hand in this session).
         return Ok(());
@@ -276,6 +338,24 @@ fn main() -> Result<(), Error> {
     let empty = empty.ok_or("no memory figure for the empty app")?;
     let empty_start = bench::percentile(&mut empty_starts, 0.5);
 
+    // ---- Interactions in the app itself (WebKitGTK, through tauri-driver) ----
+    let out = Command::new("node")
+        .current_dir(root())
+        .arg("tests/bench/desktop-interactions.mjs")
+        .arg(bin.join("outpost-desktop"))
+        .arg(&long_conversation)
+        .arg(clicks.to_string())
+        .env("DISPLAY", &display)
+        .env("OUTPOST_DATA_DIR", &data_dir)
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .env_remove("OUTPOST_SIGN_IN_SERVER")
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err("the desktop interactions benchmark failed (its error is above)".into());
+    }
+    let desktop = json_line(&out.stdout)?;
+
     // ---- Click to painted timeline: the web edition ----
     let mut web = Command::new(bin.join("outpost-web"));
     web.args(["--listen", "127.0.0.1:0", "--data-dir"])
@@ -302,22 +382,8 @@ fn main() -> Result<(), Error> {
         )
         .into());
     }
-    let result: serde_json::Value = serde_json::from_slice(
-        out.stdout
-            .split(|b| *b == b'\n')
-            .find(|l| l.starts_with(b"{"))
-            .ok_or("no result")?,
-    )?;
-    let samples = |key: &str| -> Vec<Duration> {
-        result[key]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_f64())
-            .map(|v| Duration::from_secs_f64(v / 1000.0))
-            .collect()
-    };
-    let (mut painted, mut committed) = (samples("painted"), samples("committed"));
+    let result = json_line(&out.stdout)?;
+    let (mut painted, mut committed) = (samples(&result["painted"]), samples(&result["committed"]));
 
     // ---- The table ----
     let (app_mib, app_processes) = memory.ok_or("no memory figure")?;
@@ -326,8 +392,7 @@ fn main() -> Result<(), Error> {
     let mut warm = starts.clone();
     println!();
     println!(
-        "Outpost desktop benchmark: {messages} messages in the mirror, {runs} starts, {} clicks",
-        painted.len()
+        "Outpost desktop benchmark: {messages} messages in the mirror (one conversation of {LONG_MESSAGES}), {runs} starts"
     );
     println!("| metric | value | goal |");
     println!("|---|---|---|");
@@ -380,17 +445,69 @@ fn main() -> Result<(), Error> {
         bench::verdict(above * 1.048576 <= 60.0)
     );
     let p = |s: &mut Vec<Duration>, q| bench::percentile(s, q);
+    for (what, key) in [
+        ("click on a conversation -> painted timeline", "click"),
+        ("j/k -> the next conversation painted", "jk"),
+        ("search keystroke -> painted hits", "search"),
+    ] {
+        let mut painted = samples(&desktop[key]["painted"]);
+        let mut committed = samples(&desktop[key]["committed"]);
+        println!(
+            "| {what}, desktop app ({} times) | p50 {} / p95 {} / p99 {} (in the DOM: p99 {}) | p99 < 50 ms {} |",
+            painted.len(),
+            ms(p(&mut painted, 0.5)),
+            ms(p(&mut painted, 0.95)),
+            ms(p(&mut painted, 0.99)),
+            ms(p(&mut committed, 0.99)),
+            bench::verdict(p(&mut painted, 0.99) < Duration::from_millis(50))
+        );
+    }
+    for (what, key) in [
+        ("scroll of the list, 40 px a frame", "listScroll"),
+        (
+            "scroll of a 5,000-message conversation to its first, 120 px a frame",
+            "longScroll",
+        ),
+    ] {
+        let scroll = &desktop[key];
+        let mut work = samples(&scroll["work"]);
+        let mut intervals = samples(&scroll["intervals"]);
+        let late = intervals
+            .iter()
+            .filter(|d| **d > Duration::from_micros(25_000))
+            .count();
+        let reached = match scroll["reachedStart"].as_bool() {
+            Some(true) => format!(
+                ", reached the first message ({} shown)",
+                scroll["messagesShown"]
+            ),
+            Some(false) => ", did NOT reach the first message".to_owned(),
+            None => String::new(),
+        };
+        println!(
+            "| {what}: frame work ({} frames, {:.0} px{reached}) | p50 {:.1} ms / p99 {:.1} ms / max {:.1} ms | p99 < 16 ms {} |",
+            work.len(),
+            scroll["distance"].as_f64().unwrap_or(0.0),
+            p(&mut work, 0.5).as_secs_f64() * 1e3,
+            p(&mut work, 0.99).as_secs_f64() * 1e3,
+            p(&mut work, 1.0).as_secs_f64() * 1e3,
+            bench::verdict(p(&mut work, 0.99) < Duration::from_millis(16))
+        );
+        println!(
+            "| the same: interval between frames | p50 {:.1} ms / p99 {:.1} ms; {late} of {} later than 25 ms | |",
+            p(&mut intervals, 0.5).as_secs_f64() * 1e3,
+            p(&mut intervals, 0.99).as_secs_f64() * 1e3,
+            intervals.len()
+        );
+    }
     println!(
-        "| click -> painted timeline, web edition | p50 {} / p95 {} / p99 {} | p99 < 50 ms {} |",
+        "| click -> painted timeline, web edition (Chromium, {} times) | p50 {} / p95 {} / p99 {} (in the DOM: p99 {}) | p99 < 50 ms {} |",
+        painted.len(),
         ms(p(&mut painted, 0.5)),
         ms(p(&mut painted, 0.95)),
         ms(p(&mut painted, 0.99)),
+        ms(p(&mut committed, 0.99)),
         bench::verdict(p(&mut painted, 0.99) < Duration::from_millis(50))
-    );
-    println!(
-        "| click -> timeline in the DOM (before its frame) | p50 {} / p99 {} | |",
-        ms(p(&mut committed, 0.5)),
-        ms(p(&mut committed, 0.99))
     );
     println!();
     println!("processes: Outpost: {}", app_processes.join(", "));

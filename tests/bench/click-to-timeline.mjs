@@ -2,12 +2,11 @@
 // `cargo xtask bench desktop`. Usage: node click-to-timeline.mjs URL CLICKS
 // Prints one JSON line: {"painted": [ms...], "committed": [ms...]}.
 //
-// Each click is timed inside the page: from the click to the moment the DOM shows the clicked
-// conversation's timeline (a MutationObserver: "committed"), and to the end of the frame that
-// shows it (an animation frame, then a message after it: "painted").
+// Each click is timed inside the page, as in the desktop app (in-page.mjs).
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { install } from "./in-page.mjs";
 
 // playwright-core is the interface's dev dependency (ui/package.json).
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -26,44 +25,9 @@ try {
   // Warm up: the first opening loads code and fills caches; it is not what an agent triaging feels.
   const painted = [];
   const committed = [];
+  await page.evaluate(`(${install})();`);
   for (let i = 0; i < clicks + 5; i += 1) {
-    const result = await page.evaluate(async (i) => {
-      const rows = [...document.querySelectorAll(".row")];
-      const current = document.querySelector("section.conversation h2")?.textContent ?? null;
-      // The next row whose contact differs from the one open (so the change is visible).
-      let row = null;
-      for (let k = 0; k < rows.length && !row; k += 1) {
-        const candidate = rows[(i + k) % rows.length];
-        const name = candidate.querySelector(".name")?.textContent;
-        if (name && name !== current) row = candidate;
-      }
-      if (!row) return null;
-      const name = row.querySelector(".name").textContent;
-      const shown = () =>
-        document.querySelector("section.conversation:not([aria-busy]) h2")?.textContent === name &&
-        document.querySelectorAll("ol.timeline > li").length > 0;
-      const t0 = performance.now();
-      row.click();
-      await new Promise((resolve) => {
-        if (shown()) return resolve();
-        const watch = new MutationObserver(() => {
-          if (shown()) {
-            watch.disconnect();
-            resolve();
-          }
-        });
-        watch.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
-      });
-      const dom = performance.now() - t0;
-      await new Promise((resolve) =>
-        requestAnimationFrame(() => {
-          const channel = new MessageChannel();
-          channel.port1.onmessage = () => resolve();
-          channel.port2.postMessage(null);
-        }),
-      );
-      return { committed: dom, painted: performance.now() - t0 };
-    }, i);
+    const result = await page.evaluate((i) => window.__bench.click(i), i);
     if (!result) throw new Error("no conversation to click");
     if (i >= 5) {
       painted.push(result.painted);

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useQueryClient } from "@tanstack/react-query";
 import type { Bridge } from "./bridge";
-import { forgetWorkspace, keys, useCounts, useSession, useTeams, useViews } from "./data";
+import { forgetWorkspace, keys, queries, useCounts, useSession, useTeams, useViews } from "./data";
 import type { Action, SessionInfo, SyncStatus } from "./generated/outpost";
 import type { Place } from "./lib/place";
 import { Sidebar } from "./components/Sidebar";
@@ -142,6 +142,12 @@ function Workspace({
   useEffect(() => {
     if (!syncing) void data.invalidateQueries({ queryKey: keys.timeline });
   }, [syncing, data]);
+  // The conversations j and k lead to are read ahead: the next one shows in the keystroke's frame.
+  useEffect(() => {
+    const at = open ? listed.indexOf(open) : -1;
+    if (at < 0) return;
+    for (const id of [listed[at + 1], listed[at - 1]]) if (id) void data.prefetchInfiniteQuery(queries.timeline(bridge, id));
+  }, [open, listed, data, bridge]);
   const [palette, setPalette] = useState(false);
   // Ctrl/Cmd+K opens the palette from anywhere, a text field too; Ctrl/Cmd+Q quits the desktop app.
   useEffect(() => {

@@ -363,20 +363,8 @@ fn test(args: &[String]) -> Result {
 /// tauri-driver, the WebDriver server for Tauri apps, at the version known to work here.
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
 
-fn desktop_tests() -> Result {
-    ensure_apt(&[
-        "xvfb",
-        "webkit2gtk-driver",
-        "dunst",
-        "dbus-bin",
-        "python3-gi",
-        // The composer's spelling, in the agents' three languages.
-        "hunspell-en-us",
-        "hunspell-pt-br",
-        "hunspell-es",
-        // Test certificates for the local update server.
-        "openssl",
-    ])?;
+/// tauri-driver, installed by cargo when missing.
+fn ensure_tauri_driver() -> Result {
     let driver_ok = Command::new("tauri-driver")
         .arg("--help")
         .output()
@@ -393,6 +381,24 @@ fn desktop_tests() -> Result {
         ]);
         status(install)?;
     }
+    Ok(())
+}
+
+fn desktop_tests() -> Result {
+    ensure_apt(&[
+        "xvfb",
+        "webkit2gtk-driver",
+        "dunst",
+        "dbus-bin",
+        "python3-gi",
+        // The composer's spelling, in the agents' three languages.
+        "hunspell-en-us",
+        "hunspell-pt-br",
+        "hunspell-es",
+        // Test certificates for the local update server.
+        "openssl",
+    ])?;
+    ensure_tauri_driver()?;
     let mut node = Command::new("node");
     node.current_dir(root())
         .args(["--test", "--test-concurrency=1", "tests/desktop/"])
@@ -531,7 +537,8 @@ fn bench(args: &[String]) -> Result {
 /// empty Tauri app beside it, and the web edition, under Xvfb in a D-Bus session whose keyring
 /// holds the benchmark account's token (see src-tauri/examples/bench-desktop.rs).
 fn bench_desktop(args: &[String]) -> Result {
-    ensure_apt(&["xvfb", "chromium"])?;
+    ensure_apt(&["xvfb", "chromium", "webkit2gtk-driver"])?;
+    ensure_tauri_driver()?;
     build_ui()?;
     let mut build = cargo();
     build.args([

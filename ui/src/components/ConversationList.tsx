@@ -9,7 +9,6 @@ import { CHANNEL_BADGE, CHANNEL_LABEL, when } from "../lib/format";
 import { Avatar } from "./Avatar";
 import { afterPaint } from "../lib/paint";
 import { useNow } from "../lib/now";
-import { useDebounced } from "../lib/debounce";
 import { LIST_DEFAULTS, listQuery, type ListFilters } from "../lib/listQuery";
 import { Failure } from "./Failure";
 import { EmptyState } from "./EmptyState";
@@ -42,7 +41,9 @@ export function ConversationList({
   const { t } = useTranslation();
   const [filters, setFilters] = useState<ListFilters>(LIST_DEFAULTS);
   const [search, setSearch] = useState("");
-  const searching = useDebounced(search.trim(), 120);
+  // Searched at every keystroke: the mirror answers in well under a millisecond, and the hits
+  // shown stay until the next ones are there (no flash of an empty list).
+  const searching = search.trim();
   const hits = useSearch(bridge, searching);
   const list = useConversations(bridge, listQuery(view, filters, null));
   const rows = useMemo(() => list.data?.pages.flatMap((p) => p.rows) ?? [], [list.data]);
@@ -69,10 +70,10 @@ export function ConversationList({
         </div>
         <Filters bridge={bridge} filters={filters} onChange={setFilters} />
       </div>
-      {searching !== "" && hits.data && hits.data.messages.length === 0 && !hits.data.index_pending ? (
-        <EmptyState icon="noResults" title={t("empty.list.search", { text: searching })} hint={t("empty.list.searchHint")} />
+      {searching !== "" && hits.data && !hits.isPlaceholderData && hits.data.messages.length === 0 && !hits.data.index_pending ? (
+        <EmptyState icon="noResults" query={searching} title={t("empty.list.search", { text: searching })} hint={t("empty.list.searchHint")} />
       ) : searching !== "" ? (
-        <ul className="hits">
+        <ul className="hits" aria-busy={hits.isPlaceholderData} data-query={hits.isPlaceholderData ? undefined : searching}>
           {(hits.data?.messages ?? []).map((h) => (
             <li key={h.message.id}>
               <button type="button" onClick={() => onOpen(h.message.conversation_id, { id: h.message.id, row: h.row })}>
@@ -197,7 +198,7 @@ function Rows({
           const outgoing = c.last_message_direction === "outgoing";
           return (
             <div key={c.id} role="listitem" style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}>
-              <button type="button" className="row" aria-current={selected === c.id ? "true" : undefined} onClick={() => onOpen(c.id)} style={{ height: "100%" }}>
+              <button type="button" className="row" data-id={c.id} aria-current={selected === c.id ? "true" : undefined} onClick={() => onOpen(c.id)} style={{ height: "100%" }}>
                 <Avatar name={row.contact_name} channel={c.channel}>
                   <span className={`channel ${c.channel}`} title={channelName(c.channel, c.channel_id)}>{CHANNEL_BADGE[c.channel]}</span>
                 </Avatar>

@@ -228,7 +228,7 @@ function Loaded({
 
   return (
     <div className={card ? "conversation-with-card" : "conversation-alone"}>
-      <section className="conversation" aria-label={contactName}>
+      <section className="conversation" aria-label={contactName} data-conversation={c.id}>
         <ConversationHeader conversation={c} contactName={contactName} channelName={channelName(c.channel, c.channel_id)} me={me} act={act} card={card} onCard={() => setCard(!card)} />
         {viewing.length > 0 && <p className="presence">{t("conversation.viewing", { names: viewing.map((p) => p.name).join(", ") })}</p>}
         <ol className="timeline" aria-live="polite" ref={scroller} onScroll={onScroll} aria-busy={older.reading || waitingFor}>
@@ -274,7 +274,7 @@ function Loaded({
                     locale={i18n.language}
                     bridge={bridge}
                     onError={setError}
-                    onReply={() => setReplyTo(item.message)}
+                    onReply={setReplyTo}
                     highlighted={highlight === item.message.id}
                   />
                 ) : (

@@ -1,4 +1,6 @@
+import { memo } from "react";
 import { useTranslation } from "react-i18next";
+import type { TFunction } from "i18next";
 import { Icon } from "./Icon";
 import type { Bridge } from "../bridge";
 import type { ConversationEvent, Message, Timeline } from "../generated/outpost";
@@ -19,7 +21,12 @@ export function quotedOf(m: Message, timeline: Timeline): Message | null {
 /** Channels whose provider says when it sent a message, and nothing after. */
 const NO_RECEIPTS: Message["channel"][] = ["telegram", "email"];
 
-export function MessageBubble({
+/**
+ * One message of the timeline. Memoised: a timeline holds thousands, and a page read above, a
+ * draft typed or a presence change must not render them all again (every prop is stable while
+ * the message is unchanged: `onReply` and `onError` are the view's state setters).
+ */
+export const MessageBubble = memo(function MessageBubble({
   m,
   quoted,
   locale,
@@ -33,23 +40,22 @@ export function MessageBubble({
   locale: string;
   bridge: Bridge;
   onError: (e: string) => void;
-  onReply: () => void;
+  onReply: (m: Message) => void;
   /** The message a search opened the conversation at. */
   highlighted?: boolean;
 }) {
   const { t } = useTranslation();
   const time = formatAt(m.created_at, "time", locale);
-  // The hover card: who sent it, each status and its time.
-  const lines = [`${m.sender.name} (${m.sender.kind})`, ...m.history.map((h) => `${t(`messageStatus.${h.status}`)} ${formatAt(h.at, "full", locale)}`)];
-  if (m.edited_at !== null) lines.push(t("conversation.editedAt", { at: formatAt(m.edited_at, "full", locale) }));
-  // Channels whose provider reports no delivery or reading: the card says why "sent" stays.
-  if (m.direction === "outgoing" && NO_RECEIPTS.includes(m.channel)) lines.push(t("conversation.noReceipts", { channel: CHANNEL_LABEL[m.channel] }));
-  const title = lines.join("\n");
-  const act = useAct(bridge, (e) => e && onError(e));
-  // Read only for a failed message (a refusal's reason is kept in the journal).
-  const journal = useJournal(bridge, m.status === "failed").data ?? [];
   return (
-    <li className={`bubble ${m.direction} ${m.status}${highlighted ? " highlighted" : ""}`} title={title} data-message={m.id} tabIndex={highlighted ? -1 : undefined}>
+    <li
+      className={`bubble ${m.direction} ${m.status}${highlighted ? " highlighted" : ""}`}
+      data-message={m.id}
+      tabIndex={highlighted ? -1 : undefined}
+      // The hover card, written when the pointer comes (most messages are never hovered).
+      onPointerEnter={(e) => {
+        e.currentTarget.title = hoverCard(m, t, locale);
+      }}
+    >
       {m.direction === "outgoing" && <span className="sender">{m.sender.name}</span>}
       {quoted && (
         <blockquote className="quote" dir="auto">
@@ -68,20 +74,38 @@ export function MessageBubble({
         {m.edited_at !== null && <span className="edited">{t("conversation.edited")}</span>}
         <time dateTime={new Date(m.created_at).toISOString()}>{time}</time>
         {m.direction === "outgoing" && <span className={`ticks ${m.status}`} aria-label={t(`messageStatus.${m.status}`)}>{ticks(m.status)}</span>}
-        <button type="button" className="reply" onClick={onReply} aria-label={t("conversation.reply")}><Icon name="reply" /></button>
+        <button type="button" className="reply" onClick={() => onReply(m)} aria-label={t("conversation.reply")}><Icon name="reply" /></button>
       </span>
-      {m.status === "failed" && (
-        <div className="failure">
-          <span>{t("conversation.failed", { reason: failureOf(m, journal) })}</span>
-          <button type="button" onClick={() => act({ type: "retry_message", message_id: m.id, text: m.text, template: m.template })}>{t("conversation.retry")}</button>
-          <button type="button" onClick={() => act({ type: "discard_message", message_id: m.id })}>{t("conversation.discard")}</button>
-        </div>
-      )}
+      {m.status === "failed" && <Failed bridge={bridge} m={m} onError={onError} />}
     </li>
+  );
+});
+
+/** The hover card: who sent it, each status and its time. */
+function hoverCard(m: Message, t: TFunction, locale: string): string {
+  const lines = [`${m.sender.name} (${m.sender.kind})`, ...m.history.map((h) => `${t(`messageStatus.${h.status}`)} ${formatAt(h.at, "full", locale)}`)];
+  if (m.edited_at !== null) lines.push(t("conversation.editedAt", { at: formatAt(m.edited_at, "full", locale) }));
+  // Channels whose provider reports no delivery or reading: the card says why "sent" stays.
+  if (m.direction === "outgoing" && NO_RECEIPTS.includes(m.channel)) lines.push(t("conversation.noReceipts", { channel: CHANNEL_LABEL[m.channel] }));
+  return lines.join("\n");
+}
+
+/** A failed message's reason (kept in the journal), Retry and Discard. */
+function Failed({ bridge, m, onError }: { bridge: Bridge; m: Message; onError: (e: string) => void }) {
+  const { t } = useTranslation();
+  const act = useAct(bridge, (e) => e && onError(e));
+  const journal = useJournal(bridge, true).data ?? [];
+  return (
+    <div className="failure">
+      <span>{t("conversation.failed", { reason: failureOf(m, journal) })}</span>
+      <button type="button" onClick={() => act({ type: "retry_message", message_id: m.id, text: m.text, template: m.template })}>{t("conversation.retry")}</button>
+      <button type="button" onClick={() => act({ type: "discard_message", message_id: m.id })}>{t("conversation.discard")}</button>
+    </div>
   );
 }
 
-export function EventLine({ e, locale, agentName }: { e: ConversationEvent; locale: string; agentName: (id: string | null) => string | null }) {
+/** An event between the messages (assigned, closed…); memoised like the messages. */
+export const EventLine = memo(function EventLine({ e, locale, agentName }: { e: ConversationEvent; locale: string; agentName: (id: string | null) => string | null }) {
   const { t } = useTranslation();
   const k = e.kind;
   let text: string;
@@ -107,4 +131,4 @@ export function EventLine({ e, locale, agentName }: { e: ConversationEvent; loca
       <span>{text} · {e.actor.name} · {formatAt(e.at, "time", locale)}</span>
     </li>
   );
-}
+});

@@ -1,6 +1,6 @@
 // The reads components use. Each returns TanStack Query's result: `data` (undefined until the
 // first answer), `error` (a BridgeError, shown with <Failure>), `isPending`.
-import { useInfiniteQuery, useQuery, type InfiniteData } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery, useQuery, type InfiniteData } from "@tanstack/react-query";
 import { useCallback } from "react";
 import type { Bridge } from "../bridge";
 import { useTranslation } from "react-i18next";
@@ -18,7 +18,9 @@ export const useJournal = (bridge: Bridge, enabled: boolean) => useQuery({ ...qu
 export const useNotifySettings = (bridge: Bridge) => useQuery(queries.notifySettings(bridge));
 export const useDraft = (bridge: Bridge, id: ConversationId) => useQuery(queries.draft(bridge, id));
 /** Searches once the text is not blank. */
-export const useSearch = (bridge: Bridge, text: string) => useQuery({ ...queries.search(bridge, text), enabled: text.trim() !== "" });
+/** The hits for `text`; while the next text's are read, the last ones stay (`isPlaceholderData`). */
+export const useSearch = (bridge: Bridge, text: string) =>
+  useQuery({ ...queries.search(bridge, text), enabled: text.trim() !== "", placeholderData: keepPreviousData });
 
 /**
  * The open conversation's timeline, as one [`Timeline`] of the pages read so far (oldest first);
