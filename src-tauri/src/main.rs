@@ -157,6 +157,10 @@ fn main() {
             }
         })
         .setup(move |app| {
+            log::debug!(
+                "startup: setup begins {:.1} ms after main",
+                started.elapsed().as_secs_f64() * 1000.0
+            );
             let data_dir = match std::env::var_os("OUTPOST_DATA_DIR") {
                 Some(dir) => dir.into(),
                 None => app.path().app_data_dir()?,
@@ -169,11 +173,16 @@ fn main() {
                 core
             });
             let core = Arc::new(core);
+            log::debug!(
+                "startup: the core is up {:.1} ms after main",
+                started.elapsed().as_secs_f64() * 1000.0
+            );
             notifier::start(app.handle().clone(), core.clone())?;
             app.manage(desktop::Desktop::load(&data_dir));
-            if let Some(window) = app.get_webview_window("main") {
-                spelling(&window);
-            }
+            log::debug!(
+                "startup: the shell is set {:.1} ms after main",
+                started.elapsed().as_secs_f64() * 1000.0
+            );
             app.manage(updates::Pending::default());
             // Links: the one Outpost was started with (opened once the interface is there),
             // and those opened while it runs.
@@ -192,9 +201,20 @@ fn main() {
                 }
             });
             // Linux and Windows learn the scheme when Outpost runs (the packages declare it
-            // too); macOS only from the bundle.
+            // too); macOS only from the bundle. Off the start's path: on Linux it writes a
+            // .desktop file and runs xdg-mime and update-desktop-database.
             #[cfg(any(target_os = "linux", windows))]
-            logs::or_log("register outpost:// links", app.deep_link().register_all());
+            {
+                let handle = app.handle().clone();
+                std::thread::Builder::new()
+                    .name("register-links".into())
+                    .spawn(move || {
+                        logs::or_log(
+                            "register outpost:// links",
+                            handle.deep_link().register_all(),
+                        );
+                    })?;
+            }
             app.manage(Shell {
                 app: core.clone(),
                 link_at_start: std::sync::Mutex::new(at_start),
@@ -203,8 +223,9 @@ fn main() {
                 painted: std::sync::Once::new(),
                 first_screen: tokio::sync::Notify::new(),
             });
-            // The tray once the first screen is painted (or after 2 s, a sign-in screen): it
-            // is not needed sooner, and its setup would delay that screen.
+            // The tray and the spelling dictionaries once the first screen is painted (or
+            // after 2 s, a sign-in screen): neither is needed sooner, and their setup (the
+            // dictionaries take ~0.5 s to load) would delay that screen.
             let (handle, for_tray) = (app.handle().clone(), core.clone());
             tauri::async_runtime::spawn(async move {
                 let shell = handle.state::<Shell>();
@@ -219,6 +240,9 @@ fn main() {
                 }
                 let main = handle.clone();
                 let started = handle.run_on_main_thread(move || {
+                    if let Some(window) = main.get_webview_window("main") {
+                        spelling(&window);
+                    }
                     // A desktop without a tray (or its library) still runs Outpost; closing
                     // its window then quits.
                     match tray::start(&main, for_tray) {
