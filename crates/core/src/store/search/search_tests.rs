@@ -111,9 +111,11 @@ fn test_search_syntax_typed_by_the_agent_is_text_not_a_query() {
     );
     assert_eq!(fts_query("a \"b"), Some("\"a\" \"\"\"b\"*".into()));
     assert_eq!(fts_query("  ...  "), None);
-    // Messages: a one-letter last word is that word, not every word it begins.
+    // Messages: a last word shorter than three letters is that word, not every word it begins.
     assert_eq!(message_fts_query("p"), Some("\"p\"".into()));
-    assert_eq!(message_fts_query("pe"), Some("\"pe\"*".into()));
+    assert_eq!(message_fts_query("pe"), Some("\"pe\"".into()));
+    assert_eq!(message_fts_query("ped"), Some("\"ped\"*".into()));
+    assert_eq!(message_fts_query("não"), Some("\"não\"*".into()));
     assert_eq!(
         message_fts_query("pedido a"),
         Some("\"pedido\" \"a\"".into())
