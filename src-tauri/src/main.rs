@@ -157,10 +157,8 @@ fn main() {
             }
         })
         .setup(move |app| {
-            log::debug!(
-                "startup: setup begins {:.1} ms after main",
-                started.elapsed().as_secs_f64() * 1000.0
-            );
+            let since_main = || started.elapsed().as_secs_f64() * 1000.0;
+            log::debug!("startup: setup begins {:.1} ms after main", since_main());
             let data_dir = match std::env::var_os("OUTPOST_DATA_DIR") {
                 Some(dir) => dir.into(),
                 None => app.path().app_data_dir()?,
@@ -173,16 +171,9 @@ fn main() {
                 core
             });
             let core = Arc::new(core);
-            log::debug!(
-                "startup: the core is up {:.1} ms after main",
-                started.elapsed().as_secs_f64() * 1000.0
-            );
+            log::debug!("startup: the core is up {:.1} ms after main", since_main());
             notifier::start(app.handle().clone(), core.clone())?;
             app.manage(desktop::Desktop::load(&data_dir));
-            log::debug!(
-                "startup: the shell is set {:.1} ms after main",
-                started.elapsed().as_secs_f64() * 1000.0
-            );
             app.manage(updates::Pending::default());
             // Links: the one Outpost was started with (opened once the interface is there),
             // and those opened while it runs.
@@ -287,7 +278,7 @@ fn main() {
                     }
                 });
             }
-            let took = started.elapsed().as_secs_f64() * 1000.0;
+            let took = since_main();
             if app.state::<Shell>().setup.set(took).is_err() {
                 log::warn!("the setup ran twice; the first one's time is kept");
             }

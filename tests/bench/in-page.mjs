@@ -52,6 +52,12 @@ export function install() {
     const section = document.querySelector(`section.conversation[data-conversation="${id}"]`);
     return section !== null && section.querySelector("ol.timeline > li") !== null;
   };
+  // The search box holds `text`, as if typed (React reads the input event).
+  const typeInSearch = (text) => {
+    const input = document.querySelector("input[type=search]");
+    Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set.call(input, text);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  };
   const showsAnotherThan = (before) => () => {
     const id = openId();
     return id !== null && id !== before && shows(id)();
@@ -77,23 +83,15 @@ export function install() {
     },
     /** The search box now holds `text` (one keystroke more) → its hits painted. */
     async search(text) {
-      const input = document.querySelector("input[type=search]");
-      const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
       return timed(
-        () => {
-          set.call(input, text);
-          input.dispatchEvent(new Event("input", { bubbles: true }));
-        },
+        () => typeInSearch(text),
         // Its hits, or that there are none.
         () => document.querySelector(`.list [data-query="${CSS.escape(text.trim())}"]`) !== null,
       );
     },
     /** Empties the search box (the list is back). */
     async clearSearch() {
-      const input = document.querySelector("input[type=search]");
-      const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
-      set.call(input, "");
-      input.dispatchEvent(new Event("input", { bubbles: true }));
+      typeInSearch("");
       await until(() => document.querySelector(".row[data-id]") !== null);
       await afterFrame();
     },

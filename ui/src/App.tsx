@@ -225,7 +225,7 @@ function Workspace({
           <>
             <h1 className="visually-hidden">{t("list.heading")}</h1>
             <ConversationList bridge={bridge} view={place.view} selected={open} onOpen={setOpen} me={session.agent} onListed={setListed} onWriteFirst={() => setWriting(true)} />
-            <ConversationView bridge={bridge} conversationId={open} at={openAt} me={session.agent} syncing={status.connection.state === "syncing"} />
+            <ConversationView bridge={bridge} conversationId={open} at={openAt} me={session.agent} syncing={syncing} />
           </>
         ) : place.kind === "folder" ? (
           <FolderView bridge={bridge} folder={place.folder} onOpenConversation={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />

@@ -17,8 +17,7 @@ export const useFolder = (bridge: Bridge, folder: Folder) => useInfiniteQuery(qu
 export const useJournal = (bridge: Bridge, enabled: boolean) => useQuery({ ...queries.journal(bridge), enabled });
 export const useNotifySettings = (bridge: Bridge) => useQuery(queries.notifySettings(bridge));
 export const useDraft = (bridge: Bridge, id: ConversationId) => useQuery(queries.draft(bridge, id));
-/** Searches once the text is not blank. */
-/** The hits for `text`; while the next text's are read, the last ones stay (`isPlaceholderData`). */
+/** The hits for `text`, once it is not blank; while the next text's are read, the last ones stay (`isPlaceholderData`). */
 export const useSearch = (bridge: Bridge, text: string) =>
   useQuery({ ...queries.search(bridge, text), enabled: text.trim() !== "", placeholderData: keepPreviousData });
 

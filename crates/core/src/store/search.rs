@@ -52,21 +52,19 @@ pub fn message_fts_query(input: &str) -> Option<String> {
 }
 
 fn query_of(input: &str, prefix_from: usize) -> Option<String> {
-    let words: Vec<String> = input
+    let words: Vec<&str> = input
         .split_whitespace()
         .filter(|w| w.chars().any(char::is_alphanumeric))
         .take(16)
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
         .collect();
-    if words.is_empty() {
-        return None;
-    }
-    let last = input
-        .split_whitespace()
-        .rfind(|w| w.chars().any(char::is_alphanumeric))
-        .map_or(0, |w| w.chars().filter(|c| c.is_alphanumeric()).count());
-    let mut q = words.join(" ");
-    if last >= prefix_from {
+    let last = words.last()?;
+    let prefix = last.chars().filter(|c| c.is_alphanumeric()).count() >= prefix_from;
+    let mut q = words
+        .iter()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if prefix {
         q.push('*');
     }
     Some(q)
