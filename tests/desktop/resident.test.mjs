@@ -154,6 +154,7 @@ test("a file dropped on the composer and an image pasted into it are sent", asyn
 test("this computer's settings: start at login writes the login item; About says the version and where logs are", async () => {
   await app.execute("[...document.querySelectorAll('.status-bar button')].find((b) => b.textContent === 'This computer').click()");
   await app.waitFor(".desktop-settings [data-testid=version]");
+  await app.waitFor(".desktop-settings input[type=url]"); // the settings, read a moment later
   const about = await app.execute("return document.querySelector('.desktop-settings .about').textContent");
   assert.match(about, /0\.1\.0/);
   writeFileSync(join(screenshots, "desktop-this-computer.png"), await app.screenshot());

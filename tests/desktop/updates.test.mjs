@@ -87,7 +87,8 @@ before(async () => {
   app = session.app;
   await session.signIn();
   await app.execute("[...document.querySelectorAll('.status-bar button')].find((b) => b.textContent === 'This computer').click()");
-  await app.waitFor(".desktop-settings .updates");
+  // The settings come from the app a moment after the dialog opens.
+  await app.waitFor(".desktop-settings input[type=url]");
   const address = await app.find(".desktop-settings input[type=url]");
   await app.type(address, `https://127.0.0.1:${server.address().port}/latest.json`);
   await app.execute("document.querySelector('.desktop-settings button[type=submit]').click()");

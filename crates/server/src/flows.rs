@@ -81,7 +81,7 @@ pub fn reply<T: Tx>(
     }
     if let Some(text) = flow.steps.get(step as usize) {
         // A moment after the message it answers, so the timeline keeps their order.
-        let at = now + 1;
+        let at = now.max(conversation.last_message_at) + 1;
         let m = Message::new(
             MessageId::new(),
             conversation,

@@ -785,6 +785,14 @@ pub fn inbound<S: Storage>(
         let opened = latest.is_none();
         let mut conversation = latest
             .unwrap_or_else(|| Conversation::new(ConversationId::new(), contact.id, channel, now));
+        // A conversation's messages keep the order they arrived in even when the clock ties or
+        // steps back: a message is at least a millisecond after the conversation's last one
+        // (mirrors order a conversation by time).
+        let at = if opened {
+            now
+        } else {
+            now.max(conversation.last_message_at + 1)
+        };
         // The message is on the channel it came by (the conversation takes it on below).
         let mut message = Message::new(
             message_id,
@@ -793,7 +801,7 @@ pub fn inbound<S: Storage>(
             Sender::named(SenderKind::Contact, &contact.name),
             &msg.text,
             MessageStatus::Received,
-            now,
+            at,
         );
         message.channel = channel;
         message.channel_id = Some(outpost_protocol::ChannelId(channel_id));

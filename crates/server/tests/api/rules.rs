@@ -20,6 +20,39 @@ async fn test_message_from_new_contact_opens_an_unassigned_conversation() {
 }
 
 #[tokio::test]
+async fn test_messages_arriving_in_the_same_millisecond_keep_their_order() {
+    // The clock stands still: every message arrives at the same instant, and a flow-less
+    // conversation's timeline (ordered by time in every mirror) must still read as written.
+    let h = harness().await;
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        ids.push(
+            h.customer_writes("5511911112222", &format!("m{n:02}"))
+                .await,
+        );
+    }
+    let token = h.login(&h.owner).await;
+    let c = h.conversation_of(&token, ids[0]).await;
+    let mirror = h.synced(&token, 500).await;
+    let mut messages = mirror.messages_of(c.id);
+    messages.sort_by_key(|m| m.created_at);
+    let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
+    let want: Vec<String> = (0..20).map(|n| format!("m{n:02}")).collect();
+    assert_eq!(texts, want, "time order is arrival order");
+    assert!(
+        messages
+            .windows(2)
+            .all(|w| w[0].created_at < w[1].created_at),
+        "no two messages of a conversation share a time"
+    );
+    assert_eq!(
+        messages[0].created_at, T0,
+        "the first is at the server's clock"
+    );
+    assert_eq!(c.last_message_at, messages[19].created_at);
+}
+
+#[tokio::test]
 async fn test_reply_to_unassigned_assigns_it_then_close_unassigns_and_inbound_reopens() {
     let h = harness().await;
     let m = h.customer_writes("5511911112222", "Preciso de ajuda").await;
