@@ -1,4 +1,4 @@
-import { Fragment, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { Bridge } from "../bridge";
 import { useAgents, useChannels, useTimeline } from "../data";
@@ -6,22 +6,18 @@ import type { Agent, Message, Presence, Timeline } from "../generated/outpost";
 import { useEvents } from "../lib/events";
 import { useAct } from "../lib/act";
 import { useNow } from "../lib/now";
-import { dayLabel, dayOf } from "../lib/format";
 import { phrase } from "../lib/reasons";
 import { windowClosed } from "../lib/rules";
 import { ContactCard } from "./ContactCard";
 import { Composer } from "./Composer";
 import { ConversationHeader } from "./ConversationHeader";
-import { EventLine, MessageBubble, quotedOf } from "./TimelineItems";
+import { TimelineRows, type Edge } from "./Timeline";
 import { Failure } from "./Failure";
 import { EmptyState } from "./EmptyState";
 import { MOD } from "./UndoToast";
 
 /** A message to show when a conversation opens (a search hit): its id and its row. */
 export type MessageAt = { id: string; row: number };
-
-/** Rows from the top within which scrolling up reads older messages. */
-const NEAR_TOP_PX = 600;
 
 /** The open conversation: its timeline, who else is there, and the composer; or a hint when none is. */
 export function ConversationView({
@@ -108,11 +104,6 @@ function usePresence(bridge: Bridge, id: string, me: Agent | null) {
 /** Older messages: whether there are more, whether they are being read (or anything is), and reading them. */
 type Older = { more: boolean; reading: boolean; busy: boolean; read: () => void };
 
-/** The first item's and the last item's keys, and the list's height, as last painted. */
-type Painted = { first: string | null; last: string | null; height: number };
-
-const keyOf = (item: Timeline["items"][number]) => (item.type === "message" ? item.message.id : item.event.id);
-
 function Loaded({
   bridge,
   timeline,
@@ -137,14 +128,10 @@ function Loaded({
   presence: ReturnType<typeof usePresence>;
 }) {
   const { channelName } = useChannels(bridge);
-  const { t, i18n } = useTranslation();
+  const { t } = useTranslation();
   const [card, setCard] = useState(false);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const { name: agentName } = useAgents(bridge);
-  const scroller = useRef<HTMLOListElement>(null);
-  const painted = useRef<Painted | null>(null);
-  /** Whether the newest message was in sight at the last scroll: a new one keeps it in sight. */
-  const atBottom = useRef(true);
   const [highlight, setHighlight] = useState<string | null>(at?.id ?? null);
   const now = useNow();
   const c = timeline.conversation;
@@ -158,7 +145,7 @@ function Loaded({
     const newest = incoming[incoming.length - 1];
     return c.unread_count > 0 && newest?.type === "message" ? { count: c.unread_count, upTo: newest.message.id } : null;
   });
-  const firstUnread = firstUnreadOf(timeline, unreadAtOpen);
+  const firstUnread = useMemo(() => firstUnreadOf(timeline, unreadAtOpen), [timeline, unreadAtOpen]);
   const items = timeline.items;
   const oldest = items.find((i) => i.type === "message");
   const rowOfOldest = oldest?.type === "message" ? oldest.row : null;
@@ -168,122 +155,44 @@ function Loaded({
     if (c.unread_count > 0) void act({ type: "mark_read", conversation_id: c.id });
   }, [act, c.id, c.unread_count]);
 
-  // Opened at a message further back than what is read: older pages until it is there.
+  // Opened at a message further back than what is read: older pages until it is there; then
+  // highlighted for a moment.
   const waitingFor = at !== null && !items.some((i) => i.type === "message" && i.message.id === at.id);
   useEffect(() => {
     if (waitingFor && older.more && !older.busy && (rowOfOldest === null || rowOfOldest > at.row)) older.read();
   }, [waitingFor, older, rowOfOldest, at]);
-
-  // Near the top (scrolled there, or still there when a read ends): the next older page.
-  const nearTop = () => {
-    const list = scroller.current;
-    if (list && list.scrollTop < NEAR_TOP_PX && list.scrollHeight > list.clientHeight && older.more && !older.busy) older.read();
-  };
-  useEffect(nearTop);
-
-  // Before each paint: where the list is scrolled. The first time, at the message asked for, else
-  // at the first unread (when the unread part is taller than the box), else at the newest; older
-  // messages added above keep what the agent was reading where it was; a new message at the end
-  // is brought into sight when the end was in sight.
-  useLayoutEffect(() => {
-    const list = scroller.current;
-    if (!list) return;
-    const first = items.length ? keyOf(items[0]!) : null;
-    const last = items.length ? keyOf(items[items.length - 1]!) : null;
-    const before = painted.current;
-    painted.current = { first, last, height: list.scrollHeight };
-    if (before === null) {
-      if (at) return; // placed once the message is read (below)
-      const line = list.querySelector<HTMLElement>(".new-messages");
-      if (line && line.offsetTop < list.scrollHeight - list.clientHeight) list.scrollTop = line.offsetTop - 8;
-      else list.scrollTop = list.scrollHeight;
-      return;
-    }
-    if (before.first !== first && before.last === last) {
-      list.scrollTop += list.scrollHeight - before.height;
-    } else if (before.last !== last && atBottom.current) {
-      list.scrollTop = list.scrollHeight;
-    }
-  }, [items, at]);
-
-  // The message asked for, once it is read: in the middle of the box, highlighted for a moment.
-  const placed = useRef(false);
-  useLayoutEffect(() => {
-    if (!at || waitingFor || placed.current) return;
-    const element = scroller.current?.querySelector<HTMLElement>(`[data-message="${CSS.escape(at.id)}"]`);
-    if (!element) return;
-    placed.current = true;
-    element.scrollIntoView({ block: "center" });
-    element.focus({ preventScroll: true });
+  useEffect(() => {
+    if (waitingFor || highlight === null) return;
     const done = setTimeout(() => setHighlight(null), 4000);
     return () => clearTimeout(done);
-  }, [at, waitingFor]);
+  }, [waitingFor, highlight]);
 
-  const onScroll = () => {
-    const list = scroller.current;
-    if (!list) return;
-    atBottom.current = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-    nearTop();
-  };
+  // The beginning, once nothing older can still be on its way (a first sync brings the newest
+  // messages of each conversation before their history).
+  const edge: Edge = !older.more ? (syncing ? "arriving" : "start") : null;
 
   return (
     <div className={card ? "conversation-with-card" : "conversation-alone"}>
       <section className="conversation" aria-label={contactName} data-conversation={c.id}>
         <ConversationHeader conversation={c} contactName={contactName} channelName={channelName(c.channel, c.channel_id)} me={me} act={act} card={card} onCard={() => setCard(!card)} />
         {viewing.length > 0 && <p className="presence">{t("conversation.viewing", { names: viewing.map((p) => p.name).join(", ") })}</p>}
-        <ol className="timeline" aria-live="polite" ref={scroller} onScroll={onScroll} aria-busy={older.reading || waitingFor}>
-          {/* The beginning, once nothing older can still be on its way (a first sync brings the
-              newest messages of each conversation before their history). */}
-          {!older.more && !syncing && (
-            <li className="start">
-              <span>{t("conversation.start")}</span>
-            </li>
-          )}
-          {!older.more && syncing && (
-            <li className="loading-older">
-              <span>{t("conversation.olderArriving")}</span>
-            </li>
-          )}
-          {older.more && older.reading && (
-            <li className="loading-older" aria-hidden="true">
-              <span>{t("conversation.loadingOlder")}</span>
-            </li>
-          )}
-          {timeline.items.map((item, n) => {
-            const at = item.type === "message" ? item.message.created_at : item.event.at;
-            const previous = n > 0 ? timeline.items[n - 1] : undefined;
-            const previousAt = previous ? (previous.type === "message" ? previous.message.created_at : previous.event.at) : null;
-            const newDay = previousAt === null || dayOf(previousAt) !== dayOf(at);
-            const unreadStarts = item.type === "message" && item.message.id === firstUnread;
-            return (
-              <Fragment key={item.type === "message" ? item.message.id : item.event.id}>
-                {newDay && (
-                  <li className="day">
-                    <h3>{dayLabel(at, now, i18n.language)}</h3>
-                  </li>
-                )}
-                {unreadStarts && (
-                  <li className="new-messages">
-                    <span>{t("conversation.newMessages")}</span>
-                  </li>
-                )}
-                {item.type === "message" ? (
-                  <MessageBubble
-                    m={item.message}
-                    quoted={quotedOf(item.message, timeline)}
-                    locale={i18n.language}
-                    bridge={bridge}
-                    onError={setError}
-                    onReply={setReplyTo}
-                    highlighted={highlight === item.message.id}
-                  />
-                ) : (
-                  <EventLine e={item.event} locale={i18n.language} agentName={agentName} />
-                )}
-              </Fragment>
-            );
-          })}
-        </ol>
+        <TimelineRows
+          bridge={bridge}
+          timeline={timeline}
+          edge={edge}
+          firstUnread={firstUnread}
+          at={at?.id ?? null}
+          highlight={highlight}
+          reading={older.reading}
+          busy={older.reading || waitingFor}
+          now={now}
+          agentName={agentName}
+          onNearTop={() => {
+            if (older.more && !older.busy) older.read();
+          }}
+          onError={setError}
+          onReply={setReplyTo}
+        />
         {typing && <p className="presence">{t("conversation.typing", { name: typing.name })}</p>}
         {customerTyping && <p className="presence">{t("conversation.typing", { name: timeline.contact?.name || t("conversation.customer") })}</p>}
         <Failure error={error} />

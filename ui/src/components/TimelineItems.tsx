@@ -47,7 +47,7 @@ export const MessageBubble = memo(function MessageBubble({
   const { t } = useTranslation();
   const time = formatAt(m.created_at, "time", locale);
   return (
-    <li
+    <div
       className={`bubble ${m.direction} ${m.status}${highlighted ? " highlighted" : ""}`}
       data-message={m.id}
       tabIndex={highlighted ? -1 : undefined}
@@ -77,7 +77,7 @@ export const MessageBubble = memo(function MessageBubble({
         <button type="button" className="reply" onClick={() => onReply(m)} aria-label={t("conversation.reply")}><Icon name="reply" /></button>
       </span>
       {m.status === "failed" && <Failed bridge={bridge} m={m} onError={onError} />}
-    </li>
+    </div>
   );
 });
 
@@ -127,8 +127,8 @@ export const EventLine = memo(function EventLine({ e, locale, agentName }: { e: 
       text = t("event.other", { what: k.type.replace(/_/g, " ") });
   }
   return (
-    <li className="event">
+    <p className="event">
       <span>{text} · {e.actor.name} · {formatAt(e.at, "time", locale)}</span>
-    </li>
+    </p>
   );
 });
