@@ -486,7 +486,7 @@ fn main() -> Result<(), Error> {
             .count();
         let reached = match scroll["reachedStart"].as_bool() {
             Some(true) => format!(
-                ", reached the first message ({} shown)",
+                ", reached the first message ({} read in)",
                 scroll["messagesShown"]
             ),
             Some(false) => ", did NOT reach the first message".to_owned(),

@@ -96,10 +96,11 @@ try {
   await inPage("return __bench.opened(args[0]);", [longId]);
   await sleep(1000);
   const longScroll = await inPage(
-    "return __bench.scroll('section.conversation ol.timeline', -120, 6000, 'ol.timeline > li.start');",
+    "return __bench.scroll('section.conversation .timeline', -120, 6000, '.timeline li.start');",
   );
-  const messagesShown = await session.execute("return document.querySelectorAll('ol.timeline > li[data-message], ol.timeline > li.message').length;");
-  const reachedStart = await session.execute("return document.querySelector('ol.timeline > li.start') !== null;");
+  // Read in (the rows in the page are only those near the box).
+  const messagesShown = await session.execute("return Number(document.querySelector('.timeline ol')?.dataset.messages ?? 0);");
+  const reachedStart = await session.execute("return document.querySelector('.timeline li.start') !== null;");
   console.log(JSON.stringify({ click, jk, search, listScroll, longScroll: { ...longScroll, messagesShown, reachedStart } }));
 } finally {
   if (session) await session.quit().catch(() => {});

@@ -50,7 +50,7 @@ export function install() {
   // The conversation `id` is open, its timeline in the page.
   const shows = (id) => () => {
     const section = document.querySelector(`section.conversation[data-conversation="${id}"]`);
-    return section !== null && section.querySelector("ol.timeline > li") !== null;
+    return section !== null && section.querySelector(".timeline li") !== null;
   };
   // The search box holds `text`, as if typed (React reads the input event).
   const typeInSearch = (text) => {
