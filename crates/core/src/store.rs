@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/migrations/004_upload_message.sql"),
     include_str!("store/migrations/005_refusal_why.sql"),
     include_str!("store/migrations/006_channels.sql"),
+    include_str!("store/migrations/007_prefix_from_three.sql"),
 ];
 
 /// The schema version this build writes.
@@ -454,6 +455,12 @@ impl Store {
             Ok(end.is_none())
         })?;
         Ok(done)
+    }
+
+    /// Whether the message index is only being built again (a new version's index over a
+    /// mirror already synced), not waiting for a first sync's end.
+    pub fn index_rebuilding(&self) -> Result<bool> {
+        Ok(self.meta("index_pending")?.as_deref() == Some("rebuild"))
     }
 
     /// Whether the message index still waits for [`Store::finish_bulk_load`].

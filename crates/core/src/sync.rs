@@ -633,13 +633,21 @@ impl Syncer {
     /// order, one transaction each, and a page that is refused stops the pull there.
     pub async fn pull(&self) -> Result<Pulled, SyncError> {
         let client = self.client.clone();
-        let (cursor, index_pending) = blocking(move || {
-            Ok::<_, crate::Error>((client.store().cursor()?, client.store().index_pending()?))
+        let (cursor, index_pending, rebuilding) = blocking(move || {
+            let store = client.store();
+            Ok::<_, crate::Error>((
+                store.cursor()?,
+                store.index_pending()?,
+                store.index_rebuilding()?,
+            ))
         })
         .await?;
-        // A first sync (or one that was interrupted) builds the message index once, at the end.
-        let first_sync = cursor == 0 || index_pending;
-        let mode = if first_sync {
+        // A first sync (or one that was interrupted) builds the message index once, at the end;
+        // so does a mirror whose index a new version builds again (`rebuilding`), which is no
+        // first sync: no recent conversations first, no progress, no summary of the unread.
+        let first_sync = cursor == 0 || (index_pending && !rebuilding);
+        let rebuilding = rebuilding && !first_sync;
+        let mode = if first_sync || rebuilding {
             IndexMode::Deferred
         } else {
             IndexMode::Immediate
@@ -692,12 +700,15 @@ impl Syncer {
                 }
             }
         }
-        if first_sync {
+        if first_sync || rebuilding {
             let client = self.client.clone();
             blocking(move || {
                 client.store().finish_bulk_load()?;
                 // History is not news: one summary of what is unread, not a notification each.
-                client.notify_unread_summary()
+                if first_sync {
+                    client.notify_unread_summary()?;
+                }
+                Ok::<_, crate::Error>(())
             })
             .await?;
         }

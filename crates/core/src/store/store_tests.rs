@@ -43,6 +43,66 @@ fn test_fresh_mirror_has_latest_schema_and_is_marked_ours() {
 }
 
 #[test]
+fn test_a_mirror_from_before_three_letter_prefixes_builds_its_index_again() {
+    let me = agent("Ana", Role::Admin, Visibility::Unrestricted, vec![]);
+    let (f, _, _, m) = seeded(&me);
+    let path = f.store().path().to_owned();
+    let Fixture { client, dir, .. } = f;
+    drop(client);
+    // The mirror as version 6 left it: a message index with two-letter prefixes.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "DROP TABLE messages_fts;
+             CREATE VIRTUAL TABLE messages_fts USING fts5(text, content = 'messages',
+                 content_rowid = 'id', tokenize = \"unicode61 remove_diacritics 2\", prefix = '2 3 4');
+             INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+             PRAGMA user_version = 6;",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let sql: String = store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'messages_fts'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert!(sql.contains("prefix = '3 4'"), "{sql}");
+    assert!(store.index_pending().unwrap() && store.index_rebuilding().unwrap());
+    let found = store.search("pedido", 10).unwrap();
+    assert!(
+        found.index_pending && found.messages.is_empty(),
+        "not yet: {found:?}"
+    );
+    store.finish_bulk_load().unwrap();
+    let found = store.search("pedido", 10).unwrap();
+    assert!(!found.index_pending);
+    assert_eq!(
+        found
+            .messages
+            .iter()
+            .map(|h| h.message.id)
+            .collect::<Vec<_>>(),
+        [m.id]
+    );
+    assert_eq!(
+        store.search("ped", 10).unwrap().messages.len(),
+        1,
+        "a three-letter prefix"
+    );
+    assert!(!store.index_rebuilding().unwrap());
+    drop(store);
+    // A mirror without messages has nothing to build.
+    let empty = dir.path().join("empty.db");
+    let store = Store::open(&empty).unwrap();
+    assert!(!store.index_pending().unwrap());
+}
+
+#[test]
 fn test_foreign_database_is_refused_and_left_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.db");
