@@ -1,4 +1,5 @@
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import type { TFunction } from "i18next";
 import { Icon } from "./Icon";
 import { useTranslation } from "react-i18next";
 import { useVirtualizer } from "@tanstack/react-virtual";
@@ -150,7 +151,11 @@ function Filters({ bridge, filters, onChange }: { bridge: Bridge; filters: ListF
   );
 }
 
-/** The rows, virtualised (only those in sight are in the page); `onNearEnd` asks for the next page. */
+/**
+ * The rows, virtualised (only those in sight are in the page); `onNearEnd` asks for the next page.
+ * Scrolling moves the rows without rendering them (the virtualizer writes their positions); a
+ * render happens when rows come into sight or leave it, and renders only those (memoised).
+ */
 function Rows({
   bridge,
   rows,
@@ -178,10 +183,12 @@ function Rows({
     count: rows.length,
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_HEIGHT,
+    getItemKey: (n) => rows[n]!.conversation.id,
     overscan: 8,
     // Until the list's box is measured (a frame later), assume it is as tall as the window: the
     // first frame already shows the rows.
     initialRect: { width: 0, height: window.innerHeight },
+    directDomUpdates: true,
   });
   const items = virtual.getVirtualItems();
   const last = items[items.length - 1];
@@ -191,36 +198,69 @@ function Rows({
   const agentName = (id: string | null) => (id === null ? t("list.unassigned") : id === me?.id ? me.name : (nameOf(id) ?? "…"));
   return (
     <div className="rows" ref={scroller} role="list">
-      <div style={{ height: virtual.getTotalSize(), position: "relative" }}>
+      <div ref={virtual.containerRef} style={{ position: "relative" }}>
         {items.map((item) => {
           const row = rows[item.index]!;
           const c = row.conversation;
-          const outgoing = c.last_message_direction === "outgoing";
           return (
-            <div key={c.id} role="listitem" style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}>
-              <button type="button" className="row" data-id={c.id} aria-current={selected === c.id ? "true" : undefined} onClick={() => onOpen(c.id)} style={{ height: "100%" }}>
-                <Avatar name={row.contact_name} channel={c.channel}>
-                  <span className={`channel ${c.channel}`} title={channelName(c.channel, c.channel_id)}>{CHANNEL_BADGE[c.channel]}</span>
-                </Avatar>
-                <span className="main">
-                  <span className="top">
-                    <span className="name" dir="auto">{row.contact_name}</span>
-                    <time>{when(c.last_message_at, now, i18n.language)}</time>
-                  </span>
-                  <span className="bottom">
-                    <span className="preview" dir="auto">
-                      {outgoing && <span className="you">{t("list.you")}</span>}
-                      {c.last_message_preview}
-                    </span>
-                    {c.unread_count > 0 && <span className="unread" aria-label={t("list.unread", { count: c.unread_count })}>{c.unread_count}</span>}
-                  </span>
-                  <span className="assignee">{agentName(c.assignee)}</span>
-                </span>
-              </button>
-            </div>
+            <ListRow
+              key={c.id}
+              row={row}
+              selected={selected === c.id}
+              onOpen={onOpen}
+              channelTitle={channelName(c.channel, c.channel_id)}
+              assignee={agentName(c.assignee)}
+              time={when(c.last_message_at, now, i18n.language)}
+              t={t}
+            />
           );
         })}
       </div>
     </div>
   );
 }
+
+/** One conversation of the list; memoised (every prop is a value or stable while it is unchanged). */
+const ListRow = memo(function ListRow({
+  row,
+  selected,
+  onOpen,
+  channelTitle,
+  assignee,
+  time,
+  t,
+}: {
+  row: ConversationSummary;
+  selected: boolean;
+  onOpen: (id: string) => void;
+  channelTitle: string;
+  assignee: string;
+  time: string;
+  t: TFunction;
+}) {
+  const c = row.conversation;
+  const outgoing = c.last_message_direction === "outgoing";
+  return (
+    <div role="listitem" style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW_HEIGHT }}>
+      <button type="button" className="row" data-id={c.id} aria-current={selected ? "true" : undefined} onClick={() => onOpen(c.id)} style={{ height: "100%" }}>
+        <Avatar name={row.contact_name} channel={c.channel}>
+          <span className={`channel ${c.channel}`} title={channelTitle}>{CHANNEL_BADGE[c.channel]}</span>
+        </Avatar>
+        <span className="main">
+          <span className="top">
+            <span className="name" dir="auto">{row.contact_name}</span>
+            <time>{time}</time>
+          </span>
+          <span className="bottom">
+            <span className="preview" dir="auto">
+              {outgoing && <span className="you">{t("list.you")}</span>}
+              {c.last_message_preview}
+            </span>
+            {c.unread_count > 0 && <span className="unread" aria-label={t("list.unread", { count: c.unread_count })}>{c.unread_count}</span>}
+          </span>
+          <span className="assignee">{assignee}</span>
+        </span>
+      </button>
+    </div>
+  );
+});
