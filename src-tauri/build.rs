@@ -6,6 +6,7 @@ fn main() {
         "painted",
         "desktop_settings",
         "save_desktop_settings",
+        "interface_language",
         "about",
         "open_log_folder",
         "quit",

@@ -1,6 +1,6 @@
 //! What belongs to this computer's app rather than to the agent's account: whether closing the
-//! window keeps Outpost in the tray, whether it starts at login, where updates are looked for;
-//! and the Help menu's About and log folder. Kept in `desktop.json` in the app's data folder
+//! window keeps Outpost in the tray, whether it starts at login, where updates are looked for,
+//! the languages spelling is checked in; and the Help menu's About and log folder. Kept in `desktop.json` in the app's data folder
 //! (the account's settings live at the server and follow the agent; these stay with the
 //! machine).
 
@@ -22,6 +22,10 @@ pub struct DesktopSettings {
     pub update_endpoint: String,
     /// The agent was told once that closing keeps Outpost running.
     pub told_about_tray: bool,
+    /// The languages the composer's spelling is checked in (the interface's codes: "en",
+    /// "pt-BR", "es"); none: the interface's language. Each dictionary costs memory (pt-BR's
+    /// hunspell dictionary ~36 MiB, the three ~53 MiB), so only those the agent writes in.
+    pub spelling: Vec<String>,
 }
 
 impl Default for DesktopSettings {
@@ -31,7 +35,30 @@ impl Default for DesktopSettings {
             start_at_login: false,
             update_endpoint: String::new(),
             told_about_tray: false,
+            spelling: Vec::new(),
         }
+    }
+}
+
+/// The languages spelling can be checked in: the interface's.
+pub const SPELLING_LANGUAGES: [&str; 3] = ["en", "pt-BR", "es"];
+
+impl DesktopSettings {
+    /// The languages spelling is checked in when the interface is in `interface`.
+    pub fn spelling_in(&self, interface: &str) -> Vec<&'static str> {
+        let chosen: Vec<&'static str> = SPELLING_LANGUAGES
+            .into_iter()
+            .filter(|l| self.spelling.iter().any(|s| s == l))
+            .collect();
+        if !chosen.is_empty() {
+            return chosen;
+        }
+        vec![
+            SPELLING_LANGUAGES
+                .into_iter()
+                .find(|l| interface == *l || interface.split('-').next() == l.split('-').next())
+                .unwrap_or("en"),
+        ]
     }
 }
 
@@ -44,6 +71,8 @@ pub struct Desktop {
     pub tray: std::sync::atomic::AtomicBool,
     /// The app's data folder (the mirror's), for About's size.
     data_dir: PathBuf,
+    /// The interface's language, as the page last said it.
+    interface: Mutex<String>,
 }
 
 impl Desktop {
@@ -67,7 +96,18 @@ impl Desktop {
             settings: Mutex::new(settings),
             tray: std::sync::atomic::AtomicBool::new(false),
             data_dir: data_dir.to_owned(),
+            interface: Mutex::new("en".to_owned()),
         }
+    }
+
+    /// The languages spelling is checked in now.
+    pub fn spelling(&self) -> Vec<&'static str> {
+        let interface = self
+            .interface
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        self.get().spelling_in(&interface)
     }
 
     pub fn get(&self) -> DesktopSettings {
@@ -172,6 +212,13 @@ pub fn save_desktop_settings(
         set_autostart(&handle, settings.start_at_login)
             .map_err(|e| format!("The login item could not be changed: {e}"))?;
     }
+    if let Some(unknown) = settings
+        .spelling
+        .iter()
+        .find(|l| !SPELLING_LANGUAGES.contains(&l.as_str()))
+    {
+        return Err(format!("Spelling cannot be checked in \"{unknown}\"."));
+    }
     let kept = DesktopSettings {
         update_endpoint: endpoint,
         told_about_tray: before.told_about_tray,
@@ -180,7 +227,25 @@ pub fn save_desktop_settings(
     desktop
         .set(kept.clone())
         .map_err(|e| format!("The settings could not be saved: {e}"))?;
+    if kept.spelling != before.spelling {
+        crate::check_spelling(&handle);
+    }
     Ok(kept)
+}
+
+/// The page says which language the interface is in (at start and when the agent changes it):
+/// spelling that follows it follows.
+#[tauri::command]
+pub fn interface_language(desktop: State<'_, Desktop>, handle: AppHandle, language: String) {
+    let changed = {
+        let mut interface = desktop.interface.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = *interface != language;
+        *interface = language;
+        changed
+    };
+    if changed {
+        crate::check_spelling(&handle);
+    }
 }
 
 #[tauri::command]
@@ -250,6 +315,31 @@ fn set_autostart(handle: &AppHandle, on: bool) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::{Desktop, DesktopSettings};
+
+    #[test]
+    fn spelling_follows_the_interface_unless_languages_are_chosen() {
+        let mut settings = DesktopSettings::default();
+        assert_eq!(settings.spelling_in("en"), ["en"]);
+        assert_eq!(settings.spelling_in("pt-BR"), ["pt-BR"]);
+        assert_eq!(settings.spelling_in("pt"), ["pt-BR"]);
+        assert_eq!(settings.spelling_in("es"), ["es"]);
+        assert_eq!(
+            settings.spelling_in("fr"),
+            ["en"],
+            "a language without a dictionary"
+        );
+        settings.spelling = vec!["es".into(), "en".into()];
+        assert_eq!(settings.spelling_in("pt-BR"), ["en", "es"]);
+        settings.spelling = vec!["xx".into()];
+        assert_eq!(
+            settings.spelling_in("pt-BR"),
+            ["pt-BR"],
+            "an unknown one is no choice"
+        );
+        // Settings written before spelling was one read as "the interface's".
+        let old: DesktopSettings = serde_json::from_str(r#"{"close_to_tray":false}"#).unwrap();
+        assert!(old.spelling.is_empty() && !old.close_to_tray);
+    }
 
     #[test]
     fn updates_come_over_https_only() {

@@ -38,6 +38,8 @@ struct Shell {
     painted: std::sync::Once,
     /// Told when the first screen is painted: what can wait (the tray) starts then.
     first_screen: tokio::sync::Notify,
+    /// Spelling is checked from the first screen on (the dictionaries are loaded then).
+    spelling_on: std::sync::atomic::AtomicBool,
 }
 
 /// The interface has painted its first screen with the inbox. With `OUTPOST_STARTUP_REPORT` set
@@ -84,29 +86,50 @@ fn subscribe(shell: State<'_, Shell>, events: Channel<Event>) {
     });
 }
 
-/// The languages the composer's spelling is checked in: the agents' (hunspell's names).
-#[cfg(target_os = "linux")]
-const SPELLING: [&str; 3] = ["en_US", "pt_BR", "es_ES"];
+/// Spelling is checked as the agent types (red underlines, suggestions on right click), in the
+/// languages the desktop settings say (the interface's by default). WebKitGTK does it when asked,
+/// with the dictionaries the system has (hunspell-en-us, -pt-br, -es), in this process. The web
+/// views of Windows (WebView2) and macOS (WKWebView) check spelling themselves. Nothing until the
+/// first screen is painted (`Shell::spelling_on`): the dictionaries take a moment to load.
+pub(crate) fn check_spelling(handle: &tauri::AppHandle) {
+    let on = handle
+        .try_state::<Shell>()
+        .is_some_and(|s| s.spelling_on.load(std::sync::atomic::Ordering::Relaxed));
+    if !on {
+        return;
+    }
+    let languages = handle.state::<desktop::Desktop>().spelling();
+    log::debug!("spelling checked in {languages:?}");
+    if let Some(window) = handle.get_webview_window("main") {
+        spelling(&window, &languages);
+    }
+}
 
-/// Spelling is checked as the agent types (red underlines, suggestions on right click): WebKitGTK
-/// does it when asked, with the dictionaries the system has (hunspell-en-us, -pt-br, -es). The
-/// web views of Windows (WebView2) and macOS (WKWebView) check spelling themselves.
 #[cfg(target_os = "linux")]
-fn spelling(window: &tauri::WebviewWindow) {
+fn spelling(window: &tauri::WebviewWindow, languages: &[&str]) {
+    // hunspell's names of the interface's languages.
+    let names: Vec<&str> = languages
+        .iter()
+        .map(|l| match *l {
+            "pt-BR" => "pt_BR",
+            "es" => "es_ES",
+            _ => "en_US",
+        })
+        .collect();
     or_log(
         "check spelling",
-        window.with_webview(|webview| {
+        window.with_webview(move |webview| {
             use webkit2gtk::{WebContextExt, WebViewExt};
             if let Some(context) = webview.inner().context() {
                 context.set_spell_checking_enabled(true);
-                context.set_spell_checking_languages(&SPELLING);
+                context.set_spell_checking_languages(&names);
             }
         }),
     );
 }
 
 #[cfg(not(target_os = "linux"))]
-fn spelling(_window: &tauri::WebviewWindow) {}
+fn spelling(_window: &tauri::WebviewWindow, _languages: &[&str]) {}
 
 /// The argument Outpost is started with at login: it stays in the tray until opened.
 const HIDDEN: &str = "--hidden";
@@ -213,6 +236,7 @@ fn main() {
                 setup: std::sync::OnceLock::new(),
                 painted: std::sync::Once::new(),
                 first_screen: tokio::sync::Notify::new(),
+                spelling_on: std::sync::atomic::AtomicBool::new(false),
             });
             // The tray and the spelling dictionaries once the first screen is painted (or
             // after 2 s, a sign-in screen): neither is needed sooner, and their setup (the
@@ -231,9 +255,10 @@ fn main() {
                 }
                 let main = handle.clone();
                 let started = handle.run_on_main_thread(move || {
-                    if let Some(window) = main.get_webview_window("main") {
-                        spelling(&window);
-                    }
+                    main.state::<Shell>()
+                        .spelling_on
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    check_spelling(&main);
                     // A desktop without a tray (or its library) still runs Outpost; closing
                     // its window then quits.
                     match tray::start(&main, for_tray) {
@@ -295,6 +320,7 @@ fn main() {
             painted,
             desktop::desktop_settings,
             desktop::save_desktop_settings,
+            desktop::interface_language,
             desktop::about,
             desktop::open_log_folder,
             desktop::quit,

@@ -184,11 +184,28 @@ async function redInComposer() {
   return red;
 }
 
-test("the composer checks spelling in English, Portuguese and Spanish", async () => {
+test("the composer checks spelling in the interface's language, and in the languages the agent ticks", async () => {
   await app.execute("[...document.querySelectorAll('.desktop-settings button')].find((b) => b.textContent === 'Close')?.click()");
   await app.execute("[...document.querySelectorAll('.row')].find((r) => r.textContent.includes('Dora Drop')).click()");
-  const composer = await app.find(".composer textarea");
-  await app.type(composer, "Obrigado pelo contato, gracias por escribir, thanks for writing ");
+  const threeLanguages = "Obrigado pelo contato, gracias por escribir, thanks for writing ";
+  let composer = await app.find(".composer textarea");
+  // The interface is in English: English only (each dictionary takes memory).
+  await app.type(composer, threeLanguages);
+  await until("Portuguese and Spanish words underlined in English", async () => (await redInComposer()) > 20, 5000);
+  await app.cmd("POST", `/element/${composer}/clear`, {});
+  // Portuguese and Spanish ticked besides.
+  await app.execute("[...document.querySelectorAll('.status-bar button')].find((b) => b.textContent === 'This computer').click()");
+  await app.waitFor(".desktop-settings .spelling input");
+  for (const name of ["Português (Brasil)", "Español"]) {
+    await app.execute(`[...document.querySelectorAll('.desktop-settings .spelling label')].find((l) => l.textContent === ${JSON.stringify(name)}).querySelector('input').click()`);
+  }
+  await app.execute("document.querySelector('.desktop-settings button[type=submit]').click()");
+  await app.waitFor(".desktop-settings [role=status]", { text: "Saved" });
+  const kept = JSON.parse(readFileSync(join(dir, "app", "desktop.json"), "utf8"));
+  assert.deepEqual(kept.spelling, ["en", "pt-BR", "es"]);
+  await app.execute("[...document.querySelectorAll('.desktop-settings button')].find((b) => b.textContent === 'Close').click()");
+  composer = await app.find(".composer textarea");
+  await app.type(composer, threeLanguages);
   await sleep(800);
   assert.equal(await redInComposer(), 0, "well spelt in three languages: nothing underlined");
   await app.type(composer, "Obrigadu pelo contatto, thanks for writting ");

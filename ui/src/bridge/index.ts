@@ -27,6 +27,8 @@ export type DesktopSettings = {
   start_at_login: boolean;
   update_endpoint: string;
   told_about_tray: boolean;
+  /** The languages spelling is checked in ("en", "pt-BR", "es"); none: the interface's. */
+  spelling: string[];
 };
 
 /** Help → About. */
@@ -48,6 +50,8 @@ export interface DesktopShell {
   /** Downloads the update found, verifies its signature and installs it: the version installed. */
   installUpdate(): Promise<string>;
   restart(): Promise<void>;
+  /** Tells the app the interface's language (spelling follows it unless languages are chosen). */
+  interfaceLanguage(language: string): Promise<void>;
 }
 
 /** A response of the wrong kind, or an error the core explained: `message` in English (logs),

@@ -24,6 +24,7 @@ export async function tauriBridge(): Promise<Bridge> {
       checkUpdate: () => invoke<UpdateFound | null>("check_update"),
       installUpdate: () => invoke<string>("install_update"),
       restart: () => invoke("restart"),
+      interfaceLanguage: (language: string) => invoke("interface_language", { language }),
     },
     subscribe(on) {
       listeners.add(on);

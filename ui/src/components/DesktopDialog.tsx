@@ -58,6 +58,7 @@ export function DesktopDialog({ desktop, onClose }: { desktop: DesktopShell; onC
             </label>
           </fieldset>
         )}
+        {settings && <Spelling chosen={settings.spelling} interfaceLanguage={i18n.language} onChange={(spelling) => change({ spelling })} />}
         <Updates desktop={desktop} />
         {about && (
           <fieldset className="about">
@@ -82,6 +83,41 @@ export function DesktopDialog({ desktop, onClose }: { desktop: DesktopShell; onC
         </div>
       </form>
     </Modal>
+  );
+}
+
+/** The languages the composer's spelling is checked in. */
+const SPELLING: { code: string; name: string }[] = [
+  { code: "en", name: "English" },
+  { code: "pt-BR", name: "Português (Brasil)" },
+  { code: "es", name: "Español" },
+];
+
+/**
+ * Which languages spelling is checked in: those ticked, or with none ticked the interface's
+ * (shown ticked, and said so). Each dictionary takes memory, so only the ones the agent writes in.
+ */
+function Spelling({ chosen, interfaceLanguage, onChange }: { chosen: string[]; interfaceLanguage: string; onChange: (spelling: string[]) => void }) {
+  const { t } = useTranslation();
+  const following = chosen.length === 0;
+  const base = (code: string) => code.split("-")[0];
+  const ticked = (code: string) => (following ? base(code) === base(interfaceLanguage) : chosen.includes(code));
+  const toggle = (code: string, on: boolean) => {
+    const now = SPELLING.map((l) => l.code).filter((c) => (c === code ? on : ticked(c)));
+    // Back to the interface's language alone: follow it again (a later change of language too).
+    onChange(now.length === 1 && base(now[0]!) === base(interfaceLanguage) ? [] : now);
+  };
+  return (
+    <fieldset className="spelling">
+      <legend>{t("desktop.spelling")}</legend>
+      {SPELLING.map((l) => (
+        <label className="check" key={l.code}>
+          <input type="checkbox" checked={ticked(l.code)} onChange={(e) => toggle(l.code, e.target.checked)} />
+          <span lang={l.code}>{l.name}</span>
+        </label>
+      ))}
+      <p className="hint">{following ? t("desktop.spellingFollows") : t("desktop.spellingChosen")}</p>
+    </fieldset>
   );
 }
 

@@ -31,4 +31,8 @@ export function useInterfaceState(bridge: Bridge, open: string | null, language:
       state: { conversation_id: open, focused, language, utc_offset_minutes: -new Date().getTimezoneOffset() },
     });
   }, [bridge, open, focused, language]);
+  // The desktop app checks spelling in the interface's language unless told otherwise.
+  useEffect(() => {
+    void bridge.desktop?.interfaceLanguage(language).catch(() => {});
+  }, [bridge, language]);
 }
