@@ -205,6 +205,8 @@ function Rows({
           return (
             <ListRow
               key={c.id}
+              index={item.index}
+              place={virtual.measureElement}
               row={row}
               selected={selected === c.id}
               onOpen={onOpen}
@@ -222,6 +224,8 @@ function Rows({
 
 /** One conversation of the list; memoised (every prop is a value or stable while it is unchanged). */
 const ListRow = memo(function ListRow({
+  index,
+  place,
   row,
   selected,
   onOpen,
@@ -230,6 +234,9 @@ const ListRow = memo(function ListRow({
   time,
   t,
 }: {
+  /** Its place in the list, and the virtualizer's hold on it (it writes where the row goes). */
+  index: number;
+  place: (element: HTMLDivElement | null) => void;
   row: ConversationSummary;
   selected: boolean;
   onOpen: (id: string) => void;
@@ -241,7 +248,7 @@ const ListRow = memo(function ListRow({
   const c = row.conversation;
   const outgoing = c.last_message_direction === "outgoing";
   return (
-    <div role="listitem" style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW_HEIGHT }}>
+    <div role="listitem" ref={place} data-index={index} style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW_HEIGHT }}>
       <button type="button" className="row" data-id={c.id} aria-current={selected ? "true" : undefined} onClick={() => onOpen(c.id)} style={{ height: "100%" }}>
         <Avatar name={row.contact_name} channel={c.channel}>
           <span className={`channel ${c.channel}`} title={channelTitle}>{CHANNEL_BADGE[c.channel]}</span>
