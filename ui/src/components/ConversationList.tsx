@@ -189,6 +189,8 @@ function Rows({
     // first frame already shows the rows.
     initialRect: { width: 0, height: window.innerHeight },
     directDomUpdates: true,
+    // Rows placed by `top`, not by a transform (see Timeline.tsx).
+    directDomUpdatesMode: "position",
   });
   const items = virtual.getVirtualItems();
   const last = items[items.length - 1];
@@ -248,7 +250,7 @@ const ListRow = memo(function ListRow({
   const c = row.conversation;
   const outgoing = c.last_message_direction === "outgoing";
   return (
-    <div role="listitem" ref={place} data-index={index} style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW_HEIGHT }}>
+    <div role="listitem" ref={place} data-index={index} style={{ position: "absolute", left: 0, right: 0, height: ROW_HEIGHT }}>
       <button type="button" className="row" data-id={c.id} aria-current={selected ? "true" : undefined} onClick={() => onOpen(c.id)} style={{ height: "100%" }}>
         <Avatar name={row.contact_name} channel={c.channel}>
           <span className={`channel ${c.channel}`} title={channelTitle}>{CHANNEL_BADGE[c.channel]}</span>

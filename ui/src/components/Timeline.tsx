@@ -102,6 +102,9 @@ export function TimelineRows({
     initialRect: { width: 0, height: window.innerHeight },
     initialOffset: () => rows.reduce((sum, r) => sum + estimate(r), 0),
     directDomUpdates: true,
+    // Rows placed by `top`, not by a transform: WebKitGTK without compositing (software paint)
+    // gives each transformed row a layer of its own to paint.
+    directDomUpdatesMode: "position",
   });
 
   // Opened: at the message asked for once it is read in, else at the first unread when the
@@ -138,9 +141,12 @@ export function TimelineRows({
   });
 
   // Near the top, whether scrolled there or still there when a page came in: the next page.
+  // From where the virtualizer has the box (reading the box's own scroll and heights here
+  // would lay the page out again at every scroll event).
   const nearTop = () => {
-    const box = scroller.current;
-    if (box && placed.current && box.scrollTop < NEAR_TOP_PX && box.scrollHeight > box.clientHeight) onNearTop();
+    const offset = virtual.scrollOffset;
+    const height = virtual.scrollRect?.height ?? 0;
+    if (placed.current && offset !== null && offset < NEAR_TOP_PX && virtual.getTotalSize() > height) onNearTop();
   };
   useEffect(nearTop);
 
