@@ -65,7 +65,7 @@ export const MessageBubble = memo(function MessageBubble({
       )}
       {m.subject && <p className="subject" dir="auto">{m.subject}</p>}
       {m.text && (
-        <p className="text" dir="auto">
+        <p className={isLong(m.text) ? "text long" : "text"} dir="auto">
           <Linked text={m.text} bridge={bridge} />
         </p>
       )}
@@ -80,6 +80,22 @@ export const MessageBubble = memo(function MessageBubble({
     </div>
   );
 });
+
+/**
+ * Whether a message's text may be taller than its bubble shows (40em, ~28 lines of ~70
+ * characters at the bubble's widest): it scrolls within the bubble then. Only then is it a
+ * scroller: WebKitGTK paints each scroller on a layer of its own, and a timeline of ordinary
+ * messages scrolls faster without them.
+ */
+function isLong(text: string): boolean {
+  if (text.length <= 28 * 70 && text.split("\n", 29).length <= 14) return false;
+  let lines = 0;
+  for (const line of text.split("\n")) {
+    lines += Math.max(1, Math.ceil(line.length / 70));
+    if (lines > 28) return true;
+  }
+  return false;
+}
 
 /** The hover card: who sent it, each status and its time. */
 function hoverCard(m: Message, t: TFunction, locale: string): string {
