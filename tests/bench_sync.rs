@@ -185,8 +185,9 @@ async fn main() -> Result<(), Error> {
             None => "none measured".to_owned(),
         },
         format!(
-            "{} writes, one every 20 ms (the build is in chunks of 10,000)",
-            waits.len()
+            "{} writes, one every 20 ms (the build is in chunks of {})",
+            waits.len(),
+            outpost_core::store::INDEX_CHUNK
         ),
     ));
     rows.push((
@@ -224,7 +225,18 @@ async fn main() -> Result<(), Error> {
     }
     let queue_took = queue_started.elapsed();
     let started = Instant::now();
-    syncer.sync().await?;
+    // As the engine does: a server that says when to come back is waited for (each agent's ops
+    // budget is 1,000 a second after a burst of 5,000: a flush of 10,000 waits for it).
+    loop {
+        match syncer.sync().await {
+            Ok(_) => break,
+            Err(outpost_core::sync::SyncError::Server {
+                retry_after_ms: Some(ms),
+                ..
+            }) => tokio::time::sleep(Duration::from_millis(ms)).await,
+            Err(e) => return Err(e.into()),
+        }
+    }
     let flush = started.elapsed();
     let left = client.store().journal()?.len();
     let at_server = {
