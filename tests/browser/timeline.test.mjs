@@ -143,6 +143,27 @@ test("a search hit opens its conversation at that message, highlighted", async (
   await page.context().close();
 });
 
+test("a contact is found by name and by number, and opens their conversation", async () => {
+  const page = await w.page("es");
+  await signIn(page, w);
+  const search = page.locator("input[type=search]");
+  for (const words of ["Paula Pagi", "5511966660500"]) {
+    await search.fill(words);
+    const hit = page.locator(".hits button.contact-hit", { hasText: LONG });
+    await hit.waitFor();
+    assert.match(await hit.textContent(), /\+5511966660500/, "the number is shown");
+  }
+  await shot(page, "search-contact-es");
+  await page.locator(".hits button.contact-hit", { hasText: LONG }).click();
+  await page.locator("section.conversation", { hasText: LONG }).locator(".timeline .bubble", { hasText: text(MESSAGES) }).waitFor();
+  // Nobody by that name: said so.
+  await search.fill("Zacarias Inexistente");
+  await page.locator('.list .empty-state[data-query="Zacarias Inexistente"]').waitFor();
+  assert.equal(await page.locator(".hits button.contact-hit").count(), 0);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test("a folder screen reads its next page as it is scrolled, to its last message", async () => {
   const page = await w.page();
   await signIn(page, w);

@@ -71,10 +71,25 @@ export function ConversationList({
         </div>
         <Filters bridge={bridge} filters={filters} onChange={setFilters} />
       </div>
-      {searching !== "" && hits.data && !hits.isPlaceholderData && hits.data.messages.length === 0 && !hits.data.index_pending ? (
+      {searching !== "" && hits.data && !hits.isPlaceholderData && hits.data.messages.length === 0 && hits.data.contacts.length === 0 && !hits.data.index_pending ? (
         <EmptyState icon="noResults" query={searching} title={t("empty.list.search", { text: searching })} hint={t("empty.list.searchHint")} />
       ) : searching !== "" ? (
         <ul className="hits" aria-busy={hits.isPlaceholderData} data-query={hits.isPlaceholderData ? undefined : searching}>
+          {/* Contacts by name, number or address: a click opens their latest conversation. */}
+          {(hits.data?.contacts ?? []).map((h) => (
+            <li key={h.contact.id}>
+              <button
+                type="button"
+                className="contact-hit"
+                disabled={h.conversation_id === null}
+                title={h.conversation_id === null ? t("list.noConversation") : undefined}
+                onClick={() => h.conversation_id && onOpen(h.conversation_id)}
+              >
+                <strong dir="auto">{h.contact.name || (h.contact.phone ? `+${h.contact.phone}` : h.contact.email)}</strong>
+                <span className="preview">{[h.contact.phone && `+${h.contact.phone}`, h.contact.email].filter(Boolean).join(" · ") || t("list.contact")}</span>
+              </button>
+            </li>
+          ))}
           {(hits.data?.messages ?? []).map((h) => (
             <li key={h.message.id}>
               <button type="button" onClick={() => onOpen(h.message.conversation_id, { id: h.message.id, row: h.row })}>
