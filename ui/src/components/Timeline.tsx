@@ -4,7 +4,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import type { Bridge } from "../bridge";
 import type { Message, Timeline as TimelineData } from "../generated/outpost";
 import { dayLabel, dayOf } from "../lib/format";
-import { EventLine, MessageBubble, quotedOf } from "./TimelineItems";
+import { EventLine, MessageBubble, quotedOf, wrappedLines } from "./TimelineItems";
 
 type Item = TimelineData["items"][number];
 
@@ -33,20 +33,18 @@ const atOf = (item: Item) => (item.type === "message" ? item.message.created_at 
 /**
  * A row's height before it is measured, as close as text alone tells (a row measured at another
  * height moves the rows after it, and the box with them when it is above): a one-line message is
- * 47 px with the space after it, each further line ~19 px (~70 characters a line at the bubble's
- * widest), the sender's name on the agent's side, a file, a quote, a subject.
+ * 47 px with the space after it, each further line ~19 px (`wrappedLines`), the sender's name
+ * on the agent's side, a file, a quote, a subject.
  */
 function estimate(row: Row): number {
   if (row.edge) return 36;
   const before = (row.newDay ? 32 : 0) + (row.unread ? 30 : 0);
   if (row.item.type === "event") return before + 32;
   const m = row.item.message;
-  let lines = 0;
-  for (const line of m.text.split("\n")) lines += Math.max(1, Math.ceil(line.length / 70));
   return (
     before +
     47 +
-    19 * (Math.max(lines, 1) - 1) +
+    19 * (wrappedLines(m.text) - 1) +
     (m.direction === "outgoing" ? 14 : 0) +
     56 * m.attachments.length +
     (m.reply_to ? 40 : 0) +

@@ -82,20 +82,24 @@ export const MessageBubble = memo(function MessageBubble({
 });
 
 /**
- * Whether a message's text may be taller than its bubble shows (40em, ~28 lines of ~70
- * characters at the bubble's widest): it scrolls within the bubble then. Only then is it a
- * scroller: WebKitGTK paints each scroller on a layer of its own, and a timeline of ordinary
- * messages scrolls faster without them.
+ * The lines a message's text takes in its bubble, roughly: ~70 characters a line at the bubble's
+ * widest, each line break a line. Counting stops once past `upTo`.
  */
-function isLong(text: string): boolean {
-  if (text.length <= 28 * 70 && text.split("\n", 29).length <= 14) return false;
+export function wrappedLines(text: string, upTo = Infinity): number {
   let lines = 0;
   for (const line of text.split("\n")) {
     lines += Math.max(1, Math.ceil(line.length / 70));
-    if (lines > 28) return true;
+    if (lines > upTo) break;
   }
-  return false;
+  return lines;
 }
+
+/**
+ * Whether a message's text may be taller than its bubble shows (40em, ~28 lines): it scrolls
+ * within the bubble then. Only then is it a scroller: WebKitGTK paints each scroller on a layer
+ * of its own, and a timeline of ordinary messages scrolls faster without them.
+ */
+const isLong = (text: string) => wrappedLines(text, 28) > 28;
 
 /** The hover card: who sent it, each status and its time. */
 function hoverCard(m: Message, t: TFunction, locale: string): string {
