@@ -138,6 +138,10 @@ fn started_hidden() -> bool {
     std::env::args().skip(1).any(|a| a == HIDDEN)
 }
 
+/// The page has loaded once (and the window was shown then, unless started hidden): from then
+/// on, whether the window shows is the agent's doing (closed to the tray, opened again).
+static PAGE_LOADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn main() {
     let started = std::time::Instant::now();
     let built = tauri::Builder::default()
@@ -171,7 +175,9 @@ fn main() {
         // drawn while its web process is still starting can block the UI thread 500 ms waiting
         // for a frame that process cannot send yet.
         .on_page_load(|webview, payload| {
-            if payload.event() == tauri::webview::PageLoadEvent::Finished {
+            if payload.event() == tauri::webview::PageLoadEvent::Finished
+                && !PAGE_LOADED.swap(true, std::sync::atomic::Ordering::SeqCst)
+            {
                 let window = webview.window();
                 if !window.is_visible().unwrap_or(true) && !started_hidden() {
                     or_log("show the window", window.show());
@@ -291,12 +297,14 @@ fn main() {
                     handle.exit(0);
                 });
             }
-            // Should the page never report its load (a broken install), the window still shows.
+            // Should the page never report its load (a broken install), the window still shows;
+            // once it has, a hidden window is one the agent closed to the tray, and stays so.
             let handle = app.handle().clone();
             if !started_hidden() {
                 tauri::async_runtime::spawn(async move {
                     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
                     if let Some(window) = handle.get_webview_window("main")
+                        && !PAGE_LOADED.load(std::sync::atomic::Ordering::SeqCst)
                         && !window.is_visible().unwrap_or(true)
                     {
                         or_log("show the window", window.show());

@@ -8,6 +8,7 @@
 
 mod cycles;
 mod package;
+mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -352,12 +353,37 @@ fn test(args: &[String]) -> Result {
         cmd.env("PROPTEST_RNG_SEED", "20261121");
     }
     let rust = in_desktop_session(cmd);
+    // The conformance run: the server's tests again, each workspace in PostgreSQL.
+    let conformance = postgres_conformance(args);
 
     // The browser tests: the real server and outpost-web binaries, Debian's Chromium.
     let browser = browser_tests();
     // The real desktop app under Xvfb, through tauri-driver and WebKitWebDriver.
     let desktop = desktop_tests();
-    rust.and(browser).and(desktop)
+    rust.and(conformance).and(browser).and(desktop)
+}
+
+/// The server's tests on PostgreSQL: a cluster of their own, each test's workspace a schema in
+/// it (`OUTPOST_TEST_POSTGRES`; see the tests' harness). The command-line test is SQLite's
+/// (backup and restore copy its file).
+fn postgres_conformance(args: &[String]) -> Result {
+    let cluster = postgres::Cluster::start(false)?;
+    let mut cmd = cargo();
+    cmd.args([
+        "nextest",
+        "run",
+        "--package",
+        "outpost-server",
+        "--no-fail-fast",
+        "-E",
+        "not binary(cli)",
+    ])
+    .args(args)
+    .env("OUTPOST_TEST_POSTGRES", &cluster.url);
+    if std::env::var_os("CI").is_some() && std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        cmd.env("PROPTEST_RNG_SEED", "20261121");
+    }
+    status(cmd)
 }
 
 /// tauri-driver, the WebDriver server for Tauri apps, at the version known to work here.

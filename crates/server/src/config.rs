@@ -6,6 +6,7 @@
 //! ```toml
 //! listen = "127.0.0.1:8750"
 //! data_dir = "/var/lib/outpost"
+//! database = "postgres://outpost@db.internal/outpost"   # else SQLite in data_dir
 //! public_url = "https://outpost.example.com"
 //! trusted_proxies = ["127.0.0.1"]
 //! tls_cert = "/etc/outpost/cert.pem"
@@ -27,6 +28,8 @@ pub const DEFAULT_PATH: &str = "/etc/outpost/outpost-server.toml";
 pub struct Config {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
+    /// The PostgreSQL database several server processes share (`postgres://…`).
+    pub database: Option<String>,
     pub public_url: Option<String>,
     pub trusted_proxies: Option<Vec<IpAddr>>,
     pub tls_cert: Option<PathBuf>,
@@ -70,6 +73,11 @@ impl Config {
             return Err(format!(
                 "public_url {url:?} must start with https:// (or http:// for loopback)"
             ));
+        }
+        if let Some(url) = &config.database
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err("database must be a postgres:// address".into());
         }
         if config.tls_cert.is_some() != config.tls_key.is_some() {
             return Err("tls_cert and tls_key go together".into());

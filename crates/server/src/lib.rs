@@ -49,7 +49,9 @@ use outpost_protocol::{
 use tokio::sync::watch;
 
 use crate::storage::Storage;
+use crate::storage::postgres::Postgres;
 use crate::storage::sqlite::Sqlite;
+use crate::storage::store::Store;
 
 /// The server's clock, injectable for tests.
 pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
@@ -126,6 +128,9 @@ pub struct Options {
     pub tls: Option<tls::TlsFiles>,
     /// Where clients reach this server, for the addresses it gives out.
     pub public_url: Option<String>,
+    /// The PostgreSQL database to keep the workspace in (`postgres://…`), which several server
+    /// processes may share; without it, SQLite in the data directory, for this process alone.
+    pub database: Option<String>,
 }
 
 /// Sessions that ended, for the streams still open on them.
@@ -385,17 +390,13 @@ pub fn add_channel<S: Storage>(storage: &S, new: NewChannel) -> Result<Channel, 
     if new.secret.len() < 8 {
         return Err("A channel's secret needs at least 8 characters.".into());
     }
+    // One transaction: no process sees the channel before its secret and settings.
     storage
         .write(|tx| {
             use storage::Tx;
-            tx.put(&Entity::Channel(channel.clone()))
+            tx.put(&Entity::Channel(channel.clone()))?;
+            tx.set_channel_private(channel.id.0, &auth::token_hash(&new.secret), &new.settings)
         })
-        .map_err(|e| e.to_string())?;
-    storage
-        .set_channel_secret(channel.id.0, &auth::token_hash(&new.secret))
-        .map_err(|e| e.to_string())?;
-    storage
-        .set_channel_settings(channel.id.0, &new.settings)
         .map_err(|e| e.to_string())?;
     Ok(channel)
 }
@@ -424,7 +425,7 @@ pub fn add_test_channel<S: Storage>(
 /// A running server: its address, its app, and the way to stop it.
 pub struct Running {
     pub addr: SocketAddr,
-    pub app: Arc<App<Sqlite>>,
+    pub app: Arc<App<Store>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -467,6 +468,29 @@ pub fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, String> {
     }
 }
 
+/// Opens the workspace's store: the PostgreSQL database `database` names (shared: no lock), or
+/// SQLite in `data_dir`, held for this process by the data directory's lock (returned).
+pub fn open_store(
+    data_dir: &Path,
+    database: Option<&str>,
+) -> Result<(Store, Option<std::fs::File>), String> {
+    match database {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let pg = Postgres::open(url).map_err(|e| e.to_string())?;
+            Ok((Store::Postgres(pg), None))
+        }
+        Some(other) => Err(format!(
+            "{} is not a database this server knows: give postgres://… (or nothing, for SQLite in the data directory)",
+            storage::postgres::redacted(other)
+        )),
+        None => {
+            let lock = lock_data_dir(data_dir)?;
+            let sqlite = Sqlite::open(data_dir).map_err(|e| e.to_string())?;
+            Ok((Store::Sqlite(sqlite), Some(lock)))
+        }
+    }
+}
+
 /// Opens the store in `data_dir` and serves on `listen` (port 0 picks a free one).
 pub async fn start(data_dir: &Path, listen: SocketAddr, clock: Clock) -> Result<Running, String> {
     start_with(data_dir, listen, clock, Options::default()).await
@@ -483,8 +507,8 @@ pub async fn start_with(
         Some(files) => Some(tls::Certificates::open(files.clone())?.server_config()?),
         None => None,
     };
-    let lock = lock_data_dir(data_dir)?;
-    let storage = Arc::new(Sqlite::open(data_dir).map_err(|e| e.to_string())?);
+    let (storage, lock) = open_store(data_dir, options.database.as_deref())?;
+    let storage = Arc::new(storage);
     let adopted = channels::adopt_legacy(&*storage).map_err(|e| e.to_string())?;
     if adopted > 0 {
         tracing::info!(
@@ -498,6 +522,22 @@ pub async fn start_with(
     app.public_url = options.public_url.clone();
     app.serves_tls = options.tls.is_some();
     let app = Arc::new(app);
+    if let Store::Postgres(pg) = &*app.storage {
+        // Changes committed by every process (this one's too) reach this one's streams.
+        let of_listener = Arc::downgrade(&app);
+        let listening = pg.listen(move |seq| {
+            if let Some(app) = of_listener.upgrade() {
+                app.seq.send_if_modified(|current| {
+                    let newer = seq > *current;
+                    if newer {
+                        *current = seq;
+                    }
+                    newer
+                });
+            }
+        });
+        listening.map_err(|e| e.to_string())?;
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

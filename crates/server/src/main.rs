@@ -9,6 +9,10 @@
 //! outpost-server backup --to FILE | restore --from FILE
 //! ```
 //!
+//! `--database postgres://…` (or `database` in the file, or `OUTPOST_DATABASE`) keeps the
+//! workspace in PostgreSQL, which several server processes may share; without it, SQLite in the
+//! data directory.
+//!
 //! Settings come from flags, then the environment (`OUTPOST_…`), then the configuration file
 //! (`--config`, or /etc/outpost/outpost-server.toml when it exists; see `config.rs`), then the
 //! defaults. The set-up commands write the data directory directly, as the admin API would;
@@ -23,6 +27,7 @@ use outpost_protocol::{ChannelKind, Role, Visibility};
 use outpost_server::config::{Config, LogFormat};
 use outpost_server::storage::Storage;
 use outpost_server::storage::sqlite::Sqlite;
+use outpost_server::storage::store::Store;
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +42,10 @@ struct Cli {
     /// Where the server keeps its database.
     #[arg(long, env = "OUTPOST_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
+    /// Keep the workspace in this PostgreSQL database (postgres://user:password@host/db), which
+    /// several server processes may share. Default: SQLite in the data directory.
+    #[arg(long, env = "OUTPOST_DATABASE", global = true)]
+    database: Option<String>,
     /// Logs as lines a person reads (human) or one JSON object a line (json).
     #[arg(long, env = "OUTPOST_LOG_FORMAT", global = true)]
     log_format: Option<LogFormat>,
@@ -227,8 +236,9 @@ fn main() -> std::process::ExitCode {
         .clone()
         .or_else(|| config.data_dir.clone())
         .unwrap_or_else(|| PathBuf::from("outpost-data"));
+    let database = cli.database.clone().or_else(|| config.database.clone());
     let result = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt.block_on(run(cli.command, config, data_dir)),
+        Ok(rt) => rt.block_on(run(cli.command, config, data_dir, database)),
         Err(e) => Err(format!("no async runtime: {e}")),
     };
     match result {
@@ -240,18 +250,26 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(command: Command, config: Config, data_dir: PathBuf) -> Result<(), String> {
+async fn run(
+    command: Command,
+    config: Config,
+    data_dir: PathBuf,
+    database: Option<String>,
+) -> Result<(), String> {
+    let db = database.as_deref();
     match command {
         Command::Serve {
             common,
             owner_email,
         } => {
             let owner = owner_email.or_else(|| config.owner_email.clone());
-            serve(options(common, &config)?, &data_dir, owner).await
+            serve(options(common, &config, db)?, &data_dir, owner).await
         }
-        Command::Demo { common, every } => demo(options(common, &config)?, &data_dir, every).await,
-        Command::Channel(c) => channel(c, &open(&data_dir)?),
-        Command::Agent(c) => agent(c, &open(&data_dir)?, config.public_url.as_deref()),
+        Command::Demo { common, every } => {
+            demo(options(common, &config, db)?, &data_dir, every).await
+        }
+        Command::Channel(c) => channel(c, &open(&data_dir, db)?),
+        Command::Agent(c) => agent(c, &open(&data_dir, db)?, config.public_url.as_deref()),
         Command::Team(TeamCommand::Add { name }) => {
             let team = outpost_protocol::Team {
                 id: outpost_protocol::TeamId::new(),
@@ -259,13 +277,14 @@ async fn run(command: Command, config: Config, data_dir: PathBuf) -> Result<(), 
                 quick_replies: Vec::new(),
             };
             put(
-                &open(&data_dir)?,
+                &open(&data_dir, db)?,
                 outpost_protocol::Entity::Team(team.clone()),
             )?;
             println!("{}\t{}", team.id, team.name);
             Ok(())
         }
         Command::Backup { to } => {
+            sqlite_only(db, "backup", "pg_dump")?;
             let bytes = Sqlite::backup(&data_dir, &to).map_err(|e| e.to_string())?;
             println!(
                 "backed up {} to {} ({bytes} bytes)",
@@ -275,6 +294,7 @@ async fn run(command: Command, config: Config, data_dir: PathBuf) -> Result<(), 
             Ok(())
         }
         Command::Restore { from } => {
+            sqlite_only(db, "restore", "pg_restore")?;
             let _lock = outpost_server::lock_data_dir(&data_dir)?;
             let now = (outpost_server::system_clock())();
             let kept = Sqlite::restore(&data_dir, &from, now).map_err(|e| e.to_string())?;
@@ -288,9 +308,20 @@ async fn run(command: Command, config: Config, data_dir: PathBuf) -> Result<(), 
 }
 
 /// The serving options: flags and environment first, then the configuration file.
+/// Backup and restore copy the SQLite file; a PostgreSQL database has its own tools.
+fn sqlite_only(database: Option<&str>, command: &str, instead: &str) -> Result<(), String> {
+    match database {
+        Some(_) => Err(format!(
+            "{command} copies the SQLite database of a data directory; this workspace is in PostgreSQL: use {instead}"
+        )),
+        None => Ok(()),
+    }
+}
+
 fn options(
     common: Common,
     config: &Config,
+    database: Option<&str>,
 ) -> Result<(SocketAddr, outpost_server::Options), String> {
     let listen = common
         .listen
@@ -315,18 +346,23 @@ fn options(
             trusted_proxies,
             tls,
             public_url: common.public_url.or_else(|| config.public_url.clone()),
+            database: database.map(str::to_owned),
             ..Default::default()
         },
     ))
 }
 
-fn open(data_dir: &Path) -> Result<Sqlite, String> {
-    let storage = Sqlite::open(data_dir).map_err(|e| e.to_string())?;
+/// The workspace's store for a set-up command (which may run while the server serves: no lock).
+fn open(data_dir: &Path, database: Option<&str>) -> Result<Store, String> {
+    let storage = match database {
+        Some(_) => outpost_server::open_store(data_dir, database)?.0,
+        None => Store::Sqlite(Sqlite::open(data_dir).map_err(|e| e.to_string())?),
+    };
     outpost_server::channels::adopt_legacy(&storage).map_err(|e| e.to_string())?;
     Ok(storage)
 }
 
-fn put(storage: &Sqlite, entity: outpost_protocol::Entity) -> Result<(), String> {
+fn put(storage: &Store, entity: outpost_protocol::Entity) -> Result<(), String> {
     entity.validate().map_err(|e| e.to_string())?;
     storage
         .write(|tx| {
@@ -337,7 +373,7 @@ fn put(storage: &Sqlite, entity: outpost_protocol::Entity) -> Result<(), String>
         .map_err(|e| e.to_string())
 }
 
-fn channel(command: ChannelCommand, storage: &Sqlite) -> Result<(), String> {
+fn channel(command: ChannelCommand, storage: &Store) -> Result<(), String> {
     match command {
         ChannelCommand::Add {
             kind,
@@ -412,7 +448,7 @@ fn channel(command: ChannelCommand, storage: &Sqlite) -> Result<(), String> {
     }
 }
 
-fn agent(command: AgentCommand, storage: &Sqlite, config_url: Option<&str>) -> Result<(), String> {
+fn agent(command: AgentCommand, storage: &Store, config_url: Option<&str>) -> Result<(), String> {
     match command {
         AgentCommand::Add {
             name,
@@ -526,7 +562,7 @@ async fn serve(
     Ok(())
 }
 
-fn create_owner(storage: &Arc<Sqlite>, email: &str) -> Result<(), String> {
+fn create_owner(storage: &Arc<Store>, email: &str) -> Result<(), String> {
     let password = std::env::var("OUTPOST_OWNER_PASSWORD")
         .map_err(|_| "set OUTPOST_OWNER_PASSWORD to create the owner".to_owned())?;
     let exists = storage

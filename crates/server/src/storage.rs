@@ -1,6 +1,8 @@
 //! The server's storage, behind a narrow interface: the workspace's rules (`workspace.rs`) see
 //! only [`Tx`], one write transaction, and the HTTP layer only [`Storage`]. SQLite is the
-//! embedded default ([`sqlite::Sqlite`]); a PostgreSQL backend implements the same two traits.
+//! embedded default ([`sqlite::Sqlite`]); PostgreSQL ([`postgres::Postgres`]) implements the same
+//! two traits for a workspace several server processes share; [`store::Store`] is either, as
+//! chosen when the server starts.
 //!
 //! Invariants every backend keeps:
 //! - one sequence per workspace: every write of an entity moves it to the next `seq`, in commit
@@ -11,7 +13,9 @@
 /// Owner-only files at rest: the same rule as the desktop's mirror.
 #[path = "../../core/src/owner_only.rs"]
 pub mod owner_only;
+pub mod postgres;
 pub mod sqlite;
+pub mod store;
 
 /// The JSON shape of [`Storage::changes`].
 pub use outpost_protocol::ChangesPage;
@@ -24,6 +28,8 @@ use outpost_protocol::{
 pub enum StorageError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
     #[error("stored data could not be read: {0}")]
     Decode(#[from] serde_json::Error),
     #[error("{0}")]
@@ -107,6 +113,15 @@ pub trait Tx {
         parts: u32,
         next_at: Millis,
         error: &str,
+    ) -> Result<()>;
+    /// A new channel's private side, written with its entity (a channel is never seen without
+    /// its secret and settings): the hash of the secret its provider signs webhooks with, and
+    /// its settings (credentials…), as JSON.
+    fn set_channel_private(
+        &mut self,
+        id: uuid::Uuid,
+        secret_hash: &[u8],
+        settings: &serde_json::Value,
     ) -> Result<()>;
     /// Starts a part of the transaction that [`Tx::rollback_attempt`] can undo alone.
     fn begin_attempt(&mut self) -> Result<()>;

@@ -750,7 +750,7 @@ async fn test_an_agents_uploads_stop_at_their_daily_quota() {
         std::sync::Arc::new(move || c.load(std::sync::atomic::Ordering::SeqCst)),
         outpost_server::Options {
             upload_quota: Some(1024 * 1024),
-            ..Default::default()
+            ..common::options()
         },
     )
     .await

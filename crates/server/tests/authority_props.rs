@@ -7,16 +7,19 @@
 // A test or a benchmark: a panic is its report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use outpost_protocol::test_data::{HOUR, T0, agent};
 use outpost_protocol::*;
-use outpost_server::storage::sqlite::Sqlite;
+use outpost_server::storage::store::Store;
 use outpost_server::storage::{Storage, StorageError, Tx};
 use outpost_server::workspace;
 use proptest::prelude::*;
 
 struct World {
     _dir: tempfile::TempDir,
-    storage: Sqlite,
+    storage: Store,
     agents: Vec<Agent>,
     teams: Vec<TeamId>,
     /// Every entity made at the start, by reference.
@@ -68,7 +71,10 @@ fn message(c: &Conversation, direction: Direction, status: MessageStatus) -> Mes
 
 fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Sqlite::open(dir.path()).unwrap();
+    let storage =
+        outpost_server::open_store(dir.path(), common::database_for(dir.path()).as_deref())
+            .unwrap()
+            .0;
     let (t1, t2) = (TeamId::new(), TeamId::new());
     let agents = vec![
         agent("dona", Role::Owner, Visibility::Unrestricted, vec![]),
@@ -202,7 +208,7 @@ fn world() -> World {
 }
 
 /// Whether `agent`, as stored now, may see `e`, by the product's rules.
-fn in_sight(storage: &Sqlite, agent: &Agent, e: &Entity) -> bool {
+fn in_sight(storage: &Store, agent: &Agent, e: &Entity) -> bool {
     let conversation = |id: ConversationId| match storage.get(EntityRef::Conversation(id)) {
         Ok(Some(Entity::Conversation(c))) => rules::may_see(agent, &c),
         _ => false,

@@ -6,6 +6,9 @@
 // A test or a benchmark: a panic is its report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +24,7 @@ async fn server(limits: Limits) -> (tempfile::TempDir, outpost_server::Running) 
         Arc::new(|| 1_767_225_600_000),
         outpost_server::Options {
             connections: limits,
-            ..Default::default()
+            ..common::options()
         },
     )
     .await

@@ -14,10 +14,11 @@ use outpost_server::demo::{DEMO_PASSWORD, seed};
 #[tokio::test]
 async fn test_demo_seeds_every_folder_once_and_its_agents_sign_in() {
     let dir = tempfile::tempdir().unwrap();
-    let server = outpost_server::start(
+    let server = outpost_server::start_with(
         dir.path(),
         "127.0.0.1:0".parse().unwrap(),
         Arc::new(|| common::T0),
+        common::options(),
     )
     .await
     .unwrap();

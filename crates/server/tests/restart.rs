@@ -5,6 +5,9 @@
 // A test or a benchmark: a panic is its report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -31,6 +34,7 @@ fn spawn(dir: &std::path::Path, port: u16) -> Child {
             "--data-dir",
         ])
         .arg(dir)
+        .envs(common::database_for(dir).map(|url| ("OUTPOST_DATABASE", url)))
         .env("OUTPOST_OWNER_EMAIL", EMAIL)
         .env("OUTPOST_OWNER_PASSWORD", PASSWORD)
         .env("RUST_LOG", "warn")

@@ -71,7 +71,7 @@ pub struct SqliteTx<'c> {
     attempt_seq: Option<u64>,
 }
 
-fn kind_of(r: &EntityRef) -> (&'static str, Uuid) {
+pub(super) fn kind_of(r: &EntityRef) -> (&'static str, Uuid) {
     match r {
         EntityRef::Contact(id) => ("contact", id.0),
         EntityRef::Conversation(id) => ("conversation", id.0),
@@ -85,7 +85,7 @@ fn kind_of(r: &EntityRef) -> (&'static str, Uuid) {
     }
 }
 
-fn table_of(kind: &str) -> &'static str {
+pub(super) fn table_of(kind: &str) -> &'static str {
     match kind {
         "contact" => "contacts",
         "conversation" => "conversations",
@@ -99,7 +99,7 @@ fn table_of(kind: &str) -> &'static str {
     }
 }
 
-fn reference(kind: &str, id: Uuid) -> Option<EntityRef> {
+pub(super) fn reference(kind: &str, id: Uuid) -> Option<EntityRef> {
     Some(match kind {
         "contact" => EntityRef::Contact(ContactId(id)),
         "conversation" => EntityRef::Conversation(ConversationId(id)),
@@ -131,7 +131,7 @@ fn get_entity(conn: &Connection, r: EntityRef) -> Result<Option<Entity>> {
     json.map(|j| decode_entity(kind, &j)).transpose()
 }
 
-fn state_code(s: ConversationState) -> i64 {
+pub(super) fn state_code(s: ConversationState) -> i64 {
     match s {
         ConversationState::Open => 0,
         ConversationState::Closed => 1,
@@ -139,7 +139,7 @@ fn state_code(s: ConversationState) -> i64 {
     }
 }
 
-fn status_name(s: MessageStatus) -> &'static str {
+pub(super) fn status_name(s: MessageStatus) -> &'static str {
     match s {
         MessageStatus::Received => "received",
         MessageStatus::Scheduled => "scheduled",
@@ -726,6 +726,22 @@ impl Tx for SqliteTx<'_> {
             self.tx
                 .prepare_cached("INSERT INTO flows (name, data) VALUES (?1, ?2)")?
                 .execute(params![f.name, serde_json::to_string(f)?])?;
+        }
+        Ok(())
+    }
+
+    fn set_channel_private(
+        &mut self,
+        id: Uuid,
+        secret_hash: &[u8],
+        settings: &serde_json::Value,
+    ) -> Result<()> {
+        let n = self
+            .tx
+            .prepare_cached("UPDATE channels SET secret_hash = ?2, data = ?3 WHERE id = ?1")?
+            .execute(params![id, secret_hash, settings.to_string()])?;
+        if n == 0 {
+            return Err(StorageError::Invalid(format!("there is no channel {id}")));
         }
         Ok(())
     }
@@ -1546,7 +1562,7 @@ fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Upload> {
 
 /// Whether a restricted agent may see a feed row, by the current state of its scope.
 /// Whether a custom view is the agent's own or shared with them (directly or through a team).
-fn shared_with(view: &outpost_protocol::CustomView, agent: &Agent) -> bool {
+pub(super) fn shared_with(view: &outpost_protocol::CustomView, agent: &Agent) -> bool {
     view.owner == agent.id
         || view.sharing.agents.contains(&agent.id)
         || view.sharing.teams.iter().any(|t| agent.teams.contains(t))

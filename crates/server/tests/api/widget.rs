@@ -4,6 +4,7 @@
 
 use super::*;
 use futures_util::{SinkExt, StreamExt};
+use outpost_server::storage::Storage;
 use tokio_tungstenite::tungstenite::Message as Ws;
 
 type Socket =
@@ -387,37 +388,75 @@ async fn test_the_panel_embeds_only_on_the_channels_origins_and_its_script_names
 #[tokio::test]
 async fn test_the_demos_customers_write_through_the_widgets_protocol_too() {
     let dir = tempfile::tempdir().unwrap();
-    let server = outpost_server::start(
+    let server = outpost_server::start_with(
         dir.path(),
         "127.0.0.1:0".parse().unwrap(),
         outpost_server::system_clock(),
+        options(),
     )
     .await
     .unwrap();
     let (storage, now) = (server.app.storage.clone(), server.app.now());
-    tokio::task::spawn_blocking(move || outpost_server::demo::seed(&*storage, now))
+    let logins = tokio::task::spawn_blocking(move || outpost_server::demo::seed(&*storage, now))
         .await
         .unwrap()
         .unwrap();
+    let owner_email = logins
+        .iter()
+        .find(|l| l.role == Role::Owner)
+        .expect("the demo has an owner")
+        .email
+        .clone();
     let simulating = tokio::spawn(outpost_server::demo::simulate(
         server.app.clone(),
         server.addr,
         std::time::Duration::from_millis(40),
     ));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let web = server.app.channel_of(ChannelKind::WebChat).unwrap();
     loop {
-        // A visitor of the demo's web chat wrote: their widget identity holds a message.
-        let visitors: i64 = rusqlite::Connection::open(dir.path().join("outpost-server.db"))
-            .unwrap()
-            .query_row(
-                "SELECT count(*) FROM widget_visitors v JOIN identities i ON i.address = lower(
-                    substr(hex(v.id),1,8)||'-'||substr(hex(v.id),9,4)||'-'||substr(hex(v.id),13,4)||'-'||substr(hex(v.id),17,4)||'-'||substr(hex(v.id),21,12))
-                 WHERE v.channel = ?1 AND i.channel = 'web_chat'",
-                [web],
-                |r| r.get(0),
-            )
-            .unwrap();
+        // A visitor of the demo's web chat wrote: a contact whose web-chat address is a widget
+        // visitor's id (what the widget's protocol gives them) holds web-chat messages.
+        let (storage, email) = (server.app.storage.clone(), owner_email.clone());
+        let visitors = tokio::task::spawn_blocking(move || {
+            let owner = storage
+                .credentials(&email)
+                .unwrap()
+                .expect("the demo's owner")
+                .agent;
+            let mut changes = Vec::new();
+            let mut after = 0;
+            loop {
+                let page: ChangesPage =
+                    serde_json::from_str(&storage.changes(&owner, after, 5_000).unwrap().json)
+                        .unwrap();
+                changes.extend(page.changes);
+                after = page.cursor;
+                if !page.has_more {
+                    break;
+                }
+            }
+            changes
+                .iter()
+                .filter_map(|c| match &c.kind {
+                    ChangeKind::Upsert {
+                        entity: Entity::Contact(k),
+                    } => Some(k.identities.clone()),
+                    _ => None,
+                })
+                .flatten()
+                .filter(|i| {
+                    i.channel == ChannelKind::WebChat && uuid::Uuid::parse_str(&i.address).is_ok()
+                })
+                .filter(|i| {
+                    !storage
+                        .web_chat_messages(&i.address, 10)
+                        .unwrap()
+                        .is_empty()
+                })
+                .count()
+        })
+        .await
+        .unwrap();
         if visitors > 0 {
             break;
         }

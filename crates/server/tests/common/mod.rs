@@ -19,6 +19,8 @@ pub const SECRET: &str = "segredo-do-canal";
 
 pub struct Harness {
     pub dir: tempfile::TempDir,
+    /// The workspace's PostgreSQL database, in the conformance run (else SQLite in `dir`).
+    pub database: Option<String>,
     pub server: Option<Running>,
     pub http: reqwest::Client,
     pub clock: Arc<AtomicI64>,
@@ -31,13 +33,60 @@ pub struct Harness {
     pub channel: uuid::Uuid,
 }
 
+/// The database of a test's workspace: SQLite in its data directory, or, in the conformance run
+/// (`cargo xtask test` runs the server's tests a second time with `OUTPOST_TEST_POSTGRES` set to
+/// a PostgreSQL database), a schema of its own in that database.
+pub fn database() -> Option<String> {
+    let base = std::env::var("OUTPOST_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())?;
+    let schema = format!("t{}", uuid::Uuid::now_v7().simple());
+    Some(
+        outpost_server::storage::postgres::new_schema(&base, &schema)
+            .expect("a schema for the test's workspace"),
+    )
+}
+
+/// The database of the workspace in `dir`, the same each time it is asked (a server started
+/// again on the same directory finds the same workspace): in the conformance run, a schema made
+/// the first time and named in the directory.
+pub fn database_for(dir: &std::path::Path) -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    let named = dir.join("test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&named) {
+        return Some(url);
+    }
+    let url = database()?;
+    std::fs::write(&named, &url).expect("keep the test's database address");
+    Some(url)
+}
+
+/// Server options with this test's [`database`].
+pub fn options() -> outpost_server::Options {
+    outpost_server::Options {
+        database: database(),
+        ..Default::default()
+    }
+}
+
+/// Whether the tests run on PostgreSQL (the conformance run).
+pub fn on_postgres() -> bool {
+    std::env::var("OUTPOST_TEST_POSTGRES").is_ok_and(|s| !s.is_empty())
+}
+
 pub async fn harness() -> Harness {
     harness_with(outpost_server::Options::default()).await
 }
 
 /// [`harness`], the server started with `options`.
-pub async fn harness_with(options: outpost_server::Options) -> Harness {
+pub async fn harness_with(mut options: outpost_server::Options) -> Harness {
     let dir = tempfile::tempdir().expect("temp dir");
+    if options.database.is_none() {
+        options.database = database();
+    }
+    let database = options.database.clone();
     let clock = Arc::new(AtomicI64::new(T0));
     let c = clock.clone();
     let server = outpost_server::start_with(
@@ -114,6 +163,7 @@ pub async fn harness_with(options: outpost_server::Options) -> Harness {
     .unwrap();
     Harness {
         dir,
+        database,
         server: Some(server),
         http: reqwest::Client::new(),
         clock,
@@ -136,7 +186,7 @@ impl Harness {
         format!("http://{}{path}", self.addr())
     }
 
-    pub fn storage(&self) -> Arc<outpost_server::storage::sqlite::Sqlite> {
+    pub fn storage(&self) -> Arc<outpost_server::storage::store::Store> {
         self.server.as_ref().expect("running").app.storage.clone()
     }
 

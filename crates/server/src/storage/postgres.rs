@@ -1,0 +1,1690 @@
+//! The PostgreSQL backend: the same two traits as the embedded SQLite store ([`super::sqlite`]),
+//! for a workspace that several server processes share (`--database postgres://…`).
+//!
+//! # One feed, several writers
+//! Sequence numbers that commit out of order are the classic trap of a change feed on a shared
+//! database: were two transactions to take seqs 7 and 8 and the one with 8 commit first, a reader
+//! paging in between would move its cursor past 7 and never see it. Here every write transaction,
+//! in whichever process, first locks the workspace's one `head` row (`SELECT … FOR UPDATE`) and
+//! holds it until it commits: writes are serialised, each takes its seqs under the lock, and its
+//! changes become visible only after those of every earlier seq (PostgreSQL releases a
+//! transaction's locks after its commit is visible). A reader's snapshot therefore always holds
+//! a prefix of the feed: gap-free and in order, whichever process wrote what. The lock is taken
+//! once per transaction, and each process's group commit (`workspace::Committer`) puts many
+//! agents' ops in one; everything else a request does (TLS, sessions, JSON, reading the feed,
+//! providers' calls) runs in parallel across processes. A feed page is read in one REPEATABLE
+//! READ snapshot, so its head and its rows agree.
+//!
+//! Writes that are not the feed's (sessions, deliveries' claims, uploads) are single statements
+//! or short transactions of their own, made safe across processes by their statements: a
+//! delivery is claimed by one `INSERT … ON CONFLICT … WHERE NOT sending RETURNING`, an invitation
+//! is taken by one `DELETE … RETURNING`, an upload id by `ON CONFLICT DO NOTHING`.
+//!
+//! # Realtime across processes
+//! A transaction that moved the feed calls `pg_notify` on the workspace's channel before it
+//! commits: PostgreSQL delivers it at the commit, in commit order, to every process that LISTENs
+//! ([`Postgres::listen`]), which tells its own stream clients.
+//!
+//! # The client
+//! tokio-postgres, its connections driven by a small runtime of this module's own. The traits are
+//! synchronous (the server calls them from blocking threads and its writer thread); a call waits
+//! for its answer with `futures_executor::block_on`, which needs no tokio context. Statements are
+//! prepared once per connection and kept.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::Duration;
+
+use outpost_protocol::{
+    Agent, AgentId, ChannelKind, ContactId, Conversation, ConversationId, Entity, EntityRef,
+    EventId, MessageId, Millis, OpId, OpResult, rules,
+};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement};
+use uuid::Uuid;
+
+use super::sqlite::{kind_of, reference, shared_with, state_code, status_name, table_of};
+use super::{
+    Credentials, FeedPage, Result, Session, Storage, StorageError, Tx, Upload, Uploaded, Uploader,
+};
+
+/// The schema's migrations, in order; `outpost_schema` says how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("postgres/001_initial.sql")];
+
+/// Connections one process keeps at most (each blocking call holds one while it runs; more
+/// callers wait for one to come back).
+const MAX_CONNECTIONS: usize = 24;
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// The runtime that drives every connection of this process.
+fn runtime() -> Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> =
+        OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("outpost-postgres")
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| StorageError::Invalid(format!("the PostgreSQL client cannot start: {e}")))
+}
+
+/// Waits for a future of the client: its I/O runs on [`runtime`], so any thread may wait.
+fn wait<F: Future>(f: F) -> F::Output {
+    futures_executor::block_on(f)
+}
+
+/// One connection and the statements prepared on it.
+struct Conn {
+    client: Client,
+    statements: RefCell<HashMap<String, Statement>>,
+    /// Left in an unknown state (an error while rolling back): not put back in the pool.
+    broken: std::cell::Cell<bool>,
+}
+
+impl Conn {
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let s = wait(self.client.prepare(sql))?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+
+    fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>> {
+        let s = self.statement(sql)?;
+        Ok(wait(self.client.query(&s, params))?)
+    }
+
+    fn opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>> {
+        let s = self.statement(sql)?;
+        Ok(wait(self.client.query_opt(&s, params))?)
+    }
+
+    fn one(&self, sql: &str, params: Params<'_>) -> Result<Row> {
+        let s = self.statement(sql)?;
+        Ok(wait(self.client.query_one(&s, params))?)
+    }
+
+    fn exec(&self, sql: &str, params: Params<'_>) -> Result<u64> {
+        let s = self.statement(sql)?;
+        Ok(wait(self.client.execute(&s, params))?)
+    }
+
+    fn batch(&self, sql: &str) -> Result<()> {
+        Ok(wait(self.client.batch_execute(sql))?)
+    }
+
+    /// Runs `f` in a transaction of its own (`begin`: the BEGIN statement), committed if it
+    /// returns Ok and rolled back otherwise.
+    fn transaction<T, E: From<StorageError>>(
+        &self,
+        begin: &str,
+        f: impl FnOnce(&Conn) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.batch(begin)?;
+        let out = f(self).and_then(|v| {
+            self.batch("COMMIT")?;
+            Ok(v)
+        });
+        if out.is_err() && self.batch("ROLLBACK").is_err() {
+            self.broken.set(true);
+        }
+        out
+    }
+}
+
+/// A connection lent by the pool, given back when dropped.
+struct Lent<'p> {
+    pool: &'p Postgres,
+    conn: Option<Conn>,
+}
+
+impl std::ops::Deref for Lent<'_> {
+    type Target = Conn;
+    #[allow(
+        clippy::expect_used,
+        reason = "the connection is taken out only by drop, after which nothing derefs it"
+    )]
+    fn deref(&self) -> &Conn {
+        self.conn.as_ref().expect("lent until dropped")
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        let mut idle = self.pool.idle.lock().unwrap_or_else(|p| p.into_inner());
+        // A connection given back in the middle of a panic may be inside a transaction.
+        if conn.broken.get() || conn.client.is_closed() || std::thread::panicking() {
+            idle.open -= 1;
+        } else {
+            idle.conns.push(conn);
+        }
+        drop(idle);
+        self.pool.returned.notify_one();
+    }
+}
+
+struct Idle {
+    conns: Vec<Conn>,
+    /// Connections open, lent or idle.
+    open: usize,
+}
+
+pub struct Postgres {
+    config: tokio_postgres::Config,
+    idle: Mutex<Idle>,
+    returned: Condvar,
+    /// The workspace's notification channel (its schema's name in it).
+    channel: String,
+}
+
+pub struct PgTx<'c> {
+    conn: &'c Conn,
+    seq: u64,
+    /// The seq when the current attempt began.
+    attempt_seq: Option<u64>,
+}
+
+fn connect(config: &tokio_postgres::Config) -> Result<Conn> {
+    let config = config.clone();
+    let connected = wait(runtime()?.spawn(async move {
+        let (client, connection) = config.connect(NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "a PostgreSQL connection ended");
+            }
+        });
+        Ok::<_, tokio_postgres::Error>(client)
+    }))
+    .map_err(|e| StorageError::Invalid(format!("the PostgreSQL client stopped: {e}")))?;
+    Ok(Conn {
+        client: connected?,
+        statements: RefCell::new(HashMap::new()),
+        broken: std::cell::Cell::new(false),
+    })
+}
+
+/// A database address with its password hidden, for messages and logs.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+/// Makes the schema `name` in the database `url` names (if it is not there yet), and returns the
+/// address of a workspace kept in it: several workspaces (the tests', one each) in one database.
+pub fn new_schema(url: &str, name: &str) -> Result<String> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(StorageError::Invalid(format!(
+            "{name:?} is not a schema name (lower-case letters, digits and _)"
+        )));
+    }
+    let config: tokio_postgres::Config = url.parse().map_err(|e| {
+        StorageError::Invalid(format!(
+            "{} is not a PostgreSQL address: {e}",
+            redacted(url)
+        ))
+    })?;
+    connect(&config)?.batch(&format!("CREATE SCHEMA IF NOT EXISTS {name}"))?;
+    let joint = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{joint}options=-csearch_path%3D{name}"))
+}
+
+impl Postgres {
+    /// Connects to the database `url` names (`postgres://user:password@host:port/db`; a
+    /// `?options=-csearch_path%3D<schema>` keeps the workspace in a schema of its own) and
+    /// brings its schema up to date.
+    pub fn open(url: &str) -> Result<Postgres> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| {
+            StorageError::Invalid(format!(
+                "{} is not a PostgreSQL address: {e}",
+                redacted(url)
+            ))
+        })?;
+        let first = connect(&config).map_err(|e| {
+            StorageError::Invalid(format!(
+                "cannot connect to PostgreSQL at {}: {e}",
+                redacted(url)
+            ))
+        })?;
+        migrate(&first)?;
+        let schema: String = first.one("SELECT current_schema()::text", &[])?.get(0);
+        let pg = Postgres {
+            config,
+            idle: Mutex::new(Idle {
+                conns: vec![first],
+                open: 1,
+            }),
+            returned: Condvar::new(),
+            channel: format!("outpost_changes.{schema}"),
+        };
+        Ok(pg)
+    }
+
+    /// A connection from the pool (a new one while fewer than [`MAX_CONNECTIONS`] are open).
+    fn conn(&self) -> Result<Lent<'_>> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(conn) = idle.conns.pop() {
+                return Ok(Lent {
+                    pool: self,
+                    conn: Some(conn),
+                });
+            }
+            if idle.open < MAX_CONNECTIONS {
+                idle.open += 1;
+                drop(idle);
+                return match connect(&self.config) {
+                    Ok(conn) => Ok(Lent {
+                        pool: self,
+                        conn: Some(conn),
+                    }),
+                    Err(e) => {
+                        self.idle.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
+                        Err(e)
+                    }
+                };
+            }
+            let (back, timeout) = self
+                .returned
+                .wait_timeout(idle, Duration::from_secs(30))
+                .unwrap_or_else(|p| p.into_inner());
+            idle = back;
+            if timeout.timed_out() && idle.conns.is_empty() {
+                return Err(StorageError::Invalid(
+                    "every PostgreSQL connection stayed busy for half a minute".into(),
+                ));
+            }
+        }
+    }
+
+    /// Calls `changed` with the feed's head whenever a transaction of any process moves it
+    /// (PostgreSQL's LISTEN/NOTIFY), and once after every reconnection (notifications sent
+    /// while the listener was away are lost: the head is read again instead). Runs until the
+    /// process ends.
+    pub fn listen(&self, changed: impl Fn(u64) + Send + Sync + 'static) -> Result<()> {
+        let config = self.config.clone();
+        let channel = self.channel.clone();
+        let changed = std::sync::Arc::new(changed);
+        runtime()?.spawn(async move {
+            use futures_util::StreamExt;
+            let mut delay = Duration::from_millis(100);
+            loop {
+                match config.connect(NoTls).await {
+                    Ok((client, mut connection)) => {
+                        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                        let driver = tokio::spawn(async move {
+                            let mut messages =
+                                futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                            while let Some(m) = messages.next().await {
+                                match m {
+                                    Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                                        if tx.send(n.payload().parse::<u64>().ok()).is_err() {
+                                            break;
+                                        }
+                                    }
+                                    Ok(_) => {}
+                                    Err(e) => {
+                                        tracing::warn!(error = %e, "the PostgreSQL listener's connection ended");
+                                        break;
+                                    }
+                                }
+                            }
+                        });
+                        let listening = client
+                            .batch_execute(&format!("LISTEN \"{}\"", channel.replace('"', "\"\"")))
+                            .await;
+                        if let Err(e) = listening {
+                            tracing::warn!(error = %e, "cannot LISTEN for the feed's changes");
+                        } else {
+                            delay = Duration::from_millis(100);
+                            // What may have been missed while not listening.
+                            if let Ok(row) = client.query_one("SELECT seq FROM head WHERE id = 1", &[]).await {
+                                changed(row.get::<_, i64>(0) as u64);
+                            }
+                            while let Some(seq) = rx.recv().await {
+                                if let Some(seq) = seq {
+                                    changed(seq);
+                                }
+                            }
+                        }
+                        driver.abort();
+                    }
+                    Err(e) => tracing::warn!(error = %e, "the feed's listener cannot connect to PostgreSQL"),
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        });
+        Ok(())
+    }
+
+    /// Whether the workspace holds nothing yet (`migrate` copies into a new one only).
+    pub fn is_empty(&self) -> Result<bool> {
+        let c = self.conn()?;
+        let seq: i64 = c.one("SELECT seq FROM head WHERE id = 1", &[])?.get(0);
+        let agents: i64 = c.one("SELECT count(*) FROM agents", &[])?.get(0);
+        Ok(seq == 0 && agents == 0)
+    }
+}
+
+/// Brings the schema up to date, once however many processes start at the same moment (an
+/// advisory lock for the schema's name, for the migration's transaction).
+fn migrate(c: &Conn) -> Result<()> {
+    c.transaction("BEGIN", |c| {
+        c.batch(
+            "SELECT pg_advisory_xact_lock(hashtext('outpost-migrate:' || current_schema()));
+             CREATE TABLE IF NOT EXISTS outpost_schema (version INTEGER NOT NULL);",
+        )?;
+        let version: i64 = match c.opt("SELECT version::bigint FROM outpost_schema", &[])? {
+            Some(row) => row.get(0),
+            None => {
+                c.exec("INSERT INTO outpost_schema (version) VALUES (0)", &[])?;
+                0
+            }
+        };
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StorageError::Invalid(format!(
+                "the database was written by a newer Outpost server (schema {version})"
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            c.batch(sql)?;
+            c.exec(
+                "UPDATE outpost_schema SET version = $1",
+                &[&((i + 1) as i32)],
+            )?;
+        }
+        Ok(())
+    })
+}
+
+fn decode_entity(kind: &str, json: &str) -> Result<Entity> {
+    Entity::from_data_json(kind, json)?
+        .ok_or_else(|| StorageError::Invalid(format!("unknown entity kind {kind}")))
+}
+
+fn get_entity(c: &Conn, r: EntityRef) -> Result<Option<Entity>> {
+    let (kind, id) = kind_of(&r);
+    let row = c.opt(
+        &format!("SELECT data FROM {} WHERE id = $1", table_of(kind)),
+        &[&id],
+    )?;
+    row.map(|r| decode_entity(kind, &r.get::<_, String>(0)))
+        .transpose()
+}
+
+fn decode_all<T: serde::de::DeserializeOwned>(rows: Vec<Row>) -> Result<Vec<T>> {
+    rows.iter()
+        .map(|r| serde_json::from_str(&r.get::<_, String>(0)).map_err(StorageError::from))
+        .collect()
+}
+
+fn head(c: &Conn) -> Result<u64> {
+    Ok(c.one("SELECT seq FROM head WHERE id = 1", &[])?
+        .get::<_, i64>(0) as u64)
+}
+
+fn messages_of(c: &Conn, conversation: ConversationId) -> Result<Vec<MessageId>> {
+    Ok(c.query(
+        "SELECT id FROM messages WHERE conversation = $1",
+        &[&conversation.0],
+    )?
+    .iter()
+    .map(|r| MessageId(r.get(0)))
+    .collect())
+}
+
+fn upload_of(c: &Conn, id: Uuid) -> Result<Option<Upload>> {
+    Ok(c.opt(
+        "SELECT uploader, mime, size, message, conversation, by_channel FROM attachments WHERE id = $1",
+        &[&id],
+    )?
+    .map(|r| upload_row(&r)))
+}
+
+/// An upload from the first six columns: uploader, mime, size, message, conversation, by_channel.
+fn upload_row(r: &Row) -> Upload {
+    let who: Uuid = r.get(0);
+    Upload {
+        uploader: if r.get(5) {
+            Uploader::Channel(who)
+        } else {
+            Uploader::Agent(AgentId(who))
+        },
+        mime: r.get(1),
+        size: r.get::<_, i64>(2) as u64,
+        message: r.get::<_, Option<Uuid>>(3).map(MessageId),
+        conversation: r.get::<_, Option<Uuid>>(4).map(ConversationId),
+    }
+}
+
+impl PgTx<'_> {
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn move_in_feed(
+        &mut self,
+        r: &EntityRef,
+        conversation: Option<Uuid>,
+        contact: Option<Uuid>,
+        deleted: bool,
+    ) -> Result<u64> {
+        let (kind, id) = kind_of(r);
+        let seq = self.next_seq();
+        self.conn.exec(
+            "INSERT INTO feed (seq, kind, entity, conversation, contact, deleted) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (kind, entity) DO UPDATE SET seq = excluded.seq, conversation = excluded.conversation,
+                contact = excluded.contact, deleted = excluded.deleted",
+            &[&(seq as i64), &kind, &id, &conversation, &contact, &deleted],
+        )?;
+        Ok(seq)
+    }
+}
+
+fn scope(e: &Entity) -> (Option<Uuid>, Option<Uuid>) {
+    match e {
+        Entity::Conversation(c) => (Some(c.id.0), Some(c.contact_id.0)),
+        Entity::Message(m) => (Some(m.conversation_id.0), None),
+        Entity::Event(ev) => (Some(ev.conversation_id.0), None),
+        Entity::Contact(k) => (None, Some(k.id.0)),
+        _ => (None, None),
+    }
+}
+
+impl Tx for PgTx<'_> {
+    fn get(&self, r: EntityRef) -> Result<Option<Entity>> {
+        get_entity(self.conn, r)
+    }
+
+    fn ever_stored(&self, r: EntityRef) -> Result<bool> {
+        let (kind, id) = kind_of(&r);
+        Ok(self
+            .conn
+            .opt(
+                "SELECT 1 FROM feed WHERE kind = $1 AND entity = $2",
+                &[&kind, &id],
+            )?
+            .is_some())
+    }
+
+    fn put(&mut self, e: &Entity) -> Result<u64> {
+        let json = e.data_json()?;
+        let c = self.conn;
+        match e {
+            Entity::Contact(k) => {
+                c.exec(
+                    "INSERT INTO contacts (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                    &[&k.id.0, &json],
+                )?;
+                for i in &k.identities {
+                    c.exec(
+                        "INSERT INTO identities (channel, address, contact) VALUES ($1, $2, $3)
+                         ON CONFLICT (channel, address) DO UPDATE SET contact = excluded.contact",
+                        &[&i.channel.as_str(), &i.address, &k.id.0],
+                    )?;
+                }
+            }
+            Entity::Conversation(v) => {
+                c.exec(
+                    "INSERT INTO conversations (id, contact, assignee, team, state, snoozed_until, data)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (id) DO UPDATE SET contact = excluded.contact, assignee = excluded.assignee,
+                        team = excluded.team, state = excluded.state, snoozed_until = excluded.snoozed_until,
+                        data = excluded.data",
+                    &[
+                        &v.id.0,
+                        &v.contact_id.0,
+                        &v.assignee.map(|a| a.0),
+                        &v.team.map(|t| t.0),
+                        &(state_code(v.state) as i16),
+                        &v.snoozed_until,
+                        &json,
+                    ],
+                )?;
+            }
+            Entity::Message(m) => {
+                c.exec(
+                    "INSERT INTO messages (id, conversation, status, channel, created_at, send_at, moved_at, data)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (id) DO UPDATE SET conversation = excluded.conversation, status = excluded.status,
+                        channel = excluded.channel, created_at = excluded.created_at,
+                        send_at = excluded.send_at, moved_at = excluded.moved_at, data = excluded.data",
+                    &[
+                        &m.id.0,
+                        &m.conversation_id.0,
+                        &status_name(m.status),
+                        &m.channel.as_str(),
+                        &m.created_at,
+                        &m.send_at,
+                        &m.history.last().map_or(m.created_at, |s| s.at),
+                        &json,
+                    ],
+                )?;
+            }
+            Entity::Event(ev) => {
+                c.exec(
+                    "INSERT INTO events (id, conversation, data) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                    &[&ev.id.0, &ev.conversation_id.0, &json],
+                )?;
+            }
+            Entity::Agent(a) => {
+                let email = a.email.to_lowercase();
+                // An agent without a password yet cannot sign in until one is set.
+                c.exec(
+                    "INSERT INTO agents (id, email, password_hash, data) VALUES ($1, $2, '', $3)
+                     ON CONFLICT (id) DO UPDATE SET email = excluded.email, data = excluded.data",
+                    &[&a.id.0, &email, &json],
+                )?;
+            }
+            Entity::Team(t) => {
+                c.exec(
+                    "INSERT INTO teams (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                    &[&t.id.0, &json],
+                )?;
+            }
+            Entity::Channel(ch) => {
+                c.exec(
+                    "INSERT INTO channel_entities (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                    &[&ch.id.0, &json],
+                )?;
+                // Its private side: no secret yet (no webhook is accepted until one is set).
+                c.exec(
+                    "INSERT INTO channels (id, kind, secret_hash, data) VALUES ($1, $2, ''::bytea, '{}') ON CONFLICT (id) DO NOTHING",
+                    &[&ch.id.0, &ch.kind.as_str()],
+                )?;
+            }
+            Entity::View(v) => {
+                c.exec(
+                    "INSERT INTO views (id, owner, data) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, data = excluded.data",
+                    &[&v.id.0, &v.owner.0, &json],
+                )?;
+            }
+            Entity::Settings(s) => {
+                c.exec(
+                    "INSERT INTO settings (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                    &[&s.agent_id.0, &json],
+                )?;
+            }
+        }
+        let (conversation, contact) = scope(e);
+        self.move_in_feed(&e.reference(), conversation, contact, false)
+    }
+
+    fn delete(&mut self, r: EntityRef) -> Result<u64> {
+        let (kind, id) = kind_of(&r);
+        let row = self.conn.opt(
+            "SELECT conversation, contact FROM feed WHERE kind = $1 AND entity = $2",
+            &[&kind, &id],
+        )?;
+        self.conn.exec(
+            &format!("DELETE FROM {} WHERE id = $1", table_of(kind)),
+            &[&id],
+        )?;
+        let (conversation, contact) = row.map_or((None, None), |r| (r.get(0), r.get(1)));
+        self.move_in_feed(&r, conversation, contact, true)
+    }
+
+    fn touch(&mut self, r: EntityRef) -> Result<()> {
+        let (kind, id) = kind_of(&r);
+        let row = self.conn.opt(
+            "SELECT conversation, contact, deleted FROM feed WHERE kind = $1 AND entity = $2",
+            &[&kind, &id],
+        )?;
+        if let Some(row) = row {
+            self.move_in_feed(&r, row.get(0), row.get(1), row.get(2))?;
+        }
+        Ok(())
+    }
+
+    fn revoke(&mut self, agent: AgentId, entity: EntityRef) -> Result<()> {
+        let seq = self.next_seq();
+        self.conn.exec(
+            "INSERT INTO revocations (agent, seq, entity) VALUES ($1, $2, $3)",
+            &[&agent.0, &(seq as i64), &serde_json::to_string(&entity)?],
+        )?;
+        Ok(())
+    }
+
+    fn agents(&self) -> Result<Vec<Agent>> {
+        decode_all(self.conn.query("SELECT data FROM agents", &[])?)
+    }
+
+    fn messages_of(&self, conversation: ConversationId) -> Result<Vec<MessageId>> {
+        messages_of(self.conn, conversation)
+    }
+
+    fn events_of(&self, conversation: ConversationId) -> Result<Vec<EventId>> {
+        Ok(self
+            .conn
+            .query(
+                "SELECT id FROM events WHERE conversation = $1",
+                &[&conversation.0],
+            )?
+            .iter()
+            .map(|r| EventId(r.get(0)))
+            .collect())
+    }
+
+    fn conversations_of(&self, contact: ContactId) -> Result<Vec<ConversationId>> {
+        Ok(self
+            .conn
+            .query(
+                "SELECT id FROM conversations WHERE contact = $1",
+                &[&contact.0],
+            )?
+            .iter()
+            .map(|r| ConversationId(r.get(0)))
+            .collect())
+    }
+
+    fn all_conversations(&self) -> Result<Vec<Conversation>> {
+        decode_all(self.conn.query("SELECT data FROM conversations", &[])?)
+    }
+
+    fn contact_by_identity(
+        &self,
+        channel: ChannelKind,
+        address: &str,
+    ) -> Result<Option<ContactId>> {
+        Ok(self
+            .conn
+            .opt(
+                "SELECT contact FROM identities WHERE channel = $1 AND address = $2",
+                &[&channel.as_str(), &address],
+            )?
+            .map(|r| ContactId(r.get(0))))
+    }
+
+    fn op_result(&self, agent: AgentId, op_id: OpId) -> Result<Option<OpResult>> {
+        self.conn
+            .opt(
+                "SELECT result FROM op_results WHERE agent = $1 AND op_id = $2",
+                &[&agent.0, &op_id.0],
+            )?
+            .map(|r| serde_json::from_str(&r.get::<_, String>(0)).map_err(StorageError::from))
+            .transpose()
+    }
+
+    fn save_op_result(&mut self, agent: AgentId, result: &OpResult, at: Millis) -> Result<()> {
+        self.conn.exec(
+            "INSERT INTO op_results (op_id, agent, result, at) VALUES ($1, $2, $3, $4)",
+            &[
+                &result.op_id.0,
+                &agent.0,
+                &serde_json::to_string(result)?,
+                &at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn seq(&self) -> Result<u64> {
+        Ok(self.seq)
+    }
+
+    fn attachment(&self, id: Uuid) -> Result<Option<Upload>> {
+        upload_of(self.conn, id)
+    }
+
+    fn provider_message(&self, channel: Uuid, provider_id: &str) -> Result<Option<MessageId>> {
+        Ok(self
+            .conn
+            .opt(
+                "SELECT message FROM provider_messages WHERE channel = $1 AND provider_id = $2",
+                &[&channel, &provider_id],
+            )?
+            .map(|r| MessageId(r.get(0))))
+    }
+
+    fn set_provider_message(
+        &mut self,
+        channel: Uuid,
+        provider_id: &str,
+        message: MessageId,
+    ) -> Result<()> {
+        self.conn.exec(
+            "INSERT INTO provider_messages (channel, provider_id, message) VALUES ($1, $2, $3)
+             ON CONFLICT (channel, provider_id) DO UPDATE SET message = excluded.message",
+            &[&channel, &provider_id, &message.0],
+        )?;
+        Ok(())
+    }
+
+    fn keep_early_status(
+        &mut self,
+        channel: Uuid,
+        provider_id: &str,
+        status: &str,
+        at: Millis,
+    ) -> Result<()> {
+        self.conn.exec(
+            "INSERT INTO early_statuses (channel, provider_id, status, received_at) VALUES ($1, $2, $3, $4)",
+            &[&channel, &provider_id, &status, &at],
+        )?;
+        Ok(())
+    }
+
+    fn take_early_statuses(&mut self, channel: Uuid, provider_id: &str) -> Result<Vec<String>> {
+        let mut statuses: Vec<(i64, String)> = self
+            .conn
+            .query(
+                "DELETE FROM early_statuses WHERE channel = $1 AND provider_id = $2 RETURNING n, status",
+                &[&channel, &provider_id],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        statuses.sort_by_key(|(n, _)| *n);
+        Ok(statuses.into_iter().map(|(_, s)| s).collect())
+    }
+
+    fn end_delivery(&mut self, message: MessageId) -> Result<()> {
+        self.conn
+            .exec("DELETE FROM deliveries WHERE message = $1", &[&message.0])?;
+        Ok(())
+    }
+
+    fn delay_delivery(
+        &mut self,
+        message: MessageId,
+        parts: u32,
+        next_at: Millis,
+        error: &str,
+    ) -> Result<()> {
+        self.conn.exec(
+            "UPDATE deliveries SET parts = $2, sending = false, next_at = $3, last_error = $4 WHERE message = $1",
+            &[&message.0, &i64::from(parts), &next_at, &error],
+        )?;
+        Ok(())
+    }
+
+    fn link_attachment(
+        &mut self,
+        id: Uuid,
+        message: MessageId,
+        conversation: ConversationId,
+    ) -> Result<()> {
+        self.conn.exec(
+            "UPDATE attachments SET message = $2, conversation = $3 WHERE id = $1",
+            &[&id, &message.0, &conversation.0],
+        )?;
+        Ok(())
+    }
+
+    fn flows(&self) -> Result<Vec<super::Flow>> {
+        decode_all(
+            self.conn
+                .query("SELECT data FROM flows ORDER BY name", &[])?,
+        )
+    }
+
+    fn flow_run(&self, contact: ContactId) -> Result<Option<(String, u32)>> {
+        Ok(self
+            .conn
+            .opt(
+                "SELECT flow, step FROM flow_runs WHERE contact = $1",
+                &[&contact.0],
+            )?
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as u32)))
+    }
+
+    fn set_flow_run(&mut self, contact: ContactId, run: Option<(&str, u32)>) -> Result<()> {
+        match run {
+            Some((flow, step)) => self.conn.exec(
+                "INSERT INTO flow_runs (contact, flow, step) VALUES ($1, $2, $3)
+                 ON CONFLICT (contact) DO UPDATE SET flow = excluded.flow, step = excluded.step",
+                &[&contact.0, &flow, &i64::from(step)],
+            )?,
+            None => self
+                .conn
+                .exec("DELETE FROM flow_runs WHERE contact = $1", &[&contact.0])?,
+        };
+        Ok(())
+    }
+
+    fn set_flows(&mut self, flows: &[super::Flow]) -> Result<()> {
+        self.conn.exec("DELETE FROM flows", &[])?;
+        for f in flows {
+            self.conn.exec(
+                "INSERT INTO flows (name, data) VALUES ($1, $2)",
+                &[&f.name, &serde_json::to_string(f)?],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn set_channel_private(
+        &mut self,
+        id: Uuid,
+        secret_hash: &[u8],
+        settings: &serde_json::Value,
+    ) -> Result<()> {
+        let n = self.conn.exec(
+            "UPDATE channels SET secret_hash = $2, data = $3 WHERE id = $1",
+            &[&id, &secret_hash, &settings.to_string()],
+        )?;
+        if n == 0 {
+            return Err(StorageError::Invalid(format!("there is no channel {id}")));
+        }
+        Ok(())
+    }
+
+    fn begin_attempt(&mut self) -> Result<()> {
+        self.conn.batch("SAVEPOINT attempt")?;
+        self.attempt_seq = Some(self.seq);
+        Ok(())
+    }
+
+    fn rollback_attempt(&mut self) -> Result<()> {
+        self.conn
+            .batch("ROLLBACK TO SAVEPOINT attempt; RELEASE SAVEPOINT attempt")?;
+        if let Some(seq) = self.attempt_seq.take() {
+            self.seq = seq;
+        }
+        Ok(())
+    }
+
+    fn commit_attempt(&mut self) -> Result<()> {
+        self.conn.batch("RELEASE SAVEPOINT attempt")?;
+        self.attempt_seq = None;
+        Ok(())
+    }
+}
+
+/// Whether a restricted agent may see a feed row, by the current state of its scope.
+fn visible(
+    c: &Conn,
+    agent: &Agent,
+    kind: &str,
+    deleted: bool,
+    conversation: Option<&str>,
+    contact: Option<Uuid>,
+) -> Result<bool> {
+    match kind {
+        "conversation" | "message" | "event" => match conversation {
+            Some(data) => {
+                let conversation: Conversation = serde_json::from_str(data)?;
+                Ok(rules::may_see(agent, &conversation))
+            }
+            // The conversation is gone: a tombstone is harmless to anyone.
+            None => Ok(deleted),
+        },
+        "contact" => {
+            let Some(contact) = contact else {
+                return Ok(false);
+            };
+            if deleted {
+                return Ok(true);
+            }
+            for row in c.query(
+                "SELECT data FROM conversations WHERE contact = $1",
+                &[&contact],
+            )? {
+                let conversation: Conversation = serde_json::from_str(&row.get::<_, String>(0))?;
+                if rules::may_see(agent, &conversation) {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        _ => Ok(true),
+    }
+}
+
+fn page_of(changes: &mut [(u64, String)], tail: &str) -> String {
+    changes.sort_by_key(|c| c.0);
+    let mut page = String::with_capacity(changes.iter().map(|c| c.1.len() + 1).sum::<usize>() + 64);
+    page.push_str(r#"{"changes":["#);
+    for (i, (_, json)) in changes.iter().enumerate() {
+        if i > 0 {
+            page.push(',');
+        }
+        page.push_str(json);
+    }
+    page.push_str(tail);
+    page
+}
+
+fn upsert(seq: u64, kind: &str, data: &str) -> String {
+    format!(r#"{{"seq":{seq},"change":"upsert","entity":{{"type":"{kind}","data":{data}}}}}"#)
+}
+
+/// A read in one snapshot: what it reads is one moment of the workspace.
+const SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+impl Storage for Postgres {
+    type Tx<'a> = PgTx<'a>;
+
+    fn write<T, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&mut PgTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let conn = self.conn()?;
+        conn.transaction("BEGIN", |c| {
+            // The workspace's write lock, held to the commit (the module doc says why).
+            let seq = c
+                .one("SELECT seq FROM head WHERE id = 1 FOR UPDATE", &[])?
+                .get::<_, i64>(0) as u64;
+            let mut t = PgTx {
+                conn: c,
+                seq,
+                attempt_seq: None,
+            };
+            let value = f(&mut t)?;
+            if t.seq != seq {
+                c.exec("UPDATE head SET seq = $1 WHERE id = 1", &[&(t.seq as i64)])?;
+                // Delivered at the commit, to every process listening.
+                c.exec(
+                    "SELECT pg_notify($1, $2)",
+                    &[&self.channel, &t.seq.to_string()],
+                )?;
+            }
+            Ok(value)
+        })
+    }
+
+    fn changes(&self, agent: &Agent, after: u64, limit: u32) -> Result<FeedPage> {
+        let limit = limit.clamp(1, 5_000) as usize;
+        let unrestricted = rules::is_privileged(agent)
+            || agent.visibility == outpost_protocol::Visibility::Unrestricted;
+        // Rows scanned for a restricted agent before the page is cut, visible or not.
+        let scan = if unrestricted {
+            limit as i64
+        } else {
+            (limit * 8) as i64
+        };
+        let conn = self.conn()?;
+        conn.transaction(SNAPSHOT, |c| {
+            let head = head(c)?;
+            let rows = c.query(
+                "SELECT f.seq, f.kind, f.entity, f.deleted,
+                    CASE f.kind
+                        WHEN 'contact' THEN (SELECT data FROM contacts WHERE id = f.entity)
+                        WHEN 'conversation' THEN (SELECT data FROM conversations WHERE id = f.entity)
+                        WHEN 'message' THEN (SELECT data FROM messages WHERE id = f.entity)
+                        WHEN 'event' THEN (SELECT data FROM events WHERE id = f.entity)
+                        WHEN 'agent' THEN (SELECT data FROM agents WHERE id = f.entity)
+                        WHEN 'team' THEN (SELECT data FROM teams WHERE id = f.entity)
+                        WHEN 'channel' THEN (SELECT data FROM channel_entities WHERE id = f.entity)
+                        WHEN 'view' THEN (SELECT data FROM views WHERE id = f.entity)
+                        WHEN 'settings' THEN (SELECT data FROM settings WHERE id = f.entity)
+                    END,
+                    CASE WHEN $3 THEN NULL ELSE (SELECT data FROM conversations WHERE id = f.conversation) END,
+                    f.contact
+                 FROM feed f WHERE f.seq > $1 ORDER BY f.seq LIMIT $2",
+                &[&(after as i64), &scan, &unrestricted],
+            )?;
+            let scanned_all = (rows.len() as i64) < scan;
+            let mut changes: Vec<(u64, String)> = Vec::new();
+            let mut last_scanned = after;
+            for row in rows {
+                if changes.len() >= limit {
+                    break;
+                }
+                let seq = row.get::<_, i64>(0) as u64;
+                let kind: String = row.get(1);
+                let entity: Uuid = row.get(2);
+                let deleted: bool = row.get(3);
+                let data: Option<String> = row.get(4);
+                last_scanned = seq;
+                let Some(r) = reference(&kind, entity) else { continue };
+                // An agent's notification settings are theirs alone, whatever their role.
+                if kind == "settings" && entity != agent.id.0 {
+                    continue;
+                }
+                if !unrestricted
+                    && !visible(c, agent, &kind, deleted, row.get::<_, Option<&str>>(5), row.get(6))?
+                {
+                    continue;
+                }
+                if kind == "view"
+                    && !deleted
+                    && let Some(data) = &data
+                    && !shared_with(&serde_json::from_str(data)?, agent)
+                {
+                    continue;
+                }
+                // The stored JSON goes into the page as it is: the shape of `Change`.
+                let json = match (&data, deleted) {
+                    (Some(data), false) => upsert(seq, &kind, data),
+                    _ => format!(
+                        r#"{{"seq":{seq},"change":"tombstone","entity":{}}}"#,
+                        serde_json::to_string(&r)?
+                    ),
+                };
+                changes.push((seq, json));
+            }
+            let cursor = if changes.len() < limit && scanned_all {
+                head.max(after)
+            } else {
+                last_scanned
+            };
+            // Revocations up to the cursor, merged in seq order (each has a seq of its own).
+            for row in c.query(
+                "SELECT seq, entity FROM revocations WHERE agent = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+                &[&agent.id.0, &(after as i64), &(cursor as i64)],
+            )? {
+                let seq = row.get::<_, i64>(0);
+                let entity: &str = row.get(1);
+                changes.push((
+                    seq as u64,
+                    format!(r#"{{"seq":{seq},"change":"revoke","entity":{entity}}}"#),
+                ));
+            }
+            let json = page_of(
+                &mut changes,
+                &format!(
+                    r#"],"cursor":{cursor},"has_more":{},"head":{head}}}"#,
+                    cursor < head
+                ),
+            );
+            Ok(FeedPage {
+                json,
+                cursor,
+                has_more: cursor < head,
+            })
+        })
+    }
+
+    fn recent(&self, agent: &Agent, conversations: u32, messages: u32) -> Result<String> {
+        /// Conversation rows read, newest change first, to find the most recently active.
+        const CANDIDATES: usize = 1_000;
+        let wanted = conversations.clamp(1, 500) as usize;
+        let messages = i64::from(messages.clamp(1, 200));
+        let conn = self.conn()?;
+        conn.transaction(SNAPSHOT, |c| {
+            let head = head(c)?;
+            // Every new message touches its conversation, so the recently active ones are among
+            // the last conversation rows of the feed; of those, the latest messages win. Read
+            // in batches, newest first, until enough are visible to the agent.
+            let mut candidates: Vec<(u64, Millis, Conversation, String)> = Vec::new();
+            let mut below = i64::MAX;
+            'batches: loop {
+                let rows = c.query(
+                    "SELECT f.seq, c.data FROM feed f JOIN conversations c ON c.id = f.entity
+                     WHERE f.kind = 'conversation' AND NOT f.deleted AND f.seq < $1
+                     ORDER BY f.seq DESC LIMIT 500",
+                    &[&below],
+                )?;
+                if rows.is_empty() {
+                    break;
+                }
+                for row in rows {
+                    let seq: i64 = row.get(0);
+                    below = seq;
+                    let data: String = row.get(1);
+                    let conversation: Conversation = serde_json::from_str(&data)?;
+                    if rules::may_see(agent, &conversation) {
+                        candidates.push((seq as u64, conversation.last_message_at, conversation, data));
+                        if candidates.len() >= CANDIDATES {
+                            break 'batches;
+                        }
+                    }
+                }
+            }
+            candidates.sort_by_key(|c| std::cmp::Reverse(c.1));
+            candidates.truncate(wanted);
+            let mut changes: Vec<(u64, String)> = Vec::new();
+            let mut contacts = std::collections::HashSet::new();
+            for (seq, _, conversation, data) in &candidates {
+                changes.push((*seq, upsert(*seq, "conversation", data)));
+                if contacts.insert(conversation.contact_id)
+                    && let Some(row) = c.opt(
+                        "SELECT f.seq, k.data FROM contacts k JOIN feed f ON f.kind = 'contact' AND f.entity = k.id
+                         WHERE k.id = $1",
+                        &[&conversation.contact_id.0],
+                    )?
+                {
+                    let seq = row.get::<_, i64>(0) as u64;
+                    changes.push((seq, upsert(seq, "contact", row.get(1))));
+                }
+                for (table, kind) in [("messages", "message"), ("events", "event")] {
+                    for row in c.query(
+                        &format!(
+                            "SELECT f.seq, m.data FROM (SELECT id, data FROM {table} WHERE conversation = $1
+                                                       ORDER BY n DESC LIMIT $2) m
+                             JOIN feed f ON f.kind = '{kind}' AND f.entity = m.id"
+                        ),
+                        &[&conversation.id.0, &messages],
+                    )? {
+                        let seq = row.get::<_, i64>(0) as u64;
+                        changes.push((seq, upsert(seq, kind, row.get(1))));
+                    }
+                }
+            }
+            // Who and what the conversations refer to: agents, teams, the views shared.
+            for (kind, table) in [("agent", "agents"), ("team", "teams"), ("view", "views")] {
+                for row in c.query(
+                    &format!(
+                        "SELECT f.seq, t.data FROM feed f JOIN {table} t ON t.id = f.entity
+                         WHERE f.kind = '{kind}' AND NOT f.deleted"
+                    ),
+                    &[],
+                )? {
+                    let data: &str = row.get(1);
+                    if kind == "view" && !shared_with(&serde_json::from_str(data)?, agent) {
+                        continue;
+                    }
+                    let seq = row.get::<_, i64>(0) as u64;
+                    changes.push((seq, upsert(seq, kind, data)));
+                }
+            }
+            Ok(page_of(&mut changes, &format!(r#"],"head":{head}}}"#)))
+        })
+    }
+
+    fn seq(&self) -> Result<u64> {
+        head(&*self.conn()?)
+    }
+
+    fn credentials(&self, email: &str) -> Result<Option<Credentials>> {
+        self.conn()?
+            .opt(
+                "SELECT data, password_hash, disabled FROM agents WHERE email = $1",
+                &[&email.trim().to_lowercase()],
+            )?
+            .map(|r| {
+                Ok(Credentials {
+                    agent: serde_json::from_str(r.get(0))?,
+                    password_hash: r.get(1),
+                    disabled: r.get(2),
+                })
+            })
+            .transpose()
+    }
+
+    fn set_password(&self, agent: AgentId, email: &str, password_hash: &str) -> Result<()> {
+        let n = self.conn()?.exec(
+            "UPDATE agents SET password_hash = $2, email = $3 WHERE id = $1",
+            &[&agent.0, &password_hash, &email.trim().to_lowercase()],
+        )?;
+        if n == 0 {
+            return Err(StorageError::Invalid("no such agent".into()));
+        }
+        Ok(())
+    }
+
+    fn password_hash(&self, agent: AgentId) -> Result<Option<String>> {
+        Ok(self
+            .conn()?
+            .opt(
+                "SELECT password_hash FROM agents WHERE id = $1",
+                &[&agent.0],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn change_password(
+        &self,
+        agent: AgentId,
+        password_hash: &str,
+        keep: Option<&[u8]>,
+    ) -> Result<()> {
+        self.conn()?.transaction("BEGIN", |c| {
+            c.exec(
+                "UPDATE agents SET password_hash = $2 WHERE id = $1",
+                &[&agent.0, &password_hash],
+            )?;
+            c.exec(
+                "DELETE FROM sessions WHERE agent = $1 AND token_hash IS DISTINCT FROM $2",
+                &[&agent.0, &keep],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn end_sessions(&self, agent: AgentId) -> Result<()> {
+        self.conn()?
+            .exec("DELETE FROM sessions WHERE agent = $1", &[&agent.0])?;
+        Ok(())
+    }
+
+    fn set_disabled(&self, agent: AgentId, disabled: bool) -> Result<()> {
+        self.conn()?.transaction("BEGIN", |c| {
+            c.exec(
+                "UPDATE agents SET disabled = $2 WHERE id = $1",
+                &[&agent.0, &disabled],
+            )?;
+            if disabled {
+                c.exec("DELETE FROM sessions WHERE agent = $1", &[&agent.0])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn create_invite(&self, token_hash: &[u8], agent: AgentId, expires_at: Millis) -> Result<()> {
+        self.conn()?.exec(
+            "INSERT INTO invites (token_hash, agent, expires_at) VALUES ($1, $2, $3)",
+            &[&token_hash, &agent.0, &expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn take_invite(&self, token_hash: &[u8], now: Millis) -> Result<Option<(AgentId, Millis)>> {
+        Ok(self
+            .conn()?
+            .opt(
+                "DELETE FROM invites WHERE token_hash = $1 AND expires_at > $2 RETURNING agent, expires_at",
+                &[&token_hash, &now],
+            )?
+            .map(|r| (AgentId(r.get(0)), r.get(1))))
+    }
+
+    fn is_disabled(&self, agent: AgentId) -> Result<bool> {
+        Ok(self
+            .conn()?
+            .opt("SELECT disabled FROM agents WHERE id = $1", &[&agent.0])?
+            .is_some_and(|r| r.get(0)))
+    }
+
+    fn create_session(
+        &self,
+        token_hash: &[u8],
+        agent: AgentId,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<()> {
+        let c = self.conn()?;
+        c.exec("DELETE FROM sessions WHERE expires_at <= $1", &[&now])?;
+        c.exec(
+            "INSERT INTO sessions (token_hash, agent, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            &[&token_hash, &agent.0, &now, &expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn session(&self, token_hash: &[u8], now: Millis) -> Result<Option<Session>> {
+        self.conn()?
+            .opt(
+                "SELECT a.data, s.expires_at FROM sessions s JOIN agents a ON a.id = s.agent
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT a.disabled",
+                &[&token_hash, &now],
+            )?
+            .map(|r| {
+                Ok(Session {
+                    agent: serde_json::from_str(r.get(0))?,
+                    expires_at: r.get(1),
+                })
+            })
+            .transpose()
+    }
+
+    fn end_session(&self, token_hash: &[u8]) -> Result<()> {
+        self.conn()?
+            .exec("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])?;
+        Ok(())
+    }
+
+    fn set_channel_secret(&self, id: Uuid, secret_hash: &[u8]) -> Result<()> {
+        let n = self.conn()?.exec(
+            "UPDATE channels SET secret_hash = $2 WHERE id = $1",
+            &[&id, &secret_hash],
+        )?;
+        if n == 0 {
+            return Err(StorageError::Invalid(format!("there is no channel {id}")));
+        }
+        Ok(())
+    }
+
+    fn channel(&self, id: Uuid) -> Result<Option<(ChannelKind, Vec<u8>)>> {
+        Ok(self
+            .conn()?
+            .opt(
+                "SELECT kind, secret_hash FROM channels WHERE id = $1",
+                &[&id],
+            )?
+            .and_then(|r| ChannelKind::parse(r.get(0)).map(|k| (k, r.get(1)))))
+    }
+
+    fn channel_entities(&self) -> Result<Vec<outpost_protocol::Channel>> {
+        decode_all(
+            self.conn()?
+                .query("SELECT data FROM channel_entities ORDER BY id", &[])?,
+        )
+    }
+
+    fn channels(&self) -> Result<Vec<(Uuid, ChannelKind)>> {
+        Ok(self
+            .conn()?
+            .query("SELECT id, kind FROM channels ORDER BY kind, id", &[])?
+            .iter()
+            .filter_map(|r| ChannelKind::parse(r.get(1)).map(|k| (r.get(0), k)))
+            .collect())
+    }
+
+    fn create_visitor(&self, v: &super::Visitor, token_hash: &[u8]) -> Result<()> {
+        self.conn()?.exec(
+            "INSERT INTO widget_visitors (id, channel, token_hash, name, email, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&v.id, &v.channel, &token_hash, &v.name, &v.email, &v.created_at],
+        )?;
+        Ok(())
+    }
+
+    fn visitor(&self, token_hash: &[u8]) -> Result<Option<super::Visitor>> {
+        Ok(self
+            .conn()?
+            .opt(
+                "SELECT id, channel, name, email, created_at FROM widget_visitors WHERE token_hash = $1",
+                &[&token_hash],
+            )?
+            .map(|r| super::Visitor {
+                id: r.get(0),
+                channel: r.get(1),
+                name: r.get(2),
+                email: r.get(3),
+                created_at: r.get(4),
+            }))
+    }
+
+    fn web_chat_messages(
+        &self,
+        address: &str,
+        limit: u32,
+    ) -> Result<Vec<outpost_protocol::Message>> {
+        decode_all(self.conn()?.query(
+            "SELECT data FROM (
+                SELECT m.data, m.created_at, m.n FROM identities i
+                JOIN conversations c ON c.contact = i.contact
+                JOIN messages m ON m.conversation = c.id
+                WHERE i.channel = 'web_chat' AND i.address = $1 AND m.channel = 'web_chat'
+                ORDER BY m.created_at DESC, m.n DESC LIMIT $2
+             ) latest ORDER BY created_at, n",
+            &[&address, &i64::from(limit)],
+        )?)
+    }
+
+    fn conversations_changed_since(
+        &self,
+        after: u64,
+        conversations: &[ConversationId],
+    ) -> Result<bool> {
+        let ids: Vec<Uuid> = conversations.iter().map(|c| c.0).collect();
+        Ok(self
+            .conn()?
+            .opt(
+                "SELECT 1 FROM feed WHERE seq > $1 AND conversation = ANY($2) LIMIT 1",
+                &[&(after as i64), &ids],
+            )?
+            .is_some())
+    }
+
+    fn outgoing_queue(&self) -> Result<u64> {
+        Ok(self
+            .conn()?
+            .one(
+                "SELECT count(*) FROM messages WHERE status = 'pending'",
+                &[],
+            )?
+            .get::<_, i64>(0) as u64)
+    }
+
+    fn due_messages(&self, now: Millis) -> Result<Vec<MessageId>> {
+        Ok(self
+            .conn()?
+            .query(
+                "SELECT id FROM messages WHERE status = 'scheduled' AND send_at <= $1 ORDER BY send_at LIMIT 500",
+                &[&now],
+            )?
+            .iter()
+            .map(|r| MessageId(r.get(0)))
+            .collect())
+    }
+
+    fn due_snoozes(&self, now: Millis) -> Result<Vec<ConversationId>> {
+        Ok(self
+            .conn()?
+            .query(
+                "SELECT id FROM conversations WHERE snoozed_until IS NOT NULL AND snoozed_until <= $1 LIMIT 500",
+                &[&now],
+            )?
+            .iter()
+            .map(|r| ConversationId(r.get(0)))
+            .collect())
+    }
+
+    fn messages_in_delivery(
+        &self,
+        since: Millis,
+        kinds: &[ChannelKind],
+        limit: u32,
+    ) -> Result<Vec<MessageId>> {
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        Ok(self
+            .conn()?
+            .query(
+                "SELECT id FROM messages
+                 WHERE status IN ('pending', 'wired', 'sent', 'delivered') AND moved_at >= $1
+                   AND channel = ANY($3)
+                 ORDER BY moved_at LIMIT $2",
+                &[&since, &i64::from(limit), &kinds],
+            )?
+            .iter()
+            .map(|r| MessageId(r.get(0)))
+            .collect())
+    }
+
+    fn channel_settings(&self, id: Uuid) -> Result<Option<serde_json::Value>> {
+        self.conn()?
+            .opt("SELECT data FROM channels WHERE id = $1", &[&id])?
+            .map(|r| serde_json::from_str(r.get(0)).map_err(StorageError::from))
+            .transpose()
+    }
+
+    fn set_channel_settings(&self, id: Uuid, settings: &serde_json::Value) -> Result<()> {
+        self.conn()?.exec(
+            "UPDATE channels SET data = $2 WHERE id = $1",
+            &[&id, &settings.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn get(&self, r: EntityRef) -> Result<Option<Entity>> {
+        get_entity(&*self.conn()?, r)
+    }
+
+    fn put_attachment(
+        &self,
+        id: Uuid,
+        uploader: Uploader,
+        mime: &str,
+        bytes: &[u8],
+        now: Millis,
+    ) -> Result<Uploaded> {
+        let (who, by_channel) = match uploader {
+            Uploader::Agent(a) => (a.0, false),
+            Uploader::Channel(c) => (c, true),
+        };
+        let c = self.conn()?;
+        // One statement: of two processes storing the same id at once, one stores it.
+        let stored = c.exec(
+            "INSERT INTO attachments (id, uploader, by_channel, mime, size, bytes, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+            &[
+                &id,
+                &who,
+                &by_channel,
+                &mime,
+                &(bytes.len() as i64),
+                &bytes,
+                &now,
+            ],
+        )?;
+        if stored == 1 {
+            return Ok(Uploaded::Stored);
+        }
+        let same = upload_of(&c, id)?.is_some_and(|up| {
+            up.uploader == uploader && up.size == bytes.len() as u64 && up.mime == mime
+        });
+        Ok(if same {
+            Uploaded::AlreadyThere
+        } else {
+            Uploaded::Taken
+        })
+    }
+
+    fn attachment(&self, id: Uuid) -> Result<Option<(Upload, Vec<u8>)>> {
+        Ok(self
+            .conn()?
+            .opt(
+                "SELECT uploader, mime, size, message, conversation, by_channel, bytes FROM attachments WHERE id = $1",
+                &[&id],
+            )?
+            .map(|r| (upload_row(&r), r.get(6))))
+    }
+
+    fn uploaded_since(&self, agent: AgentId, since: Millis) -> Result<u64> {
+        let total: i64 = self
+            .conn()?
+            .one(
+                "SELECT coalesce(sum(size), 0)::bigint FROM attachments
+                 WHERE uploader = $1 AND NOT by_channel AND created_at >= $2",
+                &[&agent.0, &since],
+            )?
+            .get(0);
+        Ok(total.max(0) as u64)
+    }
+
+    fn sweep_unclaimed(&self, before: Millis) -> Result<usize> {
+        Ok(self.conn()?.exec(
+            "DELETE FROM attachments WHERE message IS NULL AND created_at < $1",
+            &[&before],
+        )? as usize)
+    }
+
+    fn pending_deliveries(&self, kinds: &[ChannelKind], limit: u32) -> Result<Vec<super::Pending>> {
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        Ok(self
+            .conn()?
+            .query(
+                "SELECT m.id, m.conversation, d.next_at, d.sending FROM messages m
+                 LEFT JOIN deliveries d ON d.message = m.id
+                 WHERE m.status = 'pending' AND m.channel = ANY($2)
+                 ORDER BY m.moved_at LIMIT $1",
+                &[&i64::from(limit), &kinds],
+            )?
+            .iter()
+            .map(|r| super::Pending {
+                message: MessageId(r.get(0)),
+                conversation: ConversationId(r.get(1)),
+                next_at: r.get(2),
+                sending: r.get::<_, Option<bool>>(3).unwrap_or(false),
+            })
+            .collect())
+    }
+
+    fn claim_delivery(
+        &self,
+        message: MessageId,
+        channel: Uuid,
+        now: Millis,
+    ) -> Result<Option<(u32, u32)>> {
+        // One statement: the message is still queued, and no request for it is out (of two
+        // processes claiming it at once, one gets it).
+        Ok(self
+            .conn()?
+            .opt(
+                "INSERT INTO deliveries (message, channel, attempts, sending, first_at, next_at)
+                 SELECT id, $2, 1, true, $3, $3 FROM messages WHERE id = $1 AND status = 'pending'
+                 ON CONFLICT (message) DO UPDATE
+                   SET attempts = deliveries.attempts + 1, sending = true, channel = excluded.channel
+                   WHERE NOT deliveries.sending
+                 RETURNING attempts, parts",
+                &[&message.0, &channel, &now],
+            )?
+            .map(|r| (r.get::<_, i64>(0) as u32, r.get::<_, i64>(1) as u32)))
+    }
+
+    fn messages_of(&self, conversation: ConversationId) -> Result<Vec<MessageId>> {
+        messages_of(&*self.conn()?, conversation)
+    }
+
+    fn provider_id_of(&self, message: MessageId) -> Result<Option<(Uuid, String)>> {
+        Ok(self
+            .conn()?
+            .opt(
+                "SELECT channel, provider_id FROM provider_messages WHERE message = $1 ORDER BY n LIMIT 1",
+                &[&message.0],
+            )?
+            .map(|r| (r.get(0), r.get(1))))
+    }
+
+    fn retry_delivery(&self, message: MessageId, next_at: Millis, error: &str) -> Result<()> {
+        self.conn()?.exec(
+            "UPDATE deliveries SET sending = false, next_at = $2, last_error = $3 WHERE message = $1",
+            &[&message.0, &next_at, &error],
+        )?;
+        Ok(())
+    }
+
+    fn deliveries_sending(&self) -> Result<Vec<(MessageId, Uuid)>> {
+        Ok(self
+            .conn()?
+            .query("SELECT message, channel FROM deliveries WHERE sending", &[])?
+            .iter()
+            .map(|r| (MessageId(r.get(0)), r.get(1)))
+            .collect())
+    }
+
+    fn delivery_began(&self, message: MessageId) -> Result<Option<Millis>> {
+        Ok(self
+            .conn()?
+            .opt(
+                "SELECT first_at FROM deliveries WHERE message = $1",
+                &[&message.0],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn sweep_early_statuses(&self, before: Millis) -> Result<usize> {
+        Ok(self.conn()?.exec(
+            "DELETE FROM early_statuses WHERE received_at < $1",
+            &[&before],
+        )? as usize)
+    }
+
+    fn channel_cursor(&self, channel: Uuid, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()?
+            .opt(
+                "SELECT value FROM channel_cursors WHERE channel = $1 AND name = $2",
+                &[&channel, &name],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn set_channel_cursor(&self, channel: Uuid, name: &str, value: &str) -> Result<()> {
+        self.conn()?.exec(
+            "INSERT INTO channel_cursors (channel, name, value) VALUES ($1, $2, $3)
+             ON CONFLICT (channel, name) DO UPDATE SET value = excluded.value",
+            &[&channel, &name, &value],
+        )?;
+        Ok(())
+    }
+}
