@@ -1003,8 +1003,7 @@ async fn serve_stream<S: Storage>(
                             if app.typing_budget.take(&(agent.id, conversation_id), 1.0).is_ok()
                                 && may_see(&app, &agent, conversation_id).await
                             {
-                                // Nobody listening is no error.
-                                let _listeners = app.presence.send(crate::PresenceNote {
+                                app.typing(crate::PresenceNote {
                                     conversation_id,
                                     from: agent.id,
                                     frame: StreamFrame::Typing { conversation_id, who: me.clone() },
@@ -1020,6 +1019,11 @@ async fn serve_stream<S: Storage>(
                                 for c in set_viewing(&app, connection, &me, conversation_id) {
                                     announce_viewers(&app, agent.id, c);
                                 }
+                                app.share(crate::SharedNote::Viewing {
+                                    connection,
+                                    who: me.clone(),
+                                    conversation: conversation_id,
+                                });
                             }
                         }
                         Err(_) => {} // an unknown frame from a newer client: ignored
@@ -1032,6 +1036,24 @@ async fn serve_stream<S: Storage>(
     }
     for c in set_viewing(&app, connection, &me, None) {
         announce_viewers(&app, agent.id, c);
+    }
+    app.share(crate::SharedNote::Viewing {
+        connection,
+        who: me.clone(),
+        conversation: None,
+    });
+}
+
+/// A stream of another server process now views `conversation` (or none): this process's
+/// streams are told who views what, as for its own.
+pub(crate) fn viewing_elsewhere<S: Storage>(
+    app: &Arc<App<S>>,
+    connection: u64,
+    who: &Presence,
+    conversation: Option<outpost_protocol::ConversationId>,
+) {
+    for c in set_viewing(app, connection, who, conversation) {
+        announce_viewers(app, who.agent_id, c);
     }
 }
 

@@ -84,6 +84,8 @@ pub struct App<S: Storage> {
     pub visitor_frames: throttle::Buckets<uuid::Uuid>,
     /// The real channels' providers: their HTTP client, and the outgoing queue's state.
     pub providers: providers::Hub,
+    /// This process, among those that share the store (see [`Shared`]).
+    pub process: uuid::Uuid,
     /// Typing and viewing, relayed between the streams of agents who may see the conversation.
     pub presence: tokio::sync::broadcast::Sender<PresenceNote>,
     /// Set when the server stops: open streams close so their clients reconnect elsewhere.
@@ -115,6 +117,32 @@ pub struct App<S: Storage> {
     clock: Clock,
 }
 
+/// What one server process tells the others that share its store (PostgreSQL), beyond the
+/// feed: what streams everywhere must know at once. Sent with `Storage::publish`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Shared {
+    /// The process that says it (it applied it already).
+    pub from: uuid::Uuid,
+    pub what: SharedNote,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharedNote {
+    /// Sessions ended: their streams close, in every process.
+    Ended(SessionEnd),
+    /// An agent's role, visibility or teams changed: every stream reads its agent again.
+    AgentsChanged,
+    /// An agent is typing.
+    Typing(PresenceNote),
+    /// A stream's agent now views this conversation (or none).
+    Viewing {
+        connection: u64,
+        who: outpost_protocol::Presence,
+        conversation: Option<ConversationId>,
+    },
+}
+
 /// How a server runs, beyond where it keeps its data and listens.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -134,7 +162,7 @@ pub struct Options {
 }
 
 /// Sessions that ended, for the streams still open on them.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum SessionEnd {
     /// One session: its agent signed out.
     Token(Vec<u8>),
@@ -158,7 +186,7 @@ impl SessionEnd {
 }
 
 /// A presence frame from one agent's stream, for the others.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PresenceNote {
     pub conversation_id: ConversationId,
     pub from: AgentId,
@@ -175,6 +203,7 @@ impl<S: Storage> App<S> {
             committer,
             storage,
             seq,
+            process: uuid::Uuid::now_v7(),
             presence: tokio::sync::broadcast::channel(1024).0,
             closing: watch::channel(false).0,
             viewers: Default::default(),
@@ -299,13 +328,63 @@ impl<S: Storage> App<S> {
 
     /// Ends sessions: their streams close now (the storage already forgot them).
     pub fn end_sessions(&self, end: SessionEnd) {
+        self.share(SharedNote::Ended(end.clone()));
         // No receiver means no stream open: nothing to close.
         let _open = self.ended.send(end).is_ok();
     }
 
     /// Streams re-read their agent (what they may see changed).
     pub fn agents_changed(&self) {
+        self.share(SharedNote::AgentsChanged);
         self.agents_changed.send_modify(|n| *n += 1);
+    }
+
+    /// An agent is typing: streams of this process and the others are told.
+    pub fn typing(&self, note: PresenceNote) {
+        self.share(SharedNote::Typing(note.clone()));
+        // Nobody listening is no error.
+        let _listeners = self.presence.send(note);
+    }
+
+    /// Tells the other processes sharing the store (none on SQLite).
+    pub fn share(&self, what: SharedNote) {
+        match serde_json::to_string(&Shared {
+            from: self.process,
+            what,
+        }) {
+            Ok(note) => self.storage.publish(&note),
+            Err(e) => {
+                tracing::error!(error = %e, "a note for the other processes could not be written")
+            }
+        }
+    }
+
+    /// What another process shared (its own notes come back too, and are ignored).
+    pub fn shared(self: &Arc<Self>, note: &str) {
+        let shared: Shared = match serde_json::from_str(note) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "a note from another server process was not understood");
+                return;
+            }
+        };
+        if shared.from == self.process {
+            return;
+        }
+        match shared.what {
+            SharedNote::Ended(end) => {
+                let _open = self.ended.send(end).is_ok();
+            }
+            SharedNote::AgentsChanged => self.agents_changed.send_modify(|n| *n += 1),
+            SharedNote::Typing(note) => {
+                let _listeners = self.presence.send(note);
+            }
+            SharedNote::Viewing {
+                connection,
+                who,
+                conversation,
+            } => http::viewing_elsewhere(self, connection, &who, conversation),
+        }
     }
 
     /// Tells the stream's listeners about what was just committed.
@@ -468,16 +547,19 @@ pub fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, String> {
     }
 }
 
-/// Opens the workspace's store: the PostgreSQL database `database` names (shared: no lock), or
-/// SQLite in `data_dir`, held for this process by the data directory's lock (returned).
+/// Opens the workspace's store: the PostgreSQL database `database` names (shared by every
+/// process), or SQLite in `data_dir`. Either way the data directory is held for this process by
+/// its lock (returned).
 pub fn open_store(
     data_dir: &Path,
     database: Option<&str>,
 ) -> Result<(Store, Option<std::fs::File>), String> {
     match database {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            // The data directory is still this process's own (its id, its lock).
+            let lock = lock_data_dir(data_dir)?;
             let pg = Postgres::open(url).map_err(|e| e.to_string())?;
-            Ok((Store::Postgres(pg), None))
+            Ok((Store::Postgres(pg), Some(lock)))
         }
         Some(other) => Err(format!(
             "{} is not a database this server knows: give postgres://… (or nothing, for SQLite in the data directory)",
@@ -488,6 +570,23 @@ pub fn open_store(
             let sqlite = Sqlite::open(data_dir).map_err(|e| e.to_string())?;
             Ok((Store::Sqlite(sqlite), Some(lock)))
         }
+    }
+}
+
+/// This process's id among those sharing a store: kept in its data directory, so that after a
+/// crash it knows its own requests left out (see `Storage::deliveries_sending`).
+fn process_id(data_dir: &Path) -> Result<uuid::Uuid, String> {
+    let path = data_dir.join("outpost-server.process");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => uuid::Uuid::parse_str(text.trim())
+            .map_err(|e| format!("{} is damaged ({e}): remove it", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let id = uuid::Uuid::now_v7();
+            std::fs::write(&path, id.to_string())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            Ok(id)
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
 }
 
@@ -517,6 +616,7 @@ pub async fn start_with(
         );
     }
     let mut app = App::new(storage, clock).map_err(|e| e.to_string())?;
+    app.process = process_id(data_dir)?;
     app.trusted_proxies = options.trusted_proxies.clone();
     app.upload_quota = options.upload_quota.unwrap_or(files::DAILY_QUOTA);
     app.public_url = options.public_url.clone();
@@ -525,7 +625,13 @@ pub async fn start_with(
     if let Store::Postgres(pg) = &*app.storage {
         // Changes committed by every process (this one's too) reach this one's streams.
         let of_listener = Arc::downgrade(&app);
-        let listening = pg.listen(move |seq| {
+        let of_notes = Arc::downgrade(&app);
+        let on_note = move |note: String| {
+            if let Some(app) = of_notes.upgrade() {
+                app.shared(&note);
+            }
+        };
+        let listening = pg.listen(on_note, move |seq| {
             if let Some(app) = of_listener.upgrade() {
                 app.seq.send_if_modified(|current| {
                     let newer = seq > *current;
@@ -543,6 +649,13 @@ pub async fn start_with(
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // Alive before it claims anything: another process must not take its requests for a dead
+    // one's.
+    let (storage, process) = (app.storage.clone(), app.process);
+    tokio::task::spawn_blocking(move || storage.heartbeat(process))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("the store cannot be written: {e}"))?;
     let timers = tokio::spawn(run_timers(app.clone()));
     let providers = tokio::spawn(providers::run(app.clone()));
     let router = http::router(app.clone()).layer(tower_http::trace::TraceLayer::new_for_http());
@@ -578,8 +691,19 @@ pub async fn start_with(
 async fn run_timers<S: Storage>(app: Arc<App<S>>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut swept_at: Option<Millis> = None;
+    let mut alive_at = std::time::Instant::now();
     loop {
         tick.tick().await;
+        // Every two seconds: this process is alive (where processes share the store).
+        if alive_at.elapsed() >= Duration::from_secs(2) {
+            alive_at = std::time::Instant::now();
+            let (storage, process) = (app.storage.clone(), app.process);
+            match tokio::task::spawn_blocking(move || storage.heartbeat(process)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "this process could not say it is alive"),
+                Err(e) => tracing::error!(error = %e, "the heartbeat stopped"),
+            }
+        }
         // Once a minute: uploads no message named within a day go.
         let now = app.now();
         if swept_at.is_none_or(|at| now - at >= 60_000) {

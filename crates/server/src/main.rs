@@ -570,7 +570,7 @@ fn create_owner(storage: &Arc<Store>, email: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .is_some();
     if !exists {
-        outpost_server::add_agent(
+        let made = outpost_server::add_agent(
             &**storage,
             "Owner",
             email,
@@ -578,8 +578,13 @@ fn create_owner(storage: &Arc<Store>, email: &str) -> Result<(), String> {
             Role::Owner,
             Visibility::Unrestricted,
             vec![],
-        )?;
-        tracing::info!(%email, "created the owner");
+        );
+        match made {
+            Ok(_) => tracing::info!(%email, "created the owner"),
+            // Another process sharing the database made them at the same moment.
+            Err(_) if storage.credentials(email).is_ok_and(|c| c.is_some()) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }

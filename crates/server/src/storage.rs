@@ -299,11 +299,14 @@ pub trait Storage: Send + Sync + 'static {
     /// Claims a queued message for one request to `channel`'s provider: `None` when it is no
     /// longer queued or a request for it is already out; else the attempt's number and how
     /// many of its parts the provider already took.
+    /// `process` is the server process that makes the request (see
+    /// [`Storage::deliveries_sending`]).
     fn claim_delivery(
         &self,
         message: MessageId,
         channel: uuid::Uuid,
         now: Millis,
+        process: uuid::Uuid,
     ) -> Result<Option<(u32, u32)>>;
     /// A conversation's messages (a read: no write transaction).
     fn messages_of(&self, conversation: ConversationId) -> Result<Vec<MessageId>>;
@@ -311,8 +314,19 @@ pub trait Storage: Send + Sync + 'static {
     fn provider_id_of(&self, message: MessageId) -> Result<Option<(uuid::Uuid, String)>>;
     /// The request went unanswered or was refused for now: try again at `next_at`.
     fn retry_delivery(&self, message: MessageId, next_at: Millis, error: &str) -> Result<()>;
-    /// Deliveries with a request out: at start, requests whose answer never came.
-    fn deliveries_sending(&self) -> Result<Vec<(MessageId, uuid::Uuid)>>;
+    /// Deliveries with a request out by a process that is gone: requests whose answer will never
+    /// come. Gone: another process than `process` (this one) not heard from for
+    /// [`PROCESS_GONE_AFTER_SECS`] (on SQLite, any other: one process serves it); and with
+    /// `starting`, this one's own from before it started (it keeps its id across restarts).
+    fn deliveries_sending(
+        &self,
+        process: uuid::Uuid,
+        starting: bool,
+    ) -> Result<Vec<(MessageId, uuid::Uuid)>>;
+    /// Says that `process` is alive (every few seconds), where processes share the store.
+    fn heartbeat(&self, _process: uuid::Uuid) -> Result<()> {
+        Ok(())
+    }
     /// When a message's delivery began (its first attempt), while it lasts.
     fn delivery_began(&self, message: MessageId) -> Result<Option<Millis>>;
     /// Forgets statuses kept before `before` for ids no message ever took.
@@ -320,7 +334,15 @@ pub trait Storage: Send + Sync + 'static {
     /// Where a channel's reading stands (`name`: an update offset, a mailbox's UIDs…).
     fn channel_cursor(&self, channel: uuid::Uuid, name: &str) -> Result<Option<String>>;
     fn set_channel_cursor(&self, channel: uuid::Uuid, name: &str, value: &str) -> Result<()>;
+    /// Tells the other server processes that share this store a note (a session ended, who is
+    /// typing: see `crate::Shared`), at once and not kept. A store one process alone serves has
+    /// nobody to tell.
+    fn publish(&self, _note: &str) {}
 }
+
+/// A server process not heard from for this long is gone: its requests out are settled by
+/// another (see [`Storage::deliveries_sending`]).
+pub const PROCESS_GONE_AFTER_SECS: u32 = 10;
 
 /// An outgoing message queued for a provider, and where its delivery stands.
 #[derive(Clone, Debug, PartialEq, Eq)]

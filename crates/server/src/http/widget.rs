@@ -627,8 +627,7 @@ async fn heard<S: Storage>(
             if let Ok(Ok(Some(Entity::Message(m)))) =
                 tokio::task::spawn_blocking(move || storage.get(EntityRef::Message(any))).await
             {
-                // Nobody listening is no error.
-                let _listeners = app.presence.send(crate::PresenceNote {
+                app.typing(crate::PresenceNote {
                     conversation_id: m.conversation_id,
                     from: outpost_protocol::AgentId(uuid::Uuid::nil()),
                     frame: outpost_protocol::StreamFrame::CustomerTyping {

@@ -379,11 +379,17 @@ pub fn provider_name(kind: ChannelKind) -> &'static str {
     }
 }
 
-/// Fails the messages whose request was out when the server last stopped: no answer came, so
-/// they may have left; they are not sent again (an agent retries once they checked).
-pub fn recover<S: Storage>(storage: &S, now: Millis) -> Result<usize, StorageError> {
+/// Fails the messages whose request was out when the server process that made it stopped (this
+/// one's last run, or another process sharing the store that is gone): no answer came, so they
+/// may have left; they are not sent again (an agent retries once they checked).
+pub fn recover<S: Storage>(
+    storage: &S,
+    process: uuid::Uuid,
+    starting: bool,
+    now: Millis,
+) -> Result<usize, StorageError> {
     let mut failed = 0;
-    for (message, channel) in storage.deliveries_sending()? {
+    for (message, channel) in storage.deliveries_sending(process, starting)? {
         storage.write(|tx| {
             tx.end_delivery(message)?;
             let Some(Entity::Message(m)) = tx.get(EntityRef::Message(message))? else {
@@ -420,17 +426,23 @@ fn fail<T: Tx>(tx: &mut T, mut m: Message, f: Failure, now: Millis) -> Result<()
     Ok(())
 }
 
+/// How often a process looks for requests left out by another that died.
+const RECOVER_EVERY: Duration = Duration::from_secs(5);
+
 /// Hands queued messages to their providers until the server stops; requests out then finish
 /// (up to ten seconds).
 pub async fn run<S: Storage>(app: Arc<App<S>>) {
     {
         let (storage, now) = (app.storage.clone(), app.now());
-        match tokio::task::spawn_blocking(move || recover(&*storage, now)).await {
+        let process = app.process;
+        match tokio::task::spawn_blocking(move || recover(&*storage, process, true, now)).await {
             Ok(Ok(n)) if n > 0 => app.announce(),
             Ok(Err(e)) => tracing::error!(error = %e, "unanswered sends could not be settled"),
             _ => {}
         }
     }
+    // Another process sharing the store may die with requests out: looked at now and then.
+    let mut recovered_at = std::time::Instant::now();
     let mut seq = app.seq.subscribe();
     let mut closing = app.closing.subscribe();
     let mut tasks = tokio::task::JoinSet::new();
@@ -445,6 +457,16 @@ pub async fn run<S: Storage>(app: Arc<App<S>>) {
         }
         if *closing.borrow() {
             break;
+        }
+        if recovered_at.elapsed() >= RECOVER_EVERY {
+            recovered_at = std::time::Instant::now();
+            let (storage, process, now) = (app.storage.clone(), app.process, app.now());
+            match tokio::task::spawn_blocking(move || recover(&*storage, process, false, now)).await
+            {
+                Ok(Ok(n)) if n > 0 => app.announce(),
+                Ok(Err(e)) => tracing::error!(error = %e, "unanswered sends could not be settled"),
+                _ => {}
+            }
         }
         match round(&app, &mut tasks).await {
             Ok(channels) => {
@@ -676,7 +698,7 @@ async fn round<S: Storage>(
     if kinds.is_empty() {
         return Ok(channels);
     }
-    let now = app.now();
+    let (now, process) = (app.now(), app.process);
     let hub = &app.providers;
     let busy: HashSet<ConversationId> = hub.busy.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let in_flight = hub
@@ -693,6 +715,7 @@ async fn round<S: Storage>(
         let (s, channels) = (storage.clone(), channels.clone());
         tokio::task::spawn_blocking(move || {
             let limits = Limits {
+                process,
                 busy: &busy,
                 paused: &paused,
                 windows: &windows,
@@ -739,6 +762,8 @@ type Chosen = (MessageId, ConversationId, Channel, u32, u32);
 /// What holds messages back: conversations with a request out, channels paused by a rate
 /// limit, and each channel's window of requests out.
 struct Limits<'a> {
+    /// This process: its claims are its own.
+    process: uuid::Uuid,
     busy: &'a HashSet<ConversationId>,
     paused: &'a HashMap<uuid::Uuid, Millis>,
     windows: &'a HashMap<uuid::Uuid, usize>,
@@ -755,6 +780,7 @@ fn choose<S: Storage>(
     now: Millis,
 ) -> Result<Vec<Chosen>, StorageError> {
     let Limits {
+        process,
         busy,
         paused,
         windows,
@@ -784,7 +810,7 @@ fn choose<S: Storage>(
         if *out >= windows.get(&channel.id.0).copied().unwrap_or(PER_CHANNEL) {
             continue;
         }
-        if let Some((attempt, parts)) = storage.claim_delivery(m.id, channel.id.0, now)? {
+        if let Some((attempt, parts)) = storage.claim_delivery(m.id, channel.id.0, now, *process)? {
             *out += 1;
             chosen.push((m.id, m.conversation_id, channel.clone(), attempt, parts));
         }

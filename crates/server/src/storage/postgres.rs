@@ -186,8 +186,12 @@ pub struct Postgres {
     config: tokio_postgres::Config,
     idle: Mutex<Idle>,
     returned: Condvar,
-    /// The workspace's notification channel (its schema's name in it).
+    /// The workspace's notification channels (its schema's name in them): the feed's head,
+    /// and notes between processes.
     channel: String,
+    bus: String,
+    /// Notes to send to the other processes, through the listener's connection.
+    outgoing: Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>,
 }
 
 pub struct PgTx<'c> {
@@ -281,6 +285,8 @@ impl Postgres {
             }),
             returned: Condvar::new(),
             channel: format!("outpost_changes.{schema}"),
+            bus: format!("outpost_bus.{schema}"),
+            outgoing: Mutex::new(None),
         };
         Ok(pg)
     }
@@ -324,26 +330,35 @@ impl Postgres {
 
     /// Calls `changed` with the feed's head whenever a transaction of any process moves it
     /// (PostgreSQL's LISTEN/NOTIFY), and once after every reconnection (notifications sent
-    /// while the listener was away are lost: the head is read again instead). Runs until the
-    /// process ends.
-    pub fn listen(&self, changed: impl Fn(u64) + Send + Sync + 'static) -> Result<()> {
+    /// while the listener was away are lost: the head is read again instead); `noted` with the
+    /// notes other processes [`Storage::publish`] (this one's come back too). Runs until the
+    /// process ends, reconnecting when its connection is lost.
+    pub fn listen(
+        &self,
+        noted: impl Fn(String) + Send + Sync + 'static,
+        changed: impl Fn(u64) + Send + Sync + 'static,
+    ) -> Result<()> {
         let config = self.config.clone();
-        let channel = self.channel.clone();
-        let changed = std::sync::Arc::new(changed);
+        let (channel, bus) = (self.channel.clone(), self.bus.clone());
+        let (outgoing, mut to_send) = tokio::sync::mpsc::unbounded_channel::<String>();
+        *self.outgoing.lock().unwrap_or_else(|p| p.into_inner()) = Some(outgoing);
         runtime()?.spawn(async move {
             use futures_util::StreamExt;
+            let quoted = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
             let mut delay = Duration::from_millis(100);
             loop {
                 match config.connect(NoTls).await {
                     Ok((client, mut connection)) => {
-                        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                        let (tx, mut heard) = tokio::sync::mpsc::unbounded_channel();
                         let driver = tokio::spawn(async move {
-                            let mut messages =
-                                futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                            let mut messages = futures_util::stream::poll_fn(move |cx| {
+                                connection.poll_message(cx)
+                            });
                             while let Some(m) = messages.next().await {
                                 match m {
                                     Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
-                                        if tx.send(n.payload().parse::<u64>().ok()).is_err() {
+                                        let said = (n.channel().to_owned(), n.payload().to_owned());
+                                        if tx.send(said).is_err() {
                                             break;
                                         }
                                     }
@@ -356,19 +371,40 @@ impl Postgres {
                             }
                         });
                         let listening = client
-                            .batch_execute(&format!("LISTEN \"{}\"", channel.replace('"', "\"\"")))
+                            .batch_execute(&format!("LISTEN {}; LISTEN {}", quoted(&channel), quoted(&bus)))
                             .await;
-                        if let Err(e) = listening {
-                            tracing::warn!(error = %e, "cannot LISTEN for the feed's changes");
-                        } else {
-                            delay = Duration::from_millis(100);
-                            // What may have been missed while not listening.
-                            if let Ok(row) = client.query_one("SELECT seq FROM head WHERE id = 1", &[]).await {
-                                changed(row.get::<_, i64>(0) as u64);
-                            }
-                            while let Some(seq) = rx.recv().await {
-                                if let Some(seq) = seq {
-                                    changed(seq);
+                        match listening {
+                            Err(e) => tracing::warn!(error = %e, "cannot LISTEN for the feed's changes"),
+                            Ok(()) => {
+                                delay = Duration::from_millis(100);
+                                // What may have been missed while not listening.
+                                if let Ok(row) =
+                                    client.query_one("SELECT seq FROM head WHERE id = 1", &[]).await
+                                {
+                                    changed(row.get::<_, i64>(0) as u64);
+                                }
+                                loop {
+                                    tokio::select! {
+                                        said = heard.recv() => match said {
+                                            Some((on, payload)) if on == channel => {
+                                                if let Ok(seq) = payload.parse::<u64>() {
+                                                    changed(seq);
+                                                }
+                                            }
+                                            Some((_, payload)) => noted(payload),
+                                            None => break,
+                                        },
+                                        note = to_send.recv() => match note {
+                                            Some(note) => {
+                                                // A note lost with the connection is lost: they
+                                                // are of the moment (who is typing), or repeated.
+                                                if let Err(e) = client.execute("SELECT pg_notify($1, $2)", &[&bus, &note]).await {
+                                                    tracing::warn!(error = %e, "a note for the other processes was not sent");
+                                                }
+                                            }
+                                            None => return,
+                                        },
+                                    }
                                 }
                             }
                         }
@@ -1604,19 +1640,21 @@ impl Storage for Postgres {
         message: MessageId,
         channel: Uuid,
         now: Millis,
+        process: Uuid,
     ) -> Result<Option<(u32, u32)>> {
         // One statement: the message is still queued, and no request for it is out (of two
         // processes claiming it at once, one gets it).
         Ok(self
             .conn()?
             .opt(
-                "INSERT INTO deliveries (message, channel, attempts, sending, first_at, next_at)
-                 SELECT id, $2, 1, true, $3, $3 FROM messages WHERE id = $1 AND status = 'pending'
+                "INSERT INTO deliveries (message, channel, attempts, sending, first_at, next_at, owner)
+                 SELECT id, $2, 1, true, $3, $3, $4 FROM messages WHERE id = $1 AND status = 'pending'
                  ON CONFLICT (message) DO UPDATE
-                   SET attempts = deliveries.attempts + 1, sending = true, channel = excluded.channel
+                   SET attempts = deliveries.attempts + 1, sending = true, channel = excluded.channel,
+                       owner = excluded.owner
                    WHERE NOT deliveries.sending
                  RETURNING attempts, parts",
-                &[&message.0, &channel, &now],
+                &[&message.0, &channel, &now, &process],
             )?
             .map(|r| (r.get::<_, i64>(0) as u32, r.get::<_, i64>(1) as u32)))
     }
@@ -1643,13 +1681,31 @@ impl Storage for Postgres {
         Ok(())
     }
 
-    fn deliveries_sending(&self) -> Result<Vec<(MessageId, Uuid)>> {
+    fn deliveries_sending(&self, process: Uuid, starting: bool) -> Result<Vec<(MessageId, Uuid)>> {
+        // Gone: not heard from (PostgreSQL's clock, the same for every process) for a while.
         Ok(self
             .conn()?
-            .query("SELECT message, channel FROM deliveries WHERE sending", &[])?
+            .query(
+                "SELECT d.message, d.channel FROM deliveries d
+                 WHERE d.sending AND (
+                    ($3 AND d.owner = $1)
+                    OR (d.owner IS DISTINCT FROM $1
+                        AND NOT EXISTS (SELECT 1 FROM processes p WHERE p.id = d.owner
+                                        AND p.seen_at > clock_timestamp() - make_interval(secs => $2))))",
+                &[&process, &f64::from(super::PROCESS_GONE_AFTER_SECS), &starting],
+            )?
             .iter()
             .map(|r| (MessageId(r.get(0)), r.get(1)))
             .collect())
+    }
+
+    fn heartbeat(&self, process: Uuid) -> Result<()> {
+        self.conn()?.exec(
+            "INSERT INTO processes (id, started_at, seen_at) VALUES ($1, clock_timestamp(), clock_timestamp())
+             ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
+            &[&process],
+        )?;
+        Ok(())
     }
 
     fn delivery_began(&self, message: MessageId) -> Result<Option<Millis>> {
@@ -1677,6 +1733,14 @@ impl Storage for Postgres {
                 &[&channel, &name],
             )?
             .map(|r| r.get(0)))
+    }
+
+    fn publish(&self, note: &str) {
+        let outgoing = self.outgoing.lock().unwrap_or_else(|p| p.into_inner());
+        match outgoing.as_ref() {
+            Some(to) if to.send(note.to_owned()).is_ok() => {}
+            _ => tracing::debug!("no listener: a note for the other processes is dropped"),
+        }
     }
 
     fn set_channel_cursor(&self, channel: Uuid, name: &str, value: &str) -> Result<()> {

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_channel_entities.sql"),
     include_str!("migrations/007_widget_visitors.sql"),
     include_str!("migrations/008_providers.sql"),
+    include_str!("migrations/009_delivery_owner.sql"),
 ];
 
 /// Copies every page of `src` into `dst` in one backup step: one read transaction, so one
@@ -1438,19 +1439,20 @@ impl Storage for Sqlite {
         message: MessageId,
         channel: Uuid,
         now: Millis,
+        process: Uuid,
     ) -> Result<Option<(u32, u32)>> {
         let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         // One statement: the message is still queued, and no request for it is out.
         let claimed: Option<(i64, i64)> = conn
             .prepare_cached(
-                "INSERT INTO deliveries (message, channel, attempts, sending, first_at, next_at)
-                 SELECT id, ?2, 1, 1, ?3, ?3 FROM messages WHERE id = ?1 AND status = 'pending'
+                "INSERT INTO deliveries (message, channel, attempts, sending, first_at, next_at, owner)
+                 SELECT id, ?2, 1, 1, ?3, ?3, ?4 FROM messages WHERE id = ?1 AND status = 'pending'
                  ON CONFLICT (message) DO UPDATE
-                   SET attempts = attempts + 1, sending = 1, channel = excluded.channel
+                   SET attempts = attempts + 1, sending = 1, channel = excluded.channel, owner = excluded.owner
                    WHERE deliveries.sending = 0
                  RETURNING attempts, parts",
             )?
-            .query_row(params![message.0, channel, now], |r| {
+            .query_row(params![message.0, channel, now, process], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?;
@@ -1480,11 +1482,12 @@ impl Storage for Sqlite {
         Ok(())
     }
 
-    fn deliveries_sending(&self) -> Result<Vec<(MessageId, Uuid)>> {
+    fn deliveries_sending(&self, process: Uuid, starting: bool) -> Result<Vec<(MessageId, Uuid)>> {
+        // One process serves a SQLite store (the data directory's lock): every other is gone.
         self.read(|c| {
             Ok(
-                c.prepare_cached("SELECT message, channel FROM deliveries WHERE sending = 1")?
-                    .query_map([], |r| Ok((MessageId(r.get(0)?), r.get(1)?)))?
+                c.prepare_cached("SELECT message, channel FROM deliveries WHERE sending = 1 AND (?2 OR owner IS NOT ?1)")?
+                    .query_map(params![process, starting], |r| Ok((MessageId(r.get(0)?), r.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?,
             )
         })

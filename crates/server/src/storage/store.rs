@@ -14,6 +14,8 @@ use super::{
     Uploaded, Uploader, Visitor,
 };
 
+// One per server, behind an Arc: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Store {
     Sqlite(Sqlite),
     Postgres(Postgres),
@@ -491,10 +493,11 @@ impl Storage for Store {
         message: MessageId,
         channel: uuid::Uuid,
         now: Millis,
+        process: uuid::Uuid,
     ) -> Result<Option<(u32, u32)>> {
         match self {
-            Store::Sqlite(s) => s.claim_delivery(message, channel, now),
-            Store::Postgres(s) => s.claim_delivery(message, channel, now),
+            Store::Sqlite(s) => s.claim_delivery(message, channel, now, process),
+            Store::Postgres(s) => s.claim_delivery(message, channel, now, process),
         }
     }
 
@@ -519,10 +522,21 @@ impl Storage for Store {
         }
     }
 
-    fn deliveries_sending(&self) -> Result<Vec<(MessageId, uuid::Uuid)>> {
+    fn deliveries_sending(
+        &self,
+        process: uuid::Uuid,
+        starting: bool,
+    ) -> Result<Vec<(MessageId, uuid::Uuid)>> {
         match self {
-            Store::Sqlite(s) => s.deliveries_sending(),
-            Store::Postgres(s) => s.deliveries_sending(),
+            Store::Sqlite(s) => s.deliveries_sending(process, starting),
+            Store::Postgres(s) => s.deliveries_sending(process, starting),
+        }
+    }
+
+    fn heartbeat(&self, process: uuid::Uuid) -> Result<()> {
+        match self {
+            Store::Sqlite(s) => s.heartbeat(process),
+            Store::Postgres(s) => s.heartbeat(process),
         }
     }
 
@@ -551,6 +565,13 @@ impl Storage for Store {
         match self {
             Store::Sqlite(s) => s.set_channel_cursor(channel, name, value),
             Store::Postgres(s) => s.set_channel_cursor(channel, name, value),
+        }
+    }
+
+    fn publish(&self, note: &str) {
+        match self {
+            Store::Sqlite(s) => s.publish(note),
+            Store::Postgres(s) => s.publish(note),
         }
     }
 }

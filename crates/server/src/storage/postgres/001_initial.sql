@@ -199,8 +199,18 @@ CREATE TABLE early_statuses (
 );
 CREATE INDEX early_statuses_by_id ON early_statuses (channel, provider_id);
 
+-- The server processes sharing the workspace, as they last said they are alive (every few
+-- seconds; PostgreSQL's clock). A delivery's `owner` is the process whose request is out: once
+-- that process is gone, another settles it.
+CREATE TABLE processes (
+    id         UUID PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL,
+    seen_at    TIMESTAMPTZ NOT NULL
+);
+
 CREATE TABLE deliveries (
     message    UUID PRIMARY KEY,
+    owner      UUID,
     channel    UUID NOT NULL,
     attempts   BIGINT NOT NULL,
     sending    BOOLEAN NOT NULL,
