@@ -117,6 +117,15 @@ enum Command {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Copies a workspace from SQLite (`sqlite:DATA_DIR`, its server stopped) into an empty
+    /// PostgreSQL database (`postgres://…`), then verifies it: every table's rows, and the
+    /// whole feed as each agent reads it, the same from both.
+    Migrate {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -293,6 +302,7 @@ async fn run(
             );
             Ok(())
         }
+        Command::Migrate { from, to } => migrate(&from, &to),
         Command::Restore { from } => {
             sqlite_only(db, "restore", "pg_restore")?;
             let _lock = outpost_server::lock_data_dir(&data_dir)?;
@@ -308,6 +318,59 @@ async fn run(
 }
 
 /// The serving options: flags and environment first, then the configuration file.
+/// `outpost-server migrate --from sqlite:DIR --to postgres://…`.
+fn migrate(from: &str, to: &str) -> Result<(), String> {
+    let dir = Path::new(from.strip_prefix("sqlite:").unwrap_or(from));
+    if !dir.join("outpost-server.db").exists() {
+        return Err(format!("there is no Outpost database in {}", dir.display()));
+    }
+    // The server must be stopped: what it wrote after the copy began would be left behind.
+    let _lock = outpost_server::lock_data_dir(dir)?;
+    let sqlite = Sqlite::open(dir).map_err(|e| e.to_string())?;
+    let pg = outpost_server::storage::postgres::Postgres::open(to).map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let copied = pg.copy_from(&sqlite).map_err(|e| e.to_string())?;
+    for (table, rows) in &copied {
+        println!("{table}\t{rows}");
+    }
+    // The feed as every agent reads it: the same pages, byte for byte, from both.
+    let agents = sqlite
+        .write(|tx| {
+            use outpost_server::storage::Tx;
+            tx.agents()
+        })
+        .map_err(|e| e.to_string())?;
+    let mut changes = 0u64;
+    for agent in &agents {
+        let mut after = 0;
+        loop {
+            let here = sqlite
+                .changes(agent, after, 1_000)
+                .map_err(|e| e.to_string())?;
+            let there = pg.changes(agent, after, 1_000).map_err(|e| e.to_string())?;
+            if here.json != there.json {
+                return Err(format!(
+                    "the copy differs: {}'s feed after {after} is not the same in PostgreSQL",
+                    agent.email
+                ));
+            }
+            changes += here.json.matches(r#""seq":"#).count() as u64;
+            after = here.cursor;
+            if !here.has_more {
+                break;
+            }
+        }
+    }
+    println!(
+        "migrated {} to {} in {:.1} s: verified ({} agents' feeds, {changes} changes, the same)",
+        dir.display(),
+        outpost_server::storage::postgres::redacted(to),
+        started.elapsed().as_secs_f64(),
+        agents.len()
+    );
+    Ok(())
+}
+
 /// Backup and restore copy the SQLite file; a PostgreSQL database has its own tools.
 fn sqlite_only(database: Option<&str>, command: &str, instead: &str) -> Result<(), String> {
     match database {

@@ -718,3 +718,154 @@ async fn a_message_due_while_one_process_is_dead_goes_out_once_through_the_other
     let _ = &s.database;
     drop(s.dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_on_sqlite_is_migrated_to_postgresql_verified_and_served_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = common::database_for(dir.path()).expect("run with OUTPOST_TEST_POSTGRES");
+    let http = reqwest::Client::new();
+    let data = dir.path().join("sqlite");
+    // A workspace served on SQLite: a channel, a customer, an answer, a session.
+    let added = {
+        let out = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&data)
+            .args([
+                "channel",
+                "add",
+                "--kind",
+                "telegram",
+                "--name",
+                "Telegram de teste",
+                "--test",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let port = free_port();
+    let mut sqlite = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(&data)
+        .env("OUTPOST_OWNER_EMAIL", OWNER)
+        .env("OUTPOST_OWNER_PASSWORD", PASSWORD)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let token = login(&http, &base, OWNER).await;
+    let r = http
+        .post(format!("{base}/v1/channels/{}/inbound", field(&added, "id")))
+        .header("x-outpost-channel-secret", field(&added, "secret"))
+        .json(&json!({ "from": "cliente_migrado", "name": "Cliente Migrado", "text": "Vocês mudaram de servidor?" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut before = Reader::default();
+    before.catch_up(&http, &base, &token).await.unwrap();
+    let conversation = before
+        .state
+        .values()
+        .find_map(|e| match e {
+            Entity::Conversation(c) => Some(c.id),
+            _ => None,
+        })
+        .unwrap();
+    let r = post_ops(
+        &http,
+        &base,
+        &token,
+        &[Op {
+            op_id: OpId::new(),
+            at: now(),
+            action: Action::SendMessage {
+                message_id: MessageId::new(),
+                conversation_id: conversation,
+                text: "Mudamos, sim: nada se perdeu.".into(),
+                attachments: vec![],
+                template: None,
+                reply_to: None,
+            },
+        }],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(r[0].outcome, OpOutcome::Applied { .. }));
+    // While it serves, the copy is refused (it would miss what comes after).
+    let migrate = |to: &str| {
+        Command::new(BIN)
+            .args([
+                "migrate",
+                "--from",
+                &format!("sqlite:{}", data.display()),
+                "--to",
+                to,
+            ])
+            .output()
+            .unwrap()
+    };
+    let refused = migrate(&database);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("stop it first"));
+    before.catch_up(&http, &base, &token).await.unwrap();
+    // Stopped (SIGTERM: it finishes what it was doing), the workspace is copied.
+    Command::new("kill")
+        .arg(sqlite.id().to_string())
+        .status()
+        .unwrap();
+    sqlite.wait().unwrap();
+    let out = migrate(&database);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("verified"), "{said}");
+    assert!(
+        said.lines()
+            .any(|l| l.starts_with("messages\t") && l != "messages\t0"),
+        "{said}"
+    );
+    // Into a database that is no longer empty: refused, nothing changed.
+    let twice = migrate(&database);
+    assert!(!twice.status.success());
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("not empty"));
+
+    // Served from PostgreSQL: the session from before still holds, and the feed is the same.
+    let served = Process::start(dir.path(), &database, free_port());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut after = Reader::default();
+    while after
+        .catch_up(&http, &served.base(), &token)
+        .await
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the migrated server did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // (The test channel's simulated provider may move the answer along in between: every
+    // entity is there, each message with its text.)
+    assert!(before.state.len() > 3);
+    for (r, e) in &before.state {
+        let there = after.state.get(r);
+        assert!(there.is_some(), "{r:?} is in PostgreSQL");
+        if let (Entity::Message(m), Some(Entity::Message(n))) = (e, there) {
+            assert_eq!(m.text, n.text);
+        }
+    }
+    assert!(
+        after.after >= before.after,
+        "the feed goes on from where it was"
+    );
+}

@@ -41,6 +41,7 @@ use outpost_protocol::{
     Agent, AgentId, ChannelKind, ContactId, Conversation, ConversationId, Entity, EntityRef,
     EventId, MessageId, Millis, OpId, OpResult, rules,
 };
+use rusqlite::OptionalExtension;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 use uuid::Uuid;
@@ -123,6 +124,24 @@ impl Conn {
 
     fn batch(&self, sql: &str) -> Result<()> {
         Ok(wait(self.client.batch_execute(sql))?)
+    }
+
+    /// Runs `sql` once for each row of parameters, pipelined (every statement is sent before
+    /// the answers are awaited): for copying many rows. Returns the rows written.
+    fn exec_many(&self, sql: &str, rows: &[Vec<Box<dyn ToSql + Sync + Send>>]) -> Result<u64> {
+        let s = self.statement(sql)?;
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = rows
+            .iter()
+            .map(|row| row.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect())
+            .collect();
+        let written = wait(futures_util::future::join_all(
+            params.iter().map(|p| self.client.execute(&s, p)),
+        ));
+        let mut n = 0;
+        for w in written {
+            n += w?;
+        }
+        Ok(n)
     }
 
     /// Runs `f` in a transaction of its own (`begin`: the BEGIN statement), committed if it
@@ -1750,5 +1769,243 @@ impl Storage for Postgres {
             &[&channel, &name, &value],
         )?;
         Ok(())
+    }
+}
+
+/// How a column is read from SQLite and written to PostgreSQL.
+#[derive(Clone, Copy)]
+enum Col {
+    Uuid,
+    OptUuid,
+    Text,
+    Int,
+    /// A small integer (a conversation's state).
+    Small,
+    OptInt,
+    Bool,
+    Bytes,
+}
+
+/// A table copied by `outpost-server migrate`: what is read from SQLite (in its order), and the
+/// columns of PostgreSQL's table it goes to.
+struct TableCopy {
+    table: &'static str,
+    select: &'static str,
+    columns: &'static [(&'static str, Col)],
+}
+
+const COPIES: &[TableCopy] = {
+    use Col::*;
+    &[
+        TableCopy {
+            table: "agents",
+            select: "SELECT id, email, password_hash, disabled, data FROM agents",
+            columns: &[("id", Uuid), ("email", Text), ("password_hash", Text), ("disabled", Bool), ("data", Text)],
+        },
+        TableCopy { table: "teams", select: "SELECT id, data FROM teams", columns: &[("id", Uuid), ("data", Text)] },
+        TableCopy {
+            table: "sessions",
+            select: "SELECT token_hash, agent, created_at, expires_at FROM sessions",
+            columns: &[("token_hash", Bytes), ("agent", Uuid), ("created_at", Int), ("expires_at", Int)],
+        },
+        TableCopy { table: "contacts", select: "SELECT id, data FROM contacts", columns: &[("id", Uuid), ("data", Text)] },
+        TableCopy {
+            table: "identities",
+            select: "SELECT channel, address, contact FROM identities",
+            columns: &[("channel", Text), ("address", Text), ("contact", Uuid)],
+        },
+        TableCopy {
+            table: "conversations",
+            select: "SELECT id, contact, assignee, team, state, snoozed_until, data FROM conversations",
+            columns: &[
+                ("id", Uuid), ("contact", Uuid), ("assignee", OptUuid), ("team", OptUuid),
+                ("state", Small), ("snoozed_until", OptInt), ("data", Text),
+            ],
+        },
+        TableCopy {
+            table: "messages",
+            select: "SELECT id, conversation, status, json_extract(data, '$.channel'), json_extract(data, '$.created_at'),
+                            send_at, moved_at, data FROM messages ORDER BY rowid",
+            columns: &[
+                ("id", Uuid), ("conversation", Uuid), ("status", Text), ("channel", Text), ("created_at", Int),
+                ("send_at", OptInt), ("moved_at", Int), ("data", Text),
+            ],
+        },
+        TableCopy {
+            table: "events",
+            select: "SELECT id, conversation, data FROM events ORDER BY rowid",
+            columns: &[("id", Uuid), ("conversation", Uuid), ("data", Text)],
+        },
+        TableCopy { table: "views", select: "SELECT id, owner, data FROM views", columns: &[("id", Uuid), ("owner", Uuid), ("data", Text)] },
+        TableCopy { table: "settings", select: "SELECT id, data FROM settings", columns: &[("id", Uuid), ("data", Text)] },
+        TableCopy { table: "channel_entities", select: "SELECT id, data FROM channel_entities", columns: &[("id", Uuid), ("data", Text)] },
+        TableCopy {
+            table: "feed",
+            select: "SELECT seq, kind, entity, conversation, contact, deleted FROM feed ORDER BY seq",
+            columns: &[
+                ("seq", Int), ("kind", Text), ("entity", Uuid), ("conversation", OptUuid), ("contact", OptUuid),
+                ("deleted", Bool),
+            ],
+        },
+        TableCopy {
+            table: "revocations",
+            select: "SELECT agent, seq, entity FROM revocations",
+            columns: &[("agent", Uuid), ("seq", Int), ("entity", Text)],
+        },
+        TableCopy {
+            table: "op_results",
+            select: "SELECT agent, op_id, result, at FROM op_results",
+            columns: &[("agent", Uuid), ("op_id", Uuid), ("result", Text), ("at", Int)],
+        },
+        TableCopy {
+            table: "channels",
+            select: "SELECT id, kind, secret_hash, data FROM channels",
+            columns: &[("id", Uuid), ("kind", Text), ("secret_hash", Bytes), ("data", Text)],
+        },
+        TableCopy { table: "flows", select: "SELECT name, data FROM flows", columns: &[("name", Text), ("data", Text)] },
+        TableCopy {
+            table: "flow_runs",
+            select: "SELECT contact, flow, step FROM flow_runs",
+            columns: &[("contact", Uuid), ("flow", Text), ("step", Int)],
+        },
+        TableCopy {
+            table: "attachments",
+            select: "SELECT id, uploader, by_channel, mime, size, bytes, message, conversation, created_at FROM attachments",
+            columns: &[
+                ("id", Uuid), ("uploader", Uuid), ("by_channel", Bool), ("mime", Text), ("size", Int), ("bytes", Bytes),
+                ("message", OptUuid), ("conversation", OptUuid), ("created_at", Int),
+            ],
+        },
+        TableCopy {
+            table: "invites",
+            select: "SELECT token_hash, agent, expires_at FROM invites",
+            columns: &[("token_hash", Bytes), ("agent", Uuid), ("expires_at", Int)],
+        },
+        TableCopy {
+            table: "widget_visitors",
+            select: "SELECT id, channel, token_hash, name, email, created_at FROM widget_visitors",
+            columns: &[
+                ("id", Uuid), ("channel", Uuid), ("token_hash", Bytes), ("name", Text), ("email", Text),
+                ("created_at", Int),
+            ],
+        },
+        TableCopy {
+            table: "provider_messages",
+            select: "SELECT channel, provider_id, message FROM provider_messages ORDER BY rowid",
+            columns: &[("channel", Uuid), ("provider_id", Text), ("message", Uuid)],
+        },
+        TableCopy {
+            table: "early_statuses",
+            select: "SELECT channel, provider_id, status, received_at FROM early_statuses ORDER BY rowid",
+            columns: &[("channel", Uuid), ("provider_id", Text), ("status", Text), ("received_at", Int)],
+        },
+        TableCopy {
+            table: "deliveries",
+            select: "SELECT message, owner, channel, attempts, sending, first_at, next_at, parts, last_error FROM deliveries",
+            columns: &[
+                ("message", Uuid), ("owner", OptUuid), ("channel", Uuid), ("attempts", Int), ("sending", Bool),
+                ("first_at", Int), ("next_at", Int), ("parts", Int), ("last_error", Text),
+            ],
+        },
+        TableCopy {
+            table: "channel_cursors",
+            select: "SELECT channel, name, value FROM channel_cursors",
+            columns: &[("channel", Uuid), ("name", Text), ("value", Text)],
+        },
+    ]
+};
+
+/// One SQLite value, as PostgreSQL takes it.
+fn value_of(
+    row: &rusqlite::Row<'_>,
+    i: usize,
+    col: Col,
+) -> rusqlite::Result<Box<dyn ToSql + Sync + Send>> {
+    Ok(match col {
+        Col::Uuid => Box::new(row.get::<_, Uuid>(i)?),
+        Col::OptUuid => Box::new(row.get::<_, Option<Uuid>>(i)?),
+        Col::Text => Box::new(row.get::<_, String>(i)?),
+        Col::Int => Box::new(row.get::<_, i64>(i)?),
+        Col::Small => Box::new(row.get::<_, i16>(i)?),
+        Col::OptInt => Box::new(row.get::<_, Option<i64>>(i)?),
+        Col::Bool => Box::new(row.get::<_, bool>(i)?),
+        Col::Bytes => Box::new(row.get::<_, Vec<u8>>(i)?),
+    })
+}
+
+impl Postgres {
+    /// Copies the workspace of a SQLite store (its server stopped) into this one, which must be
+    /// empty: every table, in one transaction, in batches of pipelined inserts; then checks that
+    /// every table holds as many rows as the source's. Returns each table's rows.
+    pub fn copy_from(&self, from: &super::sqlite::Sqlite) -> Result<Vec<(&'static str, u64)>> {
+        if !self.is_empty()? {
+            return Err(StorageError::Invalid(
+                "the PostgreSQL workspace is not empty: migrate into a new database or schema"
+                    .into(),
+            ));
+        }
+        const BATCH: usize = 2_000;
+        let conn = self.conn()?;
+        let copied = from.read_all(|src| {
+            conn.transaction("BEGIN", |dst| {
+                let mut copied = Vec::new();
+                for copy in COPIES {
+                    let names: Vec<&str> = copy.columns.iter().map(|(n, _)| *n).collect();
+                    let marks: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+                    let insert = format!(
+                        "INSERT INTO {} ({}) VALUES ({})",
+                        copy.table,
+                        names.join(", "),
+                        marks.join(", ")
+                    );
+                    let mut statement = src.prepare(copy.select)?;
+                    let mut rows = statement.query([])?;
+                    let mut batch = Vec::with_capacity(BATCH);
+                    let mut n = 0;
+                    while let Some(row) = rows.next()? {
+                        let values = copy
+                            .columns
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (_, col))| value_of(row, i, *col))
+                            .collect::<rusqlite::Result<Vec<_>>>()?;
+                        batch.push(values);
+                        if batch.len() == BATCH {
+                            n += dst.exec_many(&insert, &batch)?;
+                            batch.clear();
+                        }
+                    }
+                    n += dst.exec_many(&insert, &batch)?;
+                    copied.push((copy.table, n));
+                }
+                let seq: Option<String> = src
+                    .query_row("SELECT value FROM meta WHERE key = 'seq'", [], |r| r.get(0))
+                    .optional()?;
+                let seq: i64 = seq.and_then(|s| s.parse().ok()).unwrap_or(0);
+                dst.exec("UPDATE head SET seq = $1 WHERE id = 1", &[&seq])?;
+                Ok::<_, StorageError>(copied)
+            })
+        })?;
+        // Every table as many rows as the source's, read again from both.
+        let c = self.conn()?;
+        for copy in COPIES {
+            let there: i64 = c
+                .one(&format!("SELECT count(*) FROM {}", copy.table), &[])?
+                .get(0);
+            let here: i64 = from.read_all(|src| {
+                Ok(
+                    src.query_row(&format!("SELECT count(*) FROM {}", copy.table), [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            })?;
+            if there != here {
+                return Err(StorageError::Invalid(format!(
+                    "{}: {here} rows in SQLite, {there} copied",
+                    copy.table
+                )));
+            }
+        }
+        Ok(copied)
     }
 }

@@ -294,6 +294,17 @@ impl Sqlite {
         Ok(kept)
     }
 
+    /// Runs `f` on a read connection of the store, in one read transaction (one moment): for
+    /// `outpost-server migrate`, which copies every table.
+    pub fn read_all<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read(|c| {
+            c.execute_batch("BEGIN")?;
+            let out = f(c);
+            c.execute_batch("COMMIT")?;
+            out
+        })
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match pooled {
