@@ -752,7 +752,7 @@ async fn ops<S: Storage>(
         ));
     }
     // One agent's flood waits for its budget instead of costing everyone else.
-    if let Err(wait) = app.ops_budget.take(&agent.id, req.ops.len() as f64) {
+    if let Err(wait) = app.take_ops_budget(agent.id, req.ops.len() as f64).await {
         return Err(rate_limited(
             wait.as_millis() as Millis,
             "Too many actions at once.",

@@ -346,6 +346,30 @@ impl<S: Storage> App<S> {
         let _listeners = self.presence.send(note);
     }
 
+    /// Takes `n` of the agent's ops budget: in the store where processes share it (so an agent
+    /// gets one budget whichever process they reach), else in this process's memory. A store
+    /// that cannot answer lets the request through (it is refused by the store's own errors).
+    pub async fn take_ops_budget(&self, agent: AgentId, n: f64) -> Result<(), Duration> {
+        let (rate, burst) = (self.ops_budget.rate(), self.ops_budget.burst());
+        let storage = self.storage.clone();
+        let shared = tokio::task::spawn_blocking(move || {
+            storage.take_budget(&format!("ops:{}", agent.0), rate, burst, n)
+        })
+        .await;
+        match shared {
+            Ok(Ok(Some(answer))) => answer,
+            Ok(Ok(None)) => self.ops_budget.take(&agent, n),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the shared ops budget could not be read; this process's is used");
+                self.ops_budget.take(&agent, n)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the shared ops budget could not be read; this process's is used");
+                self.ops_budget.take(&agent, n)
+            }
+        }
+    }
+
     /// Tells the other processes sharing the store (none on SQLite).
     pub fn share(&self, what: SharedNote) {
         match serde_json::to_string(&Shared {

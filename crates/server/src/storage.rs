@@ -334,6 +334,18 @@ pub trait Storage: Send + Sync + 'static {
     /// Where a channel's reading stands (`name`: an update offset, a mailbox's UIDs…).
     fn channel_cursor(&self, channel: uuid::Uuid, name: &str) -> Result<Option<String>>;
     fn set_channel_cursor(&self, channel: uuid::Uuid, name: &str, value: &str) -> Result<()>;
+    /// Takes `n` tokens from the bucket `key` (`rate` a second, `burst` at most) kept in the
+    /// store, which every process sharing it sees: `Some(Err(wait))` when it holds too few.
+    /// `None` where one process alone serves the store (its buckets in memory do).
+    fn take_budget(
+        &self,
+        _key: &str,
+        _rate: f64,
+        _burst: f64,
+        _n: f64,
+    ) -> Result<Option<Result<(), std::time::Duration>>> {
+        Ok(None)
+    }
     /// Tells the other server processes that share this store a note (a session ended, who is
     /// typing: see `crate::Shared`), at once and not kept. A store one process alone serves has
     /// nobody to tell.

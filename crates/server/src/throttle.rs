@@ -26,6 +26,16 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
         }
     }
 
+    /// Tokens a second.
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// Tokens a bucket holds at most.
+    pub fn burst(&self) -> f64 {
+        self.burst
+    }
+
     /// Takes `n` tokens from `key`'s bucket, or says how long until it holds them. A request
     /// larger than the burst is measured against a full bucket (it waits for one).
     pub fn take(&self, key: &K, n: f64) -> Result<(), Duration> {

@@ -869,3 +869,63 @@ async fn a_workspace_on_sqlite_is_migrated_to_postgresql_verified_and_served_fro
         "the feed goes on from where it was"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_ops_budget_is_one_whichever_process_they_reach() {
+    let s = setup().await;
+    let (one, two) = (s.processes[0].base(), s.processes[1].base());
+    let m = s.customer_writes(&one, "5511977770004", "Oi").await;
+    let owner = login(&s.http, &one, OWNER).await;
+    let mut reader = Reader::default();
+    reader.catch_up(&s.http, &one, &owner).await.unwrap();
+    let conversation = match reader.state.get(&EntityRef::Message(m)) {
+        Some(Entity::Message(m)) => m.conversation_id,
+        other => panic!("the customer's message: {other:?}"),
+    };
+    let ops: Vec<Op> = (0..500)
+        .map(|_| Op {
+            op_id: OpId::new(),
+            at: now(),
+            action: Action::MarkRead {
+                conversation_id: conversation,
+            },
+        })
+        .collect();
+    // Twelve requests of 500 at once, six to each process: the one budget (5,000 at once)
+    // takes ten. Were each process to keep its own, all twelve would pass.
+    let sent = (0..12).map(|i| {
+        let (http, base, token, ops) = (
+            s.http.clone(),
+            if i % 2 == 0 { one.clone() } else { two.clone() },
+            owner.clone(),
+            ops.clone(),
+        );
+        async move {
+            let r = http
+                .post(format!("{base}/v1/ops"))
+                .bearer_auth(&token)
+                .json(&json!({ "ops": ops }))
+                .send()
+                .await
+                .unwrap();
+            (
+                r.status().as_u16(),
+                r.headers().get("retry-after").is_some(),
+            )
+        }
+    });
+    let statuses = futures_util::future::join_all(sent).await;
+    assert_eq!(
+        statuses.iter().filter(|(s, _)| *s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|(s, retry)| *s == 429 && *retry)
+            .count(),
+        2,
+        "{statuses:?}"
+    );
+}

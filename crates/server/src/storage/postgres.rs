@@ -1754,6 +1754,41 @@ impl Storage for Postgres {
             .map(|r| r.get(0)))
     }
 
+    fn take_budget(
+        &self,
+        key: &str,
+        rate: f64,
+        burst: f64,
+        n: f64,
+    ) -> Result<Option<Result<(), Duration>>> {
+        // The bucket's row locked while it is judged: two processes' requests at once take in
+        // turn. PostgreSQL's clock, the same for every process.
+        let taken = self.conn()?.transaction("BEGIN", |c| {
+            c.exec(
+                "INSERT INTO budgets (key, tokens, at) VALUES ($1, $2, clock_timestamp()) ON CONFLICT (key) DO NOTHING",
+                &[&key, &burst],
+            )?;
+            let row = c.one(
+                "SELECT tokens, EXTRACT(EPOCH FROM clock_timestamp() - at)::float8 FROM budgets WHERE key = $1 FOR UPDATE",
+                &[&key],
+            )?;
+            let (tokens, elapsed): (f64, f64) = (row.get(0), row.get(1));
+            let tokens = (tokens + elapsed.max(0.0) * rate).min(burst);
+            let need = n.min(burst);
+            let (left, answer) = if tokens >= need {
+                (tokens - need, Ok(()))
+            } else {
+                (tokens, Err(Duration::from_secs_f64((need - tokens) / rate)))
+            };
+            c.exec(
+                "UPDATE budgets SET tokens = $2, at = clock_timestamp() WHERE key = $1",
+                &[&key, &left],
+            )?;
+            Ok::<_, StorageError>(answer)
+        })?;
+        Ok(Some(taken))
+    }
+
     fn publish(&self, note: &str) {
         let outgoing = self.outgoing.lock().unwrap_or_else(|p| p.into_inner());
         match outgoing.as_ref() {

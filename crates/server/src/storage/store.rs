@@ -574,4 +574,17 @@ impl Storage for Store {
             Store::Postgres(s) => s.publish(note),
         }
     }
+
+    fn take_budget(
+        &self,
+        key: &str,
+        rate: f64,
+        burst: f64,
+        n: f64,
+    ) -> Result<Option<Result<(), std::time::Duration>>> {
+        match self {
+            Store::Sqlite(s) => s.take_budget(key, rate, burst, n),
+            Store::Postgres(s) => s.take_budget(key, rate, burst, n),
+        }
+    }
 }

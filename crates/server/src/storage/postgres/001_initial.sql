@@ -220,6 +220,14 @@ CREATE TABLE deliveries (
     last_error TEXT NOT NULL DEFAULT ''
 );
 
+-- Rate limits' buckets where every process sees them (an agent's ops a second): tokens left,
+-- and when they were counted (PostgreSQL's clock).
+CREATE TABLE budgets (
+    key    TEXT PRIMARY KEY,
+    tokens DOUBLE PRECISION NOT NULL,
+    at     TIMESTAMPTZ NOT NULL
+);
+
 CREATE TABLE channel_cursors (
     channel UUID NOT NULL,
     name    TEXT NOT NULL,
