@@ -539,6 +539,13 @@ fn bench(args: &[String]) -> Result {
     if which == "triage" {
         return bench_triage(&args[1..]);
     }
+    if which == "server"
+        && args
+            .windows(2)
+            .any(|w| w[0] == "--database" && w[1] == "postgres")
+    {
+        return bench_backends(&args[1..]);
+    }
     // Each benchmark is an example of the crate whose figures it measures.
     let (package, example) = match which {
         "core" => ("outpost-core", "bench-core"),
@@ -570,6 +577,48 @@ fn bench(args: &[String]) -> Result {
 /// The desktop benchmark: the release app as `tauri build` makes it (embedded interface), the
 /// empty Tauri app beside it, and the web edition, under Xvfb in a D-Bus session whose keyring
 /// holds the benchmark account's token (see src-tauri/examples/bench-desktop.rs).
+/// `bench server --database postgres`: SQLite and PostgreSQL side by side, each as real server
+/// processes (the release binary), PostgreSQL a cluster of the bench's own with fsync on.
+fn bench_backends(args: &[String]) -> Result {
+    let rest: Vec<String> = args
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| {
+            *a != "--database" && !(*i > 0 && args[i - 1] == "--database" && *a == "postgres")
+        })
+        .map(|(_, a)| a.clone())
+        .collect();
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "outpost-server",
+        "--bin",
+        "outpost-server",
+    ]);
+    status(build)?;
+    let cluster = postgres::Cluster::start(true)?;
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "outpost-server",
+        "--example",
+        "bench-backends",
+        "--",
+    ])
+    .args(&rest)
+    .env("OUTPOST_BENCH_POSTGRES", &cluster.url)
+    .env(
+        "OUTPOST_SERVER_BIN",
+        root().join("target/release/outpost-server"),
+    );
+    status(cmd)
+}
+
 fn bench_desktop(args: &[String]) -> Result {
     ensure_apt(&["xvfb", "chromium", "webkit2gtk-driver"])?;
     ensure_tauri_driver()?;
