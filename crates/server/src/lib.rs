@@ -370,6 +370,17 @@ impl<S: Storage> App<S> {
         }
     }
 
+    /// Agents with a stream open on this process.
+    pub fn online_here(&self) -> Vec<AgentId> {
+        self.online
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(a, _)| *a)
+            .collect()
+    }
+
     /// Tells the other processes sharing the store (none on SQLite).
     pub fn share(&self, what: SharedNote) {
         match serde_json::to_string(&Shared {
@@ -676,7 +687,7 @@ pub async fn start_with(
     // Alive before it claims anything: another process must not take its requests for a dead
     // one's.
     let (storage, process) = (app.storage.clone(), app.process);
-    tokio::task::spawn_blocking(move || storage.heartbeat(process))
+    tokio::task::spawn_blocking(move || storage.heartbeat(process, &[]))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("the store cannot be written: {e}"))?;
@@ -722,7 +733,8 @@ async fn run_timers<S: Storage>(app: Arc<App<S>>) {
         if alive_at.elapsed() >= Duration::from_secs(2) {
             alive_at = std::time::Instant::now();
             let (storage, process) = (app.storage.clone(), app.process);
-            match tokio::task::spawn_blocking(move || storage.heartbeat(process)).await {
+            let online = app.online_here();
+            match tokio::task::spawn_blocking(move || storage.heartbeat(process, &online)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "this process could not say it is alive"),
                 Err(e) => tracing::error!(error = %e, "the heartbeat stopped"),

@@ -323,9 +323,15 @@ pub trait Storage: Send + Sync + 'static {
         process: uuid::Uuid,
         starting: bool,
     ) -> Result<Vec<(MessageId, uuid::Uuid)>>;
-    /// Says that `process` is alive (every few seconds), where processes share the store.
-    fn heartbeat(&self, _process: uuid::Uuid) -> Result<()> {
+    /// Says that `process` is alive (every few seconds), where processes share the store, and
+    /// which agents have a stream open on it.
+    fn heartbeat(&self, _process: uuid::Uuid, _online: &[AgentId]) -> Result<()> {
         Ok(())
+    }
+    /// Agents with a stream open on the other live processes sharing the store (none on
+    /// SQLite).
+    fn online_elsewhere(&self, _process: uuid::Uuid) -> Result<Vec<AgentId>> {
+        Ok(Vec::new())
     }
     /// When a message's delivery began (its first attempt), while it lasts.
     fn delivery_began(&self, message: MessageId) -> Result<Option<Millis>>;

@@ -380,7 +380,50 @@ async fn agents_on_two_processes_see_each_others_actions_typing_and_session_ends
     let m = s.customer_writes(&one, "5511977770001", "Bom dia").await;
     let owner = login(&s.http, &one, OWNER).await;
     let bia = login(&s.http, &two, AGENT).await;
+    // A web-chat visitor asks the second process whether someone can answer: nobody has a
+    // stream open yet; then the owner opens one on the first, and the second says so.
+    let web = field(
+        &cli(
+            &s.database,
+            s.dir.path(),
+            &[
+                "channel",
+                "add",
+                "--kind",
+                "web_chat",
+                "--name",
+                "Site",
+                "--test",
+                "--setting",
+                "allowed_origins=https://loja.example",
+            ],
+        ),
+        "id",
+    );
+    let available = |base: String| {
+        let (http, web) = (s.http.clone(), web.clone());
+        async move {
+            let v: Value = http
+                .get(format!("{base}/v1/widget/{web}/available"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["available"].as_bool().unwrap()
+        }
+    };
+    assert!(!available(two.clone()).await, "nobody is online");
     let mut owner_ws = stream(&one, &owner).await;
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while !available(two.clone()).await {
+        assert!(
+            Instant::now() < deadline,
+            "the other process never said the owner is online"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let mut bia_ws = stream(&two, &bia).await;
 
     // Bia answers through the second process: the owner's stream on the first hears it, and the

@@ -405,14 +405,12 @@ fn message_id_of(visitor: uuid::Uuid, client_id: uuid::Uuid) -> uuid::Uuid {
 
 /// Whether someone can answer now: an agent who is available and connected.
 fn anyone_available<S: Storage>(app: &App<S>) -> bool {
-    let online: Vec<outpost_protocol::AgentId> = app
-        .online
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(a, _)| *a)
-        .collect();
+    let mut online = app.online_here();
+    // And on the other processes sharing the store (as they said at their last heartbeat).
+    match app.storage.online_elsewhere(app.process) {
+        Ok(elsewhere) => online.extend(elsewhere),
+        Err(e) => tracing::warn!(error = %e, "who is online on the other processes is unknown"),
+    }
     online.into_iter().any(|a| {
         matches!(
             app.storage.get(EntityRef::Agent(a)),

@@ -1718,13 +1718,27 @@ impl Storage for Postgres {
             .collect())
     }
 
-    fn heartbeat(&self, process: Uuid) -> Result<()> {
+    fn heartbeat(&self, process: Uuid, online: &[AgentId]) -> Result<()> {
+        let online: Vec<Uuid> = online.iter().map(|a| a.0).collect();
         self.conn()?.exec(
-            "INSERT INTO processes (id, started_at, seen_at) VALUES ($1, clock_timestamp(), clock_timestamp())
-             ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
-            &[&process],
+            "INSERT INTO processes (id, started_at, seen_at, online) VALUES ($1, clock_timestamp(), clock_timestamp(), $2)
+             ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, online = excluded.online",
+            &[&process, &online],
         )?;
         Ok(())
+    }
+
+    fn online_elsewhere(&self, process: Uuid) -> Result<Vec<AgentId>> {
+        Ok(self
+            .conn()?
+            .query(
+                "SELECT DISTINCT unnest(online) FROM processes
+                 WHERE id <> $1 AND seen_at > clock_timestamp() - make_interval(secs => $2)",
+                &[&process, &f64::from(super::PROCESS_GONE_AFTER_SECS)],
+            )?
+            .iter()
+            .map(|r| AgentId(r.get(0)))
+            .collect())
     }
 
     fn delivery_began(&self, message: MessageId) -> Result<Option<Millis>> {

@@ -533,10 +533,17 @@ impl Storage for Store {
         }
     }
 
-    fn heartbeat(&self, process: uuid::Uuid) -> Result<()> {
+    fn heartbeat(&self, process: uuid::Uuid, online: &[AgentId]) -> Result<()> {
         match self {
-            Store::Sqlite(s) => s.heartbeat(process),
-            Store::Postgres(s) => s.heartbeat(process),
+            Store::Sqlite(s) => s.heartbeat(process, online),
+            Store::Postgres(s) => s.heartbeat(process, online),
+        }
+    }
+
+    fn online_elsewhere(&self, process: uuid::Uuid) -> Result<Vec<AgentId>> {
+        match self {
+            Store::Sqlite(s) => s.online_elsewhere(process),
+            Store::Postgres(s) => s.online_elsewhere(process),
         }
     }
 

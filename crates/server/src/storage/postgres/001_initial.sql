@@ -205,7 +205,9 @@ CREATE INDEX early_statuses_by_id ON early_statuses (channel, provider_id);
 CREATE TABLE processes (
     id         UUID PRIMARY KEY,
     started_at TIMESTAMPTZ NOT NULL,
-    seen_at    TIMESTAMPTZ NOT NULL
+    seen_at    TIMESTAMPTZ NOT NULL,
+    -- Agents with a stream open on it (the web-chat widget's "someone is available").
+    online     UUID[] NOT NULL DEFAULT '{}'
 );
 
 CREATE TABLE deliveries (
