@@ -356,18 +356,16 @@ impl<S: Storage> App<S> {
             storage.take_budget(&format!("ops:{}", agent.0), rate, burst, n)
         })
         .await;
-        match shared {
-            Ok(Ok(Some(answer))) => answer,
-            Ok(Ok(None)) => self.ops_budget.take(&agent, n),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "the shared ops budget could not be read; this process's is used");
-                self.ops_budget.take(&agent, n)
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "the shared ops budget could not be read; this process's is used");
-                self.ops_budget.take(&agent, n)
-            }
+        let failed = match shared {
+            Ok(Ok(Some(answer))) => return answer,
+            Ok(Ok(None)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(e) = failed {
+            tracing::warn!(error = %e, "the shared ops budget could not be read; this process's is used");
         }
+        self.ops_budget.take(&agent, n)
     }
 
     /// Agents with a stream open on this process.
@@ -425,14 +423,20 @@ impl<S: Storage> App<S> {
     /// Tells the stream's listeners about what was just committed.
     pub fn announce(&self) {
         if let Ok(seq) = self.storage.seq() {
-            self.seq.send_if_modified(|current| {
-                let newer = seq > *current;
-                if newer {
-                    *current = seq;
-                }
-                newer
-            });
+            self.committed(seq);
         }
+    }
+
+    /// The feed reached `seq` (here, or in another process sharing the store): streams are
+    /// told, unless they already were of as much.
+    pub fn committed(&self, seq: u64) {
+        self.seq.send_if_modified(|current| {
+            let newer = seq > *current;
+            if newer {
+                *current = seq;
+            }
+            newer
+        });
     }
 }
 
@@ -668,13 +672,7 @@ pub async fn start_with(
         };
         let listening = pg.listen(on_note, move |seq| {
             if let Some(app) = of_listener.upgrade() {
-                app.seq.send_if_modified(|current| {
-                    let newer = seq > *current;
-                    if newer {
-                        *current = seq;
-                    }
-                    newer
-                });
+                app.committed(seq);
             }
         });
         listening.map_err(|e| e.to_string())?;

@@ -46,7 +46,9 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
 use uuid::Uuid;
 
-use super::sqlite::{kind_of, reference, shared_with, state_code, status_name, table_of};
+use super::sqlite::{
+    decode_entity, kind_of, reference, scope, shared_with, state_code, status_name, table_of,
+};
 use super::{
     Credentials, FeedPage, Result, Session, Storage, StorageError, Tx, Upload, Uploaded, Uploader,
 };
@@ -478,11 +480,6 @@ fn migrate(c: &Conn) -> Result<()> {
     })
 }
 
-fn decode_entity(kind: &str, json: &str) -> Result<Entity> {
-    Entity::from_data_json(kind, json)?
-        .ok_or_else(|| StorageError::Invalid(format!("unknown entity kind {kind}")))
-}
-
 fn get_entity(c: &Conn, r: EntityRef) -> Result<Option<Entity>> {
     let (kind, id) = kind_of(&r);
     let row = c.opt(
@@ -560,16 +557,6 @@ impl PgTx<'_> {
             &[&(seq as i64), &kind, &id, &conversation, &contact, &deleted],
         )?;
         Ok(seq)
-    }
-}
-
-fn scope(e: &Entity) -> (Option<Uuid>, Option<Uuid>) {
-    match e {
-        Entity::Conversation(c) => (Some(c.id.0), Some(c.contact_id.0)),
-        Entity::Message(m) => (Some(m.conversation_id.0), None),
-        Entity::Event(ev) => (Some(ev.conversation_id.0), None),
-        Entity::Contact(k) => (None, Some(k.id.0)),
-        _ => (None, None),
     }
 }
 

@@ -115,7 +115,18 @@ pub(super) fn reference(kind: &str, id: Uuid) -> Option<EntityRef> {
     })
 }
 
-fn decode_entity(kind: &str, json: &str) -> Result<Entity> {
+/// The scope a feed row's visibility depends on: its conversation and its contact.
+pub(super) fn scope(e: &Entity) -> (Option<Uuid>, Option<Uuid>) {
+    match e {
+        Entity::Conversation(c) => (Some(c.id.0), Some(c.contact_id.0)),
+        Entity::Message(m) => (Some(m.conversation_id.0), None),
+        Entity::Event(ev) => (Some(ev.conversation_id.0), None),
+        Entity::Contact(k) => (None, Some(k.id.0)),
+        _ => (None, None),
+    }
+}
+
+pub(super) fn decode_entity(kind: &str, json: &str) -> Result<Entity> {
     Entity::from_data_json(kind, json)?
         .ok_or_else(|| StorageError::Invalid(format!("unknown entity kind {kind}")))
 }
@@ -360,16 +371,6 @@ impl SqliteTx<'_> {
             .execute(params![seq as i64, kind, id, conversation, contact, deleted])?;
         Ok(seq)
     }
-
-    fn scope(&self, e: &Entity) -> (Option<Uuid>, Option<Uuid>) {
-        match e {
-            Entity::Conversation(c) => (Some(c.id.0), Some(c.contact_id.0)),
-            Entity::Message(m) => (Some(m.conversation_id.0), None),
-            Entity::Event(ev) => (Some(ev.conversation_id.0), None),
-            Entity::Contact(k) => (None, Some(k.id.0)),
-            _ => (None, None),
-        }
-    }
 }
 
 impl Tx for SqliteTx<'_> {
@@ -477,7 +478,7 @@ impl Tx for SqliteTx<'_> {
                     .execute(params![s.agent_id.0, json])?;
             }
         }
-        let (conversation, contact) = self.scope(e);
+        let (conversation, contact) = scope(e);
         self.move_in_feed(&e.reference(), conversation, contact, false)
     }
 
