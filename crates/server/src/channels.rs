@@ -184,15 +184,24 @@ pub fn deliver<S: Storage>(
             }
         }
     }
-    let mut moved = 0;
-    for (id, route) in moving {
-        storage.write(|tx| {
-            use crate::storage::Tx;
+    if moving.is_empty() {
+        return Ok(0);
+    }
+    // One transaction for the round: each message's step is judged again inside it.
+    storage.write(|tx| {
+        use crate::storage::Tx;
+        let refs: Vec<EntityRef> = moving
+            .iter()
+            .map(|(id, _)| EntityRef::Message(*id))
+            .collect();
+        tx.prefetch(&refs, &[])?;
+        let mut moved = 0;
+        for (id, route) in moving {
             let Some(Entity::Message(mut m)) = tx.get(EntityRef::Message(id))? else {
-                return Ok::<_, StorageError>(());
+                continue;
             };
             if m.direction != Direction::Outgoing {
-                return Ok(());
+                continue;
             }
             let next = match next_of.get(&route) {
                 Some(Next::Widget) if m.status == MessageStatus::Pending => MessageStatus::Sent,
@@ -204,7 +213,7 @@ pub fn deliver<S: Storage>(
                 Some(Next::Simulated(rules)) => {
                     let last = m.history.last().map_or(m.created_at, |s| s.at);
                     if now - last < rules.step_ms {
-                        return Ok(());
+                        continue;
                     }
                     let to = match tx.get(EntityRef::Conversation(m.conversation_id))? {
                         Some(Entity::Conversation(c)) => {
@@ -226,10 +235,10 @@ pub fn deliver<S: Storage>(
                         MessageStatus::Wired => MessageStatus::Sent,
                         MessageStatus::Sent => MessageStatus::Delivered,
                         MessageStatus::Delivered if rules.read => MessageStatus::Read,
-                        _ => return Ok(()),
+                        _ => continue,
                     }
                 }
-                _ => return Ok(()),
+                _ => continue,
             };
             if m.status == MessageStatus::Pending && route.is_some() {
                 m.channel_id = route;
@@ -241,10 +250,9 @@ pub fn deliver<S: Storage>(
             });
             tx.put(&Entity::Message(m))?;
             moved += 1;
-            Ok(())
-        })?;
-    }
-    Ok(moved)
+        }
+        Ok::<_, StorageError>(moved)
+    })
 }
 
 /// The reason of a simulated provider's failure: for WhatsApp, its "(#code) title: details"

@@ -127,6 +127,12 @@ pub trait Tx {
     fn begin_attempt(&mut self) -> Result<()>;
     fn rollback_attempt(&mut self) -> Result<()>;
     fn commit_attempt(&mut self) -> Result<()>;
+    /// Reads ahead what the next writes will ask about (entities, their place in the feed, the
+    /// op results of `ops`), where that saves round trips; a hint, nothing more.
+    fn prefetch(&self, refs: &[EntityRef], ops: &[(AgentId, OpId)]) -> Result<()> {
+        let _ = (refs, ops);
+        Ok(())
+    }
 }
 
 /// A file an agent uploaded, and the message that took it (if one has).

@@ -419,6 +419,8 @@ fn write_groups<S: Storage>(storage: &S, queue: &std::sync::mpsc::Receiver<Job>)
         }
         let marks: Vec<usize> = pending.iter().map(|j| j.results.len()).collect();
         let group = storage.write(|tx| {
+            let (refs, ops) = ahead(&pending);
+            tx.prefetch(&refs, &ops)?;
             let mut taken = 0;
             loop {
                 let mut progressed = false;
@@ -484,6 +486,56 @@ fn write_groups<S: Storage>(storage: &S, queue: &std::sync::mpsc::Receiver<Job>)
             }
         }
     }
+}
+
+/// What the next group will read first, in the order it takes ops (one of each request in
+/// turn): the entities its ops name and their op ids, for [`Tx::prefetch`].
+#[allow(clippy::type_complexity)]
+fn ahead(
+    pending: &std::collections::VecDeque<Job>,
+) -> (
+    Vec<EntityRef>,
+    Vec<(outpost_protocol::AgentId, outpost_protocol::OpId)>,
+) {
+    use outpost_protocol::Action;
+    let (mut refs, mut ops) = (Vec::new(), Vec::new());
+    for k in 0.. {
+        let mut any = false;
+        for job in pending {
+            if ops.len() == MAX_GROUP {
+                return (refs, ops);
+            }
+            let Some(op) = job.ops.get(job.results.len() + k) else {
+                continue;
+            };
+            any = true;
+            ops.push((job.agent.id, op.op_id));
+            if let Some(c) = op.action.conversation_id() {
+                refs.push(EntityRef::Conversation(c));
+            }
+            match &op.action {
+                Action::SendMessage { message_id, .. }
+                | Action::ScheduleMessage { message_id, .. }
+                | Action::WriteFirst { message_id, .. }
+                | Action::EditScheduled { message_id, .. }
+                | Action::CancelScheduled { message_id }
+                | Action::RetryMessage { message_id, .. }
+                | Action::DiscardMessage { message_id } => {
+                    refs.push(EntityRef::Message(*message_id));
+                }
+                Action::Archive { message_ids }
+                | Action::Restore { message_ids }
+                | Action::DeleteArchived { message_ids } => {
+                    refs.extend(message_ids.iter().map(|m| EntityRef::Message(*m)));
+                }
+                _ => {}
+            }
+        }
+        if !any {
+            break;
+        }
+    }
+    (refs, ops)
 }
 
 /// The files of a message as the server stored them: each one's type is what its bytes said at

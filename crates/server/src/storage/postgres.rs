@@ -215,13 +215,6 @@ pub struct Postgres {
     outgoing: Mutex<Option<tokio::sync::mpsc::UnboundedSender<String>>>,
 }
 
-pub struct PgTx<'c> {
-    conn: &'c Conn,
-    seq: u64,
-    /// The seq when the current attempt began.
-    attempt_seq: Option<u64>,
-}
-
 fn connect(config: &tokio_postgres::Config) -> Result<Conn> {
     let config = config.clone();
     let connected = wait(runtime()?.spawn(async move {
@@ -535,10 +528,342 @@ fn upload_row(r: &Row) -> Upload {
     }
 }
 
-impl PgTx<'_> {
+/// A value of a deferred statement, owned until the statement is sent.
+type Param = Box<dyn ToSql + Sync + Send>;
+
+macro_rules! params {
+    ($($p:expr),* $(,)?) => {
+        vec![$(Box::new($p) as Param),*]
+    };
+}
+
+/// A write of a transaction, kept until the next read or the commit sends it.
+enum Write {
+    /// One row of an `INSERT … VALUES (…)` (an upsert, or an insert of a new key), named by
+    /// its key in its table: the rows of one statement between two other writes are sent as
+    /// multi-row statements, the last row of each key kept ([`batched`]).
+    Row {
+        sql: &'static str,
+        key: String,
+        params: Vec<Param>,
+    },
+    Exec(String, Vec<Param>),
+    /// A statement of the simple protocol (savepoints).
+    Simple(&'static str),
+}
+
+/// A statement ready to send.
+enum Sendable {
+    Prepared(Statement, Vec<Param>),
+    Simple(&'static str),
+}
+
+/// `sql` (`INSERT … VALUES (<one row>) …`) for `rows` rows: the row's parameters numbered on
+/// for each further row. None for a statement of another shape.
+fn multi_row(sql: &str, rows: usize) -> Option<String> {
+    let start = sql.find(" VALUES (")? + " VALUES ".len();
+    let mut depth = 0;
+    let mut end = None;
+    for (i, ch) in sql[start..].char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(start + i + 1);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let end = end?;
+    let tuple = &sql[start..end];
+    let numbers = |t: &str| -> Vec<(usize, usize, usize)> {
+        // (start, end, n) of each `$n`
+        let b = t.as_bytes();
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'$' {
+                let j = (i + 1..b.len())
+                    .find(|&j| !b[j].is_ascii_digit())
+                    .unwrap_or(b.len());
+                if let Ok(n) = t[i + 1..j].parse::<usize>() {
+                    found.push((i, j, n));
+                }
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+        found
+    };
+    let found = numbers(tuple);
+    let width = found.iter().map(|f| f.2).max()?;
+    let mut out = String::with_capacity(sql.len() + rows * (tuple.len() + 8));
+    out.push_str(&sql[..start]);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        let mut at = 0;
+        for (i, j, n) in &found {
+            out.push_str(&tuple[at..*i]);
+            out.push('$');
+            out.push_str(&(n + r * width).to_string());
+            at = *j;
+        }
+        out.push_str(&tuple[at..]);
+    }
+    out.push_str(&sql[end..]);
+    Some(out)
+}
+
+/// Rows of one statement sent together at most (a power of two; runs are cut into powers of
+/// two, so that each statement is prepared for a few sizes only).
+const MAX_ROWS: usize = 256;
+
+impl Conn {
+    /// The statement `sql` for `rows` rows ([`multi_row`]), prepared once per size.
+    fn statement_for_rows(&self, sql: &'static str, rows: usize) -> Result<Statement> {
+        if rows == 1 {
+            return self.statement(sql);
+        }
+        let key = format!("{rows}\u{0}{sql}");
+        if let Some(s) = self.statements.borrow().get(&key) {
+            return Ok(s.clone());
+        }
+        let text = multi_row(sql, rows)
+            .ok_or_else(|| StorageError::Invalid(format!("not a one-row insert: {sql}")))?;
+        let s = wait(self.client.prepare(&text))?;
+        self.statements.borrow_mut().insert(key, s.clone());
+        Ok(s)
+    }
+
+    /// `writes` as statements to send: each run of rows between other writes becomes, for each
+    /// of its statements, multi-row statements (in the order the statements first appear; the
+    /// last row of each key kept, as the writes one by one would have left it).
+    fn batched(&self, writes: Vec<Write>) -> Result<Vec<Sendable>> {
+        type Run = Vec<(&'static str, Vec<Vec<Param>>, HashMap<String, usize>)>;
+        fn emit(conn: &Conn, run: &mut Run, out: &mut Vec<Sendable>) -> Result<()> {
+            for (sql, rows, _) in run.drain(..) {
+                let mut rows = rows.into_iter().peekable();
+                while rows.peek().is_some() {
+                    let left = rows.len();
+                    let size = if left >= MAX_ROWS {
+                        MAX_ROWS
+                    } else {
+                        1 << (usize::BITS - 1 - left.leading_zeros())
+                    };
+                    let params: Vec<Param> = rows.by_ref().take(size).flatten().collect();
+                    out.push(Sendable::Prepared(
+                        conn.statement_for_rows(sql, size)?,
+                        params,
+                    ));
+                }
+            }
+            Ok(())
+        }
+        let mut out = Vec::new();
+        let mut run: Run = Vec::new();
+        for w in writes {
+            match w {
+                Write::Row { sql, key, params } => {
+                    let at = match run.iter().position(|(s, _, _)| *s == sql) {
+                        Some(at) => at,
+                        None => {
+                            run.push((sql, Vec::new(), HashMap::new()));
+                            run.len() - 1
+                        }
+                    };
+                    let (_, rows, index) = &mut run[at];
+                    match index.get(&key) {
+                        Some(&i) => rows[i] = params,
+                        None => {
+                            index.insert(key, rows.len());
+                            rows.push(params);
+                        }
+                    }
+                }
+                Write::Exec(sql, params) => {
+                    emit(self, &mut run, &mut out)?;
+                    out.push(Sendable::Prepared(self.statement(&sql)?, params));
+                }
+                Write::Simple(sql) => {
+                    emit(self, &mut run, &mut out)?;
+                    out.push(Sendable::Simple(sql));
+                }
+            }
+        }
+        emit(self, &mut run, &mut out)?;
+        Ok(out)
+    }
+
+    /// Sends `writes` pipelined (all of them before the first answer is awaited: one round
+    /// trip), in order; the first error is returned (PostgreSQL refuses the ones after it,
+    /// the transaction being aborted).
+    fn pipeline(&self, writes: Vec<Write>) -> Result<()> {
+        let sendable = self.batched(writes)?;
+        type Sent<'a> = std::pin::Pin<
+            Box<dyn Future<Output = std::result::Result<(), tokio_postgres::Error>> + 'a>,
+        >;
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = sendable
+            .iter()
+            .map(|w| match w {
+                Sendable::Prepared(_, ps) => {
+                    ps.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect()
+                }
+                Sendable::Simple(_) => Vec::new(),
+            })
+            .collect();
+        let client = &self.client;
+        let sent: Vec<Sent<'_>> = sendable
+            .iter()
+            .zip(&params)
+            .map(|(w, ps)| -> Sent<'_> {
+                match w {
+                    Sendable::Prepared(s, _) => {
+                        Box::pin(async move { client.execute(s, ps).await.map(|_| ()) })
+                    }
+                    Sendable::Simple(sql) => Box::pin(client.batch_execute(sql)),
+                }
+            })
+            .collect();
+        for answer in wait(futures_util::future::join_all(sent)) {
+            answer?;
+        }
+        Ok(())
+    }
+}
+
+/// Where an entity stands in the feed: its conversation, its contact, whether it is deleted.
+type FeedRow = (Option<Uuid>, Option<Uuid>, bool);
+
+/// What a transaction read or wrote, so that reading it again costs no round trip. Sound
+/// because the transaction holds the workspace's write lock: no other writer, in any process,
+/// changes an entity, the feed or an op's result until it commits.
+#[derive(Default)]
+struct Known {
+    entities: HashMap<(&'static str, Uuid), Option<Entity>>,
+    feed: HashMap<(&'static str, Uuid), Option<FeedRow>>,
+    op_results: HashMap<(Uuid, Uuid), Option<OpResult>>,
+    /// Every conversation of a contact, for the contacts listed whole.
+    conversations_of: HashMap<Uuid, Vec<Uuid>>,
+}
+
+impl Known {
+    fn entity_put(&mut self, e: &Entity) {
+        let (kind, id) = kind_of(&e.reference());
+        if let Entity::Conversation(c) = e {
+            for (contact, ids) in &mut self.conversations_of {
+                let here = *contact == c.contact_id.0;
+                match (here, ids.contains(&id)) {
+                    (true, false) => ids.push(id),
+                    (false, true) => ids.retain(|i| *i != id),
+                    _ => {}
+                }
+            }
+        }
+        self.entities.insert((kind, id), Some(e.clone()));
+    }
+
+    fn entity_deleted(&mut self, kind: &'static str, id: Uuid) {
+        if kind == "conversation" {
+            for ids in self.conversations_of.values_mut() {
+                ids.retain(|i| *i != id);
+            }
+        }
+        self.entities.insert((kind, id), None);
+    }
+}
+
+/// The current attempt ([`Tx::begin_attempt`]).
+struct Attempt {
+    /// The seq when it began.
+    seq: u64,
+    /// Where its writes begin among the unsent ones, while its SAVEPOINT is not yet sent (an
+    /// attempt whose writes all wait is undone by forgetting them).
+    mark: Option<usize>,
+}
+
+/// A write transaction. Its writes are kept and sent together, pipelined, before the next
+/// read that needs the database and at the commit; what it read or wrote is known
+/// ([`Known`]), and [`Tx::prefetch`] reads what a group of ops will need in one round trip.
+/// Together they make a group of ops a few round trips instead of a dozen per op: the write
+/// lock is held that much shorter.
+pub struct PgTx<'c> {
+    conn: &'c Conn,
+    seq: u64,
+    attempt: RefCell<Option<Attempt>>,
+    writes: RefCell<Vec<Write>>,
+    known: RefCell<Known>,
+}
+
+impl<'c> PgTx<'c> {
+    fn new(conn: &'c Conn, seq: u64) -> PgTx<'c> {
+        PgTx {
+            conn,
+            seq,
+            attempt: RefCell::new(None),
+            writes: RefCell::new(Vec::new()),
+            known: RefCell::new(Known::default()),
+        }
+    }
+
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
+    }
+
+    /// A row of an insert or upsert, named by its key in its table ([`Write::Row`]).
+    fn row(&self, sql: &'static str, key: String, params: Vec<Param>) {
+        self.writes
+            .borrow_mut()
+            .push(Write::Row { sql, key, params });
+    }
+
+    fn defer(&self, sql: &str, params: Vec<Param>) {
+        self.writes
+            .borrow_mut()
+            .push(Write::Exec(sql.to_owned(), params));
+    }
+
+    /// Sends the writes kept so far (a SAVEPOINT first for those of a current attempt).
+    fn flush(&self) -> Result<()> {
+        let mut writes = self.writes.borrow_mut();
+        if writes.is_empty() {
+            return Ok(());
+        }
+        if let Some(attempt) = self.attempt.borrow_mut().as_mut()
+            && let Some(mark) = attempt.mark.take()
+        {
+            writes.insert(mark, Write::Simple("SAVEPOINT attempt"));
+        }
+        let sent = std::mem::take(&mut *writes);
+        drop(writes);
+        self.conn.pipeline(sent)
+    }
+
+    /// The connection, for a read: the writes kept so far are sent first.
+    fn db(&self) -> Result<&'c Conn> {
+        self.flush()?;
+        Ok(self.conn)
+    }
+
+    fn feed_row(&self, kind: &'static str, id: Uuid) -> Result<Option<FeedRow>> {
+        if let Some(row) = self.known.borrow().feed.get(&(kind, id)) {
+            return Ok(*row);
+        }
+        let row = self
+            .db()?
+            .opt(
+                "SELECT conversation, contact, deleted FROM feed WHERE kind = $1 AND entity = $2",
+                &[&kind, &id],
+            )?
+            .map(|r| (r.get(0), r.get(1), r.get(2)));
+        self.known.borrow_mut().feed.insert((kind, id), row);
+        Ok(row)
     }
 
     fn move_in_feed(
@@ -550,181 +875,320 @@ impl PgTx<'_> {
     ) -> Result<u64> {
         let (kind, id) = kind_of(r);
         let seq = self.next_seq();
-        self.conn.exec(
+        self.row(
             "INSERT INTO feed (seq, kind, entity, conversation, contact, deleted) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (kind, entity) DO UPDATE SET seq = excluded.seq, conversation = excluded.conversation,
                 contact = excluded.contact, deleted = excluded.deleted",
-            &[&(seq as i64), &kind, &id, &conversation, &contact, &deleted],
-        )?;
+            format!("{kind}:{id}"),
+            params![seq as i64, kind, id, conversation, contact, deleted],
+        );
+        self.known
+            .borrow_mut()
+            .feed
+            .insert((kind, id), Some((conversation, contact, deleted)));
         Ok(seq)
+    }
+
+    /// Sends what is left and moves the head: the end of [`Storage::write`]'s work.
+    fn finish(self, started_at: u64, channel: &str) -> Result<()> {
+        let mut writes = std::mem::take(&mut *self.writes.borrow_mut());
+        if self.seq != started_at {
+            writes.push(Write::Exec(
+                "UPDATE head SET seq = $1 WHERE id = 1".to_owned(),
+                params![self.seq as i64],
+            ));
+            // Delivered at the commit, to every process listening.
+            writes.push(Write::Exec(
+                "SELECT pg_notify($1, $2)".to_owned(),
+                params![channel.to_owned(), self.seq.to_string()],
+            ));
+        }
+        self.conn.pipeline(writes)
     }
 }
 
 impl Tx for PgTx<'_> {
     fn get(&self, r: EntityRef) -> Result<Option<Entity>> {
-        get_entity(self.conn, r)
+        let key = kind_of(&r);
+        if let Some(e) = self.known.borrow().entities.get(&key) {
+            return Ok(e.clone());
+        }
+        let e = get_entity(self.db()?, r)?;
+        self.known.borrow_mut().entities.insert(key, e.clone());
+        Ok(e)
     }
 
     fn ever_stored(&self, r: EntityRef) -> Result<bool> {
         let (kind, id) = kind_of(&r);
-        Ok(self
-            .conn
-            .opt(
-                "SELECT 1 FROM feed WHERE kind = $1 AND entity = $2",
-                &[&kind, &id],
-            )?
-            .is_some())
+        Ok(self.feed_row(kind, id)?.is_some())
+    }
+
+    fn prefetch(&self, refs: &[EntityRef], ops: &[(AgentId, OpId)]) -> Result<()> {
+        let c = self.db()?;
+        let known = self.known.borrow();
+        let wanted = |kind: &str| -> Vec<Uuid> {
+            refs.iter()
+                .map(kind_of)
+                .filter(|(k, id)| *k == kind && !known.entities.contains_key(&(*k, *id)))
+                .map(|(_, id)| id)
+                .collect()
+        };
+        let conversations = wanted("conversation");
+        let messages = wanted("message");
+        // The feed's rows of conversations and messages (the kinds ops name).
+        let (kinds, ids): (Vec<&'static str>, Vec<Uuid>) = refs
+            .iter()
+            .map(kind_of)
+            .filter(|(k, _)| *k == "conversation" || *k == "message")
+            .filter(|key| !known.feed.contains_key(key))
+            .unzip();
+        let (agents, op_ids): (Vec<Uuid>, Vec<Uuid>) = ops
+            .iter()
+            .filter(|(a, o)| !known.op_results.contains_key(&(a.0, o.0)))
+            .map(|(a, o)| (a.0, o.0))
+            .unzip();
+        drop(known);
+        let s = [
+            c.statement(
+                "SELECT id, contact, data FROM conversations
+                 WHERE contact IN (SELECT contact FROM conversations WHERE id = ANY($1))",
+            )?,
+            c.statement("SELECT id, data FROM messages WHERE id = ANY($1)")?,
+            c.statement(
+                "SELECT r.agent, r.op_id, r.result FROM op_results r
+                 JOIN unnest($1::uuid[], $2::uuid[]) AS w(agent, op_id)
+                   ON r.agent = w.agent AND r.op_id = w.op_id",
+            )?,
+        ];
+        // One round trip for the four.
+        // One round trip for them all: the feed's rows are read kind by kind (its unique index
+        // leads with the kind).
+        let feed_of = |k: &str| -> Vec<Uuid> {
+            kinds
+                .iter()
+                .zip(&ids)
+                .filter(|(kind, _)| **kind == k)
+                .map(|(_, id)| *id)
+                .collect()
+        };
+        let (feed_conversations, feed_messages) = (feed_of("conversation"), feed_of("message"));
+        let feed_sql = c.statement(
+            "SELECT kind, entity, conversation, contact, deleted FROM feed WHERE kind = $1 AND entity = ANY($2)",
+        )?;
+        let p: [&[&(dyn ToSql + Sync)]; 5] = [
+            &[&conversations],
+            &[&messages],
+            &[&"conversation", &feed_conversations],
+            &[&"message", &feed_messages],
+            &[&agents, &op_ids],
+        ];
+        let (a, b, f1, f2, o) = wait(async {
+            futures_util::join!(
+                c.client.query(&s[0], p[0]),
+                c.client.query(&s[1], p[1]),
+                c.client.query(&feed_sql, p[2]),
+                c.client.query(&feed_sql, p[3]),
+                c.client.query(&s[2], p[4]),
+            )
+        });
+        let (a, b, o) = (a?, b?, o?);
+        let f: Vec<Row> = f1?.into_iter().chain(f2?).collect();
+        let mut known = self.known.borrow_mut();
+        for id in &conversations {
+            known.entities.insert(("conversation", *id), None);
+        }
+        let mut listed: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for row in &a {
+            let (id, contact): (Uuid, Uuid) = (row.get(0), row.get(1));
+            let e = decode_entity("conversation", &row.get::<_, String>(2))?;
+            known.entities.insert(("conversation", id), Some(e));
+            listed.entry(contact).or_default().push(id);
+        }
+        for (contact, ids) in listed {
+            known.conversations_of.entry(contact).or_insert(ids);
+        }
+        for id in &messages {
+            known.entities.insert(("message", *id), None);
+        }
+        for row in &b {
+            let e = decode_entity("message", &row.get::<_, String>(1))?;
+            known.entities.insert(("message", row.get(0)), Some(e));
+        }
+        for (kind, id) in kinds.iter().zip(&ids) {
+            known.feed.insert((kind, *id), None);
+        }
+        for row in &f {
+            let (kind, id): (String, Uuid) = (row.get(0), row.get(1));
+            if let Some(kind) = kinds.iter().find(|k| **k == kind) {
+                known
+                    .feed
+                    .insert((kind, id), Some((row.get(2), row.get(3), row.get(4))));
+            }
+        }
+        for (agent, op_id) in agents.iter().zip(&op_ids) {
+            known.op_results.insert((*agent, *op_id), None);
+        }
+        for row in &o {
+            let result: OpResult = serde_json::from_str(&row.get::<_, String>(2))?;
+            known
+                .op_results
+                .insert((row.get(0), row.get(1)), Some(result));
+        }
+        Ok(())
     }
 
     fn put(&mut self, e: &Entity) -> Result<u64> {
         let json = e.data_json()?;
-        let c = self.conn;
         match e {
             Entity::Contact(k) => {
-                c.exec(
+                self.row(
                     "INSERT INTO contacts (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                    &[&k.id.0, &json],
-                )?;
+                    k.id.0.to_string(),
+                    params![k.id.0, json],
+                );
                 for i in &k.identities {
-                    c.exec(
+                    self.row(
                         "INSERT INTO identities (channel, address, contact) VALUES ($1, $2, $3)
                          ON CONFLICT (channel, address) DO UPDATE SET contact = excluded.contact",
-                        &[&i.channel.as_str(), &i.address, &k.id.0],
-                    )?;
+                        format!("{}:{}", i.channel.as_str(), i.address),
+                        params![i.channel.as_str(), i.address.clone(), k.id.0],
+                    );
                 }
             }
             Entity::Conversation(v) => {
-                c.exec(
+                self.row(
                     "INSERT INTO conversations (id, contact, assignee, team, state, snoozed_until, data)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)
                      ON CONFLICT (id) DO UPDATE SET contact = excluded.contact, assignee = excluded.assignee,
                         team = excluded.team, state = excluded.state, snoozed_until = excluded.snoozed_until,
                         data = excluded.data",
-                    &[
-                        &v.id.0,
-                        &v.contact_id.0,
-                        &v.assignee.map(|a| a.0),
-                        &v.team.map(|t| t.0),
-                        &(state_code(v.state) as i16),
-                        &v.snoozed_until,
-                        &json,
+                    v.id.0.to_string(),
+                    params![
+                        v.id.0,
+                        v.contact_id.0,
+                        v.assignee.map(|a| a.0),
+                        v.team.map(|t| t.0),
+                        state_code(v.state) as i16,
+                        v.snoozed_until,
+                        json,
                     ],
-                )?;
+                );
             }
             Entity::Message(m) => {
-                c.exec(
+                self.row(
                     "INSERT INTO messages (id, conversation, status, channel, created_at, send_at, moved_at, data)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                      ON CONFLICT (id) DO UPDATE SET conversation = excluded.conversation, status = excluded.status,
                         channel = excluded.channel, created_at = excluded.created_at,
                         send_at = excluded.send_at, moved_at = excluded.moved_at, data = excluded.data",
-                    &[
-                        &m.id.0,
-                        &m.conversation_id.0,
-                        &status_name(m.status),
-                        &m.channel.as_str(),
-                        &m.created_at,
-                        &m.send_at,
-                        &m.history.last().map_or(m.created_at, |s| s.at),
-                        &json,
+                    m.id.0.to_string(),
+                    params![
+                        m.id.0,
+                        m.conversation_id.0,
+                        status_name(m.status),
+                        m.channel.as_str(),
+                        m.created_at,
+                        m.send_at,
+                        m.history.last().map_or(m.created_at, |s| s.at),
+                        json,
                     ],
-                )?;
+                );
             }
             Entity::Event(ev) => {
-                c.exec(
+                self.row(
                     "INSERT INTO events (id, conversation, data) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                    &[&ev.id.0, &ev.conversation_id.0, &json],
-                )?;
+                    ev.id.0.to_string(),
+                    params![ev.id.0, ev.conversation_id.0, json],
+                );
             }
             Entity::Agent(a) => {
-                let email = a.email.to_lowercase();
                 // An agent without a password yet cannot sign in until one is set.
-                c.exec(
+                self.row(
                     "INSERT INTO agents (id, email, password_hash, data) VALUES ($1, $2, '', $3)
                      ON CONFLICT (id) DO UPDATE SET email = excluded.email, data = excluded.data",
-                    &[&a.id.0, &email, &json],
-                )?;
+                    a.id.0.to_string(),
+                    params![a.id.0, a.email.to_lowercase(), json],
+                );
             }
             Entity::Team(t) => {
-                c.exec(
+                self.row(
                     "INSERT INTO teams (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                    &[&t.id.0, &json],
-                )?;
+                    t.id.0.to_string(),
+                    params![t.id.0, json],
+                );
             }
             Entity::Channel(ch) => {
-                c.exec(
+                self.row(
                     "INSERT INTO channel_entities (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                    &[&ch.id.0, &json],
-                )?;
+                    ch.id.0.to_string(),
+                    params![ch.id.0, json],
+                );
                 // Its private side: no secret yet (no webhook is accepted until one is set).
-                c.exec(
+                self.defer(
                     "INSERT INTO channels (id, kind, secret_hash, data) VALUES ($1, $2, ''::bytea, '{}') ON CONFLICT (id) DO NOTHING",
-                    &[&ch.id.0, &ch.kind.as_str()],
-                )?;
+                    params![ch.id.0, ch.kind.as_str()],
+                );
             }
             Entity::View(v) => {
-                c.exec(
+                self.row(
                     "INSERT INTO views (id, owner, data) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, data = excluded.data",
-                    &[&v.id.0, &v.owner.0, &json],
-                )?;
+                    v.id.0.to_string(),
+                    params![v.id.0, v.owner.0, json],
+                );
             }
             Entity::Settings(s) => {
-                c.exec(
+                self.row(
                     "INSERT INTO settings (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
-                    &[&s.agent_id.0, &json],
-                )?;
+                    s.agent_id.0.to_string(),
+                    params![s.agent_id.0, json],
+                );
             }
         }
+        self.known.borrow_mut().entity_put(e);
         let (conversation, contact) = scope(e);
         self.move_in_feed(&e.reference(), conversation, contact, false)
     }
 
     fn delete(&mut self, r: EntityRef) -> Result<u64> {
         let (kind, id) = kind_of(&r);
-        let row = self.conn.opt(
-            "SELECT conversation, contact FROM feed WHERE kind = $1 AND entity = $2",
-            &[&kind, &id],
-        )?;
-        self.conn.exec(
+        let row = self.feed_row(kind, id)?;
+        self.defer(
             &format!("DELETE FROM {} WHERE id = $1", table_of(kind)),
-            &[&id],
-        )?;
-        let (conversation, contact) = row.map_or((None, None), |r| (r.get(0), r.get(1)));
+            params![id],
+        );
+        self.known.borrow_mut().entity_deleted(kind, id);
+        let (conversation, contact) = row.map_or((None, None), |(c, k, _)| (c, k));
         self.move_in_feed(&r, conversation, contact, true)
     }
 
     fn touch(&mut self, r: EntityRef) -> Result<()> {
         let (kind, id) = kind_of(&r);
-        let row = self.conn.opt(
-            "SELECT conversation, contact, deleted FROM feed WHERE kind = $1 AND entity = $2",
-            &[&kind, &id],
-        )?;
-        if let Some(row) = row {
-            self.move_in_feed(&r, row.get(0), row.get(1), row.get(2))?;
+        if let Some((conversation, contact, deleted)) = self.feed_row(kind, id)? {
+            self.move_in_feed(&r, conversation, contact, deleted)?;
         }
         Ok(())
     }
 
     fn revoke(&mut self, agent: AgentId, entity: EntityRef) -> Result<()> {
         let seq = self.next_seq();
-        self.conn.exec(
+        self.defer(
             "INSERT INTO revocations (agent, seq, entity) VALUES ($1, $2, $3)",
-            &[&agent.0, &(seq as i64), &serde_json::to_string(&entity)?],
-        )?;
+            params![agent.0, seq as i64, serde_json::to_string(&entity)?],
+        );
         Ok(())
     }
 
     fn agents(&self) -> Result<Vec<Agent>> {
-        decode_all(self.conn.query("SELECT data FROM agents", &[])?)
+        decode_all(self.db()?.query("SELECT data FROM agents", &[])?)
     }
 
     fn messages_of(&self, conversation: ConversationId) -> Result<Vec<MessageId>> {
-        messages_of(self.conn, conversation)
+        messages_of(self.db()?, conversation)
     }
 
     fn events_of(&self, conversation: ConversationId) -> Result<Vec<EventId>> {
         Ok(self
-            .conn
+            .db()?
             .query(
                 "SELECT id FROM events WHERE conversation = $1",
                 &[&conversation.0],
@@ -735,19 +1199,27 @@ impl Tx for PgTx<'_> {
     }
 
     fn conversations_of(&self, contact: ContactId) -> Result<Vec<ConversationId>> {
-        Ok(self
-            .conn
+        if let Some(ids) = self.known.borrow().conversations_of.get(&contact.0) {
+            return Ok(ids.iter().copied().map(ConversationId).collect());
+        }
+        let ids: Vec<Uuid> = self
+            .db()?
             .query(
                 "SELECT id FROM conversations WHERE contact = $1",
                 &[&contact.0],
             )?
             .iter()
-            .map(|r| ConversationId(r.get(0)))
-            .collect())
+            .map(|r| r.get(0))
+            .collect();
+        self.known
+            .borrow_mut()
+            .conversations_of
+            .insert(contact.0, ids.clone());
+        Ok(ids.into_iter().map(ConversationId).collect())
     }
 
     fn all_conversations(&self) -> Result<Vec<Conversation>> {
-        decode_all(self.conn.query("SELECT data FROM conversations", &[])?)
+        decode_all(self.db()?.query("SELECT data FROM conversations", &[])?)
     }
 
     fn contact_by_identity(
@@ -756,7 +1228,7 @@ impl Tx for PgTx<'_> {
         address: &str,
     ) -> Result<Option<ContactId>> {
         Ok(self
-            .conn
+            .db()?
             .opt(
                 "SELECT contact FROM identities WHERE channel = $1 AND address = $2",
                 &[&channel.as_str(), &address],
@@ -765,7 +1237,10 @@ impl Tx for PgTx<'_> {
     }
 
     fn op_result(&self, agent: AgentId, op_id: OpId) -> Result<Option<OpResult>> {
-        self.conn
+        if let Some(r) = self.known.borrow().op_results.get(&(agent.0, op_id.0)) {
+            return Ok(r.clone());
+        }
+        self.db()?
             .opt(
                 "SELECT result FROM op_results WHERE agent = $1 AND op_id = $2",
                 &[&agent.0, &op_id.0],
@@ -775,15 +1250,15 @@ impl Tx for PgTx<'_> {
     }
 
     fn save_op_result(&mut self, agent: AgentId, result: &OpResult, at: Millis) -> Result<()> {
-        self.conn.exec(
+        self.row(
             "INSERT INTO op_results (op_id, agent, result, at) VALUES ($1, $2, $3, $4)",
-            &[
-                &result.op_id.0,
-                &agent.0,
-                &serde_json::to_string(result)?,
-                &at,
-            ],
-        )?;
+            format!("{}:{}", agent.0, result.op_id.0),
+            params![result.op_id.0, agent.0, serde_json::to_string(result)?, at],
+        );
+        self.known
+            .borrow_mut()
+            .op_results
+            .insert((agent.0, result.op_id.0), Some(result.clone()));
         Ok(())
     }
 
@@ -792,12 +1267,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn attachment(&self, id: Uuid) -> Result<Option<Upload>> {
-        upload_of(self.conn, id)
+        upload_of(self.db()?, id)
     }
 
     fn provider_message(&self, channel: Uuid, provider_id: &str) -> Result<Option<MessageId>> {
         Ok(self
-            .conn
+            .db()?
             .opt(
                 "SELECT message FROM provider_messages WHERE channel = $1 AND provider_id = $2",
                 &[&channel, &provider_id],
@@ -811,11 +1286,12 @@ impl Tx for PgTx<'_> {
         provider_id: &str,
         message: MessageId,
     ) -> Result<()> {
-        self.conn.exec(
+        self.row(
             "INSERT INTO provider_messages (channel, provider_id, message) VALUES ($1, $2, $3)
              ON CONFLICT (channel, provider_id) DO UPDATE SET message = excluded.message",
-            &[&channel, &provider_id, &message.0],
-        )?;
+            format!("{channel}:{provider_id}"),
+            params![channel, provider_id.to_owned(), message.0],
+        );
         Ok(())
     }
 
@@ -826,16 +1302,16 @@ impl Tx for PgTx<'_> {
         status: &str,
         at: Millis,
     ) -> Result<()> {
-        self.conn.exec(
+        self.defer(
             "INSERT INTO early_statuses (channel, provider_id, status, received_at) VALUES ($1, $2, $3, $4)",
-            &[&channel, &provider_id, &status, &at],
-        )?;
+            params![channel, provider_id.to_owned(), status.to_owned(), at],
+        );
         Ok(())
     }
 
     fn take_early_statuses(&mut self, channel: Uuid, provider_id: &str) -> Result<Vec<String>> {
         let mut statuses: Vec<(i64, String)> = self
-            .conn
+            .db()?
             .query(
                 "DELETE FROM early_statuses WHERE channel = $1 AND provider_id = $2 RETURNING n, status",
                 &[&channel, &provider_id],
@@ -848,8 +1324,10 @@ impl Tx for PgTx<'_> {
     }
 
     fn end_delivery(&mut self, message: MessageId) -> Result<()> {
-        self.conn
-            .exec("DELETE FROM deliveries WHERE message = $1", &[&message.0])?;
+        self.defer(
+            "DELETE FROM deliveries WHERE message = $1",
+            params![message.0],
+        );
         Ok(())
     }
 
@@ -860,10 +1338,10 @@ impl Tx for PgTx<'_> {
         next_at: Millis,
         error: &str,
     ) -> Result<()> {
-        self.conn.exec(
+        self.defer(
             "UPDATE deliveries SET parts = $2, sending = false, next_at = $3, last_error = $4 WHERE message = $1",
-            &[&message.0, &i64::from(parts), &next_at, &error],
-        )?;
+            params![message.0, i64::from(parts), next_at, error.to_owned()],
+        );
         Ok(())
     }
 
@@ -873,23 +1351,23 @@ impl Tx for PgTx<'_> {
         message: MessageId,
         conversation: ConversationId,
     ) -> Result<()> {
-        self.conn.exec(
+        self.defer(
             "UPDATE attachments SET message = $2, conversation = $3 WHERE id = $1",
-            &[&id, &message.0, &conversation.0],
-        )?;
+            params![id, message.0, conversation.0],
+        );
         Ok(())
     }
 
     fn flows(&self) -> Result<Vec<super::Flow>> {
         decode_all(
-            self.conn
+            self.db()?
                 .query("SELECT data FROM flows ORDER BY name", &[])?,
         )
     }
 
     fn flow_run(&self, contact: ContactId) -> Result<Option<(String, u32)>> {
         Ok(self
-            .conn
+            .db()?
             .opt(
                 "SELECT flow, step FROM flow_runs WHERE contact = $1",
                 &[&contact.0],
@@ -899,25 +1377,27 @@ impl Tx for PgTx<'_> {
 
     fn set_flow_run(&mut self, contact: ContactId, run: Option<(&str, u32)>) -> Result<()> {
         match run {
-            Some((flow, step)) => self.conn.exec(
+            Some((flow, step)) => self.row(
                 "INSERT INTO flow_runs (contact, flow, step) VALUES ($1, $2, $3)
                  ON CONFLICT (contact) DO UPDATE SET flow = excluded.flow, step = excluded.step",
-                &[&contact.0, &flow, &i64::from(step)],
-            )?,
-            None => self
-                .conn
-                .exec("DELETE FROM flow_runs WHERE contact = $1", &[&contact.0])?,
-        };
+                contact.0.to_string(),
+                params![contact.0, flow.to_owned(), i64::from(step)],
+            ),
+            None => self.defer(
+                "DELETE FROM flow_runs WHERE contact = $1",
+                params![contact.0],
+            ),
+        }
         Ok(())
     }
 
     fn set_flows(&mut self, flows: &[super::Flow]) -> Result<()> {
-        self.conn.exec("DELETE FROM flows", &[])?;
+        self.defer("DELETE FROM flows", params![]);
         for f in flows {
-            self.conn.exec(
+            self.defer(
                 "INSERT INTO flows (name, data) VALUES ($1, $2)",
-                &[&f.name, &serde_json::to_string(f)?],
-            )?;
+                params![f.name.clone(), serde_json::to_string(f)?],
+            );
         }
         Ok(())
     }
@@ -928,7 +1408,7 @@ impl Tx for PgTx<'_> {
         secret_hash: &[u8],
         settings: &serde_json::Value,
     ) -> Result<()> {
-        let n = self.conn.exec(
+        let n = self.db()?.exec(
             "UPDATE channels SET secret_hash = $2, data = $3 WHERE id = $1",
             &[&id, &secret_hash, &settings.to_string()],
         )?;
@@ -939,23 +1419,42 @@ impl Tx for PgTx<'_> {
     }
 
     fn begin_attempt(&mut self) -> Result<()> {
-        self.conn.batch("SAVEPOINT attempt")?;
-        self.attempt_seq = Some(self.seq);
+        *self.attempt.borrow_mut() = Some(Attempt {
+            seq: self.seq,
+            mark: Some(self.writes.borrow().len()),
+        });
         Ok(())
     }
 
     fn rollback_attempt(&mut self) -> Result<()> {
-        self.conn
-            .batch("ROLLBACK TO SAVEPOINT attempt; RELEASE SAVEPOINT attempt")?;
-        if let Some(seq) = self.attempt_seq.take() {
-            self.seq = seq;
+        let Some(attempt) = self.attempt.borrow_mut().take() else {
+            return Ok(());
+        };
+        let mut writes = self.writes.borrow_mut();
+        match attempt.mark {
+            // None of its writes was sent: forgetting them undoes it.
+            Some(mark) => writes.truncate(mark),
+            None => {
+                writes.clear();
+                writes.push(Write::Simple(
+                    "ROLLBACK TO SAVEPOINT attempt; RELEASE SAVEPOINT attempt",
+                ));
+            }
         }
+        self.seq = attempt.seq;
+        // What it read or wrote may no longer hold: read again from the database.
+        *self.known.borrow_mut() = Known::default();
         Ok(())
     }
 
     fn commit_attempt(&mut self) -> Result<()> {
-        self.conn.batch("RELEASE SAVEPOINT attempt")?;
-        self.attempt_seq = None;
+        if let Some(attempt) = self.attempt.borrow_mut().take()
+            && attempt.mark.is_none()
+        {
+            self.writes
+                .borrow_mut()
+                .push(Write::Simple("RELEASE SAVEPOINT attempt"));
+        }
         Ok(())
     }
 }
@@ -1034,20 +1533,9 @@ impl Storage for Postgres {
             let seq = c
                 .one("SELECT seq FROM head WHERE id = 1 FOR UPDATE", &[])?
                 .get::<_, i64>(0) as u64;
-            let mut t = PgTx {
-                conn: c,
-                seq,
-                attempt_seq: None,
-            };
+            let mut t = PgTx::new(c, seq);
             let value = f(&mut t)?;
-            if t.seq != seq {
-                c.exec("UPDATE head SET seq = $1 WHERE id = 1", &[&(t.seq as i64)])?;
-                // Delivered at the commit, to every process listening.
-                c.exec(
-                    "SELECT pg_notify($1, $2)",
-                    &[&self.channel, &t.seq.to_string()],
-                )?;
-            }
+            t.finish(seq, &self.channel)?;
             Ok(value)
         })
     }
@@ -1762,32 +2250,34 @@ impl Storage for Postgres {
         burst: f64,
         n: f64,
     ) -> Result<Option<Result<(), Duration>>> {
-        // The bucket's row locked while it is judged: two processes' requests at once take in
-        // turn. PostgreSQL's clock, the same for every process.
-        let taken = self.conn()?.transaction("BEGIN", |c| {
-            c.exec(
-                "INSERT INTO budgets (key, tokens, at) VALUES ($1, $2, clock_timestamp()) ON CONFLICT (key) DO NOTHING",
-                &[&key, &burst],
-            )?;
-            let row = c.one(
-                "SELECT tokens, EXTRACT(EPOCH FROM clock_timestamp() - at)::float8 FROM budgets WHERE key = $1 FOR UPDATE",
-                &[&key],
-            )?;
-            let (tokens, elapsed): (f64, f64) = (row.get(0), row.get(1));
-            let tokens = (tokens + elapsed.max(0.0) * rate).min(burst);
-            let need = n.min(burst);
-            let (left, answer) = if tokens >= need {
-                (tokens - need, Ok(()))
-            } else {
-                (tokens, Err(Duration::from_secs_f64((need - tokens) / rate)))
-            };
-            c.exec(
-                "UPDATE budgets SET tokens = $2, at = clock_timestamp() WHERE key = $1",
-                &[&key, &left],
-            )?;
-            Ok::<_, StorageError>(answer)
-        })?;
-        Ok(Some(taken))
+        // One statement: the bucket's row is locked while it is judged (two processes' requests
+        // at once take in turn), refilled by PostgreSQL's clock (the same for every process),
+        // and taken from only if it holds enough. Nothing comes back when it does not.
+        let need = n.min(burst);
+        let c = self.conn()?;
+        let taken = c.opt(
+            "INSERT INTO budgets AS b (key, tokens, at) VALUES ($1, $2::float8 - $4::float8, clock_timestamp())
+             ON CONFLICT (key) DO UPDATE
+               SET tokens = LEAST($2, b.tokens + GREATEST(EXTRACT(EPOCH FROM clock_timestamp() - b.at)::float8, 0) * $3) - $4,
+                   at = clock_timestamp()
+             WHERE LEAST($2, b.tokens + GREATEST(EXTRACT(EPOCH FROM clock_timestamp() - b.at)::float8, 0) * $3) >= $4
+             RETURNING tokens",
+            &[&key, &burst, &rate, &need],
+        )?;
+        if taken.is_some() {
+            return Ok(Some(Ok(())));
+        }
+        let tokens: f64 = c
+            .opt(
+                "SELECT LEAST($2, tokens + GREATEST(EXTRACT(EPOCH FROM clock_timestamp() - at)::float8, 0) * $3)
+                 FROM budgets WHERE key = $1",
+                &[&key, &burst, &rate],
+            )?
+            .map_or(0.0, |r| r.get(0));
+        let short = (need - tokens).max(0.0);
+        Ok(Some(Err(
+            Duration::try_from_secs_f64(short / rate).unwrap_or(Duration::from_secs(3_600))
+        )))
     }
 
     fn publish(&self, note: &str) {
@@ -2043,5 +2533,28 @@ impl Postgres {
             }
         }
         Ok(copied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::multi_row;
+
+    #[test]
+    fn a_one_row_insert_becomes_a_multi_row_one_its_parameters_numbered_on() {
+        let sql = "INSERT INTO agents (id, email, password_hash, data) VALUES ($1, $2, '', $3)
+                   ON CONFLICT (id) DO UPDATE SET email = excluded.email, data = excluded.data";
+        let three = multi_row(sql, 3).unwrap();
+        assert!(three.contains(
+            "VALUES ($1, $2, '', $3), ($4, $5, '', $6), ($7, $8, '', $9)\n"
+        ));
+        assert!(three.ends_with("data = excluded.data"));
+        // Two-digit numbers and functions inside the row.
+        let sql = "INSERT INTO t (a, b) VALUES (lower($1), $2) ON CONFLICT (a) DO NOTHING";
+        assert_eq!(
+            multi_row(&sql.replace("$2", "$10"), 2).unwrap(),
+            "INSERT INTO t (a, b) VALUES (lower($1), $10), (lower($11), $20) ON CONFLICT (a) DO NOTHING"
+        );
+        assert_eq!(multi_row("DELETE FROM t WHERE a = $1", 2), None);
     }
 }

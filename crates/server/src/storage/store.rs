@@ -186,6 +186,10 @@ impl Tx for StoreTx<'_> {
         self.0.set_channel_private(id, secret_hash, settings)
     }
 
+    fn prefetch(&self, refs: &[EntityRef], ops: &[(AgentId, OpId)]) -> Result<()> {
+        self.0.prefetch(refs, ops)
+    }
+
     fn begin_attempt(&mut self) -> Result<()> {
         self.0.begin_attempt()
     }
