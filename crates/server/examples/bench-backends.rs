@@ -50,6 +50,33 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The machine's CPU time so far, busy and in all (jiffies, from /proc/stat).
+fn cpu_jiffies() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: u64 = fields.iter().sum();
+    let idle = fields.get(3)? + fields.get(4)?;
+    Some((total - idle, total))
+}
+
+/// How busy every core was since `before`, e.g. "97% of 2 cores".
+fn busy_since(before: Option<(u64, u64)>) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match (before, cpu_jiffies()) {
+        (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => format!(
+            "{:.0}% of {cores} cores",
+            (b1 - b0) as f64 * 100.0 / (t1 - t0) as f64
+        ),
+        _ => format!("? of {cores} cores"),
+    }
+}
+
 /// Server processes of one configuration, stopped (SIGTERM) when dropped.
 struct Served {
     children: Vec<Child>,
@@ -276,12 +303,14 @@ async fn main() -> Result<(), Error> {
             continue;
         }
         let served = Served::start(&bin, &dirs, database).await?;
+        let before = cpu_jiffies();
         let (rate, mut latencies) = sends(&http, &served.bases, &agents, 5).await?;
+        let busy = busy_since(before);
         rows.push((
             format!("ops: 1,000 agents x 5 sends at once, {name}"),
             format!("{rate:.0} ops/s"),
             format!(
-                "p50 {}, p99 {}",
+                "p50 {}, p99 {}; the machine's CPU {busy} busy (servers, PostgreSQL and this client share it)",
                 ms(percentile(&mut latencies, 0.5)),
                 ms(percentile(&mut latencies, 0.99))
             ),

@@ -268,26 +268,42 @@ pub struct Attempt {
     at: Millis,
     /// The agent signed in from this address before.
     pub known: bool,
+    /// Counted in the store that the server's processes share, not in this process's memory.
+    pub shared: bool,
+}
+
+impl Attempt {
+    /// An attempt the shared store counted under `keys`.
+    pub fn shared(keys: Vec<(String, usize)>, pair: String, at: Millis, known: bool) -> Attempt {
+        Attempt {
+            keys,
+            pair,
+            at,
+            known,
+            shared: true,
+        }
+    }
+
+    /// The pair, the keys it was counted under, and when: what the store takes back.
+    pub fn counted(&self) -> (&str, Vec<String>, Millis) {
+        let keys = self.keys.iter().map(|(k, _)| k.clone()).collect();
+        (&self.pair, keys, self.at)
+    }
 }
 
 impl LoginLimiter {
     /// Counts an attempt before its password is checked. `Err(wait)` when one of its keys is
     /// spent: how long until the next is allowed.
     pub fn begin(&self, ip: IpAddr, email: &str, now: Millis) -> Result<Attempt, Millis> {
-        let email = email.trim().to_lowercase();
-        let pair = format!("pair:{ip}|{email}");
+        let (pair, mut keys, email_key) = Self::keys(ip, email);
         let known = self
             .known
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&pair)
             .is_some_and(|at| now - at < KNOWN_FOR);
-        let mut keys = vec![
-            (pair.clone(), LOGIN_ATTEMPTS),
-            (format!("ip:{ip}"), ADDRESS_ATTEMPTS),
-        ];
         if !known {
-            keys.push((format!("email:{email}"), EMAIL_ATTEMPTS));
+            keys.push(email_key);
         }
         let mut map = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         let mut wait: Option<Millis> = None;
@@ -316,7 +332,21 @@ impl LoginLimiter {
             pair,
             at: now,
             known,
+            shared: false,
         })
+    }
+
+    /// What an attempt from `ip` for `email` counts under: the pair (its key), the keys always
+    /// counted with their limits, and the email's own key (counted unless the pair is known).
+    #[allow(clippy::type_complexity)]
+    pub fn keys(ip: IpAddr, email: &str) -> (String, Vec<(String, usize)>, (String, usize)) {
+        let email = email.trim().to_lowercase();
+        let pair = format!("pair:{ip}|{email}");
+        let keys = vec![
+            (pair.clone(), LOGIN_ATTEMPTS),
+            (format!("ip:{ip}"), ADDRESS_ATTEMPTS),
+        ];
+        (pair, keys, (format!("email:{email}"), EMAIL_ATTEMPTS))
     }
 
     /// A sign-in succeeded: its attempt is not counted against the address or the email, and

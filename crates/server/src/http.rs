@@ -402,8 +402,8 @@ async fn login<S: Storage>(
     let from = client_address(&app, peer.ip(), &headers);
     // Counted before the expensive check, so that concurrent guesses are counted too.
     let attempt = app
-        .limiter
-        .begin(from, &req.email, now)
+        .begin_sign_in(from, &req.email, now)
+        .await
         .map_err(|wait| rate_limited(wait, "Too many sign-in attempts."))?;
     let found = verify(&app, req.email.clone(), req.password, attempt.known).await?;
     let Some(creds) = found else {
@@ -423,7 +423,7 @@ async fn login<S: Storage>(
         )
         .because(outpost_protocol::Reason::new("account_disabled")));
     }
-    app.limiter.succeeded(attempt);
+    app.sign_in_succeeded(attempt).await;
     let (token, hash) = auth::new_token().map_err(ApiError::internal)?;
     let expires_at = now + auth::SESSION_TTL;
     let storage = app.storage.clone();
@@ -454,8 +454,8 @@ async fn accept_invite<S: Storage>(
     let from = client_address(&app, peer.ip(), &headers);
     // Guessing tokens is guessing passwords: the same limit.
     let attempt = app
-        .limiter
-        .begin(from, "invite", now)
+        .begin_sign_in(from, "invite", now)
+        .await
         .map_err(|wait| rate_limited(wait, "Too many attempts."))?;
     let hash = auth::token_hash(req.token.trim());
     let storage = app.storage.clone();
@@ -480,7 +480,7 @@ async fn accept_invite<S: Storage>(
         )
         .because(outpost_protocol::Reason::new("invite_invalid")));
     };
-    app.limiter.succeeded(attempt);
+    app.sign_in_succeeded(attempt).await;
     if let Err(e) = auth::check_password(&req.password, &agent.email) {
         // A weak password does not use the invitation up: it works again with a better one.
         let (storage, id) = (app.storage.clone(), agent.id);
@@ -625,8 +625,8 @@ async fn change_password<S: Storage>(
     })?;
     let from = client_address(&app, peer.ip(), &headers);
     let attempt = app
-        .limiter
-        .begin(from, &agent.email, app.now())
+        .begin_sign_in(from, &agent.email, app.now())
+        .await
         .map_err(|wait| rate_limited(wait, "Too many attempts."))?;
     if verify(
         &app,
@@ -644,7 +644,7 @@ async fn change_password<S: Storage>(
         )
         .because(outpost_protocol::Reason::new("wrong_current_password")));
     }
-    app.limiter.succeeded(attempt);
+    app.sign_in_succeeded(attempt).await;
     let hash = blocking(move || auth::hash_password(&req.new_password).map_err(ApiError::internal))
         .await?;
     let storage = app.storage.clone();

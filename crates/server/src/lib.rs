@@ -346,16 +346,29 @@ impl<S: Storage> App<S> {
         let _listeners = self.presence.send(note);
     }
 
-    /// Takes `n` of the agent's ops budget: in the store where processes share it (so an agent
-    /// gets one budget whichever process they reach), else in this process's memory. A store
-    /// that cannot answer lets the request through (it is refused by the store's own errors).
+    /// Takes `n` of the agent's ops budget ([`App::take_shared`]): one budget whichever
+    /// process the agent reaches.
     pub async fn take_ops_budget(&self, agent: AgentId, n: f64) -> Result<(), Duration> {
-        let (rate, burst) = (self.ops_budget.rate(), self.ops_budget.burst());
+        self.take_shared(&self.ops_budget, &agent, format!("ops:{}", agent.0), n)
+            .await
+    }
+
+    /// Takes `n` from the bucket `key` of `buckets`: in the store where processes share it
+    /// (under `shared_key`, so that one budget holds whichever process a request reaches),
+    /// else in this process's memory. A store that cannot answer leaves it to this process's
+    /// memory (the request is still refused by the store's own errors where it needs it).
+    pub async fn take_shared<K: std::hash::Hash + Eq + Clone>(
+        &self,
+        buckets: &throttle::Buckets<K>,
+        key: &K,
+        shared_key: String,
+        n: f64,
+    ) -> Result<(), Duration> {
+        let (rate, burst) = (buckets.rate(), buckets.burst());
         let storage = self.storage.clone();
-        let shared = tokio::task::spawn_blocking(move || {
-            storage.take_budget(&format!("ops:{}", agent.0), rate, burst, n)
-        })
-        .await;
+        let shared =
+            tokio::task::spawn_blocking(move || storage.take_budget(&shared_key, rate, burst, n))
+                .await;
         let failed = match shared {
             Ok(Ok(Some(answer))) => return answer,
             Ok(Ok(None)) => None,
@@ -363,9 +376,71 @@ impl<S: Storage> App<S> {
             Err(e) => Some(e.to_string()),
         };
         if let Some(e) = failed {
-            tracing::warn!(error = %e, "the shared ops budget could not be read; this process's is used");
+            tracing::warn!(error = %e, "a shared budget could not be read; this process's is used");
         }
-        self.ops_budget.take(&agent, n)
+        buckets.take(key, n)
+    }
+
+    /// Counts a sign-in attempt before its password is checked (`auth::LoginLimiter`'s rules):
+    /// in the store where processes share it (guesses spread over processes are counted
+    /// together), else in this process's memory. A store that cannot answer leaves the count
+    /// to this process's memory.
+    pub async fn begin_sign_in(
+        &self,
+        ip: std::net::IpAddr,
+        email: &str,
+        now: Millis,
+    ) -> Result<auth::Attempt, Millis> {
+        let (pair, keys, email_key) = auth::LoginLimiter::keys(ip, email);
+        let storage = self.storage.clone();
+        let (p, k, e) = (pair.clone(), keys.clone(), email_key.clone());
+        let shared = tokio::task::spawn_blocking(move || {
+            storage.begin_sign_in(&storage::SignIn {
+                pair: &p,
+                keys: &k,
+                email_key: &e,
+                now,
+                window: auth::LOGIN_WINDOW,
+                known_for: auth::KNOWN_FOR,
+            })
+        })
+        .await;
+        let failed = match shared {
+            Ok(Ok(Some(Ok(known)))) => {
+                let mut keys = keys;
+                if !known {
+                    keys.push(email_key);
+                }
+                return Ok(auth::Attempt::shared(keys, pair, now, known));
+            }
+            Ok(Ok(Some(Err(wait)))) => return Err(wait),
+            Ok(Ok(None)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(e) = failed {
+            tracing::warn!(error = %e, "sign-in attempts could not be counted in the store; this process counts them");
+        }
+        self.limiter.begin(ip, email, now)
+    }
+
+    /// A sign-in counted by [`App::begin_sign_in`] succeeded.
+    pub async fn sign_in_succeeded(&self, attempt: auth::Attempt) {
+        if !attempt.shared {
+            self.limiter.succeeded(attempt);
+            return;
+        }
+        let storage = self.storage.clone();
+        let taken = tokio::task::spawn_blocking(move || {
+            let (pair, keys, at) = attempt.counted();
+            storage.sign_in_succeeded(pair, &keys, at)
+        })
+        .await;
+        match taken {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "a sign-in's attempt could not be taken back"),
+            Err(e) => tracing::warn!(error = %e, "a sign-in's attempt could not be taken back"),
+        }
     }
 
     /// Agents with a stream open on this process.
@@ -719,6 +794,10 @@ pub async fn start_with(
     })
 }
 
+/// How long a provider's status for an id no message took yet is kept (it comes seconds before
+/// the send's own answer, when it comes early at all).
+const EARLY_STATUSES_FOR: Millis = 24 * 60 * 60 * 1000;
+
 /// Four times a second: scheduled messages that are due, snoozes that are over, and outgoing
 /// messages moving along their channel.
 async fn run_timers<S: Storage>(app: Arc<App<S>>) {
@@ -738,10 +817,26 @@ async fn run_timers<S: Storage>(app: Arc<App<S>>) {
                 Err(e) => tracing::error!(error = %e, "the heartbeat stopped"),
             }
         }
-        // Once a minute: uploads no message named within a day go.
+        // Once a minute: uploads no message named within a day go, and so do old sign-in
+        // attempts and statuses kept for messages that never came.
         let now = app.now();
         if swept_at.is_none_or(|at| now - at >= 60_000) {
             swept_at = Some(now);
+            let storage = app.storage.clone();
+            let swept = tokio::task::spawn_blocking(move || {
+                Ok::<_, storage::StorageError>(
+                    storage.sweep_sign_ins(now - auth::LOGIN_WINDOW, now - auth::KNOWN_FOR)?
+                        + storage.sweep_early_statuses(now - EARLY_STATUSES_FOR)?,
+                )
+            })
+            .await;
+            match swept {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "old sign-in attempts or statuses could not be removed")
+                }
+                Err(e) => tracing::error!(error = %e, "the sweep stopped"),
+            }
             let storage = app.storage.clone();
             let before = now - files::UNCLAIMED_FOR;
             match tokio::task::spawn_blocking(move || storage.sweep_unclaimed(before)).await {

@@ -135,6 +135,19 @@ pub trait Tx {
     }
 }
 
+/// A sign-in attempt to count ([`Storage::begin_sign_in`]).
+pub struct SignIn<'a> {
+    /// The email and the address together.
+    pub pair: &'a str,
+    /// Keys counted always, each with the attempts its window allows.
+    pub keys: &'a [(String, usize)],
+    /// The email's key, counted unless the pair is known.
+    pub email_key: &'a (String, usize),
+    pub now: Millis,
+    pub window: Millis,
+    pub known_for: Millis,
+}
+
 /// A file an agent uploaded, and the message that took it (if one has).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Upload {
@@ -357,6 +370,24 @@ pub trait Storage: Send + Sync + 'static {
         _n: f64,
     ) -> Result<Option<Result<(), std::time::Duration>>> {
         Ok(None)
+    }
+    /// Counts a sign-in attempt in the store, which every process sharing it sees (the rules of
+    /// `auth::LoginLimiter`): `Some(Ok(known))` when it may go on (`known`: the pair signed in
+    /// within `known_for`, so the email's own key was not counted), `Some(Err(wait))` when a
+    /// key is spent. `None` where one process alone serves the store (its limiter in memory
+    /// counts).
+    fn begin_sign_in(&self, _attempt: &SignIn<'_>) -> Result<Option<Result<bool, Millis>>> {
+        Ok(None)
+    }
+    /// A sign-in counted by [`Storage::begin_sign_in`] succeeded: its attempt is taken back
+    /// from `keys`, and `pair` is known from `at`.
+    fn sign_in_succeeded(&self, _pair: &str, _keys: &[String], _at: Millis) -> Result<()> {
+        Ok(())
+    }
+    /// Forgets attempts made before `attempts_before` and pairs last seen before
+    /// `known_before`.
+    fn sweep_sign_ins(&self, _attempts_before: Millis, _known_before: Millis) -> Result<usize> {
+        Ok(0)
     }
     /// Tells the other server processes that share this store a note (a session ended, who is
     /// typing: see `crate::Shared`), at once and not kept. A store one process alone serves has

@@ -972,3 +972,40 @@ async fn an_agents_ops_budget_is_one_whichever_process_they_reach() {
         "{statuses:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_guesses_spread_over_two_processes_are_counted_together() {
+    let s = setup().await;
+    let bases = [s.processes[0].base(), s.processes[1].base()];
+    let attempt = |base: String, email: &'static str, password: &'static str| {
+        let http = s.http.clone();
+        async move {
+            http.post(format!("{base}/v1/auth/login"))
+                .json(&json!({ "email": email, "password": password }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Successful sign-ins, spread over both, are taken back: never refused.
+    for i in 0..8 {
+        assert_eq!(attempt(bases[i % 2].clone(), OWNER, PASSWORD).await, 200);
+    }
+    // Five wrong guesses for one email from one address, spread over both processes, spend the
+    // pair's five: the sixth is refused on either (each process alone saw three at most).
+    for i in 0..5 {
+        assert_eq!(
+            attempt(bases[i % 2].clone(), AGENT, "wrong-password").await,
+            401
+        );
+    }
+    for base in &bases {
+        assert_eq!(attempt(base.clone(), AGENT, "wrong-password").await, 429);
+        // Even the right password waits: the guesser is not told which was right.
+        assert_eq!(attempt(base.clone(), AGENT, PASSWORD).await, 429);
+    }
+    // Another email from the same address is not held back by them.
+    assert_eq!(attempt(bases[1].clone(), OWNER, PASSWORD).await, 200);
+}

@@ -210,8 +210,9 @@ async fn new_visitor<S: Storage>(
     let (channel, _) = web_chat(&app, &id).await?;
     // New visitors per address: as many as a family behind one router makes, not a flood.
     let from = client_address(&app, peer.ip(), &headers);
-    app.visitor_budget
-        .take(&from, 1.0)
+    // Counted once across the server's processes.
+    app.take_shared(&app.visitor_budget, &from, format!("visitors:{from}"), 1.0)
+        .await
         .map_err(|wait| rate_limited(wait.as_millis() as i64, "Too many new chats at once."))?;
     let name: String = req.name.trim().chars().take(80).collect();
     let email: String = req.email.trim().chars().take(120).collect();

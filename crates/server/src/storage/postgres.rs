@@ -54,7 +54,10 @@ use super::{
 };
 
 /// The schema's migrations, in order; `outpost_schema` says how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("postgres/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("postgres/001_initial.sql"),
+    include_str!("postgres/002_sign_ins.sql"),
+];
 
 /// Connections one process keeps at most (each blocking call holds one while it runs; more
 /// callers wait for one to come back).
@@ -2280,6 +2283,90 @@ impl Storage for Postgres {
         )))
     }
 
+    fn begin_sign_in(&self, attempt: &super::SignIn<'_>) -> Result<Option<Result<bool, Millis>>> {
+        let c = self.conn()?;
+        let answer = c.transaction("BEGIN", |c| {
+            // Each key's count is judged and added to under a lock of the key (taken in one
+            // order, so two attempts at once never wait for each other in a circle).
+            let mut all: Vec<&str> = attempt.keys.iter().map(|(k, _)| k.as_str()).collect();
+            all.push(&attempt.email_key.0);
+            all.sort_unstable();
+            c.exec(
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 7)) FROM unnest($1::text[]) WITH ORDINALITY AS u(k, i) ORDER BY i",
+                &[&all],
+            )?;
+            let known = c
+                .opt(
+                    "SELECT at FROM login_known WHERE pair = $1",
+                    &[&attempt.pair],
+                )?
+                .is_some_and(|r| attempt.now - r.get::<_, i64>(0) < attempt.known_for);
+            let mut keys: Vec<&(String, usize)> = attempt.keys.iter().collect();
+            if !known {
+                keys.push(attempt.email_key);
+            }
+            let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+            let since = attempt.now - attempt.window;
+            c.exec(
+                "DELETE FROM login_attempts WHERE key = ANY($1) AND at <= $2",
+                &[&names, &since],
+            )?;
+            let counts = c.query(
+                "SELECT key, count(*), min(at) FROM login_attempts WHERE key = ANY($1) GROUP BY key",
+                &[&names],
+            )?;
+            let mut wait: Option<Millis> = None;
+            for row in &counts {
+                let (key, n, first): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+                let limit = keys
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or(usize::MAX, |(_, l)| *l);
+                if n as usize >= limit {
+                    let until = first + attempt.window - attempt.now;
+                    wait = Some(wait.map_or(until, |w| w.max(until)));
+                }
+            }
+            if let Some(wait) = wait {
+                return Ok::<_, StorageError>(Err(wait.max(1)));
+            }
+            c.exec(
+                "INSERT INTO login_attempts (key, at) SELECT k, $2 FROM unnest($1::text[]) AS k",
+                &[&names, &attempt.now],
+            )?;
+            Ok(Ok(known))
+        })?;
+        Ok(Some(answer))
+    }
+
+    fn sign_in_succeeded(&self, pair: &str, keys: &[String], at: Millis) -> Result<()> {
+        let c = self.conn()?;
+        c.transaction("BEGIN", |c| {
+            // One attempt of each key taken back (another at the same millisecond stays).
+            c.exec(
+                "DELETE FROM login_attempts a USING (
+                    SELECT DISTINCT ON (key) ctid FROM login_attempts WHERE key = ANY($1) AND at = $2
+                 ) d WHERE a.ctid = d.ctid",
+                &[&keys, &at],
+            )?;
+            c.exec(
+                "INSERT INTO login_known (pair, at) VALUES ($1, $2)
+                 ON CONFLICT (pair) DO UPDATE SET at = GREATEST(login_known.at, excluded.at)",
+                &[&pair, &at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn sweep_sign_ins(&self, attempts_before: Millis, known_before: Millis) -> Result<usize> {
+        let c = self.conn()?;
+        let n = c.exec(
+            "DELETE FROM login_attempts WHERE at < $1",
+            &[&attempts_before],
+        )? + c.exec("DELETE FROM login_known WHERE at < $1", &[&known_before])?;
+        Ok(n as usize)
+    }
+
     fn publish(&self, note: &str) {
         let outgoing = self.outgoing.lock().unwrap_or_else(|p| p.into_inner());
         match outgoing.as_ref() {
@@ -2545,9 +2632,7 @@ mod tests {
         let sql = "INSERT INTO agents (id, email, password_hash, data) VALUES ($1, $2, '', $3)
                    ON CONFLICT (id) DO UPDATE SET email = excluded.email, data = excluded.data";
         let three = multi_row(sql, 3).unwrap();
-        assert!(three.contains(
-            "VALUES ($1, $2, '', $3), ($4, $5, '', $6), ($7, $8, '', $9)\n"
-        ));
+        assert!(three.contains("VALUES ($1, $2, '', $3), ($4, $5, '', $6), ($7, $8, '', $9)\n"));
         assert!(three.ends_with("data = excluded.data"));
         // Two-digit numbers and functions inside the row.
         let sql = "INSERT INTO t (a, b) VALUES (lower($1), $2) ON CONFLICT (a) DO NOTHING";

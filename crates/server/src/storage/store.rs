@@ -586,6 +586,27 @@ impl Storage for Store {
         }
     }
 
+    fn begin_sign_in(&self, attempt: &super::SignIn<'_>) -> Result<Option<Result<bool, Millis>>> {
+        match self {
+            Store::Sqlite(s) => s.begin_sign_in(attempt),
+            Store::Postgres(s) => s.begin_sign_in(attempt),
+        }
+    }
+
+    fn sign_in_succeeded(&self, pair: &str, keys: &[String], at: Millis) -> Result<()> {
+        match self {
+            Store::Sqlite(s) => s.sign_in_succeeded(pair, keys, at),
+            Store::Postgres(s) => s.sign_in_succeeded(pair, keys, at),
+        }
+    }
+
+    fn sweep_sign_ins(&self, attempts_before: Millis, known_before: Millis) -> Result<usize> {
+        match self {
+            Store::Sqlite(s) => s.sweep_sign_ins(attempts_before, known_before),
+            Store::Postgres(s) => s.sweep_sign_ins(attempts_before, known_before),
+        }
+    }
+
     fn take_budget(
         &self,
         key: &str,
