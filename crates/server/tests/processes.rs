@@ -3,7 +3,8 @@
 //! real time (the feed, typing, a session ended); one process killed with SIGKILL in the middle
 //! of a load loses nothing acknowledged and doubles nothing, while clients carry on through the
 //! other and a reader paging the feed across the kill ends where a fresh full read does; a
-//! message that falls due while one process is dead is sent once, by the other.
+//! message that falls due while one process is dead is sent once, by the other; desktop mirrors
+//! syncing through a fault-injecting proxy while a process is killed equal a fresh full sync.
 //!
 //! Run by the conformance pass of `cargo xtask test` (`OUTPOST_TEST_POSTGRES`: PostgreSQL from
 //! Debian's packages, started by the xtask).
@@ -13,6 +14,11 @@
 
 #[path = "common/mod.rs"]
 mod common;
+
+// The end-to-end harness: real desktop mirrors (`shown`), the fault-injecting proxy.
+#[allow(dead_code)]
+#[path = "../../../tests/lib.rs"]
+mod e2e;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -1008,4 +1014,136 @@ async fn sign_in_guesses_spread_over_two_processes_are_counted_together() {
     }
     // Another email from the same address is not held back by them.
     assert_eq!(attempt(bases[1].clone(), OWNER, PASSWORD).await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirrors_through_faults_and_a_killed_process_equal_a_fresh_full_sync() {
+    use e2e::proxy::{FAULTS, FaultProxy};
+    use outpost_core::sync::{Session, Syncer};
+    use outpost_core::{Client, SystemClock};
+    use std::sync::Arc;
+
+    let mut s = setup().await;
+    let one = s.processes[0].base();
+    let mut firsts = Vec::new();
+    for i in 0..5 {
+        firsts.push(
+            s.customer_writes(&one, &format!("55119666000{i:02}"), "Olá")
+                .await,
+        );
+    }
+    let nginx = s.nginx.base();
+    let nginx_addr: std::net::SocketAddr = nginx.trim_start_matches("http://").parse().unwrap();
+    let open = |name: &str| {
+        Arc::new(
+            Client::open(
+                s.dir.path().join(format!("{name}.db")),
+                Arc::new(SystemClock),
+            )
+            .unwrap(),
+        )
+    };
+    // The owner's desktop: signed in through nginx, then syncing through the fault proxy (a
+    // connection per request, so that each meets the faults afresh).
+    let owner = open("owner");
+    let signed = Syncer::login(owner.clone(), &nginx, OWNER, PASSWORD)
+        .await
+        .unwrap();
+    signed.sync().await.unwrap();
+    let seed = fastrand::u64(..);
+    let proxy = FaultProxy::start(nginx_addr, seed, 0.3).await;
+    let faulty = Syncer::resume(
+        owner.clone(),
+        Session::new(
+            &format!("http://{}", proxy.addr),
+            OWNER,
+            signed.session().token().to_owned(),
+        ),
+    )
+    .with_http(
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_millis(1_500))
+            .build()
+            .unwrap(),
+        Duration::from_millis(1_500),
+    );
+    let conversations: Vec<ConversationId> = firsts
+        .iter()
+        .map(|m| e2e::message_in(&owner, *m).unwrap().conversation_id)
+        .collect();
+
+    // 200 replies in 20 rounds, each round syncing through the faults; the first process is
+    // killed (SIGKILL) in the middle, its connections and its requests in flight with it.
+    let mut sent = Vec::new();
+    for round in 0..20 {
+        for k in 0..10 {
+            let id = MessageId::new();
+            let c = conversations[(round + k) % conversations.len()];
+            owner
+                .act(e2e::send_with_id(c, id, &format!("resposta {round}-{k}")))
+                .unwrap();
+            sent.push((id, format!("resposta {round}-{k}")));
+        }
+        if round == 10 {
+            // While this round's sends are on their way.
+            let dying = &mut s.processes[0];
+            let (_, ()) = tokio::join!(faulty.sync(), async {
+                tokio::time::sleep(Duration::from_millis(15)).await;
+                dying.kill();
+            });
+        } else {
+            let _ = faulty.sync().await;
+        }
+    }
+    // Until everything is answered and a whole sync got through the faults.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        assert!(attempts < 500, "the queue never drained (seed {seed})");
+        match faulty.sync().await {
+            Ok(_) if owner.store().journal().unwrap().is_empty() => break,
+            Ok(_) => {}
+            Err(e) => assert!(e.recoverable(), "only network-like failures: {e}"),
+        }
+    }
+    let (injected, passed) = proxy.injected();
+    println!("fault proxy (seed {seed}): {injected:?}, {passed} passed, {attempts} syncs to drain");
+    assert!(
+        FAULTS.iter().filter(|f| injected.contains_key(f)).count() >= 2,
+        "faults were injected (seed {seed}): {injected:?}"
+    );
+
+    // A fresh desktop's full sync, through the process that lives: each reply once.
+    let fresh = open("fresh");
+    let fresh_syncer = Syncer::login(fresh.clone(), &nginx, OWNER, PASSWORD)
+        .await
+        .unwrap();
+    // Both mirrors at the same head (the test channel's ticks move messages for a while).
+    let mut same = false;
+    for _ in 0..60 {
+        fresh_syncer.sync().await.unwrap();
+        faulty.sync().await.ok();
+        fresh_syncer.sync().await.unwrap();
+        if owner.store().cursor().unwrap() == fresh.store().cursor().unwrap()
+            && e2e::shown(&owner) == e2e::shown(&fresh)
+        {
+            same = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let shown = e2e::shown(&fresh);
+    for (id, text) in &sent {
+        assert!(e2e::message_in(&fresh, *id).is_some(), "{text} is lost");
+        let times = shown
+            .iter()
+            .filter(|l| l.contains(&format!("\"text\":\"{text}\"")))
+            .count();
+        assert_eq!(times, 1, "{text} is there {times} times (seed {seed})");
+    }
+    assert!(
+        same,
+        "the mirror that lived through the faults equals a fresh full sync (seed {seed})"
+    );
 }
