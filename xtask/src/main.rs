@@ -62,9 +62,20 @@ fn cargo() -> Command {
 
 fn status(mut cmd: Command) -> Result {
     let shown = format!("{cmd:?}");
+    let started = std::time::Instant::now();
     let st = cmd
         .status()
         .map_err(|e| format!("could not start {shown}: {e}"))?;
+    // How long each step took: where CI's time goes.
+    let short: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args().take(3))
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    eprintln!(
+        "xtask: `{}` took {:.0} s",
+        short.join(" "),
+        started.elapsed().as_secs_f64()
+    );
     if st.success() {
         Ok(())
     } else {

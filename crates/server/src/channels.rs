@@ -174,14 +174,12 @@ pub fn deliver<S: Storage>(
     // A provider stops reporting on old messages: only those that moved in the last week move on.
     let due = storage.messages_in_delivery(now - FOLLOW_FOR, &kinds, 500)?;
     let mut moving = Vec::new();
-    for id in due {
-        // Read first: most rounds move nothing (a widget's message waits for its visitor, a
-        // test channel's for its next step), and a read costs no write transaction.
-        if let Some(Entity::Message(m)) = storage.get(EntityRef::Message(id))? {
-            let (route, waits) = next(&m)?;
-            if !waits && m.direction == Direction::Outgoing {
-                moving.push((id, route));
-            }
+    // Read first (in one read): most rounds move nothing (a widget's message waits for its
+    // visitor, a test channel's for its next step), and a read costs no write transaction.
+    for m in storage.messages(&due)? {
+        let (route, waits) = next(&m)?;
+        if !waits && m.direction == Direction::Outgoing {
+            moving.push((m.id, route));
         }
     }
     if moving.is_empty() {

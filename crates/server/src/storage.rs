@@ -297,6 +297,16 @@ pub trait Storage: Send + Sync + 'static {
     fn channel_settings(&self, id: uuid::Uuid) -> Result<Option<serde_json::Value>>;
     fn set_channel_settings(&self, id: uuid::Uuid, settings: &serde_json::Value) -> Result<()>;
     fn get(&self, r: EntityRef) -> Result<Option<Entity>>;
+    /// The messages of `ids` that exist, in one read where the store can.
+    fn messages(&self, ids: &[MessageId]) -> Result<Vec<outpost_protocol::Message>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(Entity::Message(m)) = self.get(EntityRef::Message(*id))? {
+                found.push(m);
+            }
+        }
+        Ok(found)
+    }
     /// Keeps an upload under `id` (idempotent for its uploader).
     fn put_attachment(
         &self,

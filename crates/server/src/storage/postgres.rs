@@ -2042,6 +2042,20 @@ impl Storage for Postgres {
         get_entity(&*self.conn()?, r)
     }
 
+    fn messages(&self, ids: &[MessageId]) -> Result<Vec<outpost_protocol::Message>> {
+        let ids: Vec<Uuid> = ids.iter().map(|m| m.0).collect();
+        self.conn()?
+            .query("SELECT data FROM messages WHERE id = ANY($1)", &[&ids])?
+            .iter()
+            .map(
+                |r| match decode_entity("message", &r.get::<_, String>(0))? {
+                    Entity::Message(m) => Ok(m),
+                    _ => Err(StorageError::Invalid("not a message".into())),
+                },
+            )
+            .collect()
+    }
+
     fn put_attachment(
         &self,
         id: Uuid,

@@ -450,6 +450,13 @@ impl Storage for Store {
         }
     }
 
+    fn messages(&self, ids: &[MessageId]) -> Result<Vec<outpost_protocol::Message>> {
+        match self {
+            Store::Sqlite(s) => s.messages(ids),
+            Store::Postgres(s) => s.messages(ids),
+        }
+    }
+
     fn put_attachment(
         &self,
         id: uuid::Uuid,
