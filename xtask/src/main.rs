@@ -60,6 +60,29 @@ fn cargo() -> Command {
     cmd
 }
 
+/// clippy-driver of the toolchain that runs this (beside its cargo), if it is there.
+fn clippy_in_build() -> Option<PathBuf> {
+    let cargo = PathBuf::from(std::env::var_os("CARGO")?);
+    let driver = cargo.parent()?.join("clippy-driver");
+    let works = Command::new(&driver)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    works.then_some(driver)
+}
+
+/// Compiles the workspace's crates with clippy-driver, its warnings refused, as `cargo clippy`
+/// does (the same two variables): every cargo command of a run must say the same, or cargo
+/// builds the workspace again.
+fn lint(cmd: &mut Command, driver: &Option<PathBuf>) {
+    if let Some(driver) = driver {
+        cmd.env("RUSTC_WORKSPACE_WRAPPER", driver).env(
+            "CLIPPY_ARGS",
+            "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
+        );
+    }
+}
+
 fn status(mut cmd: Command) -> Result {
     let shown = format!("{cmd:?}");
     let started = std::time::Instant::now();
@@ -338,21 +361,27 @@ fn test(args: &[String]) -> Result {
     // Every target in one build, so each dependency is compiled once with one set of features
     // (building the binaries package by package resolved other features and built many twice:
     // more time, and CI's disk ran out once). The browser and desktop tests use these binaries.
+    // Clippy lints the workspace's crates in the same build (clippy-driver as the workspace's
+    // compiler, as `cargo clippy` runs it, its warnings refused; an allow in the code says
+    // why): a separate `cargo clippy` checked every dependency again (three minutes of CI).
+    let lints = clippy_in_build();
     let mut all = cargo();
     all.args(["build", "--workspace", "--all-targets"]);
+    lint(&mut all, &lints);
     status(all)?;
-    // Clippy on every target, its warnings refused (an allow in the code says why).
-    let mut clippy = cargo();
-    clippy.args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--quiet",
-        "--",
-        "-D",
-        "warnings",
-    ]);
-    status(clippy)?;
+    if lints.is_none() {
+        let mut clippy = cargo();
+        clippy.args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ]);
+        status(clippy)?;
+    }
     // The server's Debian package, from the debug build just made: built and checked.
     package_server(&["--debug".to_owned()])?;
 
@@ -367,13 +396,15 @@ fn test(args: &[String]) -> Result {
         "not (package(outpost-server) and binary(processes))",
     ])
     .args(args);
+    // The same compiler as the build's, so that nothing is built again.
+    lint(&mut cmd, &lints);
     // CI is reproducible: the property tests use a fixed seed there (local runs explore).
     if std::env::var_os("CI").is_some() && std::env::var_os("PROPTEST_RNG_SEED").is_none() {
         cmd.env("PROPTEST_RNG_SEED", "20261121");
     }
     let rust = in_desktop_session(cmd);
     // The conformance run: the server's tests again, each workspace in PostgreSQL.
-    let conformance = postgres_conformance(args);
+    let conformance = postgres_conformance(args, &lints);
 
     // The browser tests: the real server and outpost-web binaries, Debian's Chromium.
     let browser = browser_tests();
@@ -385,9 +416,10 @@ fn test(args: &[String]) -> Result {
 /// The server's tests on PostgreSQL: a cluster of their own, each test's workspace a schema in
 /// it (`OUTPOST_TEST_POSTGRES`; see the tests' harness). The command-line test is SQLite's
 /// (backup and restore copy its file).
-fn postgres_conformance(args: &[String]) -> Result {
+fn postgres_conformance(args: &[String], lints: &Option<PathBuf>) -> Result {
     let cluster = postgres::Cluster::start(false)?;
     let mut cmd = cargo();
+    lint(&mut cmd, lints);
     // The whole workspace's build (one set of features: building the package alone would
     // resolve others and compile much again), its server tests selected.
     cmd.args([

@@ -92,6 +92,8 @@ pub struct App<S: Storage> {
     pub closing: watch::Sender<bool>,
     /// Who has which conversation open, by stream connection.
     pub viewers: std::sync::Mutex<std::collections::HashMap<ConversationId, Vec<(u64, Presence)>>>,
+    /// The viewers among them on the other processes: each connection's process and agent.
+    pub remote_viewers: std::sync::Mutex<std::collections::HashMap<u64, (uuid::Uuid, Presence)>>,
     /// Sessions that just ended: their open streams close at once.
     pub ended: tokio::sync::broadcast::Sender<SessionEnd>,
     /// Bumped when an agent's role, visibility or teams change: streams re-read their agent.
@@ -207,6 +209,7 @@ impl<S: Storage> App<S> {
             presence: tokio::sync::broadcast::channel(1024).0,
             closing: watch::channel(false).0,
             viewers: Default::default(),
+            remote_viewers: Default::default(),
             ended: tokio::sync::broadcast::channel(256).0,
             agents_changed: watch::channel(0).0,
             verifying: Arc::new(tokio::sync::Semaphore::new(auth::MAX_VERIFYING)),
@@ -491,7 +494,20 @@ impl<S: Storage> App<S> {
                 connection,
                 who,
                 conversation,
-            } => http::viewing_elsewhere(self, connection, &who, conversation),
+            } => {
+                // Kept with its process, so that it goes if that process dies.
+                {
+                    let mut remote = self
+                        .remote_viewers
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    match conversation {
+                        Some(_) => remote.insert(connection, (shared.from, who.clone())),
+                        None => remote.remove(&connection),
+                    };
+                }
+                http::viewing_elsewhere(self, connection, &who, conversation)
+            }
         }
     }
 
@@ -794,6 +810,43 @@ pub async fn start_with(
     })
 }
 
+/// Viewers on a process that stopped saying it is alive (killed, say) view nothing any more:
+/// the streams here that showed them are told.
+async fn forget_viewers_of_dead_processes<S: Storage>(app: &Arc<App<S>>) {
+    let remote: Vec<(u64, uuid::Uuid, Presence)> = app
+        .remote_viewers
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|(c, (p, who))| (*c, *p, who.clone()))
+        .collect();
+    if remote.is_empty() {
+        return;
+    }
+    let storage = app.storage.clone();
+    let live = match tokio::task::spawn_blocking(move || storage.live_processes()).await {
+        Ok(Ok(Some(live))) => live,
+        Ok(Ok(None)) => return,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the live processes could not be read");
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the live processes could not be read");
+            return;
+        }
+    };
+    for (connection, process, who) in remote {
+        if !live.contains(&process) {
+            app.remote_viewers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&connection);
+            http::viewing_elsewhere(app, connection, &who, None);
+        }
+    }
+}
+
 /// How long a provider's status for an id no message took yet is kept (it comes seconds before
 /// the send's own answer, when it comes early at all).
 const EARLY_STATUSES_FOR: Millis = 24 * 60 * 60 * 1000;
@@ -816,6 +869,7 @@ async fn run_timers<S: Storage>(app: Arc<App<S>>) {
                 Ok(Err(e)) => tracing::error!(error = %e, "this process could not say it is alive"),
                 Err(e) => tracing::error!(error = %e, "the heartbeat stopped"),
             }
+            forget_viewers_of_dead_processes(&app).await;
         }
         // Once a minute: uploads no message named within a day go, and so do old sign-in
         // attempts and statuses kept for messages that never came.

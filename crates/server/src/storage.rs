@@ -362,6 +362,11 @@ pub trait Storage: Send + Sync + 'static {
     fn online_elsewhere(&self, _process: uuid::Uuid) -> Result<Vec<AgentId>> {
         Ok(Vec::new())
     }
+    /// The processes sharing the store that said they are alive lately (`None` on SQLite: this
+    /// process alone).
+    fn live_processes(&self) -> Result<Option<Vec<uuid::Uuid>>> {
+        Ok(None)
+    }
     /// When a message's delivery began (its first attempt), while it lasts.
     fn delivery_began(&self, message: MessageId) -> Result<Option<Millis>>;
     /// Forgets statuses kept before `before` for ids no message ever took.

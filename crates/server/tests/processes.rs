@@ -1147,3 +1147,57 @@ async fn mirrors_through_faults_and_a_killed_process_equal_a_fresh_full_sync() {
         "the mirror that lived through the faults equals a fresh full sync (seed {seed})"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_on_a_killed_process_stops_viewing_on_the_others() {
+    let mut s = setup().await;
+    let (one, two) = (s.processes[0].base(), s.processes[1].base());
+    let m = s.customer_writes(&two, "5511977770005", "Alguém aí?").await;
+    let owner = login(&s.http, &one, OWNER).await;
+    let bia = login(&s.http, &two, AGENT).await;
+    let mut reader = Reader::default();
+    reader.catch_up(&s.http, &two, &bia).await.unwrap();
+    let conversation = match reader.state.get(&EntityRef::Message(m)) {
+        Some(Entity::Message(m)) => m.conversation_id,
+        other => panic!("the customer's message: {other:?}"),
+    };
+    let mut owner_ws = stream(&one, &owner).await;
+    let mut bia_ws = stream(&two, &bia).await;
+    owner_ws
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            serde_json::to_string(&ClientFrame::Viewing {
+                conversation_id: Some(conversation),
+            })
+            .unwrap()
+            .into(),
+        ))
+        .await
+        .unwrap();
+    let viewers = |f: &StreamFrame| match f {
+        StreamFrame::Viewing {
+            conversation_id,
+            who,
+        } if *conversation_id == conversation => {
+            Some(who.iter().map(|p| p.name.clone()).collect::<Vec<_>>())
+        }
+        _ => None,
+    };
+    assert_eq!(
+        heard(&mut bia_ws, Duration::from_secs(5), viewers).await,
+        ["Owner"]
+    );
+    // The owner's process dies without a word: once it is seen gone (no heartbeat for 10 s),
+    // Bia's process says nobody views the conversation any more.
+    s.processes[0].kill();
+    let killed = Instant::now();
+    assert!(
+        heard(&mut bia_ws, Duration::from_secs(30), viewers)
+            .await
+            .is_empty()
+    );
+    assert!(
+        killed.elapsed() >= Duration::from_secs(5),
+        "not before the process could be seen gone"
+    );
+    drop(owner_ws);
+}

@@ -2233,6 +2233,19 @@ impl Storage for Postgres {
             .collect())
     }
 
+    fn live_processes(&self) -> Result<Option<Vec<Uuid>>> {
+        Ok(Some(
+            self.conn()?
+                .query(
+                    "SELECT id FROM processes WHERE seen_at > clock_timestamp() - make_interval(secs => $1)",
+                    &[&f64::from(super::PROCESS_GONE_AFTER_SECS)],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect(),
+        ))
+    }
+
     fn delivery_began(&self, message: MessageId) -> Result<Option<Millis>> {
         Ok(self
             .conn()?

@@ -558,6 +558,13 @@ impl Storage for Store {
         }
     }
 
+    fn live_processes(&self) -> Result<Option<Vec<uuid::Uuid>>> {
+        match self {
+            Store::Sqlite(s) => s.live_processes(),
+            Store::Postgres(s) => s.live_processes(),
+        }
+    }
+
     fn delivery_began(&self, message: MessageId) -> Result<Option<Millis>> {
         match self {
             Store::Sqlite(s) => s.delivery_began(message),
