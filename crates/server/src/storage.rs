@@ -129,8 +129,7 @@ pub trait Tx {
     fn commit_attempt(&mut self) -> Result<()>;
     /// Reads ahead what the next writes will ask about (entities, their place in the feed, the
     /// op results of `ops`), where that saves round trips; a hint, nothing more.
-    fn prefetch(&self, refs: &[EntityRef], ops: &[(AgentId, OpId)]) -> Result<()> {
-        let _ = (refs, ops);
+    fn prefetch(&self, _refs: &[EntityRef], _ops: &[(AgentId, OpId)]) -> Result<()> {
         Ok(())
     }
 }

@@ -220,6 +220,14 @@ struct Reader {
 }
 
 impl Reader {
+    /// The conversation of a message read.
+    fn conversation_of(&self, m: MessageId) -> ConversationId {
+        match self.state.get(&EntityRef::Message(m)) {
+            Some(Entity::Message(m)) => m.conversation_id,
+            other => panic!("the customer's message: {other:?}"),
+        }
+    }
+
     /// Reads until the feed's head; `None` if a request failed (the caller tries again).
     async fn catch_up(&mut self, http: &reqwest::Client, base: &str, token: &str) -> Option<()> {
         loop {
@@ -436,10 +444,7 @@ async fn agents_on_two_processes_see_each_others_actions_typing_and_session_ends
     // first process's feed has it.
     let mut reader = Reader::default();
     reader.catch_up(&s.http, &one, &owner).await.unwrap();
-    let conversation = match reader.state.get(&EntityRef::Message(m)) {
-        Some(Entity::Message(m)) => m.conversation_id,
-        other => panic!("the customer's message: {other:?}"),
-    };
+    let conversation = reader.conversation_of(m);
     let answer = MessageId::new();
     let sent = Instant::now();
     let r = post_ops(
@@ -558,10 +563,7 @@ async fn one_process_killed_mid_load_loses_nothing_and_doubles_nothing_through_t
     let bia = login(&s.http, &proxy, AGENT).await;
     let mut reader = Reader::default();
     reader.catch_up(&s.http, &proxy, &owner).await.unwrap();
-    let conversation = match reader.state.get(&EntityRef::Message(m)) {
-        Some(Entity::Message(m)) => m.conversation_id,
-        other => panic!("the customer's message: {other:?}"),
-    };
+    let conversation = reader.conversation_of(m);
 
     // Two agents send through nginx (which spreads them over both processes), each batch
     // retried with the same op ids until it is answered, as the desktop's outbox does.
@@ -708,10 +710,7 @@ async fn a_message_due_while_one_process_is_dead_goes_out_once_through_the_other
     let owner = login(&s.http, &one, OWNER).await;
     let mut reader = Reader::default();
     reader.catch_up(&s.http, &one, &owner).await.unwrap();
-    let conversation = match reader.state.get(&EntityRef::Message(m)) {
-        Some(Entity::Message(m)) => m.conversation_id,
-        other => panic!("the customer's message: {other:?}"),
-    };
+    let conversation = reader.conversation_of(m);
     let scheduled = MessageId::new();
     let r = post_ops(
         &s.http,
@@ -927,10 +926,7 @@ async fn an_agents_ops_budget_is_one_whichever_process_they_reach() {
     let owner = login(&s.http, &one, OWNER).await;
     let mut reader = Reader::default();
     reader.catch_up(&s.http, &one, &owner).await.unwrap();
-    let conversation = match reader.state.get(&EntityRef::Message(m)) {
-        Some(Entity::Message(m)) => m.conversation_id,
-        other => panic!("the customer's message: {other:?}"),
-    };
+    let conversation = reader.conversation_of(m);
     let ops: Vec<Op> = (0..500)
         .map(|_| Op {
             op_id: OpId::new(),
@@ -1088,11 +1084,14 @@ async fn mirrors_through_faults_and_a_killed_process_equal_a_fresh_full_sync() {
         if round == 10 {
             // While this round's sends are on their way.
             let dying = &mut s.processes[0];
+            // Its failure, if any, is a fault's or the kill's (the drain below checks).
             let (_, ()) = tokio::join!(faulty.sync(), async {
                 tokio::time::sleep(Duration::from_millis(15)).await;
                 dying.kill();
             });
         } else {
+            // A sync that meets a fault fails; the drain below tells network-like failures
+            // from others.
             let _ = faulty.sync().await;
         }
     }
@@ -1123,7 +1122,8 @@ async fn mirrors_through_faults_and_a_killed_process_equal_a_fresh_full_sync() {
     let mut same = false;
     for _ in 0..60 {
         fresh_syncer.sync().await.unwrap();
-        faulty.sync().await.ok();
+        // The faults still apply: a failed sync is tried again in the next turn.
+        let _ = faulty.sync().await;
         fresh_syncer.sync().await.unwrap();
         if owner.store().cursor().unwrap() == fresh.store().cursor().unwrap()
             && e2e::shown(&owner) == e2e::shown(&fresh)
@@ -1157,10 +1157,7 @@ async fn a_viewer_on_a_killed_process_stops_viewing_on_the_others() {
     let bia = login(&s.http, &two, AGENT).await;
     let mut reader = Reader::default();
     reader.catch_up(&s.http, &two, &bia).await.unwrap();
-    let conversation = match reader.state.get(&EntityRef::Message(m)) {
-        Some(Entity::Message(m)) => m.conversation_id,
-        other => panic!("the customer's message: {other:?}"),
-    };
+    let conversation = reader.conversation_of(m);
     let mut owner_ws = stream(&one, &owner).await;
     let mut bia_ws = stream(&two, &bia).await;
     owner_ws

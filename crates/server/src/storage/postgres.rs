@@ -929,54 +929,40 @@ impl Tx for PgTx<'_> {
     fn prefetch(&self, refs: &[EntityRef], ops: &[(AgentId, OpId)]) -> Result<()> {
         let c = self.db()?;
         let known = self.known.borrow();
-        let wanted = |kind: &str| -> Vec<Uuid> {
+        // The ids of `kind` among `refs` not known yet, as entities or as feed rows.
+        let unknown = |kind: &str, feed: bool| -> Vec<Uuid> {
             refs.iter()
                 .map(kind_of)
-                .filter(|(k, id)| *k == kind && !known.entities.contains_key(&(*k, *id)))
+                .filter(|key| key.0 == kind)
+                .filter(|key| match feed {
+                    true => !known.feed.contains_key(key),
+                    false => !known.entities.contains_key(key),
+                })
                 .map(|(_, id)| id)
                 .collect()
         };
-        let conversations = wanted("conversation");
-        let messages = wanted("message");
-        // The feed's rows of conversations and messages (the kinds ops name).
-        let (kinds, ids): (Vec<&'static str>, Vec<Uuid>) = refs
-            .iter()
-            .map(kind_of)
-            .filter(|(k, _)| *k == "conversation" || *k == "message")
-            .filter(|key| !known.feed.contains_key(key))
-            .unzip();
+        let (conversations, messages) = (unknown("conversation", false), unknown("message", false));
+        let (feed_conversations, feed_messages) =
+            (unknown("conversation", true), unknown("message", true));
         let (agents, op_ids): (Vec<Uuid>, Vec<Uuid>) = ops
             .iter()
             .filter(|(a, o)| !known.op_results.contains_key(&(a.0, o.0)))
             .map(|(a, o)| (a.0, o.0))
             .unzip();
         drop(known);
-        let s = [
-            c.statement(
-                "SELECT id, contact, data FROM conversations
-                 WHERE contact IN (SELECT contact FROM conversations WHERE id = ANY($1))",
-            )?,
-            c.statement("SELECT id, data FROM messages WHERE id = ANY($1)")?,
-            c.statement(
-                "SELECT r.agent, r.op_id, r.result FROM op_results r
-                 JOIN unnest($1::uuid[], $2::uuid[]) AS w(agent, op_id)
-                   ON r.agent = w.agent AND r.op_id = w.op_id",
-            )?,
-        ];
-        // One round trip for the four.
-        // One round trip for them all: the feed's rows are read kind by kind (its unique index
-        // leads with the kind).
-        let feed_of = |k: &str| -> Vec<Uuid> {
-            kinds
-                .iter()
-                .zip(&ids)
-                .filter(|(kind, _)| **kind == k)
-                .map(|(_, id)| *id)
-                .collect()
-        };
-        let (feed_conversations, feed_messages) = (feed_of("conversation"), feed_of("message"));
+        let siblings = c.statement(
+            "SELECT id, contact, data FROM conversations
+             WHERE contact IN (SELECT contact FROM conversations WHERE id = ANY($1))",
+        )?;
+        let messages_sql = c.statement("SELECT id, data FROM messages WHERE id = ANY($1)")?;
+        // Kind by kind: the feed's unique index leads with the kind.
         let feed_sql = c.statement(
-            "SELECT kind, entity, conversation, contact, deleted FROM feed WHERE kind = $1 AND entity = ANY($2)",
+            "SELECT entity, conversation, contact, deleted FROM feed WHERE kind = $1 AND entity = ANY($2)",
+        )?;
+        let results_sql = c.statement(
+            "SELECT r.agent, r.op_id, r.result FROM op_results r
+             JOIN unnest($1::uuid[], $2::uuid[]) AS w(agent, op_id)
+               ON r.agent = w.agent AND r.op_id = w.op_id",
         )?;
         let p: [&[&(dyn ToSql + Sync)]; 5] = [
             &[&conversations],
@@ -985,17 +971,17 @@ impl Tx for PgTx<'_> {
             &[&"message", &feed_messages],
             &[&agents, &op_ids],
         ];
+        // One round trip for them all.
         let (a, b, f1, f2, o) = wait(async {
             futures_util::join!(
-                c.client.query(&s[0], p[0]),
-                c.client.query(&s[1], p[1]),
+                c.client.query(&siblings, p[0]),
+                c.client.query(&messages_sql, p[1]),
                 c.client.query(&feed_sql, p[2]),
                 c.client.query(&feed_sql, p[3]),
-                c.client.query(&s[2], p[4]),
+                c.client.query(&results_sql, p[4]),
             )
         });
         let (a, b, o) = (a?, b?, o?);
-        let f: Vec<Row> = f1?.into_iter().chain(f2?).collect();
         let mut known = self.known.borrow_mut();
         for id in &conversations {
             known.entities.insert(("conversation", *id), None);
@@ -1017,15 +1003,18 @@ impl Tx for PgTx<'_> {
             let e = decode_entity("message", &row.get::<_, String>(1))?;
             known.entities.insert(("message", row.get(0)), Some(e));
         }
-        for (kind, id) in kinds.iter().zip(&ids) {
-            known.feed.insert((kind, *id), None);
-        }
-        for row in &f {
-            let (kind, id): (String, Uuid) = (row.get(0), row.get(1));
-            if let Some(kind) = kinds.iter().find(|k| **k == kind) {
-                known
-                    .feed
-                    .insert((kind, id), Some((row.get(2), row.get(3), row.get(4))));
+        for (kind, ids, rows) in [
+            ("conversation", &feed_conversations, f1?),
+            ("message", &feed_messages, f2?),
+        ] {
+            for id in ids {
+                known.feed.insert((kind, *id), None);
+            }
+            for row in rows {
+                known.feed.insert(
+                    (kind, row.get(0)),
+                    Some((row.get(1), row.get(2), row.get(3))),
+                );
             }
         }
         for (agent, op_id) in agents.iter().zip(&op_ids) {
