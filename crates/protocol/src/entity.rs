@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::{
-    AgentId, ChannelId, ContactId, ConversationId, EventId, MessageId, Millis, TeamId, ViewId,
+    AgentId, CallId, ChannelId, ContactId, ConversationId, EventId, MessageId, Millis, TeamId,
+    ViewId,
 };
 
 /// The messaging channel a message travels on.
@@ -502,6 +503,62 @@ pub struct ConversationEvent {
     pub at: Millis,
     pub actor: Actor,
     pub kind: EventKind,
+}
+
+/// How a call ended, or that it has not yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// Ringing or under way: the provider has not said it ended.
+    Ongoing,
+    /// Picked up: it has a start, an end and a duration.
+    Answered,
+    /// Nobody picked up (ours for an incoming call, the customer for an outgoing one).
+    Missed,
+    /// It could not be made; the provider's reason is in `failure`.
+    Failed,
+}
+
+/// A call made or received on a channel (WhatsApp calling). Outpost records calls; the audio is
+/// answered in the provider's tools. It belongs to the conversation with its contact, and is
+/// seen by whoever sees that conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Call {
+    pub id: CallId,
+    pub conversation_id: ConversationId,
+    pub contact_id: ContactId,
+    pub channel: ChannelKind,
+    pub channel_id: Option<ChannelId>,
+    /// The provider's id of the call (a `wacid.…`).
+    pub provider_id: String,
+    /// Incoming: the customer called; outgoing: the business did.
+    pub direction: Direction,
+    /// When it began to ring.
+    pub started_at: Millis,
+    /// When it was picked up (answered calls).
+    pub answered_at: Option<Millis>,
+    /// When it ended (none while ongoing).
+    pub ended_at: Option<Millis>,
+    /// How long the parties talked, in seconds (answered calls).
+    pub duration_secs: Option<u32>,
+    pub outcome: CallOutcome,
+    /// Why it failed, in the provider's words (its code and title).
+    pub failure: Option<String>,
+    /// Why it failed, as a reason the interface says in the agent's language.
+    #[serde(default)]
+    pub failure_reason: Option<crate::Reason>,
+}
+
+impl Call {
+    /// An incoming call nobody picked up: the conversation waits for us.
+    pub fn is_missed(&self) -> bool {
+        self.direction == Direction::Incoming && self.outcome == CallOutcome::Missed
+    }
+
+    /// When it happened, for timelines and lists: when it began to ring.
+    pub fn at(&self) -> Millis {
+        self.started_at
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]

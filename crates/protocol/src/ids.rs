@@ -58,6 +58,11 @@ id_type!(
     EventId
 );
 id_type!(
+    /// A call on a channel (WhatsApp calling): derived from the provider's call id, so the
+    /// provider's connect and terminate webhooks (each delivered once or more) name one call.
+    CallId
+);
+id_type!(
     /// A user of the workspace: an agent, an admin or the owner.
     AgentId
 );

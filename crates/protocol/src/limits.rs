@@ -407,6 +407,41 @@ impl ConversationEvent {
     }
 }
 
+impl crate::Call {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        use crate::CallOutcome;
+        check_time("started_at", self.started_at)?;
+        if self.provider_id.trim().is_empty() {
+            return Err(invalid("provider_id", "a call needs the provider's id"));
+        }
+        check_len("provider_id", &self.provider_id, MAX_SHORT_TEXT_CHARS)?;
+        for (field, t) in [
+            ("answered_at", self.answered_at),
+            ("ended_at", self.ended_at),
+        ] {
+            if let Some(t) = t {
+                check_time(field, t)?;
+            }
+        }
+        if self.ended_at.is_some_and(|e| e < self.started_at) {
+            return Err(invalid("ended_at", "before the call began"));
+        }
+        if self.outcome == CallOutcome::Ongoing && self.ended_at.is_some() {
+            return Err(invalid("outcome", "an ended call needs its outcome"));
+        }
+        if self.outcome != CallOutcome::Ongoing && self.ended_at.is_none() {
+            return Err(invalid("ended_at", "an ended call needs its end"));
+        }
+        if self.duration_secs.is_some() && self.outcome != CallOutcome::Answered {
+            return Err(invalid("duration_secs", "only an answered call lasts"));
+        }
+        if let Some(f) = &self.failure {
+            check_len("failure", f, MAX_NOTE_CHARS)?;
+        }
+        Ok(())
+    }
+}
+
 impl crate::Team {
     pub fn validate(&self) -> Result<(), ValidationError> {
         check_len("name", &self.name, MAX_SHORT_TEXT_CHARS)?;
@@ -461,6 +496,7 @@ impl Entity {
             Entity::Conversation(c) => c.validate(),
             Entity::Message(m) => m.validate(),
             Entity::Event(e) => e.validate(),
+            Entity::Call(c) => c.validate(),
             Entity::Agent(a) => a.validate(),
             Entity::Team(t) => t.validate(),
             Entity::Channel(c) => c.validate(),

@@ -24,10 +24,13 @@ pub enum NotifyCategory {
     ScheduledFailed,
     /// The server refused an action I took (often offline): what was undone, and why.
     ActionRefused,
+    /// A customer called and nobody picked up, in a conversation I may see that is mine or
+    /// nobody's.
+    MissedCall,
 }
 
 impl NotifyCategory {
-    pub const ALL: [NotifyCategory; 7] = [
+    pub const ALL: [NotifyCategory; 8] = [
         NotifyCategory::MessageMine,
         NotifyCategory::MessageOthers,
         NotifyCategory::MessageUnassigned,
@@ -35,6 +38,7 @@ impl NotifyCategory {
         NotifyCategory::SnoozeWoke,
         NotifyCategory::ScheduledFailed,
         NotifyCategory::ActionRefused,
+        NotifyCategory::MissedCall,
     ];
 }
 

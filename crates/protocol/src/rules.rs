@@ -3,8 +3,8 @@
 //! returns the timeline events it implies, or refuses with a [`RuleError`] the agent can read.
 
 use crate::{
-    Agent, AgentId, Availability, Conversation, ConversationState, Direction, ErrorCode, EventKind,
-    Message, Millis, Reason, Role, Visibility, limits::MESSAGING_WINDOW_MS,
+    Agent, AgentId, Availability, Call, Conversation, ConversationState, Direction, ErrorCode,
+    EventKind, Message, Millis, Reason, Role, Visibility, limits::MESSAGING_WINDOW_MS,
 };
 
 /// A refusal: the code for programs, the reason for people (in English, for logs and
@@ -163,6 +163,38 @@ pub fn on_incoming(c: &mut Conversation, m: &Message) -> Vec<EventKind> {
     );
     note_last_message(c, m);
     events
+}
+
+/// A call with the contact, first heard of (it rang, or the provider's report of its end came
+/// first): a customer's call reopens a closed conversation and wakes a snoozed one, as their
+/// message does. A call the business placed changes nothing.
+pub fn on_call(c: &mut Conversation, call: &Call) -> Vec<EventKind> {
+    let mut events = Vec::new();
+    if call.direction != Direction::Incoming {
+        return events;
+    }
+    match c.state {
+        ConversationState::Closed => {
+            c.state = ConversationState::Open;
+            c.opened_at = call.started_at;
+            events.push(EventKind::Opened);
+        }
+        ConversationState::Snoozed => {
+            c.state = ConversationState::Open;
+            c.snoozed_until = None;
+            events.push(EventKind::Unsnoozed);
+        }
+        ConversationState::Open => {}
+    }
+    events
+}
+
+/// A customer's call nobody picked up: the conversation waits for our reply, with one more
+/// thing unread, as after their message. (Calls never move the last message or the 24-hour
+/// window: a call is not a message.)
+pub fn on_missed_call(c: &mut Conversation) {
+    c.unanswered = true;
+    c.unread_count = c.unread_count.saturating_add(1);
 }
 
 /// A message a machine sent for the contact (an email auto-reply: `Auto-Submitted`): kept in

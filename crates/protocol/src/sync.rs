@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::{
-    Agent, AgentId, Attachment, Availability, Channel, ChannelId, ChannelKind, Contact, ContactId,
-    Conversation, ConversationEvent, ConversationId, CustomView, EventId, Message, MessageId,
-    Millis, NotifySettings, OpId, Team, TeamId, TemplateRef, ViewId,
+    Agent, AgentId, Attachment, Availability, Call, CallId, Channel, ChannelId, ChannelKind,
+    Contact, ContactId, Conversation, ConversationEvent, ConversationId, CustomView, EventId,
+    Message, MessageId, Millis, NotifySettings, OpId, Team, TeamId, TemplateRef, ViewId,
 };
 
 /// An entity, as carried by a change.
@@ -21,6 +21,8 @@ pub enum Entity {
     Conversation(Conversation),
     Message(Message),
     Event(ConversationEvent),
+    /// A call of a conversation (WhatsApp calling).
+    Call(Call),
     Agent(Agent),
     Team(Team),
     Channel(Channel),
@@ -37,6 +39,7 @@ pub enum EntityRef {
     Conversation(ConversationId),
     Message(MessageId),
     Event(EventId),
+    Call(CallId),
     Agent(AgentId),
     Team(TeamId),
     Channel(ChannelId),
@@ -52,6 +55,7 @@ impl Entity {
             Entity::Conversation(c) => EntityRef::Conversation(c.id),
             Entity::Message(m) => EntityRef::Message(m.id),
             Entity::Event(e) => EntityRef::Event(e.id),
+            Entity::Call(c) => EntityRef::Call(c.id),
             Entity::Agent(a) => EntityRef::Agent(a.id),
             Entity::Team(t) => EntityRef::Team(t.id),
             Entity::Channel(c) => EntityRef::Channel(c.id),
@@ -67,6 +71,7 @@ impl Entity {
             Entity::Conversation(x) => serde_json::to_string(x),
             Entity::Message(x) => serde_json::to_string(x),
             Entity::Event(x) => serde_json::to_string(x),
+            Entity::Call(x) => serde_json::to_string(x),
             Entity::Agent(x) => serde_json::to_string(x),
             Entity::Team(x) => serde_json::to_string(x),
             Entity::Channel(x) => serde_json::to_string(x),
@@ -83,6 +88,7 @@ impl Entity {
             "conversation" => Entity::Conversation(serde_json::from_str(json)?),
             "message" => Entity::Message(serde_json::from_str(json)?),
             "event" => Entity::Event(serde_json::from_str(json)?),
+            "call" => Entity::Call(serde_json::from_str(json)?),
             "agent" => Entity::Agent(serde_json::from_str(json)?),
             "team" => Entity::Team(serde_json::from_str(json)?),
             "channel" => Entity::Channel(serde_json::from_str(json)?),

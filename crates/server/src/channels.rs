@@ -380,6 +380,15 @@ pub fn check_settings(
             "{mode} is no way to get Telegram's updates: say webhook or polling."
         ));
     }
+    if kind == ChannelKind::Whatsapp
+        && let Some(calling) = map.get("calling")
+        && !matches!(calling, serde_json::Value::Bool(_))
+        && !matches!(calling.as_str(), Some("on" | "off"))
+    {
+        return Err(format!(
+            "{calling} is no calling setting: say on (record the number's calls) or off."
+        ));
+    }
     if kind == ChannelKind::WebChat {
         let origins = map
             .get("allowed_origins")

@@ -214,6 +214,46 @@ pub async fn simulate<S: Storage>(app: Arc<App<S>>, addr: std::net::SocketAddr, 
             }
             continue;
         }
+        if n % 7 == 0 {
+            // A customer calls: it rings, and a few seconds later it was answered or missed.
+            let from = format!("55{}", 11_900_000_000u64 + rng.u64(0..40));
+            let id = format!("demo-call-{}", uuid::Uuid::now_v7());
+            let answered = rng.bool();
+            let (duration, ring) = (rng.u32(20..400), rng.u64(3..12));
+            let report =
+                move |end: Option<crate::calls::CallEnd>, at: Millis| crate::calls::CallReport {
+                    customer: from.clone(),
+                    name: String::new(),
+                    provider_id: id.clone(),
+                    direction: outpost_protocol::Direction::Incoming,
+                    at,
+                    end,
+                };
+            if let Err(e) = app.record_call(channel, report(None, app.now())).await {
+                tracing::warn!(error = %e, "the simulated customer's call was refused");
+                continue;
+            }
+            let app = app.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(ring)).await;
+                let now = app.now();
+                let end = crate::calls::CallEnd {
+                    ended_at: now,
+                    answered_at: answered.then(|| now - i64::from(duration) * 1_000),
+                    duration_secs: answered.then_some(duration),
+                    outcome: if answered {
+                        outpost_protocol::CallOutcome::Answered
+                    } else {
+                        outpost_protocol::CallOutcome::Missed
+                    },
+                    failure: None,
+                };
+                if let Err(e) = app.record_call(channel, report(Some(end), now)).await {
+                    tracing::warn!(error = %e, "the simulated call's end was refused");
+                }
+            });
+            continue;
+        }
         let from = format!("55{}", 11_900_000_000u64 + rng.u64(0..40));
         let mut text = CUSTOMER_LINES[rng.usize(..CUSTOMER_LINES.len())].to_owned();
         let mut attachments = Vec::new();

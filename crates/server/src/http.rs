@@ -288,6 +288,7 @@ pub fn router<S: Storage>(app: Arc<App<S>>) -> Router {
                 .get(download::<S>),
         )
         .route("/v1/channels/{id}/inbound", post(inbound::<S>))
+        .route("/v1/channels/{id}/calls", post(test_call::<S>))
         .route(
             "/v1/channels/{id}/files/{file}",
             axum::routing::put(channel_file::<S>).layer(axum::extract::DefaultBodyLimit::max(
@@ -1212,6 +1213,110 @@ async fn inbound<S: Storage>(
     let (id, _) = authorized_channel(&app, &id, &headers).await?;
     let message_id = app.receive(id, msg).await?;
     Ok(Json(InboundResponse { message_id }))
+}
+
+/// A call on a test channel, as its simulated provider reports it: it rings (`outcome` none),
+/// or it ended now with its outcome.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestCall {
+    /// The simulated provider's id of the call: its reports name it again.
+    pub id: String,
+    /// The customer's address.
+    pub from: String,
+    #[serde(default)]
+    pub name: String,
+    /// Who called: the customer (`incoming`, the default) or the business (`outgoing`).
+    #[serde(default = "incoming")]
+    pub direction: outpost_protocol::Direction,
+    #[serde(default)]
+    pub outcome: Option<outpost_protocol::CallOutcome>,
+    /// How long an answered call lasted.
+    #[serde(default)]
+    pub duration_secs: Option<u32>,
+    /// Why a failed call failed, in the simulated provider's words.
+    #[serde(default)]
+    pub failure: Option<String>,
+}
+
+fn incoming() -> outpost_protocol::Direction {
+    outpost_protocol::Direction::Incoming
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct CallResponse {
+    pub call_id: outpost_protocol::CallId,
+    /// Whether the report changed the call (a repeated one does not).
+    pub changed: bool,
+}
+
+/// A test channel's simulated calls (`POST /v1/channels/{id}/calls`, the channel's secret).
+/// A real channel's calls come only from its provider's webhook.
+async fn test_call<S: Storage>(
+    State(app): State<Arc<App<S>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(call): Body<TestCall>,
+) -> Result<Json<CallResponse>, ApiError> {
+    use outpost_protocol::CallOutcome;
+    let (id, _) = authorized_channel(&app, &id, &headers).await?;
+    let storage = app.storage.clone();
+    let test = blocking(move || {
+        Ok::<_, crate::storage::StorageError>(matches!(
+            storage.get(outpost_protocol::EntityRef::Channel(outpost_protocol::ChannelId(id)))?,
+            Some(outpost_protocol::Entity::Channel(c)) if c.test
+        ))
+    })
+    .await?;
+    if !test {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::NotAllowed,
+            "Only a test channel's simulated calls are reported here: a real channel's calls come from its provider.",
+        ));
+    }
+    let now = app.now();
+    let end = match call.outcome {
+        None | Some(CallOutcome::Ongoing) => None,
+        Some(outcome) => {
+            let duration =
+                (outcome == CallOutcome::Answered).then(|| call.duration_secs.unwrap_or(0));
+            Some(crate::calls::CallEnd {
+                ended_at: now,
+                answered_at: duration.map(|d| now - i64::from(d) * 1_000),
+                duration_secs: duration,
+                outcome,
+                failure: (outcome == CallOutcome::Failed).then(|| {
+                    let text = call
+                        .failure
+                        .clone()
+                        .filter(|f| !f.trim().is_empty())
+                        .unwrap_or_else(|| {
+                            "The simulated provider could not connect the call.".into()
+                        });
+                    let reason = outpost_protocol::Reason::new("provider_error")
+                        .with("provider", "Test")
+                        .with("code", "0")
+                        .with("detail", text.clone());
+                    (text, Some(reason))
+                }),
+            })
+        }
+    };
+    let report = crate::calls::CallReport {
+        customer: call.from,
+        name: call.name,
+        provider_id: call.id,
+        direction: call.direction,
+        at: now,
+        end,
+    };
+    let recorded = app.record_call(id, report).await?;
+    let (call_id, changed) = match recorded {
+        crate::calls::Recorded::Changed(id) => (id, true),
+        crate::calls::Recorded::Unchanged(id) => (id, false),
+    };
+    Ok(Json(CallResponse { call_id, changed }))
 }
 
 /// The media type a request's Content-Type names, or a refusal that says what is missing.

@@ -21,6 +21,7 @@
 //! uploads) costs the others: see `auth.rs`, `serve.rs`, `throttle.rs` and `files.rs`.
 
 pub mod auth;
+pub mod calls;
 pub mod channels;
 pub mod config;
 pub mod demo;
@@ -264,25 +265,33 @@ impl<S: Storage> App<S> {
     ) -> Result<outpost_protocol::MessageId, workspace::OpError> {
         let (storage, now) = (self.storage.clone(), self.now());
         let id = tokio::task::spawn_blocking(move || {
-            let Some(Entity::Channel(c)) = storage.get(EntityRef::Channel(ChannelId(channel)))?
-            else {
-                return Err(workspace::OpError::NotFound("The channel".into()));
-            };
-            if c.disabled {
-                return Err(workspace::OpError::Refused(
-                    outpost_protocol::rules::refuse(
-                        outpost_protocol::ErrorCode::NotAllowed,
-                        "channel_disabled",
-                        "This channel is disabled: an admin turned it off.",
-                    ),
-                ));
-            }
-            workspace::inbound(&*storage, (channel, c.kind), &message, now)
+            let kind = self::enabled_channel(&*storage, channel)?;
+            workspace::inbound(&*storage, (channel, kind), &message, now)
         })
         .await
         .map_err(|e| storage::StorageError::Invalid(format!("the write stopped: {e}")))??;
         self.announce();
         Ok(id)
+    }
+
+    /// Records a provider's report of a call on `channel` (see [`calls`]); a disabled channel's
+    /// reports are refused like its messages.
+    pub async fn record_call(
+        &self,
+        channel: uuid::Uuid,
+        report: calls::CallReport,
+    ) -> Result<calls::Recorded, workspace::OpError> {
+        let (storage, now) = (self.storage.clone(), self.now());
+        let recorded = tokio::task::spawn_blocking(move || {
+            let kind = self::enabled_channel(&*storage, channel)?;
+            calls::record(&*storage, (channel, kind), &report, now)
+        })
+        .await
+        .map_err(|e| storage::StorageError::Invalid(format!("the write stopped: {e}")))??;
+        if matches!(recorded, calls::Recorded::Changed(_)) {
+            self.announce();
+        }
+        Ok(recorded)
     }
 
     /// Whether the message a provider calls `provider_id` on `channel` is already stored (a
@@ -913,4 +922,24 @@ async fn run_timers<S: Storage>(app: Arc<App<S>>) {
             _ => {}
         }
     }
+}
+
+/// The kind of an enabled channel; refused when the channel is disabled or unknown.
+fn enabled_channel<S: Storage>(
+    storage: &S,
+    channel: uuid::Uuid,
+) -> Result<outpost_protocol::ChannelKind, workspace::OpError> {
+    let Some(Entity::Channel(c)) = storage.get(EntityRef::Channel(ChannelId(channel)))? else {
+        return Err(workspace::OpError::NotFound("The channel".into()));
+    };
+    if c.disabled {
+        return Err(workspace::OpError::Refused(
+            outpost_protocol::rules::refuse(
+                outpost_protocol::ErrorCode::NotAllowed,
+                "channel_disabled",
+                "This channel is disabled: an admin turned it off.",
+            ),
+        ));
+    }
+    Ok(c.kind)
 }

@@ -55,6 +55,7 @@ pub trait Tx {
     fn agents(&self) -> Result<Vec<Agent>>;
     fn messages_of(&self, conversation: ConversationId) -> Result<Vec<MessageId>>;
     fn events_of(&self, conversation: ConversationId) -> Result<Vec<EventId>>;
+    fn calls_of(&self, conversation: ConversationId) -> Result<Vec<outpost_protocol::CallId>>;
     fn conversations_of(&self, contact: ContactId) -> Result<Vec<ConversationId>>;
     /// Every conversation of the workspace.
     fn all_conversations(&self) -> Result<Vec<outpost_protocol::Conversation>>;

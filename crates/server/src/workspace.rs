@@ -97,6 +97,7 @@ impl<T: Tx> AgentView<'_, T> {
             Entity::Conversation(c) => rules::may_see(&self.agent, c),
             Entity::Message(m) => conversation(m.conversation_id)?,
             Entity::Event(ev) => conversation(ev.conversation_id)?,
+            Entity::Call(call) => conversation(call.conversation_id)?,
             Entity::Contact(k) => may_see_contact(&*self.tx, &self.agent, k.id)?,
             Entity::View(v) => {
                 v.owner == self.agent.id
@@ -170,6 +171,7 @@ fn what(r: EntityRef) -> &'static str {
         EntityRef::Conversation(_) => "That conversation",
         EntityRef::Message(_) => "That message",
         EntityRef::Event(_) => "That event",
+        EntityRef::Call(_) => "That call",
         EntityRef::Agent(_) => "That agent",
         EntityRef::Team(_) => "That team",
         EntityRef::Channel(_) => "That channel",
@@ -222,6 +224,9 @@ pub fn put_announced<T: Tx>(tx: &mut T, e: &Entity) -> Result<(), StorageError> 
         for ev in tx.events_of(new.id)? {
             tx.touch(EntityRef::Event(ev))?;
         }
+        for call in tx.calls_of(new.id)? {
+            tx.touch(EntityRef::Call(call))?;
+        }
     }
     Ok(())
 }
@@ -254,6 +259,9 @@ pub fn put_agent<T: Tx>(tx: &mut T, new: &Agent) -> Result<(), StorageError> {
             for ev in tx.events_of(c.id)? {
                 tx.touch(EntityRef::Event(ev))?;
             }
+            for call in tx.calls_of(c.id)? {
+                tx.touch(EntityRef::Call(call))?;
+            }
         }
     }
     Ok(())
@@ -267,6 +275,9 @@ pub fn delete_cascading<T: Tx>(tx: &mut T, r: EntityRef) -> Result<(), StorageEr
         }
         for ev in tx.events_of(id)? {
             tx.delete(EntityRef::Event(ev))?;
+        }
+        for call in tx.calls_of(id)? {
+            tx.delete(EntityRef::Call(call))?;
         }
     }
     tx.delete(r)?;
@@ -809,31 +820,9 @@ pub fn inbound<S: Storage>(
             None => msg.reply_to,
         };
         let attachments = inbound_files(&*tx, channel_id, &msg.attachments)?;
-        let mut contact = match tx.contact_by_identity(channel, &msg.from)? {
-            Some(id) => match tx.get(EntityRef::Contact(id))? {
-                Some(Entity::Contact(k)) => k,
-                _ => return Err(OpError::NotFound("The contact".into())),
-            },
-            None => {
-                let mut k =
-                    Contact::reached_at(ContactId::new(), channel, &msg.from, &msg.name, now);
-                k.bot_enabled = true;
-                k.validate()?;
-                tx.put(&Entity::Contact(k.clone()))?;
-                k
-            }
-        };
+        let mut contact = contact_at(tx, channel, &msg.from, &msg.name, now)?;
         // The contact's most recent conversation, or a new one.
-        let mut latest: Option<Conversation> = None;
-        for id in tx.conversations_of(contact.id)? {
-            if let Some(Entity::Conversation(c)) = tx.get(EntityRef::Conversation(id))?
-                && latest
-                    .as_ref()
-                    .is_none_or(|l| c.last_message_at > l.last_message_at)
-            {
-                latest = Some(c);
-            }
-        }
+        let latest = latest_conversation(&*tx, contact.id)?;
         let opened = latest.is_none();
         let mut conversation = latest
             .unwrap_or_else(|| Conversation::new(ConversationId::new(), contact.id, channel, now));
@@ -896,6 +885,48 @@ pub fn inbound<S: Storage>(
     })
 }
 
+/// The contact whose address on a channel kind is `from`; a new one (named `name`) when
+/// nobody has it yet.
+pub(crate) fn contact_at<T: Tx>(
+    tx: &mut T,
+    channel: ChannelKind,
+    from: &str,
+    name: &str,
+    now: Millis,
+) -> Result<Contact, OpError> {
+    Ok(match tx.contact_by_identity(channel, from)? {
+        Some(id) => match tx.get(EntityRef::Contact(id))? {
+            Some(Entity::Contact(k)) => k,
+            _ => return Err(OpError::NotFound("The contact".into())),
+        },
+        None => {
+            let mut k = Contact::reached_at(ContactId::new(), channel, from, name, now);
+            k.bot_enabled = true;
+            k.validate()?;
+            tx.put(&Entity::Contact(k.clone()))?;
+            k
+        }
+    })
+}
+
+/// The contact's most recent conversation (by its last message), if they have one.
+pub(crate) fn latest_conversation<T: Tx>(
+    tx: &T,
+    contact: ContactId,
+) -> Result<Option<Conversation>, StorageError> {
+    let mut latest: Option<Conversation> = None;
+    for id in tx.conversations_of(contact)? {
+        if let Some(Entity::Conversation(c)) = tx.get(EntityRef::Conversation(id))?
+            && latest
+                .as_ref()
+                .is_none_or(|l| c.last_message_at > l.last_message_at)
+        {
+            latest = Some(c);
+        }
+    }
+    Ok(latest)
+}
+
 /// A customer edited a message they sent (channels that say so: Telegram): its text becomes the
 /// new one, marked edited at `at`. Returns whether a message changed; an edit of a message never
 /// stored (sent before the channel was connected) changes nothing.
@@ -927,7 +958,7 @@ pub fn edit_inbound<S: Storage>(
     })
 }
 
-fn record_events<T: Tx>(
+pub(crate) fn record_events<T: Tx>(
     tx: &mut T,
     c: &Conversation,
     actor: Actor,

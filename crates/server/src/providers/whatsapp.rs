@@ -12,11 +12,20 @@
 //!   <https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media>;
 //! - error codes, <https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes>;
 //! - approved templates, `/{whatsapp-business-account-id}/message_templates`,
-//!   <https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates>.
+//!   <https://developers.facebook.com/docs/whatsapp/business-management-api/message-templates>;
+//! - the Calling API's `calls` field: `connect` and `terminate` events (`direction`
+//!   `USER_INITIATED` or `BUSINESS_INITIATED`; a terminate's `status` `COMPLETED` or `FAILED`,
+//!   with `start_time`, `end_time` and `duration` only when the call was picked up, and
+//!   `errors[]` when it failed), <https://developers.facebook.com/docs/whatsapp/cloud-api/calling/reference>,
+//!   <https://developers.facebook.com/docs/whatsapp/cloud-api/calling/user-initiated-calls> and
+//!   <https://developers.facebook.com/docs/whatsapp/cloud-api/calling/business-initiated-calls>.
+//!   Outpost records calls (see `crate::calls`); it never accepts one (no SDP answer is sent),
+//!   so the business answers in its own calling tools.
 //!
 //! The channel's settings: `phone_number_id`, `business_account_id`, `access_token` and
-//! `app_secret` (credentials), and `api_base` (default [`DEFAULT_API_BASE`]: a Graph API version,
-//! or a stand-in). The verify token Meta asks for is the channel's secret.
+//! `app_secret` (credentials), `api_base` (default [`DEFAULT_API_BASE`]: a Graph API version,
+//! or a stand-in), and `calling` (`on` to record the number's calls; off by default). The
+//! verify token Meta asks for is the channel's secret.
 
 use std::sync::Arc;
 
@@ -44,9 +53,21 @@ pub struct Settings {
     pub app_secret: String,
     #[serde(default)]
     pub api_base: Option<String>,
+    /// `on` (or `true`): the admin switched calling on, and the number's calls are recorded.
+    #[serde(default)]
+    pub calling: Option<Value>,
 }
 
 impl Settings {
+    /// Whether the number's calls are recorded.
+    pub fn calling_on(&self) -> bool {
+        match &self.calling {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => matches!(s.trim(), "on" | "true"),
+            _ => false,
+        }
+    }
+
     pub fn of(v: &Value) -> Result<Settings, String> {
         serde_json::from_value(v.clone())
             .map_err(|e| format!("the WhatsApp channel's settings are incomplete: {e}"))
@@ -276,7 +297,7 @@ pub struct WaStatus {
     pub errors: Vec<WaError>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct WaError {
     pub code: i64,
     #[serde(default)]
@@ -287,10 +308,48 @@ pub struct WaError {
     pub error_data: Option<ErrorData>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct ErrorData {
     #[serde(default)]
     pub details: Option<String>,
+}
+
+/// The `calls` field's value: the calls of the business number, and why one failed.
+#[derive(Debug, Default, Deserialize)]
+pub struct CallsValue {
+    #[serde(default)]
+    pub metadata: Option<Metadata>,
+    #[serde(default)]
+    pub contacts: Vec<WaContact>,
+    #[serde(default)]
+    pub calls: Vec<WaCall>,
+    #[serde(default)]
+    pub errors: Vec<WaError>,
+}
+
+/// One call event (`connect` or `terminate`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct WaCall {
+    pub id: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    pub event: String,
+    #[serde(default)]
+    pub direction: String,
+    #[serde(default)]
+    pub timestamp: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub start_time: Option<Value>,
+    #[serde(default)]
+    pub end_time: Option<Value>,
+    #[serde(default)]
+    pub duration: Option<Value>,
+    #[serde(default)]
+    pub errors: Vec<WaError>,
 }
 
 /// Codes that mean "not now": the request was not taken, try again later.
@@ -316,6 +375,91 @@ fn error_failure(e: &WaError) -> Failure {
         .and_then(|d| d.details.as_deref())
         .unwrap_or("");
     failure_of(e.code, title, details)
+}
+
+/// A number or a numeric string of the payload (Meta writes times as strings, durations as
+/// numbers), as an integer.
+fn integer(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A call event of the payload, as a report of ours; `Err` says why it cannot be one.
+pub fn call_report(
+    c: &WaCall,
+    name: &str,
+    errors: &[WaError],
+    now: Millis,
+) -> Result<crate::calls::CallReport, String> {
+    use crate::calls::{CallEnd, CallReport};
+    use outpost_protocol::{CallOutcome, Direction};
+    let direction = match c.direction.as_str() {
+        "USER_INITIATED" => Direction::Incoming,
+        "BUSINESS_INITIATED" => Direction::Outgoing,
+        other => {
+            return Err(format!(
+                "call {} has no direction Outpost knows ({other:?})",
+                c.id
+            ));
+        }
+    };
+    let customer = match direction {
+        Direction::Incoming => &c.from,
+        Direction::Outgoing => &c.to,
+    };
+    let customer = customer.trim().trim_start_matches('+').to_owned();
+    let at = millis_of(&c.timestamp, now);
+    let end = match c.event.as_str() {
+        "connect" => None,
+        "terminate" => {
+            let seconds = |v: &Option<Value>| v.as_ref().and_then(integer).filter(|s| *s > 0);
+            let start = seconds(&c.start_time).map(|s| s.saturating_mul(1_000));
+            let ended = seconds(&c.end_time).map_or(at, |s| s.saturating_mul(1_000));
+            let duration = seconds(&c.duration).map(|d| d.min(i64::from(u32::MAX)) as u32);
+            let error = c.errors.first().or(errors.first());
+            let picked_up = start.is_some() || duration.is_some();
+            let outcome = if error.is_some() && !picked_up {
+                CallOutcome::Failed
+            } else if picked_up {
+                CallOutcome::Answered
+            } else {
+                CallOutcome::Missed
+            };
+            let failure = error.filter(|_| outcome == CallOutcome::Failed).map(|e| {
+                let f = error_failure(e);
+                (f.text, Some(f.reason))
+            });
+            Some(CallEnd {
+                ended_at: ended,
+                answered_at: start
+                    .or_else(|| duration.map(|d| ended.saturating_sub(i64::from(d) * 1_000))),
+                duration_secs: duration.or_else(|| {
+                    start.map(|s| {
+                        (ended.saturating_sub(s) / 1_000).clamp(0, i64::from(u32::MAX)) as u32
+                    })
+                }),
+                outcome,
+                failure,
+            })
+        }
+        other => {
+            return Err(format!(
+                "call {} has an event Outpost does not follow ({other:?})",
+                c.id
+            ));
+        }
+    };
+    Ok(CallReport {
+        customer,
+        name: name.to_owned(),
+        provider_id: c.id.clone(),
+        direction,
+        at,
+        end,
+    })
 }
 
 fn millis_of(timestamp: &str, now: Millis) -> Millis {
@@ -355,6 +499,8 @@ pub fn status_of(s: &WaStatus, now: Millis) -> Option<Status> {
 pub struct Delivery {
     pub messages: Vec<(WaMessage, String)>,
     pub statuses: Vec<WaStatus>,
+    /// Call events, each with the customer's profile name and the errors of its change.
+    pub calls: Vec<(WaCall, String, Vec<WaError>)>,
 }
 
 /// Parses a webhook's body: a WhatsApp Business Account's `messages` changes for this number.
@@ -370,6 +516,36 @@ pub fn parse(body: &[u8], phone_number_id: &str) -> Result<Delivery, String> {
     let mut delivery = Delivery::default();
     for entry in payload.entry {
         for change in entry.changes {
+            if change.field == "calls" {
+                let value: CallsValue = serde_json::from_value(change.value)
+                    .map_err(|e| format!("a malformed `calls` change: {e}"))?;
+                if let Some(m) = &value.metadata
+                    && m.phone_number_id != phone_number_id
+                {
+                    tracing::warn!(
+                        phone_number_id = %m.phone_number_id,
+                        "WhatsApp: calls of another number of the app, left alone"
+                    );
+                    continue;
+                }
+                for c in value.calls {
+                    let customer = if c.direction == "BUSINESS_INITIATED" {
+                        &c.to
+                    } else {
+                        &c.from
+                    };
+                    let customer = customer.trim_start_matches('+');
+                    let name = value
+                        .contacts
+                        .iter()
+                        .find(|k| k.wa_id == customer)
+                        .and_then(|k| k.profile.as_ref())
+                        .map(|p| p.name.clone())
+                        .unwrap_or_default();
+                    delivery.calls.push((c, name, value.errors.clone()));
+                }
+                continue;
+            }
             if change.field != "messages" {
                 tracing::debug!(field = %change.field, "WhatsApp: a change Outpost does not follow");
                 continue;
@@ -578,8 +754,8 @@ pub enum HookError {
 }
 
 /// Takes a webhook delivery whose signature was checked ([`signed`]): customers' messages
-/// stored (their files fetched first), statuses applied. Returns how many messages and
-/// statuses it brought.
+/// stored (their files fetched first), statuses applied, calls recorded when the channel's
+/// admin switched calling on. Returns how many messages and statuses it brought.
 pub async fn take<S: Storage>(
     app: &Arc<App<S>>,
     channel: uuid::Uuid,
@@ -659,6 +835,28 @@ pub async fn take<S: Storage>(
         }
     }
     let now = app.now();
+    if !delivery.calls.is_empty() && !settings.calling_on() {
+        tracing::info!(
+            channel = %channel,
+            calls = delivery.calls.len(),
+            "WhatsApp: calls left unrecorded: calling is off for this channel"
+        );
+    } else {
+        for (c, name, errors) in &delivery.calls {
+            let report = match call_report(c, name, errors, now) {
+                Ok(r) => r,
+                Err(why) => {
+                    tracing::warn!(channel = %channel, "WhatsApp: a call event left alone: {why}");
+                    continue;
+                }
+            };
+            match app.record_call(channel, report).await {
+                Ok(_) => {}
+                Err(crate::workspace::OpError::Storage(e)) => return Err(HookError::Storage(e)),
+                Err(e) => tracing::warn!(channel = %channel, "WhatsApp: a call refused: {e}"),
+            }
+        }
+    }
     let statuses: Vec<(String, Status)> = delivery
         .statuses
         .iter()

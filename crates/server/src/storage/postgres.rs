@@ -57,6 +57,7 @@ use super::{
 const MIGRATIONS: &[&str] = &[
     include_str!("postgres/001_initial.sql"),
     include_str!("postgres/002_sign_ins.sql"),
+    include_str!("postgres/003_calls.sql"),
 ];
 
 /// Connections one process keeps at most (each blocking call holds one while it runs; more
@@ -1093,6 +1094,13 @@ impl Tx for PgTx<'_> {
                     params![ev.id.0, ev.conversation_id.0, json],
                 );
             }
+            Entity::Call(call) => {
+                self.row(
+                    "INSERT INTO calls (id, conversation, data) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET conversation = excluded.conversation, data = excluded.data",
+                    call.id.0.to_string(),
+                    params![call.id.0, call.conversation_id.0, json],
+                );
+            }
             Entity::Agent(a) => {
                 // An agent without a password yet cannot sign in until one is set.
                 self.row(
@@ -1187,6 +1195,18 @@ impl Tx for PgTx<'_> {
             )?
             .iter()
             .map(|r| EventId(r.get(0)))
+            .collect())
+    }
+
+    fn calls_of(&self, conversation: ConversationId) -> Result<Vec<outpost_protocol::CallId>> {
+        Ok(self
+            .db()?
+            .query(
+                "SELECT id FROM calls WHERE conversation = $1",
+                &[&conversation.0],
+            )?
+            .iter()
+            .map(|r| outpost_protocol::CallId(r.get(0)))
             .collect())
     }
 
@@ -1461,7 +1481,7 @@ fn visible(
     contact: Option<Uuid>,
 ) -> Result<bool> {
     match kind {
-        "conversation" | "message" | "event" => match conversation {
+        "conversation" | "message" | "event" | "call" => match conversation {
             Some(data) => {
                 let conversation: Conversation = serde_json::from_str(data)?;
                 Ok(rules::may_see(agent, &conversation))
@@ -1552,6 +1572,7 @@ impl Storage for Postgres {
                         WHEN 'conversation' THEN (SELECT data FROM conversations WHERE id = f.entity)
                         WHEN 'message' THEN (SELECT data FROM messages WHERE id = f.entity)
                         WHEN 'event' THEN (SELECT data FROM events WHERE id = f.entity)
+                        WHEN 'call' THEN (SELECT data FROM calls WHERE id = f.entity)
                         WHEN 'agent' THEN (SELECT data FROM agents WHERE id = f.entity)
                         WHEN 'team' THEN (SELECT data FROM teams WHERE id = f.entity)
                         WHEN 'channel' THEN (SELECT data FROM channel_entities WHERE id = f.entity)
@@ -1687,7 +1708,7 @@ impl Storage for Postgres {
                     let seq = row.get::<_, i64>(0) as u64;
                     changes.push((seq, upsert(seq, "contact", row.get(1))));
                 }
-                for (table, kind) in [("messages", "message"), ("events", "event")] {
+                for (table, kind) in [("messages", "message"), ("events", "event"), ("calls", "call")] {
                     for row in c.query(
                         &format!(
                             "SELECT f.seq, m.data FROM (SELECT id, data FROM {table} WHERE conversation = $1
@@ -2463,6 +2484,11 @@ const COPIES: &[TableCopy] = {
         TableCopy {
             table: "events",
             select: "SELECT id, conversation, data FROM events ORDER BY rowid",
+            columns: &[("id", Uuid), ("conversation", Uuid), ("data", Text)],
+        },
+        TableCopy {
+            table: "calls",
+            select: "SELECT id, conversation, data FROM calls ORDER BY rowid",
             columns: &[("id", Uuid), ("conversation", Uuid), ("data", Text)],
         },
         TableCopy { table: "views", select: "SELECT id, owner, data FROM views", columns: &[("id", Uuid), ("owner", Uuid), ("data", Text)] },

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/007_widget_visitors.sql"),
     include_str!("migrations/008_providers.sql"),
     include_str!("migrations/009_delivery_owner.sql"),
+    include_str!("migrations/010_calls.sql"),
 ];
 
 /// Copies every page of `src` into `dst` in one backup step: one read transaction, so one
@@ -78,6 +79,7 @@ pub(super) fn kind_of(r: &EntityRef) -> (&'static str, Uuid) {
         EntityRef::Conversation(id) => ("conversation", id.0),
         EntityRef::Message(id) => ("message", id.0),
         EntityRef::Event(id) => ("event", id.0),
+        EntityRef::Call(id) => ("call", id.0),
         EntityRef::Agent(id) => ("agent", id.0),
         EntityRef::Team(id) => ("team", id.0),
         EntityRef::Channel(id) => ("channel", id.0),
@@ -92,6 +94,7 @@ pub(super) fn table_of(kind: &str) -> &'static str {
         "conversation" => "conversations",
         "message" => "messages",
         "event" => "events",
+        "call" => "calls",
         "agent" => "agents",
         "team" => "teams",
         "channel" => "channel_entities",
@@ -106,6 +109,7 @@ pub(super) fn reference(kind: &str, id: Uuid) -> Option<EntityRef> {
         "conversation" => EntityRef::Conversation(ConversationId(id)),
         "message" => EntityRef::Message(MessageId(id)),
         "event" => EntityRef::Event(EventId(id)),
+        "call" => EntityRef::Call(outpost_protocol::CallId(id)),
         "agent" => EntityRef::Agent(AgentId(id)),
         "team" => EntityRef::Team(outpost_protocol::TeamId(id)),
         "channel" => EntityRef::Channel(outpost_protocol::ChannelId(id)),
@@ -121,6 +125,7 @@ pub(super) fn scope(e: &Entity) -> (Option<Uuid>, Option<Uuid>) {
         Entity::Conversation(c) => (Some(c.id.0), Some(c.contact_id.0)),
         Entity::Message(m) => (Some(m.conversation_id.0), None),
         Entity::Event(ev) => (Some(ev.conversation_id.0), None),
+        Entity::Call(c) => (Some(c.conversation_id.0), None),
         Entity::Contact(k) => (None, Some(k.id.0)),
         _ => (None, None),
     }
@@ -441,6 +446,11 @@ impl Tx for SqliteTx<'_> {
                     .prepare_cached("INSERT INTO events (id, conversation, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET data = excluded.data")?
                     .execute(params![ev.id.0, ev.conversation_id.0, json])?;
             }
+            Entity::Call(c) => {
+                self.tx
+                    .prepare_cached("INSERT INTO calls (id, conversation, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET conversation = excluded.conversation, data = excluded.data")?
+                    .execute(params![c.id.0, c.conversation_id.0, json])?;
+            }
             Entity::Agent(a) => {
                 let n = self
                     .tx
@@ -547,6 +557,14 @@ impl Tx for SqliteTx<'_> {
             .tx
             .prepare_cached("SELECT id FROM events WHERE conversation = ?1")?
             .query_map([conversation.0], |r| r.get(0).map(EventId))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn calls_of(&self, conversation: ConversationId) -> Result<Vec<outpost_protocol::CallId>> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT id FROM calls WHERE conversation = ?1")?
+            .query_map([conversation.0], |r| r.get(0).map(outpost_protocol::CallId))?
             .collect::<rusqlite::Result<_>>()?)
     }
 
@@ -845,6 +863,7 @@ impl Storage for Sqlite {
                                 WHEN 'conversation' THEN (SELECT data FROM conversations WHERE id = f.entity)
                                 WHEN 'message' THEN (SELECT data FROM messages WHERE id = f.entity)
                                 WHEN 'event' THEN (SELECT data FROM events WHERE id = f.entity)
+                                WHEN 'call' THEN (SELECT data FROM calls WHERE id = f.entity)
                                 WHEN 'agent' THEN (SELECT data FROM agents WHERE id = f.entity)
                                 WHEN 'team' THEN (SELECT data FROM teams WHERE id = f.entity)
                                 WHEN 'channel' THEN (SELECT data FROM channel_entities WHERE id = f.entity)
@@ -980,7 +999,7 @@ impl Storage for Sqlite {
                             changes.push((seq as u64, upsert(seq as u64, "contact", &data)));
                         }
                     }
-                    for (table, kind) in [("messages", "message"), ("events", "event")] {
+                    for (table, kind) in [("messages", "message"), ("events", "event"), ("calls", "call")] {
                         let rows: Vec<(i64, String)> = conn
                             .prepare_cached(&format!(
                                 "SELECT f.seq, m.data FROM (SELECT id, data FROM {table} WHERE conversation = ?1
@@ -1585,7 +1604,7 @@ pub(super) fn shared_with(view: &outpost_protocol::CustomView, agent: &Agent) ->
 
 fn visible(conn: &Connection, agent: &Agent, row: &FeedRow) -> Result<bool> {
     match row.kind.as_str() {
-        "conversation" | "message" | "event" => match &row.conversation {
+        "conversation" | "message" | "event" | "call" => match &row.conversation {
             Some(data) => {
                 let c: Conversation = serde_json::from_str(data)?;
                 Ok(rules::may_see(agent, &c))

@@ -71,6 +71,10 @@ impl Tx for StoreTx<'_> {
         self.0.events_of(conversation)
     }
 
+    fn calls_of(&self, conversation: ConversationId) -> Result<Vec<outpost_protocol::CallId>> {
+        self.0.calls_of(conversation)
+    }
+
     fn conversations_of(&self, contact: ContactId) -> Result<Vec<ConversationId>> {
         self.0.conversations_of(contact)
     }
