@@ -207,6 +207,7 @@ pub fn shown(client: &Client) -> Vec<String> {
                             serde_json::to_string(&message).unwrap()
                         }
                         TimelineItem::Event { event } => serde_json::to_string(&event).unwrap(),
+                        TimelineItem::Call { call } => serde_json::to_string(&call).unwrap(),
                     });
                 }
                 match t.older {

@@ -8,6 +8,7 @@ import type { Place } from "./lib/place";
 import { Sidebar } from "./components/Sidebar";
 import { ConversationList } from "./components/ConversationList";
 import { ConversationView, type MessageAt } from "./components/ConversationView";
+import { CallsView } from "./components/CallsView";
 import { FolderView } from "./components/FolderView";
 import { SignIn } from "./components/SignIn";
 import { WriteFirst } from "./components/WriteFirst";
@@ -229,6 +230,8 @@ function Workspace({
           </>
         ) : place.kind === "folder" ? (
           <FolderView bridge={bridge} folder={place.folder} onOpenConversation={(id) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id); }} />
+        ) : place.kind === "calls" ? (
+          <CallsView bridge={bridge} onOpenCall={(id, call) => { setPlace({ kind: "view", view: { type: "all" } }); setOpen(id, { id: call, row: 0 }); }} />
         ) : null}
       </main>
       <StatusBar status={status} progress={progress} session={session} bridge={bridge} onSignedOut={onSignedOut} onHelp={() => setHelp(true)} onNotifications={() => setNotifying(true)} onAccount={() => setAccount(true)} onDesktop={bridge.desktop ? () => setDesktopOpen(true) : undefined} />

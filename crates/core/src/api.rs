@@ -16,8 +16,8 @@ use ts_rs::TS;
 
 use crate::error::Result;
 use crate::store::{
-    Changed, ConversationPage, Counts, JournalEntry, ListQuery, MessagePage, SearchResults,
-    Timeline,
+    CallCursor, CallFilter, CallPage, Changed, ConversationPage, Counts, JournalEntry, ListQuery,
+    MessagePage, SearchResults, Timeline,
 };
 use crate::triage::Notification;
 
@@ -84,6 +84,13 @@ pub enum Request {
     ListFolder {
         folder: Folder,
         before: Option<i64>,
+        limit: u32,
+    },
+    /// The Calls folder: a page of calls, newest first.
+    ListCalls {
+        #[serde(default)]
+        filter: CallFilter,
+        before: Option<CallCursor>,
         limit: u32,
     },
     OpenConversation {
@@ -196,6 +203,9 @@ pub enum Response {
     },
     Folder {
         page: MessagePage,
+    },
+    Calls {
+        page: CallPage,
     },
     Timeline {
         timeline: Timeline,

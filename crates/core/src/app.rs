@@ -491,6 +491,17 @@ impl App {
                 })
                 .await
             }
+            Request::ListCalls {
+                filter,
+                before,
+                limit,
+            } => {
+                self.mirror(move |c| {
+                    let page = c.store().list_calls(&filter, before, limit)?;
+                    Ok(Response::Calls { page })
+                })
+                .await
+            }
             Request::OpenConversation {
                 conversation_id,
                 before,

@@ -9,6 +9,7 @@
 //!   applied and `PRAGMA application_id` marks the file as ours. A file that is not ours, is
 //!   damaged, or comes from a newer version is refused with a clear error and never rewritten.
 
+mod calls;
 mod entities;
 mod files;
 mod journal;
@@ -17,6 +18,7 @@ mod uploads;
 mod views;
 pub(crate) mod workspace;
 
+pub use calls::{CallCursor, CallFilter, CallPage, CallRow};
 pub(crate) use entities::meta_get;
 #[cfg(test)]
 pub(crate) use entities::{
@@ -56,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("store/migrations/005_refusal_why.sql"),
     include_str!("store/migrations/006_channels.sql"),
     include_str!("store/migrations/007_prefix_from_three.sql"),
+    include_str!("store/migrations/008_calls.sql"),
 ];
 
 /// The schema version this build writes.

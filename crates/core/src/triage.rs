@@ -44,6 +44,12 @@ pub enum Happening {
         conversation: Conversation,
         contact: String,
     },
+    /// A customer's call nobody picked up (newly known as missed).
+    MissedCall {
+        call: outpost_protocol::Call,
+        conversation: Conversation,
+        contact: String,
+    },
     /// A scheduled message that has now failed.
     ScheduledFailed {
         message: Message,
@@ -269,6 +275,28 @@ impl Triage {
                     }
                     lines.other.push(line);
                 }
+                Happening::MissedCall {
+                    call,
+                    conversation,
+                    contact,
+                } => {
+                    // Like a message: for the conversation's agent, or anyone when it has none;
+                    // never history (a call that ended long ago), never the open conversation.
+                    let category = NotifyCategory::MissedCall;
+                    let mine_or_nobodys =
+                        conversation.assignee.is_none() || s.mine(conversation.assignee);
+                    if !call.is_missed()
+                        || !mine_or_nobodys
+                        || !s.allows(category)
+                        || s.focused == Some(conversation.id)
+                        || call.ended_at.unwrap_or(call.started_at) < s.now - FRESH_FOR
+                    {
+                        continue;
+                    }
+                    let lines = lines_for(&mut per_conversation, conversation, contact);
+                    lines.category.get_or_insert(category);
+                    lines.other.push(t.missed_call());
+                }
                 Happening::ScheduledFailed {
                     message,
                     conversation,
@@ -432,6 +460,10 @@ impl<'a> Texts<'a> {
 
     fn woke(&self) -> String {
         self.t("woke", &[])
+    }
+
+    fn missed_call(&self) -> String {
+        self.t("missedCall", &[])
     }
 
     fn burst(&self, n: u32, from: &str) -> String {

@@ -217,6 +217,7 @@ fn in_sight(storage: &Store, agent: &Agent, e: &Entity) -> bool {
         Entity::Conversation(c) => rules::may_see(agent, c),
         Entity::Message(m) => conversation(m.conversation_id),
         Entity::Event(ev) => conversation(ev.conversation_id),
+        Entity::Call(c) => conversation(c.conversation_id),
         Entity::Contact(k) => {
             rules::is_privileged(agent)
                 || agent.visibility == Visibility::Unrestricted

@@ -27,6 +27,7 @@ fn visible_part(all: &Mirror, agent: &Agent) -> HashMap<EntityRef, Entity> {
             Entity::Conversation(c) => rules::may_see(agent, c),
             Entity::Message(m) => sees(&m.conversation_id),
             Entity::Event(ev) => sees(&ev.conversation_id),
+            Entity::Call(c) => sees(&c.conversation_id),
             Entity::Contact(k) => conversations
                 .values()
                 .any(|c| c.contact_id == k.id && rules::may_see(agent, c)),
@@ -178,6 +179,7 @@ fn apply_page(mirror: &mut Mirror, page: ChangesPage) {
                     Entity::Conversation(c) => c.id != id,
                     Entity::Message(m) => m.conversation_id != id,
                     Entity::Event(ev) => ev.conversation_id != id,
+                    Entity::Call(c) => c.conversation_id != id,
                     _ => true,
                 });
             }

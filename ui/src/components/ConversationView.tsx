@@ -16,7 +16,10 @@ import { Failure } from "./Failure";
 import { EmptyState } from "./EmptyState";
 import { MOD } from "./UndoToast";
 
-/** A message to show when a conversation opens (a search hit): its id and its row. */
+/**
+ * A message to show when a conversation opens (a search hit): its id and its row; or a call (the
+ * Calls folder), its id and row 0 (older pages are read until it is there).
+ */
 export type MessageAt = { id: string; row: number };
 
 /** The open conversation: its timeline, who else is there, and the composer; or a hint when none is. */
@@ -157,7 +160,7 @@ function Loaded({
 
   // Opened at a message further back than what is read: older pages until it is there; then
   // highlighted for a moment.
-  const waitingFor = at !== null && !items.some((i) => i.type === "message" && i.message.id === at.id);
+  const waitingFor = at !== null && !items.some((i) => (i.type === "message" && i.message.id === at.id) || (i.type === "call" && i.call.id === at.id));
   useEffect(() => {
     if (waitingFor && older.more && !older.busy && (rowOfOldest === null || rowOfOldest > at.row)) older.read();
   }, [waitingFor, older, rowOfOldest, at]);

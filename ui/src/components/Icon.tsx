@@ -25,6 +25,9 @@ import {
   Trash,
   Undo2,
   Video,
+  PhoneIncoming,
+  PhoneMissed,
+  PhoneOutgoing,
   X,
   Zap,
   type LucideIcon,
@@ -57,6 +60,9 @@ const ICONS = {
   done: CircleCheck,
   conversations: MessagesSquare,
   noResults: SearchX,
+  callIncoming: PhoneIncoming,
+  callOutgoing: PhoneOutgoing,
+  callMissed: PhoneMissed,
 } satisfies Record<string, LucideIcon>;
 
 export type IconName = keyof typeof ICONS;

@@ -17,6 +17,7 @@ const CATEGORIES: NotifyCategory[] = [
   "snooze_woke",
   "scheduled_failed",
   "action_refused",
+  "missed_call",
 ];
 
 /** The agent's notification choices: kept at the server, so every desktop of theirs follows them. */

@@ -93,6 +93,12 @@ export function Sidebar({
             </li>
           );
         })}
+        <li key="calls">
+          <button type="button" aria-current={place.kind === "calls" ? "page" : undefined} onClick={() => onPlace({ kind: "calls" })}>
+            <span className="label">{t("folders.calls")}</span>
+            {(counts?.calls ?? 0) > 0 && <span className="count">{counts?.calls}</span>}
+          </button>
+        </li>
       </ul>
       {admin && (
         <ul className="admin-link">

@@ -4,7 +4,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import type { Bridge } from "../bridge";
 import type { Message, Timeline as TimelineData } from "../generated/outpost";
 import { dayLabel, dayOf } from "../lib/format";
-import { EventLine, MessageBubble, quotedOf, wrappedLines } from "./TimelineItems";
+import { CallLine, EventLine, MessageBubble, quotedOf, wrappedLines } from "./TimelineItems";
 
 type Item = TimelineData["items"][number];
 
@@ -27,8 +27,8 @@ const NEAR_END_PX = 40;
 /** The list's padding above its first row and below its last. */
 const PAD = 14;
 
-const keyOf = (item: Item) => (item.type === "message" ? item.message.id : item.event.id);
-const atOf = (item: Item) => (item.type === "message" ? item.message.created_at : item.event.at);
+const keyOf = (item: Item) => (item.type === "message" ? item.message.id : item.type === "call" ? item.call.id : item.event.id);
+const atOf = (item: Item) => (item.type === "message" ? item.message.created_at : item.type === "call" ? item.call.started_at : item.event.at);
 
 /**
  * A row's height before it is measured, as close as text alone tells (a row measured at another
@@ -39,7 +39,7 @@ const atOf = (item: Item) => (item.type === "message" ? item.message.created_at 
 function estimate(row: Row): number {
   if (row.edge) return 36;
   const before = (row.newDay ? 32 : 0) + (row.unread ? 30 : 0);
-  if (row.item.type === "event") return before + 32;
+  if (row.item.type !== "message") return before + 32;
   const m = row.item.message;
   return (
     before +
@@ -201,6 +201,8 @@ export function TimelineRows({
               )}
               {item.type === "message" ? (
                 <MessageBubble m={item.message} quoted={quotedOf(item.message, timeline)} locale={i18n.language} bridge={bridge} onError={onError} onReply={onReply} highlighted={highlight === item.message.id} />
+              ) : item.type === "call" ? (
+                <CallLine call={item.call} name={timeline.contact?.name ?? ""} locale={i18n.language} highlighted={highlight === item.call.id} />
               ) : (
                 <EventLine e={item.event} locale={i18n.language} agentName={agentName} />
               )}

@@ -4,7 +4,7 @@ import { keepPreviousData, useInfiniteQuery, useQuery, type InfiniteData } from 
 import { useCallback } from "react";
 import type { Bridge } from "../bridge";
 import { useTranslation } from "react-i18next";
-import type { ChannelKind, ConversationId, Folder, ListQuery, Timeline } from "../generated/outpost";
+import type { CallFilter, ChannelKind, ConversationId, Folder, ListQuery, Timeline } from "../generated/outpost";
 import { CHANNEL_LABEL } from "../lib/format";
 import { queries, type TimelineCursor } from "./queries";
 
@@ -14,6 +14,7 @@ export const useTeams = (bridge: Bridge) => useQuery(queries.teams(bridge));
 export const useViews = (bridge: Bridge) => useQuery(queries.views(bridge));
 export const useConversations = (bridge: Bridge, query: ListQuery) => useInfiniteQuery(queries.conversations(bridge, query));
 export const useFolder = (bridge: Bridge, folder: Folder) => useInfiniteQuery(queries.folder(bridge, folder));
+export const useCalls = (bridge: Bridge, filter: CallFilter) => useInfiniteQuery(queries.calls(bridge, filter));
 export const useJournal = (bridge: Bridge, enabled: boolean) => useQuery({ ...queries.journal(bridge), enabled });
 export const useNotifySettings = (bridge: Bridge) => useQuery(queries.notifySettings(bridge));
 export const useDraft = (bridge: Bridge, id: ConversationId) => useQuery(queries.draft(bridge, id));

@@ -2,13 +2,15 @@
 // first screen's prefetch (client.ts) share these, so a prefetched answer is the one a screen reads.
 import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
 import { ask, type Bridge } from "../bridge";
-import type { AdminAnswer, AdminCall, ConversationId, Folder, ListCursor, ListQuery } from "../generated/outpost";
+import type { AdminAnswer, AdminCall, CallCursor, CallFilter, ConversationId, Folder, ListCursor, ListQuery } from "../generated/outpost";
 
 /** Messages of a timeline read first; each older page is twice the one before, up to 400. */
 export const TIMELINE_PAGE = 50;
 const TIMELINE_PAGE_MAX = 400;
 /** Messages of a folder read at a time. */
 export const FOLDER_PAGE = 200;
+/** Calls of the Calls folder read at a time. */
+export const CALLS_PAGE = 100;
 
 /** Where a timeline page starts (the row before which it reads) and how many it reads. */
 export type TimelineCursor = { before: number | null; limit: number };
@@ -95,6 +97,15 @@ export const queries = {
       queryKey: [...keys.folder, folder],
       queryFn: async ({ pageParam }) => (await ask(bridge, { type: "list_folder", folder, before: pageParam, limit: FOLDER_PAGE }, "folder")).page,
       initialPageParam: null as number | null,
+      getNextPageParam: (page) => page.next ?? undefined,
+    }),
+  /** The Calls folder's calls in pages, newest first; kept under the folders' key (a change of
+   * the folders' counts reads them again). */
+  calls: (bridge: Bridge, filter: CallFilter) =>
+    infiniteQueryOptions({
+      queryKey: [...keys.folder, "calls", filter],
+      queryFn: async ({ pageParam }) => (await ask(bridge, { type: "list_calls", filter, before: pageParam, limit: CALLS_PAGE }, "calls")).page,
+      initialPageParam: null as CallCursor | null,
       getNextPageParam: (page) => page.next ?? undefined,
     }),
   journal: (bridge: Bridge) =>

@@ -22,6 +22,12 @@ export type MessageId = string;
 export type EventId = string;
 
 /**
+ * A call on a channel (WhatsApp calling): derived from the provider's call id, so the
+ * provider's connect and terminate webhooks (each delivered once or more) name one call.
+ */
+export type CallId = string;
+
+/**
  * A user of the workspace: an agent, an admin or the owner.
  */
 export type AgentId = string;
@@ -240,6 +246,50 @@ export type EventKind = { "type": "assigned", assignee: AgentId | null, } | { "t
 
 export type ConversationEvent = { id: EventId, conversation_id: ConversationId, at: number, actor: Actor, kind: EventKind, };
 
+/**
+ * How a call ended, or that it has not yet.
+ */
+export type CallOutcome = "ongoing" | "answered" | "missed" | "failed";
+
+/**
+ * A call made or received on a channel (WhatsApp calling). Outpost records calls; the audio is
+ * answered in the provider's tools. It belongs to the conversation with its contact, and is
+ * seen by whoever sees that conversation.
+ */
+export type Call = { id: CallId, conversation_id: ConversationId, contact_id: ContactId, channel: ChannelKind, channel_id: ChannelId | null, 
+/**
+ * The provider's id of the call (a `wacid.…`).
+ */
+provider_id: string, 
+/**
+ * Incoming: the customer called; outgoing: the business did.
+ */
+direction: Direction, 
+/**
+ * When it began to ring.
+ */
+started_at: number, 
+/**
+ * When it was picked up (answered calls).
+ */
+answered_at: number | null, 
+/**
+ * When it ended (none while ongoing).
+ */
+ended_at: number | null, 
+/**
+ * How long the parties talked, in seconds (answered calls).
+ */
+duration_secs: number | null, outcome: CallOutcome, 
+/**
+ * Why it failed, in the provider's words (its code and title).
+ */
+failure: string | null, 
+/**
+ * Why it failed, as a reason the interface says in the agent's language.
+ */
+failure_reason: Reason | null, };
+
 export type Role = "owner" | "admin" | "agent";
 
 /**
@@ -330,7 +380,7 @@ export type CustomView = { id: ViewId, name: string, owner: AgentId, sharing: Sh
 /**
  * The kinds of notification an agent switches on or off.
  */
-export type NotifyCategory = "message_mine" | "message_others" | "message_unassigned" | "assigned_to_me" | "snooze_woke" | "scheduled_failed" | "action_refused";
+export type NotifyCategory = "message_mine" | "message_others" | "message_unassigned" | "assigned_to_me" | "snooze_woke" | "scheduled_failed" | "action_refused" | "missed_call";
 
 /**
  * Daily quiet hours in the agent's local time: minutes after midnight, from `start` (included)
@@ -360,12 +410,12 @@ export type Folder = "inbox" | "flows" | "archived" | "outbox" | "sent" | "sched
 /**
  * An entity, as carried by a change.
  */
-export type Entity = { "type": "contact", "data": Contact } | { "type": "conversation", "data": Conversation } | { "type": "message", "data": Message } | { "type": "event", "data": ConversationEvent } | { "type": "agent", "data": Agent } | { "type": "team", "data": Team } | { "type": "channel", "data": Channel } | { "type": "view", "data": CustomView } | { "type": "settings", "data": NotifySettings };
+export type Entity = { "type": "contact", "data": Contact } | { "type": "conversation", "data": Conversation } | { "type": "message", "data": Message } | { "type": "event", "data": ConversationEvent } | { "type": "call", "data": Call } | { "type": "agent", "data": Agent } | { "type": "team", "data": Team } | { "type": "channel", "data": Channel } | { "type": "view", "data": CustomView } | { "type": "settings", "data": NotifySettings };
 
 /**
  * The name of an entity, without its data.
  */
-export type EntityRef = { "type": "contact", "id": ContactId } | { "type": "conversation", "id": ConversationId } | { "type": "message", "id": MessageId } | { "type": "event", "id": EventId } | { "type": "agent", "id": AgentId } | { "type": "team", "id": TeamId } | { "type": "channel", "id": ChannelId } | { "type": "view", "id": ViewId } | { "type": "settings", "id": AgentId };
+export type EntityRef = { "type": "contact", "id": ContactId } | { "type": "conversation", "id": ConversationId } | { "type": "message", "id": MessageId } | { "type": "event", "id": EventId } | { "type": "call", "id": CallId } | { "type": "agent", "id": AgentId } | { "type": "team", "id": TeamId } | { "type": "channel", "id": ChannelId } | { "type": "view", "id": ViewId } | { "type": "settings", "id": AgentId };
 
 /**
  * One entry of the change feed.
@@ -613,7 +663,32 @@ row: number, message: Message, contact_name: string, };
 
 export type MessagePage = { rows: Array<MessageRow>, next: number | null, };
 
-export type TimelineItem = { "type": "message", row: number, message: Message, } | { "type": "event", event: ConversationEvent, };
+/**
+ * Which calls a Calls screen shows (none set: all of them).
+ */
+export type CallFilter = { direction: Direction | null, outcome: CallOutcome | null, 
+/**
+ * The contact's name, phone or email, as search reads them (accents ignored).
+ */
+contact: string | null, };
+
+/**
+ * Where a page of calls ends: the next page starts after it.
+ */
+export type CallCursor = { at: number, row: number, };
+
+/**
+ * A row of the Calls screen.
+ */
+export type CallRow = { row: number, call: Call, contact_name: string, contact_avatar: string, };
+
+export type CallPage = { rows: Array<CallRow>, 
+/**
+ * Set when there may be more rows.
+ */
+next: CallCursor | null, };
+
+export type TimelineItem = { "type": "message", row: number, message: Message, } | { "type": "event", event: ConversationEvent, } | { "type": "call", call: Call, };
 
 /**
  * An opened conversation: the newest page of its timeline, oldest first.
@@ -638,7 +713,12 @@ open: number,
  */
 dot: boolean, };
 
-export type Counts = { folders: Array<[Folder, number]>, views: Array<ViewCount>, 
+export type Counts = { folders: Array<[Folder, number]>, 
+/**
+ * Calls (the Calls folder): counted apart from messages, so the folders' sum plus the
+ * calls is everything exchanged.
+ */
+calls: number, views: Array<ViewCount>, 
 /**
  * Unread messages over the whole mirror (the tray badge).
  */
@@ -653,6 +733,10 @@ export type ContactHit = { contact: Contact,
 conversation_id: ConversationId | null, };
 
 export type SearchResults = { messages: Array<MessageHit>, contacts: Array<ContactHit>, 
+/**
+ * The calls of the contacts found, newest first.
+ */
+calls: Array<CallRow>, 
 /**
  * The message index is still being built after the first sync: message hits are missing.
  */
@@ -757,9 +841,9 @@ export type AdminCall = { "call": "list_channels" } | { "call": "add_channel", c
  */
 export type AdminAnswer = { "answer": "channels", channels: Array<ChannelAdmin>, } | { "answer": "channel", channel: ChannelAdmin, } | { "answer": "new_channel", channel: NewChannelAnswer, } | { "answer": "secret", secret: string, } | { "answer": "agents", agents: Array<AgentAdmin>, } | { "answer": "agent", agent: Agent, } | { "answer": "new_agent", agent: NewAgentAnswer, } | { "answer": "team", team: Team, };
 
-export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "list_channels" } | { "type": "admin", call: AdminCall, } | { "type": "act", action: Action, } | { "type": "undo", op_id: OpId, inverse: Array<Action>, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" } | { "type": "session" } | { "type": "sign_in", server: string, email: string, password: Password, } | { "type": "accept_invite", link: string, password: Password, } | { "type": "sign_out" } | { "type": "trusted_ca" } | { "type": "set_trusted_ca", pem: string | null, } | { "type": "sign_out_everywhere" } | { "type": "change_password", current: Password, new: Password, } | { "type": "presence", frame: ClientFrame, } | { "type": "stage_attachment", name: string, mime: string, data: FileData, } | { "type": "get_attachment", message_id: MessageId, url: string, } | { "type": "set_interface", state: InterfaceState, } | { "type": "get_notify_settings" };
+export type Request = { "type": "me" } | { "type": "counts" } | { "type": "list_conversations", query: ListQuery, } | { "type": "list_folder", folder: Folder, before: number | null, limit: number, } | { "type": "list_calls", filter: CallFilter, before: CallCursor | null, limit: number, } | { "type": "open_conversation", conversation_id: ConversationId, before: number | null, limit: number, } | { "type": "search", query: string, limit: number, } | { "type": "get_contact", contact_id: ContactId, } | { "type": "list_views" } | { "type": "list_agents" } | { "type": "list_teams" } | { "type": "list_channels" } | { "type": "admin", call: AdminCall, } | { "type": "act", action: Action, } | { "type": "undo", op_id: OpId, inverse: Array<Action>, } | { "type": "save_draft", conversation_id: ConversationId, text: string, } | { "type": "get_draft", conversation_id: ConversationId, } | { "type": "journal" } | { "type": "session" } | { "type": "sign_in", server: string, email: string, password: Password, } | { "type": "accept_invite", link: string, password: Password, } | { "type": "sign_out" } | { "type": "trusted_ca" } | { "type": "set_trusted_ca", pem: string | null, } | { "type": "sign_out_everywhere" } | { "type": "change_password", current: Password, new: Password, } | { "type": "presence", frame: ClientFrame, } | { "type": "stage_attachment", name: string, mime: string, data: FileData, } | { "type": "get_attachment", message_id: MessageId, url: string, } | { "type": "set_interface", state: InterfaceState, } | { "type": "get_notify_settings" };
 
-export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "channels", channels: Array<Channel>, } | { "type": "admin", answer: AdminAnswer, } | { "type": "trusted_ca", certificates: number, } | { "type": "acted", op_id: OpId | null, } | { "type": "undone", withdrawn: boolean, reversed_by: Array<OpId>, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "session", session: SessionInfo, } | { "type": "staged", attachment: Attachment, } | { "type": "file", mime: string, data: FileData, } | { "type": "notify_settings", settings: NotifySettings, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
+export type Response = { "type": "me", agent: Agent | null, } | { "type": "counts", counts: Counts, } | { "type": "conversations", page: ConversationPage, } | { "type": "folder", page: MessagePage, } | { "type": "calls", page: CallPage, } | { "type": "timeline", timeline: Timeline, } | { "type": "search_results", results: SearchResults, } | { "type": "contact", contact: Contact | null, } | { "type": "views", views: Array<CustomView>, } | { "type": "agents", agents: Array<Agent>, } | { "type": "teams", teams: Array<Team>, } | { "type": "channels", channels: Array<Channel>, } | { "type": "admin", answer: AdminAnswer, } | { "type": "trusted_ca", certificates: number, } | { "type": "acted", op_id: OpId | null, } | { "type": "undone", withdrawn: boolean, reversed_by: Array<OpId>, } | { "type": "draft", text: string, } | { "type": "journal", entries: Array<JournalEntry>, } | { "type": "session", session: SessionInfo, } | { "type": "staged", attachment: Attachment, } | { "type": "file", mime: string, data: FileData, } | { "type": "notify_settings", settings: NotifySettings, } | { "type": "done" } | { "type": "error", error: ErrorBody, };
 
 export type Event = { "type": "changed", conversations: Array<ConversationId>, contacts: Array<ContactId>, folders: boolean, views: boolean, agents: boolean, journal: boolean, 
 /**

@@ -52,6 +52,7 @@ export function buildCommands(x: CommandContext): Command[] {
     ...x.teams.map((team) => view(`team-${team.id}`, team.name, { type: "team", id: team.id })),
     ...x.views.map((v) => view(`custom-${v.id}`, v.name, { type: "custom", id: v.id })),
     ...FOLDERS.map((f) => ({ id: `folder-${f}`, label: t(`folders.${f}`), group: goTo, run: () => x.go({ kind: "folder", folder: f }) })),
+    { id: "folder-calls", label: t("folders.calls"), group: goTo, run: () => x.go({ kind: "calls" }) },
   ];
   if (x.admin) commands.push({ id: "admin", label: t("admin.title"), group: goTo, run: () => x.go({ kind: "admin" }) });
   const c = x.open;

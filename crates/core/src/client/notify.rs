@@ -20,6 +20,8 @@ pub(crate) enum New {
     Event(ConversationEvent),
     /// A message that was scheduled and comes back failed.
     Failed(Message),
+    /// A customer's call, newly known as missed.
+    MissedCall(outpost_protocol::Call),
 }
 
 /// The news in `page`, by the mirror as it is before the page is stored.
@@ -45,6 +47,15 @@ pub(crate) fn news_of(conn: &Connection, page: &ChangesPage) -> Result<Vec<New>>
             Entity::Event(e) if get_entity(conn, EntityRef::Event(e.id))?.is_none() => {
                 news.push(New::Event(e.clone()));
             }
+            Entity::Call(c) if c.is_missed() => {
+                let known_missed = matches!(
+                    get_entity(conn, EntityRef::Call(c.id))?,
+                    Some(Entity::Call(before)) if before.is_missed()
+                );
+                if !known_missed {
+                    news.push(New::MissedCall(c.clone()));
+                }
+            }
             _ => {}
         }
     }
@@ -58,6 +69,7 @@ pub(crate) fn happenings(conn: &Connection, news: Vec<New>) -> Result<Vec<Happen
         let conversation_id = match &n {
             New::Message(m) | New::Failed(m) => m.conversation_id,
             New::Event(e) => e.conversation_id,
+            New::MissedCall(c) => c.conversation_id,
         };
         // A conversation the agent may no longer see (revoked in the same page) says nothing.
         let Some(conversation) = get_conversation(conn, conversation_id)? else {
@@ -80,6 +92,11 @@ pub(crate) fn happenings(conn: &Connection, news: Vec<New>) -> Result<Vec<Happen
             },
             New::Event(event) => Happening::Event {
                 event,
+                conversation,
+                contact,
+            },
+            New::MissedCall(call) => Happening::MissedCall {
+                call,
                 conversation,
                 contact,
             },

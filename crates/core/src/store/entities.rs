@@ -231,6 +231,9 @@ pub fn get_entity(conn: &Connection, r: EntityRef) -> Result<Option<Entity>> {
         EntityRef::Event(id) => {
             data(conn, "SELECT data FROM events WHERE uuid = ?1", id.0)?.map(Entity::Event)
         }
+        EntityRef::Call(id) => {
+            data(conn, "SELECT data FROM calls WHERE uuid = ?1", id.0)?.map(Entity::Call)
+        }
         EntityRef::Agent(id) => {
             data(conn, "SELECT data FROM agents WHERE uuid = ?1", id.0)?.map(Entity::Agent)
         }
@@ -430,6 +433,7 @@ impl Tx<'_> {
             Entity::Conversation(c) => self.put_conversation(c),
             Entity::Message(m) => self.put_message(m),
             Entity::Event(e) => self.put_event(e),
+            Entity::Call(c) => self.put_call(c),
             Entity::Agent(a) => self.put_agent(a),
             Entity::Team(t) => self.put_team(t),
             Entity::Channel(c) => self.put_channel(c),
@@ -449,6 +453,7 @@ impl Tx<'_> {
             EntityRef::Conversation(id) => self.delete_conversation(id),
             EntityRef::Message(id) => self.delete_message(id),
             EntityRef::Event(id) => self.delete_event(id),
+            EntityRef::Call(id) => self.delete_call(id),
             EntityRef::Agent(id) => self.delete_simple(r, "agents", id.0),
             EntityRef::Team(id) => self.delete_simple(r, "teams", id.0),
             EntityRef::Channel(id) => self.delete_simple(r, "channels", id.0),
@@ -693,6 +698,14 @@ impl Tx<'_> {
         for e in events {
             self.delete_event(EventId(e))?;
         }
+        let calls: Vec<Uuid> = self
+            .tx
+            .prepare_cached("SELECT uuid FROM calls WHERE conversation = ?1")?
+            .query_map([id.0], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for c in calls {
+            self.delete_call(outpost_protocol::CallId(c))?;
+        }
         self.record(EntityRef::Conversation(id))?;
         self.uncount_conversation(id)?;
         let n = self
@@ -870,6 +883,58 @@ impl Tx<'_> {
         self.changed
             .conversations
             .insert(ConversationId(conversation));
+        Ok(())
+    }
+
+    /// A call of a conversation: the Calls folder's count and list change with it.
+    pub fn put_call(&mut self, c: &outpost_protocol::Call) -> Result<()> {
+        self.record(EntityRef::Call(c.id))?;
+        let before: Option<Uuid> = self
+            .tx
+            .prepare_cached("SELECT conversation FROM calls WHERE uuid = ?1")?
+            .query_row([c.id.0], |r| r.get(0))
+            .optional()?;
+        self.tx
+            .prepare_cached(
+                "INSERT INTO calls (uuid, conversation, contact, at, direction, outcome, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (uuid) DO UPDATE SET conversation = excluded.conversation, contact = excluded.contact,
+                    at = excluded.at, direction = excluded.direction, outcome = excluded.outcome, data = excluded.data",
+            )?
+            .execute(params![
+                c.id.0,
+                c.conversation_id.0,
+                c.contact_id.0,
+                c.started_at,
+                super::calls::direction_code(c.direction),
+                super::calls::outcome_code(c.outcome),
+                json_of(c)?
+            ])?;
+        if let Some(before) = before {
+            self.changed.conversations.insert(ConversationId(before));
+        }
+        self.changed.conversations.insert(c.conversation_id);
+        self.changed.folders = true;
+        Ok(())
+    }
+
+    pub fn delete_call(&mut self, id: outpost_protocol::CallId) -> Result<()> {
+        let conversation: Option<Uuid> = self
+            .tx
+            .prepare_cached("SELECT conversation FROM calls WHERE uuid = ?1")?
+            .query_row([id.0], |r| r.get(0))
+            .optional()?;
+        let Some(conversation) = conversation else {
+            return Ok(());
+        };
+        self.record(EntityRef::Call(id))?;
+        self.tx
+            .prepare_cached("DELETE FROM calls WHERE uuid = ?1")?
+            .execute([id.0])?;
+        self.changed
+            .conversations
+            .insert(ConversationId(conversation));
+        self.changed.folders = true;
         Ok(())
     }
 

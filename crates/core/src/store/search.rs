@@ -32,6 +32,9 @@ pub struct ContactHit {
 pub struct SearchResults {
     pub messages: Vec<MessageHit>,
     pub contacts: Vec<ContactHit>,
+    /// The calls of the contacts found, newest first.
+    #[serde(default)]
+    pub calls: Vec<super::CallRow>,
     /// The message index is still being built after the first sync: message hits are missing.
     pub index_pending: bool,
 }
@@ -127,6 +130,8 @@ impl Store {
                     conversation_id: conversation.map(ConversationId),
                 });
             }
+            let found: Vec<_> = results.contacts.iter().map(|h| h.contact.id).collect();
+            results.calls = Store::calls_of_contacts(conn, &found, limit)?;
             Ok(results)
         })
     }

@@ -150,8 +150,17 @@ pub struct MessagePage {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TimelineItem {
-    Message { row: i64, message: Box<Message> },
-    Event { event: ConversationEvent },
+    Message {
+        row: i64,
+        message: Box<Message>,
+    },
+    Event {
+        event: ConversationEvent,
+    },
+    /// A call with the contact, where it happened between the messages.
+    Call {
+        call: outpost_protocol::Call,
+    },
 }
 
 /// An opened conversation: the newest page of its timeline, oldest first.
@@ -178,6 +187,9 @@ pub struct ViewCount {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Counts {
     pub folders: Vec<(Folder, u64)>,
+    /// Calls (the Calls folder): counted apart from messages, so the folders' sum plus the
+    /// calls is everything exchanged.
+    pub calls: u64,
     pub views: Vec<ViewCount>,
     /// Unread messages over the whole mirror (the tray badge).
     pub unread: u64,
@@ -534,13 +546,24 @@ impl Store {
                 &[&id.0, &from, &until],
                 |r| r.get(0),
             )?;
-            let mut items: Vec<(Millis, TimelineItem)> = Vec::with_capacity(messages.len() + events.len());
+            let calls: Vec<String> = read_rows(
+                conn,
+                "SELECT data FROM calls WHERE conversation = ?1 AND at >= ?2 AND at < ?3 ORDER BY at",
+                &[&id.0, &from, &until],
+                |r| r.get(0),
+            )?;
+            let mut items: Vec<(Millis, TimelineItem)> =
+                Vec::with_capacity(messages.len() + events.len() + calls.len());
             for (row, message) in messages.iter().cloned() {
                 items.push((message.created_at, TimelineItem::Message { row, message: Box::new(message) }));
             }
             for json in events {
                 let event: ConversationEvent = serde_json::from_str(&json)?;
                 items.push((event.at, TimelineItem::Event { event }));
+            }
+            for json in calls {
+                let call: outpost_protocol::Call = serde_json::from_str(&json)?;
+                items.push((call.started_at, TimelineItem::Call { call }));
             }
             items.sort_by_key(|(at, _)| *at);
             let in_page: std::collections::HashSet<MessageId> = messages.iter().map(|(_, m)| m.id).collect();
@@ -617,6 +640,7 @@ impl Store {
     pub fn counts(&self) -> Result<Counts> {
         let me = self.me().ok_or(Error::NoAgent)?;
         let folders = self.folder_counts()?;
+        let calls = self.calls_count()?;
         self.read(|conn| {
             let teams: Vec<TeamId> = if rules::is_privileged(&me) {
                 read_rows(conn, "SELECT uuid FROM teams ORDER BY name", &[], |r| {
@@ -665,6 +689,7 @@ impl Store {
             }
             Ok(Counts {
                 folders,
+                calls,
                 views,
                 unread: total,
             })

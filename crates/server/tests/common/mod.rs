@@ -392,6 +392,7 @@ impl Mirror {
                             Entity::Conversation(c) => c.id != *id,
                             Entity::Message(m) => m.conversation_id != *id,
                             Entity::Event(ev) => ev.conversation_id != *id,
+                            Entity::Call(c) => c.conversation_id != *id,
                             _ => true,
                         });
                     }

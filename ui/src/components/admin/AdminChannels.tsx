@@ -34,6 +34,7 @@ const FIELDS: Partial<Record<ChannelKind, Field[]>> = {
     { key: "access_token", secret: true },
     { key: "app_secret", secret: true },
     { key: "api_base", optional: true, placeholder: "https://graph.facebook.com/v21.0" },
+    { key: "calling", options: ["off", "on"] },
   ],
   telegram: [
     { key: "bot_token", secret: true },
