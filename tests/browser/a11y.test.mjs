@@ -1,5 +1,5 @@
 // Accessibility: axe-core (the npm package, injected into the page) on each main screen, in
-// both themes: sign-in, the inbox, an open conversation, each folder, the settings, the account,
+// both themes: sign-in, the inbox, an open conversation, each folder (Calls too), the settings, the account,
 // the command palette, the undo toast and the Admin area's tabs. No serious or critical
 // violation may remain.
 import { after, before, test } from "node:test";
@@ -15,6 +15,9 @@ const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 let w;
 before(async () => {
   w = await world();
+  // The Calls screen with calls in it: one missed, one answered.
+  await w.customerCalls("whatsapp", { id: "a11y-1", from: "5511944440001", name: "Rita Acessível", outcome: "missed" });
+  await w.customerCalls("whatsapp", { id: "a11y-2", from: "5511944440002", name: "Caio Contraste", outcome: "answered", duration_secs: 75 });
 });
 after(async () => {
   await w.stop();
@@ -59,7 +62,7 @@ for (const scheme of ["light", "dark"]) {
     await page.locator(".row").first().click();
     await page.locator("section.conversation .bubble").first().waitFor();
     await check(page, "conversation", found);
-    for (const folder of ["Inbox", "Flows", "Archived", "Outbox", "Sent", "Scheduled", "Failed"]) {
+    for (const folder of ["Inbox", "Flows", "Archived", "Outbox", "Sent", "Scheduled", "Failed", "Calls"]) {
       await page.locator("nav.sidebar").getByRole("button", { name: new RegExp(`^${folder}`) }).click();
       await page.getByRole("heading", { name: folder }).waitFor();
       await check(page, `folder ${folder}`, found);

@@ -114,6 +114,20 @@ export async function demoServer(dir) {
       });
       if (r.status !== 200) throw new Error(`inbound: ${r.status} ${await r.text()}`);
     },
+    /**
+     * A call on a test channel, as its simulated provider reports it: it rings (no `outcome`), or
+     * it ended (`answered` with `duration_secs`, `missed`, `failed`); `direction` "outgoing" for
+     * one the business placed.
+     */
+    async customerCalls(channel, call) {
+      const r = await fetch(hooks[channel].replace(/\/inbound$/, "/calls"), {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-outpost-channel-secret": "outpost-demo-channel" },
+        body: JSON.stringify(call),
+      });
+      if (r.status !== 200) throw new Error(`call: ${r.status} ${await r.text()}`);
+      return r.json();
+    },
     /** A customer sends files ({ name, mime, bytes }) with a text: the channel uploads each, then posts the message. */
     async customerSends(channel, from, text, name, files) {
       const secret = { "x-outpost-channel-secret": "outpost-demo-channel" };

@@ -163,6 +163,29 @@ test("a burst of five messages is one notification that counts them", async () =
   assert.equal(new Set(dora.map((n) => n.id)).size, 1, JSON.stringify(dora));
 });
 
+test("a missed call is shown by the daemon in its own words, and a click opens its conversation at the call", async () => {
+  // It rings (nothing to say yet), then nobody picks up.
+  await server.customerCalls("whatsapp", { id: "desktop-call-1", from: "5511955550505", name: "Gil Chamada" });
+  await conversationOf("Gil Chamada").then((c) => assert.ok(c, "the call opened a conversation at the server"));
+  assert.equal(displayed(), 0, "a ringing call is no notification");
+  await server.customerCalls("whatsapp", { id: "desktop-call-1", from: "5511955550505", name: "Gil Chamada", outcome: "missed" });
+  await until("the missed call is displayed", () => displayed() === 1);
+  // Reported again by the provider: still one.
+  await server.customerCalls("whatsapp", { id: "desktop-call-1", from: "5511955550505", name: "Gil Chamada", outcome: "missed" });
+  await sleep(500);
+  assert.equal(displayed(), 1);
+  dunstctl("action", "0");
+  await app.waitFor(".conversation h2", { text: "Gil Chamada" });
+  await app.waitFor(".timeline .event.call.missed", { text: "Missed call from Gil Chamada" });
+  dunstctl("close-all");
+  const shown = history().find((n) => n.summary === "Gil Chamada · WhatsApp");
+  assert.ok(shown, `shown under the contact and channel: ${JSON.stringify(history().slice(0, 3))}`);
+  assert.equal(shown.body, "Missed call");
+  // At the server the conversation waits for our reply.
+  const c = await conversationOf("Gil Chamada");
+  assert.equal(c.unanswered, true);
+});
+
 test("clicking a notification opens its conversation in the app", async () => {
   await server.customerWrites("telegram", "5511955550303", "Vocês entregam no sábado?", "Elisa Prado");
   await until("the notification is displayed", () => displayed() === 1);

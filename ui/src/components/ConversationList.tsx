@@ -10,6 +10,7 @@ import { CHANNEL_BADGE, CHANNEL_LABEL, when } from "../lib/format";
 import { Avatar } from "./Avatar";
 import { afterPaint } from "../lib/paint";
 import { useNow } from "../lib/now";
+import { callOutcome } from "../lib/calls";
 import { LIST_DEFAULTS, listQuery, type ListFilters } from "../lib/listQuery";
 import { Failure } from "./Failure";
 import { EmptyState } from "./EmptyState";
@@ -39,7 +40,8 @@ export function ConversationList({
   onListed?: (ids: string[]) => void;
   onWriteFirst?: () => void;
 }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
+  const now = useNow();
   const [filters, setFilters] = useState<ListFilters>(LIST_DEFAULTS);
   const [search, setSearch] = useState("");
   // Searched at every keystroke: the mirror answers in well under a millisecond, and the hits
@@ -71,7 +73,7 @@ export function ConversationList({
         </div>
         <Filters bridge={bridge} filters={filters} onChange={setFilters} />
       </div>
-      {searching !== "" && hits.data && !hits.isPlaceholderData && hits.data.messages.length === 0 && hits.data.contacts.length === 0 && !hits.data.index_pending ? (
+      {searching !== "" && hits.data && !hits.isPlaceholderData && hits.data.messages.length === 0 && hits.data.contacts.length === 0 && hits.data.calls.length === 0 && !hits.data.index_pending ? (
         <EmptyState icon="noResults" query={searching} title={t("empty.list.search", { text: searching })} hint={t("empty.list.searchHint")} />
       ) : searching !== "" ? (
         <ul className="hits" aria-busy={hits.isPlaceholderData} data-query={hits.isPlaceholderData ? undefined : searching}>
@@ -87,6 +89,18 @@ export function ConversationList({
               >
                 <strong dir="auto">{h.contact.name || (h.contact.phone ? `+${h.contact.phone}` : h.contact.email)}</strong>
                 <span className="preview">{[h.contact.phone && `+${h.contact.phone}`, h.contact.email].filter(Boolean).join(" · ") || t("list.contact")}</span>
+              </button>
+            </li>
+          ))}
+          {/* The found contacts' calls: a click opens the conversation at the call. */}
+          {(hits.data?.calls ?? []).map((h) => (
+            <li key={h.call.id}>
+              <button type="button" className={`call-hit ${h.call.outcome}`} onClick={() => onOpen(h.call.conversation_id, { id: h.call.id, row: 0 })}>
+                <strong dir="auto">{h.contact_name}</strong>
+                <span className="preview">
+                  <Icon name={h.call.outcome === "missed" || h.call.outcome === "failed" ? "callMissed" : h.call.direction === "incoming" ? "callIncoming" : "callOutgoing"} />{" "}
+                  {t(`calls.direction.${h.call.direction}`)} · {callOutcome(h.call, t)} · {when(h.call.started_at, now, i18n.language)}
+                </span>
               </button>
             </li>
           ))}

@@ -17,6 +17,7 @@ mod accounts;
 mod admin;
 mod attachments;
 mod bad_input;
+mod calls;
 mod channels;
 mod contacts;
 mod email;

@@ -11,7 +11,7 @@ use outpost_server::providers::whatsapp;
 use outpost_server::storage::Storage;
 
 /// A real WhatsApp channel on the stand-in, made by the owner: its id and secret.
-async fn wa_channel(h: &Harness, owner: &str, api_base: &str) -> (String, String) {
+pub(super) async fn wa_channel(h: &Harness, owner: &str, api_base: &str) -> (String, String) {
     let r = h
         .post(
             owner,
@@ -44,7 +44,7 @@ async fn wa_channel(h: &Harness, owner: &str, api_base: &str) -> (String, String
 }
 
 /// Meta posts `body` to the channel's webhook, signed with `secret`.
-async fn deliver_signed(h: &Harness, channel: &str, body: &Value, secret: &str) -> u16 {
+pub(super) async fn deliver_signed(h: &Harness, channel: &str, body: &Value, secret: &str) -> u16 {
     let bytes = serde_json::to_vec(body).unwrap();
     h.http
         .post(h.url(&format!("/v1/webhooks/whatsapp/{channel}")))
@@ -58,7 +58,7 @@ async fn deliver_signed(h: &Harness, channel: &str, body: &Value, secret: &str) 
         .as_u16()
 }
 
-async fn deliver(h: &Harness, channel: &str, body: &Value) -> u16 {
+pub(super) async fn deliver(h: &Harness, channel: &str, body: &Value) -> u16 {
     deliver_signed(h, channel, body, APP_SECRET).await
 }
 

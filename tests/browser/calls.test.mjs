@@ -1,0 +1,122 @@
+// The Calls folder (issue 17) in a real browser against the real server: calls the test
+// channel's simulated provider reports land in the Calls screen (newest first, filtered by
+// direction, outcome and contact, its count in the side bar) and between the messages of their
+// conversation, said in English, Portuguese and Spanish; a click opens the conversation at the
+// call; search finds a contact's calls.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { shot, signIn, world } from "./harness.mjs";
+
+let w;
+const ANA = "Ana Ligação";
+const BRUNO = "Bruno Atendido";
+const CAIO = "Caio Sem Permissão";
+
+before(async () => {
+  w = await world();
+  await w.customerWrites("whatsapp", "5511933330001", "Oi, liguei agora há pouco", ANA);
+  // Oldest first: Bruno's answered call, a call to Caio that failed, one to Bruno nobody took,
+  // then Ana's missed call; one still ringing last.
+  await w.customerCalls("whatsapp", { id: "calls-1", from: "5511933330002", name: BRUNO, outcome: "answered", duration_secs: 192 });
+  await w.customerCalls("whatsapp", { id: "calls-2", from: "5511933330003", name: CAIO, direction: "outgoing", outcome: "failed", failure: "(#138006) Lack of call request permission" });
+  await w.customerCalls("whatsapp", { id: "calls-3", from: "5511933330002", name: BRUNO, direction: "outgoing", outcome: "missed" });
+  await w.customerCalls("whatsapp", { id: "calls-4", from: "5511933330001", name: ANA });
+  await w.customerCalls("whatsapp", { id: "calls-4", from: "5511933330001", name: ANA, outcome: "missed" });
+  // Reported twice by the provider: one call.
+  await w.customerCalls("whatsapp", { id: "calls-4", from: "5511933330001", name: ANA, outcome: "missed" });
+  await w.customerCalls("whatsapp", { id: "calls-5", from: "5511933330004", name: "Dani Tocando" });
+});
+after(async () => {
+  await w?.stop();
+});
+
+const rows = (page) => page.locator(".call-row");
+const whoOf = (page) => rows(page).locator(".who").allTextContents();
+
+test("the Calls folder lists every call newest first, filters them, and opens the conversation at the call", async () => {
+  const page = await w.page("en-US");
+  await signIn(page, w);
+  const calls = page.locator("nav.sidebar").getByRole("button", { name: /^Calls/ });
+  await calls.locator(".count", { hasText: "5" }).waitFor({ timeout: 20_000 });
+  await calls.click();
+  await page.getByRole("heading", { name: "Calls" }).waitFor();
+  await page.getByText(/answered in WhatsApp on the business’s phone/).waitFor();
+  await rows(page).nth(4).waitFor();
+  assert.deepEqual(await whoOf(page), ["Dani Tocando", ANA, BRUNO, CAIO, BRUNO]);
+  const texts = await rows(page).locator(".outcome").allTextContents();
+  assert.deepEqual(texts, ["In progress", "Missed", "Not answered", "Failed", "3 min 12 s"]);
+  assert.match(await rows(page).nth(3).locator(".reason").textContent(), /138006/);
+  assert.deepEqual(await rows(page).locator(".direction").allTextContents(), ["Received", "Received", "Made", "Made", "Received"]);
+  await shot(page, "calls-en-light");
+
+  // Filters: by outcome, by direction, by contact (accents and case ignored).
+  await page.getByRole("combobox", { name: "Outcome" }).selectOption("missed");
+  await page.waitForFunction(() => document.querySelectorAll(".call-row").length === 2);
+  assert.deepEqual(await whoOf(page), [ANA, BRUNO]);
+  await page.getByRole("combobox", { name: "Direction" }).selectOption("incoming");
+  await page.waitForFunction(() => document.querySelectorAll(".call-row").length === 1);
+  assert.deepEqual(await whoOf(page), [ANA]);
+  await page.getByRole("combobox", { name: "Outcome" }).selectOption("");
+  await page.getByRole("combobox", { name: "Direction" }).selectOption("");
+  await page.getByRole("searchbox", { name: "Filter by contact" }).fill("bruno");
+  await page.waitForFunction(() => document.querySelectorAll(".call-row").length === 2);
+  assert.deepEqual(await whoOf(page), [BRUNO, BRUNO]);
+  await page.getByRole("searchbox", { name: "Filter by contact" }).fill("ligacao");
+  await page.waitForFunction(() => document.querySelectorAll(".call-row").length === 1);
+  await page.getByRole("searchbox", { name: "Filter by contact" }).fill("nobody like this");
+  await page.getByText("No calls match").waitFor();
+  await page.getByRole("searchbox", { name: "Filter by contact" }).fill("");
+  await rows(page).nth(4).waitFor();
+
+  // A click: the conversation, at the call, highlighted, between the messages.
+  await rows(page).filter({ hasText: ANA }).locator("button.open").click();
+  await page.locator("section.conversation").getByRole("heading", { name: ANA }).waitFor();
+  const line = page.locator(".timeline .event.call.missed");
+  await line.waitFor();
+  assert.match(await line.textContent(), /^Missed call from Ana Ligação · \d{1,2}:\d{2}/);
+  assert.ok(await line.evaluate((e) => e.classList.contains("highlighted")), "the call is highlighted");
+  // After the customer's message, in the order they happened.
+  const order = await page.locator(".timeline .entry").evaluateAll((es) => es.map((e) => (e.querySelector(".bubble") ? "message" : e.querySelector(".event.call") ? "call" : "event")));
+  assert.ok(order.indexOf("message") < order.lastIndexOf("call"), order.join(","));
+  // The missed call left the conversation waiting for a reply.
+  const feed = await w.feed();
+  const ana = feed.find((c) => c.entity?.type === "contact" && c.entity.data.name === ANA).entity.data;
+  const conversation = feed.find((c) => c.entity?.type === "conversation" && c.entity.data.contact_id === ana.id).entity.data;
+  assert.equal(conversation.unanswered, true);
+  await shot(page, "calls-timeline-en");
+
+  // Search finds the contact's calls; a click opens the conversation at the call.
+  await page.locator("nav.sidebar").getByRole("button", { name: /^All/ }).click();
+  await page.getByRole("searchbox", { name: "Search conversations and contacts" }).fill("Bruno");
+  const hits = page.locator(".hits .call-hit");
+  await hits.nth(1).waitFor();
+  assert.deepEqual(await hits.locator("strong").allTextContents(), [BRUNO, BRUNO]);
+  assert.match(await hits.first().textContent(), /Made · Not answered/);
+  await hits.nth(1).click();
+  await page.locator(".timeline .event.call.answered", { hasText: "Call with Bruno Atendido · 3 min 12 s" }).waitFor();
+  await page.context().close();
+});
+
+test("calls are said in Portuguese and Spanish, in both themes", async () => {
+  for (const [lang, scheme, heading, missed, with_, hint] of [
+    ["pt-BR", "dark", "Ligações", "Ligação perdida de Ana Ligação", "Ligação com Bruno Atendido · 3 min 12 s", /não no Outpost/],
+    ["es", "light", "Llamadas", "Llamada perdida de Ana Ligação", "Llamada con Bruno Atendido · 3 min 12 s", /no en Outpost/],
+  ]) {
+    const page = await w.page(lang, scheme);
+    await signIn(page, w);
+    await page.locator("nav.sidebar").getByRole("button", { name: new RegExp(`^${heading}`) }).click();
+    await page.getByRole("heading", { name: heading }).waitFor();
+    await page.getByText(hint).waitFor();
+    await rows(page).nth(4).waitFor();
+    const outcomes = await rows(page).locator(".outcome").allTextContents();
+    assert.deepEqual(outcomes, lang === "es" ? ["En curso", "Perdida", "No contestada", "Fallida", "3 min 12 s"] : ["Em andamento", "Perdida", "Não atendida", "Com falha", "3 min 12 s"]);
+    await shot(page, `calls-${lang}-${scheme}`);
+    await rows(page).filter({ hasText: ANA }).locator("button.open").click();
+    await page.locator(".timeline .event.call.missed", { hasText: missed }).waitFor();
+    await shot(page, `calls-timeline-${lang}-${scheme}`);
+    await page.locator("nav.sidebar").getByRole("button", { name: new RegExp(`^${heading}`) }).click();
+    await rows(page).filter({ hasText: BRUNO }).filter({ hasText: "3 min 12 s" }).locator("button.open").click();
+    await page.locator(".timeline .event.call.answered", { hasText: with_ }).waitFor();
+    await page.context().close();
+  }
+});
