@@ -144,7 +144,8 @@ pub fn snapshot(conn: &Connection) -> Vec<String> {
 type CountRow = (Vec<u8>, Vec<u8>, i64, i64, i64);
 
 /// The mirror's invariants: each message's folder is `Folder::of` of it, the stored counts equal
-/// COUNT(*) per folder, both full-text indexes match their tables, the file is sound.
+/// COUNT(*) per folder, every call's conversation is held, both full-text indexes match their
+/// tables, the file is sound.
 pub fn check_invariants(conn: &Connection) {
     let mut stmt = conn
         .prepare(&format!(
@@ -213,6 +214,18 @@ pub fn check_invariants(conn: &Connection) {
     assert_eq!(
         kept, counted,
         "the side bar's counts kept as data differ from the conversations"
+    );
+    // A call is in sight only with its conversation (a revocation or a deletion takes both).
+    let orphans: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM calls WHERE conversation NOT IN (SELECT uuid FROM conversations)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("orphan calls");
+    assert_eq!(
+        orphans, 0,
+        "calls whose conversation the mirror does not hold"
     );
     // The message index is built at the end of a first sync: until then it is empty on purpose.
     let index_pending = conn

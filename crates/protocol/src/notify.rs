@@ -30,6 +30,10 @@ pub enum NotifyCategory {
 }
 
 impl NotifyCategory {
+    /// Categories added after agents could first save their choices: on for those who chose
+    /// before they existed (`NotifySettings::upgraded`).
+    pub const ADDED_LATER: [NotifyCategory; 1] = [NotifyCategory::MissedCall];
+
     pub const ALL: [NotifyCategory; 8] = [
         NotifyCategory::MessageMine,
         NotifyCategory::MessageOthers,
@@ -72,6 +76,10 @@ pub struct NotifySettings {
     pub quiet_hours: Option<QuietHours>,
     /// Do not disturb until then (none: not set).
     pub dnd_until: Option<Millis>,
+    /// The categories there were when the agent chose: one added since (missed calls) is on,
+    /// as for a new agent, until they choose. Empty in settings saved before it was kept.
+    #[serde(default)]
+    pub offered: Vec<NotifyCategory>,
 }
 
 impl NotifySettings {
@@ -88,7 +96,22 @@ impl NotifySettings {
             muted_when_away: vec![NotifyCategory::MessageUnassigned],
             quiet_hours: None,
             dnd_until: None,
+            offered: NotifyCategory::ALL.to_vec(),
         }
+    }
+
+    /// The settings with every category added since they were saved as a new agent has it
+    /// (switched on), and offered from now on.
+    pub fn upgraded(mut self) -> NotifySettings {
+        for c in NotifyCategory::ADDED_LATER {
+            if !self.offered.contains(&c) {
+                if !self.enabled.contains(&c) {
+                    self.enabled.push(c);
+                }
+                self.offered.push(c);
+            }
+        }
+        self
     }
 
     pub fn wants(&self, category: NotifyCategory) -> bool {
@@ -105,7 +128,7 @@ impl NotifySettings {
                 problem: "must be times of day (00:00 to 23:59)".into(),
             });
         }
-        for list in [&self.enabled, &self.muted_when_away] {
+        for list in [&self.enabled, &self.muted_when_away, &self.offered] {
             let mut seen = list.clone();
             seen.sort();
             seen.dedup();
@@ -123,6 +146,33 @@ impl NotifySettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_category_added_since_the_agent_chose_is_on_until_they_choose_again() {
+        let me = AgentId::new();
+        // Saved before missed calls existed: no `offered`, missed calls not among the enabled.
+        let old: NotifySettings = serde_json::from_str(&format!(
+            r#"{{"agent_id":"{}","enabled":["message_mine"],"muted_when_away":[],"quiet_hours":null,"dnd_until":null}}"#,
+            me.0
+        ))
+        .unwrap();
+        assert!(!old.wants(NotifyCategory::MissedCall));
+        let up = old.upgraded();
+        assert!(up.wants(NotifyCategory::MissedCall) && up.wants(NotifyCategory::MessageMine));
+        assert!(
+            !up.wants(NotifyCategory::MessageUnassigned),
+            "the agent's own choices stay"
+        );
+        up.validate().unwrap();
+        // Switched off after it was offered: it stays off.
+        let mut off = up.clone();
+        off.enabled.retain(|c| *c != NotifyCategory::MissedCall);
+        assert!(!off.clone().upgraded().wants(NotifyCategory::MissedCall));
+        assert_eq!(
+            NotifySettings::defaults(me).upgraded(),
+            NotifySettings::defaults(me)
+        );
+    }
 
     #[test]
     fn quiet_hours_within_a_day_and_across_midnight() {

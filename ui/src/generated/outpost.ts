@@ -403,7 +403,12 @@ muted_when_away: Array<NotifyCategory>, quiet_hours: QuietHours | null,
 /**
  * Do not disturb until then (none: not set).
  */
-dnd_until: number | null, };
+dnd_until: number | null, 
+/**
+ * The categories there were when the agent chose: one added since (missed calls) is on,
+ * as for a new agent, until they choose. Empty in settings saved before it was kept.
+ */
+offered: Array<NotifyCategory>, };
 
 export type Folder = "inbox" | "flows" | "archived" | "outbox" | "sent" | "scheduled" | "failed";
 

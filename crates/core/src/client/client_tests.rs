@@ -253,3 +253,46 @@ fn test_writing_first_to_a_known_number_continues_its_open_conversation_at_once(
     assert_eq!(continued.last_message_preview, "Olá de novo");
     assert!(!continued.unanswered);
 }
+
+/// A call pulled as missed notifies once: not while it rings, once when it is missed, not again
+/// when the same call comes again.
+#[test]
+fn test_a_pulled_missed_call_notifies_once() {
+    let me = agent("Ana", Role::Agent, Visibility::Unrestricted, vec![]);
+    let mut f = Fixture::new(&me);
+    let rx = f.client.subscribe();
+    let beatriz = contact("Beatriz Araújo");
+    let mut c = conversation(&beatriz, T0 - HOUR);
+    c.assignee = Some(me.id);
+    f.server_upsert(vec![
+        Entity::Contact(beatriz),
+        Entity::Conversation(c.clone()),
+    ]);
+    let mut call = Call {
+        id: CallId::new(),
+        conversation_id: c.id,
+        contact_id: c.contact_id,
+        channel: c.channel,
+        channel_id: None,
+        provider_id: "wacid.A".into(),
+        direction: Direction::Incoming,
+        started_at: T0 - 20_000,
+        answered_at: None,
+        ended_at: None,
+        duration_secs: None,
+        outcome: CallOutcome::Ongoing,
+        failure: None,
+        failure_reason: None,
+    };
+    f.server_upsert(vec![Entity::Call(call.clone())]);
+    assert!(notifications(&rx).is_empty(), "ringing says nothing");
+    call.outcome = CallOutcome::Missed;
+    call.ended_at = Some(T0 - 1_000);
+    f.server_upsert(vec![Entity::Call(call.clone())]);
+    let got = notifications(&rx);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].body, "Missed call");
+    assert_eq!(got[0].category, Some(NotifyCategory::MissedCall));
+    f.server_upsert(vec![Entity::Call(call)]);
+    assert!(notifications(&rx).is_empty());
+}

@@ -173,3 +173,6 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod calls_tests;

@@ -200,7 +200,7 @@ const SETTINGS_KEY: &str = "notify_settings";
 /// The agent's notification settings: theirs if stored, else the defaults.
 pub(crate) fn notify_settings(conn: &Connection, me: AgentId) -> Result<NotifySettings> {
     Ok(match get_entity(conn, EntityRef::Settings(me))? {
-        Some(Entity::Settings(s)) => s,
+        Some(Entity::Settings(s)) => s.upgraded(),
         _ => NotifySettings::defaults(me),
     })
 }

@@ -49,7 +49,7 @@ fn test_a_mirror_from_before_three_letter_prefixes_builds_its_index_again() {
     let path = f.store().path().to_owned();
     let Fixture { client, dir, .. } = f;
     drop(client);
-    // The mirror as version 6 left it: a message index with two-letter prefixes.
+    // The mirror as version 6 left it: a message index with two-letter prefixes, no calls.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute_batch(
@@ -57,6 +57,7 @@ fn test_a_mirror_from_before_three_letter_prefixes_builds_its_index_again() {
              CREATE VIRTUAL TABLE messages_fts USING fts5(text, content = 'messages',
                  content_rowid = 'id', tokenize = \"unicode61 remove_diacritics 2\", prefix = '2 3 4');
              INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+             DROP TABLE calls;
              PRAGMA user_version = 6;",
         )
         .unwrap();

@@ -479,3 +479,89 @@ proptest! {
         prop_assert!(triage.decide(&w.situation(), &happened).is_empty());
     }
 }
+
+impl World {
+    /// A customer's call to `c`, ended at `ended` with `outcome`.
+    fn call(&self, c: &Conversation, outcome: CallOutcome, ended: Millis) -> Happening {
+        Happening::MissedCall {
+            call: Call {
+                id: CallId::new(),
+                conversation_id: c.id,
+                contact_id: c.contact_id,
+                channel: c.channel,
+                channel_id: None,
+                provider_id: "wacid.1".into(),
+                direction: Direction::Incoming,
+                started_at: ended - 30_000,
+                answered_at: None,
+                ended_at: Some(ended),
+                duration_secs: None,
+                outcome,
+                failure: None,
+                failure_reason: None,
+            },
+            conversation: c.clone(),
+            contact: "Beatriz Araújo".into(),
+        }
+    }
+}
+
+#[test]
+fn a_missed_call_notifies_in_its_own_category_and_words_like_a_message_would() {
+    let mut w = World::new();
+    let mine = w.conversation(Some(w.me.id));
+    let n = decide(&w, &[w.call(&mine, CallOutcome::Missed, w.now - 1_000)]);
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].category, Some(NotifyCategory::MissedCall));
+    assert_eq!(n[0].title, "Beatriz Araújo · WhatsApp");
+    assert_eq!(n[0].body, "Missed call");
+    assert_eq!(n[0].conversation_id, Some(mine.id));
+    // With the customer's message that came with it: one notification, both said.
+    let n = decide(
+        &w,
+        &[
+            w.call(&mine, CallOutcome::Missed, w.now - 1_000),
+            w.customer_writes(&mine, "Me liga?"),
+        ],
+    );
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].body, "Missed call\nMe liga?");
+    // Nobody's conversation too; another agent's is theirs.
+    let nobody = w.conversation(None);
+    assert_eq!(
+        decide(&w, &[w.call(&nobody, CallOutcome::Missed, w.now)]).len(),
+        1
+    );
+    let pedros = w.conversation(Some(w.pedro.id));
+    assert!(decide(&w, &[w.call(&pedros, CallOutcome::Missed, w.now)]).is_empty());
+    // An answered call is no news; history (long ended) is not either.
+    assert!(decide(&w, &[w.call(&mine, CallOutcome::Answered, w.now)]).is_empty());
+    assert!(
+        decide(
+            &w,
+            &[w.call(&mine, CallOutcome::Missed, w.now - FRESH_FOR - 1)]
+        )
+        .is_empty()
+    );
+    // Not for the conversation open in the focused window.
+    w.focused = Some(mine.id);
+    assert!(decide(&w, &[w.call(&mine, CallOutcome::Missed, w.now)]).is_empty());
+    w.focused = None;
+    // In the agent's language.
+    w.language = "pt-BR";
+    assert_eq!(
+        decide(&w, &[w.call(&mine, CallOutcome::Missed, w.now)])[0].body,
+        "Ligação perdida"
+    );
+    w.language = "es";
+    assert_eq!(
+        decide(&w, &[w.call(&mine, CallOutcome::Missed, w.now)])[0].body,
+        "Llamada perdida"
+    );
+    // On by default; switched off, silent.
+    assert!(NotifySettings::defaults(w.me.id).wants(NotifyCategory::MissedCall));
+    w.settings
+        .enabled
+        .retain(|c| *c != NotifyCategory::MissedCall);
+    assert!(decide(&w, &[w.call(&mine, CallOutcome::Missed, w.now)]).is_empty());
+}
