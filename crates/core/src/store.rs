@@ -12,6 +12,7 @@
 mod calls;
 mod entities;
 mod files;
+mod fts;
 mod journal;
 mod search;
 mod uploads;

@@ -7,24 +7,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::Store;
-use super::search::fts_query;
+use super::entities::{direction_code, outcome_code};
+use super::fts::fts_query;
 use crate::error::Result;
-
-pub(crate) fn direction_code(d: Direction) -> i64 {
-    match d {
-        Direction::Incoming => 0,
-        Direction::Outgoing => 1,
-    }
-}
-
-pub(crate) fn outcome_code(o: CallOutcome) -> i64 {
-    match o {
-        CallOutcome::Ongoing => 0,
-        CallOutcome::Answered => 1,
-        CallOutcome::Missed => 2,
-        CallOutcome::Failed => 3,
-    }
-}
 
 /// Which calls a Calls screen shows (none set: all of them).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]

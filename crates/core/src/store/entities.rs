@@ -194,6 +194,23 @@ fn json_of<T: Serialize>(value: &T) -> Result<String> {
     Ok(serde_json::to_string(value)?)
 }
 
+/// A call's direction and outcome as the mirror's `calls` table keeps them.
+pub(crate) fn direction_code(d: Direction) -> i64 {
+    match d {
+        Direction::Incoming => 0,
+        Direction::Outgoing => 1,
+    }
+}
+
+pub(crate) fn outcome_code(o: outpost_protocol::CallOutcome) -> i64 {
+    match o {
+        outpost_protocol::CallOutcome::Ongoing => 0,
+        outpost_protocol::CallOutcome::Answered => 1,
+        outpost_protocol::CallOutcome::Missed => 2,
+        outpost_protocol::CallOutcome::Failed => 3,
+    }
+}
+
 /// Where the agent's notification settings are kept in `meta`.
 const SETTINGS_KEY: &str = "notify_settings";
 
@@ -906,8 +923,8 @@ impl Tx<'_> {
                 c.conversation_id.0,
                 c.contact_id.0,
                 c.started_at,
-                super::calls::direction_code(c.direction),
-                super::calls::outcome_code(c.outcome),
+                direction_code(c.direction),
+                outcome_code(c.outcome),
                 json_of(c)?
             ])?;
         if let Some(before) = before {
