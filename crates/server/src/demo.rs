@@ -104,9 +104,77 @@ pub fn seed<S: Storage>(storage: &S, now: Millis) -> Result<Vec<DemoLogin>, Stri
         (ChannelKind::Email, "atendimento@loja.example"),
         (ChannelKind::WebChat, "loja.example"),
     ] {
-        crate::add_test_channel(storage, kind, name, DEMO_CHANNEL_SECRET)?;
+        let id = crate::add_test_channel(storage, kind, name, DEMO_CHANNEL_SECRET)?;
+        if kind == ChannelKind::Whatsapp {
+            seed_calls(storage, id, now).map_err(|e| e.to_string())?;
+        }
     }
     Ok(logins)
+}
+
+/// Calls of the demo's first WhatsApp customers over the last days, on its test channel: the
+/// Calls folder is not empty in a fresh demo (its customers go on calling, `simulate`).
+fn seed_calls<S: Storage>(storage: &S, channel: uuid::Uuid, now: Millis) -> Result<(), String> {
+    use outpost_protocol::{CallOutcome, Direction, Entity, EntityRef};
+    let conversations = storage
+        .write(|tx| tx.all_conversations())
+        .map_err(|e| e.to_string())?;
+    let mut customers = Vec::new();
+    for c in conversations
+        .iter()
+        .filter(|c| c.channel == ChannelKind::Whatsapp)
+    {
+        if let Some(Entity::Contact(k)) = storage
+            .get(EntityRef::Contact(c.contact_id))
+            .map_err(|e| e.to_string())?
+            && let Some(i) = k
+                .identities
+                .iter()
+                .find(|i| i.channel == ChannelKind::Whatsapp)
+            && !customers.iter().any(|(a, _)| *a == i.address)
+        {
+            customers.push((i.address.clone(), k.name.clone()));
+        }
+        if customers.len() == 12 {
+            break;
+        }
+    }
+    const HOUR: Millis = 3_600_000;
+    for (n, (address, name)) in customers.into_iter().enumerate() {
+        let at = now - (n as Millis + 1) * 5 * HOUR - (n as Millis % 3) * 7 * 60_000;
+        let (direction, outcome, duration) = match n % 4 {
+            0 => (Direction::Incoming, CallOutcome::Missed, None),
+            1 => (
+                Direction::Incoming,
+                CallOutcome::Answered,
+                Some(95 + 37 * n as u32),
+            ),
+            2 => (
+                Direction::Outgoing,
+                CallOutcome::Answered,
+                Some(240 + 11 * n as u32),
+            ),
+            _ => (Direction::Outgoing, CallOutcome::Missed, None),
+        };
+        let ended = at + 30_000 + i64::from(duration.unwrap_or(0)) * 1_000;
+        let report = crate::calls::CallReport {
+            customer: address,
+            name,
+            provider_id: format!("demo-seed-call-{n}"),
+            direction,
+            at,
+            end: Some(crate::calls::CallEnd {
+                ended_at: ended,
+                answered_at: duration.map(|_| at + 30_000),
+                duration_secs: duration,
+                outcome,
+                failure: None,
+            }),
+        };
+        crate::calls::record(storage, (channel, ChannelKind::Whatsapp), &report, ended)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 const CUSTOMER_LINES: &[&str] = &[
