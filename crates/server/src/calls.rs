@@ -5,7 +5,8 @@
 //! A call's id derives from the provider's id of it ([`call_id`]), so the connect and terminate
 //! reports of one call, each delivered once or more, name one [`Call`]. A call only moves
 //! forward: an ended call stays as it ended (a late or repeated report changes nothing), an
-//! ongoing one takes the end when it comes. The first report of a customer's call opens or
+//! ongoing one takes the end when it comes; a call deleted with its conversation is never
+//! brought back by a report delivered again. The first report of a customer's call opens or
 //! reopens the conversation as their message would (`rules::on_call`); the report that makes
 //! it missed leaves the conversation unanswered (`rules::on_missed_call`). Outpost records
 //! calls: it never answers or places one.
@@ -99,6 +100,11 @@ pub fn record<S: Storage>(
             Some(Entity::Call(c)) => Some(c),
             _ => None,
         };
+        // Deleted with its conversation (or its id ever used): never brought back by a report
+        // delivered again, as a customer's message is not.
+        if known.is_none() && tx.ever_stored(EntityRef::Call(id))? {
+            return Ok(Recorded::Unchanged(id));
+        }
         match (&known, &report.end) {
             // Ended already, or rang again: nothing new.
             (Some(k), _) if k.outcome != CallOutcome::Ongoing => {

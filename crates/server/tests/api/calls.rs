@@ -391,6 +391,19 @@ async fn a_call_reaches_only_those_who_see_its_conversation_and_leaves_with_it()
     .await;
     olga.pull(&h, &owner, 500).await;
     assert!(calls_of(&olga).is_empty());
+    // Its report delivered again brings nothing back.
+    let seq = h.storage().seq().unwrap();
+    let (s, v) = test_call(
+        &h,
+        json!({ "id": "sim-vis", "from": "5511977776666", "outcome": "missed" }),
+    )
+    .await;
+    assert_eq!((s, &v["changed"]), (200, &json!(false)));
+    assert_eq!(
+        h.storage().seq().unwrap(),
+        seq,
+        "the deleted call stays deleted"
+    );
     let (s, _) = test_call(&h, json!({ "id": "sim-vis-2", "from": "5511977776666" })).await;
     assert_eq!(s, 200);
     olga.pull(&h, &owner, 500).await;
