@@ -349,13 +349,25 @@ plain:
                 .port(self.submission)
                 .tls(Tls::Required(params))
                 .credentials(Credentials::new(user.0.into(), user.1.into()))
+                .timeout(Some(std::time::Duration::from_secs(20)))
                 .build();
         let envelope = lettre::address::Envelope::new(
             Some(from.parse().unwrap()),
             to.iter().map(|a| a.parse().unwrap()).collect(),
         )
         .unwrap();
-        t.send_raw(&envelope, raw).await.unwrap();
+        // A submission the server let hang (once, on a loaded machine, exim held one ~270 s and
+        // then reset it) is tried again on a new connection; the customer's mail client would.
+        // Sent twice, the email is one message at Outpost all the same (its Message-ID).
+        for attempt in 1..=3 {
+            match t.send_raw(&envelope, raw).await {
+                Ok(_) => return,
+                Err(e) if attempt < 3 && !e.is_permanent() => {
+                    eprintln!("submission attempt {attempt} failed, again: {e}");
+                }
+                Err(e) => panic!("the submission failed: {e}\n{}", self.logs()),
+            }
+        }
     }
 
     /// Every email in `user`'s inbox, oldest first (read over IMAP).
