@@ -141,22 +141,8 @@ pub fn message_preview(m: &Message) -> String {
 /// A message from the contact: reopens a closed conversation, wakes a snoozed one, and leaves it
 /// waiting for our reply.
 pub fn on_incoming(c: &mut Conversation, m: &Message) -> Vec<EventKind> {
-    let mut events = Vec::new();
-    match c.state {
-        ConversationState::Closed => {
-            c.state = ConversationState::Open;
-            c.opened_at = m.created_at;
-            events.push(EventKind::Opened);
-        }
-        ConversationState::Snoozed => {
-            c.state = ConversationState::Open;
-            c.snoozed_until = None;
-            events.push(EventKind::Unsnoozed);
-        }
-        ConversationState::Open => {}
-    }
-    c.unanswered = true;
-    c.unread_count = c.unread_count.saturating_add(1);
+    let events = contact_came(c, m.created_at);
+    waits_for_us(c);
     c.last_incoming_at = Some(
         c.last_incoming_at
             .map_or(m.created_at, |t| t.max(m.created_at)),
@@ -169,30 +155,39 @@ pub fn on_incoming(c: &mut Conversation, m: &Message) -> Vec<EventKind> {
 /// first): a customer's call reopens a closed conversation and wakes a snoozed one, as their
 /// message does. A call the business placed changes nothing.
 pub fn on_call(c: &mut Conversation, call: &Call) -> Vec<EventKind> {
-    let mut events = Vec::new();
     if call.direction != Direction::Incoming {
-        return events;
+        return Vec::new();
     }
-    match c.state {
-        ConversationState::Closed => {
-            c.state = ConversationState::Open;
-            c.opened_at = call.started_at;
-            events.push(EventKind::Opened);
-        }
-        ConversationState::Snoozed => {
-            c.state = ConversationState::Open;
-            c.snoozed_until = None;
-            events.push(EventKind::Unsnoozed);
-        }
-        ConversationState::Open => {}
-    }
-    events
+    contact_came(c, call.started_at)
 }
 
 /// A customer's call nobody picked up: the conversation waits for our reply, with one more
 /// thing unread, as after their message. (Calls never move the last message or the 24-hour
 /// window: a call is not a message.)
 pub fn on_missed_call(c: &mut Conversation) {
+    waits_for_us(c);
+}
+
+/// The contact reached out at `at` (a message, a call): a closed conversation reopens, a
+/// snoozed one wakes.
+fn contact_came(c: &mut Conversation, at: Millis) -> Vec<EventKind> {
+    match c.state {
+        ConversationState::Closed => {
+            c.state = ConversationState::Open;
+            c.opened_at = at;
+            vec![EventKind::Opened]
+        }
+        ConversationState::Snoozed => {
+            c.state = ConversationState::Open;
+            c.snoozed_until = None;
+            vec![EventKind::Unsnoozed]
+        }
+        ConversationState::Open => Vec::new(),
+    }
+}
+
+/// Something of the contact's waits for our reply, one more thing unread.
+fn waits_for_us(c: &mut Conversation) {
     c.unanswered = true;
     c.unread_count = c.unread_count.saturating_add(1);
 }

@@ -61,3 +61,26 @@ pub fn outgoing(agent: &Agent, id: MessageId, c: &Conversation, text: &str, at: 
         at,
     )
 }
+
+/// A call of `c` that began to ring at `at`, ended 30 s later with `outcome` (answered: 25 s
+/// talked; failed: WhatsApp's 138006), or still ringing (`Ongoing`).
+pub fn call(c: &Conversation, direction: Direction, outcome: CallOutcome, at: Millis) -> Call {
+    let answered = outcome == CallOutcome::Answered;
+    Call {
+        id: CallId::new(),
+        conversation_id: c.id,
+        contact_id: c.contact_id,
+        channel: c.channel,
+        channel_id: c.channel_id,
+        provider_id: format!("wacid.{}", CallId::new()),
+        direction,
+        started_at: at,
+        answered_at: answered.then_some(at + 5_000),
+        ended_at: (outcome != CallOutcome::Ongoing).then_some(at + 30_000),
+        duration_secs: answered.then_some(25),
+        outcome,
+        failure: (outcome == CallOutcome::Failed)
+            .then(|| "(#138006) Lack of call request permission".into()),
+        failure_reason: None,
+    }
+}

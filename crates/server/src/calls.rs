@@ -127,6 +127,7 @@ pub fn record<S: Storage>(
             conversation = workspace::latest_conversation(&*tx, contact.id)?;
         }
         let opened = conversation.is_none();
+        let before = conversation.clone();
         let mut conversation = conversation.unwrap_or_else(|| {
             let mut c = Conversation::new(ConversationId::new(), contact.id, channel, now);
             c.channel_id = Some(ChannelId(channel_id));
@@ -177,9 +178,10 @@ pub fn record<S: Storage>(
         if call.is_missed() {
             rules::on_missed_call(&mut conversation);
         }
-        let conversation_changed = opened || known.is_none() || call.is_missed();
         tx.put(&Entity::Call(call))?;
-        if conversation_changed {
+        // Stored again only when the call changed it (a ringing call in an open conversation
+        // does not).
+        if before.as_ref() != Some(&conversation) {
             workspace::put_announced(tx, &Entity::Conversation(conversation.clone()))?;
             let actor = Actor {
                 kind: ActorKind::Contact,

@@ -165,22 +165,12 @@ fn world() -> World {
                 };
                 tx.put(&Entity::Event(ev.clone()))?;
                 refs.push(EntityRef::Event(ev.id));
-                let call = Call {
-                    id: CallId::new(),
-                    conversation_id: c.id,
-                    contact_id: c.contact_id,
-                    channel: c.channel,
-                    channel_id: None,
-                    provider_id: format!("wacid.{i}"),
-                    direction: Direction::Incoming,
-                    started_at: T0 - HOUR,
-                    answered_at: None,
-                    ended_at: Some(T0 - HOUR + 30_000),
-                    duration_secs: None,
-                    outcome: CallOutcome::Missed,
-                    failure: None,
-                    failure_reason: None,
-                };
+                let call = outpost_protocol::test_data::call(
+                    &c,
+                    Direction::Incoming,
+                    CallOutcome::Missed,
+                    T0 - HOUR,
+                );
                 tx.put(&Entity::Call(call.clone()))?;
                 refs.push(EntityRef::Call(call.id));
             }

@@ -1092,7 +1092,9 @@ async fn mirrors_through_faults_and_a_killed_process_equal_a_fresh_full_sync() {
         } else {
             // A sync that meets a fault fails; the drain below tells network-like failures
             // from others.
-            let _ = faulty.sync().await;
+            if let Err(e) = faulty.sync().await {
+                eprintln!("round {round}: the sync met a fault: {e}");
+            }
         }
     }
     // Until everything is answered and a whole sync got through the faults.
@@ -1123,7 +1125,9 @@ async fn mirrors_through_faults_and_a_killed_process_equal_a_fresh_full_sync() {
     for _ in 0..60 {
         fresh_syncer.sync().await.unwrap();
         // The faults still apply: a failed sync is tried again in the next turn.
-        let _ = faulty.sync().await;
+        if let Err(e) = faulty.sync().await {
+            eprintln!("catching up, the sync met a fault: {e}");
+        }
         fresh_syncer.sync().await.unwrap();
         if owner.store().cursor().unwrap() == fresh.store().cursor().unwrap()
             && e2e::shown(&owner) == e2e::shown(&fresh)

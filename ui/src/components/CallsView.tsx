@@ -3,7 +3,7 @@ import { useTranslation } from "react-i18next";
 import type { Bridge } from "../bridge";
 import { useCalls, useChannels } from "../data";
 import type { CallFilter, CallOutcome, Direction } from "../generated/outpost";
-import { callOutcome } from "../lib/calls";
+import { callIcon, callOutcome } from "../lib/calls";
 import { when } from "../lib/format";
 import { useNow } from "../lib/now";
 import { phrase } from "../lib/reasons";
@@ -73,7 +73,6 @@ export function CallsView({ bridge, onOpenCall }: { bridge: Bridge; onOpenCall: 
       ) : (
         <ul className="messages call-list">
           {rows.map(({ call, contact_name }) => {
-            const bad = call.outcome === "missed" || call.outcome === "failed";
             const why = call.outcome === "failed" ? phrase(call.failure_reason, call.failure ?? "") : "";
             return (
               <li key={call.id} className={`folder-row call-row ${call.outcome} ${call.direction}`}>
@@ -82,7 +81,7 @@ export function CallsView({ bridge, onOpenCall }: { bridge: Bridge; onOpenCall: 
                   <span className="who" dir="auto">{contact_name}</span>
                   <span className="channel">{channelName(call.channel, call.channel_id)}</span>
                   <span className="direction" title={t(`calls.direction.${call.direction}`)}>
-                    <Icon name={bad ? "callMissed" : call.direction === "incoming" ? "callIncoming" : "callOutgoing"} />
+                    <Icon name={callIcon(call)} />
                     <span>{t(`calls.direction.${call.direction}`)}</span>
                   </span>
                   <span className={`outcome ${call.outcome}`}>{callOutcome(call, t)}</span>

@@ -10,7 +10,7 @@ import { CHANNEL_BADGE, CHANNEL_LABEL, when } from "../lib/format";
 import { Avatar } from "./Avatar";
 import { afterPaint } from "../lib/paint";
 import { useNow } from "../lib/now";
-import { callOutcome } from "../lib/calls";
+import { callIcon, callOutcome } from "../lib/calls";
 import { LIST_DEFAULTS, listQuery, type ListFilters } from "../lib/listQuery";
 import { Failure } from "./Failure";
 import { EmptyState } from "./EmptyState";
@@ -98,7 +98,7 @@ export function ConversationList({
               <button type="button" className={`call-hit ${h.call.outcome}`} onClick={() => onOpen(h.call.conversation_id, { id: h.call.id, row: 0 })}>
                 <strong dir="auto">{h.contact_name}</strong>
                 <span className="preview">
-                  <Icon name={h.call.outcome === "missed" || h.call.outcome === "failed" ? "callMissed" : h.call.direction === "incoming" ? "callIncoming" : "callOutgoing"} />{" "}
+                  <Icon name={callIcon(h.call)} />{" "}
                   {t(`calls.direction.${h.call.direction}`)} · {callOutcome(h.call, t)} · {when(h.call.started_at, now, i18n.language)}
                 </span>
               </button>

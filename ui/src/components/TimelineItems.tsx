@@ -4,7 +4,7 @@ import type { TFunction } from "i18next";
 import { Icon } from "./Icon";
 import type { Bridge } from "../bridge";
 import type { Call, ConversationEvent, Message, Timeline } from "../generated/outpost";
-import { callLine } from "../lib/calls";
+import { callIcon, callLine } from "../lib/calls";
 import { phrase } from "../lib/reasons";
 import { CHANNEL_LABEL, formatAt, ticks } from "../lib/format";
 import { useAct } from "../lib/act";
@@ -130,11 +130,10 @@ function Failed({ bridge, m, onError }: { bridge: Bridge; m: Message; onError: (
 /** A call between the messages: who called, and how it went. */
 export const CallLine = memo(function CallLine({ call, name, locale, highlighted = false }: { call: Call; name: string; locale: string; highlighted?: boolean }) {
   const { t } = useTranslation();
-  const icon = call.outcome === "missed" || call.outcome === "failed" ? "callMissed" : call.direction === "incoming" ? "callIncoming" : "callOutgoing";
   const why = call.outcome === "failed" ? phrase(call.failure_reason, call.failure ?? "") : "";
   return (
     <p className={`event call ${call.outcome} ${call.direction}${highlighted ? " highlighted" : ""}`} data-message={call.id} tabIndex={highlighted ? -1 : undefined} title={why || undefined}>
-      <Icon name={icon} />
+      <Icon name={callIcon(call)} />
       <span dir="auto">{callLine(call, name, t, locale)}</span>
       {why && <span className="why" dir="auto">{why}</span>}
     </p>

@@ -1,8 +1,15 @@
 // How a call is said: its duration ("3 min 12 s"), and the line the timeline shows between the
 // messages ("Missed call from Ana · 14:02", "Call with Ana · 3 min 12 s"), in the agent's language.
 import type { TFunction } from "i18next";
+import type { IconName } from "../components/Icon";
 import type { Call } from "../generated/outpost";
 import { formatAt } from "./format";
+
+/** A call that did not happen (missed, failed) is drawn as one; else its direction. */
+export function callIcon(call: Call): IconName {
+  if (call.outcome === "missed" || call.outcome === "failed") return "callMissed";
+  return call.direction === "incoming" ? "callIncoming" : "callOutgoing";
+}
 
 /** A call's length, as people say it: seconds, minutes and seconds, or hours and minutes. */
 export function callDuration(seconds: number, t: TFunction): string {

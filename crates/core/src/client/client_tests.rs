@@ -268,22 +268,12 @@ fn test_a_pulled_missed_call_notifies_once() {
         Entity::Contact(beatriz),
         Entity::Conversation(c.clone()),
     ]);
-    let mut call = Call {
-        id: CallId::new(),
-        conversation_id: c.id,
-        contact_id: c.contact_id,
-        channel: c.channel,
-        channel_id: None,
-        provider_id: "wacid.A".into(),
-        direction: Direction::Incoming,
-        started_at: T0 - 20_000,
-        answered_at: None,
-        ended_at: None,
-        duration_secs: None,
-        outcome: CallOutcome::Ongoing,
-        failure: None,
-        failure_reason: None,
-    };
+    let mut call = outpost_protocol::test_data::call(
+        &c,
+        Direction::Incoming,
+        CallOutcome::Ongoing,
+        T0 - 20_000,
+    );
     f.server_upsert(vec![Entity::Call(call.clone())]);
     assert!(notifications(&rx).is_empty(), "ringing says nothing");
     call.outcome = CallOutcome::Missed;

@@ -121,41 +121,29 @@ impl Store {
         })
     }
 
-    /// The calls of some contacts, newest first (search's calls by contact).
+    /// The calls of some contacts, newest first, at most `limit` (search's calls by contact).
     pub(crate) fn calls_of_contacts(
         conn: &rusqlite::Connection,
         contacts: &[ContactId],
         limit: i64,
     ) -> Result<Vec<CallRow>> {
-        let mut out = Vec::new();
-        for contact in contacts {
-            let raw = conn
-                .prepare_cached(&format!(
-                    "SELECT {CALL_COLUMNS} FROM calls c LEFT JOIN contacts k ON k.uuid = c.contact
-                     WHERE c.contact = ?1 ORDER BY c.at DESC LIMIT ?2"
-                ))?
-                .query_map(rusqlite::params![contact.0, limit], row_of)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            out.extend(rows_of(raw)?);
+        if contacts.is_empty() {
+            return Ok(Vec::new());
         }
-        out.sort_by(|a, b| {
-            b.call
-                .started_at
-                .cmp(&a.call.started_at)
-                .then(b.row.cmp(&a.row))
-        });
-        out.truncate(limit.max(0) as usize);
-        Ok(out)
-    }
-
-    /// How many calls the mirror holds (the Calls folder's count).
-    pub fn calls_count(&self) -> Result<u64> {
-        self.read(|conn| {
-            let n: i64 = conn
-                .prepare_cached("SELECT count(*) FROM calls")?
-                .query_row([], |r| r.get(0))?;
-            Ok(n.max(0) as u64)
-        })
+        let marks = vec!["?"; contacts.len()].join(", ");
+        let mut params: Vec<Value> = contacts
+            .iter()
+            .map(|c| Value::from(c.0.as_bytes().to_vec()))
+            .collect();
+        params.push(Value::from(limit));
+        let raw = conn
+            .prepare(&format!(
+                "SELECT {CALL_COLUMNS} FROM calls c LEFT JOIN contacts k ON k.uuid = c.contact
+                 WHERE c.contact IN ({marks}) ORDER BY c.at DESC, c.id DESC LIMIT ?"
+            ))?
+            .query_map(rusqlite::params_from_iter(params), row_of)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows_of(raw)
     }
 }
 

@@ -484,22 +484,12 @@ impl World {
     /// A customer's call to `c`, ended at `ended` with `outcome`.
     fn call(&self, c: &Conversation, outcome: CallOutcome, ended: Millis) -> Happening {
         Happening::MissedCall {
-            call: Call {
-                id: CallId::new(),
-                conversation_id: c.id,
-                contact_id: c.contact_id,
-                channel: c.channel,
-                channel_id: None,
-                provider_id: "wacid.1".into(),
-                direction: Direction::Incoming,
-                started_at: ended - 30_000,
-                answered_at: None,
-                ended_at: Some(ended),
-                duration_secs: None,
+            call: outpost_protocol::test_data::call(
+                c,
+                Direction::Incoming,
                 outcome,
-                failure: None,
-                failure_reason: None,
-            },
+                ended - 30_000,
+            ),
             conversation: c.clone(),
             contact: "Beatriz Araújo".into(),
         }

@@ -352,6 +352,18 @@ pub struct WaCall {
     pub errors: Vec<WaError>,
 }
 
+impl WaCall {
+    /// The customer's WhatsApp id: who called, or who the business called.
+    pub fn customer(&self) -> &str {
+        let number = if self.direction == "BUSINESS_INITIATED" {
+            &self.to
+        } else {
+            &self.from
+        };
+        number.trim().trim_start_matches('+')
+    }
+}
+
 /// Codes that mean "not now": the request was not taken, try again later.
 const TRY_AGAIN: &[i64] = &[1, 2, 4, 80007, 130429, 131000, 131016, 131056, 133004];
 /// Of those, the ones that are a limit on the whole number (pause the channel).
@@ -406,11 +418,7 @@ pub fn call_report(
             ));
         }
     };
-    let customer = match direction {
-        Direction::Incoming => &c.from,
-        Direction::Outgoing => &c.to,
-    };
-    let customer = customer.trim().trim_start_matches('+').to_owned();
+    let customer = c.customer().to_owned();
     let at = millis_of(&c.timestamp, now);
     let end = match c.event.as_str() {
         "connect" => None,
@@ -529,16 +537,10 @@ pub fn parse(body: &[u8], phone_number_id: &str) -> Result<Delivery, String> {
                     continue;
                 }
                 for c in value.calls {
-                    let customer = if c.direction == "BUSINESS_INITIATED" {
-                        &c.to
-                    } else {
-                        &c.from
-                    };
-                    let customer = customer.trim_start_matches('+');
                     let name = value
                         .contacts
                         .iter()
-                        .find(|k| k.wa_id == customer)
+                        .find(|k| k.wa_id == c.customer())
                         .and_then(|k| k.profile.as_ref())
                         .map(|p| p.name.clone())
                         .unwrap_or_default();

@@ -3,28 +3,7 @@ use outpost_protocol::*;
 use super::*;
 use crate::store::TimelineItem;
 use crate::testing::*;
-
-/// A call of `c` at `at`, as the server sends it.
-fn call(c: &Conversation, at: Millis, direction: Direction, outcome: CallOutcome) -> Call {
-    let ended = (outcome != CallOutcome::Ongoing).then_some(at + 30_000);
-    Call {
-        id: CallId::new(),
-        conversation_id: c.id,
-        contact_id: c.contact_id,
-        channel: c.channel,
-        channel_id: c.channel_id,
-        provider_id: format!("wacid.{at}"),
-        direction,
-        started_at: at,
-        answered_at: (outcome == CallOutcome::Answered).then_some(at + 5_000),
-        ended_at: ended,
-        duration_secs: (outcome == CallOutcome::Answered).then_some(25),
-        outcome,
-        failure: (outcome == CallOutcome::Failed)
-            .then(|| "(#138006) Lack of call request permission".into()),
-        failure_reason: None,
-    }
-}
+use outpost_protocol::test_data::call;
 
 fn who(page: &CallPage) -> Vec<(String, CallOutcome)> {
     page.rows
@@ -45,12 +24,12 @@ fn test_calls_are_listed_newest_first_paged_filtered_counted_and_between_the_mes
     let first = incoming(&b, "Oi, liguei", T0 - 5 * HOUR);
     let last = incoming(&b, "Alguém?", T0 - HOUR);
     let calls = [
-        call(&b, T0 - 6 * HOUR, Incoming, Answered),
-        call(&b, T0 - 3 * HOUR, Incoming, Missed),
-        call(&c, T0 - 3 * HOUR, Outgoing, Failed),
-        call(&c, T0 - 2 * HOUR, Outgoing, Missed),
-        call(&b, T0 - 30 * MINUTE, Outgoing, Answered),
-        call(&c, T0 - MINUTE, Incoming, Ongoing),
+        call(&b, Incoming, Answered, T0 - 6 * HOUR),
+        call(&b, Incoming, Missed, T0 - 3 * HOUR),
+        call(&c, Outgoing, Failed, T0 - 3 * HOUR),
+        call(&c, Outgoing, Missed, T0 - 2 * HOUR),
+        call(&b, Outgoing, Answered, T0 - 30 * MINUTE),
+        call(&c, Incoming, Ongoing, T0 - MINUTE),
     ];
     let mut page = vec![
         Entity::Contact(beatriz.clone()),
@@ -190,7 +169,7 @@ fn test_calls_leave_with_their_conversation() {
     let k = contact("Beto");
     let mut c = conversation(&k, T0);
     c.assignee = Some(me.id);
-    let missed = call(&c, T0, Direction::Incoming, CallOutcome::Missed);
+    let missed = call(&c, Direction::Incoming, CallOutcome::Missed, T0);
     f.server_upsert(vec![
         Entity::Contact(k),
         Entity::Conversation(c.clone()),
