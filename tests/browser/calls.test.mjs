@@ -41,6 +41,17 @@ test("the Calls folder lists every call newest first, filters them, and opens th
   await signIn(page, w);
   const total = await callsAtServer();
   assert.ok(total >= 5 + 12, `the demo's calls and this test's: ${total}`);
+  // A conversation a call began has no message: its row says its newest call instead.
+  await page.locator("nav.sidebar").getByRole("button", { name: /^All/ }).click();
+  const preview = (name) => page.locator(".list .row", { hasText: name }).locator(".call-preview");
+  await preview(CAIO).waitFor();
+  assert.deepEqual(
+    await Promise.all([BRUNO, CAIO, "Dani Tocando"].map(async (n) => (await preview(n).textContent()).trim())),
+    ["Call not answered", "Call failed", "Call in progress"],
+  );
+  assert.ok(await preview(CAIO).evaluate((e) => e.classList.contains("failed")));
+  assert.equal(await page.locator(".list .row", { hasText: ANA }).locator(".call-preview").count(), 0, "Ana wrote: her row says her message");
+  await shot(page, "calls-list-en-light");
   const calls = page.locator("nav.sidebar").getByRole("button", { name: /^Calls/ });
   await calls.locator(".count", { hasText: String(total) }).waitFor({ timeout: 20_000 });
   await calls.click();
@@ -85,6 +96,9 @@ test("the Calls folder lists every call newest first, filters them, and opens th
   // After the customer's message, in the order they happened.
   const order = await page.locator(".timeline .entry").evaluateAll((es) => es.map((e) => (e.querySelector(".bubble") ? "message" : e.querySelector(".event.call") ? "call" : "event")));
   assert.ok(order.indexOf("message") < order.lastIndexOf("call"), order.join(","));
+  // Her first message began the conversation: its first line says so (not "Reopened"), before it.
+  assert.ok(order.indexOf("event") < order.indexOf("message"), order.join(","));
+  assert.match(await page.locator(".timeline .event:not(.call)").first().textContent(), /^Conversation started · Ana Ligação · /);
   // The missed call left the conversation waiting for a reply.
   const feed = await w.feed();
   const ana = feed.find((c) => c.entity?.type === "contact" && c.entity.data.name === ANA).entity.data;
@@ -111,6 +125,9 @@ test("calls are said in Portuguese and Spanish, in both themes", async () => {
   ]) {
     const page = await w.page(lang, scheme);
     await signIn(page, w);
+    await page.locator("nav.sidebar").getByRole("button", { name: /^Todas/ }).click();
+    await page.locator(".list .row", { hasText: CAIO }).locator(".call-preview", { hasText: lang === "es" ? "Llamada fallida" : "Ligação com falha" }).waitFor();
+    await shot(page, `calls-list-${lang}-${scheme}`);
     await page.locator("nav.sidebar").getByRole("button", { name: new RegExp(`^${heading}`) }).click();
     await page.getByRole("heading", { name: heading }).waitFor();
     await page.getByText(hint).waitFor();
@@ -120,6 +137,7 @@ test("calls are said in Portuguese and Spanish, in both themes", async () => {
     await shot(page, `calls-${lang}-${scheme}`);
     await rows(page).filter({ hasText: ANA }).locator("button.open").click();
     await page.locator(".timeline .event.call.missed", { hasText: missed }).waitFor();
+    assert.match(await page.locator(".timeline .event:not(.call)").first().textContent(), lang === "es" ? /^Conversación iniciada · / : /^Conversa iniciada · /);
     await shot(page, `calls-timeline-${lang}-${scheme}`);
     await page.locator("nav.sidebar").getByRole("button", { name: new RegExp(`^${heading}`) }).click();
     await rows(page).filter({ hasText: BRUNO }).filter({ hasText: "3 min 12 s" }).locator("button.open").click();

@@ -869,7 +869,7 @@ fn write_first<W: Workspace>(w: &mut W, a: &mut Applying, f: WriteFirst) -> Resu
     w.put(&Entity::Message(m.clone()))?;
     rules::on_reply(&mut c, &m);
     w.put(&Entity::Conversation(c.clone()))?;
-    a.timeline.record(w, c.id, vec![EventKind::Opened])?;
+    a.timeline.record(w, c.id, vec![EventKind::Started])?;
     Ok(true)
 }
 

@@ -468,6 +468,9 @@ pub enum EventKind {
     TeamChanged {
         team: Option<TeamId>,
     },
+    /// The conversation began: the contact's first message or call, or an agent writing first.
+    Started,
+    /// A closed conversation opened again.
     Opened,
     Closed {
         note: String,

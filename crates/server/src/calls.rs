@@ -170,7 +170,7 @@ pub fn record<S: Storage>(
         call.validate()?;
         let mut events = Vec::new();
         if opened {
-            events.push(EventKind::Opened);
+            events.push(EventKind::Started);
         }
         if known.is_none() {
             events.extend(rules::on_call(&mut conversation, &call));
@@ -178,6 +178,7 @@ pub fn record<S: Storage>(
         if call.is_missed() {
             rules::on_missed_call(&mut conversation);
         }
+        let call_started = call.started_at;
         tx.put(&Entity::Call(call))?;
         // Stored again only when the call changed it (a ringing call in an open conversation
         // does not).
@@ -188,7 +189,9 @@ pub fn record<S: Storage>(
                 agent_id: None,
                 name: contact.name.clone(),
             };
-            workspace::record_events(tx, &conversation, actor, events, now)?;
+            // A conversation the call began, began when it rang.
+            let at = if opened { call_started.min(now) } else { now };
+            workspace::record_events(tx, &conversation, actor, events, at)?;
         }
         Ok(Recorded::Changed(id))
     })

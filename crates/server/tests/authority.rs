@@ -551,7 +551,7 @@ async fn test_a_scheduled_message_going_out_answers_and_assigns_like_a_reply() {
 }
 
 #[tokio::test]
-async fn test_a_conversation_opened_by_the_contact_says_so_in_its_timeline() {
+async fn test_a_conversation_begun_by_the_contact_says_so_in_its_timeline() {
     let h = harness().await;
     let m = h
         .customer_writes("5511911110009", "Primeira mensagem")
@@ -563,7 +563,7 @@ async fn test_a_conversation_opened_by_the_contact_says_so_in_its_timeline() {
         .entities
         .values()
         .filter_map(|e| match e {
-            Entity::Event(ev) if ev.conversation_id == c.id && ev.kind == EventKind::Opened => {
+            Entity::Event(ev) if ev.conversation_id == c.id && ev.kind == EventKind::Started => {
                 Some(ev)
             }
             _ => None,
@@ -571,13 +571,17 @@ async fn test_a_conversation_opened_by_the_contact_says_so_in_its_timeline() {
         .collect();
     assert_eq!(opened.len(), 1);
     assert_eq!(opened[0].actor.kind, ActorKind::Contact);
-    // A second message opens nothing.
+    assert!(
+        !mirror.entities.values().any(|e| matches!(e, Entity::Event(ev) if ev.conversation_id == c.id && ev.kind == EventKind::Opened)),
+        "a conversation's beginning is not a reopening"
+    );
+    // A second message begins nothing.
     h.customer_writes("5511911110009", "Segunda").await;
     let mirror = h.synced(&owner, 1000).await;
     let count = mirror
         .entities
         .values()
-        .filter(|e| matches!(e, Entity::Event(ev) if ev.kind == EventKind::Opened))
+        .filter(|e| matches!(e, Entity::Event(ev) if ev.kind == EventKind::Started))
         .count();
     assert_eq!(count, 1);
 }

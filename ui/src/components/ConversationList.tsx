@@ -10,7 +10,7 @@ import { CHANNEL_BADGE, CHANNEL_LABEL, when } from "../lib/format";
 import { Avatar } from "./Avatar";
 import { afterPaint } from "../lib/paint";
 import { useNow } from "../lib/now";
-import { callIcon, callOutcome } from "../lib/calls";
+import { callIcon, callOutcome, callPreview } from "../lib/calls";
 import { LIST_DEFAULTS, listQuery, type ListFilters } from "../lib/listQuery";
 import { Failure } from "./Failure";
 import { EmptyState } from "./EmptyState";
@@ -292,7 +292,13 @@ const ListRow = memo(function ListRow({
           <span className="bottom">
             <span className="preview" dir="auto">
               {outgoing && <span className="you">{t("list.you")}</span>}
-              {c.last_message_preview}
+              {c.last_message_direction === null && row.last_call ? (
+                <span className={`call-preview ${row.last_call.outcome}`}>
+                  <Icon name={callIcon(row.last_call)} /> {callPreview(row.last_call, t)}
+                </span>
+              ) : (
+                c.last_message_preview
+              )}
             </span>
             {c.unread_count > 0 && <span className="unread" aria-label={t("list.unread", { count: c.unread_count })}>{c.unread_count}</span>}
           </span>

@@ -151,6 +151,7 @@ export const EventLine = memo(function EventLine({ e, locale, agentName }: { e: 
     case "snoozed":
       text = t("event.snoozed", { until: formatAt(k.until, "full", locale) });
       break;
+    case "started":
     case "closed":
     case "opened":
     case "unsnoozed":

@@ -33,6 +33,20 @@ export function callOutcome(call: Call, t: TFunction): string {
   }
 }
 
+/** A conversation row's words for its newest call, when no message says anything yet. */
+export function callPreview(call: Call, t: TFunction): string {
+  switch (call.outcome) {
+    case "answered":
+      return t("calls.preview.answered", { duration: callDuration(call.duration_secs ?? 0, t) });
+    case "missed":
+      return t(call.direction === "incoming" ? "calls.preview.missed" : "calls.preview.notAnswered");
+    case "failed":
+      return t("calls.preview.failed");
+    default:
+      return t("calls.preview.ongoing");
+  }
+}
+
 /** The timeline's line for a call with `name`. */
 export function callLine(call: Call, name: string, t: TFunction, locale: string): string {
   const time = formatAt(call.started_at, "time", locale);

@@ -122,3 +122,24 @@ describe("the timeline's days", () => {
     expect(dayOf(new Date(2026, 11, 3, 0, 0).getTime())).not.toBe(dayOf(new Date(2026, 11, 2, 23, 59).getTime()));
   });
 });
+
+import type { Call } from "../generated/outpost";
+import { callPreview } from "./calls";
+
+describe("callPreview", () => {
+  const call = (over: Partial<Call>): Call => ({
+    id: "c", conversation_id: "v", contact_id: "k", channel: "whatsapp", channel_id: null, provider_id: "wacid.1",
+    direction: "incoming", started_at: 0, answered_at: null, ended_at: null, duration_secs: null,
+    outcome: "ongoing", failure: null, failure_reason: null, ...over,
+  });
+  it("says what became of the conversation's newest call, in the agent's language", () => {
+    const en = i18n.getFixedT("en");
+    expect(callPreview(call({ outcome: "missed" }), en)).toBe("Missed call");
+    expect(callPreview(call({ outcome: "missed", direction: "outgoing" }), en)).toBe("Call not answered");
+    expect(callPreview(call({ outcome: "answered", duration_secs: 192 }), en)).toBe("Call · 3 min 12 s");
+    expect(callPreview(call({ outcome: "failed" }), en)).toBe("Call failed");
+    expect(callPreview(call({}), en)).toBe("Call in progress");
+    expect(callPreview(call({ outcome: "missed" }), i18n.getFixedT("pt-BR"))).toBe("Ligação perdida");
+    expect(callPreview(call({ outcome: "answered", duration_secs: 45 }), i18n.getFixedT("es"))).toBe("Llamada · 45 s");
+  });
+});

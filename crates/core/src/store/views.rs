@@ -7,9 +7,9 @@
 //! holds only what the agent may see, so "All" is the whole mirror.
 
 use outpost_protocol::{
-    Agent, AgentId, ChannelKind, Compare, Condition, Contact, ContactField, Conversation,
-    ConversationEvent, ConversationId, ConversationState, CustomView, Folder, Message, MessageId,
-    Millis, Team, TeamId, TextOp, ViewId, rules,
+    Agent, AgentId, Call, ChannelKind, Compare, Condition, Contact, ContactField, Conversation,
+    ConversationEvent, ConversationId, ConversationState, CustomView, EventKind, Folder, Message,
+    MessageId, Millis, Team, TeamId, TextOp, ViewId, rules,
 };
 use rusqlite::{Connection, OptionalExtension, ToSql, types::Value};
 use serde::{Deserialize, Serialize};
@@ -123,6 +123,9 @@ pub struct ConversationSummary {
     pub conversation: Conversation,
     pub contact_name: String,
     pub contact_avatar: String,
+    /// The newest call, for a conversation with no message yet (a call began it): what its row
+    /// says instead of a message's preview.
+    pub last_call: Option<Call>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -422,6 +425,33 @@ fn read_rows<T>(
         .collect::<rusqlite::Result<_>>()?)
 }
 
+/// At the same millisecond, what a contact's message or call did to the conversation (began,
+/// reopened or woke it) is said before that message or call: 0 for those events, else 1.
+fn said_after(item: &TimelineItem) -> u8 {
+    match item {
+        TimelineItem::Event { event }
+            if matches!(
+                event.kind,
+                EventKind::Started | EventKind::Opened | EventKind::Unsnoozed
+            ) =>
+        {
+            0
+        }
+        _ => 1,
+    }
+}
+
+/// A conversation's newest call, if it has one.
+fn newest_call(conn: &Connection, id: ConversationId) -> Result<Option<Call>> {
+    let data: Option<String> = conn
+        .prepare_cached(
+            "SELECT data FROM calls WHERE conversation = ?1 ORDER BY at DESC, id DESC LIMIT 1",
+        )?
+        .query_row([&id.0], |r| r.get(0))
+        .optional()?;
+    Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
+}
+
 /// The SQL of a folder page.
 pub(crate) const FOLDER_SQL: &str =
     "SELECT m.id, m.uuid, m.conversation, m.direction, m.created_at, m.text, m.data,
@@ -461,10 +491,15 @@ impl Store {
                     key: q.sort.key(&conversation),
                     row: rowid,
                 });
+                let last_call = match conversation.last_message_direction {
+                    None => newest_call(conn, conversation.id)?,
+                    Some(_) => None,
+                };
                 rows.push(ConversationSummary {
                     conversation,
                     contact_name,
                     contact_avatar,
+                    last_call,
                 });
             }
             Ok(ConversationPage {
@@ -565,7 +600,7 @@ impl Store {
                 let call: outpost_protocol::Call = serde_json::from_str(&json)?;
                 items.push((call.started_at, TimelineItem::Call { call }));
             }
-            items.sort_by_key(|(at, _)| *at);
+            items.sort_by_key(|(at, item)| (*at, said_after(item)));
             let in_page: std::collections::HashSet<MessageId> = messages.iter().map(|(_, m)| m.id).collect();
             let mut replied = Vec::new();
             for (_, m) in &messages {

@@ -101,6 +101,18 @@ async fn test_write_first_to_a_known_number_uses_its_contact() {
         .filter(|e| matches!(e, Entity::Contact(_)))
         .count();
     assert_eq!(contacts, 1);
+    // Its timeline begins with the agent starting it (not "reopened").
+    let begun: Vec<_> = mirror
+        .entities
+        .values()
+        .filter_map(|e| match e {
+            Entity::Event(ev) if ev.conversation_id == new_conversation => {
+                Some((ev.kind.clone(), ev.actor.kind))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(begun, vec![(EventKind::Started, ActorKind::Agent)]);
     // Free text to a number that never wrote is refused on WhatsApp: only templates start it.
     let r = h
         .ops(

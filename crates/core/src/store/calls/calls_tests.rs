@@ -1,7 +1,7 @@
 use outpost_protocol::*;
 
 use super::*;
-use crate::store::TimelineItem;
+use crate::store::{ListQuery, TimelineItem, ViewRef};
 use crate::testing::*;
 use outpost_protocol::test_data::call;
 
@@ -19,10 +19,12 @@ fn test_calls_are_listed_newest_first_paged_filtered_counted_and_between_the_mes
     let me = agent("Ana", Role::Admin, Visibility::Unrestricted, vec![]);
     let mut f = Fixture::new(&me);
     let (beatriz, carlos) = (contact("Beatriz Araújo"), contact("Carlos Lima"));
-    let b = conversation(&beatriz, T0 - 10 * HOUR);
+    let mut b = conversation(&beatriz, T0 - 10 * HOUR);
     let c = conversation(&carlos, T0 - 10 * HOUR);
     let first = incoming(&b, "Oi, liguei", T0 - 5 * HOUR);
     let last = incoming(&b, "Alguém?", T0 - HOUR);
+    rules::on_incoming(&mut b, &first);
+    rules::on_incoming(&mut b, &last);
     let calls = [
         call(&b, Incoming, Answered, T0 - 6 * HOUR),
         call(&b, Incoming, Missed, T0 - 3 * HOUR),
@@ -135,6 +137,23 @@ fn test_calls_are_listed_newest_first_paged_filtered_counted_and_between_the_mes
             "call Answered"
         ]
     );
+    // A conversation's row says its last message, or, with none yet, its newest call.
+    let rows = |store: &Store| {
+        store
+            .list_conversations(&ListQuery::new(ViewRef::All), T0)
+            .unwrap()
+            .rows
+    };
+    let listed = rows(store);
+    let row = |id| listed.iter().find(|r| r.conversation.id == id).unwrap();
+    assert_eq!(
+        (
+            row(b.id).conversation.last_message_preview.as_str(),
+            row(b.id).last_call.is_none()
+        ),
+        ("Alguém?", true)
+    );
+    assert_eq!(row(c.id).last_call.as_ref(), Some(&calls[5]));
     // Search finds a contact's calls.
     let found = store.search("Carlos", 10).unwrap();
     assert_eq!(found.calls.len(), 3);
@@ -158,6 +177,16 @@ fn test_calls_are_listed_newest_first_paged_filtered_counted_and_between_the_mes
             .rows[0]
             .call,
         ended
+    );
+    let listed = rows(store);
+    assert_eq!(
+        listed
+            .iter()
+            .find(|r| r.conversation.id == c.id)
+            .unwrap()
+            .last_call
+            .as_ref(),
+        Some(&ended)
     );
     f.check_invariants();
 }

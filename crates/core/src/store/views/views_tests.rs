@@ -459,6 +459,65 @@ fn test_timeline_pages_messages_with_their_events_and_reply_context() {
     assert_eq!(all_ids, messages);
 }
 
+#[test]
+fn test_what_a_message_did_to_its_conversation_is_said_before_it() {
+    let me = agent("Ana", Role::Admin, Visibility::Unrestricted, vec![]);
+    let mut f = Fixture::new(&me);
+    let k = contact("Dora");
+    let mut c = conversation(&k, T0 - HOUR);
+    // The server stamps a message and what it did at the same millisecond.
+    let first = incoming(&c, "Oi", T0 - HOUR);
+    rules::on_incoming(&mut c, &first);
+    let later = incoming(&c, "Tem alguém?", T0 - 30 * MINUTE);
+    let again = incoming(&c, "Voltei", T0 - 10 * MINUTE);
+    let event = |at, kind| {
+        Entity::Event(ConversationEvent {
+            id: EventId::new(),
+            conversation_id: c.id,
+            at,
+            actor: Actor {
+                kind: ActorKind::Contact,
+                agent_id: None,
+                name: "Dora".into(),
+            },
+            kind,
+        })
+    };
+    let closed = EventKind::Closed {
+        note: String::new(),
+        category: String::new(),
+    };
+    f.server_upsert(vec![
+        Entity::Contact(k.clone()),
+        Entity::Message(first),
+        Entity::Message(later),
+        Entity::Message(again),
+        event(T0 - HOUR, EventKind::Started),
+        event(T0 - 20 * MINUTE, closed),
+        event(T0 - 10 * MINUTE, EventKind::Opened),
+        Entity::Conversation(c.clone()),
+    ]);
+    let order: Vec<String> = f
+        .store()
+        .open_conversation(c.id, None, 50)
+        .unwrap()
+        .items
+        .iter()
+        .map(|i| match i {
+            TimelineItem::Message { message, .. } => message.text.clone(),
+            TimelineItem::Event { event } => format!("{:?}", event.kind)
+                .chars()
+                .take_while(|c| c.is_alphabetic())
+                .collect(),
+            TimelineItem::Call { .. } => "call".into(),
+        })
+        .collect();
+    assert_eq!(
+        order,
+        ["Started", "Oi", "Tem alguém?", "Closed", "Opened", "Voltei"]
+    );
+}
+
 // ---- Query plans: every hot query uses its index, no full scan, no temporary B-tree ----
 
 fn plan(f: &Fixture, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Vec<String> {
