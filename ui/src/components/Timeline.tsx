@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import type { Bridge } from "../bridge";
@@ -121,35 +121,6 @@ export function TimelineRows({
     // Rows placed by `top`, not by a transform: WebKitGTK without compositing (software paint)
     // gives each transformed row a layer of its own to paint.
     directDomUpdatesMode: "position",
-    // A row's height: the observer's when it reports one, else the one read with the others
-    // of its commit (below).
-    measureElement: (element, entry) => {
-      const box = entry?.borderBoxSize?.[0];
-      if (box) return Math.round(box.blockSize);
-      return heights.current.get(element) ?? (element as HTMLElement).offsetHeight;
-    },
-  });
-
-  // Rows are measured together once a commit has put them all in the page: every height is read
-  // first (one layout), then each row is placed. (Measured as each attached, a row was placed
-  // before the next was read, and every read laid the page out again: the larger part of a
-  // click's work in the profile.) Before the effects that place the box, which use the heights.
-  const attached = useRef<HTMLElement[]>([]);
-  const heights = useRef(new Map<Element, number>());
-  const attach = useCallback(
-    (node: HTMLLIElement | null) => {
-      if (node) attached.current.push(node);
-      else virtual.measureElement(null); // forgets the rows that left
-    },
-    [virtual],
-  );
-  useLayoutEffect(() => {
-    const nodes = attached.current;
-    if (nodes.length === 0) return;
-    attached.current = [];
-    for (const node of nodes) if (node.isConnected) heights.current.set(node, node.offsetHeight);
-    for (const node of nodes) virtual.measureElement(node);
-    heights.current.clear();
   });
 
   // Opened: at the message asked for once it is read in, else at the first unread when the
@@ -214,14 +185,14 @@ export function TimelineRows({
           const row = rows[v.index]!;
           if (row.edge) {
             return (
-              <li key={v.key} ref={attach} data-index={v.index} className={EDGE_CLASS[row.edge]}>
+              <li key={v.key} ref={virtual.measureElement} data-index={v.index} className={EDGE_CLASS[row.edge]}>
                 <span>{t(EDGE_TEXT[row.edge])}</span>
               </li>
             );
           }
           const item = row.item;
           return (
-            <li key={v.key} ref={attach} data-index={v.index} className="entry">
+            <li key={v.key} ref={virtual.measureElement} data-index={v.index} className="entry">
               {row.newDay && <h3 className="day">{dayLabel(row.at, now, i18n.language)}</h3>}
               {row.unread && (
                 <p className="new-messages">
