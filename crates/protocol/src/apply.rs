@@ -869,7 +869,8 @@ fn write_first<W: Workspace>(w: &mut W, a: &mut Applying, f: WriteFirst) -> Resu
     w.put(&Entity::Message(m.clone()))?;
     rules::on_reply(&mut c, &m);
     w.put(&Entity::Conversation(c.clone()))?;
-    a.timeline.record(w, c.id, vec![EventKind::Started])?;
+    a.timeline
+        .record(w, c.id, vec![EventKind::Opened { first: true }])?;
     Ok(true)
 }
 

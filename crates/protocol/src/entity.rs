@@ -468,10 +468,13 @@ pub enum EventKind {
     TeamChanged {
         team: Option<TeamId>,
     },
-    /// The conversation began: the contact's first message or call, or an agent writing first.
-    Started,
-    /// A closed conversation opened again.
-    Opened,
+    /// Opened: `first` when this began the conversation (the contact's first message or call,
+    /// or an agent writing first), else a closed conversation opened again. (Events stored
+    /// before `first` existed read as reopenings.)
+    Opened {
+        #[serde(default)]
+        first: bool,
+    },
     Closed {
         note: String,
         category: String,

@@ -175,7 +175,7 @@ fn contact_came(c: &mut Conversation, at: Millis) -> Vec<EventKind> {
         ConversationState::Closed => {
             c.state = ConversationState::Open;
             c.opened_at = at;
-            vec![EventKind::Opened]
+            vec![EventKind::Opened { first: false }]
         }
         ConversationState::Snoozed => {
             c.state = ConversationState::Open;
@@ -279,7 +279,7 @@ pub fn reopen(c: &mut Conversation, at: Millis) -> Result<Vec<EventKind>, RuleEr
         ConversationState::Closed => {
             c.state = ConversationState::Open;
             c.opened_at = at;
-            Ok(vec![EventKind::Opened])
+            Ok(vec![EventKind::Opened { first: false }])
         }
     }
 }

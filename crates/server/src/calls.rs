@@ -170,7 +170,7 @@ pub fn record<S: Storage>(
         call.validate()?;
         let mut events = Vec::new();
         if opened {
-            events.push(EventKind::Started);
+            events.push(EventKind::Opened { first: true });
         }
         if known.is_none() {
             events.extend(rules::on_call(&mut conversation, &call));

@@ -859,7 +859,7 @@ pub fn inbound<S: Storage>(
         conversation.channel_id = Some(outpost_protocol::ChannelId(channel_id));
         if opened {
             // The contact's first message began it: the timeline says so.
-            events.insert(0, EventKind::Started);
+            events.insert(0, EventKind::Opened { first: true });
         }
         let in_flow = message.via_flow;
         for a in &message.attachments {

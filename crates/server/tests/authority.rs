@@ -563,7 +563,9 @@ async fn test_a_conversation_begun_by_the_contact_says_so_in_its_timeline() {
         .entities
         .values()
         .filter_map(|e| match e {
-            Entity::Event(ev) if ev.conversation_id == c.id && ev.kind == EventKind::Started => {
+            Entity::Event(ev)
+                if ev.conversation_id == c.id && ev.kind == EventKind::Opened { first: true } =>
+            {
                 Some(ev)
             }
             _ => None,
@@ -572,7 +574,7 @@ async fn test_a_conversation_begun_by_the_contact_says_so_in_its_timeline() {
     assert_eq!(opened.len(), 1);
     assert_eq!(opened[0].actor.kind, ActorKind::Contact);
     assert!(
-        !mirror.entities.values().any(|e| matches!(e, Entity::Event(ev) if ev.conversation_id == c.id && ev.kind == EventKind::Opened)),
+        !mirror.entities.values().any(|e| matches!(e, Entity::Event(ev) if ev.conversation_id == c.id && ev.kind == EventKind::Opened { first: false })),
         "a conversation's beginning is not a reopening"
     );
     // A second message begins nothing.
@@ -581,7 +583,7 @@ async fn test_a_conversation_begun_by_the_contact_says_so_in_its_timeline() {
     let count = mirror
         .entities
         .values()
-        .filter(|e| matches!(e, Entity::Event(ev) if ev.kind == EventKind::Started))
+        .filter(|e| matches!(e, Entity::Event(ev) if matches!(ev.kind, EventKind::Opened { .. })))
         .count();
     assert_eq!(count, 1);
 }

@@ -161,7 +161,7 @@ fn world() -> World {
                         agent_id: None,
                         name: String::new(),
                     },
-                    kind: EventKind::Opened,
+                    kind: EventKind::Opened { first: true },
                 };
                 tx.put(&Entity::Event(ev.clone()))?;
                 refs.push(EntityRef::Event(ev.id));

@@ -151,9 +151,11 @@ export const EventLine = memo(function EventLine({ e, locale, agentName }: { e: 
     case "snoozed":
       text = t("event.snoozed", { until: formatAt(k.until, "full", locale) });
       break;
-    case "started":
-    case "closed":
     case "opened":
+      // Began the conversation, or opened it again (events stored before `first` was said: again).
+      text = t(k.first ? "event.started" : "event.opened");
+      break;
+    case "closed":
     case "unsnoozed":
     case "marked_answered":
     case "marked_unanswered":

@@ -242,7 +242,7 @@ export type Actor = { kind: ActorKind, agent_id: AgentId | null, name: string, }
 /**
  * What happened between the messages.
  */
-export type EventKind = { "type": "assigned", assignee: AgentId | null, } | { "type": "team_changed", team: TeamId | null, } | { "type": "started" } | { "type": "opened" } | { "type": "closed", note: string, category: string, } | { "type": "snoozed", until: number, } | { "type": "unsnoozed" } | { "type": "marked_answered" } | { "type": "marked_unanswered" } | { "type": "broadcast_sent", name: string, } | { "type": "flow_started", flow: string, } | { "type": "flow_ended", flow: string, } | { "type": "bot_switched", on: boolean, } | { "type": "contact_merged", other: ContactId, };
+export type EventKind = { "type": "assigned", assignee: AgentId | null, } | { "type": "team_changed", team: TeamId | null, } | { "type": "opened", first: boolean, } | { "type": "closed", note: string, category: string, } | { "type": "snoozed", until: number, } | { "type": "unsnoozed" } | { "type": "marked_answered" } | { "type": "marked_unanswered" } | { "type": "broadcast_sent", name: string, } | { "type": "flow_started", flow: string, } | { "type": "flow_ended", flow: string, } | { "type": "bot_switched", on: boolean, } | { "type": "contact_merged", other: ContactId, };
 
 export type ConversationEvent = { id: EventId, conversation_id: ConversationId, at: number, actor: Actor, kind: EventKind, };
 

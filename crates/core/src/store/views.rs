@@ -430,10 +430,7 @@ fn read_rows<T>(
 fn said_after(item: &TimelineItem) -> u8 {
     match item {
         TimelineItem::Event { event }
-            if matches!(
-                event.kind,
-                EventKind::Started | EventKind::Opened | EventKind::Unsnoozed
-            ) =>
+            if matches!(event.kind, EventKind::Opened { .. } | EventKind::Unsnoozed) =>
         {
             0
         }

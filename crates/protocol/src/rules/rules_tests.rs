@@ -64,10 +64,19 @@ fn test_message_to_closed_conversation_reopens_it() {
         T0 + HOUR,
         "a reopened conversation starts a new open period"
     );
-    assert_eq!(events, vec![EventKind::Opened]);
+    assert_eq!(events, vec![EventKind::Opened { first: false }]);
     assert!(c.unanswered);
     assert_eq!(c.unread_count, 1);
     assert_eq!(c.last_message_preview, "Bom dia, tudo bem?");
+}
+
+#[test]
+fn test_an_opening_says_whether_it_began_the_conversation_on_the_wire() {
+    let began = serde_json::to_value(EventKind::Opened { first: true }).unwrap();
+    assert_eq!(began, serde_json::json!({"type": "opened", "first": true}));
+    // Stored before `first` was said: a reopening, as it was drawn then.
+    let old: EventKind = serde_json::from_str(r#"{"type":"opened"}"#).unwrap();
+    assert_eq!(old, EventKind::Opened { first: false });
 }
 
 #[test]

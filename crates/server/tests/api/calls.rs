@@ -83,7 +83,7 @@ async fn whatsapp_calls_are_recorded_once_whatever_the_order_and_repetition_of_t
         ("Kerry Fisher", "16315551181")
     );
     assert!(m.entities.values().any(|e| matches!(e, Entity::Event(ev)
-        if ev.conversation_id == c.id && ev.kind == EventKind::Started && ev.actor.kind == ActorKind::Contact
+        if ev.conversation_id == c.id && ev.kind == EventKind::Opened { first: true } && ev.actor.kind == ActorKind::Contact
             && ev.at == ringing.started_at)), "the call began the conversation when it rang");
 
     // Meta delivers the same event again: nothing moves.

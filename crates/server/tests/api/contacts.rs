@@ -112,7 +112,10 @@ async fn test_write_first_to_a_known_number_uses_its_contact() {
             _ => None,
         })
         .collect();
-    assert_eq!(begun, vec![(EventKind::Started, ActorKind::Agent)]);
+    assert_eq!(
+        begun,
+        vec![(EventKind::Opened { first: true }, ActorKind::Agent)]
+    );
     // Free text to a number that never wrote is refused on WhatsApp: only templates start it.
     let r = h
         .ops(

@@ -392,7 +392,7 @@ fn test_timeline_pages_messages_with_their_events_and_reply_context() {
             agent_id: None,
             name: String::new(),
         },
-        kind: EventKind::Opened,
+        kind: EventKind::Opened { first: false },
     };
     let early = event(T0 - 100 * MINUTE + 5 * MINUTE + 30_000);
     let late = event(T0 - 100 * MINUTE + 28 * MINUTE + 30_000);
@@ -492,9 +492,9 @@ fn test_what_a_message_did_to_its_conversation_is_said_before_it() {
         Entity::Message(first),
         Entity::Message(later),
         Entity::Message(again),
-        event(T0 - HOUR, EventKind::Started),
+        event(T0 - HOUR, EventKind::Opened { first: true }),
         event(T0 - 20 * MINUTE, closed),
-        event(T0 - 10 * MINUTE, EventKind::Opened),
+        event(T0 - 10 * MINUTE, EventKind::Opened { first: false }),
         Entity::Conversation(c.clone()),
     ]);
     let order: Vec<String> = f
@@ -505,16 +505,20 @@ fn test_what_a_message_did_to_its_conversation_is_said_before_it() {
         .iter()
         .map(|i| match i {
             TimelineItem::Message { message, .. } => message.text.clone(),
-            TimelineItem::Event { event } => format!("{:?}", event.kind)
-                .chars()
-                .take_while(|c| c.is_alphabetic())
-                .collect(),
+            TimelineItem::Event { event } => match event.kind {
+                EventKind::Opened { first: true } => "Began".into(),
+                EventKind::Opened { first: false } => "Reopened".into(),
+                _ => format!("{:?}", event.kind)
+                    .chars()
+                    .take_while(|c| c.is_alphabetic())
+                    .collect(),
+            },
             TimelineItem::Call { .. } => "call".into(),
         })
         .collect();
     assert_eq!(
         order,
-        ["Started", "Oi", "Tem alguém?", "Closed", "Opened", "Voltei"]
+        ["Began", "Oi", "Tem alguém?", "Closed", "Reopened", "Voltei"]
     );
 }
 
