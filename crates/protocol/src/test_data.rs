@@ -62,6 +62,21 @@ pub fn outgoing(agent: &Agent, id: MessageId, c: &Conversation, text: &str, at: 
     )
 }
 
+/// An event of `c` at `at`, by the system (set `actor` for someone else's).
+pub fn event(c: &Conversation, kind: EventKind, at: Millis) -> ConversationEvent {
+    ConversationEvent {
+        id: EventId::new(),
+        conversation_id: c.id,
+        at,
+        actor: Actor {
+            kind: ActorKind::System,
+            agent_id: None,
+            name: String::new(),
+        },
+        kind,
+    }
+}
+
 /// A call of `c` that began to ring at `at`, ended 30 s later with `outcome` (answered: 25 s
 /// talked; failed: WhatsApp's 138006), or still ringing (`Ongoing`).
 pub fn call(c: &Conversation, direction: Direction, outcome: CallOutcome, at: Millis) -> Call {

@@ -152,17 +152,11 @@ fn world() -> World {
                     tx.put(&Entity::Message(m.clone()))?;
                     refs.push(EntityRef::Message(m.id));
                 }
-                let ev = ConversationEvent {
-                    id: EventId::new(),
-                    conversation_id: c.id,
-                    at: T0 - HOUR,
-                    actor: Actor {
-                        kind: ActorKind::System,
-                        agent_id: None,
-                        name: String::new(),
-                    },
-                    kind: EventKind::Opened { first: true },
-                };
+                let ev = outpost_protocol::test_data::event(
+                    &c,
+                    EventKind::Opened { first: true },
+                    T0 - HOUR,
+                );
                 tx.put(&Entity::Event(ev.clone()))?;
                 refs.push(EntityRef::Event(ev.id));
                 let call = outpost_protocol::test_data::call(

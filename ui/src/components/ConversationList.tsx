@@ -292,7 +292,7 @@ const ListRow = memo(function ListRow({
           <span className="bottom">
             <span className="preview" dir="auto">
               {outgoing && <span className="you">{t("list.you")}</span>}
-              {c.last_message_direction === null && row.last_call ? (
+              {row.last_call ? (
                 <span className={`call-preview ${row.last_call.outcome}`}>
                   <Icon name={callIcon(row.last_call)} /> {callPreview(row.last_call, t)}
                 </span>

@@ -1,7 +1,8 @@
 //! The Calls folder: every call of the conversations the agent may see, newest first, paged by
 //! time (keyset over `calls_by_time`), filtered by direction, outcome and contact.
 
-use outpost_protocol::{Call, CallOutcome, ContactId, Direction};
+use outpost_protocol::{Call, CallOutcome, ContactId, ConversationId, Direction};
+use rusqlite::OptionalExtension;
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -119,6 +120,21 @@ impl Store {
                 next,
             })
         })
+    }
+
+    /// A conversation's newest call, if it has one (the list row of a conversation a call
+    /// began, which has no message to show).
+    pub(crate) fn newest_call(
+        conn: &rusqlite::Connection,
+        id: ConversationId,
+    ) -> Result<Option<Call>> {
+        let data: Option<String> = conn
+            .prepare_cached(
+                "SELECT data FROM calls WHERE conversation = ?1 ORDER BY at DESC, id DESC LIMIT 1",
+            )?
+            .query_row([&id.0], |r| r.get(0))
+            .optional()?;
+        Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
     }
 
     /// The calls of some contacts, newest first, at most `limit` (search's calls by contact).

@@ -438,17 +438,6 @@ fn said_after(item: &TimelineItem) -> u8 {
     }
 }
 
-/// A conversation's newest call, if it has one.
-fn newest_call(conn: &Connection, id: ConversationId) -> Result<Option<Call>> {
-    let data: Option<String> = conn
-        .prepare_cached(
-            "SELECT data FROM calls WHERE conversation = ?1 ORDER BY at DESC, id DESC LIMIT 1",
-        )?
-        .query_row([&id.0], |r| r.get(0))
-        .optional()?;
-    Ok(data.map(|d| serde_json::from_str(&d)).transpose()?)
-}
-
 /// The SQL of a folder page.
 pub(crate) const FOLDER_SQL: &str =
     "SELECT m.id, m.uuid, m.conversation, m.direction, m.created_at, m.text, m.data,
@@ -489,7 +478,7 @@ impl Store {
                     row: rowid,
                 });
                 let last_call = match conversation.last_message_direction {
-                    None => newest_call(conn, conversation.id)?,
+                    None => Store::newest_call(conn, conversation.id)?,
                     Some(_) => None,
                 };
                 rows.push(ConversationSummary {

@@ -383,17 +383,7 @@ fn test_timeline_pages_messages_with_their_events_and_reply_context() {
         messages.push(m.id);
         entities.push(Entity::Message(m));
     }
-    let event = |at| ConversationEvent {
-        id: EventId::new(),
-        conversation_id: c.id,
-        at,
-        actor: Actor {
-            kind: ActorKind::System,
-            agent_id: None,
-            name: String::new(),
-        },
-        kind: EventKind::Opened { first: false },
-    };
+    let event = |at| outpost_protocol::test_data::event(&c, EventKind::Opened { first: false }, at);
     let early = event(T0 - 100 * MINUTE + 5 * MINUTE + 30_000);
     let late = event(T0 - 100 * MINUTE + 28 * MINUTE + 30_000);
     entities.extend([
@@ -470,19 +460,7 @@ fn test_what_a_message_did_to_its_conversation_is_said_before_it() {
     rules::on_incoming(&mut c, &first);
     let later = incoming(&c, "Tem alguém?", T0 - 30 * MINUTE);
     let again = incoming(&c, "Voltei", T0 - 10 * MINUTE);
-    let event = |at, kind| {
-        Entity::Event(ConversationEvent {
-            id: EventId::new(),
-            conversation_id: c.id,
-            at,
-            actor: Actor {
-                kind: ActorKind::Contact,
-                agent_id: None,
-                name: "Dora".into(),
-            },
-            kind,
-        })
-    };
+    let event = |at, kind| Entity::Event(outpost_protocol::test_data::event(&c, kind, at));
     let closed = EventKind::Closed {
         note: String::new(),
         category: String::new(),
